@@ -1,0 +1,315 @@
+"""Vectorised finance primitives: one scenario per row, one period per column.
+
+Each function accepts a 1-D cash-flow series (one scenario) or a 2-D array (one scenario per row)
+and returns a scalar or a 1-D array. Conventions follow numpy-financial: ``flows[..., t]`` occurs at
+the end of period ``t`` and is discounted by ``(1 + rate) ** t``, so ``flows[..., 0]`` is not
+discounted. Trailing zero periods (padding of shorter scenarios in a batch) change no result except
+MIRR, which takes each row's own number of periods in ``n_periods``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+#: Discount rates at which the NPV profile is scanned for sign changes when searching for IRRs.
+IRR_SCAN_RATES: FloatArray = np.unique(
+    np.concatenate(
+        [
+            np.linspace(-0.95, -0.5, 10),
+            np.linspace(-0.5, 0.5, 101),
+            np.linspace(0.5, 2.0, 31),
+            np.geomspace(2.0, 100.0, 25),
+        ]
+    )
+)
+
+
+def _as_2d(flows: ArrayLike) -> tuple[FloatArray, bool]:
+    arr = np.asarray(flows, dtype=np.float64)
+    if arr.ndim == 1:
+        return arr[None, :], True
+    if arr.ndim != 2:
+        raise ValueError(f"flows must be 1-D or 2-D, got {arr.ndim}-D")
+    return arr, False
+
+
+def _out(x: FloatArray, scalar: bool) -> FloatArray | float:
+    return float(x[0]) if scalar else x
+
+
+def discount_factors(rate: ArrayLike, n_periods: int) -> FloatArray:
+    """Discount factors ``(1 + rate) ** -t`` for ``t = 0 .. n_periods - 1``.
+
+    Parameters
+    ----------
+    rate : float or array of shape (S,)
+        Discount rate per period, greater than -1.
+    n_periods : int
+        Number of periods.
+
+    Returns
+    -------
+    ndarray of shape (S, n_periods) (S = 1 for a scalar rate)
+
+    Examples
+    --------
+    >>> discount_factors(0.1, 3).round(4).tolist()
+    [[1.0, 0.9091, 0.8264]]
+    """
+    r = np.atleast_1d(np.asarray(rate, dtype=np.float64))[:, None]
+    t = np.arange(n_periods, dtype=np.float64)[None, :]
+    return np.asarray((1.0 + r) ** -t, dtype=np.float64)
+
+
+def npv(rate: ArrayLike, flows: ArrayLike) -> FloatArray | float:
+    """Net present value of each row of cash flows.
+
+    Parameters
+    ----------
+    rate : float or array of shape (S,)
+        Discount rate per period (one per row, or one for all).
+    flows : array of shape (T,) or (S, T)
+        Cash flows; column ``t`` occurs at the end of period ``t``.
+
+    Returns
+    -------
+    float or ndarray of shape (S,)
+
+    Notes
+    -----
+    .. math:: \\mathrm{NPV} = \\sum_{t=0}^{T-1} \\frac{CF_t}{(1 + r)^t}
+
+    Same convention as ``numpy_financial.npv`` (the first flow is not discounted).
+
+    Examples
+    --------
+    >>> round(npv(0.1, [-100.0, 60.0, 60.0]), 6)
+    4.132231
+    """
+    arr, scalar = _as_2d(flows)
+    df = discount_factors(rate, arr.shape[1])
+    return _out(np.sum(arr * df, axis=1), scalar)
+
+
+def npv_profile(flows: ArrayLike, rates: ArrayLike) -> FloatArray:
+    """NPV of each row at each rate: an array of shape (S, R) (or (R,) for 1-D flows).
+
+    Notes
+    -----
+    Computed as one matrix product ``flows @ D`` with ``D[t, j] = (1 + rates[j]) ** -t``.
+
+    Examples
+    --------
+    >>> npv_profile([-100.0, 110.0], [0.0, 0.1]).round(9).tolist()
+    [10.0, 0.0]
+    """
+    arr, scalar = _as_2d(flows)
+    r = np.asarray(rates, dtype=np.float64)
+    d = discount_factors(r, arr.shape[1]).T  # (T, R)
+    prof = arr @ d
+    return prof[0] if scalar else prof
+
+
+def irr_details(flows: ArrayLike) -> tuple[FloatArray, NDArray[np.int64]]:
+    """IRR of each row and the number of roots found on the NPV profile.
+
+    Parameters
+    ----------
+    flows : array of shape (T,) or (S, T)
+
+    Returns
+    -------
+    irr : ndarray of shape (S,)
+        The root of NPV(rate) = 0 closest to zero (as numpy-financial chooses), NaN where none.
+    n_roots : ndarray of shape (S,)
+        Sign changes of the NPV profile over :data:`IRR_SCAN_RATES` (-95% to 10,000%). More than
+        one means several IRRs: the IRR alone is then ambiguous.
+
+    Notes
+    -----
+    The NPV profile is scanned on a fixed grid of rates (one matrix product for all rows); each
+    bracketing interval gives a linear-interpolation estimate, the estimate closest to zero is
+    kept, and safeguarded Newton steps polish it inside its bracket to machine precision. Flows
+    without a sign change have no IRR (NaN, never an exception). Several sign changes in the
+    flows (from IT refreshes) do not by themselves mean several IRRs; the profile decides.
+    """
+    arr, _ = _as_2d(flows)
+    n_rows, n_t = arr.shape
+    rates = IRR_SCAN_RATES
+    with np.errstate(over="ignore", invalid="ignore"):
+        prof = npv_profile(arr, rates)  # (S, R)
+    sign = np.sign(prof)
+    change = (sign[:, :-1] * sign[:, 1:]) < 0  # (S, R-1)
+    exact = sign == 0
+    n_roots = change.sum(axis=1) + exact.sum(axis=1)
+    lo_r, hi_r = rates[:-1][None, :], rates[1:][None, :]
+    f_lo, f_hi = prof[:, :-1], prof[:, 1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = lo_r - f_lo * (hi_r - lo_r) / (f_hi - f_lo)
+    est = np.where(change, est, np.nan)
+    est_exact = np.where(exact, rates[None, :], np.nan)
+    cand = np.concatenate([est, est_exact], axis=1)
+    has = np.isfinite(cand).any(axis=1)
+    safe = np.where(np.isfinite(cand), np.abs(cand), np.inf)
+    pick = np.argmin(safe, axis=1)
+    root = cand[np.arange(n_rows), pick]
+    # the bracket of the chosen root (exact grid roots need no polishing)
+    idx = np.minimum(pick, len(rates) - 2)
+    is_exact = pick >= change.shape[1]
+    a = np.where(is_exact, root, rates[idx])
+    b = np.where(is_exact, root, rates[idx + 1])
+    root = np.where(has, root, np.nan)
+    t = np.arange(n_t, dtype=np.float64)[None, :]
+    rows = has & ~is_exact
+    if rows.any():
+        x = root[rows]
+        lo, hi = a[rows], b[rows]
+        cf = arr[rows]
+        # sign of NPV at the bracket's low end, known from the profile
+        lo_sign = np.sign(prof[np.flatnonzero(rows), idx[rows]])
+        for _ in range(50):
+            v = (1.0 + x)[:, None] ** -t
+            cv = cf * v
+            f = cv.sum(axis=1)
+            df = -(t * cv).sum(axis=1) / (1.0 + x)
+            same_as_lo = np.sign(f) == lo_sign
+            lo = np.where(same_as_lo, x, lo)
+            hi = np.where(same_as_lo, hi, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nxt = x - f / df
+            bad = ~np.isfinite(nxt) | (nxt < lo) | (nxt > hi)
+            nxt = np.where(bad, 0.5 * (lo + hi), nxt)
+            done = (np.abs(nxt - x) <= 4e-16 * np.maximum(1.0, np.abs(x))) | (f == 0)
+            x = np.where(f == 0, x, nxt)
+            if done.all():
+                break
+        root[rows] = x
+    return root, n_roots.astype(np.int64)
+
+
+def irr(flows: ArrayLike) -> FloatArray | float:
+    """Internal rate of return of each row; NaN where there is none.
+
+    Parameters
+    ----------
+    flows : array of shape (T,) or (S, T)
+
+    Returns
+    -------
+    float or ndarray of shape (S,)
+
+    Notes
+    -----
+    The rate :math:`r > -1` with :math:`\\sum_t CF_t (1 + r)^{-t} = 0`; where several exist, the
+    one closest to zero (numpy-financial's choice). See :func:`irr_details` for the method and for
+    the number of roots. Never raises on flows without a sign change.
+
+    Examples
+    --------
+    >>> round(irr([-100.0, 60.0, 60.0]), 6)
+    0.130662
+    """
+    arr, scalar = _as_2d(flows)
+    root, _ = irr_details(arr)
+    return _out(root, scalar)
+
+
+def mirr(
+    flows: ArrayLike,
+    finance_rate: ArrayLike,
+    reinvest_rate: ArrayLike,
+    n_periods: ArrayLike | None = None,
+) -> FloatArray | float:
+    """Modified internal rate of return of each row.
+
+    Parameters
+    ----------
+    flows : array of shape (T,) or (S, T)
+    finance_rate : float or array of shape (S,)
+        Rate at which negative flows are discounted to period 0.
+    reinvest_rate : float or array of shape (S,)
+        Rate at which positive flows are compounded to the last period.
+    n_periods : int or array of shape (S,), optional
+        Each row's own number of periods (default: T); columns past it must be zero.
+
+    Notes
+    -----
+    .. math:: \\mathrm{MIRR} = \\left(\\frac{FV_{re}(CF^+)}{-PV_{fi}(CF^-)}\\right)^{1/(n-1)}
+              (1 + r_{re}) \\cdot \\frac{1}{1 + r_{re}} \\cdot (1 + r_{re}) - 1
+
+    written as numpy-financial does: ``(|NPV_re(CF+)| / |NPV_fi(CF-)|) ** (1/(n-1)) * (1+r_re) - 1``.
+    NaN where the flows have no positive or no negative value.
+
+    Examples
+    --------
+    >>> round(mirr([-100.0, 60.0, 60.0], 0.1, 0.1), 6)
+    0.121179
+    """
+    arr, scalar = _as_2d(flows)
+    n = (
+        np.full(arr.shape[0], arr.shape[1], dtype=np.float64)
+        if n_periods is None
+        else (np.broadcast_to(np.asarray(n_periods, dtype=np.float64), (arr.shape[0],)))
+    )
+    fr = np.broadcast_to(np.asarray(finance_rate, dtype=np.float64), (arr.shape[0],))
+    rr = np.broadcast_to(np.asarray(reinvest_rate, dtype=np.float64), (arr.shape[0],))
+    pos = np.where(arr > 0, arr, 0.0)
+    neg = np.where(arr < 0, arr, 0.0)
+    numer = np.abs(np.asarray(npv(rr, pos)))
+    denom = np.abs(np.asarray(npv(fr, neg)))
+    ok = (numer > 0) & (denom > 0) & (n > 1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = (numer / denom) ** (1.0 / (n - 1.0)) * (1.0 + rr) - 1.0
+    return _out(np.where(ok, out, np.nan), scalar)
+
+
+def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | float:
+    r"""Fractional payback period of each row (discounted when ``rate`` is given); NaN if never.
+
+    Notes
+    -----
+    With cumulative flows :math:`C_t = \sum_{s \le t} CF_s`, let :math:`t^*` be the last period
+    with :math:`C_{t^*} < 0`. The payback is :math:`t^* + (-C_{t^*}) / CF_{t^*+1}`: the point,
+    interpolated linearly inside the period, after which the cumulative position stays
+    non-negative. An IT refresh that pushes the cumulative back below zero therefore moves the
+    payback later (a first-crossing rule would hide it). Measured in periods from period 0, the
+    first capex year. A series never negative pays back at 0; one negative at the end never does.
+    With ``rate``, each flow is first discounted by :math:`(1 + r)^t`.
+
+    Examples
+    --------
+    >>> round(payback([-100.0, 60.0, 60.0]), 6)
+    1.666667
+    >>> payback([-100.0, 150.0, -100.0, 100.0])
+    2.5
+    """
+    arr, scalar = _as_2d(flows)
+    if rate is not None:
+        arr = arr * discount_factors(rate, arr.shape[1])
+    n_t = arr.shape[1]
+    cum = np.cumsum(arr, axis=1)
+    negative = cum < 0
+    any_negative = negative.any(axis=1)
+    last_neg = n_t - 1 - np.argmax(negative[:, ::-1], axis=1)
+    rows = np.arange(arr.shape[0])
+    nxt = np.minimum(last_neg + 1, n_t - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = -cum[rows, last_neg] / arr[rows, nxt]
+    out = np.where(last_neg < n_t - 1, last_neg + frac, np.nan)
+    out = np.where(any_negative, out, 0.0)
+    return _out(out, scalar)
+
+
+__all__ = [
+    "IRR_SCAN_RATES",
+    "discount_factors",
+    "irr",
+    "irr_details",
+    "mirr",
+    "npv",
+    "npv_profile",
+    "payback",
+]

@@ -1,0 +1,300 @@
+"""Evaluate scenarios: :func:`evaluate` (one scenario, full tables) and :func:`evaluate_batch`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from model import engine, finance
+from model.fields import FIELD_NAMES, FIELD_SPECS, INTEGER_FIELDS
+from model.scenario import (
+    SHARE_SUM_TOLERANCE,
+    Scenario,
+    ScenarioError,
+    default_scenario,
+    unknown_field_message,
+)
+
+#: Metric columns of :func:`evaluate_batch`, named as the attributes of :class:`Result`.
+BATCH_METRICS: tuple[str, ...] = (
+    "npv_busd",
+    "irr",
+    "irr_root_count",
+    "mirr",
+    "payback_years",
+    "discounted_payback_years",
+    "roic",
+    "gross_lease_yield",
+    "npv_per_share_usd",
+    "capex_initial_busd",
+    "capex_lifetime_busd",
+    "revenue_total_busd",
+    "ebitda_margin",
+    "average_revenue_busd_per_year",
+    "market_reaction_busd",
+    "npv_to_market_reaction",
+)
+
+#: Units of each metric, for tables and exports.
+METRIC_UNITS: dict[str, str] = {
+    "npv_busd": "US$ B",
+    "irr": "fraction per year",
+    "irr_root_count": "count of NPV roots on -95%..10,000%",
+    "mirr": "fraction per year",
+    "payback_years": "years from the first capex year",
+    "discounted_payback_years": "years from the first capex year",
+    "roic": "fraction per year",
+    "gross_lease_yield": "fraction per year",
+    "npv_per_share_usd": "US$ per share",
+    "capex_initial_busd": "US$ B",
+    "capex_lifetime_busd": "US$ B",
+    "revenue_total_busd": "US$ B",
+    "ebitda_margin": "fraction of revenue",
+    "average_revenue_busd_per_year": "US$ B per year",
+    "market_reaction_busd": "US$ B",
+    "npv_to_market_reaction": "ratio",
+    "breakeven_lease_rate_busd_per_gw_year": "US$ B per GW-year",
+}
+
+
+def _opt(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The evaluation of one scenario: annual tables (US$ B), market indices and return metrics.
+
+    Metrics that can be undefined (IRR without a sign change, a payback that never comes) are
+    ``None``. ``irr_multiple`` is True when the NPV profile has more than one root, so the IRR
+    alone is ambiguous (read it with MIRR and the NPV profile).
+    """
+
+    scenario: Scenario
+    cash_flows: pd.DataFrame
+    market: pd.DataFrame
+    npv_busd: float
+    irr: float | None
+    irr_multiple: bool
+    mirr: float | None
+    payback_years: float | None
+    discounted_payback_years: float | None
+    roic: float | None
+    gross_lease_yield: float
+    breakeven_lease_rate_busd_per_gw_year: float | None
+    npv_per_share_usd: float
+    capex_initial_busd: float
+    capex_lifetime_busd: float
+    revenue_total_busd: float
+    ebitda_margin: float | None
+    market_reaction_busd: float
+    npv_to_market_reaction: float | None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float | None]:
+        """The headline metrics as a plain dict (None where undefined)."""
+        return {
+            "npv_busd": self.npv_busd,
+            "irr": self.irr,
+            "irr_multiple": float(self.irr_multiple),
+            "mirr": self.mirr,
+            "payback_years": self.payback_years,
+            "discounted_payback_years": self.discounted_payback_years,
+            "roic": self.roic,
+            "gross_lease_yield": self.gross_lease_yield,
+            "breakeven_lease_rate_busd_per_gw_year": self.breakeven_lease_rate_busd_per_gw_year,
+            "npv_per_share_usd": self.npv_per_share_usd,
+            "capex_initial_busd": self.capex_initial_busd,
+            "capex_lifetime_busd": self.capex_lifetime_busd,
+            "revenue_total_busd": self.revenue_total_busd,
+            "ebitda_margin": self.ebitda_margin,
+            "market_reaction_busd": self.market_reaction_busd,
+            "npv_to_market_reaction": self.npv_to_market_reaction,
+        }
+
+    def npv_profile(self, rates: np.ndarray | list[float]) -> pd.DataFrame:
+        """NPV (US$ B) of the scenario's free cash flows at each discount rate."""
+        r = np.asarray(rates, dtype=np.float64)
+        values = finance.npv_profile(self.cash_flows["fcf"].to_numpy(), r)
+        return pd.DataFrame({"discount_rate": r, "npv_busd": values})
+
+
+def scenario_params(scenarios: list[Scenario]) -> dict[str, np.ndarray]:
+    """Columns of field values (float64 arrays) for a list of validated scenarios."""
+    dumps = [s.model_dump() for s in scenarios]
+    return {k: np.array([d[k] for d in dumps], dtype=np.float64) for k in FIELD_NAMES}
+
+
+def evaluate(scenario: Scenario | None = None) -> Result:
+    """Evaluate one scenario: annual cash flows, market indices and return metrics.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset
+    >>> r = evaluate(load_preset("bofa-base"))
+    >>> round(r.capex_initial_busd, 1), round(r.gross_lease_yield, 3)
+    (127.5, 0.294)
+    """
+    s = scenario if scenario is not None else default_scenario()
+    out = engine.run(scenario_params([s]), with_breakeven=True)
+    horizon = int(out.horizon_years[0])
+    years = out.years[:horizon]
+    op = out.operating[0, :horizon]
+    cash = _frame(years, op, engine.LINE_NAMES, out.lines, horizon)
+    market = _frame(years, op, engine.INDEX_NAMES, out.market, horizon)
+    m = {k: float(v[0]) for k, v in out.metrics.items()}
+    return Result(
+        scenario=s,
+        cash_flows=cash,
+        market=market,
+        npv_busd=m["npv_busd"],
+        irr=_opt(m["irr"]),
+        irr_multiple=m["irr_root_count"] > 1,
+        mirr=_opt(m["mirr"]),
+        payback_years=_opt(m["payback_years"]),
+        discounted_payback_years=_opt(m["discounted_payback_years"]),
+        roic=_opt(m["roic"]),
+        gross_lease_yield=m["gross_lease_yield"],
+        breakeven_lease_rate_busd_per_gw_year=_opt(m["breakeven_lease_rate_busd_per_gw_year"]),
+        npv_per_share_usd=m["npv_per_share_usd"],
+        capex_initial_busd=m["capex_initial_busd"],
+        capex_lifetime_busd=m["capex_lifetime_busd"],
+        revenue_total_busd=m["revenue_total_busd"],
+        ebitda_margin=_opt(m["ebitda_margin"]),
+        market_reaction_busd=m["market_reaction_busd"],
+        npv_to_market_reaction=_opt(m["npv_to_market_reaction"]),
+        extra={"average_revenue_busd_per_year": m["average_revenue_busd_per_year"]},
+    )
+
+
+def _frame(
+    years: np.ndarray,
+    operating: np.ndarray,
+    names: tuple[str, ...],
+    lines: Mapping[str, np.ndarray],
+    horizon: int,
+) -> pd.DataFrame:
+    """One row per year: ``year``, ``operating`` and the named lines of the first scenario."""
+    block = np.column_stack([lines[name][0, :horizon] for name in names])
+    frame = pd.DataFrame(block, columns=list(names))
+    frame.insert(0, "operating", operating)
+    frame.insert(0, "year", years)
+    return frame
+
+
+def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarray]:
+    """Vectorised validation of a batch; raises ScenarioError naming row, field, value, range."""
+    unknown = [c for c in table.columns if c not in FIELD_SPECS]
+    if unknown:
+        raise ScenarioError([unknown_field_message(str(c)) for c in unknown])
+    n = len(table)
+    base_values = base.model_dump()
+    params: dict[str, np.ndarray] = {}
+    problems: list[str] = []
+    for name in FIELD_NAMES:
+        spec = FIELD_SPECS[name]
+        if name not in table.columns:
+            params[name] = np.full(n, float(base_values[name]))
+            continue
+        col = table[name]
+        try:
+            values = np.asarray(pd.to_numeric(col, errors="raise"), dtype=np.float64)
+        except (ValueError, TypeError):
+            bad = next(i for i, v in enumerate(col) if not _is_number(v))
+            problems.append(
+                f"row {bad}: {name} = {col.iloc[bad]!r} is not a number "
+                f"(allowed: {spec.range_text()})"
+            )
+            continue
+        if col.dtype == bool:
+            problems.append(f"{name}: booleans are not numbers (allowed: {spec.range_text()})")
+            continue
+        bad_mask = ~np.isfinite(values) | (values < spec.low) | (values > spec.high)
+        if name in INTEGER_FIELDS:
+            bad_mask |= np.isfinite(values) & (values != np.round(values))
+        if bad_mask.any():
+            i = int(np.argmax(bad_mask))
+            kind = "a whole number" if name in INTEGER_FIELDS else "a number"
+            problems.append(
+                f"row {i}: {name} = {values[i]!r} is not allowed "
+                f"(allowed: {kind} from {spec.range_text()}; {int(bad_mask.sum())} bad rows)"
+            )
+            continue
+        params[name] = values
+    if not problems:
+        total = params["lease_share"] + params["hosting_share"]
+        over = total > 1.0 + SHARE_SUM_TOLERANCE
+        if over.any():
+            i = int(np.argmax(over))
+            problems.append(
+                f"row {i}: lease_share + hosting_share = {total[i]:g} exceeds 1 "
+                f"(allowed: the two shares sum to at most 1; {int(over.sum())} bad rows)"
+            )
+    if problems:
+        raise ScenarioError(problems)
+    return params
+
+
+def _is_number(v: object) -> bool:
+    if isinstance(v, bool):
+        return False
+    try:
+        float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def evaluate_batch(
+    table: pd.DataFrame | Mapping[str, object],
+    base: Scenario | None = None,
+    *,
+    breakeven: bool = False,
+) -> pd.DataFrame:
+    """Evaluate many scenarios at once: one row of metrics per scenario.
+
+    Parameters
+    ----------
+    table : DataFrame (or mapping of column -> values)
+        One scenario per row; any subset of :class:`Scenario` fields. Missing fields come from
+        ``base``.
+    base : Scenario, optional
+        Values for the fields the table leaves out (default: the default preset).
+    breakeven : bool
+        Also compute ``breakeven_lease_rate_busd_per_gw_year`` (a few extra vectorised passes).
+
+    Returns
+    -------
+    DataFrame
+        Index as ``table``; columns :data:`BATCH_METRICS` (NaN where a metric is undefined).
+
+    Notes
+    -----
+    Same engine as :func:`evaluate`, vectorised over rows with numpy: no per-scenario Python loop.
+    """
+    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    params = _validate_columns(frame, base if base is not None else default_scenario())
+    if len(frame) == 0:
+        cols = [*BATCH_METRICS] + (["breakeven_lease_rate_busd_per_gw_year"] if breakeven else [])
+        return pd.DataFrame(columns=cols, index=frame.index, dtype=float)
+    out = engine.run(params, with_breakeven=breakeven)
+    data = {k: out.metrics[k] for k in BATCH_METRICS}
+    if breakeven:
+        data["breakeven_lease_rate_busd_per_gw_year"] = out.metrics[
+            "breakeven_lease_rate_busd_per_gw_year"
+        ]
+    return pd.DataFrame(data, index=frame.index)
+
+
+__all__ = [
+    "BATCH_METRICS",
+    "METRIC_UNITS",
+    "Result",
+    "evaluate",
+    "evaluate_batch",
+    "scenario_params",
+]

@@ -1,0 +1,224 @@
+"""The scenario contract: a frozen, validated set of inputs with units, bounds and sourced defaults.
+
+Every field's default is read from ``data/assumptions.csv`` (value, unit, source, year), its bounds
+and unit from :mod:`model.fields`. Bad input (NaN, inf, out of range, wrong type, unknown name) is
+rejected with a message that names the field, the value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from model.data import DEFAULT_PRESET, assumptions, default_value, presets
+from model.fields import FIELD_NAMES, FIELD_SPECS
+
+SHARE_SUM_TOLERANCE = 1e-9
+
+
+class ScenarioError(ValueError):
+    """Invalid scenario input; ``problems`` holds one clear message per bad field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _f(name: str) -> Any:
+    spec = FIELD_SPECS[name]
+    a = assumptions()[name]
+    default: float | int = int(a.value) if spec.integer else a.value
+    return Field(
+        default=default,
+        ge=spec.low,
+        le=spec.high,
+        description=f"{spec.description} Unit: {spec.unit}. Default: {a.source} ({a.year}).",
+        json_schema_extra={"unit": spec.unit, "group": spec.group, "source": a.source},
+    )
+
+
+def check_value(name: str, value: object) -> float | int:
+    """Validate one raw value for field ``name``; return it as float (or int for integer fields).
+
+    Raises
+    ------
+    ValueError
+        With a message naming the field, the value and the allowed range.
+    """
+    spec = FIELD_SPECS[name]
+    allowed = (
+        f"allowed: {'a whole number' if spec.integer else 'a number'} from {spec.range_text()}"
+    )
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} = {_show(value)} is not a number ({allowed})")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} = {_show(value)} is not a finite number ({allowed})")
+    if spec.integer and x != int(x):
+        raise ValueError(f"{name} = {_show(value)} is not a whole number ({allowed})")
+    if x < spec.low or x > spec.high:
+        raise ValueError(f"{name} = {_show(value)} is out of range ({allowed})")
+    return int(x) if spec.integer else x
+
+
+def _show(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Scenario(BaseModel):
+    """One scenario of an AI data-center build: every input with unit, bounds and sourced default.
+
+    Examples
+    --------
+    >>> from model import Scenario
+    >>> s = Scenario(gw_built=3.0, capex_per_gw_busd=42.5)
+    >>> s.gw_built * s.capex_per_gw_busd
+    127.5
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    # Build
+    gw_built: float = _f("gw_built")
+    capex_per_gw_busd: float = _f("capex_per_gw_busd")
+    it_share_of_capex: float = _f("it_share_of_capex")
+    build_years: int = _f("build_years")
+    operating_years: int = _f("operating_years")
+    it_life_years: float = _f("it_life_years")
+    facility_life_years: float = _f("facility_life_years")
+    power_price_usd_per_mwh: float = _f("power_price_usd_per_mwh")
+    pue: float = _f("pue")
+    power_load_factor: float = _f("power_load_factor")
+    other_opex_busd_per_gw_year: float = _f("other_opex_busd_per_gw_year")
+    variable_opex_share_of_revenue: float = _f("variable_opex_share_of_revenue")
+    # Monetise
+    lease_share: float = _f("lease_share")
+    hosting_share: float = _f("hosting_share")
+    lease_rate_busd_per_gw_year: float = _f("lease_rate_busd_per_gw_year")
+    lease_utilization: float = _f("lease_utilization")
+    contracted_share: float = _f("contracted_share")
+    contract_years: int = _f("contract_years")
+    gpus_per_gw: float = _f("gpus_per_gw")
+    tokens_per_sec_per_gpu: float = _f("tokens_per_sec_per_gpu")
+    hosting_price_usd_per_m_tokens: float = _f("hosting_price_usd_per_m_tokens")
+    hosting_utilization: float = _f("hosting_utilization")
+    procured_gw: float = _f("procured_gw")
+    procurement_cost_busd_per_gw_year: float = _f("procurement_cost_busd_per_gw_year")
+    # Efficiency and pricing
+    efficiency_multiplier: float = _f("efficiency_multiplier")
+    efficiency_diffusion: float = _f("efficiency_diffusion")
+    price_pass_through: float = _f("price_pass_through")
+    demand_elasticity: float = _f("demand_elasticity")
+    token_demand_growth_per_year: float = _f("token_demand_growth_per_year")
+    industry_capacity_growth_per_year: float = _f("industry_capacity_growth_per_year")
+    token_price_decline_per_year: float = _f("token_price_decline_per_year")
+    # Finance and valuation
+    wacc: float = _f("wacc")
+    tax_rate: float = _f("tax_rate")
+    residual_value_fraction: float = _f("residual_value_fraction")
+    shares_outstanding_b: float = _f("shares_outstanding_b")
+    share_price_usd: float = _f("share_price_usd")
+    market_reaction_excess_return: float = _f("market_reaction_excess_return")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _checked(cls, value: object, info: Any) -> float | int:
+        return check_value(str(info.field_name), value)
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Scenario:
+        total = self.lease_share + self.hosting_share
+        if total > 1.0 + SHARE_SUM_TOLERANCE:
+            raise ValueError(
+                f"lease_share + hosting_share = {self.lease_share:g} + {self.hosting_share:g} = "
+                f"{total:g} exceeds 1 (allowed: the two shares of capacity sum to at most 1)"
+            )
+        return self
+
+    # ---- convenience -------------------------------------------------------------------------
+    def replace(self, **changes: object) -> Scenario:
+        """A validated copy with some fields changed (raises ScenarioError on bad input)."""
+        return make_scenario({**self.model_dump(), **changes})
+
+    def diff(self, other: Scenario) -> dict[str, tuple[float, float]]:
+        """Fields whose values differ: ``{name: (self_value, other_value)}``."""
+        a, b = self.model_dump(), other.model_dump()
+        return {k: (a[k], b[k]) for k in FIELD_NAMES if a[k] != b[k]}
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """Turn a pydantic ValidationError on Scenario into one clear message per problem."""
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        name = str(loc[0]) if loc else ""
+        if err.get("type") == "extra_forbidden":
+            problems.append(unknown_field_message(name))
+            continue
+        msg = str(err.get("msg", ""))
+        msg = msg.removeprefix("Value error, ")
+        if name and not msg.startswith(name) and name in FIELD_SPECS:
+            msg = f"{name} = {_show(err.get('input'))}: {msg} (allowed: {FIELD_SPECS[name].range_text()})"
+        problems.append(msg)
+    return problems
+
+
+def unknown_field_message(name: str) -> str:
+    """Message for a field name the scenario does not have, with the closest known names."""
+    close = difflib.get_close_matches(name, FIELD_NAMES, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f"unknown field {_show(name)} (not a scenario input{hint})"
+
+
+def make_scenario(values: Mapping[str, object]) -> Scenario:
+    """Build a Scenario, raising :class:`ScenarioError` with one message per bad field."""
+    try:
+        return Scenario(**{str(k): v for k, v in values.items()})
+    except ValidationError as exc:
+        raise ScenarioError(validation_problems(exc)) from None
+
+
+def preset_ids() -> list[str]:
+    """Ids of the presets in ``data/presets``, the default first."""
+    return list(presets())
+
+
+def load_preset(preset_id: str = DEFAULT_PRESET) -> Scenario:
+    """The scenario of a preset: sourced defaults with the preset's overrides.
+
+    Raises
+    ------
+    ScenarioError
+        If the id is unknown (the message lists the known ids).
+    """
+    known = presets()
+    if preset_id not in known:
+        raise ScenarioError(
+            [f"preset = {_show(preset_id)} is unknown (allowed: {', '.join(known)})"]
+        )
+    return make_scenario(known[preset_id].overrides)
+
+
+def default_scenario() -> Scenario:
+    """The default preset's scenario."""
+    return load_preset(DEFAULT_PRESET)
+
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "check_value",
+    "default_scenario",
+    "default_value",
+    "load_preset",
+    "make_scenario",
+    "preset_ids",
+    "unknown_field_message",
+    "validation_problems",
+]
