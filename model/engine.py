@@ -93,11 +93,11 @@ def _refresh_capex(
     # vintages in service over the horizon: 0 .. k_last (rounded to guard float noise)
     k_last = np.ceil(np.round(n_op / life, 9)) - 1.0
     spend = np.zeros((cost.shape[0], t.shape[1]))
+    rows = np.arange(cost.shape[0])
     for k in range(1, int(np.max(k_last, initial=0.0)) + 1):
-        start = np.round(build + k * life, 9)
         valid = k <= k_last
-        year = np.ceil(start) - 1.0
-        spend += np.where(valid[:, None] & (t == year[:, None]), cost[:, None], 0.0)
+        start = np.round(build[valid] + k * life[valid], 9)
+        spend[rows[valid], (np.ceil(start) - 1.0).astype(np.int64)] += cost[valid]
     remaining = (k_last + 1.0) * life - n_op
     nbv_end = cost * np.clip(remaining / life, 0.0, 1.0)
     return spend, nbv_end
@@ -118,6 +118,32 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
     if with_breakeven:
         out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(p, out)
     return out
+
+
+#: Rows evaluated at once by :func:`run_metrics`: small enough for the temporaries to stay in
+#: cache (large fresh arrays cost page faults), large enough to amortise numpy call overhead.
+CHUNK_ROWS = 2048
+
+
+def run_metrics(
+    params: dict[str, FloatArray], *, with_breakeven: bool = False
+) -> dict[str, FloatArray]:
+    """Per-scenario metrics only, evaluated in row chunks of :data:`CHUNK_ROWS`.
+
+    Same numbers as :func:`run` (each row is independent); annual tables are not kept.
+    """
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    n = p["gw_built"].shape[0]
+    parts: list[dict[str, FloatArray]] = []
+    for start in range(0, n, CHUNK_ROWS):
+        q = {k: v[start : start + CHUNK_ROWS] for k, v in p.items()}
+        out = _cash_flows(q, with_metrics=True)
+        if with_breakeven:
+            out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
+        parts.append(out.metrics)
+    if not parts:
+        return {}
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
 def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput:
@@ -148,26 +174,31 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
     last_year = (t == (horizon - 1.0)[:, None]).astype(np.float64)
     residual = last_year * (p["residual_value_fraction"] * (nbv_it + nbv_fac))[:, None]
 
-    # ---- market indices (calendar years from year 0 = today) -----------------------------
-    k_builder = _col(p, "efficiency_multiplier")
-    k_industry = k_builder ** _col(p, "efficiency_diffusion")
-    keep = 1.0 - _col(p, "token_price_decline_per_year")  # price kept each year
-    price_idx = k_industry ** -_col(p, "price_pass_through") * keep**t
-    volume_idx = (
-        price_idx ** -_col(p, "demand_elasticity")
-        * (1.0 + _col(p, "token_demand_growth_per_year")) ** t
+    # ---- market indices (calendar years from year 0 = today), built in logs for speed -------
+    log_k_builder = np.log(_col(p, "efficiency_multiplier"))
+    log_k_industry = log_k_builder * _col(p, "efficiency_diffusion")
+    log_keep = np.log1p(-_col(p, "token_price_decline_per_year"))  # log of price kept each year
+    log_price = -_col(p, "price_pass_through") * log_k_industry + log_keep * t
+    log_volume = (
+        -_col(p, "demand_elasticity") * log_price
+        + np.log1p(_col(p, "token_demand_growth_per_year")) * t
     )
-    industry_tokens_per_gpu = k_industry * keep**-t
-    demand_idx = volume_idx / industry_tokens_per_gpu
-    capacity_idx = (1.0 + _col(p, "industry_capacity_growth_per_year")) ** t
-    lease_idx = demand_idx / capacity_idx
+    log_industry_tokens_per_gpu = log_k_industry - log_keep * t
+    log_demand = log_volume - log_industry_tokens_per_gpu
+    log_capacity = np.log1p(_col(p, "industry_capacity_growth_per_year")) * t
+    log_lease = log_demand - log_capacity
     # the installed IT vintage falls behind the frontier until it is refreshed
     life_it = _col(p, "it_life_years")
     since_start = np.maximum(t - b, 0.0)
     age = since_start - life_it * np.floor(np.round(since_start / life_it, 9))
     vintage_time = t - age
-    fleet_idx = lease_idx * keep**age
-    builder_tokens_idx = k_builder * keep**-vintage_time
+    price_idx = np.exp(log_price)
+    volume_idx = np.exp(log_volume)
+    demand_idx = np.exp(log_demand)
+    capacity_idx = np.exp(log_capacity)
+    lease_idx = np.exp(log_lease)
+    fleet_idx = np.exp(log_lease + log_keep * age)
+    builder_tokens_idx = np.exp(log_k_builder - log_keep * vintage_time)
     hosting_volume_factor = np.minimum(1.0, lease_idx)
 
     # ---- revenue ------------------------------------------------------------------------------
@@ -259,16 +290,16 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
         "discounted_fcf": discounted,
         "net_book_value": net_book_value,
     }
-    ones = np.ones((n, 1))
+    shape = (n, n_years)
     market = {
-        "token_price_index": price_idx * ones,
-        "token_volume_index": volume_idx * ones,
-        "compute_demand_index": demand_idx * ones,
-        "industry_capacity_index": capacity_idx * ones,
-        "lease_rate_index": lease_idx * ones,
-        "fleet_lease_rate_index": fleet_idx * ones,
-        "builder_tokens_per_gpu_index": builder_tokens_idx * ones,
-        "hosting_volume_factor": hosting_volume_factor * ones,
+        "token_price_index": np.broadcast_to(price_idx, shape),
+        "token_volume_index": np.broadcast_to(volume_idx, shape),
+        "compute_demand_index": np.broadcast_to(demand_idx, shape),
+        "industry_capacity_index": np.broadcast_to(capacity_idx, shape),
+        "lease_rate_index": np.broadcast_to(lease_idx, shape),
+        "fleet_lease_rate_index": np.broadcast_to(fleet_idx, shape),
+        "builder_tokens_per_gpu_index": np.broadcast_to(builder_tokens_idx, shape),
+        "hosting_volume_factor": np.broadcast_to(hosting_volume_factor, shape),
     }
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     return EngineOutput(

@@ -281,10 +281,10 @@ def evaluate_batch(
     if len(frame) == 0:
         cols = [*BATCH_METRICS] + (["breakeven_lease_rate_busd_per_gw_year"] if breakeven else [])
         return pd.DataFrame(columns=cols, index=frame.index, dtype=float)
-    out = engine.run(params, with_breakeven=breakeven)
-    data = {k: out.metrics[k] for k in BATCH_METRICS}
+    metrics = engine.run_metrics(params, with_breakeven=breakeven)
+    data = {k: metrics[k] for k in BATCH_METRICS}
     if breakeven:
-        data["breakeven_lease_rate_busd_per_gw_year"] = out.metrics[
+        data["breakeven_lease_rate_busd_per_gw_year"] = metrics[
             "breakeven_lease_rate_busd_per_gw_year"
         ]
     return pd.DataFrame(data, index=frame.index)
