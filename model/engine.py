@@ -75,6 +75,8 @@ class EngineOutput:
     horizon_years: NDArray[np.int64]
     metrics: dict[str, FloatArray]
     ebit_per_lease_rate: FloatArray
+    #: Discount factors ``(1 + wacc) ** -t``, shape (S, T) (None only if built elsewhere).
+    discount: FloatArray | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -87,17 +89,21 @@ def _refresh_capex(
     """Like-for-like refresh spend per year (S, T) and the end-of-horizon net book value (S,).
 
     Vintage k >= 1 enters service at time ``build + k * life`` (years from the start of year 0)
-    if that is before the horizon end, and is paid in year ``ceil(time) - 1``.
+    if that is before the horizon end, and is paid in year ``ceil(time) - 1``: the first year end
+    at or after it. Year ``t`` therefore pays for the vintages with ``t < build + k * life <= t + 1``,
+    counted in closed form as ``N(t + 1) - N(t)`` with ``N(x) = floor((x - build) / life)`` clipped
+    to ``[0, k_last]`` (no loop over vintages).
     """
     n_op = horizon - build
     # vintages in service over the horizon: 0 .. k_last (rounded to guard float noise)
     k_last = np.ceil(np.round(n_op / life, 9)) - 1.0
-    spend = np.zeros((cost.shape[0], t.shape[1]))
-    rows = np.arange(cost.shape[0])
-    for k in range(1, int(np.max(k_last, initial=0.0)) + 1):
-        valid = k <= k_last
-        start = np.round(build[valid] + k * life[valid], 9)
-        spend[rows[valid], (np.ceil(start) - 1.0).astype(np.int64)] += cost[valid]
+    # vintages k >= 1 started by the end of each year t (time t + 1), at most k_last
+    started = np.clip(
+        np.floor(np.round((t + 1.0 - build[:, None]) / life[:, None], 9)), 0.0, k_last[:, None]
+    )
+    count = started.copy()
+    count[:, 1:] -= started[:, :-1]
+    spend = cost[:, None] * count
     remaining = (k_last + 1.0) * life - n_op
     nbv_end = cost * np.clip(remaining / life, 0.0, 1.0)
     return spend, nbv_end
@@ -204,25 +210,13 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
     # ---- revenue ------------------------------------------------------------------------------
     tau = t - b  # operating year index
     contracted = (tau < _col(p, "contract_years")) * _col(p, "contracted_share")
-    lease_per_gw = (
-        _col(p, "lease_rate_busd_per_gw_year")
-        * _col(p, "lease_utilization")
-        * (contracted + (1.0 - contracted) * fleet_idx)
-    )
+    # billed share x price index of leased capacity: lease revenue per GW = rate x this
+    price_mix = contracted + (1.0 - contracted) * fleet_idx
+    lease_factor = _col(p, "lease_utilization") * price_mix
+    lease_per_gw = _col(p, "lease_rate_busd_per_gw_year") * _col(p, "lease_utilization") * price_mix
     # revenue per unit of lease rate (US$ B per (US$ B per GW-year)): every lease-linked line is
-    # proportional to it, which makes the breakeven lease rate cheap to solve
-    lease_exposure = (
-        op
-        * (gw * _col(p, "lease_share") + _col(p, "procured_gw"))
-        * (
-            lease_per_gw
-            / np.where(
-                _col(p, "lease_rate_busd_per_gw_year") > 0,
-                _col(p, "lease_rate_busd_per_gw_year"),
-                1.0,
-            )
-        )
-    )
+    # proportional to it, which makes the breakeven lease rate cheap to solve (also at rate 0)
+    lease_exposure = op * (gw * _col(p, "lease_share") + _col(p, "procured_gw")) * lease_factor
     revenue_lease = op * gw * _col(p, "lease_share") * lease_per_gw
     revenue_resale = op * _col(p, "procured_gw") * lease_per_gw
     gpus_hosting = gw * _col(p, "hosting_share") / _col(p, "pue") * _col(p, "gpus_per_gw")
@@ -292,14 +286,14 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
     }
     shape = (n, n_years)
     market = {
-        "token_price_index": np.broadcast_to(price_idx, shape),
-        "token_volume_index": np.broadcast_to(volume_idx, shape),
-        "compute_demand_index": np.broadcast_to(demand_idx, shape),
-        "industry_capacity_index": np.broadcast_to(capacity_idx, shape),
-        "lease_rate_index": np.broadcast_to(lease_idx, shape),
-        "fleet_lease_rate_index": np.broadcast_to(fleet_idx, shape),
-        "builder_tokens_per_gpu_index": np.broadcast_to(builder_tokens_idx, shape),
-        "hosting_volume_factor": np.broadcast_to(hosting_volume_factor, shape),
+        "token_price_index": _full(price_idx, shape),
+        "token_volume_index": _full(volume_idx, shape),
+        "compute_demand_index": _full(demand_idx, shape),
+        "industry_capacity_index": _full(capacity_idx, shape),
+        "lease_rate_index": _full(lease_idx, shape),
+        "fleet_lease_rate_index": _full(fleet_idx, shape),
+        "builder_tokens_per_gpu_index": _full(builder_tokens_idx, shape),
+        "hosting_volume_factor": _full(hosting_volume_factor, shape),
     }
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     return EngineOutput(
@@ -311,7 +305,13 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
         horizon_years=horizon.astype(np.int64),
         metrics=metrics,
         ebit_per_lease_rate=ebit_per_lease_rate,
+        discount=disc,
     )
+
+
+def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:
+    """``x`` broadcast to ``shape`` (a read-only view); ``x`` itself when it has that shape."""
+    return x if x.shape == shape else np.broadcast_to(x, shape)
 
 
 def _metrics(
@@ -321,11 +321,18 @@ def _metrics(
     horizon: FloatArray,
 ) -> dict[str, FloatArray]:
     fcf = lines["fcf"]
-    npv = np.sum(lines["discounted_fcf"], axis=1)
+    discounted = lines["discounted_fcf"]  # fcf x (1 + wacc) ** -t
+    npv = np.sum(discounted, axis=1)
     irr, n_roots = finance.irr_details(fcf)
-    mirr = np.asarray(finance.mirr(fcf, p["wacc"], p["wacc"], n_periods=horizon))
+    # MIRR at finance = reinvestment rate = wacc, from the flows already discounted at wacc
+    mirr = finance.mirr_from_present_values(
+        np.sum(np.where(fcf > 0, discounted, 0.0), axis=1),
+        np.sum(np.where(fcf < 0, discounted, 0.0), axis=1),
+        horizon,
+        p["wacc"],
+    )
     payback = np.asarray(finance.payback(fcf))
-    disc_payback = np.asarray(finance.payback(fcf, rate=p["wacc"]))
+    disc_payback = np.asarray(finance.payback(discounted))
     opening_nbv = np.concatenate(
         [np.zeros((fcf.shape[0], 1)), lines["net_book_value"][:, :-1]], axis=1
     )
@@ -340,6 +347,7 @@ def _metrics(
     with np.errstate(divide="ignore", invalid="ignore"):
         npv_to_reaction = np.where(reaction != 0, npv / reaction, np.nan)
     n_op = np.maximum(np.sum(operating, axis=1), 1)
+    revenue_total = np.sum(lines["revenue"], axis=1)
     return {
         "npv_busd": npv,
         "irr": irr,
@@ -352,14 +360,14 @@ def _metrics(
         "npv_per_share_usd": npv / p["shares_outstanding_b"],
         "capex_initial_busd": p["gw_built"] * p["capex_per_gw_busd"],
         "capex_lifetime_busd": np.sum(lines["capex"], axis=1),
-        "revenue_total_busd": np.sum(lines["revenue"], axis=1),
+        "revenue_total_busd": revenue_total,
         "ebitda_margin": np.divide(
             np.sum(lines["ebitda"], axis=1),
-            np.sum(lines["revenue"], axis=1),
+            revenue_total,
             out=np.full(fcf.shape[0], np.nan),
-            where=np.sum(lines["revenue"], axis=1) > 0,
+            where=revenue_total > 0,
         ),
-        "average_revenue_busd_per_year": np.sum(lines["revenue"], axis=1) / n_op,
+        "average_revenue_busd_per_year": revenue_total / n_op,
         "market_reaction_busd": reaction,
         "npv_to_market_reaction": npv_to_reaction,
     }
@@ -374,7 +382,8 @@ def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
     """
     cumulative = np.cumsum(ebit, axis=1)
     taxed = np.maximum(np.maximum.accumulate(cumulative, axis=1), 0.0)
-    increments = np.diff(taxed, axis=1, prepend=0.0)
+    increments = taxed.copy()
+    increments[:, 1:] -= taxed[:, :-1]
     return np.asarray(rate[:, None] * increments, dtype=np.float64)
 
 
@@ -392,7 +401,11 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     slope_ebit = base.ebit_per_lease_rate
     ebitda0, ebit0 = base.lines["ebitda"], base.lines["ebit"]
     other = -base.lines["capex"] + base.lines["residual_value"]
-    disc = finance.discount_factors(p["wacc"], ebit0.shape[1])
+    disc = (
+        base.discount
+        if base.discount is not None
+        else finance.discount_factors(p["wacc"], ebit0.shape[1])
+    )
     tax_rate = p["tax_rate"]
 
     def npv_at(x: FloatArray) -> FloatArray:

@@ -164,29 +164,31 @@ _SCAN_MID_ABS = np.abs(0.5 * (IRR_SCAN_RATES[:-1] + IRR_SCAN_RATES[1:]))
 
 
 def _irr_chunk(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _irr_chunk_raw(arr)
+
+
+def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
     n_rows, n_t = arr.shape
     rates = IRR_SCAN_RATES
-    with np.errstate(over="ignore", invalid="ignore"):
-        prof = arr @ _scan_discount_matrix(n_t)  # (S, R) NPV profile
+    prof = arr @ _scan_discount_matrix(n_t)  # (S, R) NPV profile
     neg = np.signbit(prof)
     change = neg[:, :-1] != neg[:, 1:]
     n_roots = change.sum(axis=1)
-    has = n_roots > 0
     # the sign-change interval nearest a zero rate (numpy-financial reports the root closest to 0)
     idx = np.argmin(np.where(change, _SCAN_MID_ABS[None, :], np.inf), axis=1)
-    rows_all = np.arange(n_rows)
-    lo = rates[idx]
-    hi = rates[idx + 1]
-    f_lo = prof[rows_all, idx]
-    f_hi = prof[rows_all, idx + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-    x = np.where(np.isfinite(x), x, 0.5 * (lo + hi))
+    rows = np.flatnonzero(n_roots)
     root = np.full(n_rows, np.nan)
-    rows = np.flatnonzero(has)
     if rows.size:
-        x, lo, hi, cf = x[rows], lo[rows], hi[rows], arr[rows]
-        lo_neg = neg[rows, idx[rows]]
+        idx = idx[rows]
+        cf = arr if rows.size == n_rows else arr[rows]
+        lo = rates[idx]
+        hi = rates[idx + 1]
+        f_lo = prof[rows, idx]
+        f_hi = prof[rows, idx + 1]
+        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        x = np.where(np.isfinite(x), x, 0.5 * (lo + hi))
+        lo_neg = neg[rows, idx]
         t = np.arange(n_t, dtype=np.float64)[None, :]
         for _ in range(50):
             cv = cf * np.exp(-t * np.log1p(x)[:, None])
@@ -195,13 +197,13 @@ def _irr_chunk(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
             same_as_lo = np.signbit(f) == lo_neg
             lo = np.where(same_as_lo, x, lo)
             hi = np.where(same_as_lo, hi, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                nxt = x - f / df
+            nxt = x - f / df
             bad = ~np.isfinite(nxt) | (nxt < lo) | (nxt > hi)
             nxt = np.where(bad, 0.5 * (lo + hi), nxt)
             # Newton converges quadratically: a step below 1e-12 leaves an error far below it
-            done = (np.abs(nxt - x) <= 1e-12 * np.maximum(1.0, np.abs(x))) | (f == 0)
-            x = np.where(f == 0, x, nxt)
+            zero = f == 0
+            done = (np.abs(nxt - x) <= 1e-12 * np.maximum(1.0, np.abs(x))) | zero
+            x = np.where(zero, x, nxt)
             if done.all():
                 break
         root[rows] = x
@@ -278,10 +280,28 @@ def mirr(
     neg = np.where(arr < 0, arr, 0.0)
     numer = np.abs(np.asarray(npv(rr, pos)))
     denom = np.abs(np.asarray(npv(fr, neg)))
-    ok = (numer > 0) & (denom > 0) & (n > 1)
+    return _out(mirr_from_present_values(numer, denom, n, rr), scalar)
+
+
+def mirr_from_present_values(
+    pv_positive: FloatArray,
+    pv_negative: FloatArray,
+    n_periods: FloatArray,
+    reinvest_rate: ArrayLike,
+) -> FloatArray:
+    """MIRR from the present values of the positive and the negative flows (same formula as
+    :func:`mirr`, for callers that already hold the discounted flows).
+
+    ``(|PV_re(CF+)| / |PV_fi(CF-)|) ** (1 / (n - 1)) * (1 + r_re) - 1``; NaN where either present
+    value is zero or ``n <= 1``.
+    """
+    numer = np.abs(pv_positive)
+    denom = np.abs(pv_negative)
+    rr = np.asarray(reinvest_rate, dtype=np.float64)
+    ok = (numer > 0) & (denom > 0) & (n_periods > 1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = (numer / denom) ** (1.0 / (n - 1.0)) * (1.0 + rr) - 1.0
-    return _out(np.where(ok, out, np.nan), scalar)
+        out = (numer / denom) ** (1.0 / (n_periods - 1.0)) * (1.0 + rr) - 1.0
+    return np.asarray(np.where(ok, out, np.nan), dtype=np.float64)
 
 
 def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | float:
@@ -327,6 +347,7 @@ __all__ = [
     "irr",
     "irr_details",
     "mirr",
+    "mirr_from_present_values",
     "npv",
     "npv_profile",
     "payback",

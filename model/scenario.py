@@ -56,7 +56,10 @@ def check_value(name: str, value: object) -> float | int:
     )
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} = {_show(value)} is not a number ({allowed})")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int too large for a float is certainly out of range
+        raise ValueError(f"{name} = {_show(value)} is out of range ({allowed})") from None
     if not math.isfinite(x):
         raise ValueError(f"{name} = {_show(value)} is not a finite number ({allowed})")
     if spec.integer and x != int(x):
@@ -67,7 +70,10 @@ def check_value(name: str, value: object) -> float | int:
 
 
 def _show(value: object, limit: int = 40) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. an int with more digits than Python converts to text
+        text = f"<{type(value).__name__} too large to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

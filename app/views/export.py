@@ -1,11 +1,148 @@
-"""Placeholder until its owner lands it: renders a note, so the dashboard runs meanwhile."""
+"""The Export tab: every chart as PNG/SVG/PDF/HTML, the data as CSV/XLSX, the report, the scenario.
+
+Files are generated only when their button is clicked (deferred downloads), so drawing the tab
+costs no rendering. Images go through the one shared Chromium of :mod:`app.export`; without
+Chromium the tab says so plainly and still offers HTML, data and the report.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import plotly.graph_objects as go
 import streamlit as st
 
+from app import export
 from app.context import ViewContext
+from model.io import to_json, to_toml
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _figures(key: str, _ctx: ViewContext) -> tuple[dict[str, go.Figure], list[str]]:
+    """The dashboard's figures for one scenario, built once and shared read-only."""
+    return export.scenario_figures(_ctx)
+
+
+def _image(fig: go.Figure, fmt: str) -> Callable[[], bytes]:
+    return lambda: export.chart_image(fig, fmt)
+
+
+def _html(fig: go.Figure, title: str) -> Callable[[], str]:
+    return lambda: export.chart_html(fig, title)
 
 
 def render(ctx: ViewContext) -> None:
-    st.info("This view is being built.")
+    key = f"{ctx.preset_id}|{ctx.scenario.model_dump_json()}"
+    figures, notes = _figures(key, ctx)
+    stem = f"{ctx.preset_id}"
+    images = export.images_available()
+
+    st.subheader("Export")
+    st.caption(f"Scenario: {ctx.label}. Files are made when you click.")
+
+    st.markdown("**Report and data**")
+    cols = st.columns(4)
+    cols[0].download_button(
+        "Report (HTML)",
+        data=lambda: export.report_html(
+            ctx, figures, summaries=export.scenario_summaries(ctx), notes=notes
+        ),
+        file_name=f"report-{stem}.html",
+        mime=export.MIME["html"],
+        key="export_report",
+        icon=":material/description:",
+        help="One file: metrics, all charts (interactive, offline), inputs with sources, "
+        "cash flows and the method",
+        width="stretch",
+    )
+    cols[1].download_button(
+        "Workbook (XLSX)",
+        data=lambda: export.workbook_bytes(ctx, export.scenario_summaries(ctx)),
+        file_name=f"workbook-{stem}.xlsx",
+        mime=export.MIME["xlsx"],
+        key="export_xlsx",
+        icon=":material/table:",
+        help="Sheets: inputs (value, unit, source, year), cash_flows, metrics, market, notes",
+        width="stretch",
+    )
+    cols[2].download_button(
+        "Cash flows (CSV)",
+        data=lambda: export.csv_text(export.cash_flows_frame(ctx.result)),
+        file_name=f"cash_flows-{stem}.csv",
+        mime=export.MIME["csv"],
+        key="export_cash_flows_csv",
+        icon=":material/download:",
+        help=export.CASH_FLOW_NOTE,
+        width="stretch",
+    )
+    cols[3].download_button(
+        "Metrics (CSV)",
+        data=lambda: export.csv_text(export.metrics_frame(ctx.result)),
+        file_name=f"metrics-{stem}.csv",
+        mime=export.MIME["csv"],
+        key="export_metrics_csv",
+        icon=":material/download:",
+        help="metric, label, value, unit (empty value = undefined)",
+        width="stretch",
+    )
+    cols = st.columns(4)
+    cols[0].download_button(
+        "Scenario (TOML)",
+        data=to_toml(ctx.scenario, ctx.preset_id),
+        file_name=f"scenario-{stem}.toml",
+        mime=export.MIME["toml"],
+        key="export_scenario_toml",
+        on_click="ignore",
+        icon=":material/download:",
+        help="Load it back here, or run `python -m app export --scenario FILE`",
+        width="stretch",
+    )
+    cols[1].download_button(
+        "Scenario (JSON)",
+        data=to_json(ctx.scenario, ctx.preset_id),
+        file_name=f"scenario-{stem}.json",
+        mime=export.MIME["json"],
+        key="export_scenario_json",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )
+
+    st.markdown("**Charts**")
+    if not images:
+        st.info(export.NO_BROWSER_MESSAGE, icon=":material/info:")
+    for note in notes:
+        st.caption(note)
+    if not figures:
+        st.write("No charts are available to export yet.")
+        return
+    for name, fig in figures.items():
+        title = export.figure_title(fig) or name.replace("_", " ")
+        row = st.columns([4, 1, 1, 1, 1], vertical_alignment="center")
+        row[0].markdown(f"{_plain_md(title)}  \n`{name}`")
+        for i, fmt in enumerate(export.IMAGE_FORMATS, start=1):
+            row[i].download_button(
+                fmt.upper(),
+                data=_image(fig, fmt) if images else b"",
+                file_name=f"{name}.{fmt}",
+                mime=export.MIME[fmt],
+                key=f"export_{name}_{fmt}",
+                disabled=not images,
+                help=None if images else "Needs Chromium on the server",
+                width="stretch",
+            )
+        row[4].download_button(
+            "HTML",
+            data=_html(fig, title),
+            file_name=f"{name}.html",
+            mime=export.MIME["html"],
+            key=f"export_{name}_html",
+            help="Interactive chart in one file; works offline",
+            width="stretch",
+        )
+
+
+def _plain_md(text: str) -> str:
+    from app.views.scenario_files import escape_markdown
+
+    return escape_markdown(text)

@@ -1,11 +1,144 @@
-"""Placeholder until its owner lands it: renders a note, so the dashboard runs meanwhile."""
+"""Sidebar: download the current scenario as TOML or JSON, or load one from a file.
+
+Uploads are limited to 256 KB (checked in code; ``server.maxUploadSize`` and the widget allow
+1 MB, Streamlit's smallest unit), parsed with the standard library's safe parsers by
+:func:`model.io.parse_scenario_text`, validated field by field, and nothing in them is executed.
+A bad file shows one message per problem and leaves the current scenario as it was; a good one
+is loaded into the dashboard's widgets through :func:`app.state.apply_to_session` from the
+uploader's ``on_change`` callback (the only place Streamlit lets widget values be set).
+"""
 
 from __future__ import annotations
+
+from pathlib import PurePath
 
 import streamlit as st
 
 from app.context import ViewContext
+from model import Scenario, ScenarioError
+from model.io import MAX_FILE_BYTES, parse_scenario_text, to_json, to_toml
+
+UPLOAD_KEY = "scenario_file_upload"
+#: Session-state key of the last upload's outcome: ("success" | "error", file name, lines).
+MESSAGE_KEY = "scenario_file_message"
+MAX_NAME_CHARS = 60
+
+
+def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
+    """Parse an uploaded scenario file: ``(scenario, preset id)``; raises ScenarioError.
+
+    The size is checked before anything is decoded; the format comes from the file name's
+    suffix (.toml or .json).
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [f"file is {len(data):,} bytes (allowed: at most {MAX_FILE_BYTES:,} bytes, 256 KB)"]
+        )
+    suffix = PurePath(name).suffix.lower().lstrip(".")
+    if suffix not in ("toml", "json"):
+        raise ScenarioError(
+            [f"file name must end in .toml or .json (got {show_name(name)})"]
+        )
+    return parse_scenario_text(data, suffix)
+
+
+def show_name(name: str) -> str:
+    """A file name made safe to quote: printable, truncated, quoted."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(name))
+    if len(text) > MAX_NAME_CHARS:
+        text = text[: MAX_NAME_CHARS - 1] + "…"
+    return f"'{text}'"
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every ASCII punctuation character so Streamlit shows text literally.
+
+    Streamlit renders messages as Markdown (links, images, emoji ``:codes:``, ``$`` maths);
+    escaping all punctuation makes user text inert. Newlines become spaces.
+    """
+    out = []
+    for ch in str(text).replace("\r", " ").replace("\n", " "):
+        out.append("\\" + ch if (ch.isascii() and not ch.isalnum() and ch != " ") else ch)
+    return "".join(out)
+
+
+def _on_upload() -> None:
+    """Uploader callback: load a valid file into the widgets, or record why it was refused."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is None:
+        return
+    name = str(getattr(uploaded, "name", "scenario"))
+    try:
+        scenario, preset_id = read_upload(name, uploaded.getvalue())
+    except ScenarioError as exc:
+        st.session_state[MESSAGE_KEY] = ("error", name, list(exc.problems))
+        return
+    from app.state import apply_to_session
+
+    apply_to_session(st.session_state, preset_id, scenario, [])
+    changed = len(scenario.diff(_preset_scenario(preset_id)))
+    st.session_state[MESSAGE_KEY] = (
+        "success",
+        name,
+        [f"preset {preset_id}, {changed} input{'s' if changed != 1 else ''} changed from it"],
+    )
+
+
+def _preset_scenario(preset_id: str) -> Scenario:
+    from model import load_preset
+
+    return load_preset(preset_id)
 
 
 def render(ctx: ViewContext) -> None:
-    st.info("This view is being built.")
+    st.subheader("Scenario file")
+    st.caption(
+        "Save the current scenario to share it or to run it headless "
+        "(`python -m app export --scenario FILE`), or load a saved one."
+    )
+    left, right = st.columns(2)
+    left.download_button(
+        "TOML",
+        data=to_toml(ctx.scenario, ctx.preset_id),
+        file_name=f"scenario-{ctx.preset_id}.toml",
+        mime="application/toml",
+        key="scenario_download_toml",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        help="Download the current scenario as TOML (every input, with units in comments)",
+    )
+    right.download_button(
+        "JSON",
+        data=to_json(ctx.scenario, ctx.preset_id),
+        file_name=f"scenario-{ctx.preset_id}.json",
+        mime="application/json",
+        key="scenario_download_json",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        help="Download the current scenario as JSON",
+    )
+    st.file_uploader(
+        "Load a scenario file (.toml or .json, at most 256 KB)",
+        # No ``type=``: Streamlit would raise on another suffix sent by a crafted client;
+        # read_upload checks the suffix itself and says so in a message.
+        type=None,
+        key=UPLOAD_KEY,
+        on_change=_on_upload,
+        max_upload_size=1,
+        help="A file saved here or by the CLI. Unknown keys and out-of-range values are "
+        "refused with a message; nothing in the file is executed.",
+    )
+    outcome = st.session_state.get(MESSAGE_KEY)
+    if outcome:
+        kind, name, lines = outcome
+        shown = escape_markdown(show_name(name))
+        if kind == "success":
+            st.success(f"Loaded {shown}: {escape_markdown(lines[0])}.")
+        else:
+            problems = "\n".join(f"- {escape_markdown(line)}" for line in lines[:20])
+            more = f"\n- … and {len(lines) - 20} more problems" if len(lines) > 20 else ""
+            st.error(
+                f"{shown} was not loaded; the current scenario is unchanged.\n\n{problems}{more}"
+            )

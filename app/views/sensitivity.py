@@ -1,11 +1,281 @@
-"""Placeholder until its owner lands it: renders a note, so the dashboard runs meanwhile."""
+"""Sensitivity tab: tornado, a heatmap of any metric over any two inputs, and a breakeven solver.
+
+Analyses are cached on the scenario's ``model_dump()`` and the analysis settings; each section is
+an ``st.fragment``, so changing its widgets reruns only that section.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from app import charts_analysis as ca
 from app.context import ViewContext
+from app.ui import escape_markdown, show_chart
+from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
+from model.sensitivity import Breakeven, breakeven, grid, tornado
+
+#: Metrics offered in the selectors (the count of IRR roots is a diagnostic, not a metric).
+METRICS = [m for m in BATCH_METRICS if m != "irr_root_count"]
+KEY = "sens_"
+
+
+def _metric_name(m: str) -> str:
+    return ca.metric_axis(m)
+
+
+def _field_name(f: str) -> str:
+    spec = FIELD_SPECS[f]
+    return f"{spec.label} ({spec.unit})"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _tornado(values: dict[str, Any], metric: str) -> pd.DataFrame:
+    return tornado(make_scenario(values), metric=metric)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _grid(
+    values: dict[str, Any],
+    x_field: str,
+    xs: tuple[float, ...],
+    y_field: str,
+    ys: tuple[float, ...],
+    metric: str,
+) -> pd.DataFrame:
+    return grid(make_scenario(values), x_field, list(xs), y_field, list(ys), metric)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _breakeven(values: dict[str, Any], field: str, metric: str, target: float) -> Breakeven:
+    return breakeven(make_scenario(values), field, metric, target)
 
 
 def render(ctx: ViewContext) -> None:
-    st.info("This view is being built.")
+    st.caption(
+        "How much each assumption matters. Tornado: one input at a time moves to each end of "
+        "its sourced range (data/ranges.csv) while every other input stays as set. Heatmap: any "
+        "metric over any two inputs. Breakeven: the value of one input at which a metric hits a "
+        "target (goal seek within the input's allowed range)."
+    )
+    _tornado_section(ctx)
+    st.divider()
+    _heatmap_section(ctx)
+    st.divider()
+    _breakeven_section(ctx)
+
+
+@st.fragment
+def _tornado_section(ctx: ViewContext) -> None:
+    st.subheader("Tornado: which input moves the result most")
+    metric = st.selectbox(
+        "Metric",
+        METRICS,
+        format_func=_metric_name,
+        key=KEY + "tornado_metric",
+        help="The metric whose swing is shown; fractions per year are shown in %.",
+    )
+    try:
+        table = _tornado(ctx.scenario.model_dump(), metric)
+    except ValueError as exc:
+        st.warning(escape_markdown(str(exc)))
+        return
+    show_chart(ca.tornado_chart(table, ctx.label), "tornado", ctx)
+    clipped = table[table["clipped"]]
+    if not clipped.empty:
+        st.info(
+            "Some ranges were clipped to the model's domain: "
+            + "; ".join(
+                f"{FIELD_SPECS[r.field].label}: {r.note}" for r in clipped.itertuples()
+            )
+            + ".",
+            icon="✂️",
+        )
+    k = ca.metric_scale(metric)
+    unit = ca.metric_axis(metric).split("(", 1)[-1].rstrip(")")
+    shown = pd.DataFrame(
+        {
+            "Input": [_field_name(f) for f in table["field"]],
+            "As set": table["base"],
+            "Low": table["low"],
+            "High": table["high"],
+            f"At low ({unit})": table["metric_low"] * k,
+            f"At high ({unit})": table["metric_high"] * k,
+            f"Swing ({unit})": table["swing"] * k,
+            "Clipped": table["note"].where(table["clipped"], ""),
+            "Range source": table["source"],
+        }
+    )
+    with st.expander("Tornado table (ranges, values and sources)"):
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def _default_axis(ctx: ViewContext, name: str) -> tuple[float, float]:
+    vals = ca.default_heatmap_values(ctx.scenario, name)
+    return float(vals[0]), float(vals[-1])
+
+
+@st.fragment
+def _heatmap_section(ctx: ViewContext) -> None:
+    st.subheader("Heatmap: a metric over two inputs")
+    c1, c2, c3 = st.columns(3)
+    metric = c1.selectbox(
+        "Metric", METRICS, format_func=_metric_name, key=KEY + "heat_metric"
+    )
+    x_field = c2.selectbox(
+        "Across (x axis)",
+        list(FIELD_NAMES),
+        index=FIELD_NAMES.index(ca.HEATMAP_X),
+        format_func=_field_name,
+        key=KEY + "heat_x",
+    )
+    y_field = c3.selectbox(
+        "Up (y axis)",
+        list(FIELD_NAMES),
+        index=FIELD_NAMES.index(ca.HEATMAP_Y),
+        format_func=_field_name,
+        key=KEY + "heat_y",
+    )
+    if x_field == y_field:
+        st.warning("Choose two different inputs for the two axes.")
+        return
+    x_lo, x_hi = _default_axis(ctx, x_field)
+    y_lo, y_hi = _default_axis(ctx, y_field)
+    c4, c5, c6, c7, c8 = st.columns(5)
+    xs_spec, ys_spec = FIELD_SPECS[x_field], FIELD_SPECS[y_field]
+    # keys include the field so that a new lever starts from its own sensible range
+    x_from = c4.number_input(
+        f"{xs_spec.label} from",
+        value=x_lo,
+        min_value=float(xs_spec.low),
+        max_value=float(xs_spec.high),
+        key=f"{KEY}heat_x_lo_{x_field}",
+        help=f"Allowed: {xs_spec.range_text()}",
+    )
+    x_to = c5.number_input(
+        f"{xs_spec.label} to",
+        value=x_hi,
+        min_value=float(xs_spec.low),
+        max_value=float(xs_spec.high),
+        key=f"{KEY}heat_x_hi_{x_field}",
+        help=f"Allowed: {xs_spec.range_text()}",
+    )
+    y_from = c6.number_input(
+        f"{ys_spec.label} from",
+        value=y_lo,
+        min_value=float(ys_spec.low),
+        max_value=float(ys_spec.high),
+        key=f"{KEY}heat_y_lo_{y_field}",
+        help=f"Allowed: {ys_spec.range_text()}",
+    )
+    y_to = c7.number_input(
+        f"{ys_spec.label} to",
+        value=y_hi,
+        min_value=float(ys_spec.low),
+        max_value=float(ys_spec.high),
+        key=f"{KEY}heat_y_hi_{y_field}",
+        help=f"Allowed: {ys_spec.range_text()}",
+    )
+    points = c8.slider("Points per axis", 5, 50, ca.HEATMAP_POINTS, key=KEY + "heat_points")
+    problems = [
+        f"{spec.label}: 'from' {a:g} must be below 'to' {b:g}"
+        for spec, a, b in ((xs_spec, x_from, x_to), (ys_spec, y_from, y_to))
+        if not a < b
+    ]
+    if problems:
+        st.warning(escape_markdown("; ".join(problems)))
+        return
+    xs = _axis_values(x_field, x_from, x_to, points)
+    ys = _axis_values(y_field, y_from, y_to, points)
+    try:
+        table = _grid(ctx.scenario.model_dump(), x_field, xs, y_field, ys, metric)
+    except ValueError as exc:
+        st.warning(escape_markdown(str(exc)))
+        return
+    current = (float(getattr(ctx.scenario, x_field)), float(getattr(ctx.scenario, y_field)))
+    show_chart(ca.heatmap_chart(table, ctx.label, current), "heatmap", ctx)
+    st.caption(
+        f"{len(ys)} x {len(xs)} scenarios, each evaluated in full; every other input as set. "
+        f"Cell values in {METRIC_UNITS.get(metric, '')}"
+        + (" (shown in %)" if ca.metric_scale(metric) != 1 else "")
+        + ". The dashed line is where the metric crosses zero."
+    )
+
+
+def _axis_values(name: str, lo: float, hi: float, points: int) -> tuple[float, ...]:
+    if FIELD_SPECS[name].integer:
+        return tuple(float(v) for v in np.unique(np.round(np.linspace(lo, hi, points))))
+    return tuple(float(v) for v in np.round(np.linspace(lo, hi, points), 10))
+
+
+QUESTIONS: dict[str, tuple[str, str, str]] = {
+    "Lease rate at which NPV = 0": ("lease_rate_busd_per_gw_year", "npv_busd", "zero"),
+    "Capex per GW at which IRR = WACC": ("capex_per_gw_busd", "irr", "wacc"),
+    "Inference efficiency at which NPV = 0": ("efficiency_multiplier", "npv_busd", "zero"),
+    "WACC at which NPV = 0": ("wacc", "npv_busd", "zero"),
+    "Your own question": ("", "", ""),
+}
+
+
+@st.fragment
+def _breakeven_section(ctx: ViewContext) -> None:
+    st.subheader("Breakeven: what value of an input hits a target?")
+    question = st.selectbox("Question", list(QUESTIONS), key=KEY + "be_question")
+    field, metric, target_kind = QUESTIONS[question]
+    s = ctx.scenario
+    if not field:
+        c1, c2, c3 = st.columns(3)
+        field = c1.selectbox(
+            "Input to solve for",
+            [f for f in FIELD_NAMES],
+            index=FIELD_NAMES.index("lease_rate_busd_per_gw_year"),
+            format_func=_field_name,
+            key=KEY + "be_field",
+        )
+        metric = c2.selectbox(
+            "Metric", METRICS, format_func=_metric_name, key=KEY + "be_metric"
+        )
+        scale = ca.metric_scale(metric)
+        target_shown = c3.number_input(
+            f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})",
+            value=0.0,
+            key=KEY + "be_target",
+            help="Fractions per year are entered in % (e.g. 8.7 for an IRR of 8.7%).",
+        )
+        target = float(target_shown) / scale
+    else:
+        target = s.wacc if target_kind == "wacc" else 0.0
+    try:
+        be = _breakeven(s.model_dump(), field, metric, float(target))
+    except ValueError as exc:
+        st.warning(escape_markdown(str(exc)))
+        return
+    spec = FIELD_SPECS[field]
+    k = ca.metric_scale(metric)
+    munit = "%" if k != 1 else METRIC_UNITS.get(metric, "")
+    cols = st.columns(3)
+    cols[0].metric(
+        f"{spec.label} at breakeven ({spec.unit})",
+        "none in range" if be.value is None else f"{be.value:,.4g}",
+        delta=None if be.value is None else f"{be.value - be.current_value:+,.4g} vs as set",
+        delta_color="off",
+        border=True,
+        help=f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}.",
+    )
+    cols[1].metric(f"{spec.label} as set ({spec.unit})", f"{be.current_value:,.4g}", border=True)
+    cols[2].metric(
+        f"{ca.METRIC_TITLES.get(metric, metric)} as set",
+        "n/a" if not np.isfinite(be.current_metric) else f"{be.current_metric * k:,.3f} {munit}",
+        delta=f"target {target * k:,.3f} {munit}",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+    text = be.reason
+    if be.value is not None:
+        st.success(escape_markdown(text))
+    else:
+        st.info(escape_markdown(text))

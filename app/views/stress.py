@@ -1,11 +1,75 @@
-"""Placeholder until its owner lands it: renders a note, so the dashboard runs meanwhile."""
+"""Stress tests tab: named downside shocks (data/stress_tests.toml) against the scenario as set."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from app import charts_analysis as ca
 from app.context import ViewContext
+from app.ui import escape_markdown, show_chart
+from model import make_scenario
+from model.stress import AS_SET, shocks, stress_tests
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _stress(values: dict[str, Any]) -> pd.DataFrame:
+    return stress_tests(make_scenario(values))
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x * 100:,.1f}%"
 
 
 def render(ctx: ViewContext) -> None:
-    st.info("This view is being built.")
+    st.caption(
+        "Each named shock changes only the inputs listed, one shock at a time, then all "
+        "together; every other input stays as set. Shocks are defined, with their sources, in "
+        "data/stress_tests.toml; values pushed past an input's allowed range are clipped and "
+        "the clipping is listed."
+    )
+    try:
+        table = _stress(ctx.scenario.model_dump())
+    except ValueError as exc:
+        st.warning(escape_markdown(str(exc)))
+        return
+    show_chart(ca.stress_chart(table, ctx.label), "stress_tests", ctx)
+    base = table[table["shock"] == AS_SET].iloc[0]
+    shown = pd.DataFrame(
+        {
+            "Shock": table["name"],
+            "NPV (US$ B)": table["npv_busd"].round(2),
+            "Δ NPV vs as set (US$ B)": table["delta_npv_busd"].round(2),
+            "IRR": [_pct(v) for v in table["irr"]],
+            "Δ IRR (pp)": [
+                "n/a" if not np.isfinite(v) else f"{v * 100:+,.1f}" for v in table["delta_irr"]
+            ],
+            "Payback (years)": table["payback_years"].round(1),
+            "What changes": table["changes"],
+            "Clipped": table["clipped"],
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
+    up = table[(table["shock"] != AS_SET) & (table["npv_busd"] > base["npv_busd"] + 1e-9)]
+    if not up.empty:
+        why = (
+            " With token-price deflation, a demand elasticity above 1 (Jevons) makes compute "
+            "demand, and the lease rate of freshly refreshed hardware, grow faster than the "
+            "installed fleet ages; set the elasticity to 1 or below to see the downside."
+            if "token_price_deflation" in set(up["shock"])
+            else ""
+        )
+        st.info(
+            escape_markdown("Raises NPV for this scenario: " + ", ".join(up["name"]) + "." + why),
+            icon="ℹ️",
+        )
+    with st.expander("What each shock is and where its size comes from"):
+        for s in shocks():
+            st.markdown(
+                f"**{escape_markdown(s.name)}**: {escape_markdown(s.description)}  \n"
+                f"Changes: {escape_markdown('; '.join(c.describe() for c in s.changes))}  \n"
+                f"Source: {escape_markdown(s.source)} ({s.year})"
+            )

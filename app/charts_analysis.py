@@ -1,0 +1,497 @@
+"""Charts of the Sensitivity, Uncertainty, Stress tests and Compare tabs (Plotly, no Streamlit).
+
+Each builder takes the analysis result (a DataFrame from :mod:`model.sensitivity`,
+:mod:`model.uncertainty` or :mod:`model.stress`) and the scenario's label, and returns a figure in
+the project's one look (:func:`app.charts.style`): units on every axis, a title that names the
+scenario. :func:`analysis_figures` draws the default set for export. User text (saved scenario
+names) is HTML-escaped before it reaches a figure.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.charts import COLORS, GRID, INK, MUTED, Chart, style
+from app.context import ViewContext
+from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
+from model.sensitivity import grid, tornado
+from model.stress import AS_SET, stress_tests
+from model.uncertainty import default_distributions, monte_carlo
+
+LOW = "#2a9d8f"
+HIGH = "#e76f51"
+NEG = "#9b2226"
+POS = "#1f4e79"
+#: Draws of the Monte Carlo run drawn for export (kept modest: export must be quick).
+EXPORT_DRAWS = 2_000
+#: Default heatmap levers and points per axis.
+HEATMAP_X = "capex_per_gw_busd"
+HEATMAP_Y = "lease_rate_busd_per_gw_year"
+HEATMAP_POINTS = 21
+
+#: Metric names for people, with the unit shown on axes (fractions are shown in %).
+METRIC_TITLES: dict[str, str] = {
+    "npv_busd": "NPV at WACC",
+    "irr": "IRR",
+    "mirr": "MIRR",
+    "payback_years": "Payback",
+    "discounted_payback_years": "Discounted payback",
+    "roic": "ROIC",
+    "gross_lease_yield": "Gross lease yield",
+    "npv_per_share_usd": "NPV per share",
+    "capex_initial_busd": "Initial capex",
+    "capex_lifetime_busd": "Lifetime capex",
+    "revenue_total_busd": "Total revenue",
+    "ebitda_margin": "EBITDA margin",
+    "average_revenue_busd_per_year": "Average revenue",
+    "market_reaction_busd": "Market reaction",
+    "npv_to_market_reaction": "NPV / market reaction",
+    "irr_root_count": "IRR root count",
+}
+PERCENT_METRICS = frozenset({"irr", "mirr", "roic", "gross_lease_yield", "ebitda_margin"})
+
+
+def esc(text: object) -> str:
+    """User or data text made literal inside a Plotly label (Plotly renders a subset of HTML)."""
+    return html.escape(str(text), quote=True)
+
+
+def metric_scale(metric: str) -> float:
+    """Factor from the model's unit to the unit shown (fractions per year -> %)."""
+    return 100.0 if metric in PERCENT_METRICS else 1.0
+
+
+def metric_axis(metric: str) -> str:
+    """Axis title with unit, e.g. ``NPV at WACC (US$ B)`` or ``IRR (% per year)``."""
+    name = METRIC_TITLES.get(metric, metric)
+    if metric in PERCENT_METRICS:
+        unit = METRIC_UNITS.get(metric, "").replace("fraction", "%")
+    else:
+        unit = METRIC_UNITS.get(metric, "")
+    return f"{name} ({unit})"
+
+
+def field_axis(name: str) -> str:
+    spec = FIELD_SPECS[name]
+    return f"{spec.label} ({spec.unit})"
+
+
+def _floats(values: object) -> list[float | None]:
+    arr = np.asarray(values, dtype=np.float64)
+    return [float(v) if np.isfinite(v) else None for v in arr]
+
+
+# ---- sensitivity ------------------------------------------------------------------------------
+def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
+    """Bars from the metric as set to its value at each end of each input's range."""
+    metric = str(table.attrs.get("metric", "npv_busd"))
+    k = metric_scale(metric)
+    base = float(table.attrs.get("metric_base", np.nan)) * k
+    rows = table.iloc[::-1]  # largest swing on top
+    names = []
+    for _, r in rows.iterrows():
+        spec = FIELD_SPECS[str(r["field"])]
+        mark = " †" if bool(r["clipped"]) else ""
+        names.append(f"{esc(spec.label)}{mark}<br>{r['low']:g}–{r['high']:g} {esc(spec.unit)}")
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    c.layout["barmode"] = "overlay"
+    for end, color, title in (("low", LOW, "Input at low end"), ("high", HIGH, "Input at high end")):
+        vals = rows[f"metric_{end}"].to_numpy(dtype=np.float64) * k
+        c.add(
+            "bar",
+            orientation="h",
+            y=names,
+            x=_floats(vals - base),
+            base=[base] * len(names),
+            name=title,
+            marker={"color": color},
+            customdata=_floats(vals),
+            hovertemplate="%{y}<br>" + title + ": %{customdata:,.2f}<extra></extra>",
+        )
+    c.shapes.append(
+        {
+            "type": "line",
+            "xref": "x",
+            "yref": "paper",
+            "x0": base,
+            "x1": base,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": INK, "width": 1.5},
+        }
+    )
+    c.annotations.append(
+        {
+            "x": base,
+            "xref": "x",
+            "yref": "paper",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "text": f"as set: {base:,.2f}",
+            "showarrow": False,
+            "font": {"size": 11, "color": INK},
+        }
+    )
+    clipped = bool(table["clipped"].any())
+    subtitle = esc(label) + (
+        "<br>† range clipped to the model's domain (see the table)" if clipped else ""
+    )
+    fig = style(
+        c,
+        f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range",
+        subtitle,
+        metric_axis(metric),
+        "",
+        height=max(380, 60 + 38 * len(names) + (20 if clipped else 0)),
+    )
+    fig.update_layout(margin={"t": 110 if clipped else 90})
+    return fig
+
+
+def heatmap_chart(
+    table: pd.DataFrame, label: str, current: tuple[float, float] | None = None
+) -> go.Figure:
+    """``metric`` over two inputs, with the NPV = 0 (or IRR = WACC-free zero) contour marked."""
+    metric = str(table.attrs.get("metric", "npv_busd"))
+    k = metric_scale(metric)
+    x_field = str(table.columns.name)
+    y_field = str(table.index.name)
+    z = table.to_numpy(dtype=np.float64) * k
+    zl = [[float(v) if np.isfinite(v) else None for v in row] for row in z]
+    xs = [float(v) for v in table.columns]
+    ys = [float(v) for v in table.index]
+    diverging = bool(np.nanmin(z) < 0 < np.nanmax(z)) if np.isfinite(z).any() else False
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    trace: dict[str, object] = {
+        "x": xs,
+        "y": ys,
+        "z": zl,
+        "colorbar": {"title": {"text": esc(metric_axis(metric)), "side": "right"}},
+        "hovertemplate": (
+            f"{esc(FIELD_SPECS[x_field].label)} %{{x:,.4g}}<br>"
+            f"{esc(FIELD_SPECS[y_field].label)} %{{y:,.4g}}<br>"
+            f"{esc(METRIC_TITLES.get(metric, metric))} %{{z:,.2f}}<extra></extra>"
+        ),
+    }
+    if diverging:
+        trace.update(colorscale="RdBu", zmid=0.0)
+    else:
+        trace.update(colorscale="Viridis")
+    c.add("heatmap", **trace)
+    if diverging:
+        c.add(
+            "contour",
+            x=xs,
+            y=ys,
+            z=zl,
+            showscale=False,
+            contours={"start": 0, "end": 0, "size": 1, "coloring": "none", "showlabels": False},
+            line={"color": INK, "width": 2, "dash": "dash"},
+            name=f"{METRIC_TITLES.get(metric, metric)} = 0",
+            hoverinfo="skip",
+            showlegend=True,
+        )
+    if current is not None:
+        c.add(
+            "scatter",
+            x=[current[0]],
+            y=[current[1]],
+            mode="markers",
+            marker={"symbol": "x", "size": 12, "color": INK, "line": {"width": 2}},
+            name="Scenario as set",
+            hovertemplate="Scenario as set<extra></extra>",
+        )
+    infeasible = int(table.attrs.get("infeasible_cells", 0))
+    note = (
+        f"<br>{infeasible} blank cells: leased + hosted share above 1 (not allowed)"
+        if infeasible
+        else ""
+    )
+    return style(
+        c,
+        f"{METRIC_TITLES.get(metric, metric)} over {FIELD_SPECS[x_field].label} and "
+        f"{FIELD_SPECS[y_field].label}",
+        esc(label) + note,
+        field_axis(x_field),
+        field_axis(y_field),
+        height=520,
+    )
+
+
+# ---- stress tests -----------------------------------------------------------------------------
+def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
+    """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
+    rows = table.iloc[::-1]
+    names = [esc(n) for n in rows["name"]]
+    npv = rows["npv_busd"].to_numpy(dtype=np.float64)
+    irr = rows["irr"].to_numpy(dtype=np.float64) * 100.0
+    base_npv = float(table.loc[table["shock"] == AS_SET, "npv_busd"].iloc[0])
+    base_irr = float(table.loc[table["shock"] == AS_SET, "irr"].iloc[0]) * 100.0
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    c.add(
+        "bar",
+        orientation="h",
+        y=names,
+        x=_floats(npv),
+        name="NPV at WACC (US$ B)",
+        marker={"color": [NEG if v < 0 else POS for v in npv]},
+        text=[f"{v:,.1f}" for v in npv],
+        textposition="auto",
+        hovertemplate="%{y}<br>NPV %{x:,.2f} US$ B<extra></extra>",
+        xaxis="x",
+        yaxis="y",
+    )
+    c.add(
+        "bar",
+        orientation="h",
+        y=names,
+        x=_floats(irr),
+        name="IRR (% per year)",
+        marker={"color": [NEG if (np.isfinite(v) and v < 0) else COLORS["accent"] for v in irr]},
+        text=["n/a" if not np.isfinite(v) else f"{v:,.1f}%" for v in irr],
+        textposition="auto",
+        hovertemplate="%{y}<br>IRR %{x:,.2f}% per year<extra></extra>",
+        xaxis="x2",
+        yaxis="y",
+    )
+    for x, ref in ((base_npv, "x"), (base_irr, "x2")):
+        if np.isfinite(x):
+            c.shapes.append(
+                {
+                    "type": "line",
+                    "xref": ref,
+                    "yref": "paper",
+                    "x0": x,
+                    "x1": x,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": INK, "width": 1.2, "dash": "dot"},
+                }
+            )
+    fig = style(
+        c,
+        "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)",
+        esc(label),
+        "NPV at WACC (US$ B)",
+        "",
+        height=max(420, 120 + 48 * len(names)),
+        legend=False,
+    )
+    axis = {
+        "gridcolor": GRID,
+        "zerolinecolor": MUTED,
+        "linecolor": MUTED,
+        "showline": True,
+        "ticks": "outside",
+        "automargin": True,
+    }
+    fig.update_layout(
+        xaxis={"domain": [0.0, 0.47]},
+        xaxis2={
+            **axis,
+            "domain": [0.53, 1.0],
+            "anchor": "y",
+            "title": {"text": "IRR (% per year)", "font": {"size": 13}},
+        },
+    )
+    return fig
+
+
+# ---- uncertainty ------------------------------------------------------------------------------
+def histogram_chart(
+    values: np.ndarray, metric: str, label: str, n: int, *, bins: int = 60
+) -> go.Figure:
+    """Histogram of one metric over the draws with P10/P50/P90 marked (numpy percentiles)."""
+    k = metric_scale(metric)
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)] * k
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    undefined = n - v.size
+    if v.size:
+        counts, edges = np.histogram(v, bins=bins)
+        mids = 0.5 * (edges[:-1] + edges[1:])
+        share = counts / n * 100.0
+        c.add(
+            "bar",
+            x=_floats(mids),
+            y=_floats(share),
+            width=float(edges[1] - edges[0]),
+            marker={"color": [NEG if m < 0 else POS for m in mids], "line": {"width": 0}},
+            name="Share of draws",
+            hovertemplate="%{x:,.2f}: %{y:.2f}% of draws<extra></extra>",
+        )
+        p10, p50, p90 = np.percentile(v, [10, 50, 90])
+        for q, name, pos in ((p10, "P10", "top"), (p50, "P50", "top"), (p90, "P90", "top")):
+            c.vline(float(q), f"{name} {q:,.2f}", INK, pos)
+    extra = f"; {undefined:,} draws undefined (no IRR)" if undefined else ""
+    below = float(np.mean(v < 0)) * 100 if v.size else float("nan")
+    return style(
+        c,
+        f"{METRIC_TITLES.get(metric, metric)} over {n:,} draws: "
+        f"{below:.1f}% of draws below zero{extra}",
+        esc(label),
+        metric_axis(metric),
+        "Share of draws (%)",
+        height=400,
+        legend=False,
+    )
+
+
+def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
+    """Cumulative distribution of one metric with P10/P50/P90 marked."""
+    k = metric_scale(metric)
+    v = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)]) * k
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    if v.size:
+        q = np.linspace(0.0, 1.0, min(v.size, 1000))
+        xs = np.quantile(v, q)
+        c.add(
+            "scatter",
+            x=_floats(xs),
+            y=_floats(q * 100.0 * v.size / n),
+            mode="lines",
+            line={"color": POS, "width": 2},
+            name="Cumulative share",
+            hovertemplate="%{y:.1f}% of draws at or below %{x:,.2f}<extra></extra>",
+        )
+        for p in (10, 50, 90):
+            x = float(np.percentile(v, p))
+            c.vline(x, f"P{p} {x:,.2f}", INK)
+        c.vline(0.0, "zero", NEG, "bottom")
+    c.yaxis["range"] = [0, 100]
+    return style(
+        c,
+        f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}",
+        esc(label),
+        metric_axis(metric),
+        "Share of draws at or below (%)",
+        height=400,
+        legend=False,
+    )
+
+
+def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -> go.Figure:
+    """Spearman rank correlation of each uncertain input with the metric."""
+    rows = ranking.iloc[::-1]
+    rho = rows["spearman_rho"].to_numpy(dtype=np.float64)
+    c = Chart()
+    c.layout["hovermode"] = "closest"
+    c.add(
+        "bar",
+        orientation="h",
+        y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
+        x=_floats(rho),
+        marker={"color": [HIGH if r > 0 else LOW for r in np.nan_to_num(rho)]},
+        text=[f"{r:+.2f}" if np.isfinite(r) else "n/a" for r in rho],
+        textposition="auto",
+        hovertemplate="%{y}: rank correlation %{x:+.3f}<extra></extra>",
+    )
+    c.xaxis["range"] = [-1, 1]
+    return style(
+        c,
+        f"What drives the spread of {METRIC_TITLES.get(metric, metric)}: "
+        "rank correlation of each input with it",
+        esc(label),
+        f"Spearman rank correlation with {METRIC_TITLES.get(metric, metric)} (-1 to 1)",
+        "",
+        height=max(300, 110 + 40 * len(rows)),
+        legend=False,
+    )
+
+
+# ---- compare ----------------------------------------------------------------------------------
+def compare_cumulative_chart(
+    cash: Mapping[str, pd.DataFrame], title_label: str, base: str | None = None
+) -> go.Figure:
+    """Cumulative free cash flow (US$ B) of several scenarios, overlaid."""
+    c = Chart()
+    palette = ["#1f4e79", "#e76f51", "#2a9d8f", "#6d597a", "#bc6c25", "#2e86ab"]
+    for i, (name, cf) in enumerate(cash.items()):
+        c.add(
+            "scatter",
+            x=[int(y) for y in cf["year"]],
+            y=_floats(cf["cumulative_fcf"]),
+            mode="lines+markers",
+            name=esc(name) + (" (base)" if name == base else ""),
+            line={"color": palette[i % len(palette)], "width": 3 if name == base else 2},
+            hovertemplate=esc(name) + ": %{y:,.1f} US$ B<extra></extra>",
+        )
+    c.hline(0.0)
+    return style(
+        c,
+        "Cumulative free cash flow of the compared scenarios",
+        esc(title_label),
+        "Year from first capex (years)",
+        "Cumulative free cash flow (US$ B, nominal)",
+    )
+
+
+# ---- for export -------------------------------------------------------------------------------
+def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS) -> np.ndarray:
+    """Sensible values for a heatmap axis: the sourced range widened around the value as set."""
+    from model import default_ranges
+
+    spec = FIELD_SPECS[name]
+    v = float(getattr(s, name))
+    if name in default_ranges():
+        lo, hi, _ = default_ranges()[name]
+        span = hi - lo
+        lo, hi = min(lo - 0.5 * span, v), max(hi + 0.5 * span, v)
+    else:
+        lo, hi = (0.5 * v, 1.5 * v) if v != 0 else (spec.low, spec.low + 0.2 * (spec.high - spec.low))
+    lo, hi = max(lo, spec.low), min(hi, spec.high)
+    if spec.integer:
+        return np.unique(np.round(np.linspace(lo, hi, points)))
+    return np.round(np.linspace(lo, hi, points), 10)
+
+
+def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
+    """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``.
+
+    Defaults: tornado of NPV over the ranges of ``data/ranges.csv``; heatmap of NPV over capex
+    per GW and lease rate; the stress tests of ``data/stress_tests.toml``; a Monte Carlo
+    histogram of NPV over :data:`EXPORT_DRAWS` draws of the defaults of
+    ``data/distributions.toml`` (seed 1). No Streamlit needed.
+    """
+    s = ctx.scenario
+    label = ctx.label
+    xs = default_heatmap_values(s, HEATMAP_X)
+    ys = default_heatmap_values(s, HEATMAP_Y)
+    g = grid(s, HEATMAP_X, xs, HEATMAP_Y, ys, "npv_busd")
+    d = default_distributions()
+    mc = monte_carlo(s, d.distributions, EXPORT_DRAWS, 1, d.correlation)
+    return {
+        "tornado": tornado_chart(tornado(s), label),
+        "heatmap": heatmap_chart(g, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))),
+        "stress_tests": stress_chart(stress_tests(s), label),
+        "mc_npv": histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n),
+    }
+
+
+def cash_flows_of(values: Mapping[str, Mapping[str, object]]) -> dict[str, pd.DataFrame]:
+    """Annual cash flows of saved scenarios (name -> model_dump), via :func:`model.evaluate`."""
+    from model import make_scenario
+
+    return {name: evaluate(make_scenario(v)).cash_flows for name, v in values.items()}
+
+
+__all__ = [
+    "analysis_figures",
+    "cdf_chart",
+    "compare_cumulative_chart",
+    "drivers_chart",
+    "heatmap_chart",
+    "histogram_chart",
+    "stress_chart",
+    "tornado_chart",
+]

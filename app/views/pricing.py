@@ -1,0 +1,34 @@
+"""Pricing pressure tab: what cheaper inference does to prices, volumes, lease rates and NPV."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import charts
+from app.context import ViewContext
+from app.ui import show_chart
+
+
+def render(ctx: ViewContext) -> None:
+    s = ctx.scenario
+    industry = s.efficiency_multiplier**s.efficiency_diffusion
+    st.caption(
+        f"The builder serves {s.efficiency_multiplier:g}x today's tokens per GPU; with diffusion "
+        f"{s.efficiency_diffusion:g} the industry gets {industry:.2f}x. Token prices follow the "
+        f"industry's cost with pass-through {s.price_pass_through:g}, volume responds with "
+        f"elasticity {s.demand_elasticity:g}, and compute demand (hence the spot lease rate) is "
+        "volume divided by the industry's tokens per GPU. Contracted leases keep their price for "
+        f"{s.contract_years} years. Sweeps run the model at each point; formulas under "
+        "Assumptions & method."
+    )
+    if s.hosting_share == 0:
+        st.info(
+            "This scenario only leases capacity, so the builder's own efficiency gain earns "
+            "nothing directly: a lessor is paid per GW, not per token. Only the part of the gain "
+            "that spreads to the industry (diffusion) moves token prices, compute demand and "
+            "lease rates. Raise Hosted share (sidebar, Monetise) to see a host's upside."
+        )
+    show_chart(charts.pricing_indices_chart(ctx), "pricing_indices", ctx)
+    show_chart(charts.npv_vs_multiplier_chart(ctx), "npv_vs_multiplier", ctx)
+    show_chart(charts.revenue_per_gw_chart(ctx), "revenue_per_gw", ctx)
+    show_chart(charts.jevons_chart(ctx), "jevons", ctx)

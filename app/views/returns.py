@@ -1,0 +1,76 @@
+"""Returns tab: annual cash flows, cumulative FCF with payback, NPV profile, cash-flow table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import charts
+from app.context import ViewContext
+from app.ui import fmt_busd, fmt_pct, show_chart
+
+#: Cash-flow table columns: (column in Result.cash_flows, header with unit).
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("revenue_lease", "Revenue: lease (US$ B)"),
+    ("revenue_hosting", "Revenue: hosting (US$ B)"),
+    ("revenue_resale", "Revenue: resale (US$ B)"),
+    ("revenue", "Revenue, total (US$ B)"),
+    ("power_cost", "Power (US$ B)"),
+    ("other_opex", "Other fixed opex (US$ B)"),
+    ("variable_opex", "Variable opex (US$ B)"),
+    ("procurement_cost", "Procurement (US$ B)"),
+    ("ebitda", "EBITDA (US$ B)"),
+    ("depreciation", "Depreciation (US$ B)"),
+    ("ebit", "EBIT (US$ B)"),
+    ("tax", "Cash tax (US$ B)"),
+    ("capex", "Capex incl. refresh (US$ B)"),
+    ("capex_refresh", "of which refresh (US$ B)"),
+    ("residual_value", "Residual value (US$ B)"),
+    ("fcf", "Free cash flow (US$ B)"),
+    ("cumulative_fcf", "Cumulative FCF (US$ B)"),
+    ("discounted_fcf", "Discounted FCF at WACC (US$ B)"),
+)
+
+
+def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
+    """The annual cash flows with units in the headers (US$ B, nominal)."""
+    cf = ctx.result.cash_flows
+    table = pd.DataFrame(
+        {
+            "Year (from first capex)": cf["year"].astype(int),
+            "Phase": ["operate" if op else "build" for op in cf["operating"]],
+        }
+    )
+    for col, header in TABLE_COLUMNS:
+        table[header] = cf[col].astype(float)
+    return table
+
+
+def render(ctx: ViewContext) -> None:
+    r, s = ctx.result, ctx.scenario
+    st.caption(
+        f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
+        f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
+        f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
+        f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
+        f"MIRR {fmt_pct(r.mirr)}."
+    )
+    show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
+    show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
+    show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
+    if r.irr_multiple:
+        st.info(
+            "The NPV profile crosses zero more than once (refresh capex makes the cash flows "
+            f"change sign several times), so the IRR alone is ambiguous. Read it with the MIRR "
+            f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
+        )
+    st.subheader("Cash-flow table")
+    st.caption("US$ B per year, nominal; costs and capex shown as positive amounts.")
+    table = cash_flow_table(ctx)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            h: st.column_config.NumberColumn(h, format="%.2f") for _, h in TABLE_COLUMNS
+        },
+    )

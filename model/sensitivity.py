@@ -1,0 +1,450 @@
+"""Sensitivity analysis: tornado swings, 2-D grids and breakeven (goal seek), all via evaluate_batch.
+
+* :func:`tornado` moves one input at a time to the low and high ends of a range (default: the
+  sourced ranges in ``data/ranges.csv``) and reports the metric at each end.
+* :func:`grid` sweeps two inputs over a grid of values; each cell equals :func:`model.evaluate`.
+* :func:`breakeven` finds the value of one input at which a metric reaches a target (for example
+  the lease rate at which NPV = 0, or the capex per GW at which IRR = WACC).
+
+Constraints of the model are respected: values are kept within each field's bounds and
+``lease_share + hosting_share <= 1``; where a requested value breaks one, it is clipped and the
+clipping is reported (never silently).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
+
+from model.data import default_ranges
+from model.fields import FIELD_SPECS, INTEGER_FIELDS
+from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
+from model.scenario import Scenario, ScenarioError, unknown_field_message
+
+FloatArray = NDArray[np.float64]
+
+#: The two shares of owned capacity that must sum to at most 1.
+SHARE_FIELDS: tuple[str, str] = ("lease_share", "hosting_share")
+#: Largest grid :func:`grid` accepts (cells).
+MAX_GRID_CELLS = 250_000
+#: Points of the bracket scan of :func:`breakeven` over a continuous field's bounds.
+BREAKEVEN_SCAN_POINTS = 257
+#: |metric - target| that :func:`breakeven` guarantees at a reported root.
+BREAKEVEN_TOLERANCE = 1e-6
+
+# ---- shared checks (also used by model.uncertainty and model.stress) -------------------------
+
+
+def check_field(name: object, what: str = "field") -> str:
+    """Return ``name`` if it is a scenario input, else raise ScenarioError naming close names."""
+    if not isinstance(name, str) or name not in FIELD_SPECS:
+        raise ScenarioError([f"{what}: {unknown_field_message(str(name))}"])
+    return name
+
+
+def check_metric(metric: object) -> str:
+    """Return ``metric`` if :func:`model.evaluate_batch` reports it, else raise ValueError."""
+    if not isinstance(metric, str) or metric not in BATCH_METRICS:
+        raise ValueError(f"metric = {metric!r} is unknown (allowed: {', '.join(BATCH_METRICS)})")
+    return metric
+
+
+def check_finite(name: str, value: object, what: str) -> float:
+    """``value`` as a finite float, or ValueError naming the field and what the value is."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: {what} = {value!r} is not a number")
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: {what} = {value!r} is not a number") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: {what} = {value!r} is not a finite number")
+    return x
+
+
+def other_share(name: str) -> str:
+    """The other field of :data:`SHARE_FIELDS`."""
+    return SHARE_FIELDS[1] if name == SHARE_FIELDS[0] else SHARE_FIELDS[0]
+
+
+def upper_limit(scenario: Scenario, name: str) -> float:
+    """Largest allowed value of ``name`` in ``scenario``: its bound, or 1 - the other share."""
+    high = FIELD_SPECS[name].high
+    if name in SHARE_FIELDS:
+        high = min(high, 1.0 - float(getattr(scenario, other_share(name))))
+    return high
+
+
+def clip_to_domain(scenario: Scenario, name: str, value: float) -> tuple[float, str]:
+    """Clip one value of ``name`` into the model's domain given ``scenario``; say why.
+
+    Returns the value to use and a note ('' when nothing changed). Integer fields are rounded
+    to the nearest whole number; shares are limited by ``lease_share + hosting_share <= 1``.
+    """
+    spec = FIELD_SPECS[name]
+    notes: list[str] = []
+    x = float(value)
+    if name in INTEGER_FIELDS and x != round(x):
+        x = float(round(x))
+        notes.append(f"{value:g} rounded to {x:g} (whole {spec.unit})")
+    cap = upper_limit(scenario, name)
+    if x < spec.low:
+        notes.append(f"{x:g} clipped to {spec.low:g} (bounds {spec.range_text()})")
+        x = spec.low
+    elif x > cap:
+        if cap < spec.high:
+            other = other_share(name)
+            notes.append(
+                f"{x:g} clipped to {cap:g} (lease_share + hosting_share <= 1 with "
+                f"{other} = {float(getattr(scenario, other)):g})"
+            )
+        else:
+            notes.append(f"{x:g} clipped to {cap:g} (bounds {spec.range_text()})")
+        x = cap
+    return x, "; ".join(notes)
+
+
+def _metric_values(table: Mapping[str, ArrayLike], scenario: Scenario, metric: str) -> FloatArray:
+    frame = pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in table.items()})
+    out = evaluate_batch(frame, scenario)[metric].to_numpy(dtype=np.float64)
+    return np.asarray(out, dtype=np.float64)
+
+
+# ---- tornado ---------------------------------------------------------------------------------
+
+
+def tornado(
+    scenario: Scenario,
+    ranges: Mapping[str, Sequence[object]] | None = None,
+    metric: str = "npv_busd",
+) -> pd.DataFrame:
+    """One-at-a-time swings of ``metric`` as each input moves to the low and high end of a range.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario as set; every other input stays at its value.
+    ranges : mapping of field -> (low, high) or (low, high, source), optional
+        Default: the sourced ranges of ``data/ranges.csv`` (:func:`model.default_ranges`).
+    metric : str
+        A column of :func:`model.evaluate_batch` (default NPV, US$ B).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``field, low, high, metric_low, metric_high, swing`` (``swing = metric_high -
+        metric_low`` in the metric's unit) plus ``label, unit, base, metric_base, clipped, note,
+        source``; sorted by absolute swing (undefined swings last). ``clipped`` is True where a
+        range end was moved into the model's domain and ``note`` says how. ``attrs`` holds
+        ``metric``, ``metric_unit`` and ``metric_base``.
+
+    Raises
+    ------
+    ScenarioError, ValueError
+        Unknown field or metric; a low or high that is not a finite number, or low > high.
+    """
+    check_metric(metric)
+    if ranges is None:
+        raw: dict[str, tuple[object, object, str]] = {
+            k: (lo, hi, src) for k, (lo, hi, src) in default_ranges().items()
+        }
+    else:
+        raw = {}
+        for name, rng in ranges.items():
+            check_field(name, "ranges")
+            if isinstance(rng, (str, bytes)) or len(rng) not in (2, 3):
+                raise ValueError(f"ranges[{name!r}] = {rng!r} must be (low, high) or (low, high, source)")
+            raw[name] = (rng[0], rng[1], str(rng[2]) if len(rng) == 3 else "given")
+    if not raw:
+        raise ValueError("ranges is empty: give at least one field with (low, high)")
+    base_values = scenario.model_dump()
+    names = list(raw)
+    rows: list[dict[str, object]] = []
+    for name in names:
+        lo_raw, hi_raw, src = raw[name]
+        lo = check_finite(name, lo_raw, "low")
+        hi = check_finite(name, hi_raw, "high")
+        if lo > hi:
+            raise ValueError(f"{name}: low = {lo:g} is above high = {hi:g} (allowed: low <= high)")
+        lo_c, lo_note = clip_to_domain(scenario, name, lo)
+        hi_c, hi_note = clip_to_domain(scenario, name, hi)
+        notes = [f"low {lo_note}" if lo_note else "", f"high {hi_note}" if hi_note else ""]
+        spec = FIELD_SPECS[name]
+        rows.append(
+            {
+                "field": name,
+                "label": spec.label,
+                "unit": spec.unit,
+                "base": float(base_values[name]),
+                "low": lo_c,
+                "high": hi_c,
+                "clipped": bool(lo_note or hi_note),
+                "note": "; ".join(n for n in notes if n),
+                "source": src,
+            }
+        )
+    k = len(names)
+    # rows 0..k-1 at the low ends, k..2k-1 at the high ends, 2k the scenario as set
+    table = {n: np.full(2 * k + 1, float(base_values[n])) for n in names}
+    for i, row in enumerate(rows):
+        table[names[i]][i] = float(row["low"])  # type: ignore[arg-type]
+        table[names[i]][k + i] = float(row["high"])  # type: ignore[arg-type]
+    values = _metric_values(table, scenario, metric)
+    out = pd.DataFrame(rows)
+    out["metric_low"] = values[:k]
+    out["metric_high"] = values[k : 2 * k]
+    out["metric_base"] = values[2 * k]
+    out["swing"] = out["metric_high"] - out["metric_low"]
+    order = np.argsort(-np.nan_to_num(np.abs(out["swing"].to_numpy()), nan=-1.0), kind="stable")
+    out = out.iloc[order].reset_index(drop=True)
+    cols = ["field", "low", "high", "metric_low", "metric_high", "swing"]
+    out = out[cols + [c for c in out.columns if c not in cols]]
+    out.attrs.update(
+        metric=metric, metric_unit=METRIC_UNITS.get(metric, ""), metric_base=float(values[2 * k])
+    )
+    return out
+
+
+# ---- grid ------------------------------------------------------------------------------------
+
+
+def _check_values(name: str, values: ArrayLike, what: str) -> FloatArray:
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{what}: no values given for {name}")
+    out = np.array([check_finite(name, v, what) for v in arr], dtype=np.float64)
+    spec = FIELD_SPECS[name]
+    bad = (out < spec.low) | (out > spec.high)
+    if name in INTEGER_FIELDS:
+        bad |= out != np.round(out)
+    if bad.any():
+        v = out[int(np.argmax(bad))]
+        kind = "a whole number" if name in INTEGER_FIELDS else "a number"
+        raise ValueError(
+            f"{what}: {name} = {v:g} is not allowed (allowed: {kind} from {spec.range_text()})"
+        )
+    return out
+
+
+def grid(
+    scenario: Scenario,
+    x_field: str,
+    x_values: ArrayLike,
+    y_field: str,
+    y_values: ArrayLike,
+    metric: str = "npv_busd",
+) -> pd.DataFrame:
+    """``metric`` over a 2-D grid of two inputs; every other input as in ``scenario``.
+
+    Returns
+    -------
+    DataFrame
+        Index: ``y_values`` (named ``y_field``); columns: ``x_values`` (named ``x_field``); each
+        cell equals ``evaluate(scenario.replace(x_field=x, y_field=y))``'s metric. Cells that break
+        ``lease_share + hosting_share <= 1`` are NaN and counted in ``attrs["infeasible_cells"]``.
+        One :func:`model.evaluate_batch` call for the whole grid.
+    """
+    check_field(x_field, "x_field")
+    check_field(y_field, "y_field")
+    check_metric(metric)
+    if x_field == y_field:
+        raise ValueError(f"x_field and y_field are both {x_field!r}: choose two different inputs")
+    xs = _check_values(x_field, x_values, "x_values")
+    ys = _check_values(y_field, y_values, "y_values")
+    if xs.size * ys.size > MAX_GRID_CELLS:
+        raise ValueError(
+            f"grid of {ys.size} x {xs.size} = {xs.size * ys.size:,} cells is too large "
+            f"(allowed: at most {MAX_GRID_CELLS:,})"
+        )
+    xx, yy = np.meshgrid(xs, ys)  # shape (len(ys), len(xs))
+    cols = {x_field: xx.ravel(), y_field: yy.ravel()}
+    lease = cols.get("lease_share", np.full(xx.size, scenario.lease_share))
+    hosting = cols.get("hosting_share", np.full(xx.size, scenario.hosting_share))
+    feasible = lease + hosting <= 1.0 + 1e-9
+    values = np.full(xx.size, np.nan)
+    if feasible.any():
+        values[feasible] = _metric_values(
+            {k: v[feasible] for k, v in cols.items()}, scenario, metric
+        )
+    out = pd.DataFrame(
+        values.reshape(xx.shape),
+        index=pd.Index(ys, name=y_field),
+        columns=pd.Index(xs, name=x_field),
+    )
+    out.attrs.update(
+        metric=metric,
+        metric_unit=METRIC_UNITS.get(metric, ""),
+        infeasible_cells=int((~feasible).sum()),
+    )
+    return out
+
+
+# ---- breakeven -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Breakeven:
+    """The value of ``field`` at which ``metric`` equals ``target`` (goal seek).
+
+    ``value`` is None when no value within the field's bounds reaches the target exactly;
+    ``reason`` then says why (the metric stays on one side, jumps across it, or the field is a
+    whole number), and ``bracket`` gives the two values around the crossing where there is one.
+    """
+
+    field: str
+    metric: str
+    target: float
+    value: float | None
+    metric_at_value: float | None
+    reason: str
+    search_low: float
+    search_high: float
+    current_value: float
+    current_metric: float
+    bracket: tuple[float, float] | None = None
+    crossings: int = 0
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.6g}"
+
+
+def breakeven(
+    scenario: Scenario,
+    field: str,
+    metric: str = "npv_busd",
+    target: float = 0.0,
+) -> Breakeven:
+    """Goal seek: the value of ``field`` (within its bounds) at which ``metric`` equals ``target``.
+
+    Method: one vectorised scan of the field's range through :func:`model.evaluate_batch`
+    (:data:`BREAKEVEN_SCAN_POINTS` points plus the current value) brackets every sign change of
+    ``metric - target``; the crossing nearest the scenario's current value is refined with
+    :func:`scipy.optimize.brentq`, and the result is checked to reach the target within
+    :data:`BREAKEVEN_TOLERANCE`. Whole-number fields are scanned at every whole number.
+    Crossings closer together than the scan spacing can be missed.
+    """
+    check_field(field)
+    check_metric(metric)
+    tgt = check_finite(metric, target, "target")
+    spec = FIELD_SPECS[field]
+    lo, hi = spec.low, upper_limit(scenario, field)
+    current = float(getattr(scenario, field))
+    unit = spec.unit
+    munit = METRIC_UNITS.get(metric, "")
+    if field in INTEGER_FIELDS:
+        xs = np.arange(math.ceil(lo), math.floor(hi) + 1, dtype=np.float64)
+    else:
+        xs = np.unique(np.append(np.linspace(lo, hi, BREAKEVEN_SCAN_POINTS), current))
+    values = _metric_values({field: xs}, scenario, metric)
+    current_metric = float(values[int(np.argmin(np.abs(xs - current)))])
+    g = values - tgt
+
+    def result(
+        value: float | None,
+        at: float | None,
+        reason: str,
+        bracket: tuple[float, float] | None = None,
+        crossings: int = 0,
+    ) -> Breakeven:
+        return Breakeven(
+            field, metric, tgt, value, at, reason, lo, hi, current, current_metric, bracket,
+            crossings,
+        )
+
+    finite = np.isfinite(g)
+    where = f"{field} from {_fmt(lo)} to {_fmt(hi)} {unit}"
+    if not finite.any():
+        return result(None, None, f"{metric} is undefined for every {where}")
+    exact = np.flatnonzero(finite & (np.abs(g) <= BREAKEVEN_TOLERANCE / 10))
+    both = finite[:-1] & finite[1:]
+    change = both & (np.signbit(g[:-1]) != np.signbit(g[1:]))
+    change &= ~(np.abs(g[:-1]) <= BREAKEVEN_TOLERANCE / 10)  # an exact hit is not also a bracket
+    starts = np.flatnonzero(change)
+    n_cross = int(exact.size + starts.size)
+    if n_cross == 0:
+        gf = g[finite]
+        side = "above" if gf.min() > 0 else "below"
+        i_near = int(np.flatnonzero(finite)[np.argmin(np.abs(gf))])
+        gaps = "" if finite.all() else f" (undefined at {int((~finite).sum())} scanned values)"
+        if np.ptp(gf) == 0:
+            return result(
+                None,
+                None,
+                f"{metric} does not change with {field}: it stays at {_fmt(values[i_near])} "
+                f"{munit} for every {where}{gaps}",
+            )
+        return result(
+            None,
+            None,
+            f"{metric} stays {side} {_fmt(tgt)} {munit} for every {where}{gaps}; closest: "
+            f"{_fmt(values[i_near])} at {field} = {_fmt(xs[i_near])}",
+        )
+    # candidates: exact hits and brackets; take the one nearest the current value
+    cands: list[tuple[float, int, bool]] = [(abs(xs[i] - current), int(i), True) for i in exact]
+    cands += [(abs(0.5 * (xs[i] + xs[i + 1]) - current), int(i), False) for i in starts]
+    _, i, is_exact = min(cands)
+    more = (
+        f" ({n_cross} crossings within the bounds; the one nearest the current value "
+        f"{_fmt(current)} is shown)"
+        if n_cross > 1
+        else ""
+    )
+    if is_exact:
+        x = float(xs[i])
+        return result(
+            x,
+            float(values[i]),
+            f"{metric} = {_fmt(tgt)} {munit} at {field} = {_fmt(x)} {unit}{more}",
+            crossings=n_cross,
+        )
+    a, b = float(xs[i]), float(xs[i + 1])
+    if field in INTEGER_FIELDS:
+        return result(
+            None,
+            None,
+            f"{field} is a whole number: {metric} crosses {_fmt(tgt)} between {_fmt(a)} "
+            f"({_fmt(values[i])}) and {_fmt(b)} ({_fmt(values[i + 1])}) {unit}, and no whole "
+            f"number gives it exactly{more}",
+            (a, b),
+            n_cross,
+        )
+
+    def f(x: float) -> float:
+        return float(_metric_values({field: [x]}, scenario, metric)[0]) - tgt
+
+    root = float(brentq(f, a, b, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200))
+    at = f(root) + tgt
+    if not (math.isfinite(at) and abs(at - tgt) <= BREAKEVEN_TOLERANCE):
+        return result(
+            None,
+            None,
+            f"{metric} jumps across {_fmt(tgt)} {munit} at {field} ≈ {_fmt(root)} {unit} "
+            f"(the model is discontinuous there, e.g. an IT refresh moves to another year): "
+            f"no value gives the target exactly{more}",
+            (a, b),
+            n_cross,
+        )
+    return result(
+        root,
+        at,
+        f"{metric} = {_fmt(tgt)} {munit} at {field} = {_fmt(root)} {unit}{more}",
+        (a, b),
+        n_cross,
+    )
+
+
+__all__ = [
+    "BREAKEVEN_TOLERANCE",
+    "Breakeven",
+    "breakeven",
+    "clip_to_domain",
+    "grid",
+    "tornado",
+]

@@ -1,0 +1,167 @@
+"""Dashboard speed in a real browser (Playwright + Debian's Chromium), run by `make bench`.
+
+Prints:
+* cold page: seconds from navigation to the first chart drawn, on a server just started (its first
+  script run pays the Python imports) and again in a fresh browser context on the warm server;
+* slider move: seconds from a keyboard step of the "GW built" slider to the NPV KPI and the first
+  chart's title both showing the new scenario (median, min and max over several moves).
+
+Targets (issue 3): cold page < 8 s, slider move < 1 s median. Without Chromium it prints a note
+and returns 0.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+GW_SLIDER = "GW built (GW of facility power)"
+MOVES = 7
+COLD_TARGET_S = 8.0
+MOVE_TARGET_S = 1.0
+
+#: True once the first KPI differs from ``old`` and some chart title mentions ``gw`` GW.
+UPDATED_JS = """([old, gw]) => {
+  const v = document.querySelector('[data-testid="stMetricValue"]');
+  if (!v || v.textContent === old) return false;
+  const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
+  return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(port: int, log: Path) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "streamlit_app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310
+                if resp.read().decode().strip() == "ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"no health answer from {url} within {timeout:.0f} s")
+
+
+def _first_chart_seconds(browser: object, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    start = time.perf_counter()
+    page.goto(url)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    elapsed = time.perf_counter() - start
+    context.close()
+    return elapsed
+
+
+def _slider_moves(browser: object, url: str, moves: int) -> list[float]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(url)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    slider = page.get_by_role("slider", name=GW_SLIDER)
+    times: list[float] = []
+    for _ in range(moves):
+        old = page.locator('[data-testid="stMetricValue"]').first.text_content() or ""
+        slider.focus()
+        before = float(slider.input_value())
+        new_gw = f"{before + 0.1:g}"
+        start = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(UPDATED_JS, arg=[old, new_gw], timeout=30_000, polling="raf")
+        times.append(time.perf_counter() - start)
+        page.wait_for_timeout(300)
+    context.close()
+    return times
+
+
+def main() -> int:
+    if not CHROMIUM.exists():
+        print(f"bench_browser: Chromium not found at {CHROMIUM}; skipped (apt-get install chromium)")
+        return 0
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkdtemp(prefix="bench-browser-")) / "streamlit.log"
+    proc = _start(port, log)
+    try:
+        _wait_healthy(url, proc)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            cold_server = _first_chart_seconds(browser, url)
+            warm = [_first_chart_seconds(browser, url) for _ in range(2)]
+            moves = _slider_moves(browser, url, MOVES)
+            browser.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    med = statistics.median(moves)
+    print(f"cold page, server just started: first chart after {cold_server:.2f} s")
+    print(
+        f"cold page, fresh browser context on a warm server: first chart after "
+        f"{statistics.median(warm):.2f} s (median of {len(warm)}; target < {COLD_TARGET_S:g} s)"
+    )
+    print(
+        f"slider move (GW built, keyboard) to KPIs and chart updated: median {med:.2f} s, "
+        f"min {min(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves "
+        f"(target < {MOVE_TARGET_S:g} s)"
+    )
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

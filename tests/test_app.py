@@ -1,0 +1,373 @@
+"""The dashboard in Streamlit's AppTest: presets, sliders, shareable links, bad links, charts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from app import charts, state
+from app.context import ViewContext
+from app.views import compare, scenario_files
+from model import FIELD_SPECS, HEADLINE_FIELDS, evaluate, load_preset, preset_ids
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+TABS = (
+    "Returns",
+    "Pricing pressure",
+    "Build vs buy",
+    "Sensitivity",
+    "Uncertainty",
+    "Stress tests",
+    "Compare",
+    "Export",
+    "Assumptions & method",
+)
+
+
+def run_app(params: dict[str, str | list[str]] | None = None, tab: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    if tab is not None:
+        at.session_state["tab"] = tab
+    at.run()
+    return at
+
+
+def kpi(at: AppTest, label_start: str) -> float:
+    """The number shown by the KPI whose label starts with ``label_start``."""
+    for m in at.metric:
+        if m.label.startswith(label_start):
+            text = m.value.replace(",", "")
+            found = re.search(r"-?\d+(\.\d+)?", text)
+            assert found, f"KPI {label_start!r} shows no number: {m.value!r}"
+            return float(found.group())
+    raise AssertionError(f"no KPI labelled {label_start!r} in {[m.label for m in at.metric]}")
+
+
+def url(at: AppTest) -> dict[str, str]:
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# ---- runs ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset_id", preset_ids())
+def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
+    at = run_app({"preset": preset_id})
+    assert_clean(at)
+    assert len(at.metric) >= 6
+    assert at.session_state["preset"] == preset_id
+    r = evaluate(load_preset(preset_id))
+    assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
+    assert len(at.get("plotly_chart")) == 3  # the Returns tab's charts
+    assert url(at) == {"preset": preset_id}
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_renders_without_error(tab: str) -> None:
+    at = run_app({"preset": "hosting-mix"}, tab=tab)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_failing_view_shows_an_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(ctx: ViewContext) -> None:
+        raise RuntimeError("<b>broken</b>")
+
+    monkeypatch.setattr(compare, "render", boom)
+    monkeypatch.setattr(scenario_files, "render", boom)
+    at = run_app(tab="Compare")
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert any("Compare view could not be drawn" in m for m in messages), messages
+    assert any("Scenario files view could not be drawn" in m for m in messages), messages
+    assert all("<b>" not in m for m in messages)  # the exception text is escaped
+    assert kpi(at, "NPV at WACC") > 0  # the rest of the page still works
+
+
+# ---- headline sliders -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("field", "new_value", "npv_sign", "breakeven_sign"),
+    [
+        ("gw_built", 4.0, +1, 0),  # positive NPV scales with size; breakeven is per GW
+        ("capex_per_gw_busd", 50.0, -1, +1),
+        ("lease_rate_busd_per_gw_year", 14.0, +1, 0),
+        # a pure lessor: industry-wide efficiency (diffusion 0.5) with pass-through x elasticity
+        # below 1 lowers compute demand, so lease rates and NPV fall
+        ("efficiency_multiplier", 2.0, -1, +1),
+    ],
+)
+def test_headline_slider_moves_kpis_in_the_right_direction(
+    field: str, new_value: float, npv_sign: int, breakeven_sign: int
+) -> None:
+    at = run_app({"preset": "bofa-base"})
+    npv0, be0 = kpi(at, "NPV at WACC"), kpi(at, "Breakeven lease")
+    at.slider(key=state.widget_key(field)).set_value(new_value).run()
+    assert_clean(at)
+    npv1, be1 = kpi(at, "NPV at WACC"), kpi(at, "Breakeven lease")
+    assert (npv1 > npv0) if npv_sign > 0 else (npv1 < npv0), (npv0, npv1)
+    if breakeven_sign > 0:
+        assert be1 > be0, (be0, be1)
+    else:
+        assert be1 == pytest.approx(be0, abs=0.011), (be0, be1)
+    expected = evaluate(load_preset("bofa-base").replace(**{field: new_value}))
+    assert npv1 == pytest.approx(expected.npv_busd, abs=0.051)
+    assert url(at) == {"preset": "bofa-base", field: state.format_value(field, new_value)}
+    delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
+    assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
+
+
+def test_headline_sliders_are_the_four_headline_fields() -> None:
+    at = run_app()
+    keys = {s.key for s in at.slider}
+    assert {state.widget_key(f) for f in HEADLINE_FIELDS} <= keys
+    labels = {s.label for s in at.slider}
+    assert "GW built (GW of facility power)" in labels
+
+
+# ---- shareable links --------------------------------------------------------------------------
+def test_query_params_round_trip_through_the_app() -> None:
+    params = {
+        "preset": "bofa-bull",
+        "gw_built": "4.5",
+        "wacc": "0.0912",
+        "build_years": "3",
+        "hosting_share": "0.25",
+        "lease_share": "0.75",
+    }
+    at = run_app(params)
+    assert_clean(at)
+    assert not at.warning
+    assert url(at) == params
+    expected = load_preset("bofa-bull").replace(
+        gw_built=4.5, wacc=0.0912, build_years=3, hosting_share=0.25, lease_share=0.75
+    )
+    assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
+    assert at.slider(key="f_gw_built").value == pytest.approx(4.5)
+    assert at.number_input(key="f_wacc").value == pytest.approx(0.0912)
+
+    # the URL the app wrote opens the same scenario in a fresh session
+    again = run_app(url(at))
+    assert [m.value for m in again.metric] == [m.value for m in at.metric]
+
+
+def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
+    at = run_app({"preset": "hosting-mix"})
+    at.slider(key="f_capex_per_gw_busd").set_value(47.5).run()
+    at.number_input(key="f_demand_elasticity").set_value(1.6).run()
+    assert url(at) == {
+        "preset": "hosting-mix",
+        "capex_per_gw_busd": "47.5",
+        "demand_elasticity": "1.6",
+    }
+    fresh = run_app(url(at))
+    assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
+
+
+def test_reset_clears_the_overrides() -> None:
+    at = run_app({"preset": "bofa-bear", "gw_built": "7", "pue": "1.4"})
+    at.button[0].click().run()  # "Reset to preset" is the first button
+    assert_clean(at)
+    assert url(at) == {"preset": "bofa-bear"}
+    assert at.slider(key="f_gw_built").value == pytest.approx(load_preset("bofa-bear").gw_built)
+
+
+def test_changing_preset_loads_it_and_clears_overrides() -> None:
+    at = run_app({"gw_built": "7"})
+    at.selectbox(key="preset").set_value("crusoe-resale").run()
+    assert_clean(at)
+    assert url(at) == {"preset": "crusoe-resale"}
+    r = evaluate(load_preset("crusoe-resale"))
+    assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
+
+
+def test_raising_leased_share_lowers_hosted_share() -> None:
+    at = run_app({"preset": "hosting-mix"})
+    at.number_input(key="f_lease_share").set_value(0.8).run()
+    assert_clean(at)
+    assert at.number_input(key="f_hosting_share").value == pytest.approx(0.2)
+    assert url(at)["hosting_share"] == "0.2"
+
+
+BAD = [
+    ({"gw_built": "abc"}, "gw_built", "0.1 to 50"),
+    ({"gw_built": "nan"}, "gw_built", "0.1 to 50"),
+    ({"capex_per_gw_busd": "inf"}, "capex_per_gw_busd", "5 to 120"),
+    ({"capex_per_gw_busd": "-Infinity"}, "capex_per_gw_busd", "5 to 120"),
+    ({"wacc": "0.9"}, "wacc", "0 to 0.3"),
+    ({"build_years": "2.5"}, "build_years", "whole number from 1 to 5"),
+    ({"gw_bilt": "4"}, "gw_bilt", "did you mean gw_built"),
+    ({"wacc": ["0.05", "0.06"]}, "wacc", "0 to 0.3"),
+    ({"pue": "1" * 5000}, "pue", "1 to 2.5"),
+    ({"preset": "nope"}, "preset", "bofa-base"),
+    ({"lease_share": "0.9", "hosting_share": "0.9"}, "lease_share", "at most 1"),
+]
+
+
+@pytest.mark.parametrize(("params", "name", "allowed"), BAD)
+def test_bad_params_warn_fall_back_and_render(
+    params: dict[str, str | list[str]], name: str, allowed: str
+) -> None:
+    at = run_app(params)
+    assert_clean(at)
+    text = " ".join(w.value for w in at.warning)
+    plain = text.replace("\\", "")  # the UI escapes Markdown with backslashes
+    assert name in plain and allowed in plain, text
+    assert len(text) < 2000
+    assert kpi(at, "NPV at WACC") == pytest.approx(
+        evaluate(load_preset()).npv_busd, abs=0.051
+    )  # every bad value fell back to the preset's
+    assert len(at.get("plotly_chart")) == 3
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[click](javascript:alert(1))",
+        "**bold** $x^2$ :red[alarm]",
+    ],
+)
+def test_markup_in_params_is_shown_as_plain_text(payload: str) -> None:
+    at = run_app({"gw_built": payload, payload: "1"})
+    assert_clean(at)
+    body = " ".join(w.value for w in at.warning)
+    assert "gw\\_built" in body
+    # every Markdown/HTML character of the user's text is backslash-escaped
+    assert re.search(r"(?<!\\)[<>\[\]*$`]", body) is None, body
+    assert re.search(r"(?<!\\):red", body) is None, body
+    assert kpi(at, "NPV at WACC") > 0
+
+
+# ---- the URL contract without Streamlit -------------------------------------------------------
+def test_query_params_for_lists_only_differences_plus_preset() -> None:
+    base = load_preset("crusoe-resale")
+    assert state.query_params_for("crusoe-resale", base) == {"preset": "crusoe-resale"}
+    s = base.replace(gw_built=3.3, contract_years=7)
+    assert state.query_params_for("crusoe-resale", s) == {
+        "preset": "crusoe-resale",
+        "gw_built": "3.3",
+        "contract_years": "7",
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    preset_id=st.sampled_from(preset_ids()),
+    gw=st.floats(0.1, 50.0),
+    wacc=st.floats(0.0, 0.3),
+    life=st.floats(1.0, 15.0),
+    years=st.integers(1, 30),
+)
+def test_parse_inverts_query_params_for(
+    preset_id: str, gw: float, wacc: float, life: float, years: int
+) -> None:
+    s = load_preset(preset_id).replace(
+        gw_built=gw, wacc=wacc, it_life_years=life, operating_years=years
+    )
+    got_id, got, warnings = state.parse_query_params(state.query_params_for(preset_id, s))
+    assert (got_id, got, warnings) == (preset_id, s, [])
+
+
+def test_parse_never_raises_and_names_each_bad_param() -> None:
+    params: dict[str, object] = {
+        "preset": "bofa-bull",
+        "gw_built": "1e400",
+        "pue": "",
+        "tax_rate": " 0.25 ",
+        "\x00evil": "1",
+    }
+    preset_id, s, warnings = state.parse_query_params(params)
+    assert preset_id == "bofa-bull"
+    assert s.tax_rate == 0.25
+    assert s.gw_built == load_preset("bofa-bull").gw_built
+    joined = "\n".join(warnings)
+    assert "gw_built" in joined and "pue" in joined and "\x00" not in joined
+    assert len(warnings) == 3
+
+
+# ---- charts -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset_id", preset_ids())
+def test_all_figures_have_titles_and_axis_units(preset_id: str) -> None:
+    s = load_preset(preset_id)
+    changed = s.replace(gw_built=s.gw_built + 1)
+    ctx = ViewContext(preset_id, changed, evaluate(changed), s, evaluate(s))
+    figures = charts.all_figures(ctx)
+    assert set(figures) >= {
+        "cash_flows",
+        "cumulative_fcf",
+        "npv_profile",
+        "pricing_indices",
+        "npv_vs_multiplier",
+        "revenue_per_gw",
+        "build_vs_buy",
+    }
+    unit_words = ("US$", "%", "years", "Year", "x tokens", "elasticity", "Index", "rate")
+    for name, fig in figures.items():
+        assert re.fullmatch(r"[a-z0-9_]+", name)
+        title = fig.layout.title.text
+        assert ctx.label in title, name
+        for axis in (fig.layout.xaxis, fig.layout.yaxis):
+            assert axis.title.text and any(w in axis.title.text for w in unit_words), (
+                name,
+                axis.title.text,
+            )
+        assert fig.data, name
+
+
+def test_sweeps_follow_the_model() -> None:
+    s = load_preset("openai-efficiency")
+    sweep = charts.npv_multiplier_sweep(s)
+    at_2x = sweep[sweep["multiplier"] == 2.0].iloc[0]
+    assert at_2x["industry"] == pytest.approx(evaluate(s).npv_busd, rel=1e-9)
+    idx = charts.index_sweep(s)
+    r = evaluate(s)
+    first = r.market[r.market["operating"]].iloc[0]
+    row = idx[idx["multiplier"] == 2.0].iloc[0]
+    for key in charts.INDEX_LABELS:
+        assert row[key] == pytest.approx(first[key], rel=1e-12)
+
+
+def test_chart_config_offers_png_and_svg() -> None:
+    assert charts.chart_config("x")["toImageButtonOptions"]["format"] == "png"  # type: ignore[index]
+    assert charts.chart_config("x", "svg")["toImageButtonOptions"]["format"] == "svg"  # type: ignore[index]
+
+
+def test_toolbar_format_follows_the_sidebar_choice() -> None:
+    at = run_app()
+    spec = at.get("plotly_chart")[0].proto
+    assert '"format": "png"' in spec.config.replace(":", ": ").replace(":  ", ": ")
+    at.segmented_control(key="chart_format").set_value("SVG").run()
+    spec = at.get("plotly_chart")[0].proto
+    assert "svg" in spec.config
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_SPECS))
+def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
+    at = _default_app()
+    widget = (
+        at.slider(key=state.widget_key(field))
+        if field in HEADLINE_FIELDS
+        else at.number_input(key=state.widget_key(field))
+    )
+    assert FIELD_SPECS[field].unit in widget.label
+    assert widget.help and "Default" in widget.help and field in widget.help
+
+
+_DEFAULT: list[AppTest] = []
+
+
+def _default_app() -> AppTest:
+    if not _DEFAULT:
+        _DEFAULT.append(run_app())
+    return _DEFAULT[0]

@@ -1,0 +1,259 @@
+"""model.finance against numpy-financial and against first principles (1-D and 2-D inputs)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy_financial as npf
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model import finance
+
+
+def _conventional(rng: np.random.Generator, n_rows: int, n_t: int) -> np.ndarray:
+    """Rows of outflows then inflows: one sign change, so exactly one IRR (Descartes)."""
+    flows = np.empty((n_rows, n_t))
+    for i in range(n_rows):
+        k = int(rng.integers(1, max(2, n_t // 2)))
+        flows[i, :k] = -rng.uniform(10.0, 100.0, k)
+        flows[i, k:] = rng.uniform(1.0, 60.0, n_t - k)
+    return flows
+
+
+# ---- discount factors and NPV ----------------------------------------------------------------
+
+
+def test_discount_factors_match_the_power_formula() -> None:
+    rates = np.array([0.0, 0.087, 0.3, -0.5])
+    got = finance.discount_factors(rates, 20)
+    want = (1.0 + rates[:, None]) ** -np.arange(20.0)[None, :]
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert got.shape == (4, 20)
+
+
+def test_npv_matches_numpy_financial_1d() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        flows = rng.normal(0.0, 50.0, int(rng.integers(1, 40)))
+        rate = float(rng.uniform(-0.5, 1.0))
+        assert finance.npv(rate, flows) == pytest.approx(npf.npv(rate, flows), rel=1e-12, abs=1e-9)
+
+
+def test_npv_2d_rows_with_one_rate_each() -> None:
+    rng = np.random.default_rng(2)
+    flows = rng.normal(0.0, 50.0, (30, 17))
+    rates = rng.uniform(0.0, 0.3, 30)
+    got = finance.npv(rates, flows)
+    assert isinstance(got, np.ndarray) and got.shape == (30,)
+    want = [npf.npv(r, row) for r, row in zip(rates, flows)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    # one rate for all rows broadcasts
+    np.testing.assert_allclose(
+        finance.npv(0.1, flows), [npf.npv(0.1, row) for row in flows], rtol=1e-12, atol=1e-9
+    )
+
+
+def test_npv_first_flow_is_not_discounted() -> None:
+    assert finance.npv(0.1, [-100.0, 110.0]) == pytest.approx(0.0, abs=1e-12)
+    assert finance.npv(0.5, [7.0]) == 7.0
+
+
+def test_npv_profile_equals_npv_at_each_rate() -> None:
+    flows = np.array([[-100.0, 30.0, 40.0, 50.0], [-10.0, 0.0, 0.0, 12.0]])
+    rates = np.array([0.0, 0.05, 0.1, 0.2])
+    prof = finance.npv_profile(flows, rates)
+    assert prof.shape == (2, 4)
+    for j, r in enumerate(rates):
+        np.testing.assert_allclose(prof[:, j], finance.npv(r, flows), rtol=1e-13)
+    np.testing.assert_allclose(finance.npv_profile(flows[0], rates), prof[0], rtol=1e-13)
+
+
+# ---- IRR -------------------------------------------------------------------------------------
+
+
+def test_irr_matches_numpy_financial_where_the_root_is_unique() -> None:
+    rng = np.random.default_rng(3)
+    flows = _conventional(rng, 300, 16)
+    got = finance.irr(flows)
+    assert isinstance(got, np.ndarray) and got.shape == (300,)
+    checked = 0
+    for g, row in zip(got, flows):
+        want = npf.irr(row)
+        if math.isnan(want) or want < -0.9 or want > 50:  # outside the scanned range
+            continue
+        assert g == pytest.approx(want, abs=1e-9), row
+        checked += 1
+    assert checked > 250
+
+
+def test_irr_1d_returns_a_float_and_npv_at_irr_is_zero() -> None:
+    flows = np.array([-100.0, 39.0, 59.0, 55.0, 20.0])
+    r = finance.irr(flows)
+    assert isinstance(r, float)
+    assert r == pytest.approx(0.28095, abs=1e-5)  # numpy-financial's docstring example
+    assert finance.npv(r, flows) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "flows",
+    [
+        [100.0, 50.0, 10.0],
+        [-100.0, -50.0, -10.0],
+        [0.0, 0.0, 0.0],
+        [-100.0, 0.0, 0.0],
+        [5.0],
+        [-5.0],
+    ],
+)
+def test_irr_without_a_sign_change_is_nan_not_an_error(flows: list[float]) -> None:
+    assert math.isnan(finance.irr(np.array(flows)))
+    root, count = finance.irr_details(np.array(flows))
+    assert math.isnan(root[0]) and count[0] == 0
+    assert math.isnan(finance.mirr(np.array(flows), 0.1, 0.1))
+
+
+def test_irr_2d_mixes_defined_and_undefined_rows() -> None:
+    flows = np.array([[-100.0, 60.0, 60.0], [100.0, 50.0, 10.0], [-100.0, 0.0, 121.0]])
+    got = finance.irr(flows)
+    assert got[0] == pytest.approx(npf.irr(flows[0]), abs=1e-12)
+    assert math.isnan(got[1])
+    assert got[2] == pytest.approx(0.1, abs=1e-12)
+
+
+def test_irr_two_roots_are_flagged_and_the_one_closest_to_zero_is_reported() -> None:
+    # -100 + 230 x - 132 x^2 = 0 at 1 + r = 1.1 and 1.2
+    flows = np.array([-100.0, 230.0, -132.0])
+    root, count = finance.irr_details(flows)
+    assert count[0] == 2
+    assert root[0] == pytest.approx(0.1, abs=1e-12)
+    assert root[0] == pytest.approx(npf.irr(flows), abs=1e-9)
+
+
+def test_several_sign_changes_but_one_root_is_not_flagged() -> None:
+    # an IT-refresh-like dip: three sign changes in the flows, one root of the NPV profile
+    flows = np.array([-60.0, -60.0, 30.0, 30.0, 30.0, -50.0, 30.0, 30.0, 30.0, 30.0])
+    root, count = finance.irr_details(flows)
+    assert count[0] == 1
+    assert finance.npv(root[0], flows) == pytest.approx(0.0, abs=1e-9)
+    assert root[0] == pytest.approx(npf.irr(flows), abs=1e-9)
+
+
+def test_irr_ignores_trailing_zero_padding() -> None:
+    flows = np.array([-100.0, 30.0, 40.0, 50.0, 20.0])
+    padded = np.concatenate([flows, np.zeros(10)])
+    assert finance.irr(padded) == pytest.approx(finance.irr(flows), abs=1e-13)
+    assert finance.npv(0.1, padded) == pytest.approx(finance.npv(0.1, flows), abs=1e-12)
+
+
+def test_irr_chunking_does_not_change_results() -> None:
+    flows = _conventional(np.random.default_rng(4), 100, 12)
+    a, na = finance.irr_details(flows)
+    b, nb = finance.irr_details(flows, chunk_rows=7)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)  # BLAS blocking: last-bit noise
+    np.testing.assert_array_equal(na, nb)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(1, 100), min_size=1, max_size=4),
+    st.lists(st.integers(0, 100), min_size=1, max_size=25),
+)
+def test_irr_property_conventional_flows(outflows: list[int], inflows: list[int]) -> None:
+    # whole-number flows keep numpy-financial's polynomial roots well conditioned (with flows
+    # like 1e-12 its np.roots answer is off by ~1e-8 while ours has NPV ~ 0 to machine precision)
+    flows = np.array([-float(x) for x in outflows] + [float(x) for x in inflows])
+    r = finance.irr(flows)
+    want = npf.irr(flows)
+    if math.isnan(want) or not -0.9 < want < 50:
+        return
+    assert r == pytest.approx(want, abs=1e-9)
+    scale = np.abs(flows).sum()
+    assert abs(finance.npv(r, flows)) <= 1e-9 * scale
+
+
+# ---- MIRR ------------------------------------------------------------------------------------
+
+
+def test_mirr_matches_numpy_financial() -> None:
+    rng = np.random.default_rng(5)
+    flows = rng.normal(0.0, 50.0, (100, 14))
+    fin = rng.uniform(0.0, 0.2, 100)
+    rein = rng.uniform(0.0, 0.2, 100)
+    got = finance.mirr(flows, fin, rein)
+    want = [npf.mirr(row, f, r) for row, f, r in zip(flows, fin, rein)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert finance.mirr(flows[0], fin[0], rein[0]) == pytest.approx(want[0], rel=1e-12)
+
+
+def test_mirr_with_own_period_counts_equals_unpadded() -> None:
+    short = np.array([-100.0, 20.0, 70.0, 60.0])
+    long = np.array([-100.0, 20.0, 30.0, 40.0, 50.0, 10.0])
+    padded = np.zeros((2, 6))
+    padded[0, :4] = short
+    padded[1] = long
+    got = finance.mirr(padded, 0.08, 0.1, n_periods=np.array([4, 6]))
+    assert got[0] == pytest.approx(npf.mirr(short, 0.08, 0.1), rel=1e-12)
+    assert got[1] == pytest.approx(npf.mirr(long, 0.08, 0.1), rel=1e-12)
+
+
+def test_mirr_from_present_values_is_the_same_formula() -> None:
+    flows = np.array([[-100.0, 30.0, -10.0, 80.0, 40.0]])
+    d = finance.discount_factors(0.09, 5)
+    pos = np.sum(np.where(flows > 0, flows * d, 0.0), axis=1)
+    neg = np.sum(np.where(flows < 0, flows * d, 0.0), axis=1)
+    got = finance.mirr_from_present_values(pos, neg, np.array([5.0]), np.array([0.09]))
+    assert got[0] == pytest.approx(npf.mirr(flows[0], 0.09, 0.09), rel=1e-13)
+
+
+# ---- payback ---------------------------------------------------------------------------------
+
+
+def test_payback_interpolates_inside_the_crossing_period() -> None:
+    assert finance.payback([-100.0, 60.0, 60.0]) == pytest.approx(1 + 40 / 60)
+    assert finance.payback([-100.0, 100.0]) == pytest.approx(1.0)
+
+
+def test_payback_uses_the_last_crossing() -> None:
+    # pays back at 1.0, falls below zero again in year 2, pays back for good at 2.5
+    assert finance.payback([-100.0, 150.0, -100.0, 100.0]) == pytest.approx(2.5)
+
+
+def test_payback_never_and_immediately() -> None:
+    assert math.isnan(finance.payback([-100.0, 10.0, 10.0]))
+    assert math.isnan(finance.payback([-100.0, 200.0, -150.0]))
+    assert finance.payback([0.0, 10.0]) == 0.0
+    assert finance.payback([5.0, 10.0]) == 0.0
+
+
+def test_payback_point_has_zero_interpolated_cumulative_flow() -> None:
+    rng = np.random.default_rng(6)
+    flows = rng.normal(5.0, 40.0, (200, 15))
+    flows[:, 0] = -np.abs(flows[:, 0]) - 1.0
+    pb = finance.payback(flows)
+    cum = np.cumsum(flows, axis=1)
+    for p, c in zip(pb, cum):
+        if math.isnan(p):
+            assert c[-1] < 0
+            continue
+        # interpolated cumulative position at the payback point is zero...
+        assert np.interp(p, np.arange(c.size), c) == pytest.approx(0.0, abs=1e-9)
+        # ...and it stays non-negative afterwards
+        assert (c[int(math.floor(p)) + 1 :] >= -1e-9).all()
+
+
+def test_discounted_payback_is_payback_of_discounted_flows() -> None:
+    flows = np.array([[-100.0, 30.0, 40.0, 50.0, 60.0], [-50.0, 10.0, 10.0, 10.0, 10.0]])
+    rates = np.array([0.1, 0.05])
+    got = finance.payback(flows, rate=rates)
+    want = finance.payback(flows * finance.discount_factors(rates, 5))
+    np.testing.assert_array_equal(got, want)
+    assert got[0] > finance.payback(flows[0])
+    assert math.isnan(got[1])
+
+
+def test_functions_reject_3d_input() -> None:
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        finance.npv(0.1, np.zeros((2, 2, 2)))

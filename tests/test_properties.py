@@ -1,0 +1,125 @@
+"""Hypothesis over the whole bounded input space: evaluate never raises, every output is finite
+or None, the accounting identities hold, and evaluate_batch equals evaluate.
+
+Profiles: ``dev`` (default) and ``ci`` (when the CI environment variable is set) keep the suite
+fast; ``thorough`` (HYPOTHESIS_PROFILE=thorough) runs many more examples.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_engine import assert_accounting_identities
+from test_results import assert_metrics_consistent
+
+from model import FIELD_SPECS, Scenario, evaluate, evaluate_batch
+
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("dev", max_examples=60, **_COMMON)
+settings.register_profile("ci", max_examples=80, derandomize=True, **_COMMON)
+settings.register_profile("thorough", max_examples=3000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def _field(name: str) -> st.SearchStrategy[float]:
+    spec = FIELD_SPECS[name]
+    if spec.integer:
+        return st.integers(int(spec.low), int(spec.high)).map(float)
+    inside = st.floats(spec.low, spec.high, allow_nan=False, allow_infinity=False)
+    # the bounds themselves are where things break: draw them often
+    return st.one_of(st.sampled_from([spec.low, spec.high]), inside)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    values: dict[str, float | int] = {}
+    for name, spec in FIELD_SPECS.items():
+        x = draw(_field(name))
+        values[name] = int(x) if spec.integer else x
+    # lease_share + hosting_share <= 1: hosting takes a share of what leasing leaves
+    lease = float(values["lease_share"])
+    values["hosting_share"] = draw(st.sampled_from([0.0, 1.0]) | st.floats(0.0, 1.0)) * (
+        1.0 - lease
+    )
+    return Scenario(**values)
+
+
+@given(scenarios())
+def test_evaluate_never_raises_and_outputs_are_finite_or_none(s: Scenario) -> None:
+    r = evaluate(s)
+    for key, value in r.metrics().items():
+        assert value is None or math.isfinite(value), key
+    for key in ("npv_busd", "gross_lease_yield", "npv_per_share_usd", "capex_initial_busd"):
+        assert math.isfinite(r.metrics()[key] or 0.0)
+    assert np.isfinite(r.cash_flows.drop(columns=["year", "operating"]).to_numpy()).all()
+    assert np.isfinite(r.market.drop(columns=["year", "operating"]).to_numpy()).all()
+    assert (r.market.drop(columns=["year", "operating"]).to_numpy() >= 0).all()
+    assert_accounting_identities(r)
+    assert_metrics_consistent(r)
+
+
+def _close(got: float, want: float | None, scale: float) -> bool:
+    if want is None or not math.isfinite(want):
+        return math.isnan(got)
+    return abs(got - want) <= 1e-9 * max(1.0, abs(want), scale)
+
+
+@given(st.lists(scenarios(), min_size=1, max_size=6))
+def test_evaluate_batch_equals_evaluate(batch: list[Scenario]) -> None:
+    table = pd.DataFrame([s.model_dump() for s in batch])
+    out = evaluate_batch(table, breakeven=True)
+    for i, s in enumerate(batch):
+        r = evaluate(s)
+        want = {**r.metrics(), **r.extra}
+        fcf_scale = float(np.abs(r.cash_flows["fcf"]).max())
+        for key in out.columns:
+            if key == "irr_root_count":
+                continue
+            got = float(out[key].iloc[i])
+            scale = fcf_scale if key in ("npv_busd", "npv_per_share_usd") else 0.0
+            if key == "breakeven_lease_rate_busd_per_gw_year":
+                # a root within rounding of zero may fall either side of the bracket's end
+                w = want[key]
+                if (w is None) != math.isnan(got):
+                    assert (w or 0.0) < 1e-9 and (0.0 if math.isnan(got) else got) < 1e-9
+                    continue
+            assert _close(got, want[key], scale), (i, key, got, want[key])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_evaluate_batch_equals_evaluate_on_a_random_table(seed: int) -> None:
+    """A few hundred uniform draws over every field (no Hypothesis shrinking needed)."""
+    rng = np.random.default_rng(seed)
+    n = 150
+    cols: dict[str, np.ndarray] = {}
+    for name, spec in FIELD_SPECS.items():
+        v = rng.uniform(spec.low, spec.high, n)
+        cols[name] = np.round(v) if spec.integer else v
+    cols["hosting_share"] = cols["hosting_share"] * (1.0 - cols["lease_share"])
+    table = pd.DataFrame(cols)
+    out = evaluate_batch(table)
+    for i in range(0, n, 5):
+        r = evaluate(_at(cols, i))
+        want = {**r.metrics(), **r.extra}
+        scale = float(np.abs(r.cash_flows["fcf"]).max())
+        for key in out.columns:
+            if key == "irr_root_count":
+                continue
+            s = scale if key in ("npv_busd", "npv_per_share_usd") else 0.0
+            assert _close(float(out[key].iloc[i]), want[key], s), (i, key)
+
+
+def _at(cols: dict[str, np.ndarray], i: int) -> Scenario:
+    return Scenario(
+        **{k: (int(v[i]) if FIELD_SPECS[k].integer else float(v[i])) for k, v in cols.items()}
+    )
