@@ -254,7 +254,7 @@ def style(
             },
             "font": {"family": FONT, "size": 13, "color": INK},
             "height": height,
-            "margin": {"l": 70, "r": 30, "t": 90, "b": 130 if legend else 60},
+            "margin": {"l": 70, "r": 30, "t": 90, "b": 115 if legend else 60},
             "hovermode": chart.layout.get("hovermode", "x unified"),
             "hoverlabel": {"font": {"family": FONT, "size": 12}},
             "showlegend": legend,
@@ -435,7 +435,7 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
         "scatter",
         x=[ctx.scenario.wacc],
         y=[ctx.result.npv_busd],
-        name=f"NPV at WACC: {ctx.result.npv_busd:,.1f} US$ B",
+        name=f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
         mode="markers",
         marker={"size": 11, "color": COLORS["current"]},
         hovertemplate="NPV at WACC: %{y:,.1f} US$ B<extra></extra>",
@@ -518,9 +518,7 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     c.hline(1.0, dash="dot")
     if 1.0 <= s.efficiency_multiplier <= 4.0:
         c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
-    c.yaxis.update(
-        type="log", tickvals=INDEX_TICKS, ticktext=[f"{t:g}x" for t in INDEX_TICKS]
-    )
+    c.yaxis.update(type="log", tickvals=INDEX_TICKS, ticktext=[f"{t:g}x" for t in INDEX_TICKS])
     c.xaxis["ticksuffix"] = "x"
     return style(
         c,
@@ -737,8 +735,8 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
     return style(
         c,
         "Jevons check: NPV against the price elasticity of token demand",
-        f"pass-through {s.price_pass_through:g}; the gain stops hurting where a curve crosses "
-        f"the 1x line{'; y axis clipped, hover for values' if clipped else ''} · {ctx.label}",
+        f"pass-through {s.price_pass_through:g}{'; y axis clipped, hover for values' if clipped else ''}"
+        f" · {ctx.label}",
         "Price elasticity of token demand (absolute)",
         f"NPV at WACC, {BUSD}",
     )
@@ -854,13 +852,19 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
         "scatter",
         x=[s.lease_rate_busd_per_gw_year],
         y=[contrib["contribution_busd"]],
-        name=f"At the scenario's lease rate: {contrib['contribution_busd']:,.2f} US$ B",
+        name=f"At the scenario's lease rate: US$ {contrib['contribution_busd']:,.2f} B",
         mode="markers",
         marker={"size": 11, "color": COLORS["fcf"]},
         hovertemplate="%{y:,.2f} US$ B<extra></extra>",
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
+    rates, values = sweep["lease_rate"].to_numpy(), sweep["contribution"].to_numpy()
+    up = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
+    if len(up):  # where the plotted contribution turns positive (linear between points)
+        i = int(up[0])
+        x0 = float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
+        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B", COLORS["fcf"])
     c.vline(
         s.procurement_cost_busd_per_gw_year,
         f"procurement cost US${s.procurement_cost_busd_per_gw_year:g} B/GW-yr",

@@ -92,16 +92,27 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     metric = str(table.attrs.get("metric", "npv_busd"))
     k = metric_scale(metric)
     base = float(table.attrs.get("metric_base", np.nan)) * k
-    rows = table.iloc[::-1]  # largest swing on top
+    moves = ~(table["swing"].abs() <= 1e-9 * max(1.0, abs(base)))
+    flat = [
+        FIELD_SPECS[str(r["field"])].label + (" †" if bool(r["clipped"]) else "")
+        for _, r in table[~moves].iterrows()
+    ]
+    rows = table[moves].iloc[::-1]  # largest swing on top
     names = []
     for _, r in rows.iterrows():
         spec = FIELD_SPECS[str(r["field"])]
         mark = " †" if bool(r["clipped"]) else ""
-        names.append(f"{esc(spec.label)}{mark}<br>{r['low']:g}–{r['high']:g} {esc(spec.unit)}")
+        names.append(
+            f"<b>{esc(spec.label)}</b>{mark}<br><span style='font-size:11px;color:{MUTED}'>"
+            f"{r['low']:g} to {r['high']:g} {esc(spec.unit)}</span>"
+        )
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.layout["barmode"] = "overlay"
-    for end, color, title in (("low", LOW, "Input at low end"), ("high", HIGH, "Input at high end")):
+    for end, color, title in (
+        ("low", LOW, "Input at low end"),
+        ("high", HIGH, "Input at high end"),
+    ):
         vals = rows[f"metric_{end}"].to_numpy(dtype=np.float64) * k
         c.add(
             "bar",
@@ -139,19 +150,76 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
         }
     )
     clipped = bool(table["clipped"].any())
-    subtitle = esc(label) + (
-        "<br>† range clipped to the model's domain (see the table)" if clipped else ""
-    )
+    extra = []
+    if clipped:
+        extra.append("† range clipped to the model's domain (see the note below the chart)")
+    if flat:
+        extra.append("No effect here: " + esc(_short_list(flat)))
+    subtitle = "<br>".join([esc(label), *extra])
     fig = style(
         c,
         f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range",
         subtitle,
         metric_axis(metric),
         "",
-        height=max(380, 60 + 38 * len(names) + (20 if clipped else 0)),
+        height=max(380, 170 + 44 * len(names) + 16 * len(extra)),
     )
-    fig.update_layout(margin={"t": 110 if clipped else 90})
+    fig.update_layout(margin={"t": 90 + 16 * len(extra)}, bargap=0.25)
     return fig
+
+
+def _short_list(items: list[str], limit: int = 6) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+def wrap_label(label: str, width: int = 62) -> str:
+    """Break a long scenario label at ', ' so it fits a half-width chart (escaped)."""
+    parts = label.split(", ")
+    lines: list[str] = []
+    line = ""
+    for part in parts:
+        candidate = f"{line}, {part}" if line else part
+        if len(candidate) > width and line:
+            lines.append(line + ",")
+            line = part
+        else:
+            line = candidate
+    lines.append(line)
+    return "<br>".join(esc(x) for x in lines)
+
+
+def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
+    """Dotted lines at P10/P50/P90 with labels staggered so they never overlap."""
+    for i, (name, x) in enumerate(marks):
+        c.shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": INK, "dash": "dot", "width": 1.5},
+            }
+        )
+        c.annotations.append(
+            {
+                "x": x,
+                "xref": "x",
+                "yref": "paper",
+                "y": 1.0 - 0.08 * i,
+                "yanchor": "top",
+                "xanchor": "left",
+                "xshift": 3,
+                "text": f"{name} {x:,.2f}",
+                "showarrow": False,
+                "font": {"size": 11, "color": INK},
+                "bgcolor": "rgba(255,255,255,0.85)",
+            }
+        )
 
 
 def heatmap_chart(
@@ -307,9 +375,19 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
 
 # ---- uncertainty ------------------------------------------------------------------------------
 def histogram_chart(
-    values: np.ndarray, metric: str, label: str, n: int, *, bins: int = 60
+    values: np.ndarray,
+    metric: str,
+    label: str,
+    n: int,
+    *,
+    bins: int = 60,
+    hurdle: tuple[str, str, float, float] | None = None,
 ) -> go.Figure:
-    """Histogram of one metric over the draws with P10/P50/P90 marked (numpy percentiles)."""
+    """Histogram of one metric over the draws with P10/P50/P90 marked (numpy percentiles).
+
+    ``hurdle`` = (name in the title, label of the line, value in the model's unit, share of draws
+    below it) replaces zero as what the title counts against (e.g. the WACC for IRR).
+    """
     k = metric_scale(metric)
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)] * k
@@ -325,25 +403,34 @@ def histogram_chart(
             x=_floats(mids),
             y=_floats(share),
             width=float(edges[1] - edges[0]),
-            marker={"color": [NEG if m < 0 else POS for m in mids], "line": {"width": 0}},
+            marker={
+                "color": [NEG if m < (hurdle[2] * k if hurdle else 0.0) else POS for m in mids],
+                "line": {"width": 0},
+            },
             name="Share of draws",
             hovertemplate="%{x:,.2f}: %{y:.2f}% of draws<extra></extra>",
         )
-        p10, p50, p90 = np.percentile(v, [10, 50, 90])
-        for q, name, pos in ((p10, "P10", "top"), (p50, "P50", "top"), (p90, "P90", "top")):
-            c.vline(float(q), f"{name} {q:,.2f}", INK, pos)
-    extra = f"; {undefined:,} draws undefined (no IRR)" if undefined else ""
-    below = float(np.mean(v < 0)) * 100 if v.size else float("nan")
-    return style(
+        p10, p50, p90 = (float(q) for q in np.percentile(v, [10, 50, 90]))
+        _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)])
+    below = float(np.sum(v < 0)) / n * 100 if n else float("nan")
+    where = "zero"
+    if hurdle is not None:
+        where, below = hurdle[0], hurdle[3] * 100.0
+        c.vline(hurdle[2] * k, f"{hurdle[1]} {hurdle[2] * k:,.2f}", NEG, "bottom")
+    sub = wrap_label(label)
+    if undefined:
+        sub += f"<br>{undefined:,} draws have no IRR (cash flows never turn positive)"
+    fig = style(
         c,
-        f"{METRIC_TITLES.get(metric, metric)} over {n:,} draws: "
-        f"{below:.1f}% of draws below zero{extra}",
-        esc(label),
+        f"{METRIC_TITLES.get(metric, metric)}: {below:.1f}% of {n:,} draws below {where}",
+        sub,
         metric_axis(metric),
         "Share of draws (%)",
-        height=400,
+        height=430,
         legend=False,
     )
+    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    return fig
 
 
 def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
@@ -364,20 +451,21 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
             name="Cumulative share",
             hovertemplate="%{y:.1f}% of draws at or below %{x:,.2f}<extra></extra>",
         )
-        for p in (10, 50, 90):
-            x = float(np.percentile(v, p))
-            c.vline(x, f"P{p} {x:,.2f}", INK)
+        _percentile_marks(c, [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)])
         c.vline(0.0, "zero", NEG, "bottom")
     c.yaxis["range"] = [0, 100]
-    return style(
+    sub = wrap_label(label)
+    fig = style(
         c,
         f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}",
-        esc(label),
+        sub,
         metric_axis(metric),
         "Share of draws at or below (%)",
-        height=400,
+        height=430,
         legend=False,
     )
+    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    return fig
 
 
 def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -> go.Figure:
@@ -448,7 +536,9 @@ def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS)
         span = hi - lo
         lo, hi = min(lo - 0.5 * span, v), max(hi + 0.5 * span, v)
     else:
-        lo, hi = (0.5 * v, 1.5 * v) if v != 0 else (spec.low, spec.low + 0.2 * (spec.high - spec.low))
+        lo, hi = (
+            (0.5 * v, 1.5 * v) if v != 0 else (spec.low, spec.low + 0.2 * (spec.high - spec.low))
+        )
     lo, hi = max(lo, spec.low), min(hi, spec.high)
     if spec.integer:
         return np.unique(np.round(np.linspace(lo, hi, points)))

@@ -91,7 +91,9 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
         return FORMATS
     items = [t.strip().lower() for t in text.split(",") if t.strip()]
     if not items:
-        raise ValueError(f"--formats is empty (allowed: a comma-separated subset of {','.join(FORMATS)})")
+        raise ValueError(
+            f"--formats is empty (allowed: a comma-separated subset of {','.join(FORMATS)})"
+        )
     for item in items:
         if item not in FORMATS:
             shown = item if len(item) <= 20 else item[:19] + "…"
@@ -129,9 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app import export
 
-    images_requested = args.formats is not None and any(
-        f in formats for f in export.IMAGE_FORMATS
-    )
+    images_requested = args.formats is not None and any(f in formats for f in export.IMAGE_FORMATS)
     ctx = export.make_context(scenario, preset_id)
     print(f"scenario: {ctx.label}", flush=True)
 
@@ -148,9 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"cannot write to {str(out)!r}: {exc.strerror or exc}", EXIT_WRITE_FAILED)
     print(f"done: {len(outcome.written)} files in {out}", flush=True)
     if outcome.image_error is not None and images_requested:
-        return _fail(
-            f"images not written: {outcome.image_error}", EXIT_IMAGES_UNAVAILABLE
-        )
+        return _fail(f"images not written: {outcome.image_error}", EXIT_IMAGES_UNAVAILABLE)
     return EXIT_OK
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import datetime as dt
 import html
 import io
@@ -101,8 +100,15 @@ def find_browser() -> str | None:
 
 
 def images_available() -> bool:
-    """True when a Chromium is installed, so PNG/SVG/PDF export can work."""
-    return find_browser() is not None
+    """True when a Chromium is installed (and has not failed to start), so images can work."""
+    return image_unavailable_reason() is None
+
+
+def image_unavailable_reason() -> str | None:
+    """Why PNG/SVG/PDF export cannot work here, in plain words; None when it can."""
+    if find_browser() is None:
+        return NO_BROWSER_MESSAGE
+    return _SERVER.failed
 
 
 class _ImageServer:
@@ -119,6 +125,8 @@ class _ImageServer:
         self._thread: threading.Thread | None = None
         self._kaleido: Any = None
         self.starts = 0
+        #: Set when the browser could not start: later exports say so at once instead of waiting.
+        self.failed: str | None = None
 
     def running(self) -> bool:
         return self._kaleido is not None and self._thread is not None and self._thread.is_alive()
@@ -130,9 +138,7 @@ class _ImageServer:
         import kaleido
 
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(
-            target=loop.run_forever, name="kaleido-image-server", daemon=True
-        )
+        thread = threading.Thread(target=loop.run_forever, name="kaleido-image-server", daemon=True)
         thread.start()
 
         async def open_browser() -> Any:
@@ -147,10 +153,14 @@ class _ImageServer:
             future.cancel()
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
-            raise ExportError(
-                f"Could not start Chromium at {browser} for image export ({_brief(exc)})."
-            ) from None
+            self.failed = (
+                f"Image export (PNG, SVG, PDF) is unavailable: Chromium at {browser} could not "
+                f"start ({_brief(exc)}). Interactive HTML, CSV, XLSX and the report still work, "
+                "and each chart's toolbar (camera icon) saves a PNG or SVG from your browser."
+            )
+            raise ExportError(self.failed) from None
         self._loop, self._thread, self._kaleido = loop, thread, k
+        self.failed = None
         self.starts += 1
 
     def _stop(self) -> None:
@@ -210,8 +220,12 @@ class _suppress:
 
 
 def _brief(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+    """The first line of an exception's message (choreographer nests it in a tuple)."""
+    arg: object = exc.args[0] if exc.args else ""
+    while isinstance(arg, (tuple, list)) and arg:
+        arg = arg[0]
+    text = str(arg).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
 
 
 _SERVER = _ImageServer()
@@ -254,7 +268,7 @@ def chart_image(fig: go.Figure, fmt: str) -> bytes:
     fmt = fmt.lower()
     if fmt not in IMAGE_FORMATS:
         raise ExportError(f"format {fmt[:20]!r} is not an image format (allowed: png, svg, pdf)")
-    if not images_available():
+    if find_browser() is None:
         raise ExportError(NO_BROWSER_MESSAGE)
     width, height = _size(fig)
     opts = {
@@ -278,8 +292,9 @@ def chart_html(fig: go.Figure, title: str = "") -> str:
     )
     if title:
         page = page.replace(
-            "<head>", f'<head><title>{html.escape(title)}</title><meta name="robots" '
-            'content="noindex">', 1
+            "<head>",
+            f'<head><title>{html.escape(title)}</title><meta name="robots" content="noindex">',
+            1,
         )
     return page
 
@@ -650,8 +665,10 @@ def markdown_to_html(text: str) -> str:
             out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
             i += 1
             continue
-        if stripped.startswith("|") and i + 1 < len(lines) and re.match(
-            r"^\s*\|?\s*:?-{2,}", lines[i + 1]
+        if (
+            stripped.startswith("|")
+            and i + 1 < len(lines)
+            and re.match(r"^\s*\|?\s*:?-{2,}", lines[i + 1])
         ):
             flush()
             header = _cells(stripped)
@@ -711,8 +728,9 @@ def methodology_text() -> str | None:
         return None
 
 
-def _table_html(frame: pd.DataFrame, formatters: Mapping[str, Callable[[Any], str]] | None = None,
-                css: str = "") -> str:
+def _table_html(
+    frame: pd.DataFrame, formatters: Mapping[str, Callable[[Any], str]] | None = None, css: str = ""
+) -> str:
     formatters = formatters or {}
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
@@ -860,7 +878,9 @@ def report_html(
 
     inputs = inputs_frame(ctx)
     inputs_view = inputs[["label", "value", "unit", "basis", "source", "year", "note"]].copy()
-    inputs_view["year"] = inputs_view["year"].map(lambda y: "" if y is None or y != y else str(int(y)))
+    inputs_view["year"] = inputs_view["year"].map(
+        lambda y: "" if y is None or y != y else str(int(y))
+    )
     inputs_html = _table_html(inputs_view, {"value": lambda v: f"{v:,.10g}"})
 
     cf = cash_flows_frame(ctx.result)
@@ -911,7 +931,7 @@ def report_html(
         f'<h2 id="metrics">Metrics</h2>{changed_html}{kpi_html}'
         f'<h2 id="charts">Charts</h2>{notes_html}'
         + (f'<ol class="toc">{"".join(toc)}</ol>' if toc else "")
-        + f'{"".join(chart_blocks)}'
+        + f"{''.join(chart_blocks)}"
         f'<h2 id="inputs">Inputs and sources</h2><p class="meta">{esc(_inputs_note())}</p>'
         f'<div class="wide">{inputs_html}</div>'
         f'<h2 id="cash-flows">Cash flows</h2><p class="meta">{esc(CASH_FLOW_NOTE)}</p>'
@@ -996,7 +1016,7 @@ def write_exports(
 
     image_formats = [f for f in IMAGE_FORMATS if f in formats]
     if image_formats:
-        if not images_available():
+        if find_browser() is None:
             outcome.image_error = NO_BROWSER_MESSAGE
             skipped += [f"{name}.{fmt}" for fmt in image_formats for name in figures]
             progress(f"skipped {', '.join(image_formats)}: {NO_BROWSER_MESSAGE}")

@@ -190,7 +190,9 @@ def sidebar_controls() -> None:
         on_click=on_reset,
         help="Set every input back to the preset's value and clear the URL overrides.",
     )
-    st.caption("The four headline inputs are the sliders at the top of the page; the rest are here.")
+    st.caption(
+        "The four headline inputs are the sliders at the top of the page; the rest are here."
+    )
     for group in GROUPS:
         names = [n for n in FIELD_NAMES if FIELD_SPECS[n].group == group]
         others = [n for n in names if n not in HEADLINE_FIELDS]
@@ -251,7 +253,7 @@ def _num(x: float | None, digits: int, suffix: str = "") -> str:
 def kpi_header(ctx: ViewContext) -> None:
     """Six KPIs with the unit in the label and the change against the preset."""
     r, p, s = ctx.result, ctx.preset_result, ctx.scenario
-    cols = [*st.columns(3), *st.columns(3)]
+    cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.35])]  # the breakeven label is long
     _metric(
         cols[0],
         "NPV at WACC, US$ B",
@@ -320,7 +322,8 @@ def changed_summary(ctx: ViewContext) -> str:
     if not diff:
         return "No inputs changed from the preset."
     parts = [
-        f"{FIELD_SPECS[k].label} {b:g} → {a:g} ({FIELD_SPECS[k].unit})" for k, (a, b) in diff.items()
+        f"{FIELD_SPECS[k].label} {b:g} → {a:g} ({FIELD_SPECS[k].unit})"
+        for k, (a, b) in diff.items()
     ]
     return "Changed from the preset: " + "; ".join(parts) + "."
 

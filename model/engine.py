@@ -338,17 +338,24 @@ def _metrics(
     )
     invested = np.sum(np.where(operating, opening_nbv, 0.0), axis=1)
     nopat = np.sum(np.where(operating, lines["nopat"], 0.0), axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         roic = np.where(invested > 0, nopat / invested, np.nan)
         gross_yield = (
             p["lease_rate_busd_per_gw_year"] * p["lease_utilization"] / p["capex_per_gw_busd"]
         )
     reaction = p["shares_outstanding_b"] * p["share_price_usd"] * p["market_reaction_excess_return"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        npv_to_reaction = np.where(reaction != 0, npv / reaction, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        npv_to_reaction = npv / reaction  # inf or NaN where there was no reaction: cleaned below
     n_op = np.maximum(np.sum(operating, axis=1), 1)
     revenue_total = np.sum(lines["revenue"], axis=1)
-    return {
+    with np.errstate(over="ignore"):
+        ebitda_margin = np.divide(
+            np.sum(lines["ebitda"], axis=1),
+            revenue_total,
+            out=np.full(fcf.shape[0], np.nan),
+            where=revenue_total > 0,
+        )
+    metrics = {
         "npv_busd": npv,
         "irr": irr,
         "irr_root_count": n_roots.astype(np.float64),
@@ -361,16 +368,17 @@ def _metrics(
         "capex_initial_busd": p["gw_built"] * p["capex_per_gw_busd"],
         "capex_lifetime_busd": np.sum(lines["capex"], axis=1),
         "revenue_total_busd": revenue_total,
-        "ebitda_margin": np.divide(
-            np.sum(lines["ebitda"], axis=1),
-            revenue_total,
-            out=np.full(fcf.shape[0], np.nan),
-            where=revenue_total > 0,
-        ),
+        "ebitda_margin": ebitda_margin,
         "average_revenue_busd_per_year": revenue_total / n_op,
         "market_reaction_busd": reaction,
         "npv_to_market_reaction": npv_to_reaction,
     }
+    # every metric is finite or NaN (undefined): a ratio over a subnormal denominator (a revenue
+    # or a market reaction of 1e-310) overflows to inf and means nothing
+    for key, value in metrics.items():
+        if not np.isfinite(value).all():
+            metrics[key] = np.where(np.isfinite(value), value, np.nan)
+    return metrics
 
 
 def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:

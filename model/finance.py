@@ -334,8 +334,8 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     last_neg = n_t - 1 - np.argmax(negative[:, ::-1], axis=1)
     rows = np.arange(arr.shape[0])
     nxt = np.minimum(last_neg + 1, n_t - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = -cum[rows, last_neg] / arr[rows, nxt]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        frac = -cum[rows, last_neg] / arr[rows, nxt]  # in [0, 1] where it is used
     out = np.where(last_neg < n_t - 1, last_neg + frac, np.nan)
     out = np.where(any_negative, out, 0.0)
     return _out(out, scalar)

@@ -159,7 +159,9 @@ def tornado(
         for name, rng in ranges.items():
             check_field(name, "ranges")
             if isinstance(rng, (str, bytes)) or len(rng) not in (2, 3):
-                raise ValueError(f"ranges[{name!r}] = {rng!r} must be (low, high) or (low, high, source)")
+                raise ValueError(
+                    f"ranges[{name!r}] = {rng!r} must be (low, high) or (low, high, source)"
+                )
             raw[name] = (rng[0], rng[1], str(rng[2]) if len(rng) == 3 else "given")
     if not raw:
         raise ValueError("ranges is empty: give at least one field with (low, high)")
@@ -354,7 +356,17 @@ def breakeven(
         crossings: int = 0,
     ) -> Breakeven:
         return Breakeven(
-            field, metric, tgt, value, at, reason, lo, hi, current, current_metric, bracket,
+            field,
+            metric,
+            tgt,
+            value,
+            at,
+            reason,
+            lo,
+            hi,
+            current,
+            current_metric,
+            bracket,
             crossings,
         )
 

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from model.data import DATA_DIR
@@ -92,8 +93,12 @@ def shocks() -> tuple[Shock, ...]:
             name = check_field(c.get("field"), where)
             op = c.get("op")
             if op not in OPS:
-                raise ValueError(f"{where}: {name} op = {op!r} is unknown (allowed: {', '.join(OPS)})")
-            changes.append(Change(name, str(op), check_finite(name, c.get("value"), f"{where} value")))
+                raise ValueError(
+                    f"{where}: {name} op = {op!r} is unknown (allowed: {', '.join(OPS)})"
+                )
+            changes.append(
+                Change(name, str(op), check_finite(name, c.get("value"), f"{where} value"))
+            )
         out.append(
             Shock(
                 id=str(entry["id"]),
@@ -106,7 +111,9 @@ def shocks() -> tuple[Shock, ...]:
         )
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids) or ALL_TOGETHER in ids or AS_SET in ids:
-        raise ValueError(f"{STRESS_FILE.name}: shock ids must be unique and not {ALL_TOGETHER}/{AS_SET}")
+        raise ValueError(
+            f"{STRESS_FILE.name}: shock ids must be unique and not {ALL_TOGETHER}/{AS_SET}"
+        )
     return tuple(out)
 
 
@@ -177,8 +184,10 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
     table = pd.DataFrame([{k: s.model_dump()[k] for k in base} for s in scenarios])
     metrics = evaluate_batch(table, scenario)
     out = pd.concat([pd.DataFrame(rows), metrics.reset_index(drop=True)], axis=1)
-    out["delta_npv_busd"] = out["npv_busd"] - out.loc[0, "npv_busd"]
-    out["delta_irr"] = out["irr"] - out.loc[0, "irr"]
+    npv = metrics["npv_busd"].to_numpy(dtype=np.float64)
+    irr = metrics["irr"].to_numpy(dtype=np.float64)
+    out["delta_npv_busd"] = npv - npv[0]
+    out["delta_irr"] = irr - irr[0]
     out.attrs["units"] = {
         **{m: METRIC_UNITS[m] for m in BATCH_METRICS},
         "delta_npv_busd": METRIC_UNITS["npv_busd"],

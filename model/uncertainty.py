@@ -105,8 +105,9 @@ class Distribution:
             mu, sigma = 0.5 * (lo + hi), (hi - lo) / (2.0 * Z95)
             a, b = (spec.low - mu) / sigma, (spec.high - mu) / sigma
         else:  # lognormal, in logs
-            mu, sigma = 0.5 * (math.log(lo) + math.log(hi)), (math.log(hi) - math.log(lo)) / (
-                2.0 * Z95
+            mu, sigma = (
+                0.5 * (math.log(lo) + math.log(hi)),
+                (math.log(hi) - math.log(lo)) / (2.0 * Z95),
             )
             a = (math.log(spec.low) - mu) / sigma if spec.low > 0 else -np.inf
             b = (math.log(spec.high) - mu) / sigma
@@ -129,7 +130,9 @@ def parse_distribution(name: str, spec: Mapping[str, object]) -> Distribution:
     """Validate one entry of ``distributions``; raise ValueError naming field, value and range."""
     check_field(name, "distributions")
     if not isinstance(spec, Mapping):
-        raise ValueError(f"{name}: distribution must be a mapping with kind, low, high (got {spec!r})")
+        raise ValueError(
+            f"{name}: distribution must be a mapping with kind, low, high (got {spec!r})"
+        )
     unknown = sorted(set(spec) - {"kind", "low", "high", "mode"})
     if unknown:
         raise ValueError(f"{name}: unknown key(s) {unknown} (allowed: kind, low, high, mode)")
@@ -245,7 +248,11 @@ class MonteCarloResult:
     @property
     def prob_npv_positive(self) -> float:
         """Share of draws with NPV > 0."""
-        return float(self.summary.loc["npv_busd", "prob_above_zero"])
+        return float(
+            self.summary["prob_above_zero"].to_numpy(dtype=np.float64)[
+                list(self.summary.index).index("npv_busd")
+            ]
+        )
 
     @property
     def prob_loss(self) -> float:
@@ -333,8 +340,12 @@ def sample_inputs(
 ) -> tuple[pd.DataFrame, dict[str, Distribution], list[str]]:
     """Draw ``n`` input rows (one column per uncertain field) and notes on what was adjusted."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_DRAWS:
-        raise ValueError(f"n = {n!r} is not allowed (allowed: a whole number from 1 to {MAX_DRAWS:,})")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(
+            f"n = {n!r} is not allowed (allowed: a whole number from 1 to {MAX_DRAWS:,})"
+        )
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
         raise ValueError(f"seed = {seed!r} is not allowed (allowed: a whole number >= 0, or None)")
     if not distributions:
         raise ValueError("distributions is empty: choose at least one uncertain input")
@@ -498,10 +509,10 @@ def default_distributions() -> DefaultDistributions:
 __all__ = [
     "KINDS",
     "DefaultDistributions",
-    "default_distributions",
     "Distribution",
     "MonteCarloResult",
     "copula_matrix",
+    "default_distributions",
     "monte_carlo",
     "parse_distribution",
     "summarise",

@@ -126,7 +126,9 @@ def _slider_moves(browser: object, url: str, moves: int) -> list[float]:
 
 def main() -> int:
     if not CHROMIUM.exists():
-        print(f"bench_browser: Chromium not found at {CHROMIUM}; skipped (apt-get install chromium)")
+        print(
+            f"bench_browser: Chromium not found at {CHROMIUM}; skipped (apt-get install chromium)"
+        )
         return 0
     from playwright.sync_api import sync_playwright
 

@@ -37,54 +37,67 @@ def _clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-@pytest.fixture()
-def at() -> AppTest:
+def _app(tab: str) -> AppTest:
+    """The dashboard with ``tab`` open (only the open tab is drawn)."""
     app = AppTest.from_file(str(APP), default_timeout=90)
+    app.session_state["tab"] = tab
     app.run()
     _clean(app)
     return app
 
 
-def test_analysis_tabs_render_their_charts(at: AppTest) -> None:
-    titles = _titles(at)
-    for start in (
-        "<b>Tornado: NPV at WACC",
-        "<b>NPV at WACC over Capex per GW and Lease rate",
-        "<b>Stress tests: NPV and IRR",
-        "<b>NPV at WACC over 10,000 draws",
-        "<b>IRR over 10,000 draws",
+EXPECTED = {
+    "Sensitivity": ("<b>Tornado: NPV at WACC", "<b>NPV at WACC over Capex per GW and Lease rate"),
+    "Stress tests": ("<b>Stress tests: NPV and IRR",),
+    "Uncertainty": (
+        "<b>NPV at WACC: ",
+        "<b>IRR: ",
         "<b>Cumulative distribution of NPV",
         "<b>What drives the spread of NPV",
-        "<b>Cumulative free cash flow of the compared scenarios",
-    ):
+    ),
+    "Compare": ("<b>Cumulative free cash flow of the compared scenarios",),
+}
+
+
+@pytest.mark.parametrize("tab", list(EXPECTED))
+def test_analysis_tabs_render_their_charts(tab: str) -> None:
+    at = _app(tab)
+    titles = _titles(at)
+    for start in EXPECTED[tab]:
         assert any(t.startswith(start) for t in titles), (start, titles)
-    # every analysis chart names the scenario and has units on its value axis
-    spec = _spec(at, "<b>Tornado")
-    assert "bofa-base" in spec["layout"]["title"]["text"]
-    assert "US$ B" in spec["layout"]["xaxis"]["title"]["text"]
-    assert any("Probability of loss" in m.label for m in at.metric)
+        # every analysis chart names the scenario and has a unit on its value axis
+        spec = _spec(at, start)
+        assert "bofa-base" in spec["layout"]["title"]["text"] or tab == "Compare"
+        assert "(" in spec["layout"]["xaxis"]["title"]["text"]
+    if tab == "Sensitivity":
+        assert "US$ B" in _spec(at, "<b>Tornado")["layout"]["xaxis"]["title"]["text"]
+    if tab == "Uncertainty":
+        assert any("Probability of loss" in m.label for m in at.metric)
 
 
-def test_sensitivity_widgets(at: AppTest) -> None:
+def test_sensitivity_widgets() -> None:
+    at = _app("Sensitivity")
     at.selectbox(key="sens_tornado_metric").set_value("irr").run()
     _clean(at)
     assert "IRR (% per year)" in _spec(at, "<b>Tornado: IRR")["layout"]["xaxis"]["title"]["text"]
     at.selectbox(key="sens_be_question").set_value("Capex per GW at which IRR = WACC").run()
     _clean(at)
     shown = [s.value.replace("\\", "") for s in at.success]
-    assert any("capex_per_gw_busd" in v and "irr = 0.087" in v for v in shown), shown
+    assert any("Capex per GW" in v and "IRR = 0.087" in v for v in shown), shown
     at.selectbox(key="sens_heat_y").set_value("capex_per_gw_busd").run()
     _clean(at)
     assert any("two different inputs" in w.value for w in at.warning)
 
 
-def test_uncertainty_fewer_draws_and_bad_correlation(at: AppTest) -> None:
+def test_uncertainty_fewer_draws() -> None:
+    at = _app("Uncertainty")
     at.select_slider(key="unc_n").set_value(1000).run()
     _clean(at)
-    assert any(t.startswith("<b>NPV at WACC over 1,000 draws") for t in _titles(at))
+    assert any(t.startswith("<b>NPV at WACC: ") and "of 1,000 draws" in t for t in _titles(at))
 
 
-def test_compare_saves_and_escapes_names(at: AppTest) -> None:
+def test_compare_saves_and_escapes_names() -> None:
+    at = _app("Compare")
     at.text_input(key="cmp_name").input("<b>bold</b> & <script>x</script>")
     submit = next(b for b in at.button if b.label == "Save current scenario")
     submit.click().run()
@@ -105,3 +118,14 @@ def test_analysis_figures_for_export() -> None:
         assert "hosting-mix" in fig.layout.title.text
         assert fig.layout.xaxis.title.text  # a unit on the value axis
     assert "US$ B" in figs["tornado"].layout.xaxis.title.text
+
+
+def test_uncertainty_bad_distribution_is_a_warning_not_a_traceback() -> None:
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.session_state["tab"] = "Uncertainty"
+    bad = {"field": "wacc", "kind": "uniform", "low": 0.2, "mode": None, "high": 0.1, "source": ""}
+    at.session_state["unc_store"] = {"wacc": bad}
+    at.run()
+    _clean(at)
+    shown = [w.value.replace("\\", "") for w in at.warning]
+    assert any("wacc: low = 0.2 must be below high = 0.1" in w for w in shown), shown

@@ -50,8 +50,15 @@ def full_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, li
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         code = cli.main(
-            ["export", "--scenario", str(scenario_file), "--set", "efficiency_multiplier=3",
-             "--out", str(out)]
+            [
+                "export",
+                "--scenario",
+                str(scenario_file),
+                "--set",
+                "efficiency_multiplier=3",
+                "--out",
+                str(out),
+            ]
         )
     return out, code, buffer.getvalue().splitlines()
 
@@ -127,8 +134,9 @@ BAD_ARGS: list[tuple[str, list[str], str]] = [
 
 
 @pytest.mark.parametrize(("label", "args", "says"), BAD_ARGS, ids=[b[0] for b in BAD_ARGS])
-def test_bad_input_exits_2_with_one_line(label: str, args: list[str], says: str, tmp_path,
-                                         capsys) -> None:
+def test_bad_input_exits_2_with_one_line(
+    label: str, args: list[str], says: str, tmp_path, capsys
+) -> None:
     out = tmp_path / "out"
     try:
         code = cli.main(["export", *args, "--out", str(out)])
@@ -167,7 +175,10 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path) -> None:
         [],
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "app", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             timeout=120,
         )
         assert proc.returncode == 2, proc.stderr
@@ -176,16 +187,23 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path) -> None:
 
 
 # ---- without Chromium -----------------------------------------------------------------------
-def test_without_chromium_default_formats_still_write_the_rest(tmp_path, monkeypatch,
-                                                               capsys) -> None:
+def test_without_chromium_default_formats_still_write_the_rest(
+    tmp_path, monkeypatch, capsys
+) -> None:
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     out = tmp_path / "out"
     code = cli.main(["export", "--preset", "bofa-base", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0
     names = {p.name for p in out.iterdir()}
-    assert {"report.html", "workbook.xlsx", "cash_flows.csv", "metrics.csv",
-            "scenario.toml", "cash_flows.html"} <= names
+    assert {
+        "report.html",
+        "workbook.xlsx",
+        "cash_flows.csv",
+        "metrics.csv",
+        "scenario.toml",
+        "cash_flows.html",
+    } <= names
     assert not any(n.endswith((".png", ".svg", ".pdf")) for n in names)
     assert "needs Chromium" in captured.err
 

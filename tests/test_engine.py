@@ -182,7 +182,12 @@ MIX = {
 def test_industry_wide_full_pass_through_unit_elasticity_leaves_revenue_unchanged(
     k: float,
 ) -> None:
-    common = {**MIX, "efficiency_diffusion": 1.0, "price_pass_through": 1.0, "demand_elasticity": 1.0}
+    common = {
+        **MIX,
+        "efficiency_diffusion": 1.0,
+        "price_pass_through": 1.0,
+        "demand_elasticity": 1.0,
+    }
     r1 = evaluate(base(**common, efficiency_multiplier=1.0))
     rk = evaluate(base(**common, efficiency_multiplier=k))
     m = rk.market
@@ -223,9 +228,10 @@ def test_jevons_uncontracted_lease_revenue_follows_elasticity(
     # no contracts: every operating year moves by k ** (elasticity - 1)
     free1 = evaluate(base(**common, contracted_share=0.0, efficiency_multiplier=1.0))
     freek = evaluate(base(**common, contracted_share=0.0, efficiency_multiplier=k))
-    ratio = operating_rows(freek)["revenue_lease"].to_numpy() / operating_rows(free1)[
-        "revenue_lease"
-    ].to_numpy()
+    ratio = (
+        operating_rows(freek)["revenue_lease"].to_numpy()
+        / operating_rows(free1)["revenue_lease"].to_numpy()
+    )
     assert ratio == pytest.approx(k ** (elasticity - 1.0), rel=1e-12)
     assert np.sign(ratio - 1.0).tolist() == [direction] * len(ratio)
     assert freek.market["compute_demand_index"].to_numpy() == pytest.approx(

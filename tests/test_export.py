@@ -127,8 +127,12 @@ def test_chart_html_is_self_contained(ctx) -> None:
 def test_report_has_everything_and_nothing_external(ctx) -> None:
     figures = all_figures(ctx)
     summary = pd.DataFrame({"input": ["wacc"], "npv_low": [1.0], "npv_high": [2.0]})
-    page = export.report_html(ctx, figures, summaries={"tornado": summary},
-                              methodology="# Method\n\nNPV = sum of discounted FCF.")
+    page = export.report_html(
+        ctx,
+        figures,
+        summaries={"tornado": summary},
+        methodology="# Method\n\nNPV = sum of discounted FCF.",
+    )
     assert not SCRIPT_SRC.search(page)
     assert page.count("Plotly.newPlot") == len(figures)
     for name in figures:
@@ -182,8 +186,9 @@ def test_markdown_subset() -> None:
 def test_csv_round_trips(ctx) -> None:
     cf = pd.read_csv(io.StringIO(export.csv_text(export.cash_flows_frame(ctx.result))))
     assert list(cf.columns) == list(ctx.result.cash_flows.columns)
-    pd.testing.assert_frame_equal(cf, ctx.result.cash_flows.reset_index(drop=True),
-                                  check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        cf, ctx.result.cash_flows.reset_index(drop=True), check_dtype=False, rtol=1e-12
+    )
     metrics = pd.read_csv(io.StringIO(export.csv_text(export.metrics_frame(ctx.result))))
     values = ctx.result.metrics()
     assert list(metrics["metric"]) == list(values)
@@ -228,8 +233,11 @@ def test_sheet_names_are_made_valid() -> None:
 def test_inputs_basis_for_a_preset_override() -> None:
     ctx = export.make_context(load_preset("bofa-bull"), "bofa-bull")
     frame = export.inputs_frame(ctx).set_index("field")
-    overridden = [k for k, v in export.presets()["bofa-bull"].overrides.items()
-                  if v != export.assumptions()[k].value]
+    overridden = [
+        k
+        for k, v in export.presets()["bofa-bull"].overrides.items()
+        if v != export.assumptions()[k].value
+    ]
     assert overridden
     for name in overridden:
         assert frame.loc[name, "basis"] == "preset bofa-bull"
@@ -269,3 +277,60 @@ def test_metric_formats() -> None:
     assert export.format_metric("npv_busd", 18.7) == "US$ 18.7 B"
     assert export.format_metric("irr", None) == "n/a (undefined)"
     assert export.format_metric("payback_years", 8.44) == "8.4 years"
+
+
+# ---- the Export tab (AppTest) ------------------------------------------------------------------
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+
+
+def _export_tab():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["tab"] = "Export"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_export_tab_offers_every_chart_in_every_format() -> None:
+    at = _export_tab()
+    buttons = at.get("download_button")
+    labels = [b.proto.label for b in buttons]
+    ctx = export.make_context(load_preset("bofa-base"), "bofa-base")
+    charts, _ = export.scenario_figures(ctx)
+    for fmt in ("PNG", "SVG", "PDF", "HTML"):
+        assert labels.count(fmt) == len(charts), fmt
+    for label in (
+        "Report (HTML)",
+        "Workbook (XLSX)",
+        "Cash flows (CSV)",
+        "Metrics (CSV)",
+        "Scenario (TOML)",
+        "Scenario (JSON)",
+    ):
+        assert label in labels
+    if export.images_available():
+        assert not any(b.proto.disabled for b in buttons if b.proto.label == "PNG")
+
+
+def test_export_tab_without_chromium_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    at = _export_tab()
+    infos = " ".join(str(i.value) for i in at.info)
+    assert "needs Chromium" in infos and "toolbar" in infos
+    buttons = at.get("download_button")
+    assert all(b.proto.disabled for b in buttons if b.proto.label in ("PNG", "SVG", "PDF"))
+    assert not any(b.proto.disabled for b in buttons if b.proto.label == "HTML")
+
+
+def test_a_browser_that_cannot_start_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROWSER_PATH", "/bin/false")  # executable, but not a browser
+    server = export._ImageServer()  # a private instance: the shared one stays as it is
+    with pytest.raises(export.ExportError) as info:
+        server.start()
+    message = str(info.value)
+    assert "could not start" in message and "/bin/false" in message
+    assert "HTML" in message
+    assert server.failed == message
+    assert not server.running()

@@ -241,7 +241,7 @@ def test_payback_point_has_zero_interpolated_cumulative_flow() -> None:
         # interpolated cumulative position at the payback point is zero...
         assert np.interp(p, np.arange(c.size), c) == pytest.approx(0.0, abs=1e-9)
         # ...and it stays non-negative afterwards
-        assert (c[int(math.floor(p)) + 1 :] >= -1e-9).all()
+        assert (c[math.floor(p) + 1 :] >= -1e-9).all()
 
 
 def test_discounted_payback_is_payback_of_discounted_flows() -> None:

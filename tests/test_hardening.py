@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from app import state
 from app.views.scenario_files import MESSAGE_KEY, UPLOAD_KEY
 from model import FIELD_SPECS, load_preset
-from model.io import MAX_FILE_BYTES, to_json, to_toml
+from model.io import MAX_FILE_BYTES, to_toml
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 BASE = load_preset("bofa-base")
@@ -38,8 +38,19 @@ def _run(params: dict[str, object]) -> AppTest:
 def _texts(at: AppTest) -> list[str]:
     """Every text the page shows (Markdown sources, alerts, captions, labels, headings)."""
     out: list[str] = []
-    for kind in ("markdown", "caption", "warning", "error", "info", "success", "title",
-                 "header", "subheader", "text", "code"):
+    for kind in (
+        "markdown",
+        "caption",
+        "warning",
+        "error",
+        "info",
+        "success",
+        "title",
+        "header",
+        "subheader",
+        "text",
+        "code",
+    ):
         out += [str(e.value) for e in getattr(at, kind)]
     return out
 
@@ -79,8 +90,7 @@ BAD_URLS: list[tuple[str, dict[str, object], str, str]] = [
     ("repeated preset", {"preset": ["bofa-base", "bofa-bull"]}, "preset", "given 2 times"),
     ("bad preset id", {"preset": "no-such-preset"}, "preset", "unknown"),
     ("script preset id", {"preset": XSS_SCRIPT}, "preset", "unknown"),
-    ("shares above one", {"lease_share": "0.9", "hosting_share": "0.9"}, "hosting_share",
-     "exceed"),
+    ("shares above one", {"lease_share": "0.9", "hosting_share": "0.9"}, "hosting_share", "exceed"),
     ("unicode junk", {"gw_built": "３\u202e\u0000"}, "gw_built", ""),
 ]
 
@@ -94,10 +104,12 @@ def _assert_no_live_markup(texts: list[str], label: str) -> None:
         assert match is None, (label, text[max(0, match.start() - 60) : match.end() + 60])
 
 
-@pytest.mark.parametrize(("label", "params", "names", "says"), BAD_URLS,
-                         ids=[b[0] for b in BAD_URLS])
-def test_bad_url_renders_with_a_warning(label: str, params: dict[str, object], names: str,
-                                        says: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "params", "names", "says"), BAD_URLS, ids=[b[0] for b in BAD_URLS]
+)
+def test_bad_url_renders_with_a_warning(
+    label: str, params: dict[str, object], names: str, says: str
+) -> None:
     at = _run(params)
     _assert_clean_page(at)
     warnings = [str(w.value) for w in at.warning]
@@ -176,10 +188,12 @@ BAD_UPLOADS: list[tuple[str, str, bytes, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("label", "name", "data", "says"), BAD_UPLOADS,
-                         ids=[b[0] for b in BAD_UPLOADS])
-def test_bad_upload_keeps_the_current_scenario(label: str, name: str, data: bytes,
-                                               says: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "name", "data", "says"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS]
+)
+def test_bad_upload_keeps_the_current_scenario(
+    label: str, name: str, data: bytes, says: str
+) -> None:
     at = _run({"gw_built": "5"})
     before = _field_values(at)
     assert before["gw_built"] == 5.0

@@ -58,7 +58,7 @@ def assert_metrics_consistent(r: Result) -> None:
     # NPV from the fcf column
     assert r.npv_busd == pytest.approx(float(np.sum(fcf / (1 + s.wacc) ** t)), abs=1e-9 * scale)
     # IRR: NPV at the IRR is zero; none only where the NPV profile has no sign change
-    root, count = finance.irr_details(fcf)
+    _, count = finance.irr_details(fcf)
     if r.irr is None:
         assert count[0] == 0
     else:
@@ -84,7 +84,7 @@ def assert_metrics_consistent(r: Result) -> None:
             continue
         assert 0 <= value <= fcf.size - 1
         assert np.interp(value, t, cum) == pytest.approx(0.0, abs=1e-9 * scale)
-        assert (cum[int(math.floor(value)) + 1 :] >= -1e-9 * scale).all()
+        assert (cum[math.floor(value) + 1 :] >= -1e-9 * scale).all()
     assert r.npv_per_share_usd == pytest.approx(r.npv_busd / s.shares_outstanding_b, rel=1e-12)
     assert r.gross_lease_yield == pytest.approx(
         s.lease_rate_busd_per_gw_year * s.lease_utilization / s.capex_per_gw_busd, rel=1e-12
@@ -126,7 +126,7 @@ def test_bofa_base_headline_figures() -> None:
 @pytest.mark.parametrize("preset", preset_ids())
 def test_every_preset_is_consistent(preset: str) -> None:
     r = evaluate(load_preset(preset))
-    assert list(r.cash_flows.columns[: 2]) == ["year", "operating"]
+    assert list(r.cash_flows.columns[:2]) == ["year", "operating"]
     assert set(REQUIRED_LINES) <= set(r.cash_flows.columns)
     assert set(REQUIRED_INDICES) <= set(r.market.columns)
     assert len(r.market) == len(r.cash_flows)

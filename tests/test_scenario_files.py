@@ -95,8 +95,12 @@ BAD_FILES: list[tuple[str, str, bytes, str]] = [
     ("wrong format id", "s.json", _json_with({}, format="other").encode(), "format"),
     ("wrong version", "s.json", _json_with({}, version=99).encode(), "version"),
     ("scenario not a table", "s.json", _json_with([1, 2]).encode(), "table"),
-    ("shares above one", "s.toml", _toml_with("lease_share = 0.8\nhosting_share = 0.5").encode(),
-     "exceeds 1"),
+    (
+        "shares above one",
+        "s.toml",
+        _toml_with("lease_share = 0.8\nhosting_share = 0.5").encode(),
+        "exceeds 1",
+    ),
     ("deep JSON nesting", "s.json", b"[" * 100_000 + b"]" * 100_000, "nested"),
     ("deep JSON objects", "s.json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, ""),
     ("deep TOML nesting", "s.toml", b"x = " + b"[" * 50_000 + b"]" * 50_000, ""),
@@ -104,12 +108,18 @@ BAD_FILES: list[tuple[str, str, bytes, str]] = [
     ("not UTF-8", "s.toml", "gw_built = 3.0 # caf\u00e9".encode("latin-1"), "UTF-8"),
     ("UTF-16", "s.json", '{"gw_built": 3}'.encode("utf-16"), "UTF-8"),
     ("binary junk", "s.json", bytes(range(256)) * 4, "UTF-8"),
-    ("code in a string", "s.toml",
-     _toml_with('gw_built = "__import__(\'os\').system(\'id\')"').encode(), "not a number"),
+    (
+        "code in a string",
+        "s.toml",
+        _toml_with("gw_built = \"__import__('os').system('id')\"").encode(),
+        "not a number",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "name", "data", "expected"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+@pytest.mark.parametrize(
+    ("label", "name", "data", "expected"), BAD_FILES, ids=[b[0] for b in BAD_FILES]
+)
 def test_bad_file_gets_a_clear_message(label: str, name: str, data: bytes, expected: str) -> None:
     with pytest.raises(ScenarioError) as info:
         read_upload(name, data)

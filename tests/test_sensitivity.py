@@ -24,10 +24,17 @@ def test_tornado_defaults_use_the_seed_ranges_and_match_evaluate() -> None:
     assert set(t["field"]) == set(default_ranges())
     row = t.set_index("field")
     assert (row.loc["capex_per_gw_busd", "low"], row.loc["capex_per_gw_busd", "high"]) == (40, 45)
-    assert (row.loc["lease_rate_busd_per_gw_year", "low"], row.loc["lease_rate_busd_per_gw_year", "high"]) == (10, 15)
+    assert (
+        row.loc["lease_rate_busd_per_gw_year", "low"],
+        row.loc["lease_rate_busd_per_gw_year", "high"],
+    ) == (10, 15)
     for f in ("capex_per_gw_busd", "wacc", "it_life_years"):
-        assert row.loc[f, "metric_low"] == pytest.approx(_metric(BASE.replace(**{f: row.loc[f, "low"]}), "npv_busd"), abs=1e-9)
-        assert row.loc[f, "metric_high"] == pytest.approx(_metric(BASE.replace(**{f: row.loc[f, "high"]}), "npv_busd"), abs=1e-9)
+        assert row.loc[f, "metric_low"] == pytest.approx(
+            _metric(BASE.replace(**{f: row.loc[f, "low"]}), "npv_busd"), abs=1e-9
+        )
+        assert row.loc[f, "metric_high"] == pytest.approx(
+            _metric(BASE.replace(**{f: row.loc[f, "high"]}), "npv_busd"), abs=1e-9
+        )
     swings = np.abs(t["swing"].to_numpy())
     assert np.all(np.diff(swings) <= 1e-12), "sorted by absolute swing"
     assert t.attrs["metric_base"] == pytest.approx(evaluate(BASE).npv_busd)
@@ -72,7 +79,9 @@ def test_grid_equals_pointwise_evaluate() -> None:
         assert g.columns.name == "capex_per_gw_busd"
         for y in ys:
             for x in xs:
-                expected = _metric(BASE.replace(capex_per_gw_busd=x, lease_rate_busd_per_gw_year=y), metric)
+                expected = _metric(
+                    BASE.replace(capex_per_gw_busd=x, lease_rate_busd_per_gw_year=y), metric
+                )
                 got = g.loc[y, x]
                 if np.isnan(expected):
                     assert np.isnan(got)
@@ -82,7 +91,9 @@ def test_grid_equals_pointwise_evaluate() -> None:
 
 def test_grid_integer_field_and_infeasible_cells() -> None:
     g = grid(BASE, "operating_years", [5, 10, 20], "wacc", [0.05, 0.1], "npv_busd")
-    assert g.loc[0.1, 10] == pytest.approx(_metric(BASE.replace(operating_years=10, wacc=0.1), "npv_busd"))
+    assert g.loc[0.1, 10] == pytest.approx(
+        _metric(BASE.replace(operating_years=10, wacc=0.1), "npv_busd")
+    )
     mix = load_preset("hosting-mix")
     g2 = grid(mix, "lease_share", [0.2, 0.5, 0.8], "hosting_share", [0.1, 0.5], "npv_busd")
     assert g2.attrs["infeasible_cells"] == 1  # only 0.8 + 0.5 > 1; 0.5 + 0.5 = 1 is allowed
@@ -91,7 +102,10 @@ def test_grid_integer_field_and_infeasible_cells() -> None:
 
 
 def test_grid_bad_values_name_field_value_and_range() -> None:
-    with pytest.raises(ValueError, match=r"x_values: capex_per_gw_busd = 500 is not allowed \(allowed: a number from 5 to 120"):
+    with pytest.raises(
+        ValueError,
+        match=r"x_values: capex_per_gw_busd = 500 is not allowed \(allowed: a number from 5 to 120",
+    ):
         grid(BASE, "capex_per_gw_busd", [40, 500], "wacc", [0.05], "npv_busd")
     with pytest.raises(ValueError, match="whole number"):
         grid(BASE, "build_years", [1.5], "wacc", [0.05], "npv_busd")
@@ -112,7 +126,9 @@ def test_grid_bad_values_name_field_value_and_range() -> None:
         ("bofa-base", "efficiency_multiplier", "npv_busd", 10.0),
     ],
 )
-def test_breakeven_reaches_target_to_1e6(preset: str, field: str, metric: str, target: float | None) -> None:
+def test_breakeven_reaches_target_to_1e6(
+    preset: str, field: str, metric: str, target: float | None
+) -> None:
     s = load_preset(preset)
     tgt = s.wacc if target is None else target
     be = breakeven(s, field, metric, tgt)

@@ -21,11 +21,13 @@ REQUIRED = {
 
 def test_named_shocks_are_documented() -> None:
     by_id = {s.id: s for s in shocks()}
-    assert REQUIRED <= set(by_id)
+    assert set(by_id) >= REQUIRED
     for s in shocks():
         assert s.source.strip() and s.description.strip() and 2000 <= s.year <= 2030
         assert s.changes
-    assert {c.field: (c.op, c.value) for c in by_id["rate_spike"].changes} == {"wacc": ("add", 0.03)}
+    assert {c.field: (c.op, c.value) for c in by_id["rate_spike"].changes} == {
+        "wacc": ("add", 0.03)
+    }
     assert {c.field: (c.op, c.value) for c in by_id["token_price_deflation"].changes} == {
         "token_price_decline_per_year": ("at_least", 0.9)
     }

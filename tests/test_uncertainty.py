@@ -111,18 +111,60 @@ def test_integer_fields_are_rounded_and_shares_kept_feasible() -> None:
 @pytest.mark.parametrize(
     ("dists", "corr", "match"),
     [
-        ({"wacc": {"kind": "gamma", "low": 0.05, "high": 0.1}}, None, r"wacc: kind = 'gamma' is unknown \(allowed: uniform"),
-        ({"wacc": {"kind": "uniform", "low": 0.1, "high": 0.05}}, None, "wacc: low = 0.1 must be below high = 0.05"),
-        ({"wacc": {"kind": "uniform", "low": 0.05, "high": 0.5}}, None, r"wacc: high = 0.5 is outside the field's bounds \(allowed: 0 to 0.3"),
-        ({"wacc": {"kind": "pert", "low": 0.05, "high": 0.1}}, None, "wacc: pert needs mode"),
-        ({"wacc": {"kind": "pert", "low": 0.05, "mode": 0.2, "high": 0.1}}, None, "mode = 0.2 is outside low..high"),
-        ({"power_price_usd_per_mwh": {"kind": "lognormal", "low": 0.0, "high": 50}}, None, "lognormal needs low > 0"),
-        ({"wacc": {"kind": "uniform", "low": "a", "high": 0.1}}, None, "wacc: low = 'a' is not a number"),
-        ({"wacc": {"kind": "uniform", "low": 0.05, "high": 0.1}}, {("wacc", "gw_built"): 0.5}, "gw_built has no distribution"),
-        ({"wacc": {"kind": "uniform", "low": 0.05, "high": 0.1}, "gw_built": {"kind": "uniform", "low": 1, "high": 2}}, {("wacc", "gw_built"): 1.5}, r"= 1.5 is out of range \(allowed: -1 to 1\)"),
         (
-            {f: {"kind": "uniform", "low": 1.0, "high": 2.0} for f in ("gw_built", "pue", "it_life_years")},
-            {("gw_built", "pue"): 0.9, ("pue", "it_life_years"): 0.9, ("gw_built", "it_life_years"): -0.9},
+            {"wacc": {"kind": "gamma", "low": 0.05, "high": 0.1}},
+            None,
+            r"wacc: kind = 'gamma' is unknown \(allowed: uniform",
+        ),
+        (
+            {"wacc": {"kind": "uniform", "low": 0.1, "high": 0.05}},
+            None,
+            "wacc: low = 0.1 must be below high = 0.05",
+        ),
+        (
+            {"wacc": {"kind": "uniform", "low": 0.05, "high": 0.5}},
+            None,
+            r"wacc: high = 0.5 is outside the field's bounds \(allowed: 0 to 0.3",
+        ),
+        ({"wacc": {"kind": "pert", "low": 0.05, "high": 0.1}}, None, "wacc: pert needs mode"),
+        (
+            {"wacc": {"kind": "pert", "low": 0.05, "mode": 0.2, "high": 0.1}},
+            None,
+            "mode = 0.2 is outside low..high",
+        ),
+        (
+            {"power_price_usd_per_mwh": {"kind": "lognormal", "low": 0.0, "high": 50}},
+            None,
+            "lognormal needs low > 0",
+        ),
+        (
+            {"wacc": {"kind": "uniform", "low": "a", "high": 0.1}},
+            None,
+            "wacc: low = 'a' is not a number",
+        ),
+        (
+            {"wacc": {"kind": "uniform", "low": 0.05, "high": 0.1}},
+            {("wacc", "gw_built"): 0.5},
+            "gw_built has no distribution",
+        ),
+        (
+            {
+                "wacc": {"kind": "uniform", "low": 0.05, "high": 0.1},
+                "gw_built": {"kind": "uniform", "low": 1, "high": 2},
+            },
+            {("wacc", "gw_built"): 1.5},
+            r"= 1.5 is out of range \(allowed: -1 to 1\)",
+        ),
+        (
+            {
+                f: {"kind": "uniform", "low": 1.0, "high": 2.0}
+                for f in ("gw_built", "pue", "it_life_years")
+            },
+            {
+                ("gw_built", "pue"): 0.9,
+                ("pue", "it_life_years"): 0.9,
+                ("gw_built", "it_life_years"): -0.9,
+            },
             "not positive definite",
         ),
     ],

@@ -57,6 +57,8 @@ def render(ctx: ViewContext) -> None:
             f"Preset ({ctx.preset_id})": st.column_config.NumberColumn(format="%g"),
             "Sourced default": st.column_config.NumberColumn(format="%g"),
             "Year": st.column_config.NumberColumn(format="%d"),
+            "Group": st.column_config.TextColumn(width="medium"),
+            "Unit": st.column_config.TextColumn(width="medium"),
             "Source of default": st.column_config.TextColumn(width="large"),
             "Note": st.column_config.TextColumn(width="large"),
         },

@@ -128,7 +128,9 @@ def _inputs_table(values: dict[str, dict[str, Any]], chosen: list[str]) -> None:
         return
     table = pd.DataFrame(
         {name: [values[name][f] for f in differ] for name in chosen},
-        index=pd.Index([f"{FIELD_SPECS[f].label} ({FIELD_SPECS[f].unit})" for f in differ], name="Input"),
+        index=pd.Index(
+            [f"{FIELD_SPECS[f].label} ({FIELD_SPECS[f].unit})" for f in differ], name="Input"
+        ),
     )
     st.dataframe(table, width="stretch")
 

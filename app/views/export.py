@@ -35,7 +35,8 @@ def render(ctx: ViewContext) -> None:
     key = f"{ctx.preset_id}|{ctx.scenario.model_dump_json()}"
     figures, notes = _figures(key, ctx)
     stem = f"{ctx.preset_id}"
-    images = export.images_available()
+    unavailable = export.image_unavailable_reason()
+    images = unavailable is None
 
     st.subheader("Export")
     st.caption(f"Scenario: {ctx.label}. Files are made when you click.")
@@ -110,7 +111,7 @@ def render(ctx: ViewContext) -> None:
 
     st.markdown("**Charts**")
     if not images:
-        st.info(export.NO_BROWSER_MESSAGE, icon=":material/info:")
+        st.info(_plain_md(unavailable), icon=":material/info:")
     for note in notes:
         st.caption(note)
     if not figures:

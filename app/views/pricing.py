@@ -31,4 +31,11 @@ def render(ctx: ViewContext) -> None:
     show_chart(charts.pricing_indices_chart(ctx), "pricing_indices", ctx)
     show_chart(charts.npv_vs_multiplier_chart(ctx), "npv_vs_multiplier", ctx)
     show_chart(charts.revenue_per_gw_chart(ctx), "revenue_per_gw", ctx)
+    st.caption(
+        "Jevons check: with elasticity above 1, a lower token price raises total token spend. "
+        "For a lessor what matters is compute demand, which grows only once pass-through x "
+        f"elasticity exceeds 1 (here at elasticity 1 / pass-through = {1 / s.price_pass_through:.2f})."
+        if s.price_pass_through > 0
+        else "Jevons check: with pass-through 0 prices do not fall, so elasticity has no effect."
+    )
     show_chart(charts.jevons_chart(ctx), "jevons", ctx)

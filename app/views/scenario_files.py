@@ -36,9 +36,7 @@ def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
         )
     suffix = PurePath(name).suffix.lower().lstrip(".")
     if suffix not in ("toml", "json"):
-        raise ScenarioError(
-            [f"file name must end in .toml or .json (got {show_name(name)})"]
-        )
+        raise ScenarioError([f"file name must end in .toml or .json (got {show_name(name)})"])
     return parse_scenario_text(data, suffix)
 
 

@@ -88,9 +88,7 @@ def _tornado_section(ctx: ViewContext) -> None:
     if not clipped.empty:
         st.info(
             "Some ranges were clipped to the model's domain: "
-            + "; ".join(
-                f"{FIELD_SPECS[r.field].label}: {r.note}" for r in clipped.itertuples()
-            )
+            + "; ".join(f"{FIELD_SPECS[r.field].label}: {r.note}" for r in clipped.itertuples())
             + ".",
             icon="✂️",
         )
@@ -122,9 +120,7 @@ def _default_axis(ctx: ViewContext, name: str) -> tuple[float, float]:
 def _heatmap_section(ctx: ViewContext) -> None:
     st.subheader("Heatmap: a metric over two inputs")
     c1, c2, c3 = st.columns(3)
-    metric = c1.selectbox(
-        "Metric", METRICS, format_func=_metric_name, key=KEY + "heat_metric"
-    )
+    metric = c1.selectbox("Metric", METRICS, format_func=_metric_name, key=KEY + "heat_metric")
     x_field = c2.selectbox(
         "Across (x axis)",
         list(FIELD_NAMES),
@@ -235,9 +231,7 @@ def _breakeven_section(ctx: ViewContext) -> None:
             format_func=_field_name,
             key=KEY + "be_field",
         )
-        metric = c2.selectbox(
-            "Metric", METRICS, format_func=_metric_name, key=KEY + "be_metric"
-        )
+        metric = c2.selectbox("Metric", METRICS, format_func=_metric_name, key=KEY + "be_metric")
         scale = ca.metric_scale(metric)
         target_shown = c3.number_input(
             f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})",
@@ -258,14 +252,14 @@ def _breakeven_section(ctx: ViewContext) -> None:
     munit = "%" if k != 1 else METRIC_UNITS.get(metric, "")
     cols = st.columns(3)
     cols[0].metric(
-        f"{spec.label} at breakeven ({spec.unit})",
+        f"Breakeven {spec.label.lower()}, {spec.unit}",
         "none in range" if be.value is None else f"{be.value:,.4g}",
         delta=None if be.value is None else f"{be.value - be.current_value:+,.4g} vs as set",
         delta_color="off",
         border=True,
         help=f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}.",
     )
-    cols[1].metric(f"{spec.label} as set ({spec.unit})", f"{be.current_value:,.4g}", border=True)
+    cols[1].metric(f"{spec.label} as set, {spec.unit}", f"{be.current_value:,.4g}", border=True)
     cols[2].metric(
         f"{ca.METRIC_TITLES.get(metric, metric)} as set",
         "n/a" if not np.isfinite(be.current_metric) else f"{be.current_metric * k:,.3f} {munit}",
@@ -274,7 +268,9 @@ def _breakeven_section(ctx: ViewContext) -> None:
         delta_arrow="off",
         border=True,
     )
-    text = be.reason
+    text = be.reason.replace(field, spec.label).replace(
+        metric, ca.METRIC_TITLES.get(metric, metric)
+    )
     if be.value is not None:
         st.success(escape_markdown(text))
     else:

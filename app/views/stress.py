@@ -11,13 +11,20 @@ import streamlit as st
 from app import charts_analysis as ca
 from app.context import ViewContext
 from app.ui import escape_markdown, show_chart
-from model import make_scenario
+from model import FIELD_SPECS, make_scenario
 from model.stress import AS_SET, shocks, stress_tests
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _stress(values: dict[str, Any]) -> pd.DataFrame:
     return stress_tests(make_scenario(values))
+
+
+def _labelled(text: str) -> str:
+    """Changes text with field names shown as their labels (longest names first)."""
+    for name in sorted(FIELD_SPECS, key=len, reverse=True):
+        text = text.replace(name, FIELD_SPECS[name].label)
+    return text.replace(" -> ", " → ")
 
 
 def _pct(x: float) -> str:
@@ -47,12 +54,19 @@ def render(ctx: ViewContext) -> None:
             "Δ IRR (pp)": [
                 "n/a" if not np.isfinite(v) else f"{v * 100:+,.1f}" for v in table["delta_irr"]
             ],
-            "Payback (years)": table["payback_years"].round(1),
-            "What changes": table["changes"],
+            "Payback (years)": [
+                "never" if not np.isfinite(v) else f"{v:,.1f}" for v in table["payback_years"]
+            ],
+            "What changes": [_labelled(t) for t in table["changes"]],
             "Clipped": table["clipped"],
         }
     )
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={"What changes": st.column_config.TextColumn(width="large")},
+    )
     up = table[(table["shock"] != AS_SET) & (table["npv_busd"] > base["npv_busd"] + 1e-9)]
     if not up.empty:
         why = (

@@ -48,6 +48,7 @@ def _run(
         "prob_loss": mc.prob_loss,
         "prob_irr_below_wacc": float(np.mean(~(irr >= wacc))),
         "n": mc.n,
+        "wacc_uncertain": "wacc" in dists,
     }
 
 
@@ -110,7 +111,10 @@ def _distribution_table(ctx: ViewContext, selected: list[str]) -> pd.DataFrame:
     snap = ss.get(KEY + "snap")
     if snap is None or snap[0] != sel_key:
         rows = [store.get(f) or default_row(f, ctx.scenario) for f in selected]
-        snap = (sel_key, pd.DataFrame(rows, columns=["field", "kind", "low", "mode", "high", "source"]))
+        snap = (
+            sel_key,
+            pd.DataFrame(rows, columns=["field", "kind", "low", "mode", "high", "source"]),
+        )
         ss[KEY + "snap"] = snap
     edited = st.data_editor(
         snap[1],
@@ -188,6 +192,25 @@ def _clean(x: object) -> float | None:
     return None if math.isnan(v) else v
 
 
+def _describe(name: str, spec: dict[str, Any]) -> str:
+    fs = FIELD_SPECS[name]
+    kind = spec.get("kind")
+    lo, hi, mode = spec.get("low"), spec.get("high"), spec.get("mode")
+    if kind in ("normal", "lognormal"):
+        body = (
+            f"{kind}, 5th-95th percentile {lo:g} to {hi:g}"
+            if lo is not None and hi is not None
+            else str(kind)
+        )
+    elif kind in ("triangular", "pert") and None not in (lo, mode, hi):
+        body = f"{kind} {lo:g} / {mode:g} / {hi:g}"
+    elif lo is not None and hi is not None:
+        body = f"{kind} {lo:g} to {hi:g}"
+    else:
+        body = str(kind)
+    return f"{fs.label} {body} {fs.unit}"
+
+
 @st.fragment
 def _section(ctx: ViewContext) -> None:
     defaults = default_distributions()
@@ -201,11 +224,19 @@ def _section(ctx: ViewContext) -> None:
         help="Every other input stays as set in the sidebar.",
     )
     n = c2.select_slider(
-        "Draws", DRAW_OPTIONS, value=DEFAULT_DRAWS, key=KEY + "n",
+        "Draws",
+        DRAW_OPTIONS,
+        value=DEFAULT_DRAWS,
+        key=KEY + "n",
         help="More draws: smoother percentiles, slower run (10,000 takes well under a second).",
     )
     seed = c3.number_input(
-        "Random seed", min_value=0, max_value=2**32 - 1, value=1, step=1, key=KEY + "seed",
+        "Random seed",
+        min_value=0,
+        max_value=2**32 - 1,
+        value=1,
+        step=1,
+        key=KEY + "seed",
         help="The same seed and settings give the same draws.",
     )
     if not selected:
@@ -226,7 +257,11 @@ def _section(ctx: ViewContext) -> None:
             st.rerun(scope="fragment")
     dists: dict[str, dict[str, Any]] = {}
     for row in table.to_dict("records"):
-        spec: dict[str, Any] = {"kind": row["kind"], "low": _clean(row["low"]), "high": _clean(row["high"])}
+        spec: dict[str, Any] = {
+            "kind": row["kind"],
+            "low": _clean(row["low"]),
+            "high": _clean(row["high"]),
+        }
         if row["kind"] in ("triangular", "pert"):
             spec["mode"] = _clean(row["mode"])
         dists[str(row["field"])] = spec
@@ -237,8 +272,26 @@ def _section(ctx: ViewContext) -> None:
     ]
     missing = [f"{a}-{b}" for a, b, r in corr_rows if r is None]
     if missing:
-        st.warning(escape_markdown(f"Correlation without a value: {', '.join(missing)} (allowed: -1 to 1)"))
+        st.warning(
+            escape_markdown(f"Correlation without a value: {', '.join(missing)} (allowed: -1 to 1)")
+        )
         return
+    st.caption(
+        escape_markdown(
+            "Running: "
+            + "; ".join(_describe(f, d) for f, d in dists.items())
+            + (
+                ". Rank correlations: "
+                + "; ".join(
+                    f"{FIELD_SPECS[a].label} ~ {FIELD_SPECS[b].label} {r:+.2f}"
+                    for a, b, r in corr_rows
+                )
+                if corr_rows
+                else ". No correlations"
+            )
+            + ". Edit them under Distributions and correlations."
+        )
+    )
     try:
         out = _run(
             ctx.scenario.model_dump(),
@@ -265,21 +318,32 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         border=True,
     )
     cols[1].metric(
-        "NPV P10 / P50 / P90 (US$ B)",
-        f"{npv['p10']:,.1f} / {npv['p50']:,.1f} / {npv['p90']:,.1f}",
-        help="10th, 50th and 90th percentiles of NPV over the draws, US$ B.",
+        "Median NPV (P50), US$ B",
+        f"{npv['p50']:,.1f}",
+        delta=f"P10 {npv['p10']:,.1f} · P90 {npv['p90']:,.1f}",
+        delta_color="off",
+        delta_arrow="off",
+        help="50th percentile of NPV over the draws; below it the 10th and 90th, US$ B.",
         border=True,
     )
     cols[2].metric(
-        "IRR P10 / P50 / P90",
-        f"{irr['p10']:.1%} / {irr['p50']:.1%} / {irr['p90']:.1%}",
-        help="Percentiles of IRR over draws where it is defined, % per year.",
+        "Median IRR (P50), % per year",
+        f"{irr['p50']:.1%}",
+        delta=f"P10 {irr['p10']:.1%} · P90 {irr['p90']:.1%}",
+        delta_color="off",
+        delta_arrow="off",
+        help="Percentiles of IRR over the draws where it is defined, % per year.",
         border=True,
     )
     cols[3].metric(
-        "Probability IRR below WACC",
-        f"{out['prob_irr_below_wacc']:.1%}",
-        help="Share of draws whose IRR is below that draw's WACC (or undefined).",
+        "Mean NPV, US$ B",
+        f"{npv['mean']:,.1f}",
+        delta=f"as set {ctx.result.npv_busd:,.1f}",
+        delta_color="off",
+        delta_arrow="off",
+        help="Average NPV over the draws (the expected value), against the NPV of the scenario "
+        "as set. They differ when the inputs' distributions are skewed or the model is "
+        "non-linear in them.",
         border=True,
     )
     n = int(out["n"])
@@ -288,7 +352,23 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         show_chart(ca.histogram_chart(out["npv"], "npv_busd", ctx.label, n), "mc_npv_hist", ctx)
         show_chart(ca.cdf_chart(out["npv"], "npv_busd", ctx.label, n), "mc_npv_cdf", ctx)
     with right:
-        show_chart(ca.histogram_chart(out["irr"], "irr", ctx.label, n), "mc_irr_hist", ctx)
+        hurdle_name = "their WACC" if out["wacc_uncertain"] else "the WACC"
+        show_chart(
+            ca.histogram_chart(
+                out["irr"],
+                "irr",
+                ctx.label,
+                n,
+                hurdle=(
+                    hurdle_name,
+                    "WACC as set",
+                    ctx.scenario.wacc,
+                    out["prob_irr_below_wacc"],
+                ),
+            ),
+            "mc_irr_hist",
+            ctx,
+        )
         show_chart(ca.cdf_chart(out["irr"], "irr", ctx.label, n), "mc_irr_cdf", ctx)
     show_chart(ca.drivers_chart(out["drivers_npv"], ctx.label), "mc_drivers", ctx)
     st.caption(
@@ -298,7 +378,10 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         "the inputs it moves with."
     )
     with st.expander("Summary of every metric, and notes"):
-        shown = summary.loc[SUMMARY_METRICS, ["unit", "mean", "p10", "p50", "p90", "prob_above_zero", "defined_share"]]
+        shown = summary.loc[
+            SUMMARY_METRICS,
+            ["unit", "mean", "p10", "p50", "p90", "prob_above_zero", "defined_share"],
+        ]
         st.dataframe(
             shown.rename(
                 columns={

@@ -93,7 +93,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> Non
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with code {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
                 if resp.read().decode().strip() == "ok":
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

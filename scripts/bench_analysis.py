@@ -1,0 +1,96 @@
+"""Speed of the analyst toolkit (``make bench``): tornado, grid, breakeven, stress, Monte Carlo.
+
+Targets (issue 4): tornado < 50 ms, 50 x 50 grid < 150 ms, 10,000 Monte Carlo draws < 300 ms in
+process, 1,000,000 draws < 5 s on 2 cores. Each figure is the best of a few runs after a warm-up
+(the machine may be shared); the 1,000,000-draw run is timed once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from model import load_preset  # noqa: E402
+from model.sensitivity import breakeven, grid, tornado  # noqa: E402
+from model.stress import stress_tests  # noqa: E402
+from model.uncertainty import default_distributions, monte_carlo  # noqa: E402
+
+
+def best_ms(fn: Callable[[], object], repeat: int = 5) -> float:
+    fn()  # warm-up (imports, caches)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times) * 1000.0
+
+
+def main() -> int:
+    s = load_preset("bofa-base")
+    d = default_distributions()
+    xs = np.linspace(30.0, 60.0, 50)
+    ys = np.linspace(5.0, 20.0, 50)
+    rows: list[tuple[str, float, float | None, str]] = [
+        ("tornado (default ranges, NPV)", best_ms(lambda: tornado(s)), 50.0, "ms"),
+        (
+            "grid 50 x 50 (capex x lease rate, NPV)",
+            best_ms(
+                lambda: grid(
+                    s, "capex_per_gw_busd", xs, "lease_rate_busd_per_gw_year", ys, "npv_busd"
+                )
+            ),
+            150.0,
+            "ms",
+        ),
+        (
+            "breakeven lease rate at NPV = 0",
+            best_ms(lambda: breakeven(s, "lease_rate_busd_per_gw_year"), 3),
+            None,
+            "ms",
+        ),
+        (
+            "breakeven capex per GW at IRR = WACC",
+            best_ms(lambda: breakeven(s, "capex_per_gw_busd", "irr", s.wacc), 3),
+            None,
+            "ms",
+        ),
+        ("stress tests (6 shocks + all)", best_ms(lambda: stress_tests(s)), None, "ms"),
+        (
+            "Monte Carlo 10,000 draws (6 inputs, 1 correlation)",
+            best_ms(lambda: monte_carlo(s, d.distributions, 10_000, 1, d.correlation), 3),
+            300.0,
+            "ms",
+        ),
+    ]
+    workers = min(2, os.cpu_count() or 1)
+    t = time.perf_counter()
+    mc = monte_carlo(s, d.distributions, 1_000_000, 1, d.correlation, workers=workers)
+    million = (time.perf_counter() - t) * 1000.0
+    rows.append((f"Monte Carlo 1,000,000 draws ({workers} processes)", million, 5000.0, "ms"))
+    status = 0
+    print(f"{'analysis':<55} {'time':>10} {'target':>10}")
+    for name, ms, target, unit in rows:
+        flag = ""
+        if target is not None:
+            flag = "ok" if ms < target else "SLOW"
+        tgt = f"< {target:,.0f}" if target is not None else ""
+        print(f"{name:<55} {ms:>8,.1f} {unit} {tgt:>10} {flag}")
+    print(
+        f"(1,000,000 draws: P(NPV < 0) = {mc.prob_loss:.3f}; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The dashboard end to end in Debian's Chromium: slider -> KPIs, chart and URL; links; bad links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.browser
+
+GW_SLIDER = "GW built (GW of facility power)"
+KPI = '[data-testid="stMetricValue"]'
+FIRST_CHART_MS = 60_000  # a cold page draws its first chart in 6-9 s on 2 cores; leave room
+
+#: True once the first KPI differs from ``old`` and some chart title mentions ``gw`` GW.
+UPDATED_JS = """([old, gw]) => {
+  const v = document.querySelector('[data-testid="stMetricValue"]');
+  if (!v || v.textContent === old) return false;
+  const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
+  return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
+}"""
+
+#: Lease revenue (US$ B) of the first operating year in the cash-flow chart, as drawn.
+LEASE_REVENUE_JS = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const trace = plot.data.find(t => t.name === 'Revenue: compute leased');
+  return Math.max(...Array.from(trace.y));
+}"""
+
+
+def open_dashboard(page: Page, url: str) -> None:
+    page.set_default_timeout(FIRST_CHART_MS)
+    page.goto(url)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=FIRST_CHART_MS)
+    expect(page.locator(KPI).first).to_be_visible()
+
+
+def kpi_texts(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator(KPI).all_inner_texts()][:6]
+
+
+def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
+    page: Page, app_url: str, browser: Browser
+) -> None:
+    open_dashboard(page, app_url)
+    before = kpi_texts(page)
+    lease_before = page.evaluate(LEASE_REVENUE_JS)
+    slider = page.get_by_role("slider", name=GW_SLIDER)
+    assert float(slider.input_value()) == pytest.approx(3.0)
+
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(UPDATED_JS, arg=[before[0], "3.1"], timeout=30_000)
+    page.wait_for_url(re.compile(r"[?&]gw_built=3\.1(&|$)"), timeout=30_000)
+    assert float(slider.input_value()) == pytest.approx(3.1)
+    assert "preset=bofa-base" in page.url
+
+    after = kpi_texts(page)
+    assert after[0] != before[0]  # NPV moved
+    assert float(after[0].replace(",", "")) > float(before[0].replace(",", ""))
+    lease_after = page.evaluate(LEASE_REVENUE_JS)  # the chart's bars, not just its title
+    assert lease_after == pytest.approx(lease_before * 3.1 / 3.0, rel=1e-6)
+
+    shared = page.url
+    other = browser.new_context()
+    try:
+        fresh = other.new_page()
+        open_dashboard(fresh, shared)
+        expect(fresh.get_by_role("slider", name=GW_SLIDER)).to_have_value("3.1")
+        fresh.wait_for_function(
+            "(want) => { const v = document.querySelectorAll('[data-testid=\"stMetricValue\"]');"
+            " return v.length >= 6 && Array.from(v).slice(0, 6).map(e => e.innerText.trim())"
+            ".join('|') === want; }",
+            arg="|".join(after),
+            timeout=30_000,
+        )
+        assert kpi_texts(fresh) == after
+    finally:
+        other.close()
+
+
+def test_bad_link_shows_a_warning_and_the_page_still_renders(page: Page, app_url: str) -> None:
+    open_dashboard(page, f"{app_url}/?gw_built=abc&wacc=5&%3Cscript%3Ealert(1)%3C/script%3E=1")
+    alert = page.get_by_text("This link has 3 problems")
+    expect(alert).to_be_visible()
+    box = page.locator('[data-testid="stAlert"]').filter(has_text="This link has")
+    text = box.inner_text()
+    assert "gw_built" in text and "0.1 to 50 GW of facility power" in text
+    assert "wacc" in text and "0 to 0.3" in text
+    assert "<script>alert(1)</script>" in text  # shown as text...
+    assert box.locator("script").count() == 0  # ...never as markup
+    assert len(kpi_texts(page)) == 6
+    # the bad values were dropped from the URL, the valid state kept
+    page.wait_for_url(re.compile(r"\?preset=bofa-base$"), timeout=30_000)
+
+
+def test_chart_toolbar_downloads_png(page: Page, app_url: str) -> None:
+    open_dashboard(page, app_url)
+    chart = page.locator(".js-plotly-plot").first
+    chart.hover()
+    button = chart.locator('.modebar-btn[data-title^="Download plot"]')
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    assert info.value.suggested_filename == "bofa-base-cash_flows.png"
