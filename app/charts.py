@@ -864,7 +864,7 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
     if len(up):  # where the plotted contribution turns positive (linear between points)
         i = int(up[0])
         x0 = float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
-        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B", COLORS["fcf"])
+        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B/GW-yr", COLORS["fcf"])
     c.vline(
         s.procurement_cost_busd_per_gw_year,
         f"procurement cost US${s.procurement_cost_busd_per_gw_year:g} B/GW-yr",

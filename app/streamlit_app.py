@@ -17,6 +17,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # Streamlit puts only app/ on sys.path
     sys.path.insert(0, str(_ROOT))
 
+import importlib  # noqa: E402
 import logging  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
@@ -25,18 +26,7 @@ import streamlit as st  # noqa: E402
 
 from app import state, ui  # noqa: E402
 from app.context import ViewContext  # noqa: E402
-from app.views import (  # noqa: E402
-    assumptions,
-    build_vs_buy,
-    compare,
-    export,
-    pricing,
-    returns,
-    scenario_files,
-    sensitivity,
-    stress,
-    uncertainty,
-)
+from app.views import scenario_files  # noqa: E402
 from model import (  # noqa: E402
     FIELD_NAMES,
     FIELD_SPECS,
@@ -54,17 +44,31 @@ from model import (  # noqa: E402
 log = logging.getLogger(__name__)
 
 TITLE = "AI data-center returns"
-TABS: tuple[tuple[str, Callable[[ViewContext], None]], ...] = (
-    ("Returns", returns.render),
-    ("Pricing pressure", pricing.render),
-    ("Build vs buy", build_vs_buy.render),
-    ("Sensitivity", sensitivity.render),
-    ("Uncertainty", uncertainty.render),
-    ("Stress tests", stress.render),
-    ("Compare", compare.render),
-    ("Export", export.render),
-    ("Assumptions & method", assumptions.render),
+#: Tab title -> module with ``render(ctx)``; a view is imported when its tab is first opened
+#: (some pull in heavy libraries), so the first page shows without waiting for them.
+TABS: tuple[tuple[str, str], ...] = (
+    ("Returns", "app.views.returns"),
+    ("Pricing pressure", "app.views.pricing"),
+    ("Build vs buy", "app.views.build_vs_buy"),
+    ("Sensitivity", "app.views.sensitivity"),
+    ("Uncertainty", "app.views.uncertainty"),
+    ("Stress tests", "app.views.stress"),
+    ("Compare", "app.views.compare"),
+    ("Export", "app.views.export"),
+    ("Assumptions & method", "app.views.assumptions"),
 )
+
+
+def view(module: str) -> Callable[[ViewContext], None]:
+    """The ``render`` function of a view module (imported on first use)."""
+    render: Callable[[ViewContext], None] = importlib.import_module(module).render
+    return render
+
+
+def render_view(module: str, ctx: ViewContext) -> None:
+    view(module)(ctx)
+
+
 INIT_KEY = "_initialised"
 #: Session-state key of the open tab (its title); set it in AppTest to draw another tab.
 TAB_KEY = "tab"
@@ -374,10 +378,10 @@ def main() -> None:
     # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
     # one view, not nine. Tests pick the tab with session_state[TAB_KEY] = "<tab title>".
     tabs = st.tabs([t for t, _ in TABS], key=TAB_KEY, on_change="rerun")
-    for tab, (title, render) in zip(tabs, TABS, strict=True):
+    for tab, (title, module) in zip(tabs, TABS, strict=True):
         if tab.open:
             with tab:
-                ui.guarded(title, render, ctx)
+                ui.guarded(title, lambda c, m=module: render_view(m, c), ctx)
     with st.sidebar:
         st.divider()
         ui.guarded("Scenario files", scenario_files.render, ctx)

@@ -68,7 +68,8 @@ def field_help(name: str) -> str:
     note = f" Note: {a.note}." if a.note else ""
     return (
         f"{spec.description} Unit: {spec.unit}. Allowed: {spec.range_text()}. "
-        f"Default {a.value:g}: {a.source} ({a.year}).{note} URL name: {name}."
+        f"Sourced default: {a.value:g} {spec.unit}, from {a.source} ({a.year}).{note} "
+        f"URL name: {name}."
     )
 
 

@@ -3,6 +3,7 @@
 The public API::
 
     from model import Scenario, evaluate, evaluate_batch, Result, load_preset
+    from model import tornado, grid, breakeven, monte_carlo, stress_tests   # analyst toolkit
 
 Everything is pure (no Streamlit, no Plotly), typed, and vectorised where it runs in batch.
 """
@@ -19,6 +20,9 @@ from model.scenario import (
     make_scenario,
     preset_ids,
 )
+from model.sensitivity import Breakeven, breakeven, grid, tornado
+from model.stress import shocks, stress_scenarios, stress_tests
+from model.uncertainty import MonteCarloResult, default_distributions, monte_carlo
 
 __all__ = [
     "BATCH_METRICS",
@@ -28,18 +32,28 @@ __all__ = [
     "GROUPS",
     "HEADLINE_FIELDS",
     "METRIC_UNITS",
+    "Breakeven",
     "FieldSpec",
+    "MonteCarloResult",
     "Result",
     "Scenario",
     "ScenarioError",
     "assumptions",
+    "breakeven",
+    "default_distributions",
     "default_ranges",
     "default_scenario",
     "evaluate",
     "evaluate_batch",
     "finance",
+    "grid",
     "load_preset",
     "make_scenario",
+    "monte_carlo",
     "preset_ids",
     "presets",
+    "shocks",
+    "stress_scenarios",
+    "stress_tests",
+    "tornado",
 ]

@@ -143,7 +143,7 @@ def run_metrics(
     parts: list[dict[str, FloatArray]] = []
     for start in range(0, n, CHUNK_ROWS):
         q = {k: v[start : start + CHUNK_ROWS] for k, v in p.items()}
-        out = _cash_flows(q, with_metrics=True)
+        out = _cash_flows(q, with_metrics=True, tables=False)
         if with_breakeven:
             out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
         parts.append(out.metrics)
@@ -152,7 +152,15 @@ def run_metrics(
     return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
 
 
-def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput:
+def _cash_flows(
+    p: dict[str, FloatArray], *, with_metrics: bool, tables: bool = True
+) -> EngineOutput:
+    """Annual lines, market indices and (optionally) metrics of every scenario in ``p``.
+
+    With ``tables=False`` (batch metrics) the indices that feed no line (token volume, compute
+    demand, industry capacity) and the cumulative FCF are not built: ``market`` and ``lines``
+    then lack those keys. Every other number is the same.
+    """
     n = p["gw_built"].shape[0]
     build = p["build_years"]
     horizon = build + p["operating_years"]
@@ -199,9 +207,6 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
     age = since_start - life_it * np.floor(np.round(since_start / life_it, 9))
     vintage_time = t - age
     price_idx = np.exp(log_price)
-    volume_idx = np.exp(log_volume)
-    demand_idx = np.exp(log_demand)
-    capacity_idx = np.exp(log_capacity)
     lease_idx = np.exp(log_lease)
     fleet_idx = np.exp(log_lease + log_keep * age)
     builder_tokens_idx = np.exp(log_k_builder - log_keep * vintage_time)
@@ -259,7 +264,6 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
     fcf = ebitda - tax - capex + residual
     disc = finance.discount_factors(p["wacc"], n_years)
     discounted = fcf * disc
-    cumulative = np.cumsum(fcf, axis=1)
     net_book_value = np.cumsum(capex - depreciation, axis=1)
 
     lines = {
@@ -280,21 +284,25 @@ def _cash_flows(p: dict[str, FloatArray], *, with_metrics: bool) -> EngineOutput
         "capex_refresh": capex_refresh,
         "residual_value": residual,
         "fcf": fcf,
-        "cumulative_fcf": cumulative,
         "discounted_fcf": discounted,
         "net_book_value": net_book_value,
     }
     shape = (n, n_years)
     market = {
         "token_price_index": _full(price_idx, shape),
-        "token_volume_index": _full(volume_idx, shape),
-        "compute_demand_index": _full(demand_idx, shape),
-        "industry_capacity_index": _full(capacity_idx, shape),
         "lease_rate_index": _full(lease_idx, shape),
         "fleet_lease_rate_index": _full(fleet_idx, shape),
         "builder_tokens_per_gpu_index": _full(builder_tokens_idx, shape),
         "hosting_volume_factor": _full(hosting_volume_factor, shape),
     }
+    if tables:
+        lines["cumulative_fcf"] = np.cumsum(fcf, axis=1)
+        market["token_volume_index"] = _full(np.exp(log_volume), shape)
+        market["compute_demand_index"] = _full(np.exp(log_demand), shape)
+        market["industry_capacity_index"] = _full(np.exp(log_capacity), shape)
+        # the documented order of the tables
+        lines = {k: lines[k] for k in LINE_NAMES}
+        market = {k: market[k] for k in INDEX_NAMES}
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     return EngineOutput(
         years=years,

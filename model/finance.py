@@ -163,6 +163,25 @@ def _scan_discount_matrix(n_periods: int) -> FloatArray:
 _SCAN_MID_ABS = np.abs(0.5 * (IRR_SCAN_RATES[:-1] + IRR_SCAN_RATES[1:]))
 
 
+#: Scan interval whose midpoint is closest to a zero rate: ``|mid|`` falls before it, rises after.
+_SCAN_ZERO = int(np.argmin(_SCAN_MID_ABS))
+
+
+def _nearest_change(change: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Per row, the sign-change interval whose midpoint is closest to a zero rate.
+
+    Same as ``argmin(where(change, |mid|, inf))`` (ties to the lower rate) but from two boolean
+    searches: the first change at or above the zero interval and the last one below it.
+    """
+    right = change[:, _SCAN_ZERO:]
+    left = change[:, :_SCAN_ZERO][:, ::-1]
+    r_idx = _SCAN_ZERO + np.argmax(right, axis=1)
+    l_idx = _SCAN_ZERO - 1 - np.argmax(left, axis=1)
+    r_any = right.any(axis=1)
+    use_left = left.any(axis=1) & (~r_any | (_SCAN_MID_ABS[l_idx] <= _SCAN_MID_ABS[r_idx]))
+    return np.asarray(np.where(use_left, l_idx, r_idx), dtype=np.int64)
+
+
 def _irr_chunk(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _irr_chunk_raw(arr)
@@ -175,13 +194,17 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
     neg = np.signbit(prof)
     change = neg[:, :-1] != neg[:, 1:]
     n_roots = change.sum(axis=1)
-    # the sign-change interval nearest a zero rate (numpy-financial reports the root closest to 0)
-    idx = np.argmin(np.where(change, _SCAN_MID_ABS[None, :], np.inf), axis=1)
-    rows = np.flatnonzero(n_roots)
+    idx = _nearest_change(change)
+    has = n_roots > 0
+    n_has = int(np.count_nonzero(has))
     root = np.full(n_rows, np.nan)
-    if rows.size:
+    if n_has:
+        # mostly rows with a root: keep every row (no copy of the flows) and let the rows without
+        # one drop out after the first Newton step; otherwise work on the rows with a root only
+        dense = 4 * n_has >= 3 * n_rows
+        rows = np.arange(n_rows) if dense else np.flatnonzero(has)
         idx = idx[rows]
-        cf = arr if rows.size == n_rows else arr[rows]
+        cf = arr if dense else arr[rows]
         lo = rates[idx]
         hi = rates[idx + 1]
         f_lo = prof[rows, idx]
@@ -190,6 +213,11 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
         x = np.where(np.isfinite(x), x, 0.5 * (lo + hi))
         lo_neg = neg[rows, idx]
         t = np.arange(n_t, dtype=np.float64)[None, :]
+        # Newton on the rows not yet converged only (converged rows leave the working set, so a
+        # few slow rows do not make the whole chunk iterate)
+        active = np.arange(rows.size)
+        found = np.empty(rows.size)
+        no_root = ~has[rows]  # leaves the working set after the first step, result discarded
         for _ in range(50):
             cv = cf * np.exp(-t * np.log1p(x)[:, None])
             f = cv.sum(axis=1)
@@ -202,11 +230,19 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
             nxt = np.where(bad, 0.5 * (lo + hi), nxt)
             # Newton converges quadratically: a step below 1e-12 leaves an error far below it
             zero = f == 0
-            done = (np.abs(nxt - x) <= 1e-12 * np.maximum(1.0, np.abs(x))) | zero
+            done = (np.abs(nxt - x) <= 1e-12 * np.maximum(1.0, np.abs(x))) | zero | no_root
             x = np.where(zero, x, nxt)
             if done.all():
+                found[active] = x
+                active, x = active[:0], x[:0]
                 break
-        root[rows] = x
+            if done.any():
+                found[active[done]] = x[done]
+                keep = ~done
+                active, x, lo, hi = active[keep], x[keep], lo[keep], hi[keep]
+                cf, lo_neg, no_root = cf[keep], lo_neg[keep], no_root[keep]
+        found[active] = x  # rows still unconverged after 50 steps keep their last iterate
+        root[rows] = np.where(has[rows], found, np.nan)
     return root, n_roots.astype(np.int64)
 
 

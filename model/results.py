@@ -205,7 +205,10 @@ def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarr
             continue
         col = table[name]
         try:
-            values = np.asarray(pd.to_numeric(col, errors="raise"), dtype=np.float64)
+            if col.dtype.kind in "fiu":  # already numeric (not bool, not object): no parsing
+                values = col.to_numpy(dtype=np.float64)
+            else:
+                values = np.asarray(pd.to_numeric(col, errors="raise"), dtype=np.float64)
         except (ValueError, TypeError):
             bad = next(i for i, v in enumerate(col) if not _is_number(v))
             problems.append(

@@ -124,26 +124,36 @@ def _slider_moves(browser: object, url: str, moves: int) -> list[float]:
     return times
 
 
+def _measure(url: str) -> tuple[float, list[float], list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            cold_server = _first_chart_seconds(browser, url)
+            warm = [_first_chart_seconds(browser, url) for _ in range(2)]
+            moves = _slider_moves(browser, url, MOVES)
+        finally:
+            browser.close()
+    return cold_server, warm, moves
+
+
 def main() -> int:
     if not CHROMIUM.exists():
         print(
             f"bench_browser: Chromium not found at {CHROMIUM}; skipped (apt-get install chromium)"
         )
         return 0
-    from playwright.sync_api import sync_playwright
-
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="bench-browser-")) / "streamlit.log"
     proc = _start(port, log)
     try:
         _wait_healthy(url, proc)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            cold_server = _first_chart_seconds(browser, url)
-            warm = [_first_chart_seconds(browser, url) for _ in range(2)]
-            moves = _slider_moves(browser, url, MOVES)
-            browser.close()
+        cold_server, warm, moves = _measure(url)
+    except Exception as exc:
+        print(f"bench_browser: measurement failed ({type(exc).__name__}: {exc}); log: {log}")
+        return 1
     finally:
         proc.terminate()
         try:

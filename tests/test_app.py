@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from app import charts, state
 from app.context import ViewContext
 from app.views import compare, scenario_files
-from model import FIELD_SPECS, HEADLINE_FIELDS, evaluate, load_preset, preset_ids
+from model import FIELD_SPECS, HEADLINE_FIELDS, assumptions, evaluate, load_preset, preset_ids
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 TABS = (
@@ -361,7 +361,9 @@ def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
         else at.number_input(key=state.widget_key(field))
     )
     assert FIELD_SPECS[field].unit in widget.label
-    assert widget.help and "Default" in widget.help and field in widget.help
+    assert widget.help and "Sourced default" in widget.help and field in widget.help
+    assert assumptions()[field].source in widget.help
+    assert FIELD_SPECS[field].range_text() in widget.help
 
 
 _DEFAULT: list[AppTest] = []

@@ -33,7 +33,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
     tmp = tmp_path_factory.mktemp("cli")
     (tmp / "s.toml").write_text(to_toml(SCENARIO, "hosting-mix"), "utf-8")
     (tmp / "s.json").write_text(to_json(SCENARIO, "hosting-mix"), "utf-8")
-    (tmp / "bad.toml").write_text('[scenario]\ngw_built = "three"\n', "utf-8")
     cases = {
         "table": ["evaluate"],
         "json": [
@@ -46,19 +45,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.Compl
             "wacc = 0.09",
             "--json",
         ],
-        "undefined": [
-            "evaluate",
-            "--set",
-            "lease_share=0",
-            "--set",
-            "residual_value_fraction=0",
-            "--json",
-        ],
         "toml": ["evaluate", "--scenario", str(tmp / "s.toml"), "--set", "tax_rate=0.15", "--json"],
         "json_file": ["evaluate", "--scenario", str(tmp / "s.json"), "--json"],
         "bad_set": ["evaluate", "--set", "gw_built=500"],
-        "bad_file": ["evaluate", "--scenario", str(tmp / "bad.toml")],
-        "usage": ["frobnicate"],
     }
     procs = {k: _start(v) for k, v in cases.items()}
     out = {}
@@ -103,12 +92,12 @@ def test_json_output_with_preset_and_set(runs: dict[str, subprocess.CompletedPro
     assert list(doc["market"][0]) == list(r.market.columns)
 
 
-def test_json_has_null_for_undefined_metrics(
-    runs: dict[str, subprocess.CompletedProcess[str]],
-) -> None:
-    p = runs["undefined"]
-    assert p.returncode == 0, p.stderr
-    doc = json.loads(p.stdout)  # strict JSON: no NaN
+def test_json_has_null_for_undefined_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    from model.cli import main
+
+    args = ["evaluate", "--set", "lease_share=0", "--set", "residual_value_fraction=0", "--json"]
+    assert main(args) == 0
+    doc = json.loads(capsys.readouterr().out)  # strict JSON: no NaN
     assert doc["metrics"]["irr"] is None
     assert doc["metrics"]["payback_years"] is None
 
@@ -137,16 +126,27 @@ def test_scenario_files_round_trip(
 
 
 def test_bad_input_in_a_subprocess(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
-    for key, needle in (("bad_set", "gw_built = 500.0 is out of range"), ("bad_file", "gw_built")):
-        p = runs[key]
-        assert p.returncode == 2
-        assert p.stdout == ""
-        lines = p.stderr.strip().splitlines()
-        assert len(lines) == 1, p.stderr
-        assert lines[0].startswith("error: ") and needle in lines[0]
-        assert "Traceback" not in p.stderr
-    assert "0.1 to 50 GW" in runs["bad_set"].stderr
-    assert runs["usage"].returncode == 2 and "Traceback" not in runs["usage"].stderr
+    p = runs["bad_set"]
+    assert p.returncode == 2
+    assert p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0] == (
+        "error: gw_built = 500.0 is out of range "
+        "(allowed: a number from 0.1 to 50 GW of facility power)"
+    )
+    assert "Traceback" not in p.stderr
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from model.cli import main
+
+    for argv in (["frobnicate"], ["evaluate", "--set"], ["evaluate", "--bogus"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,10 @@ def test_bad_scenario_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     wrong.write_text("gw_built: 3\n", "utf-8")
     broken = tmp_path / "broken.toml"
     broken.write_text("[scenario\n", "utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\ngw_built = "three"\n', "utf-8")
     cases = [
+        (bad, "gw_built = 'three' is not a number"),
         (huge, "gw_built"),
         (nan, "NaN"),
         (tmp_path / "missing.toml", "cannot read"),

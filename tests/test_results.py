@@ -268,6 +268,16 @@ def test_evaluate_batch_empty_and_bad_input() -> None:
         evaluate_batch(pd.DataFrame({"wacc": [True, False]}))
 
 
+def test_ratios_over_subnormal_denominators_are_undefined_not_infinite() -> None:
+    # regression (found by Hypothesis): a subnormal market reaction overflowed the ratio to -inf
+    # in evaluate_batch while evaluate reported None
+    s = load_preset("bofa-base").replace(market_reaction_excess_return=1e-320)
+    assert evaluate(s).npv_to_market_reaction is None
+    batch = evaluate_batch(pd.DataFrame([s.model_dump()]))
+    assert math.isnan(batch["npv_to_market_reaction"].iloc[0])
+    assert np.isfinite(batch.drop(columns=["npv_to_market_reaction"]).to_numpy()).all()
+
+
 def test_result_is_frozen() -> None:
     r = evaluate()
     with pytest.raises(AttributeError):

@@ -91,8 +91,8 @@ def _preset_scenario(preset_id: str) -> Scenario:
 def render(ctx: ViewContext) -> None:
     st.subheader("Scenario file")
     st.caption(
-        "Save the current scenario to share it or to run it headless "
-        "(`python -m app export --scenario FILE`), or load a saved one."
+        "Save the current scenario to share it, or load a saved one. The same file runs "
+        "headless with `--scenario`."
     )
     left, right = st.columns(2)
     left.download_button(

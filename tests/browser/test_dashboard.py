@@ -33,7 +33,7 @@ def open_dashboard(page: Page, url: str) -> None:
     page.set_default_timeout(FIRST_CHART_MS)
     page.goto(url)
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=FIRST_CHART_MS)
-    expect(page.locator(KPI).first).to_be_visible()
+    expect(page.locator(KPI).first).to_be_visible(timeout=FIRST_CHART_MS)
 
 
 def kpi_texts(page: Page) -> list[str]:
@@ -67,7 +67,7 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
     try:
         fresh = other.new_page()
         open_dashboard(fresh, shared)
-        expect(fresh.get_by_role("slider", name=GW_SLIDER)).to_have_value("3.1")
+        expect(fresh.get_by_role("slider", name=GW_SLIDER)).to_have_value("3.1", timeout=30_000)
         fresh.wait_for_function(
             "(want) => { const v = document.querySelectorAll('[data-testid=\"stMetricValue\"]');"
             " return v.length >= 6 && Array.from(v).slice(0, 6).map(e => e.innerText.trim())"
@@ -83,7 +83,7 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
 def test_bad_link_shows_a_warning_and_the_page_still_renders(page: Page, app_url: str) -> None:
     open_dashboard(page, f"{app_url}/?gw_built=abc&wacc=5&%3Cscript%3Ealert(1)%3C/script%3E=1")
     alert = page.get_by_text("This link has 3 problems")
-    expect(alert).to_be_visible()
+    expect(alert).to_be_visible(timeout=30_000)
     box = page.locator('[data-testid="stAlert"]').filter(has_text="This link has")
     text = box.inner_text()
     assert "gw_built" in text and "0.1 to 50 GW of facility power" in text

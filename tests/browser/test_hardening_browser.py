@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from app.state import format_value
 from model import evaluate, load_preset
 from model.io import to_toml
 
@@ -147,7 +148,10 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
             expected[i] = round(values[i] + 0.2, 1)
         for i, page in enumerate(pages):
             v = expected[i]
-            page.wait_for_url(re.compile(rf"gw_built={re.escape(str(v))}(&|$)"), timeout=TIMEOUT_MS)
+            shown = re.escape(format_value("gw_built", v))  # as the app writes it: 1.0 -> "1"
+            page.wait_for_url(
+                re.compile(rf"gw_built={shown}(&|$)"), timeout=TIMEOUT_MS, wait_until="commit"
+            )
             assert float(page.get_by_role("slider", name=GW_LABEL).input_value()) == v
             npv = evaluate(load_preset("bofa-base").replace(gw_built=v)).npv_busd
             metric = page.get_by_test_id("stMetric").filter(has_text="NPV at WACC").first
@@ -176,7 +180,7 @@ def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str
     _assert_not_injected(page, dialogs)
     good = load_preset("bofa-base").replace(gw_built=7.5)
     _upload(page, "good.toml", to_toml(good).encode())
-    page.wait_for_url(re.compile(r"gw_built=7\.5"), timeout=TIMEOUT_MS)
+    page.wait_for_url(re.compile(r"gw_built=7\.5"), timeout=TIMEOUT_MS, wait_until="commit")
     expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Loaded")).to_be_visible(
         timeout=TIMEOUT_MS
     )

@@ -1,0 +1,147 @@
+"""Speed of the economics model: ``evaluate``, ``evaluate_batch`` and the two per-scenario ratios.
+
+Prints
+- ``evaluate``: median wall time of one call over many calls (goal < 2 ms);
+- ``evaluate_batch``: scenarios per second at 100,000 random scenarios inside the field bounds
+  (goal >= 100,000 per second);
+- the per-scenario speed ratio of ``evaluate_batch`` against a Python loop of ``evaluate``
+  (a few hundred calls timed, extrapolated) and against ``numpy_financial.irr`` in a Python loop
+  over the same scenarios' free-cash-flow rows (a subset timed, extrapolated).
+
+Run by ``scripts/bench.py`` (``make bench``); also ``python scripts/bench_model.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from model import FIELD_SPECS, Scenario, engine, evaluate, evaluate_batch, finance, load_preset  # noqa: E402
+from model.results import scenario_params  # noqa: E402
+
+N_BATCH = 100_000
+N_EVALUATE = 2_000
+N_LOOP = 300
+N_NPF = 2_000
+SEED = 20260701
+
+
+def random_table(n: int, seed: int = SEED) -> pd.DataFrame:
+    """``n`` scenarios drawn uniformly inside every field's bounds (lease + hosting share <= 1)."""
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    for name, spec in FIELD_SPECS.items():
+        v = rng.uniform(spec.low, spec.high, n)
+        cols[name] = np.round(v) if spec.integer else v
+    cols["hosting_share"] = cols["hosting_share"] * (1.0 - cols["lease_share"])
+    return pd.DataFrame(cols)
+
+
+def _scenario(row: dict[str, float]) -> Scenario:
+    return Scenario(**{k: (int(v) if FIELD_SPECS[k].integer else float(v)) for k, v in row.items()})
+
+
+def bench_evaluate(n: int = N_EVALUATE) -> float:
+    """Median seconds per ``evaluate`` call on the default preset."""
+    s = load_preset()
+    for _ in range(100):
+        evaluate(s)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        evaluate(s)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_batch(table: pd.DataFrame, repeats: int = 3) -> float:
+    """Best-of-``repeats`` seconds for ``evaluate_batch`` on the whole table."""
+    evaluate_batch(table.head(2_000))  # warm caches
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        evaluate_batch(table)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_evaluate_loop(table: pd.DataFrame, n: int = N_LOOP) -> float:
+    """Seconds per scenario for a Python loop of ``evaluate`` (scenarios validated beforehand)."""
+    scenarios = [_scenario(row) for row in table.head(n).to_dict("records")]
+    evaluate(scenarios[0])
+    t0 = time.perf_counter()
+    for s in scenarios:
+        evaluate(s)
+    return (time.perf_counter() - t0) / n
+
+
+def bench_npf_irr(table: pd.DataFrame, n: int = N_NPF) -> tuple[float, float]:
+    """Seconds per row of ``numpy_financial.irr`` in a loop and of ``model.finance.irr`` (batch)
+    over the free-cash-flow rows of the first ``n`` scenarios (each row cut to its horizon)."""
+    import numpy_financial as npf
+
+    scenarios = [_scenario(row) for row in table.head(n).to_dict("records")]
+    out = engine.run(scenario_params(scenarios))
+    fcf = out.lines["fcf"]
+    rows = [fcf[i, : int(h)] for i, h in enumerate(out.horizon_years)]
+    t0 = time.perf_counter()
+    for row in rows:
+        npf.irr(row)
+    per_npf = (time.perf_counter() - t0) / n
+    t0 = time.perf_counter()
+    finance.irr(fcf)
+    per_ours = (time.perf_counter() - t0) / n
+    return per_npf, per_ours
+
+
+def main() -> int:
+    table = random_table(N_BATCH)
+    median_eval = bench_evaluate()
+    batch_s = bench_batch(table)
+    per_batch = batch_s / N_BATCH
+    per_loop = bench_evaluate_loop(table)
+    per_npf, per_irr = bench_npf_irr(table)
+
+    print(f"evaluate (bofa-base): median {median_eval * 1e3:.3f} ms over {N_EVALUATE:,} calls")
+    print(
+        f"evaluate_batch: {N_BATCH:,} random scenarios inside the bounds in {batch_s:.3f} s "
+        f"= {N_BATCH / batch_s:,.0f} scenarios/s (best of 3)"
+    )
+    print(
+        f"per scenario: evaluate_batch {per_batch * 1e6:.2f} us; loop of evaluate "
+        f"{per_loop * 1e3:.3f} ms ({N_LOOP} random scenarios timed, extrapolated) "
+        f"-> batch is {per_loop / per_batch:,.0f}x faster"
+    )
+    print(
+        f"numpy_financial.irr in a Python loop: {per_npf * 1e6:.1f} us per fcf row "
+        f"({N_NPF:,} of the {N_BATCH:,} rows timed, extrapolated: "
+        f"{per_npf * N_BATCH:.1f} s for all) -> evaluate_batch (full metrics) is "
+        f"{per_npf / per_batch:,.1f}x faster per scenario; model.finance.irr on the same rows "
+        f"{per_irr * 1e6:.2f} us per row ({per_npf / per_irr:,.0f}x)"
+    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.2f} (other work slows every figure)"
+    )
+    goal_eval = median_eval < 2e-3
+    goal_batch = N_BATCH / batch_s >= 100_000
+    print(
+        f"goals: evaluate < 2 ms {'met' if goal_eval else 'NOT met'}; "
+        f"evaluate_batch >= 100,000/s {'met' if goal_batch else 'NOT met'} "
+        "(timings depend on machine load)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
