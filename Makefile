@@ -39,8 +39,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Unit, property and AppTest suites on both cores; then the browser tests on their own, so a
+# loaded machine does not slow the real Chromium against its timeouts.
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser
 
 test: lint typecheck pytest
 

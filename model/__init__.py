@@ -8,6 +8,9 @@ The public API::
 Everything is pure (no Streamlit, no Plotly), typed, and vectorised where it runs in batch.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from model import finance
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
@@ -20,9 +23,36 @@ from model.scenario import (
     make_scenario,
     preset_ids,
 )
-from model.sensitivity import Breakeven, breakeven, grid, tornado
-from model.stress import shocks, stress_scenarios, stress_tests
-from model.uncertainty import MonteCarloResult, default_distributions, monte_carlo
+
+if TYPE_CHECKING:
+    from model.sensitivity import Breakeven, breakeven, grid, tornado
+    from model.stress import shocks, stress_scenarios, stress_tests
+    from model.uncertainty import MonteCarloResult, default_distributions, monte_carlo
+
+# The analyst toolkit pulls in scipy (about a second to import): load it on first use, so the
+# CLI and the dashboard's first paint do not wait for it.
+_LAZY: dict[str, str] = {
+    "Breakeven": "model.sensitivity",
+    "breakeven": "model.sensitivity",
+    "grid": "model.sensitivity",
+    "tornado": "model.sensitivity",
+    "shocks": "model.stress",
+    "stress_scenarios": "model.stress",
+    "stress_tests": "model.stress",
+    "MonteCarloResult": "model.uncertainty",
+    "default_distributions": "model.uncertainty",
+    "monte_carlo": "model.uncertainty",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BATCH_METRICS",

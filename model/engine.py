@@ -200,7 +200,8 @@ def _cash_flows(
     log_industry_tokens_per_gpu = log_k_industry - log_keep * t
     log_demand = log_volume - log_industry_tokens_per_gpu
     log_capacity = np.log1p(_col(p, "industry_capacity_growth_per_year")) * t
-    log_lease = log_demand - log_capacity
+    # spot rates follow demand / capacity up to the ceiling where new capacity enters
+    log_lease = np.minimum(log_demand - log_capacity, np.log(_col(p, "lease_rate_index_cap")))
     # the installed IT vintage falls behind the frontier until it is refreshed
     life_it = _col(p, "it_life_years")
     since_start = np.maximum(t - b, 0.0)

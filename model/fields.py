@@ -357,6 +357,17 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Yearly price decline from newer hardware; an installed "
         "fleet falls behind until refreshed.",
     ),
+    FieldSpec(
+        "lease_rate_index_cap",
+        "Spot lease-rate ceiling",
+        "x today's lease rate",
+        1.0,
+        50.0,
+        0.1,
+        EFFICIENCY,
+        "Highest market lease-rate index: above it new capacity enters (long-run supply "
+        "response), so Jevons demand growth cannot raise spot rates without bound.",
+    ),
     # Finance and valuation
     FieldSpec(
         "wacc",

@@ -124,6 +124,7 @@ class Scenario(BaseModel):
     token_demand_growth_per_year: float = _f("token_demand_growth_per_year")
     industry_capacity_growth_per_year: float = _f("industry_capacity_growth_per_year")
     token_price_decline_per_year: float = _f("token_price_decline_per_year")
+    lease_rate_index_cap: float = _f("lease_rate_index_cap")
     # Finance and valuation
     wacc: float = _f("wacc")
     tax_rate: float = _f("tax_rate")

@@ -224,6 +224,7 @@ def test_jevons_uncontracted_lease_revenue_follows_elasticity(
         "price_pass_through": 1.0,
         "demand_elasticity": elasticity,
         "contract_years": 4,
+        "lease_rate_index_cap": 50.0,  # the identities are about the uncapped market
     }
     # no contracts: every operating year moves by k ** (elasticity - 1)
     free1 = evaluate(base(**common, contracted_share=0.0, efficiency_multiplier=1.0))
@@ -253,7 +254,9 @@ def test_jevons_uncontracted_lease_revenue_follows_elasticity(
 def test_levers_default_to_no_effect_and_move_the_indices() -> None:
     r = evaluate(base())
     assert r.market.drop(columns=["year", "operating"]).to_numpy() == pytest.approx(1.0)
-    grow = evaluate(base(token_demand_growth_per_year=0.2, contracted_share=0.0))
+    grow = evaluate(
+        base(token_demand_growth_per_year=0.2, contracted_share=0.0, lease_rate_index_cap=50.0)
+    )
     t = grow.market["year"].to_numpy()
     assert grow.market["token_volume_index"].to_numpy() == pytest.approx(1.2**t)
     assert grow.market["lease_rate_index"].to_numpy() == pytest.approx(1.2**t)
@@ -392,3 +395,37 @@ def test_engine_run_and_run_metrics_agree() -> None:
     chunked = engine.run_metrics(params, with_breakeven=True)
     for k, v in full.items():
         np.testing.assert_allclose(chunked[k], v, rtol=1e-12, equal_nan=True)
+
+
+def test_lease_rate_ceiling_caps_spot_rates_not_demand() -> None:
+    # industry-wide 4x with full pass-through and elasticity 1.5: demand per GPU = 4 ** 0.5 = 2
+    common = {
+        "efficiency_multiplier": 4.0,
+        "efficiency_diffusion": 1.0,
+        "price_pass_through": 1.0,
+        "demand_elasticity": 1.5,
+        "contracted_share": 0.0,
+    }
+    capped = evaluate(base(**common, lease_rate_index_cap=1.5))
+    free = evaluate(base(**common, lease_rate_index_cap=50.0))
+    assert capped.market["compute_demand_index"].to_numpy() == pytest.approx(2.0, rel=1e-12)
+    assert capped.market["lease_rate_index"].to_numpy() == pytest.approx(1.5, rel=1e-12)
+    assert free.market["lease_rate_index"].to_numpy() == pytest.approx(2.0, rel=1e-12)
+    ratio = (
+        operating_rows(capped)["revenue_lease"].to_numpy()
+        / operating_rows(free)["revenue_lease"].to_numpy()
+    )
+    assert ratio == pytest.approx(0.75, rel=1e-12)
+    # a ceiling of 1 means spot rates can only fall
+    floor1 = evaluate(base(**common, lease_rate_index_cap=1.0))
+    assert floor1.market["lease_rate_index"].max() == pytest.approx(1.0)
+
+
+def test_token_price_deflation_is_a_downside_for_a_lessor_at_default_elasticity() -> None:
+    # ~10x a year cheaper tokens from newer hardware: the installed fleet falls behind and spot
+    # rates cannot rise past the ceiling, so a pure lessor loses value (Jevons or not)
+    s = base()
+    assert s.demand_elasticity > 1.0
+    deflation = evaluate(s.replace(token_price_decline_per_year=0.9))
+    assert deflation.npv_busd < evaluate(s).npv_busd
+    assert deflation.market["lease_rate_index"].max() <= s.lease_rate_index_cap + 1e-12

@@ -13,10 +13,12 @@ GW_SLIDER = "GW built (GW of facility power)"
 KPI = '[data-testid="stMetricValue"]'
 FIRST_CHART_MS = 60_000  # a cold page draws its first chart in 6-9 s on 2 cores; leave room
 
-#: True once the first KPI differs from ``old`` and some chart title mentions ``gw`` GW.
+#: True once NPV and NPV per share (KPIs 1 and 5; the others are scale-free) differ from ``old``
+#: and some chart title mentions ``gw`` GW. Streamlit redraws element by element, so waiting on
+#: the first KPI alone can catch a half-updated header.
 UPDATED_JS = """([old, gw]) => {
-  const v = document.querySelector('[data-testid="stMetricValue"]');
-  if (!v || v.textContent === old) return false;
+  const v = document.querySelectorAll('[data-testid="stMetricValue"]');
+  if (v.length < 6 || v[0].textContent === old[0] || v[4].textContent === old[4]) return false;
   const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
   return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
 }"""
@@ -51,7 +53,7 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
 
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(UPDATED_JS, arg=[before[0], "3.1"], timeout=30_000)
+    page.wait_for_function(UPDATED_JS, arg=[[before[0], before[4]], "3.1"], timeout=30_000)
     page.wait_for_url(re.compile(r"[?&]gw_built=3\.1(&|$)"), timeout=30_000)
     assert float(slider.input_value()) == pytest.approx(3.1)
     assert "preset=bofa-base" in page.url

@@ -184,7 +184,7 @@ def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str
     expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Loaded")).to_be_visible(
         timeout=TIMEOUT_MS
     )
-    assert float(page.get_by_role("slider", name=GW_LABEL).input_value()) == 7.5
+    expect(page.get_by_role("slider", name=GW_LABEL)).to_have_value("7.5", timeout=TIMEOUT_MS)
 
 
 def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_path: Path) -> None:
