@@ -128,7 +128,7 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
 
 #: Rows evaluated at once by :func:`run_metrics`: small enough for the temporaries to stay in
 #: cache (large fresh arrays cost page faults), large enough to amortise numpy call overhead.
-CHUNK_ROWS = 2048
+CHUNK_ROWS = 8192
 
 
 def run_metrics(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -75,8 +76,6 @@ class Result:
     """
 
     scenario: Scenario
-    cash_flows: pd.DataFrame
-    market: pd.DataFrame
     npv_busd: float
     irr: float | None
     irr_multiple: bool
@@ -93,7 +92,21 @@ class Result:
     ebitda_margin: float | None
     market_reaction_busd: float
     npv_to_market_reaction: float | None
+    #: Columns of the annual tables; the DataFrames are built on first access (a pandas frame
+    #: costs about as much as the whole evaluation, and batch callers often need only metrics).
+    cash_flow_columns: dict[str, np.ndarray] = field(repr=False, compare=False)
+    market_columns: dict[str, np.ndarray] = field(repr=False, compare=False)
     extra: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def cash_flows(self) -> pd.DataFrame:
+        """Annual lines, one row per year: ``year``, ``operating`` and every line in US$ B."""
+        return _frame(self.cash_flow_columns)
+
+    @cached_property
+    def market(self) -> pd.DataFrame:
+        """Market indices per year (1 = today): ``year``, ``operating`` and every index."""
+        return _frame(self.market_columns)
 
     def metrics(self) -> dict[str, float | None]:
         """The headline metrics as a plain dict (None where undefined)."""
@@ -147,13 +160,13 @@ def evaluate(scenario: Scenario | None = None) -> Result:
     horizon = int(out.horizon_years[0])
     years = out.years[:horizon]
     op = out.operating[0, :horizon]
-    cash = _frame(years, op, engine.LINE_NAMES, out.lines, horizon)
-    market = _frame(years, op, engine.INDEX_NAMES, out.market, horizon)
+    cash = _columns(years, op, engine.LINE_NAMES, out.lines, horizon)
+    market = _columns(years, op, engine.INDEX_NAMES, out.market, horizon)
     m = {k: float(v[0]) for k, v in out.metrics.items()}
     return Result(
         scenario=s,
-        cash_flows=cash,
-        market=market,
+        cash_flow_columns=cash,
+        market_columns=market,
         npv_busd=m["npv_busd"],
         irr=_opt(m["irr"]),
         irr_multiple=m["irr_root_count"] > 1,
@@ -174,19 +187,25 @@ def evaluate(scenario: Scenario | None = None) -> Result:
     )
 
 
-def _frame(
+def _columns(
     years: np.ndarray,
     operating: np.ndarray,
     names: tuple[str, ...],
     lines: Mapping[str, np.ndarray],
     horizon: int,
-) -> pd.DataFrame:
-    """One row per year: ``year``, ``operating`` and the named lines of the first scenario."""
-    data: dict[str, np.ndarray] = {"year": years, "operating": operating}
+) -> dict[str, np.ndarray]:
+    """Columns ``year``, ``operating`` and the named lines of the first scenario (copies)."""
+    data: dict[str, np.ndarray] = {"year": years.copy(), "operating": operating.copy()}
     for name in names:
-        data[name] = lines[name][0, :horizon]
+        data[name] = lines[name][0, :horizon].copy()
+    return data
+
+
+def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """A DataFrame of equal-length columns with a plain 0..n-1 index."""
+    n = len(columns["year"])
     # a dict of columns with a ready index is about twice as fast as a block plus two inserts
-    return pd.DataFrame(data, index=pd.RangeIndex(horizon), copy=True)
+    return pd.DataFrame(dict(columns), index=pd.RangeIndex(n), copy=True)
 
 
 def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarray]:
