@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import special, stats
+from threadpoolctl import threadpool_limits
 
 from model.data import DATA_DIR
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
@@ -396,7 +397,10 @@ def sample_inputs(
 
 def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
     table, base = args
-    return evaluate_batch(table, base)
+    # one BLAS thread per worker process: the IRR scan is a matrix product, and two processes
+    # each running a two-thread BLAS on two cores ran slower than one process (measured)
+    with threadpool_limits(limits=1):
+        return evaluate_batch(table, base)
 
 
 def evaluate_draws(inputs: pd.DataFrame, scenario: Scenario, workers: int = 1) -> pd.DataFrame:
