@@ -410,7 +410,8 @@ def evaluate_draws(inputs: pd.DataFrame, scenario: Scenario, workers: int = 1) -
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
             parts = list(pool.map(_evaluate_chunk, [(c, scenario) for c in chunks]))
     else:
-        parts = [evaluate_batch(c, scenario) for c in chunks]
+        # the same single BLAS thread as the workers, so results do not depend on ``workers``
+        parts = [_evaluate_chunk((c, scenario)) for c in chunks]
     return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
