@@ -13,28 +13,15 @@ and returns 0.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from app.devserver import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, wait_healthy
+
 GW_SLIDER = "GW built (GW of facility power)"
 MOVES = 7
 COLD_TARGET_S = 8.0
@@ -47,48 +34,6 @@ UPDATED_JS = """([old, gw]) => {
   const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
   return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app" / "streamlit_app.py"),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:  # noqa: S310
-                if resp.read().decode().strip() == "ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"no health answer from {url} within {timeout:.0f} s")
 
 
 def _first_chart_seconds(browser: object, url: str) -> float:
@@ -144,12 +89,12 @@ def main() -> int:
             f"bench_browser: Chromium not found at {CHROMIUM}; skipped (apt-get install chromium)"
         )
         return 0
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="bench-browser-")) / "streamlit.log"
-    proc = _start(port, log)
+    proc = start_streamlit(port, log)
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
         cold_server, warm, moves = _measure(url)
     except Exception as exc:
         print(f"bench_browser: measurement failed ({type(exc).__name__}: {exc}); log: {log}")
