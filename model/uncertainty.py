@@ -2,9 +2,11 @@
 
 Each uncertain input gets a distribution; rank (Spearman) correlations between inputs are imposed
 through a Gaussian copula; every draw is one full scenario, evaluated once, so all metrics of a
-draw come from the same inputs. Results: the draws, a summary per metric (mean, P10, P50, P90,
-probability above zero) and a ranking of the inputs that drive the spread (Spearman rank
-correlation from :func:`scipy.stats.spearmanr`).
+draw come from the same inputs. Results: the draws, a summary per metric (the point estimate of
+the scenario as set beside the mean, P10, P50, P90 and the probability of a value below zero),
+an explanation of the gap between the point estimate and the median, and a ranking of the inputs
+that drive the spread (first-order variance shares from SALib's RBD-FAST on the draws, with the
+Spearman rank correlation for the direction). Methodology §8 (Monte Carlo).
 
 Distributions (``low``/``high``/``mode`` in the field's own unit)
 -----------------------------------------------------------------
@@ -15,24 +17,36 @@ Distributions (``low``/``high``/``mode`` in the field's own unit)
 ``normal``      ``low`` and ``high`` are the 5th and 95th percentiles.
 ``lognormal``   ``low`` and ``high`` (> 0) are the 5th and 95th percentiles.
 
-``low`` and ``high`` must lie within the field's bounds. Normal and lognormal tails beyond the
-bounds are **truncated** (the copula's uniform is rescaled into the bounds' quantile range; no
-point mass piles up at a bound, and ranks, hence correlations, are kept). Whole-number fields
-are rounded to the nearest whole number. Where a draw would make
-``lease_share + hosting_share > 1`` the uncertain share(s) are scaled down to sum to 1 and the
-number of such draws is reported in ``notes``.
+Following the scenario (``follow``)
+-----------------------------------
+``low``/``mode``/``high`` are stated around a ``reference`` value (default: the field's sourced
+default in ``data/assumptions.csv``). With ``follow = "scale"`` (positive levels: prices, costs,
+lives) the run multiplies them by ``value as set / reference``; with ``follow = "shift"`` (rates
+and shares) it adds ``value as set - reference``; with ``follow = "absolute"`` (the default for a
+mapping without ``follow``) it uses them as given. So a sourced range keeps its relative spread
+and skew wherever the scenario puts the input. ``monte_carlo(..., follow_scenario=False)`` treats
+every distribution as absolute.
+
+Every draw lies within the field's bounds: a distribution that reaches past them is **truncated**
+(the copula's uniform is rescaled into the bounds' quantile range; no point mass piles up at a
+bound, and ranks, hence correlations, are kept). Whole-number fields are rounded to the nearest
+whole number. Where a draw would make ``lease_share + hosting_share > 1`` the uncertain share(s)
+are scaled down to sum to 1 and the number of such draws is reported in ``notes``.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import tomllib
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from multiprocessing import get_context
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,35 +54,143 @@ from numpy.typing import NDArray
 from scipy import special, stats
 from threadpoolctl import threadpool_limits
 
-from model.data import DATA_DIR
+from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
 from model.scenario import Scenario
-from model.sensitivity import SHARE_FIELDS, check_field, check_finite, check_metric
+from model.sensitivity import SHARE_FIELDS, check_field, check_metric
 
 FloatArray = NDArray[np.float64]
 
 KINDS: tuple[str, ...] = ("uniform", "triangular", "normal", "lognormal", "pert")
+#: How a distribution follows the scenario: scaled by value / reference, shifted by
+#: value - reference, or used as given.
+FOLLOW: tuple[str, ...] = ("scale", "shift", "absolute")
 #: z of the 95th percentile: normal/lognormal low/high are mu -/+ Z95 sigma.
 Z95 = float(special.ndtri(0.95))
-#: Largest number of draws accepted.
+#: Draws of ``monte_carlo(scenario)`` and of the Uncertainty tab, the exports and the report.
+DEFAULT_DRAWS = 10_000
+#: Seed of ``monte_carlo(scenario)`` and of the Uncertainty tab, the exports and the report.
+DEFAULT_SEED = 1
+#: Largest number of draws :func:`monte_carlo` accepts.
 MAX_DRAWS = 5_000_000
+#: Largest number of draws one session of the hosted demo may request per run (the dashboard
+#: enforces it with :func:`check_session_draws`; 100,000 draws take about half a second of one
+#: core and ~60 MB, so a busy session cannot starve the others).
+SESSION_MAX_DRAWS = 100_000
 #: Rows per evaluate_batch call (bounds the temporaries of one call).
 EVAL_CHUNK = 250_000
 #: Percentiles reported in the summary (numpy's default linear method).
 PERCENTILES: tuple[int, int, int] = (10, 50, 90)
-
-
+#: Draws the driver ranking uses (the first ones; draws are independent, so they are a random
+#: subsample): keeps the ranking fast on large runs.
+RANKING_DRAWS = 20_000
+#: Bootstrap resamples of SALib's RBD-FAST confidence interval (few: a rough +- that says
+#: which shares are indistinguishable, at a tenth of the cost of SALib's default 100).
+RANKING_RESAMPLES = 10
+#: Probability mass past a bound below which truncation is not worth a note (normal tails).
+TRUNCATION_NOTE_MASS = 1e-6
+#: Harmonics of RBD-FAST (SALib's default).
+RBD_HARMONICS = 10
 #: Points of the Beta CDF table that PERT quantiles interpolate (dense near 0 and 1).
-PERT_TABLE_POINTS = 32_769
+PERT_TABLE_POINTS = 8_193
+
+#: Metrics of the readable summary, with a human label and a format: ``busd`` (US$ B),
+#: ``pct`` (a fraction shown in %), ``years``, ``usd`` (US$ per share).
+SUMMARY_METRICS: dict[str, tuple[str, str]] = {
+    "npv_busd": ("NPV at WACC", "busd"),
+    "irr": ("IRR", "pct"),
+    "mirr": ("MIRR", "pct"),
+    "payback_years": ("Payback", "years"),
+    "roic": ("ROIC", "pct"),
+    "npv_per_share_usd": ("NPV per share", "usd"),
+}
 
 
-def _beta_cdf_table(a: float, b: float) -> tuple[FloatArray, FloatArray]:
+class MonteCarloError(ValueError):
+    """A bad argument of :func:`monte_carlo`; ``argument`` names it (e.g. ``distributions``)."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        super().__init__(message)
+
+
+# ---- numbers and formats -----------------------------------------------------------------------
+
+
+def _number(name: str, value: object, what: str, argument: str = "distributions") -> float:
+    """``value`` as a finite float, or MonteCarloError naming the argument, field and value.
+
+    Only real numbers are accepted (not booleans, not strings); an integer too large for a float
+    is refused without Python's own overflow text.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise MonteCarloError(argument, f"{name}: {what} = {_short(value)} is not a number")
+    try:
+        x = float(value)
+    except (OverflowError, ValueError):
+        raise MonteCarloError(
+            argument, f"{name}: {what} = {_short(value)} is too large to be a number"
+        ) from None
+    if not math.isfinite(x):
+        raise MonteCarloError(argument, f"{name}: {what} = {value!r} is not a finite number")
+    return x
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """repr of a value, cut to ``limit`` characters (a huge integer stays readable)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def is_percent_field(name: str) -> bool:
+    """True where the field is a rate or share (unit 'fraction ...'): shown in %."""
+    return FIELD_SPECS[name].unit.startswith("fraction")
+
+
+def format_field(name: str, value: float) -> str:
+    """A field's value for people: rates and shares in %, others with their unit."""
+    if not math.isfinite(value):
+        return "n/a"
+    if is_percent_field(name):
+        return f"{value * 100:.1f}%"
+    return f"{value:,.3g} {FIELD_SPECS[name].unit}"
+
+
+def format_metric(metric: str, value: float, *, signed: bool = False) -> str:
+    """A metric's value for people (formats of :data:`SUMMARY_METRICS`; others with the unit)."""
+    if not math.isfinite(value):
+        return "n/a"
+    kind = SUMMARY_METRICS.get(metric, ("", ""))[1]
+    sign = "+" if signed and value > 0 else ""
+    if kind == "busd":
+        return f"{sign}US${value:,.1f} B".replace("US$-", "-US$")
+    if kind == "pct":
+        return f"{sign}{value * 100:.1f}%"
+    if kind == "years":
+        return f"{sign}{value:.1f} years"
+    if kind == "usd":
+        return f"{sign}US${value:,.2f}".replace("US$-", "-US$")
+    return f"{sign}{value:,.4g} {METRIC_UNITS.get(metric, '')}".rstrip()
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name for people."""
+    return SUMMARY_METRICS.get(metric, (metric.replace("_", " "), ""))[0]
+
+
+# ---- distributions -----------------------------------------------------------------------------
+
+
+@cache
+def _beta_inverse_table(a: float, b: float) -> tuple[FloatArray, FloatArray]:
     """x on [0, 1] (cosine-spaced) and scipy's regularised incomplete Beta CDF at x.
 
-    Interpolating u -> x in this table inverts the CDF about 8x faster than
-    ``scipy.special.betaincinv`` with an error below 1e-8 of the range (checked on shapes
-    1..5), and keeps ranks (the table is monotone).
+    Interpolating u -> x in this table inverts the CDF many times faster than
+    ``scipy.special.betaincinv`` with an error below 1e-7 of the range (checked against it on
+    shapes 1..5), and keeps ranks (the table is monotone).
     """
     s = np.linspace(0.0, 1.0, PERT_TABLE_POINTS)
     x = 0.5 - 0.5 * np.cos(np.pi * s)
@@ -78,45 +200,134 @@ def _beta_cdf_table(a: float, b: float) -> tuple[FloatArray, FloatArray]:
 
 @dataclass(frozen=True)
 class Distribution:
-    """A validated distribution of one input (values in the field's unit)."""
+    """A validated distribution of one input (values in the field's unit).
+
+    ``follow`` and ``reference`` say how it moves with the value as set (see the module
+    docstring); :meth:`at` gives the distribution drawn for a given value as set.
+    """
 
     field: str
     kind: str
     low: float
     high: float
     mode: float | None = None
+    follow: str = "absolute"
+    reference: float | None = None
 
-    def ppf(self, u: FloatArray) -> FloatArray:
-        """Quantile function, truncated to the field's bounds for normal and lognormal."""
+    def at(self, value_as_set: float) -> Distribution:
+        """The absolute distribution drawn when the input is set to ``value_as_set``.
+
+        Notes
+        -----
+        scale: ``x' = x * value_as_set / reference``; shift: ``x' = x + value_as_set -
+        reference``, for ``x`` in low, mode, high. The result may reach past the field's bounds;
+        :meth:`ppf` truncates it to them.
+        """
+        if self.follow == "absolute" or self.reference is None:
+            return self
+        if self.follow == "scale":
+            k = value_as_set / self.reference
+
+            def move(x: float) -> float:
+                return x * k
+        else:
+            d = value_as_set - self.reference
+
+            def move(x: float) -> float:
+                return x + d
+
+        return replace(
+            self,
+            low=move(self.low),
+            high=move(self.high),
+            mode=None if self.mode is None else move(self.mode),
+            follow="absolute",
+            reference=None,
+        )
+
+    def at_reference(self) -> Distribution:
+        """The distribution as stated (low, mode, high as given): the absolute-ranges option."""
+        return replace(self, follow="absolute", reference=None)
+
+    def _normal_params(self) -> tuple[float, float]:
+        if self.kind == "normal":
+            return 0.5 * (self.low + self.high), (self.high - self.low) / (2.0 * Z95)
+        lo, hi = math.log(self.low), math.log(self.high)
+        return 0.5 * (lo + hi), (hi - lo) / (2.0 * Z95)
+
+    def cdf(self, x: float) -> float:
+        """P(X <= x) of the untruncated distribution."""
+        lo, hi = self.low, self.high
+        if hi <= lo:
+            return 1.0 if x >= lo else 0.0
+        if self.kind in ("normal", "lognormal"):
+            mu, sigma = self._normal_params()
+            if self.kind == "lognormal":
+                if x <= 0:
+                    return 0.0
+                x = math.log(x)
+            return float(special.ndtr((x - mu) / sigma))
+        t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
+        if self.kind == "uniform":
+            return t
+        assert self.mode is not None
+        c = (self.mode - lo) / (hi - lo)
+        if self.kind == "triangular":
+            return t * t / c if t <= c and c > 0 else 1.0 - (1.0 - t) ** 2 / (1.0 - c)
+        a, b = 1.0 + 4.0 * c, 1.0 + 4.0 * (1.0 - c)
+        return float(special.betainc(a, b, t))
+
+    def _raw_ppf(self, u: FloatArray) -> FloatArray:
         lo, hi = self.low, self.high
         if self.kind == "uniform":
             return lo + u * (hi - lo)
+        if self.kind in ("normal", "lognormal"):
+            mu, sigma = self._normal_params()
+            x = mu + sigma * special.ndtri(u)
+            return np.exp(x) if self.kind == "lognormal" else np.asarray(x, dtype=np.float64)
+        assert self.mode is not None
+        c = (self.mode - lo) / (hi - lo)
         if self.kind == "triangular":
-            assert self.mode is not None
-            c = (self.mode - lo) / (hi - lo)
-            return np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo), dtype=np.float64)
-        if self.kind == "pert":
-            assert self.mode is not None
-            a = 1.0 + 4.0 * (self.mode - lo) / (hi - lo)
-            b = 1.0 + 4.0 * (hi - self.mode) / (hi - lo)
-            x, cdf = _beta_cdf_table(a, b)
-            return lo + (hi - lo) * np.interp(u, cdf, x)
-        spec = FIELD_SPECS[self.field]
-        if self.kind == "normal":
-            mu, sigma = 0.5 * (lo + hi), (hi - lo) / (2.0 * Z95)
-            a, b = (spec.low - mu) / sigma, (spec.high - mu) / sigma
-        else:  # lognormal, in logs
-            mu, sigma = (
-                0.5 * (math.log(lo) + math.log(hi)),
-                (math.log(hi) - math.log(lo)) / (2.0 * Z95),
+            # closed-form inverse of the triangular CDF
+            return np.where(
+                u < c,
+                lo + np.sqrt(u * (hi - lo) * (self.mode - lo)),
+                hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - self.mode)),
             )
-            a = (math.log(spec.low) - mu) / sigma if spec.low > 0 else -np.inf
-            b = (math.log(spec.high) - mu) / sigma
-        fa, fb = special.ndtr(a), special.ndtr(b)
-        z = special.ndtri(fa + u * (fb - fa))
-        x = mu + sigma * z
-        out = np.exp(x) if self.kind == "lognormal" else x
+        x, cdf = _beta_inverse_table(1.0 + 4.0 * c, 1.0 + 4.0 * (1.0 - c))
+        return lo + (hi - lo) * np.interp(u, cdf, x)
+
+    def ppf(self, u: FloatArray) -> FloatArray:
+        """Quantile function, truncated to the field's bounds.
+
+        Notes
+        -----
+        With ``F_a = F(bound low)`` and ``F_b = F(bound high)``, a uniform ``u`` maps to
+        ``F^-1(F_a + u (F_b - F_a))``: the draws follow the distribution conditional on lying
+        within the bounds (no pile-up at a bound), and ranks are kept.
+        """
+        spec = FIELD_SPECS[self.field]
+        if self.high <= self.low:  # a point (e.g. a scaled input set to 0)
+            return np.full(u.shape, min(max(self.low, spec.low), spec.high))
+        fa, fb = self.cdf(spec.low), self.cdf(spec.high)
+        if fb - fa <= 0.0:
+            raise MonteCarloError(
+                "distributions",
+                f"{self.field}: {self.text()} lies outside the field's bounds "
+                f"(allowed: {spec.range_text()})",
+            )
+        if fa > 0.0 or fb < 1.0:
+            u = fa + u * (fb - fa)
+        out = self._raw_ppf(u)
         return np.clip(np.asarray(out, dtype=np.float64), spec.low, spec.high)  # float noise only
+
+    def truncated(self) -> bool:
+        """True where more than :data:`TRUNCATION_NOTE_MASS` lies past the field's bounds."""
+        spec = FIELD_SPECS[self.field]
+        return self.high > self.low and (
+            self.cdf(spec.low) > TRUNCATION_NOTE_MASS
+            or self.cdf(spec.high) < 1.0 - TRUNCATION_NOTE_MASS
+        )
 
     def describe(self) -> str:
         """Short text, e.g. ``pert(40, 42.5, 45)``."""
@@ -126,50 +337,128 @@ class Distribution:
             return f"{self.kind}(P5 {self.low:g}, P95 {self.high:g})"
         return f"uniform({self.low:g}, {self.high:g})"
 
+    def text(self) -> str:
+        """For people, in the field's unit (rates and shares in %), e.g. ``PERT 40 / 42.5 / 45``."""
+
+        def f(x: float) -> str:
+            return format_field(self.field, x)
+
+        name = "PERT" if self.kind == "pert" else self.kind
+        if self.kind in ("triangular", "pert"):
+            assert self.mode is not None
+            body = f"{name} {f(self.low)} / most likely {f(self.mode)} / {f(self.high)}"
+        elif self.kind in ("normal", "lognormal"):
+            body = f"{name}, 5th to 95th percentile {f(self.low)} to {f(self.high)}"
+        else:
+            body = f"uniform {f(self.low)} to {f(self.high)}"
+        return f"{FIELD_SPECS[self.field].label}: {body}"
+
+
+def default_follow(name: str) -> str:
+    """How a field's distribution follows the scenario by default: rates and shares shift,
+    positive levels scale (a level whose sourced default is 0 shifts)."""
+    if is_percent_field(name):
+        return "shift"
+    default = assumptions().get(name)
+    return "scale" if default is not None and default.value > 0 else "shift"
+
 
 def parse_distribution(name: str, spec: Mapping[str, object]) -> Distribution:
-    """Validate one entry of ``distributions``; raise ValueError naming field, value and range."""
+    """Validate one entry of ``distributions``; raise MonteCarloError naming field, value, range."""
     check_field(name, "distributions")
     if not isinstance(spec, Mapping):
-        raise ValueError(
-            f"{name}: distribution must be a mapping with kind, low, high (got {spec!r})"
+        raise MonteCarloError(
+            "distributions",
+            f"{name}: distribution must be a mapping with kind, low, high (got {_short(spec)})",
         )
-    unknown = sorted(set(spec) - {"kind", "low", "high", "mode"})
+    allowed = ("kind", "low", "high", "mode", "follow", "reference")
+    unknown = sorted(str(k) for k in set(spec) - set(allowed))
     if unknown:
-        raise ValueError(f"{name}: unknown key(s) {unknown} (allowed: kind, low, high, mode)")
+        raise MonteCarloError(
+            "distributions",
+            f"{name}: unknown key(s) {[_short(k) for k in unknown]} (allowed: {', '.join(allowed)})",
+        )
     kind = spec.get("kind")
     if kind not in KINDS:
-        raise ValueError(f"{name}: kind = {kind!r} is unknown (allowed: {', '.join(KINDS)})")
+        raise MonteCarloError(
+            "distributions",
+            f"{name}: kind = {_short(kind)} is unknown (allowed: {', '.join(KINDS)})",
+        )
     assert isinstance(kind, str)
     for key in ("low", "high"):
-        if key not in spec:
-            raise ValueError(f"{name}: {kind} needs {key}")
-    lo = check_finite(name, spec["low"], "low")
-    hi = check_finite(name, spec["high"], "high")
+        if spec.get(key) is None:
+            raise MonteCarloError("distributions", f"{name}: {kind} needs {key}")
+    lo = _number(name, spec["low"], "low")
+    hi = _number(name, spec["high"], "high")
     fs = FIELD_SPECS[name]
     what = "5th percentile (low)" if kind in ("normal", "lognormal") else "low"
     for label, v in ((what, lo), ("high", hi)):
         if v < fs.low or v > fs.high:
-            raise ValueError(
+            raise MonteCarloError(
+                "distributions",
                 f"{name}: {label} = {v:g} is outside the field's bounds "
-                f"(allowed: {fs.range_text()})"
+                f"(allowed: {fs.range_text()})",
             )
     if not lo < hi:
-        raise ValueError(f"{name}: low = {lo:g} must be below high = {hi:g}")
+        raise MonteCarloError("distributions", f"{name}: low = {lo:g} must be below high = {hi:g}")
     mode: float | None = None
     if kind in ("triangular", "pert"):
         if spec.get("mode") is None:
-            raise ValueError(f"{name}: {kind} needs mode (the most likely value)")
-        mode = check_finite(name, spec["mode"], "mode")
+            raise MonteCarloError(
+                "distributions", f"{name}: {kind} needs mode (the most likely value)"
+            )
+        mode = _number(name, spec["mode"], "mode")
         if not lo <= mode <= hi:
-            raise ValueError(
-                f"{name}: mode = {mode:g} is outside low..high (allowed: {lo:g} to {hi:g})"
+            raise MonteCarloError(
+                "distributions",
+                f"{name}: mode = {mode:g} is outside low..high (allowed: {lo:g} to {hi:g})",
             )
     elif spec.get("mode") is not None:
-        raise ValueError(f"{name}: mode is used only by triangular and pert (kind = {kind!r})")
+        raise MonteCarloError(
+            "distributions",
+            f"{name}: mode is used only by triangular and pert (kind = {kind!r})",
+        )
     if kind == "lognormal" and lo <= 0:
-        raise ValueError(f"{name}: lognormal needs low > 0 (got low = {lo:g})")
-    return Distribution(name, kind, lo, hi, mode)
+        raise MonteCarloError(
+            "distributions", f"{name}: lognormal needs low > 0 (got low = {lo:g})"
+        )
+    follow = spec.get("follow", "absolute")
+    if follow is None:
+        follow = "absolute"
+    if follow not in FOLLOW:
+        raise MonteCarloError(
+            "distributions",
+            f"{name}: follow = {_short(follow)} is unknown (allowed: {', '.join(FOLLOW)})",
+        )
+    assert isinstance(follow, str)
+    reference: float | None = None
+    if follow != "absolute":
+        raw_ref = spec.get("reference")
+        if raw_ref is None:
+            reference = assumptions()[name].value
+        else:
+            reference = _number(name, raw_ref, "reference")
+            if reference < fs.low or reference > fs.high:
+                raise MonteCarloError(
+                    "distributions",
+                    f"{name}: reference = {reference:g} is outside the field's bounds "
+                    f"(allowed: {fs.range_text()})",
+                )
+        if follow == "scale" and reference <= 0:
+            raise MonteCarloError(
+                "distributions",
+                f"{name}: follow = 'scale' needs reference > 0 (got {reference:g}; "
+                "use 'shift' for an input whose reference is 0)",
+            )
+        if follow == "shift" and kind == "lognormal":
+            raise MonteCarloError(
+                "distributions",
+                f"{name}: a lognormal follows the scenario by scale only (allowed: scale, "
+                "absolute)",
+            )
+    elif spec.get("reference") is not None:
+        _number(name, spec["reference"], "reference")
+    return Distribution(name, kind, lo, hi, mode, follow, reference)
 
 
 def copula_matrix(
@@ -178,48 +467,137 @@ def copula_matrix(
     """Pearson matrix of the Gaussian copula for the requested Spearman rank correlations.
 
     A Gaussian copula with Pearson correlation ``rho = 2 sin(pi rho_s / 6)`` has Spearman rank
-    correlation ``rho_s`` exactly; monotone marginal transforms keep it. Raises ValueError for an
-    unknown pair, a value outside -1..1, or a set of correlations that cannot hold together
+    correlation ``rho_s`` exactly; monotone marginal transforms keep it. Raises MonteCarloError
+    (argument ``correlation``) for an unknown pair, a value outside -1..1, a pair given twice
+    (in either order) with different values, or a set of correlations that cannot hold together
     (matrix not positive definite).
     """
     k = len(fields)
     spearman = np.eye(k)
     pos = {f: i for i, f in enumerate(fields)}
+    seen: dict[frozenset[str], tuple[tuple[str, str], float]] = {}
+    if correlation is not None and not isinstance(correlation, Mapping):
+        raise MonteCarloError(
+            "correlation",
+            f"correlation must be a mapping (a, b) -> Spearman rho (got {_short(correlation)})",
+        )
     for pair, value in (correlation or {}).items():
         if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValueError(f"correlation key {pair!r} must be a pair of field names (a, b)")
+            raise MonteCarloError(
+                "correlation",
+                f"correlation key {_short(pair)} must be a pair of field names (a, b)",
+            )
         a, b = pair
         for f in (a, b):
             check_field(f, "correlation")
             if f not in pos:
-                raise ValueError(
+                raise MonteCarloError(
+                    "correlation",
                     f"correlation ({a}, {b}): {f} has no distribution (correlate uncertain "
-                    f"inputs only: {', '.join(fields) or 'none'})"
+                    f"inputs only: {', '.join(fields) or 'none'})",
                 )
         if a == b:
-            raise ValueError(f"correlation ({a}, {b}): a field cannot be correlated with itself")
-        rho = check_finite(f"correlation ({a}, {b})", value, "Spearman rho")
+            raise MonteCarloError(
+                "correlation", f"correlation ({a}, {b}): a field cannot be correlated with itself"
+            )
+        rho = _number(f"correlation ({a}, {b})", value, "Spearman rho", "correlation")
         if not -1.0 <= rho <= 1.0:
-            raise ValueError(f"correlation ({a}, {b}) = {rho:g} is out of range (allowed: -1 to 1)")
+            raise MonteCarloError(
+                "correlation",
+                f"correlation ({a}, {b}) = {rho:g} is out of range (allowed: -1 to 1)",
+            )
+        key = frozenset((a, b))
+        if key in seen and seen[key][1] != rho:
+            (pa, pb), prev = seen[key]
+            raise MonteCarloError(
+                "correlation",
+                f"correlation ({a}, {b}) = {rho:g} contradicts ({pa}, {pb}) = {prev:g}: "
+                "give each pair once (the order of a pair does not matter)",
+            )
+        seen[key] = ((a, b), rho)
         i, j = pos[a], pos[b]
-        if spearman[i, j] != 0.0 and spearman[i, j] != rho:
-            raise ValueError(f"correlation ({a}, {b}) is given twice with different values")
         spearman[i, j] = spearman[j, i] = rho
     pearson = 2.0 * np.sin(np.pi * spearman / 6.0)
     np.fill_diagonal(pearson, 1.0)
     eig = np.linalg.eigvalsh(pearson) if k else np.ones(1)
     if eig.min() <= 1e-10:
-        raise ValueError(
+        raise MonteCarloError(
+            "correlation",
             "the correlations cannot hold together (their matrix is not positive definite; "
             f"smallest eigenvalue {eig.min():.3g}): weaken some of them, e.g. a strongly "
-            "positive a-b and b-c with a negative a-c is impossible"
+            "positive a-b and b-c with a negative a-c is impossible",
         )
     return np.asarray(pearson, dtype=np.float64)
 
 
+# ---- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GapExplanation:
+    """Why the median of a metric differs from its point estimate (the scenario as set).
+
+    The gap splits exactly into three parts::
+
+        P50 - point = (at_input_means - point)      inputs whose mean differs from the value set
+                    + (mean - at_input_means)       non-linearity (Jensen's inequality)
+                    + (P50 - mean)                  skew of the metric's distribution
+
+    where ``at_input_means`` is the metric with every uncertain input at the mean of its draws
+    (the other inputs as set). ``inputs`` has one row per uncertain input: ``field, label,
+    as_set, mean, p50, shift`` (mean - as set, in the field's unit), ``shift_text`` (for people)
+    and ``effect`` (the metric when that input alone moves from its value as set to its mean,
+    minus the point estimate). ``reason`` is one plain-words line.
+    """
+
+    metric: str
+    point: float
+    p50: float
+    mean: float
+    at_input_means: float
+    inputs: pd.DataFrame
+    reason: str
+
+    @property
+    def gap(self) -> float:
+        """Median minus point estimate."""
+        return self.p50 - self.point
+
+    @property
+    def shift_effect(self) -> float:
+        """Part of the gap from input distributions whose mean differs from the value as set."""
+        return self.at_input_means - self.point
+
+    @property
+    def nonlinearity_effect(self) -> float:
+        """Part of the gap from the metric's non-linearity in the inputs (Jensen)."""
+        return self.mean - self.at_input_means
+
+    @property
+    def skew_effect(self) -> float:
+        """Part of the gap from the skew of the metric's distribution (median minus mean)."""
+        return self.p50 - self.mean
+
+    def parts(self) -> pd.DataFrame:
+        """The three parts of the gap, for people: ``part, value, text``."""
+        rows = [
+            ("Inputs whose average differs from the value as set", self.shift_effect),
+            ("Non-linearity (the average of the metric is not the metric at average inputs)",
+             self.nonlinearity_effect),
+            ("Skew (the median of the metric differs from its mean)", self.skew_effect),
+        ]
+        return pd.DataFrame(
+            {
+                "part": [r[0] for r in rows],
+                "value": [r[1] for r in rows],
+                "text": [format_metric(self.metric, r[1], signed=True) for r in rows],
+            }
+        )
+
+
 @dataclass(frozen=True)
 class MonteCarloResult:
-    """Draws, summary and drivers of a Monte Carlo run.
+    """Draws, summary, gap explanation and drivers of a Monte Carlo run.
 
     Attributes
     ----------
@@ -227,62 +605,117 @@ class MonteCarloResult:
         One row per draw: the drawn inputs (field names) and every metric of
         :data:`model.BATCH_METRICS` (NaN where undefined, e.g. an IRR without a sign change).
     summary : DataFrame
-        One row per metric (index): ``unit, mean, std, p10, p50, p90, prob_above_zero,
-        defined_share``. Percentiles are numpy's (linear) over the draws where the metric is
-        defined; ``prob_above_zero`` is the share of all draws with metric > 0 (for ``npv_busd``
-        the probability that NPV > 0).
+        One row per metric (index): ``label, unit, point, mean, std, p10, p50, p90,
+        prob_above_zero, prob_below_zero, defined_share``. ``point`` is the metric of the
+        scenario as set; percentiles are numpy's (linear) over the draws where the metric is
+        defined; ``prob_above_zero`` / ``prob_below_zero`` are shares of all draws (for
+        ``npv_busd`` the probability of value created / of a loss).
     drivers : DataFrame
-        Inputs ranked by |Spearman rank correlation| with NPV (see :meth:`ranking`).
-    distributions, correlation, n, seed, notes
+        Inputs ranked by their first-order variance share of NPV (see :meth:`ranking`).
+    gap : GapExplanation
+        Why the median NPV differs from the point estimate (see :meth:`explain_gap`).
+    distributions : dict
+        The distributions drawn (absolute, in each field's unit, for the scenario as set).
+    specs : dict
+        The distributions as given (with ``follow`` and ``reference``).
+    correlation, n, seed, notes, scenario
         What was run, and notes on truncation, rounding and share clipping.
     """
 
     draws: pd.DataFrame
     summary: pd.DataFrame
     drivers: pd.DataFrame
+    gap: GapExplanation
     distributions: dict[str, Distribution]
+    specs: dict[str, Distribution]
     correlation: dict[tuple[str, str], float]
     n: int
     seed: int | None
+    scenario: Scenario
     notes: list[str] = field(default_factory=list)
 
     @property
     def prob_npv_positive(self) -> float:
         """Share of draws with NPV > 0."""
-        return float(
-            self.summary["prob_above_zero"].to_numpy(dtype=np.float64)[
-                list(self.summary.index).index("npv_busd")
-            ]
-        )
+        return float(self.summary.at["npv_busd", "prob_above_zero"])
 
     @property
     def prob_loss(self) -> float:
         """Share of draws with NPV < 0 (value destroyed at the WACC)."""
-        return float(np.mean(self.draws["npv_busd"].to_numpy() < 0))
+        return float(self.summary.at["npv_busd", "prob_below_zero"])
 
     def ranking(self, metric: str = "npv_busd") -> pd.DataFrame:
-        """Which inputs drive the spread of ``metric``: Spearman rank correlation per input.
+        """Which inputs drive the spread of ``metric``, most important first.
 
-        Columns ``field, spearman_rho, p_value, share_of_rho2``, sorted by |rho|. ``rho`` is
-        :func:`scipy.stats.spearmanr` of the input's draws against the metric's (draws where
-        the metric is undefined left out): the sign says the direction, |rho| how closely the
-        metric's ranking follows the input's. ``share_of_rho2`` is rho^2 over the sum of rho^2, a
-        rough share of the spread. With correlated inputs, part of an input's rho is borrowed
-        from the inputs it moves with.
+        Columns ``field, label, s1, s1_conf, spearman_rho, p_value, share_of_rho2``:
+
+        * ``s1``: first-order variance share, ``Var(E[metric | input]) / Var(metric)``,
+          estimated from the draws by SALib's RBD-FAST (``SALib.analyze.rbd_fast``: sort the
+          draws by the input, read the variance the input explains from the periodogram's first
+          harmonics, with Tissot and Prieur's bias correction); ``s1_conf`` its 95% bootstrap
+          half-width. It captures non-monotone and non-linear effects that a rank correlation
+          misses. Computed on the first :data:`RANKING_DRAWS` draws where the metric is defined.
+        * ``spearman_rho`` (:func:`scipy.stats.spearmanr`): the direction (sign) and how closely
+          the metric's ranking follows the input's; ``share_of_rho2`` = rho^2 / sum rho^2.
+
+        With correlated inputs, part of an input's share is borrowed from the inputs it moves
+        with (both measures are first-order, given-data measures).
         """
         check_metric(metric)
-        return _ranking(self.draws, list(self.distributions), metric)
+        return _ranking(self.draws, list(self.distributions), metric, self.seed)
+
+    def explain_gap(self, metric: str = "npv_busd") -> GapExplanation:
+        """Why the median of ``metric`` differs from the point estimate (see GapExplanation)."""
+        check_metric(metric)
+        if metric == self.gap.metric:
+            return self.gap
+        return _explain_gap(self.draws, self.scenario, list(self.distributions), metric,
+                            self.summary)
+
+    def table(self, metrics: tuple[str, ...] = tuple(SUMMARY_METRICS)) -> pd.DataFrame:
+        """The summary for people: human labels, formatted values, the point estimate first.
+
+        Columns ``Metric, As set (point estimate), P10, P50 (median), P90, Mean, Below zero``;
+        rates in %, US$ amounts with their unit; ``Below zero`` is the share of all draws
+        (for NPV, the probability of loss).
+        """
+        rows = []
+        for m in metrics:
+            check_metric(m)
+            r = self.summary.loc[m]
+            rows.append(
+                {
+                    "Metric": metric_label(m),
+                    "As set (point estimate)": format_metric(m, float(r["point"])),
+                    "P10": format_metric(m, float(r["p10"])),
+                    "P50 (median)": format_metric(m, float(r["p50"])),
+                    "P90": format_metric(m, float(r["p90"])),
+                    "Mean": format_metric(m, float(r["mean"])),
+                    "Below zero": f"{float(r['prob_below_zero']) * 100:.1f}%",
+                    "Defined in": f"{float(r['defined_share']) * 100:.1f}% of draws",
+                }
+            )
+        return pd.DataFrame(rows)
 
 
-def _ranking(draws: pd.DataFrame, fields: list[str], metric: str) -> pd.DataFrame:
-    y = draws[metric].to_numpy(dtype=np.float64)
-    ok = np.isfinite(y)
+def _ranking(
+    draws: pd.DataFrame, fields: list[str], metric: str, seed: int | None = DEFAULT_SEED
+) -> pd.DataFrame:
+    from SALib.analyze import rbd_fast
+
+    y_all = draws[metric].to_numpy(dtype=np.float64)
+    ok = np.flatnonzero(np.isfinite(y_all))[:RANKING_DRAWS]
+    y = y_all[ok]
     x = draws[fields].to_numpy(dtype=np.float64)[ok]
-    rho = np.full(len(fields), np.nan)
-    pval = np.full(len(fields), np.nan)
-    varies = np.ptp(x, axis=0) > 0 if x.shape[0] else np.zeros(len(fields), dtype=bool)
-    if ok.sum() > 2 and np.ptp(y[ok]) > 0 and varies.any():
-        cols = np.column_stack([x[:, varies], y[ok]])
+    k = len(fields)
+    rho = np.full(k, np.nan)
+    pval = np.full(k, np.nan)
+    s1 = np.full(k, np.nan)
+    s1_conf = np.full(k, np.nan)
+    varies = np.ptp(x, axis=0) > 0 if x.shape[0] else np.zeros(k, dtype=bool)
+    # RBD-FAST needs a few draws per harmonic: 2 M / N below 1 (its bias correction)
+    if y.size > 4 * RBD_HARMONICS and np.ptp(y) > 0 and varies.any():
+        cols = np.column_stack([x[:, varies], y])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = stats.spearmanr(cols)  # one call: ranks each column once
@@ -293,43 +726,258 @@ def _ranking(draws: pd.DataFrame, fields: list[str], metric: str) -> pd.DataFram
         else:
             rho[varies] = r[:-1, -1]
             pval[varies] = p[:-1, -1]
+        idx = np.flatnonzero(varies)
+        problem = {
+            "num_vars": int(idx.size),
+            "names": [fields[i] for i in idx],
+            "bounds": [[float(x[:, i].min()), float(x[:, i].max())] for i in idx],
+        }
+        si = rbd_fast.analyze(
+            problem,
+            np.ascontiguousarray(x[:, idx]),
+            y,
+            M=RBD_HARMONICS,
+            num_resamples=RANKING_RESAMPLES,
+            seed=DEFAULT_SEED if seed is None else int(seed),
+        )
+        s1[idx] = np.asarray(si["S1"], dtype=np.float64)
+        s1_conf[idx] = np.asarray(si["S1_conf"], dtype=np.float64)
     out = pd.DataFrame(
         {
             "field": fields,
             "label": [FIELD_SPECS[f].label for f in fields],
+            "s1": s1,
+            "s1_conf": s1_conf,
             "spearman_rho": rho,
             "p_value": pval,
         }
     )
     r2 = np.nan_to_num(rho) ** 2
     out["share_of_rho2"] = r2 / r2.sum() if r2.sum() > 0 else np.nan
-    order = np.argsort(-np.nan_to_num(np.abs(rho), nan=-1.0), kind="stable")
+    order = np.lexsort((-np.nan_to_num(np.abs(rho), nan=-1.0), -np.nan_to_num(s1, nan=-np.inf)))
     out = out.iloc[order].reset_index(drop=True)
     out.attrs["metric"] = metric
     return out
 
 
-def summarise(draws: pd.DataFrame, metrics: tuple[str, ...] = BATCH_METRICS) -> pd.DataFrame:
-    """Per-metric mean, std, P10/P50/P90 (numpy, over defined draws), P(metric > 0)."""
+def summarise(
+    draws: pd.DataFrame,
+    metrics: tuple[str, ...] = BATCH_METRICS,
+    point: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Per-metric point estimate, mean, std, P10/P50/P90 (numpy, over defined draws), P(> 0), P(< 0)."""
     rows = []
     for m in metrics:
         v = draws[m].to_numpy(dtype=np.float64)
-        d = v[np.isfinite(v)]
+        fin = np.isfinite(v)
+        d = v[fin] if not fin.all() else v
         p10, p50, p90 = np.percentile(d, PERCENTILES) if d.size else (np.nan,) * 3
         rows.append(
             {
                 "metric": m,
+                "label": metric_label(m),
                 "unit": METRIC_UNITS.get(m, ""),
+                "point": float(point[m]) if point is not None and m in point else np.nan,
                 "mean": float(d.mean()) if d.size else np.nan,
                 "std": float(d.std()) if d.size else np.nan,
                 "p10": float(p10),
                 "p50": float(p50),
                 "p90": float(p90),
-                "prob_above_zero": float(np.mean(v > 0)) if v.size else np.nan,
+                "prob_above_zero": float(np.count_nonzero(v > 0) / v.size) if v.size else np.nan,
+                "prob_below_zero": float(np.count_nonzero(v < 0) / v.size) if v.size else np.nan,
                 "defined_share": float(d.size / v.size) if v.size else np.nan,
             }
         )
     return pd.DataFrame(rows).set_index("metric")
+
+
+def _gap_table(scenario: Scenario, fields: list[str], draws: pd.DataFrame) -> pd.DataFrame:
+    """Scenarios for the gap: row 0 as set, row 1 all inputs at their means, then one per input."""
+    as_set = {f: float(getattr(scenario, f)) for f in fields}
+    means = {}
+    for f in fields:
+        m = float(draws[f].mean())
+        means[f] = float(round(m)) if f in INTEGER_FIELDS else m
+    rows = [dict(as_set), dict(means)]
+    for f in fields:
+        rows.append({**as_set, f: means[f]})
+    table = pd.DataFrame(rows, columns=fields)
+    # the mean of feasible shares is feasible (convexity); keep float noise from crossing 1
+    if all(s in table for s in SHARE_FIELDS):
+        total = table["lease_share"] + table["hosting_share"]
+        over = total > 1.0
+        table.loc[over, "lease_share"] /= total[over]
+        table.loc[over, "hosting_share"] /= total[over]
+    return table
+
+
+def _explain_gap(
+    draws: pd.DataFrame,
+    scenario: Scenario,
+    fields: list[str],
+    metric: str,
+    summary: pd.DataFrame,
+    evaluated: pd.DataFrame | None = None,
+) -> GapExplanation:
+    if evaluated is None:
+        evaluated = evaluate_batch(_gap_table(scenario, fields, draws), scenario)
+    y = evaluated[metric].to_numpy(dtype=np.float64)
+    point, at_means = float(y[0]), float(y[1])
+    effects = y[2:] - point
+    p50 = float(summary.at[metric, "p50"])
+    mean = float(summary.at[metric, "mean"])
+    as_set = np.array([float(getattr(scenario, f)) for f in fields])
+    mean_in = np.array([float(draws[f].mean()) for f in fields])
+    p50_in = np.array([float(draws[f].median()) for f in fields])
+    inputs = pd.DataFrame(
+        {
+            "field": fields,
+            "label": [FIELD_SPECS[f].label for f in fields],
+            "as_set": as_set,
+            "mean": mean_in,
+            "p50": p50_in,
+            "shift": mean_in - as_set,
+            "effect": effects,
+        }
+    )
+    inputs["as_set_text"] = [format_field(f, v) for f, v in zip(fields, as_set, strict=True)]
+    inputs["mean_text"] = [format_field(f, v) for f, v in zip(fields, mean_in, strict=True)]
+    inputs["shift_text"] = [
+        _signed_field(f, v) for f, v in zip(fields, mean_in - as_set, strict=True)
+    ]
+    inputs["effect_text"] = [format_metric(metric, v, signed=True) for v in effects]
+    order = np.argsort(-np.nan_to_num(np.abs(effects), nan=-1.0), kind="stable")
+    inputs = inputs.iloc[order].reset_index(drop=True)
+    gap = GapExplanation(metric, point, p50, mean, at_means, inputs, "")
+    return replace(gap, reason=_reason(gap, summary))
+
+
+def _signed_field(name: str, value: float) -> str:
+    if is_percent_field(name):
+        return f"{value * 100:+.2f} percentage points"
+    return f"{value:+,.3g} {FIELD_SPECS[name].unit}"
+
+
+def _reason(g: GapExplanation, summary: pd.DataFrame) -> str:
+    """One plain-words line: how far the median is from the point estimate, and mainly why."""
+    label, m = metric_label(g.metric), g.metric
+    if not (math.isfinite(g.point) and math.isfinite(g.p50)):
+        return f"The {label} of the scenario as set or its median is undefined: no comparison."
+    spread = float(summary.at[m, "p90"] - summary.at[m, "p10"])
+    head = (
+        f"The median {label} ({format_metric(m, g.p50)}) is "
+        f"{format_metric(m, abs(g.gap))} {'below' if g.gap < 0 else 'above'} "
+        f"the point estimate ({format_metric(m, g.point)})"
+    )
+    if not spread > 0 or abs(g.gap) <= 0.05 * spread:
+        return (
+            f"The median {label} ({format_metric(m, g.p50)}) is close to the point estimate "
+            f"({format_metric(m, g.point)}): the distributions are centred on the values as set "
+            "and nearly symmetric in their effect."
+        )
+    parts = {
+        "shift": g.shift_effect,
+        "nonlinear": g.nonlinearity_effect,
+        "skew": g.skew_effect,
+    }
+    finite = {k: v for k, v in parts.items() if math.isfinite(v)}
+    if not finite:
+        return head + "."
+    # the part that pushes the same way as the gap, and most
+    same_way = {k: v for k, v in finite.items() if v * g.gap > 0} or finite
+    main = max(same_way, key=lambda k: abs(same_way[k]))
+    if main == "shift":
+        movers = [
+            r
+            for _, r in g.inputs.iterrows()
+            if math.isfinite(float(r["effect"])) and float(r["effect"]) * g.shift_effect > 0
+        ][:2]
+        if len(movers) == 2 and abs(float(movers[1]["effect"])) < 0.5 * abs(
+            float(movers[0]["effect"])
+        ):
+            movers = movers[:1]
+        named = " and ".join(
+            f"{r['label']} averages {r['mean_text']} in its distribution against "
+            f"{r['as_set_text']} as set ({format_metric(m, float(r['effect']), signed=True)} "
+            "on its own)"
+            for r in movers
+        )
+        return (
+            f"{head}, mainly because "
+            + (named or "some inputs' distributions average away from their values as set")
+            + f"; all inputs at their averages give {format_metric(m, g.shift_effect, signed=True)}."
+        )
+    if main == "nonlinear":
+        return (
+            f"{head}, mainly because {label} responds unevenly to the inputs: its average over "
+            f"the draws differs from its value at the average inputs by "
+            f"{format_metric(m, g.nonlinearity_effect, signed=True)} (Jensen's inequality)."
+        )
+    return (
+        f"{head}, mainly because the distribution of {label} is skewed: its median lies "
+        f"{format_metric(m, abs(g.skew_effect))} {'below' if g.skew_effect < 0 else 'above'} "
+        f"its mean ({format_metric(m, g.mean)})."
+    )
+
+
+# ---- sampling and evaluation -------------------------------------------------------------------
+
+
+def check_session_draws(n: object, limit: int = SESSION_MAX_DRAWS) -> int:
+    """``n`` if one session of the hosted demo may run that many draws, else MonteCarloError.
+
+    The dashboard calls this before a run; the library itself accepts up to :data:`MAX_DRAWS`.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= int(n) <= limit:
+        raise MonteCarloError(
+            "n",
+            f"draws = {_short(n)} is above this demo's limit per run "
+            f"(allowed: a whole number from 1 to {limit:,})"
+            if isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) > limit
+            else f"draws = {_short(n)} is not allowed (allowed: a whole number from 1 to {limit:,})",
+        )
+    return int(n)
+
+
+def _check_n_seed(n: object, seed: object) -> tuple[int, int | None]:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= int(n) <= MAX_DRAWS:
+        raise MonteCarloError(
+            "n", f"n = {_short(n)} is not allowed (allowed: a whole number from 1 to {MAX_DRAWS:,})"
+        )
+    if seed is not None and (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= int(seed) < 2**128
+    ):
+        raise MonteCarloError(
+            "seed",
+            f"seed = {_short(seed)} is not allowed (allowed: a whole number from 0 to 2^128 - 1, "
+            "or None)",
+        )
+    return int(n), None if seed is None else int(seed)
+
+
+def _prepare(
+    scenario: Scenario,
+    distributions: Mapping[str, Mapping[str, object]],
+    follow_scenario: bool,
+) -> tuple[dict[str, Distribution], dict[str, Distribution]]:
+    """Parsed specs and the absolute distributions drawn for the scenario as set."""
+    if not isinstance(distributions, Mapping):
+        raise MonteCarloError(
+            "distributions",
+            f"distributions must be a mapping field -> spec (got {_short(distributions)})",
+        )
+    if not distributions:
+        raise MonteCarloError(
+            "distributions", "distributions is empty: choose at least one uncertain input"
+        )
+    specs = {name: parse_distribution(name, spec) for name, spec in distributions.items()}
+    dists = {
+        name: (d.at(float(getattr(scenario, name))) if follow_scenario else d.at_reference())
+        for name, d in specs.items()
+    }
+    return specs, dists
 
 
 def sample_inputs(
@@ -338,44 +986,51 @@ def sample_inputs(
     n: int,
     seed: int | None,
     correlation: Mapping[tuple[str, str], object] | None = None,
+    *,
+    follow_scenario: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Distribution], list[str]]:
     """Draw ``n`` input rows (one column per uncertain field) and notes on what was adjusted."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_DRAWS:
-        raise ValueError(
-            f"n = {n!r} is not allowed (allowed: a whole number from 1 to {MAX_DRAWS:,})"
-        )
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise ValueError(f"seed = {seed!r} is not allowed (allowed: a whole number >= 0, or None)")
-    if not distributions:
-        raise ValueError("distributions is empty: choose at least one uncertain input")
-    dists = {name: parse_distribution(name, spec) for name, spec in distributions.items()}
+    n, seed = _check_n_seed(n, seed)
+    _, dists = _prepare(scenario, distributions, follow_scenario)
     fields = list(dists)
     pearson = copula_matrix(fields, correlation)
+    return _draw(scenario, dists, pearson, n, seed)
+
+
+def _draw(
+    scenario: Scenario,
+    dists: dict[str, Distribution],
+    pearson: FloatArray,
+    n: int,
+    seed: int | None,
+) -> tuple[pd.DataFrame, dict[str, Distribution], list[str]]:
+    fields = list(dists)
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((int(n), len(fields)))
+    z = rng.standard_normal((n, len(fields)))
     if not np.allclose(pearson, np.eye(len(fields))):
         z = z @ np.linalg.cholesky(pearson).T
     u = special.ndtr(z)
     cols: dict[str, FloatArray] = {}
     notes: list[str] = []
     for j, f in enumerate(fields):
-        x = dists[f].ppf(u[:, j])
+        x = dists[f].ppf(np.ascontiguousarray(u[:, j]))
         if f in INTEGER_FIELDS:
             x = np.round(x)
-            notes.append(f"{f} is a whole number: draws rounded to the nearest whole number")
+            notes.append(
+                f"{FIELD_SPECS[f].label} is a whole number: draws rounded to the nearest whole "
+                "number"
+            )
         cols[f] = x
-    truncated = [f for f, d in dists.items() if d.kind in ("normal", "lognormal")]
+    truncated = [f for f, d in dists.items() if d.truncated()]
     if truncated:
         notes.append(
-            "normal/lognormal draws truncated to the field bounds (not clipped): "
-            + ", ".join(f"{f} {FIELD_SPECS[f].range_text()}" for f in truncated)
+            "Draws truncated to the inputs' allowed ranges (not clipped): "
+            + "; ".join(f"{FIELD_SPECS[f].label} {FIELD_SPECS[f].range_text()}" for f in truncated)
         )
     uncertain_shares = [f for f in SHARE_FIELDS if f in cols]
     if uncertain_shares:
-        lease = cols.get("lease_share", np.full(int(n), scenario.lease_share))
-        hosting = cols.get("hosting_share", np.full(int(n), scenario.hosting_share))
+        lease = cols.get("lease_share", np.full(n, scenario.lease_share))
+        hosting = cols.get("hosting_share", np.full(n, scenario.hosting_share))
         total = lease + hosting
         over = total > 1.0
         if over.any():
@@ -387,9 +1042,9 @@ def sample_inputs(
                 f = uncertain_shares[0]
                 fixed = hosting if f == "lease_share" else lease
                 cols[f] = np.where(over, 1.0 - fixed, cols[f])
-                how = f"{f} clipped to 1 - the other share"
+                how = f"{FIELD_SPECS[f].label} clipped to 1 - the other share"
             notes.append(
-                f"{int(over.sum()):,} of {int(n):,} draws ({over.mean():.1%}) had "
+                f"{int(over.sum()):,} of {n:,} draws ({over.mean():.1%}) had "
                 f"lease_share + hosting_share > 1: {how}"
             )
     return pd.DataFrame(cols), dists, notes
@@ -403,11 +1058,35 @@ def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
         return evaluate_batch(table, base)
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_workers(workers: object) -> int:
+    """Processes to use: ``0`` means one per available core; more than the cores is capped."""
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 0:
+        raise MonteCarloError(
+            "workers",
+            f"workers = {_short(workers)} is not allowed (allowed: a whole number >= 0; 0 means "
+            "one per core)",
+        )
+    cores = available_cores()
+    return cores if int(workers) == 0 else min(int(workers), cores)
+
+
 def evaluate_draws(inputs: pd.DataFrame, scenario: Scenario, workers: int = 1) -> pd.DataFrame:
-    """Every metric for every row of ``inputs``: evaluate_batch in chunks, optionally in processes."""
+    """Every metric for every row of ``inputs``: evaluate_batch in chunks, optionally in processes.
+
+    ``workers`` is capped at the available cores (:func:`check_workers`).
+    """
+    workers = check_workers(workers)
     chunks = [inputs.iloc[i : i + EVAL_CHUNK] for i in range(0, len(inputs), EVAL_CHUNK)]
     if workers > 1 and len(chunks) > 1 and "fork" in _start_methods():
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=get_context("fork")) as pool:
             parts = list(pool.map(_evaluate_chunk, [(c, scenario) for c in chunks]))
     else:
         # the same single BLAS thread as the workers, so results do not depend on ``workers``
@@ -423,53 +1102,91 @@ def _start_methods() -> list[str]:
 
 def monte_carlo(
     scenario: Scenario,
-    distributions: Mapping[str, Mapping[str, object]],
-    n: int = 10_000,
-    seed: int | None = 0,
+    distributions: Mapping[str, Mapping[str, object]] | None = None,
+    n: int = DEFAULT_DRAWS,
+    seed: int | None = DEFAULT_SEED,
     correlation: Mapping[tuple[str, str], object] | None = None,
     *,
     workers: int = 1,
+    follow_scenario: bool = True,
 ) -> MonteCarloResult:
     """Monte Carlo over the uncertain inputs; every other input as in ``scenario``.
+
+    ``monte_carlo(scenario)`` runs the sourced defaults of ``data/distributions.toml`` (their
+    distributions and correlations, following the scenario) with :data:`DEFAULT_DRAWS` draws and
+    :data:`DEFAULT_SEED`: the run the Uncertainty tab shows by default and the exports report.
 
     Parameters
     ----------
     scenario : Scenario
-        The scenario as set (the inputs that are not uncertain).
-    distributions : mapping field -> {"kind", "low", "high", "mode"}
-        See the module docstring for the kinds and what low/high/mode mean.
+        The scenario as set (the inputs that are not uncertain, and the values the distributions
+        follow).
+    distributions : mapping field -> {"kind", "low", "high", "mode", "follow", "reference"}
+        See the module docstring. Default: :func:`default_distributions` (and then its
+        correlations, unless ``correlation`` is given).
     n : int
         Number of draws (1 to :data:`MAX_DRAWS`).
     seed : int or None
         Seed of numpy's default generator: the same seed gives the same draws and results.
     correlation : mapping (field_a, field_b) -> Spearman rho, optional
-        Rank correlations between uncertain inputs, imposed through a Gaussian copula.
+        Rank correlations between uncertain inputs, imposed through a Gaussian copula. A pair may
+        be given in either order, but only once (or twice with the same value).
     workers : int
         Processes for the evaluation of large runs (results are identical for any value);
-        ``0`` means one per CPU.
+        ``0`` means one per core; capped at the available cores.
+    follow_scenario : bool
+        True (default): distributions with ``follow = "scale"`` or ``"shift"`` move with the
+        value as set. False: every distribution is used as stated, at its reference values
+        (absolute ranges).
+
+    Returns
+    -------
+    MonteCarloResult
 
     Raises
     ------
-    ValueError (ScenarioError for unknown fields)
-        A bad distribution, correlation, n or seed, with the field, value and allowed range.
+    MonteCarloError (a ValueError; ScenarioError for unknown fields)
+        A bad distribution, correlation, n, seed or workers, naming the argument, the value and
+        the allowed range.
+
+    Examples
+    --------
+    >>> from model import load_preset
+    >>> mc = monte_carlo(load_preset("bofa-base"), n=2_000)
+    >>> mc.n, mc.seed == DEFAULT_SEED
+    (2000, True)
     """
-    inputs, dists, notes = sample_inputs(scenario, distributions, n, seed, correlation)
-    n_workers = (os.cpu_count() or 1) if workers == 0 else max(1, int(workers))
+    n, seed = _check_n_seed(n, seed)
+    n_workers = check_workers(workers)
+    if distributions is None:
+        d = default_distributions()
+        distributions = d.distributions
+        if correlation is None:
+            correlation = d.correlation
+    specs, dists = _prepare(scenario, distributions, bool(follow_scenario))
+    fields = list(dists)
+    pearson = copula_matrix(fields, correlation)
+    inputs, dists, notes = _draw(scenario, dists, pearson, n, seed)
     metrics = evaluate_draws(inputs, scenario, n_workers)
     draws = pd.concat([inputs, metrics.set_axis(inputs.index)], axis=1)
-    summary = summarise(draws)
-    corr = {
-        (str(a), str(b)): float(v)  # type: ignore[arg-type]
-        for (a, b), v in (correlation or {}).items()
-    }
+    gap_rows = evaluate_batch(_gap_table(scenario, fields, draws), scenario)
+    point = {m: float(gap_rows[m].iloc[0]) for m in BATCH_METRICS}
+    summary = summarise(draws, point=point)
+    gap = _explain_gap(draws, scenario, fields, "npv_busd", summary, gap_rows)
+    corr: dict[tuple[str, str], float] = {}
+    for (a, b), v in (correlation or {}).items():
+        corr[(str(a), str(b))] = float(v)  # type: ignore[arg-type]
     return MonteCarloResult(
         draws=draws,
         summary=summary,
-        drivers=_ranking(draws, list(dists), "npv_busd"),
+        drivers=_ranking(draws, fields, "npv_busd", seed),
+        gap=gap,
         distributions=dists,
+        specs=specs,
         correlation=corr,
-        n=int(n),
+        n=n,
         seed=seed,
+        scenario=scenario,
         notes=notes,
     )
 
@@ -489,6 +1206,7 @@ class DefaultDistributions:
 def default_distributions() -> DefaultDistributions:
     """The default uncertain inputs (validated), their rank correlations and their sources.
 
+    Each distribution carries ``follow`` and ``reference`` (how it follows the scenario).
     ``sources`` is keyed by field name, and by ``"a~b"`` for a correlation.
     """
     raw = tomllib.loads(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
@@ -496,9 +1214,10 @@ def default_distributions() -> DefaultDistributions:
     sources: dict[str, str] = {}
     for name, entry in raw.get("distribution", {}).items():
         spec: dict[str, float | str] = {"kind": str(entry["kind"])}
-        for key in ("low", "high", "mode"):
+        for key in ("low", "high", "mode", "reference"):
             if key in entry:
                 spec[key] = float(entry[key])
+        spec["follow"] = str(entry.get("follow", "absolute"))
         parse_distribution(name, spec)  # fail loudly on a bad file
         dists[name] = spec
         sources[name] = f"{entry.get('source', '')} ({entry.get('year', '')})"
@@ -511,13 +1230,66 @@ def default_distributions() -> DefaultDistributions:
     return DefaultDistributions(dists, corr, sources)
 
 
+def default_spec(name: str, scenario: Scenario | None = None) -> tuple[dict[str, Any], str]:
+    """A distribution for one input and its source: the sourced default, or a stated fallback.
+
+    The fallback (an input without an entry in ``data/distributions.toml``) is a triangular
+    distribution over the sourced range of ``data/ranges.csv`` with the sourced default most
+    likely, or the default +- 20% where no range is sourced; it follows the scenario
+    (:func:`default_follow`).
+    """
+    from model.data import default_ranges
+
+    check_field(name, "distributions")
+    d = default_distributions()
+    if name in d.distributions:
+        return dict(d.distributions[name]), d.sources[name]
+    fs = FIELD_SPECS[name]
+    ref = assumptions()[name].value
+    if name in default_ranges():
+        lo, hi, src = default_ranges()[name]
+        lo, hi = min(lo, ref), max(hi, ref)
+        source = f"Range from data/ranges.csv: {src}; the sourced default most likely"
+    else:
+        span = abs(ref) * 0.2 or 0.1 * (fs.high - fs.low)
+        lo, hi = ref - span, ref + span
+        source = "No sourced range: the sourced default +- 20% (an assumption; edit it)"
+    lo, hi = max(lo, fs.low), min(hi, fs.high)
+    if not lo < hi:
+        lo, hi = fs.low, fs.high
+    follow = default_follow(name)
+    if follow == "scale" and ref <= 0:
+        follow = "shift"
+    spec: dict[str, Any] = {
+        "kind": "triangular",
+        "low": lo,
+        "mode": min(max(ref, lo), hi),
+        "high": hi,
+        "follow": follow,
+        "reference": ref,
+    }
+    return spec, source
+
+
 __all__ = [
+    "DEFAULT_DRAWS",
+    "DEFAULT_SEED",
+    "FOLLOW",
     "KINDS",
+    "SESSION_MAX_DRAWS",
     "DefaultDistributions",
     "Distribution",
+    "GapExplanation",
+    "MonteCarloError",
     "MonteCarloResult",
+    "available_cores",
+    "check_session_draws",
+    "check_workers",
     "copula_matrix",
     "default_distributions",
+    "default_spec",
+    "format_field",
+    "format_metric",
     "monte_carlo",
     "parse_distribution",
     "summarise",
