@@ -37,6 +37,7 @@ are scaled down to sum to 1 and the number of such draws is reported in ``notes`
 from __future__ import annotations
 
 import math
+import mmap
 import numbers
 import os
 import tomllib
@@ -311,11 +312,9 @@ class Distribution:
             return np.full(u.shape, min(max(self.low, spec.low), spec.high))
         fa, fb = self.cdf(spec.low), self.cdf(spec.high)
         if fb - fa <= 0.0:
-            raise MonteCarloError(
-                "distributions",
-                f"{self.field}: {self.text()} lies outside the field's bounds "
-                f"(allowed: {spec.range_text()})",
-            )
+            # all of the distribution lies past one bound (e.g. a utilisation of 0% with a spread
+            # only below it): every draw is that bound, the nearest value the field allows
+            return np.full(u.shape, spec.low if fa >= 1.0 else spec.high)
         if fa > 0.0 or fb < 1.0:
             u = fa + u * (fb - fa)
         out = self._raw_ppf(u)
@@ -582,8 +581,10 @@ class GapExplanation:
         """The three parts of the gap, for people: ``part, value, text``."""
         rows = [
             ("Inputs whose average differs from the value as set", self.shift_effect),
-            ("Non-linearity (the average of the metric is not the metric at average inputs)",
-             self.nonlinearity_effect),
+            (
+                "Non-linearity (the average of the metric is not the metric at average inputs)",
+                self.nonlinearity_effect,
+            ),
             ("Skew (the median of the metric differs from its mean)", self.skew_effect),
         ]
         return pd.DataFrame(
@@ -637,12 +638,12 @@ class MonteCarloResult:
     @property
     def prob_npv_positive(self) -> float:
         """Share of draws with NPV > 0."""
-        return float(self.summary.at["npv_busd", "prob_above_zero"])
+        return _cell(self.summary, "npv_busd", "prob_above_zero")
 
     @property
     def prob_loss(self) -> float:
         """Share of draws with NPV < 0 (value destroyed at the WACC)."""
-        return float(self.summary.at["npv_busd", "prob_below_zero"])
+        return _cell(self.summary, "npv_busd", "prob_below_zero")
 
     def ranking(self, metric: str = "npv_busd") -> pd.DataFrame:
         """Which inputs drive the spread of ``metric``, most important first.
@@ -669,8 +670,9 @@ class MonteCarloResult:
         check_metric(metric)
         if metric == self.gap.metric:
             return self.gap
-        return _explain_gap(self.draws, self.scenario, list(self.distributions), metric,
-                            self.summary)
+        fields = list(self.distributions)
+        stats = {f: column_stats(self.draws[f].to_numpy(dtype=np.float64)) for f in fields}
+        return _explain_gap(stats, self.scenario, fields, metric, self.summary)
 
     def table(self, metrics: tuple[str, ...] = tuple(SUMMARY_METRICS)) -> pd.DataFrame:
         """The summary for people: human labels, formatted values, the point estimate first.
@@ -682,7 +684,8 @@ class MonteCarloResult:
         rows = []
         for m in metrics:
             check_metric(m)
-            r = self.summary.loc[m]
+            r = {c: _cell(self.summary, m, c) for c in ("point", "p10", "p50", "p90", "mean")}
+            r |= {c: _cell(self.summary, m, c) for c in ("prob_below_zero", "defined_share")}
             rows.append(
                 {
                     "Metric": metric_label(m),
@@ -696,6 +699,11 @@ class MonteCarloResult:
                 }
             )
         return pd.DataFrame(rows)
+
+
+def _cell(summary: pd.DataFrame, metric: str, column: str) -> float:
+    """One number of a summary (metric row, column) as a float."""
+    return float(summary[column].to_numpy(dtype=np.float64)[summary.index.get_loc(metric)])
 
 
 def _ranking(
@@ -760,43 +768,61 @@ def _ranking(
     return out
 
 
+def column_stats(v: FloatArray) -> dict[str, float]:
+    """Mean, std, P10/P50/P90 (numpy, over defined values), shares > 0, < 0 and defined."""
+    fin = np.isfinite(v)
+    d = v if fin.all() else v[fin]
+    p10, p50, p90 = np.percentile(d, PERCENTILES) if d.size else (np.nan,) * 3
+    size = v.size
+    return {
+        "mean": float(d.mean()) if d.size else np.nan,
+        "std": float(d.std()) if d.size else np.nan,
+        "p10": float(p10),
+        "p50": float(p50),
+        "p90": float(p90),
+        "prob_above_zero": float(np.count_nonzero(v > 0) / size) if size else np.nan,
+        "prob_below_zero": float(np.count_nonzero(v < 0) / size) if size else np.nan,
+        "defined_share": float(d.size / size) if size else np.nan,
+    }
+
+
 def summarise(
     draws: pd.DataFrame,
     metrics: tuple[str, ...] = BATCH_METRICS,
     point: Mapping[str, float] | None = None,
+    stats: Mapping[str, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
-    """Per-metric point estimate, mean, std, P10/P50/P90 (numpy, over defined draws), P(> 0), P(< 0)."""
+    """Per-metric point estimate, mean, std, P10/P50/P90 (numpy, over defined draws), P(> 0), P(< 0).
+
+    ``stats`` (from :func:`column_stats`, keyed by column) saves recomputing them.
+    """
     rows = []
     for m in metrics:
-        v = draws[m].to_numpy(dtype=np.float64)
-        fin = np.isfinite(v)
-        d = v[fin] if not fin.all() else v
-        p10, p50, p90 = np.percentile(d, PERCENTILES) if d.size else (np.nan,) * 3
+        st = (
+            stats[m]
+            if stats is not None and m in stats
+            else column_stats(draws[m].to_numpy(dtype=np.float64))
+        )
         rows.append(
             {
                 "metric": m,
                 "label": metric_label(m),
                 "unit": METRIC_UNITS.get(m, ""),
                 "point": float(point[m]) if point is not None and m in point else np.nan,
-                "mean": float(d.mean()) if d.size else np.nan,
-                "std": float(d.std()) if d.size else np.nan,
-                "p10": float(p10),
-                "p50": float(p50),
-                "p90": float(p90),
-                "prob_above_zero": float(np.count_nonzero(v > 0) / v.size) if v.size else np.nan,
-                "prob_below_zero": float(np.count_nonzero(v < 0) / v.size) if v.size else np.nan,
-                "defined_share": float(d.size / v.size) if v.size else np.nan,
+                **st,
             }
         )
     return pd.DataFrame(rows).set_index("metric")
 
 
-def _gap_table(scenario: Scenario, fields: list[str], draws: pd.DataFrame) -> pd.DataFrame:
+def _gap_table(
+    scenario: Scenario, fields: list[str], stats: Mapping[str, Mapping[str, float]]
+) -> pd.DataFrame:
     """Scenarios for the gap: row 0 as set, row 1 all inputs at their means, then one per input."""
     as_set = {f: float(getattr(scenario, f)) for f in fields}
     means = {}
     for f in fields:
-        m = float(draws[f].mean())
+        m = float(stats[f]["mean"])
         means[f] = float(round(m)) if f in INTEGER_FIELDS else m
     rows = [dict(as_set), dict(means)]
     for f in fields:
@@ -812,7 +838,7 @@ def _gap_table(scenario: Scenario, fields: list[str], draws: pd.DataFrame) -> pd
 
 
 def _explain_gap(
-    draws: pd.DataFrame,
+    stats: Mapping[str, Mapping[str, float]],
     scenario: Scenario,
     fields: list[str],
     metric: str,
@@ -820,15 +846,15 @@ def _explain_gap(
     evaluated: pd.DataFrame | None = None,
 ) -> GapExplanation:
     if evaluated is None:
-        evaluated = evaluate_batch(_gap_table(scenario, fields, draws), scenario)
+        evaluated = evaluate_batch(_gap_table(scenario, fields, stats), scenario)
     y = evaluated[metric].to_numpy(dtype=np.float64)
     point, at_means = float(y[0]), float(y[1])
     effects = y[2:] - point
-    p50 = float(summary.at[metric, "p50"])
-    mean = float(summary.at[metric, "mean"])
+    p50 = _cell(summary, metric, "p50")
+    mean = _cell(summary, metric, "mean")
     as_set = np.array([float(getattr(scenario, f)) for f in fields])
-    mean_in = np.array([float(draws[f].mean()) for f in fields])
-    p50_in = np.array([float(draws[f].median()) for f in fields])
+    mean_in = np.array([float(stats[f]["mean"]) for f in fields])
+    p50_in = np.array([float(stats[f]["p50"]) for f in fields])
     inputs = pd.DataFrame(
         {
             "field": fields,
@@ -863,7 +889,7 @@ def _reason(g: GapExplanation, summary: pd.DataFrame) -> str:
     label, m = metric_label(g.metric), g.metric
     if not (math.isfinite(g.point) and math.isfinite(g.p50)):
         return f"The {label} of the scenario as set or its median is undefined: no comparison."
-    spread = float(summary.at[m, "p90"] - summary.at[m, "p10"])
+    spread = _cell(summary, m, "p90") - _cell(summary, m, "p10")
     head = (
         f"The median {label} ({format_metric(m, g.p50)}) is "
         f"{format_metric(m, abs(g.gap))} {'below' if g.gap < 0 else 'above'} "
@@ -992,62 +1018,77 @@ def sample_inputs(
     """Draw ``n`` input rows (one column per uncertain field) and notes on what was adjusted."""
     n, seed = _check_n_seed(n, seed)
     _, dists = _prepare(scenario, distributions, follow_scenario)
-    fields = list(dists)
-    pearson = copula_matrix(fields, correlation)
-    return _draw(scenario, dists, pearson, n, seed)
+    z = _normals(copula_matrix(list(dists), correlation), n, seed)
+    cols, over = _transform(scenario, dists, z)
+    return pd.DataFrame(cols), dists, _notes(dists, n, over)
 
 
-def _draw(
-    scenario: Scenario,
-    dists: dict[str, Distribution],
-    pearson: FloatArray,
-    n: int,
-    seed: int | None,
-) -> tuple[pd.DataFrame, dict[str, Distribution], list[str]]:
-    fields = list(dists)
+def _normals(pearson: FloatArray, n: int, seed: int | None) -> FloatArray:
+    """``n`` rows of standard normals with the copula's correlation (Cholesky factor)."""
     rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, len(fields)))
-    if not np.allclose(pearson, np.eye(len(fields))):
+    z = rng.standard_normal((n, pearson.shape[0]))
+    if not np.allclose(pearson, np.eye(pearson.shape[0])):
         z = z @ np.linalg.cholesky(pearson).T
+    return z
+
+
+def _transform(
+    scenario: Scenario, dists: dict[str, Distribution], z: FloatArray
+) -> tuple[dict[str, FloatArray], int]:
+    """Input values for rows of correlated normals, and how many rows had their shares scaled.
+
+    Row by row (no statistic over rows), so any split of the rows into chunks gives the same
+    values: the result does not depend on the number of processes.
+    """
     u = special.ndtr(z)
     cols: dict[str, FloatArray] = {}
-    notes: list[str] = []
-    for j, f in enumerate(fields):
+    for j, f in enumerate(dists):
         x = dists[f].ppf(np.ascontiguousarray(u[:, j]))
-        if f in INTEGER_FIELDS:
-            x = np.round(x)
-            notes.append(
-                f"{FIELD_SPECS[f].label} is a whole number: draws rounded to the nearest whole "
-                "number"
-            )
-        cols[f] = x
+        cols[f] = np.round(x) if f in INTEGER_FIELDS else x
+    over_count = 0
+    uncertain_shares = [f for f in SHARE_FIELDS if f in cols]
+    if uncertain_shares:
+        m = z.shape[0]
+        lease = cols.get("lease_share", np.full(m, scenario.lease_share))
+        hosting = cols.get("hosting_share", np.full(m, scenario.hosting_share))
+        total = lease + hosting
+        over = total > 1.0
+        over_count = int(over.sum())
+        if over_count:
+            if len(uncertain_shares) == 2:
+                cols["lease_share"] = np.where(over, lease / total, lease)
+                cols["hosting_share"] = np.where(over, hosting / total, hosting)
+            else:
+                f = uncertain_shares[0]
+                fixed = hosting if f == "lease_share" else lease
+                cols[f] = np.where(over, 1.0 - fixed, cols[f])
+    return cols, over_count
+
+
+def _notes(dists: dict[str, Distribution], n: int, over_count: int) -> list[str]:
+    notes = [
+        f"{FIELD_SPECS[f].label} is a whole number: draws rounded to the nearest whole number"
+        for f in dists
+        if f in INTEGER_FIELDS
+    ]
     truncated = [f for f, d in dists.items() if d.truncated()]
     if truncated:
         notes.append(
             "Draws truncated to the inputs' allowed ranges (not clipped): "
             + "; ".join(f"{FIELD_SPECS[f].label} {FIELD_SPECS[f].range_text()}" for f in truncated)
         )
-    uncertain_shares = [f for f in SHARE_FIELDS if f in cols]
-    if uncertain_shares:
-        lease = cols.get("lease_share", np.full(n, scenario.lease_share))
-        hosting = cols.get("hosting_share", np.full(n, scenario.hosting_share))
-        total = lease + hosting
-        over = total > 1.0
-        if over.any():
-            if len(uncertain_shares) == 2:
-                cols["lease_share"] = np.where(over, lease / total, lease)
-                cols["hosting_share"] = np.where(over, hosting / total, hosting)
-                how = "both scaled down in proportion to sum to 1"
-            else:
-                f = uncertain_shares[0]
-                fixed = hosting if f == "lease_share" else lease
-                cols[f] = np.where(over, 1.0 - fixed, cols[f])
-                how = f"{FIELD_SPECS[f].label} clipped to 1 - the other share"
-            notes.append(
-                f"{int(over.sum()):,} of {n:,} draws ({over.mean():.1%}) had "
-                f"lease_share + hosting_share > 1: {how}"
-            )
-    return pd.DataFrame(cols), dists, notes
+    if over_count:
+        shares = [f for f in SHARE_FIELDS if f in dists]
+        how = (
+            "both scaled down in proportion to sum to 1"
+            if len(shares) == 2
+            else f"{FIELD_SPECS[shares[0]].label} clipped to 1 - the other share"
+        )
+        notes.append(
+            f"{over_count:,} of {n:,} draws ({over_count / n:.1%}) had "
+            f"lease_share + hosting_share > 1: {how}"
+        )
+    return notes
 
 
 def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
@@ -1092,6 +1133,87 @@ def evaluate_draws(inputs: pd.DataFrame, scenario: Scenario, workers: int = 1) -
         # the same single BLAS thread as the workers, so results do not depend on ``workers``
         parts = [_evaluate_chunk((c, scenario)) for c in chunks]
     return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
+@dataclass
+class _Job:
+    """What forked workers read (inherited memory) and write (a shared anonymous map)."""
+
+    scenario: Scenario
+    dists: dict[str, Distribution]
+    z: FloatArray
+    out: FloatArray  # n x (uncertain inputs, then BATCH_METRICS)
+
+
+_JOB: _Job | None = None
+
+
+def _fill(job: _Job, i0: int, i1: int) -> int:
+    """Transform and evaluate rows ``i0:i1`` of the job into ``job.out``; rows with shares scaled."""
+    cols, over = _transform(job.scenario, job.dists, job.z[i0:i1])
+    k = len(cols)
+    job.out[i0:i1, :k] = np.column_stack(list(cols.values()))
+    metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
+    job.out[i0:i1, k:] = metrics[list(BATCH_METRICS)].to_numpy(dtype=np.float64)
+    return over
+
+
+def _job_chunk(bounds: tuple[int, int]) -> int:
+    assert _JOB is not None
+    return _fill(_JOB, *bounds)
+
+
+def _job_stats(columns: list[int]) -> list[dict[str, float]]:
+    assert _JOB is not None
+    return [column_stats(np.ascontiguousarray(_JOB.out[:, j])) for j in columns]
+
+
+def _shared(rows: int, cols: int) -> tuple[mmap.mmap, FloatArray]:
+    buf = mmap.mmap(-1, max(1, rows * cols * 8))  # anonymous and shared with forked children
+    return buf, np.frombuffer(buf, dtype=np.float64, count=rows * cols).reshape(rows, cols)
+
+
+def _simulate(
+    scenario: Scenario, dists: dict[str, Distribution], z: FloatArray, workers: int
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int]:
+    """Every draw (inputs then metrics), the statistics of each column, and rows with shares scaled.
+
+    Large runs go to forked processes: they inherit the normals and write into one shared
+    anonymous map, so nothing large is pickled, then compute the columns' statistics in
+    parallel. Every step is row by row (or column by column), so the result is the same for any
+    number of workers.
+    """
+    global _JOB
+    n = z.shape[0]
+    names = [*dists, *BATCH_METRICS]
+    bounds = [(i, min(i + EVAL_CHUNK, n)) for i in range(0, n, EVAL_CHUNK)]
+    if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
+        buf, out = _shared(n, len(names))
+        _JOB = _Job(scenario, dists, z, out)
+        try:
+            with ProcessPoolExecutor(
+                min(workers, len(bounds)), mp_context=get_context("fork")
+            ) as pool:
+                over = sum(pool.map(_job_chunk, bounds))
+                groups = [list(range(len(names)))[w::workers] for w in range(workers)]
+                parts = list(pool.map(_job_stats, groups))
+            stats = {
+                names[j]: st
+                for g, p in zip(groups, parts, strict=True)
+                for j, st in zip(g, p, strict=True)
+            }
+            draws = pd.DataFrame(out, columns=names, copy=True)
+        finally:
+            _JOB = None
+            del out
+            buf.close()
+        return draws, stats, over
+    job = _Job(scenario, dists, z, np.empty((n, len(names))))
+    over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
+    stats = {
+        name: column_stats(np.ascontiguousarray(job.out[:, j])) for j, name in enumerate(names)
+    }
+    return pd.DataFrame(job.out, columns=names), stats, over
 
 
 def _start_methods() -> list[str]:
@@ -1165,14 +1287,13 @@ def monte_carlo(
             correlation = d.correlation
     specs, dists = _prepare(scenario, distributions, bool(follow_scenario))
     fields = list(dists)
-    pearson = copula_matrix(fields, correlation)
-    inputs, dists, notes = _draw(scenario, dists, pearson, n, seed)
-    metrics = evaluate_draws(inputs, scenario, n_workers)
-    draws = pd.concat([inputs, metrics.set_axis(inputs.index)], axis=1)
-    gap_rows = evaluate_batch(_gap_table(scenario, fields, draws), scenario)
+    z = _normals(copula_matrix(fields, correlation), n, seed)
+    draws, stats, over = _simulate(scenario, dists, z, n_workers)
+    notes = _notes(dists, n, over)
+    gap_rows = evaluate_batch(_gap_table(scenario, fields, stats), scenario)
     point = {m: float(gap_rows[m].iloc[0]) for m in BATCH_METRICS}
-    summary = summarise(draws, point=point)
-    gap = _explain_gap(draws, scenario, fields, "npv_busd", summary, gap_rows)
+    summary = summarise(draws, point=point, stats=stats)
+    gap = _explain_gap(stats, scenario, fields, "npv_busd", summary, gap_rows)
     corr: dict[tuple[str, str], float] = {}
     for (a, b), v in (correlation or {}).items():
         corr[(str(a), str(b))] = float(v)  # type: ignore[arg-type]

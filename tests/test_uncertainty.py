@@ -1,13 +1,30 @@
-"""Monte Carlo: reproducible, honours rank correlations, percentiles as numpy's, within bounds."""
+"""Monte Carlo (methodology §8): reproducible, honours rank correlations, percentiles as numpy's,
+within bounds; distributions follow the scenario; the gap between point estimate and median is
+explained; drivers from SALib; bad arguments give a ValueError naming them."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
-from model import BATCH_METRICS, FIELD_SPECS, ScenarioError, evaluate, load_preset
-from model.uncertainty import default_distributions, monte_carlo
+from model import BATCH_METRICS, FIELD_SPECS, ScenarioError, evaluate, load_preset, uncertainty
+from model.uncertainty import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    SESSION_MAX_DRAWS,
+    MonteCarloError,
+    available_cores,
+    check_session_draws,
+    check_workers,
+    default_distributions,
+    default_spec,
+    monte_carlo,
+)
 
 BASE = load_preset("bofa-base")
 DISTS = {
@@ -185,17 +202,44 @@ def test_bad_field_n_and_seed() -> None:
         monte_carlo(BASE, {}, 10, 1)
 
 
-def test_drivers_rank_what_moves_npv(run10k) -> None:
+def test_drivers_rank_by_salib_first_order_share(run10k) -> None:
+    from SALib.analyze import rbd_fast
+
     mc, _ = run10k
     d = mc.drivers
-    assert list(d.columns[:4]) == ["field", "label", "spearman_rho", "p_value"]
+    assert list(d.columns[:5]) == ["field", "label", "s1", "s1_conf", "spearman_rho"]
+    # sorted by the first-order variance share, most important first
+    s1 = d["s1"].to_numpy()
+    assert np.all(np.diff(s1) <= 0)
+    # each a share of NPV's variance; correlated inputs borrow from each other, so the sum may
+    # exceed 1 (methodology §8)
+    assert np.all((s1 > -0.05) & (s1 <= 1.0)) and s1[0] > 0.2
+    # the wiring: SALib's RBD-FAST on the same draws gives the same indices
+    fields = list(DISTS)
+    x = mc.draws[fields].to_numpy()[: uncertainty.RANKING_DRAWS]
+    y = mc.draws["npv_busd"].to_numpy()[: uncertainty.RANKING_DRAWS]
+    problem = {"num_vars": len(fields), "names": fields, "bounds": [[0, 1]] * len(fields)}
+    ref = rbd_fast.analyze(problem, x, y, M=10, num_resamples=2, seed=7)
+    got = d.set_index("field")["s1"]
+    for f, v in zip(fields, ref["S1"], strict=True):
+        assert got[f] == pytest.approx(v)
     rho = d.set_index("field")["spearman_rho"]
-    assert rho["lease_utilization"] > 0 and rho["wacc"] < 0
+    assert rho["lease_utilization"] > 0 and rho["wacc"] < 0  # direction from the rank correlation
     assert d["share_of_rho2"].sum() == pytest.approx(1.0)
-    assert abs(rho.iloc[0]) == abs(rho).max()
     assert rho["lease_rate_busd_per_gw_year"] == pytest.approx(
         stats.spearmanr(mc.draws["lease_rate_busd_per_gw_year"], mc.draws["npv_busd"]).statistic
     )
+
+
+def test_drivers_rank_the_input_with_the_larger_effect_first() -> None:
+    # a lease rate spread over US$9 B per GW-year moves NPV far more than capex over US$1 B per GW
+    dists = {
+        "lease_rate_busd_per_gw_year": {"kind": "uniform", "low": 8.0, "high": 17.0},
+        "capex_per_gw_busd": {"kind": "uniform", "low": 42.0, "high": 43.0},
+    }
+    d = monte_carlo(BASE, dists, 4000, 3).drivers
+    assert list(d["field"]) == ["lease_rate_busd_per_gw_year", "capex_per_gw_busd"]
+    assert d["s1"].iloc[0] > 0.9 > d["s1"].iloc[1]
 
 
 def test_default_distributions_are_valid_and_sourced() -> None:
@@ -218,3 +262,337 @@ def test_workers_give_identical_results() -> None:
     finally:
         uncertainty.EVAL_CHUNK = old
     assert a.draws.equals(b.draws)
+
+
+# ---- distributions follow the scenario (methodology §8, "Following the scenario") -------------
+
+
+def _lease(rate: float):
+    return BASE.replace(lease_rate_busd_per_gw_year=rate)
+
+
+def test_results_follow_the_point_estimate_across_presets() -> None:
+    runs = {
+        name: monte_carlo(s)
+        for name, s in [
+            ("bear", load_preset("bofa-bear")),
+            ("base", BASE),
+            ("bull", load_preset("bofa-bull")),
+            ("lease20", _lease(20.0)),
+        ]
+    }
+    point = {k: evaluate(mc.scenario).npv_busd for k, mc in runs.items()}
+    p50 = {k: mc.summary.loc["npv_busd", "p50"] for k, mc in runs.items()}
+    loss = {k: mc.prob_loss for k, mc in runs.items()}
+    by_point = sorted(point, key=point.get)
+    assert by_point == sorted(p50, key=p50.get)  # the median follows the point estimate
+    assert [loss[k] for k in by_point] == sorted(loss.values(), reverse=True)
+    assert len({round(v, 6) for v in p50.values()}) == 4
+    assert loss["bear"] > loss["base"] > loss["bull"] >= loss["lease20"]
+    for k, mc in runs.items():
+        assert mc.summary.loc["npv_busd", "point"] == pytest.approx(point[k])
+
+
+def test_probability_of_loss_falls_as_the_lease_rate_rises() -> None:
+    rates = [9.0, 11.0, 12.5, 14.0, 17.0]
+    loss = [monte_carlo(_lease(r), n=4000).prob_loss for r in rates]
+    p50 = [monte_carlo(_lease(r), n=4000).summary.loc["npv_busd", "p50"] for r in rates]
+    assert all(a > b for a, b in itertools.pairwise(loss) if a > 0), loss
+    assert loss[0] > loss[-1]
+    assert all(a < b for a, b in itertools.pairwise(p50)), p50
+
+
+def test_absolute_ranges_remain_an_option() -> None:
+    a = monte_carlo(_lease(10.0), n=3000, follow_scenario=False)
+    b = monte_carlo(_lease(20.0), n=3000, follow_scenario=False)
+    # the lease rate is drawn from the same sourced range whatever the scenario sets
+    assert a.draws["lease_rate_busd_per_gw_year"].equals(b.draws["lease_rate_busd_per_gw_year"])
+    assert a.prob_loss == b.prob_loss
+    assert a.draws["lease_rate_busd_per_gw_year"].between(10.0, 15.0).all()
+    follow = monte_carlo(_lease(20.0), n=3000)
+    assert follow.prob_loss < b.prob_loss
+
+
+def test_scale_and_shift_conventions() -> None:
+    at_ref = monte_carlo(BASE, n=2000)
+    moved = BASE.replace(capex_per_gw_busd=51.0, wacc=0.117, it_life_years=4.0)
+    mc = monte_carlo(moved, n=2000)
+    # same seed, same uniforms: scale multiplies by value / reference, shift adds value - reference
+    assert np.allclose(mc.draws["capex_per_gw_busd"], at_ref.draws["capex_per_gw_busd"] * 51 / 42.5)
+    assert np.allclose(mc.draws["it_life_years"], at_ref.draws["it_life_years"] * 4.0 / 5.5)
+    assert np.allclose(mc.draws["wacc"], at_ref.draws["wacc"] + 0.03, atol=1e-12)
+    # at the reference, following and absolute are the same run
+    absolute = monte_carlo(BASE, n=2000, follow_scenario=False)
+    assert absolute.draws.equals(at_ref.draws)
+    assert mc.distributions["capex_per_gw_busd"].low == pytest.approx(40.0 * 51 / 42.5)
+    assert mc.specs["capex_per_gw_busd"].follow == "scale"
+    assert mc.specs["wacc"].follow == "shift"
+
+
+def test_following_distribution_is_truncated_at_the_bounds() -> None:
+    s = BASE.replace(wacc=0.295, lease_utilization=0.1)
+    mc = monte_carlo(s, n=4000)
+    w = mc.draws["wacc"].to_numpy()
+    assert w.max() <= 0.3 and np.mean(w == 0.3) < 0.001  # truncated, no pile-up at the bound
+    u = mc.draws["lease_utilization"].to_numpy()
+    assert u.min() >= 0.0 and np.mean(u == 0.0) < 0.001
+    assert any("truncated" in n and "WACC" in n for n in mc.notes)
+
+
+def test_a_scaled_input_set_to_zero_stays_zero() -> None:
+    mc = monte_carlo(BASE.replace(power_price_usd_per_mwh=0.0), n=500)
+    assert (mc.draws["power_price_usd_per_mwh"] == 0.0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    capex=st.floats(5.0, 120.0),
+    wacc=st.floats(0.0, 0.3),
+    life=st.floats(1.0, 15.0),
+    util=st.floats(0.0, 1.0),
+)
+def test_follow_draws_stay_in_bounds_and_centre_on_the_value(capex, wacc, life, util) -> None:
+    s = BASE.replace(capex_per_gw_busd=capex, wacc=wacc, it_life_years=life, lease_utilization=util)
+    inputs, _, _ = uncertainty.sample_inputs(s, default_distributions().distributions, 400, 2)
+    for f in inputs:
+        v = inputs[f].to_numpy()
+        assert v.min() >= FIELD_SPECS[f].low and v.max() <= FIELD_SPECS[f].high
+    # the PERT on capex is symmetric about the value as set (away from the bounds)
+    if 10.0 <= capex <= 110.0:
+        assert np.median(inputs["capex_per_gw_busd"]) == pytest.approx(capex, rel=0.02)
+
+
+# ---- point estimate, gap explanation, readable summary ------------------------------------------
+
+
+def test_point_estimate_and_gap_parts_are_exact() -> None:
+    mc = monte_carlo(BASE, n=3000)
+    g = mc.gap
+    r = evaluate(BASE)
+    assert g.point == pytest.approx(r.npv_busd)
+    assert mc.summary.loc["irr", "point"] == pytest.approx(r.irr)
+    means = {f: float(mc.draws[f].mean()) for f in mc.distributions}
+    assert g.at_input_means == pytest.approx(evaluate(BASE.replace(**means)).npv_busd)
+    row = g.inputs.set_index("field").loc["it_life_years"]
+    alone = evaluate(BASE.replace(it_life_years=means["it_life_years"])).npv_busd
+    assert row["effect"] == pytest.approx(alone - r.npv_busd)
+    assert row["shift"] == pytest.approx(means["it_life_years"] - 5.5)
+    assert g.gap == pytest.approx(g.shift_effect + g.nonlinearity_effect + g.skew_effect)
+    assert g.p50 == mc.summary.loc["npv_busd", "p50"]
+    assert mc.gap.inputs["effect"].abs().is_monotonic_decreasing
+
+
+def test_gap_reason_names_the_skewed_input_in_plain_words() -> None:
+    mc = monte_carlo(BASE)
+    reason = mc.gap.reason
+    # IT life (3 / 5.5 / 6) and lease utilisation (80-100%, 100% most likely) average below
+    # their values as set: the median falls below the point estimate for that reason
+    assert mc.gap.gap < 0 and mc.gap.shift_effect < 0
+    assert "below the point estimate" in reason
+    assert "Lease utilisation" in reason or "IT life" in reason
+    assert "_" not in reason and "npv" not in reason.lower().replace("npv at wacc", "")
+    assert "%" in reason  # utilisation as a percentage
+
+
+def test_centred_symmetric_distributions_leave_a_small_gap() -> None:
+    dists = {
+        "capex_per_gw_busd": {"kind": "normal", "low": 41.5, "high": 43.5},
+        "power_price_usd_per_mwh": {"kind": "uniform", "low": 35.0, "high": 45.0},
+    }
+    mc = monte_carlo(BASE, dists, 4000, 1)
+    assert abs(mc.gap.shift_effect) < 0.05
+    assert "close to the point estimate" in mc.gap.reason
+
+
+def test_readable_table_has_labels_and_percentages() -> None:
+    t = monte_carlo(BASE, n=2000).table()
+    text = t.to_string()
+    assert list(t["Metric"])[:2] == ["NPV at WACC", "IRR"]
+    assert "npv_busd" not in text and "_" not in text
+    irr = t.set_index("Metric").loc["IRR"]
+    assert irr["As set (point estimate)"] == f"{evaluate(BASE).irr * 100:.1f}%"
+    assert t.set_index("Metric").loc["NPV at WACC", "As set (point estimate)"].startswith("US$")
+
+
+# ---- defaults shared by the tab, the exports and the report --------------------------------------
+
+
+def test_default_run_is_deterministic_and_uses_the_shared_defaults() -> None:
+    a = monte_carlo(BASE)
+    b = monte_carlo(BASE)
+    d = default_distributions()
+    c = monte_carlo(BASE, d.distributions, DEFAULT_DRAWS, DEFAULT_SEED, d.correlation)
+    assert a.n == DEFAULT_DRAWS and a.seed == DEFAULT_SEED
+    assert a.draws.equals(b.draws) and a.draws.equals(c.draws)
+    assert a.summary.equals(c.summary)
+
+
+def test_default_spec_for_an_input_without_a_sourced_distribution() -> None:
+    spec, source = default_spec("pue")
+    assert spec["follow"] == "scale" and spec["kind"] == "triangular"
+    assert spec["low"] == 1.07 and "ranges.csv" in source
+    spec, _ = default_spec("tax_rate")
+    assert spec["follow"] == "shift"
+    mc = monte_carlo(BASE.replace(tax_rate=0.3), {"tax_rate": spec}, 500, 1)
+    assert mc.draws["tax_rate"].min() >= 0.3 - (0.21 - 0.12) - 1e-12
+
+
+# ---- hardening ---------------------------------------------------------------------------------
+
+
+def test_workers_are_capped_at_the_cores(monkeypatch) -> None:
+    assert check_workers(300) == available_cores()
+    assert check_workers(0) == available_cores()
+    assert check_workers(1) == 1
+    seen = []
+    real = uncertainty.ProcessPoolExecutor
+
+    def spy(max_workers, **kw):
+        seen.append(max_workers)
+        return real(max_workers, **kw)
+
+    monkeypatch.setattr(uncertainty, "ProcessPoolExecutor", spy)
+    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 300)
+    monte_carlo(BASE, DISTS, 1500, 5, workers=300)
+    assert all(w <= available_cores() for w in seen)
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(MonteCarloError, match="workers = ") as e:
+            check_workers(bad)
+        assert e.value.argument == "workers"
+
+
+@pytest.mark.parametrize(
+    "corr",
+    [
+        {("wacc", "lease_utilization"): 0.5, ("lease_utilization", "wacc"): -0.2},
+        {("wacc", "lease_utilization"): 0.0, ("lease_utilization", "wacc"): 0.4},
+    ],
+)
+def test_a_pair_in_both_orders_with_different_values_is_refused(corr) -> None:
+    with pytest.raises(
+        MonteCarloError,
+        match=r"correlation \(lease_utilization, wacc\) = .* "
+        r"contradicts \(wacc, lease_utilization\)",
+    ) as e:
+        monte_carlo(BASE, DISTS, 100, 1, corr)
+    assert e.value.argument == "correlation"
+
+
+def test_a_pair_in_both_orders_with_the_same_value_is_accepted() -> None:
+    corr = {("wacc", "lease_utilization"): 0.3, ("lease_utilization", "wacc"): 0.3}
+    mc = monte_carlo(BASE, DISTS, 2000, 1, corr)
+    assert stats.spearmanr(mc.draws["wacc"], mc.draws["lease_utilization"]).statistic > 0.2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "match"),
+    [
+        (
+            {"distributions": {"wacc": {"kind": "uniform", "low": 10**400, "high": 0.1}}},
+            "distributions",
+            "wacc: low = an integer of about 401 digits is too large",
+        ),
+        (
+            {"distributions": {"wacc": {"kind": "uniform", "low": 0.05, "high": -(10**5000)}}},
+            "distributions",
+            "wacc: high = an integer of about 5,001 digits is too large",
+        ),
+        (
+            {
+                "distributions": {
+                    "wacc": {"kind": "pert", "low": 0.05, "mode": 10**309, "high": 0.1}
+                }
+            },
+            "distributions",
+            "mode = .* is too large",
+        ),
+        (
+            {
+                "distributions": {
+                    "wacc": {
+                        "kind": "uniform",
+                        "low": 0.05,
+                        "high": 0.1,
+                        "follow": "shift",
+                        "reference": 10**400,
+                    }
+                }
+            },
+            "distributions",
+            "reference = .* too large",
+        ),
+        (
+            {"distributions": {"wacc": {"kind": "uniform", "low": "0.05", "high": 0.1}}},
+            "distributions",
+            "wacc: low = '0.05' is not a number",
+        ),
+        (
+            {
+                "distributions": {
+                    "wacc": {"kind": "uniform", "low": 0.05, "high": 0.1, "follow": "sideways"}
+                }
+            },
+            "distributions",
+            "follow = 'sideways' is unknown",
+        ),
+        (
+            {
+                "distributions": {
+                    "power_price_usd_per_mwh": {
+                        "kind": "lognormal",
+                        "low": 30,
+                        "high": 70,
+                        "follow": "shift",
+                    }
+                }
+            },
+            "distributions",
+            "lognormal follows the scenario by scale only",
+        ),
+        (
+            {
+                "distributions": {
+                    "procured_gw": {
+                        "kind": "uniform",
+                        "low": 0.0,
+                        "high": 1.0,
+                        "follow": "scale",
+                        "reference": 0.0,
+                    }
+                }
+            },
+            "distributions",
+            "needs reference > 0",
+        ),
+        (
+            {"distributions": DISTS, "correlation": {("wacc", "lease_utilization"): 10**400}},
+            "correlation",
+            "Spearman rho = an integer of about 401 digits is too large",
+        ),
+        ({"n": 10**400}, "n", r"n = an integer of about 401 digits is not allowed"),
+        ({"n": 2.5}, "n", r"n = 2.5 is not allowed \(allowed: a whole number from 1 to"),
+        ({"seed": 10**400}, "seed", "seed = an integer of about 401 digits is not allowed"),
+        ({"seed": "1"}, "seed", "seed = '1' is not allowed"),
+    ],
+)
+def test_bad_arguments_raise_a_value_error_naming_them(kwargs, argument, match) -> None:
+    with pytest.raises(MonteCarloError, match=match) as e:
+        monte_carlo(BASE, **kwargs)
+    assert isinstance(e.value, ValueError)
+    assert e.value.argument == argument
+    assert "4300" not in str(e.value) and len(str(e.value)) < 400
+
+
+def test_session_cap_on_draws() -> None:
+    assert check_session_draws(DEFAULT_DRAWS) == DEFAULT_DRAWS
+    assert check_session_draws(SESSION_MAX_DRAWS) == SESSION_MAX_DRAWS
+    with pytest.raises(
+        MonteCarloError,
+        match=r"draws = 100001 is above this demo's limit per run "
+        r"\(allowed: a whole number from 1 to 100,000\)",
+    ):
+        check_session_draws(SESSION_MAX_DRAWS + 1)
+    with pytest.raises(MonteCarloError, match="draws = 0 is not allowed"):
+        check_session_draws(0)
+    with pytest.raises(MonteCarloError, match="an integer of about 401 digits is above"):
+        check_session_draws(10**400)
