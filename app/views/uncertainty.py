@@ -1,8 +1,12 @@
 """Uncertainty tab: Monte Carlo over chosen inputs with rank correlations (Gaussian copula).
 
 Defaults (which inputs, their distributions and correlations, with sources) come from
-``data/distributions.toml``. The run is cached on the scenario's ``model_dump()`` and the settings;
-the section is an ``st.fragment``, so editing the settings reruns only this tab's section.
+``data/distributions.toml``; by default they follow the scenario (methodology §8). The tab's
+default run is ``model.uncertainty.monte_carlo(scenario)``: the same draws as the exports and the
+report. All computation (draws, summary, the gap explanation, drivers) is in
+:mod:`model.uncertainty`; this module only lays it out. The run is cached on the scenario's
+``model_dump()`` and the settings; the section is an ``st.fragment``, so editing the settings
+reruns only this tab's section.
 """
 
 from __future__ import annotations
@@ -18,28 +22,68 @@ import streamlit as st
 from app import charts_analysis as ca
 from app.context import ViewContext
 from app.ui import escape_markdown, show_chart
-from model import FIELD_NAMES, FIELD_SPECS, Scenario, default_ranges, make_scenario
-from model.uncertainty import KINDS, default_distributions, monte_carlo
+from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario
+from model.uncertainty import (
+    DEFAULT_DRAWS,
+    DEFAULT_SEED,
+    FOLLOW,
+    KINDS,
+    SESSION_MAX_DRAWS,
+    check_session_draws,
+    default_distributions,
+    default_spec,
+    format_metric,
+    is_percent_field,
+    monte_carlo,
+    parse_distribution,
+)
 
 KEY = "unc_"
-DRAW_OPTIONS = [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000]
-DEFAULT_DRAWS = 10_000
-SUMMARY_METRICS = ["npv_busd", "irr", "mirr", "payback_years", "roic", "npv_per_share_usd"]
+#: Draws offered, up to the hosted demo's limit per run (SESSION_MAX_DRAWS).
+DRAW_OPTIONS = [
+    d for d in (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000) if d <= SESSION_MAX_DRAWS
+]
+FOLLOWING = "Follow the scenario"
+ABSOLUTE = "Absolute ranges (as sourced)"
+FOLLOW_LABELS = {
+    "scale": "scaled with the value as set",
+    "shift": "shifted with the value as set",
+    "absolute": "absolute (as stated)",
+}
+KIND_LABELS = {
+    "uniform": "uniform",
+    "triangular": "triangular",
+    "pert": "PERT",
+    "normal": "normal",
+    "lognormal": "lognormal",
+}
+SCREEN_COLUMNS = ["field", "input", "kind", "follow", "low", "mode", "high", "reference", "source"]
+#: Columns of the distribution table holding numbers in the field's unit (shown in % for rates).
+NUMBER_COLUMNS = ("low", "mode", "high", "reference")
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the simulation…")
 def _run(
-    values: dict[str, Any], dists_json: str, corr_json: str, n: int, seed: int
+    values: dict[str, Any],
+    dists_json: str,
+    corr_json: str,
+    n: int,
+    seed: int,
+    follow: bool,
 ) -> dict[str, Any]:
     """The Monte Carlo run, reduced to what the tab draws (cache-friendly)."""
     dists = json.loads(dists_json)
     corr = {(a, b): float(r) for a, b, r in json.loads(corr_json)}
     s = make_scenario(values)
-    mc = monte_carlo(s, dists, n, seed, corr)
+    mc = monte_carlo(s, dists, n, seed, corr, follow_scenario=follow)
     irr = mc.draws["irr"].to_numpy()
     wacc = mc.draws["wacc"].to_numpy() if "wacc" in mc.draws else np.full(n, s.wacc)
     return {
         "summary": mc.summary,
+        "table": mc.table(),
+        "reason": mc.gap.reason,
+        "parts": mc.gap.parts(),
+        "gap_inputs": mc.gap.inputs,
         "npv": mc.draws["npv_busd"].to_numpy(),
         "irr": irr,
         "drivers_npv": mc.drivers,
@@ -54,56 +98,97 @@ def _run(
 
 def _field_name(f: str) -> str:
     spec = FIELD_SPECS[f]
-    return f"{spec.label} ({spec.unit})"
+    return f"{spec.label} ({_unit(f)})"
+
+
+def _unit(f: str) -> str:
+    """The unit shown on screen: rates and shares in %."""
+    unit = FIELD_SPECS[f].unit
+    return "%" + unit.removeprefix("fraction") if is_percent_field(f) else unit
+
+
+def _to_screen(f: str, x: object) -> float | None:
+    v = _clean(x)
+    return None if v is None else (v * 100.0 if is_percent_field(f) else v)
 
 
 def default_row(name: str, s: Scenario) -> dict[str, Any]:
-    """A sourced default distribution for one input, or a stated fallback."""
-    d = default_distributions()
-    if name in d.distributions:
-        spec = d.distributions[name]
-        return {
-            "field": name,
-            "kind": spec["kind"],
-            "low": float(spec["low"]),
-            "mode": float(spec["mode"]) if "mode" in spec else None,
-            "high": float(spec["high"]),
-            "source": d.sources[name],
-        }
-    v = float(getattr(s, name))
-    fs = FIELD_SPECS[name]
-    if name in default_ranges():
-        lo, hi, src = default_ranges()[name]
-        lo, hi = min(lo, v), max(hi, v)
-        source = f"Range from data/ranges.csv: {src}; the value as set most likely"
-    else:
-        span = abs(v) * 0.2 or 0.1 * (fs.high - fs.low)
-        lo, hi = v - span, v + span
-        source = "No sourced range: the value as set ± 20% (an assumption; edit it)"
-    lo, hi = max(lo, fs.low), min(hi, fs.high)
-    if not lo < hi:
-        lo, hi = fs.low, fs.high
+    """A sourced default distribution for one input (model units), or a stated fallback."""
+    spec, source = default_spec(name, s)
     return {
         "field": name,
-        "kind": "triangular",
-        "low": lo,
-        "mode": min(max(v, lo), hi),
-        "high": hi,
+        "kind": spec["kind"],
+        "follow": spec.get("follow", "absolute"),
+        "low": float(spec["low"]),
+        "mode": float(spec["mode"]) if spec.get("mode") is not None else None,
+        "high": float(spec["high"]),
+        "reference": float(spec["reference"]) if spec.get("reference") is not None else None,
         "source": source,
     }
 
 
 def render(ctx: ViewContext) -> None:
     st.caption(
-        "Monte Carlo: each draw picks every uncertain input from its distribution at once "
-        "(rank correlations imposed through a Gaussian copula), evaluates the full model, and "
-        "keeps every metric of that draw. Other inputs stay as set. Defaults and their sources "
-        "are in data/distributions.toml."
+        escape_markdown(
+            "Monte Carlo: each draw picks every uncertain input from its distribution at once "
+            "(rank correlations imposed through a Gaussian copula), evaluates the full model, and "
+            "keeps every metric of that draw. Other inputs stay as set."
+        )
+    )
+    st.markdown(
+        escape_markdown(
+            "The distributions follow the scenario: each sourced range moves with the value you "
+            "set. Levels (capex, lease rate, IT life, power price) are scaled: the lease rate's "
+            "10 to 15 around 12.5 becomes 12 to 18 when you set 15. Rates and shares (WACC, "
+            "utilisation) are shifted: WACC 7.4% to 10% around 8.7% becomes 10.4% to 13% when "
+            "you set 11.7%. Choose absolute ranges to draw the sourced figures as stated, "
+            "wherever the scenario puts the input."
+        )
     )
     _section(ctx)
 
 
-def _distribution_table(ctx: ViewContext, selected: list[str]) -> pd.DataFrame:
+def _row_to_screen(row: dict[str, Any]) -> dict[str, Any]:
+    f = str(row["field"])
+    out = {
+        "field": f,
+        "input": _field_name(f),
+        "kind": row.get("kind"),
+        "follow": row.get("follow") or "absolute",
+        "source": row.get("source", ""),
+    }
+    for c in NUMBER_COLUMNS:
+        out[c] = _to_screen(f, row.get(c))
+    return out
+
+
+def _running_text(row: dict[str, Any], s: Scenario, follow: bool) -> str:
+    """What the run draws for this row at the scenario as set (or why it cannot)."""
+    spec = _spec_of(row)
+    try:
+        d = parse_distribution(str(row["field"]), spec)
+    except ValueError as exc:
+        return f"cannot run: {exc}"
+    drawn = d.at(float(getattr(s, d.field))) if follow else d.at_reference()
+    return drawn.text().split(": ", 1)[-1]
+
+
+def _spec_of(row: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "kind": row.get("kind"),
+        "low": _clean(row.get("low")),
+        "high": _clean(row.get("high")),
+        "follow": row.get("follow") or "absolute",
+    }
+    if row.get("kind") in ("triangular", "pert"):
+        spec["mode"] = _clean(row.get("mode"))
+    if spec["follow"] != "absolute" and _clean(row.get("reference")) is not None:
+        spec["reference"] = _clean(row.get("reference"))
+    return spec
+
+
+def _distribution_table(ctx: ViewContext, selected: list[str], follow: bool) -> list[dict[str, Any]]:
+    """The editable table; returns the rows in model units (fractions for rates)."""
     ss = st.session_state
     store: dict[str, dict[str, Any]] = ss.setdefault(KEY + "store", {})
     nonce = int(ss.get(KEY + "nonce", 0))
@@ -111,42 +196,83 @@ def _distribution_table(ctx: ViewContext, selected: list[str]) -> pd.DataFrame:
     snap = ss.get(KEY + "snap")
     if snap is None or snap[0] != sel_key:
         rows = [store.get(f) or default_row(f, ctx.scenario) for f in selected]
-        snap = (
-            sel_key,
-            pd.DataFrame(rows, columns=["field", "kind", "low", "mode", "high", "source"]),
+        screen = pd.DataFrame(
+            [_row_to_screen(r) for r in rows],
+            columns=SCREEN_COLUMNS,
         )
+        snap = (sel_key, screen)
         ss[KEY + "snap"] = snap
+    base: pd.DataFrame = snap[1]
     edited = st.data_editor(
-        snap[1],
+        base,
         key=KEY + "dist_" + sel_key,
         hide_index=True,
         width="stretch",
         num_rows="fixed",
-        disabled=["field", "source"],
+        disabled=["field", "input", "source"],
         column_config={
-            "field": st.column_config.TextColumn("Input"),
+            "field": None,
+            "input": st.column_config.TextColumn("Input (unit)"),
             "kind": st.column_config.SelectboxColumn(
                 "Distribution",
                 options=list(KINDS),
+                format_func=lambda k: KIND_LABELS.get(str(k), str(k)),
                 required=True,
-                help="uniform (low, high); triangular and pert (low, mode, high); normal and "
-                "lognormal: low and high are the 5th and 95th percentiles.",
+                help="uniform (low, high); triangular and PERT (low, most likely, high); normal "
+                "and lognormal: low and high are the 5th and 95th percentiles.",
+            ),
+            "follow": st.column_config.SelectboxColumn(
+                "Follows the scenario",
+                options=list(FOLLOW),
+                format_func=lambda k: FOLLOW_LABELS.get(str(k), str(k)),
+                required=True,
+                help="Scaled: low, most likely and high x (value as set / reference). Shifted: "
+                "+ (value as set - reference). Absolute: as stated.",
             ),
             "low": st.column_config.NumberColumn(
                 "Low", help="Minimum, or the 5th percentile for normal/lognormal. Input's unit."
             ),
             "mode": st.column_config.NumberColumn(
-                "Most likely", help="Used by triangular and pert only. Input's unit."
+                "Most likely", help="Used by triangular and PERT only. Input's unit."
             ),
             "high": st.column_config.NumberColumn(
                 "High", help="Maximum, or the 95th percentile for normal/lognormal."
             ),
+            "reference": st.column_config.NumberColumn(
+                "Reference",
+                help="The value low, most likely and high are stated around (the sourced "
+                "default); a run scales or shifts them by the value as set against it.",
+            ),
             "source": st.column_config.TextColumn("Source of the default", width="large"),
         },
     )
-    for row in edited.to_dict("records"):
-        store[str(row["field"])] = row
-    return edited
+    out = []
+    for row, old in zip(edited.to_dict("records"), snap[1].to_dict("records"), strict=True):
+        f = str(row["field"])
+        kept = store.get(f) or default_row(f, ctx.scenario)
+        new = dict(kept)
+        new["kind"], new["follow"] = row["kind"], row["follow"]
+        for c in NUMBER_COLUMNS:
+            shown, before = _clean(row.get(c)), _clean(old.get(c))
+            if shown != before:  # edited on screen: back to the model's unit
+                new[c] = (
+                    None if shown is None else (shown / 100.0 if is_percent_field(f) else shown)
+                )
+        store[f] = new
+        out.append(new)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Input": [FIELD_SPECS[str(r["field"])].label for r in out],
+                "Drawn for the scenario as set": [
+                    _running_text(r, ctx.scenario, follow) for r in out
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    return out
 
 
 def _correlation_table(selected: list[str]) -> pd.DataFrame:
@@ -159,6 +285,10 @@ def _correlation_table(selected: list[str]) -> pd.DataFrame:
         for (a, b), r in d.correlation.items()
         if a in selected and b in selected
     ]
+
+    def label(f: object) -> str:
+        return FIELD_SPECS[str(f)].label if str(f) in FIELD_SPECS else str(f)
+
     return st.data_editor(
         pd.DataFrame(rows, columns=["a", "b", "spearman", "source"]),
         key=KEY + "corr_" + sel_key,
@@ -167,8 +297,12 @@ def _correlation_table(selected: list[str]) -> pd.DataFrame:
         num_rows="dynamic",
         disabled=["source"],
         column_config={
-            "a": st.column_config.SelectboxColumn("Input A", options=selected, required=True),
-            "b": st.column_config.SelectboxColumn("Input B", options=selected, required=True),
+            "a": st.column_config.SelectboxColumn(
+                "Input A", options=selected, format_func=label, required=True
+            ),
+            "b": st.column_config.SelectboxColumn(
+                "Input B", options=selected, format_func=label, required=True
+            ),
             "spearman": st.column_config.NumberColumn(
                 "Spearman rank correlation",
                 min_value=-1.0,
@@ -187,34 +321,23 @@ def _clean(x: object) -> float | None:
         return None
     try:
         v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return None if math.isnan(v) else v
-
-
-def _describe(name: str, spec: dict[str, Any]) -> str:
-    fs = FIELD_SPECS[name]
-    kind = spec.get("kind")
-    lo, hi, mode = spec.get("low"), spec.get("high"), spec.get("mode")
-    if kind in ("normal", "lognormal"):
-        body = (
-            f"{kind}, 5th-95th percentile {lo:g} to {hi:g}"
-            if lo is not None and hi is not None
-            else str(kind)
-        )
-    elif kind in ("triangular", "pert") and None not in (lo, mode, hi):
-        body = f"{kind} {lo:g} / {mode:g} / {hi:g}"
-    elif lo is not None and hi is not None:
-        body = f"{kind} {lo:g} to {hi:g}"
-    else:
-        body = str(kind)
-    return f"{fs.label} {body} {fs.unit}"
 
 
 @st.fragment
 def _section(ctx: ViewContext) -> None:
     defaults = default_distributions()
-    c1, c2, c3 = st.columns([3, 1, 1])
+    c0, c1, c2, c3 = st.columns([2, 3, 1, 1])
+    ranges = c0.radio(
+        "Ranges",
+        [FOLLOWING, ABSOLUTE],
+        key=KEY + "ranges",
+        help="Follow the scenario (default): each range moves with the value as set. Absolute: "
+        "the ranges as stated, wherever the scenario sets the input.",
+    )
+    follow = ranges == FOLLOWING
     selected = c1.multiselect(
         "Uncertain inputs",
         list(FIELD_NAMES),
@@ -228,13 +351,15 @@ def _section(ctx: ViewContext) -> None:
         DRAW_OPTIONS,
         value=DEFAULT_DRAWS,
         key=KEY + "n",
-        help="More draws: smoother percentiles, slower run (10,000 takes well under a second).",
+        help=f"More draws: smoother percentiles, slower run. This demo allows up to "
+        f"{SESSION_MAX_DRAWS:,} draws per run. The exports use {DEFAULT_DRAWS:,} with seed "
+        f"{DEFAULT_SEED}, the defaults here.",
     )
     seed = c3.number_input(
         "Random seed",
         min_value=0,
         max_value=2**32 - 1,
-        value=1,
+        value=DEFAULT_SEED,
         step=1,
         key=KEY + "seed",
         help="The same seed and settings give the same draws.",
@@ -244,10 +369,12 @@ def _section(ctx: ViewContext) -> None:
         return
     with st.expander("Distributions and correlations", expanded=False):
         st.caption(
-            "Values in each input's own unit (see the input's name). Normal and lognormal tails "
-            "are truncated at the input's allowed range; whole-number inputs are rounded."
+            "Numbers in each input's own unit (rates and shares in %). Low, most likely and "
+            "high are stated around the reference; the second table shows what this run draws "
+            "for the scenario as set. Draws are truncated at the input's allowed range; whole-number "
+            "inputs are rounded."
         )
-        table = _distribution_table(ctx, selected)
+        rows = _distribution_table(ctx, selected, follow)
         st.caption("Rank correlations between uncertain inputs (add rows with +).")
         corr_table = _correlation_table(selected)
         if st.button("Reset distributions to the sourced defaults", key=KEY + "reset"):
@@ -255,97 +382,113 @@ def _section(ctx: ViewContext) -> None:
             st.session_state.pop(KEY + "store", None)
             st.session_state.pop(KEY + "snap", None)
             st.rerun(scope="fragment")
-    dists: dict[str, dict[str, Any]] = {}
-    for row in table.to_dict("records"):
-        spec: dict[str, Any] = {
-            "kind": row["kind"],
-            "low": _clean(row["low"]),
-            "high": _clean(row["high"]),
-        }
-        if row["kind"] in ("triangular", "pert"):
-            spec["mode"] = _clean(row["mode"])
-        dists[str(row["field"])] = spec
+    dists = {str(r["field"]): _spec_of(r) for r in rows}
     corr_rows = [
         (str(r["a"]), str(r["b"]), _clean(r["spearman"]))
         for r in corr_table.to_dict("records")
         if r.get("a") and r.get("b")
     ]
-    missing = [f"{a}-{b}" for a, b, r in corr_rows if r is None]
+    missing = [
+        f"{FIELD_SPECS[a].label} - {FIELD_SPECS[b].label}"
+        for a, b, r in corr_rows
+        if r is None and a in FIELD_SPECS and b in FIELD_SPECS
+    ]
     if missing:
         st.warning(
             escape_markdown(f"Correlation without a value: {', '.join(missing)} (allowed: -1 to 1)")
         )
         return
+    try:
+        n_ok = check_session_draws(int(n))
+        out = _run(
+            ctx.scenario.model_dump(),
+            json.dumps(dists),  # field order kept: it sets which normal feeds which input
+            json.dumps(corr_rows),
+            n_ok,
+            int(seed),
+            follow,
+        )
+    except (ValueError, TypeError) as exc:
+        st.warning(escape_markdown(f"Cannot run the simulation: {exc}"))
+        return
     st.caption(
         escape_markdown(
-            "Running: "
-            + "; ".join(_describe(f, d) for f, d in dists.items())
+            ("Following the scenario. " if follow else "Absolute ranges. ")
+            + f"{int(out['n']):,} draws, seed {int(seed)}. "
             + (
-                ". Rank correlations: "
+                "Rank correlations: "
                 + "; ".join(
                     f"{FIELD_SPECS[a].label} ~ {FIELD_SPECS[b].label} {r:+.2f}"
                     for a, b, r in corr_rows
                 )
                 if corr_rows
-                else ". No correlations"
+                else "No correlations"
             )
             + ". Edit them under Distributions and correlations."
         )
     )
-    try:
-        out = _run(
-            ctx.scenario.model_dump(),
-            json.dumps(dists, sort_keys=True),
-            json.dumps(corr_rows),
-            int(n),
-            int(seed),
-        )
-    except (ValueError, TypeError) as exc:
-        st.warning(escape_markdown(f"Cannot run the simulation: {exc}"))
-        return
     _results(ctx, out)
 
 
 def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
     summary: pd.DataFrame = out["summary"]
-    npv = summary.loc["npv_busd"]
-    irr = summary.loc["irr"]
+
+    def val(metric: str, col: str) -> float:
+        return float(summary[col].to_numpy(dtype=np.float64)[summary.index.get_loc(metric)])
+
+    npv = "npv_busd"
     cols = st.columns(4)
     cols[0].metric(
-        "Probability of loss",
-        f"{out['prob_loss']:.1%}",
-        help="Share of draws with NPV < 0 at the WACC: the build destroys value.",
+        "NPV as set (point estimate)",
+        format_metric(npv, val(npv, "point")),
+        help="NPV of the scenario exactly as set, without uncertainty.",
         border=True,
     )
     cols[1].metric(
-        "Median NPV (P50), US$ B",
-        f"{npv['p50']:,.1f}",
-        delta=f"P10 {npv['p10']:,.1f} · P90 {npv['p90']:,.1f}",
+        "Median NPV (P50)",
+        format_metric(npv, val(npv, "p50")),
+        delta=f"P10 {format_metric(npv, val(npv, 'p10'))} · "
+        f"P90 {format_metric(npv, val(npv, 'p90'))}",
         delta_color="off",
         delta_arrow="off",
-        help="50th percentile of NPV over the draws; below it the 10th and 90th, US$ B.",
+        help="50th percentile of NPV over the draws; below it the 10th and 90th.",
         border=True,
     )
     cols[2].metric(
-        "Median IRR (P50), % per year",
-        f"{irr['p50']:.1%}",
-        delta=f"P10 {irr['p10']:.1%} · P90 {irr['p90']:.1%}",
-        delta_color="off",
-        delta_arrow="off",
-        help="Percentiles of IRR over the draws where it is defined, % per year.",
+        "Mean NPV",
+        format_metric(npv, val(npv, "mean")),
+        help="Average NPV over the draws (the expected value).",
         border=True,
     )
     cols[3].metric(
-        "Mean NPV, US$ B",
-        f"{npv['mean']:,.1f}",
-        delta=f"as set {ctx.result.npv_busd:,.1f}",
-        delta_color="off",
-        delta_arrow="off",
-        help="Average NPV over the draws (the expected value), against the NPV of the scenario "
-        "as set. They differ when the inputs' distributions are skewed or the model is "
-        "non-linear in them.",
+        "Probability of loss",
+        f"{out['prob_loss'] * 100:.1f}%",
+        help="Share of draws with NPV below zero at the WACC: the build destroys value.",
         border=True,
     )
+    st.info(escape_markdown(out["reason"]))
+    with st.expander("Why the median differs from the point estimate"):
+        parts = out["parts"][["part", "text"]].rename(
+            columns={"part": "Part of the gap", "text": "NPV"}
+        )
+        st.dataframe(parts, hide_index=True, width="stretch")
+        gi = out["gap_inputs"][
+            ["label", "as_set_text", "mean_text", "shift_text", "effect_text"]
+        ].rename(
+            columns={
+                "label": "Input",
+                "as_set_text": "As set",
+                "mean_text": "Average of its draws",
+                "shift_text": "Average minus value as set",
+                "effect_text": "NPV moving this input alone to its average",
+            }
+        )
+        st.dataframe(gi, hide_index=True, width="stretch")
+        st.caption(
+            "The gap splits exactly: inputs whose average differs from the value as set (all at "
+            "their averages), plus non-linearity (the average NPV over the draws against NPV at "
+            "average inputs), plus skew (median against mean). Methodology §8."
+        )
     n = int(out["n"])
     left, right = st.columns(2)
     with left:
@@ -372,28 +515,37 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         show_chart(ca.cdf_chart(out["irr"], "irr", ctx.label, n), "mc_irr_cdf", ctx)
     show_chart(ca.drivers_chart(out["drivers_npv"], ctx.label), "mc_drivers", ctx)
     st.caption(
-        "Drivers: Spearman rank correlation (scipy.stats.spearmanr) between each input's draws "
-        "and NPV. The sign is the direction; the size says how closely NPV's ranking follows "
-        "the input's. With correlated inputs part of a driver's correlation is borrowed from "
-        "the inputs it moves with."
+        "Drivers, most important first: the share of NPV's variance each input explains on its "
+        "own (first-order index from SALib's RBD-FAST on the draws); the bars show the rank "
+        "correlation, whose sign is the direction. With correlated inputs part of a driver's "
+        "share is borrowed from the inputs it moves with."
     )
-    with st.expander("Summary of every metric, and notes"):
-        shown = summary.loc[
-            SUMMARY_METRICS,
-            ["unit", "mean", "p10", "p50", "p90", "prob_above_zero", "defined_share"],
-        ]
-        st.dataframe(
-            shown.rename(
-                columns={
-                    "prob_above_zero": "share of draws > 0",
-                    "defined_share": "share of draws defined",
-                }
-            ),
-            width="stretch",
-        )
-        drivers = out["drivers_irr"][["label", "spearman_rho", "p_value"]].rename(
-            columns={"label": "Input", "spearman_rho": "rank correlation with IRR"}
-        )
-        st.dataframe(drivers, hide_index=True, width="stretch")
+    st.dataframe(_drivers_table(out["drivers_npv"], "NPV"), hide_index=True, width="stretch")
+    with st.expander("Summary of the main metrics, and notes"):
+        st.dataframe(out["table"], hide_index=True, width="stretch")
+        st.dataframe(_drivers_table(out["drivers_irr"], "IRR"), hide_index=True, width="stretch")
         for note in out["notes"]:
             st.caption(escape_markdown(note))
+
+
+def _drivers_table(drivers: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Drivers for people: share of variance in %, +- its bootstrap half-width, direction."""
+
+    def pct(x: float) -> str:
+        return "n/a" if not math.isfinite(x) else f"{max(x, 0.0) * 100:.1f}%"
+
+    rows = []
+    for _, r in drivers.iterrows():
+        s1, conf, rho = float(r["s1"]), float(r["s1_conf"]), float(r["spearman_rho"])
+        rows.append(
+            {
+                "Input": r["label"],
+                f"Share of {what}'s variance": pct(s1)
+                + (f" ± {conf * 100:.1f} pp" if math.isfinite(conf) else ""),
+                "Direction": "n/a"
+                if not math.isfinite(rho)
+                else ("higher input, higher " if rho > 0 else "higher input, lower ") + what,
+                "Rank correlation": "n/a" if not math.isfinite(rho) else f"{rho:+.2f}",
+            }
+        )
+    return pd.DataFrame(rows)
