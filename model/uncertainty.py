@@ -76,8 +76,8 @@ DEFAULT_SEED = 1
 #: Largest number of draws :func:`monte_carlo` accepts.
 MAX_DRAWS = 5_000_000
 #: Largest number of draws one session of the hosted demo may request per run (the dashboard
-#: enforces it with :func:`check_session_draws`; 100,000 draws take about half a second of one
-#: core and ~60 MB, so a busy session cannot starve the others).
+#: enforces it with :func:`check_session_draws`; 100,000 draws take about a second of one core
+#: and about 160 MB at peak, so a busy session cannot starve the others; methodology §8).
 SESSION_MAX_DRAWS = 100_000
 #: Rows per evaluate_batch call (bounds the temporaries of one call).
 EVAL_CHUNK = 250_000

@@ -187,7 +187,9 @@ def _spec_of(row: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _distribution_table(ctx: ViewContext, selected: list[str], follow: bool) -> list[dict[str, Any]]:
+def _distribution_table(
+    ctx: ViewContext, selected: list[str], follow: bool
+) -> list[dict[str, Any]]:
     """The editable table; returns the rows in model units (fractions for rates)."""
     ss = st.session_state
     store: dict[str, dict[str, Any]] = ss.setdefault(KEY + "store", {})
