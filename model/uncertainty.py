@@ -79,8 +79,11 @@ MAX_DRAWS = 5_000_000
 #: enforces it with :func:`check_session_draws`; 100,000 draws take about a second of one core
 #: and about 160 MB at peak, so a busy session cannot starve the others; methodology §8).
 SESSION_MAX_DRAWS = 100_000
-#: Rows per evaluate_batch call (bounds the temporaries of one call).
-EVAL_CHUNK = 250_000
+#: Rows per evaluate_batch call (bounds the temporaries of one call; a multiple of NORMAL_BLOCK).
+EVAL_CHUNK = 262_144
+#: Rows of normals drawn from one random stream: block b uses ``SeedSequence(seed, spawn_key=(b,))``,
+#: so any range of rows can be drawn on its own (in any process) and gives the same numbers.
+NORMAL_BLOCK = 65_536
 #: Percentiles reported in the summary (numpy's default linear method).
 PERCENTILES: tuple[int, int, int] = (10, 50, 90)
 #: Draws the driver ranking uses (the first ones; draws are independent, so they are a random
@@ -142,7 +145,10 @@ def _short(value: object, limit: int = 40) -> str:
     """repr of a value, cut to ``limit`` characters (a huge integer stays readable)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # e.g. a tuple holding a huge integer
+        return f"a {type(value).__name__} too large to show"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -488,6 +494,11 @@ def copula_matrix(
             )
         a, b = pair
         for f in (a, b):
+            if not isinstance(f, str):
+                raise MonteCarloError(
+                    "correlation",
+                    f"correlation key {_short(pair)}: {_short(f)} is not a field name",
+                )
             check_field(f, "correlation")
             if f not in pos:
                 raise MonteCarloError(
@@ -998,6 +1009,11 @@ def _prepare(
         raise MonteCarloError(
             "distributions", "distributions is empty: choose at least one uncertain input"
         )
+    for name in distributions:
+        if not isinstance(name, str):
+            raise MonteCarloError(
+                "distributions", f"distributions: key {_short(name)} is not a field name"
+            )
     specs = {name: parse_distribution(name, spec) for name, spec in distributions.items()}
     dists = {
         name: (d.at(float(getattr(scenario, name))) if follow_scenario else d.at_reference())
@@ -1018,18 +1034,37 @@ def sample_inputs(
     """Draw ``n`` input rows (one column per uncertain field) and notes on what was adjusted."""
     n, seed = _check_n_seed(n, seed)
     _, dists = _prepare(scenario, distributions, follow_scenario)
-    z = _normals(copula_matrix(list(dists), correlation), n, seed)
+    z = _Normals.of(copula_matrix(list(dists), correlation), seed).rows(0, n)
     cols, over = _transform(scenario, dists, z)
     return pd.DataFrame(cols), dists, _notes(dists, n, over)
 
 
-def _normals(pearson: FloatArray, n: int, seed: int | None) -> FloatArray:
-    """``n`` rows of standard normals with the copula's correlation (Cholesky factor)."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((n, pearson.shape[0]))
-    if not np.allclose(pearson, np.eye(pearson.shape[0])):
-        z = z @ np.linalg.cholesky(pearson).T
-    return z
+@dataclass(frozen=True)
+class _Normals:
+    """Correlated standard normals, drawn block by block from independent streams of one seed."""
+
+    pearson: FloatArray
+    entropy: int
+
+    @classmethod
+    def of(cls, pearson: FloatArray, seed: int | None) -> _Normals:
+        entropy = np.random.SeedSequence(seed).entropy
+        assert isinstance(entropy, int)
+        return cls(pearson, entropy)
+
+    def rows(self, i0: int, i1: int) -> FloatArray:
+        """Rows ``i0:i1``: the same numbers however the rows are split."""
+        k = self.pearson.shape[0]
+        out = np.empty((i1 - i0, k))
+        chol = None if np.allclose(self.pearson, np.eye(k)) else np.linalg.cholesky(self.pearson).T
+        for b in range(i0 // NORMAL_BLOCK, (i1 - 1) // NORMAL_BLOCK + 1 if i1 > i0 else 0):
+            b0 = b * NORMAL_BLOCK
+            rng = np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=(b,)))
+            z = rng.standard_normal((NORMAL_BLOCK, k))
+            lo, hi = max(i0, b0), min(i1, b0 + NORMAL_BLOCK)
+            part = z[lo - b0 : hi - b0]
+            out[lo - i0 : hi - i0] = part if chol is None else part @ chol
+        return out
 
 
 def _transform(
@@ -1141,7 +1176,7 @@ class _Job:
 
     scenario: Scenario
     dists: dict[str, Distribution]
-    z: FloatArray
+    normals: _Normals
     out: FloatArray  # n x (uncertain inputs, then BATCH_METRICS)
 
 
@@ -1150,7 +1185,7 @@ _JOB: _Job | None = None
 
 def _fill(job: _Job, i0: int, i1: int) -> int:
     """Transform and evaluate rows ``i0:i1`` of the job into ``job.out``; rows with shares scaled."""
-    cols, over = _transform(job.scenario, job.dists, job.z[i0:i1])
+    cols, over = _transform(job.scenario, job.dists, job.normals.rows(i0, i1))
     k = len(cols)
     job.out[i0:i1, :k] = np.column_stack(list(cols.values()))
     metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
@@ -1174,22 +1209,25 @@ def _shared(rows: int, cols: int) -> tuple[mmap.mmap, FloatArray]:
 
 
 def _simulate(
-    scenario: Scenario, dists: dict[str, Distribution], z: FloatArray, workers: int
+    scenario: Scenario,
+    dists: dict[str, Distribution],
+    normals: _Normals,
+    n: int,
+    workers: int,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int]:
     """Every draw (inputs then metrics), the statistics of each column, and rows with shares scaled.
 
-    Large runs go to forked processes: they inherit the normals and write into one shared
-    anonymous map, so nothing large is pickled, then compute the columns' statistics in
-    parallel. Every step is row by row (or column by column), so the result is the same for any
-    number of workers.
+    Large runs go to forked processes: each draws its rows' normals (:class:`_Normals`), writes
+    inputs and metrics into one shared anonymous map, so nothing large is pickled, then the
+    processes compute the columns' statistics in parallel. Every step is row by row (or column
+    by column), so the result is the same for any number of workers.
     """
     global _JOB
-    n = z.shape[0]
     names = [*dists, *BATCH_METRICS]
     bounds = [(i, min(i + EVAL_CHUNK, n)) for i in range(0, n, EVAL_CHUNK)]
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
-        buf, out = _shared(n, len(names))
-        _JOB = _Job(scenario, dists, z, out)
+        _, out = _shared(n, len(names))
+        _JOB = _Job(scenario, dists, normals, out)
         try:
             with ProcessPoolExecutor(
                 min(workers, len(bounds)), mp_context=get_context("fork")
@@ -1202,13 +1240,11 @@ def _simulate(
                 for g, p in zip(groups, parts, strict=True)
                 for j, st in zip(g, p, strict=True)
             }
-            draws = pd.DataFrame(out, columns=names, copy=True)
         finally:
             _JOB = None
-            del out
-            buf.close()
-        return draws, stats, over
-    job = _Job(scenario, dists, z, np.empty((n, len(names))))
+        # no copy: the frame keeps the map alive (through the array's base) and frees it with it
+        return pd.DataFrame(out, columns=names, copy=False), stats, over
+    job = _Job(scenario, dists, normals, np.empty((n, len(names))))
     over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
     stats = {
         name: column_stats(np.ascontiguousarray(job.out[:, j])) for j, name in enumerate(names)
@@ -1287,8 +1323,8 @@ def monte_carlo(
             correlation = d.correlation
     specs, dists = _prepare(scenario, distributions, bool(follow_scenario))
     fields = list(dists)
-    z = _normals(copula_matrix(fields, correlation), n, seed)
-    draws, stats, over = _simulate(scenario, dists, z, n_workers)
+    normals = _Normals.of(copula_matrix(fields, correlation), seed)
+    draws, stats, over = _simulate(scenario, dists, normals, n, n_workers)
     notes = _notes(dists, n, over)
     gap_rows = evaluate_batch(_gap_table(scenario, fields, stats), scenario)
     point = {m: float(gap_rows[m].iloc[0]) for m in BATCH_METRICS}

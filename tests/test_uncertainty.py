@@ -569,6 +569,16 @@ def test_a_pair_in_both_orders_with_the_same_value_is_accepted() -> None:
             "correlation",
             "Spearman rho = an integer of about 401 digits is too large",
         ),
+        (
+            {"distributions": {10**5000: {"kind": "uniform", "low": 0.0, "high": 1.0}}},
+            "distributions",
+            "key an integer of about 5,001 digits is not a field name",
+        ),
+        (
+            {"distributions": DISTS, "correlation": {("wacc", 10**5000): 0.5}},
+            "correlation",
+            "an integer of about 5,001 digits is not a field name",
+        ),
         ({"n": 10**400}, "n", r"n = an integer of about 401 digits is not allowed"),
         ({"n": 2.5}, "n", r"n = 2.5 is not allowed \(allowed: a whole number from 1 to"),
         ({"seed": 10**400}, "seed", "seed = an integer of about 401 digits is not allowed"),
