@@ -892,7 +892,7 @@ def _explain_gap(
 def _signed_field(name: str, value: float) -> str:
     if is_percent_field(name):
         return f"{value * 100:+.2f} percentage points"
-    return f"{value:+,.3g} {FIELD_SPECS[name].unit}"
+    return f"{value:+,.2f} {FIELD_SPECS[name].unit}"
 
 
 def _reason(g: GapExplanation, summary: pd.DataFrame) -> str:

@@ -515,14 +515,17 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
             ctx,
         )
         show_chart(ca.cdf_chart(out["irr"], "irr", ctx.label, n), "mc_irr_cdf", ctx)
-    show_chart(ca.drivers_chart(out["drivers_npv"], ctx.label), "mc_drivers", ctx)
+    drivers: pd.DataFrame = out["drivers_npv"]
+    # the chart plots rank correlations: order its bars by them (the table below ranks by share)
+    by_rho = drivers.iloc[np.argsort(-np.nan_to_num(drivers["spearman_rho"].abs()), kind="stable")]
+    show_chart(ca.drivers_chart(by_rho, ctx.label), "mc_drivers", ctx)
     st.caption(
-        "Drivers, most important first: the share of NPV's variance each input explains on its "
-        "own (first-order index from SALib's RBD-FAST on the draws); the bars show the rank "
-        "correlation, whose sign is the direction. With correlated inputs part of a driver's "
-        "share is borrowed from the inputs it moves with."
+        "Drivers, most important first in the table: the share of NPV's variance each input "
+        "explains on its own (first-order index from SALib's RBD-FAST on the draws). The chart "
+        "shows the rank correlation, whose sign is the direction. With correlated inputs part of "
+        "a driver's share is borrowed from the inputs it moves with."
     )
-    st.dataframe(_drivers_table(out["drivers_npv"], "NPV"), hide_index=True, width="stretch")
+    st.dataframe(_drivers_table(drivers, "NPV"), hide_index=True, width="stretch")
     with st.expander("Summary of the main metrics, and notes"):
         st.dataframe(out["table"], hide_index=True, width="stretch")
         st.dataframe(_drivers_table(out["drivers_irr"], "IRR"), hide_index=True, width="stretch")
