@@ -80,7 +80,7 @@ MAX_DRAWS = 5_000_000
 #: and about 160 MB at peak, so a busy session cannot starve the others; methodology §8).
 SESSION_MAX_DRAWS = 100_000
 #: Rows per evaluate_batch call (bounds the temporaries of one call; a multiple of NORMAL_BLOCK).
-EVAL_CHUNK = 262_144
+EVAL_CHUNK = 131_072
 #: Rows of normals drawn from one random stream: block b uses ``SeedSequence(seed, spawn_key=(b,))``,
 #: so any range of rows can be drawn on its own (in any process) and gives the same numbers.
 NORMAL_BLOCK = 65_536
