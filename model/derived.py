@@ -1,4 +1,4 @@
-"""Economics the charts need, as vectorised model functions (methodology section 9).
+"""Economics the charts need, as vectorised model functions (methodology section 10).
 
 Every sweep is one pass of the engine over a table of scenarios (:func:`model.evaluate_batch` or,
 where annual indices are needed, :func:`batch_tables`): no per-scenario loop of

@@ -1,4 +1,4 @@
-"""The chart economics in model.derived (methodology section 9): each sweep equals the model on
+"""The chart economics in model.derived (methodology section 10): each sweep equals the model on
 the same inputs, no sweep loops over evaluate, and the pricing-pressure map has the signs of
 derived demand (methodology section 4.3)."""
 
