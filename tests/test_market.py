@@ -103,12 +103,15 @@ def test_floor_is_the_avoidable_cash_cost_and_old_vintages_idle_below_it() -> No
     idle_years = (fleet < floor) & m["operating"].to_numpy()
     assert idle_years.any()
     op = r.cash_flows
-    # a fully idle year (whole year below the floor, no contract): no lease revenue, and power
-    # and other opex are saved
-    year = int(np.flatnonzero(idle_years)[-1])
-    if fleet[year + 1 if year + 1 < len(fleet) else year] < floor:
+    # the first vintage (2 to 12) falls below the floor at age ln(0.0576) / ln(0.4) = 3.1; the
+    # table (start of year) shows it from year 6, revenue (mid-year, age 3.5) from year 5: years
+    # 5-11 earn no lease revenue and save power and other opex
+    assert np.flatnonzero(idle_years).tolist()[:6] == [6, 7, 8, 9, 10, 11]
+    for year in range(5, 12):
         assert op["revenue_lease"].iloc[year] == pytest.approx(0.0)
         assert op["power_cost"].iloc[year] == pytest.approx(0.0)
+        assert op["other_opex"].iloc[year] == pytest.approx(0.0)
+    assert op["revenue_lease"].iloc[3] > 0 and op["power_cost"].iloc[3] > 0
 
 
 # ---- vintages and continuous timing (methodology sections 2.2, 4.5) ----------------------------
