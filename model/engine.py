@@ -9,6 +9,7 @@ are in ``docs/methodology.md``; names carry their units (``_busd`` = US$ billion
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +27,12 @@ USD_PER_BUSD = 1e9
 TOKENS_PER_M = 1e6
 #: Upper end of the breakeven lease-rate search, US$ B per GW-year (the field's upper bound).
 BREAKEVEN_LEASE_MAX = 60.0
+TOKENS_PER_QUADRILLION = 1e15
+#: Smallest lease rate (US$ B per GW-year) the indices are expressed against (a rate of 0 has no
+#: index; revenue stays rate x index, so 0 earns 0).
+MIN_RATE_REF = 1e-3
+#: Bound on log indices so extreme growth inputs stay finite (exp(700) ~ 1e304).
+LOG_CLIP = 700.0
 
 #: Annual lines, in the order of ``Result.cash_flows`` (all US$ B except ``year``).
 LINE_NAMES: tuple[str, ...] = (
@@ -37,9 +44,11 @@ LINE_NAMES: tuple[str, ...] = (
     "other_opex",
     "variable_opex",
     "procurement_cost",
+    "licence_fee",
     "ebitda",
     "depreciation",
     "ebit",
+    "residual_gain",
     "tax",
     "nopat",
     "capex",
@@ -57,9 +66,14 @@ INDEX_NAMES: tuple[str, ...] = (
     "compute_demand_index",
     "industry_capacity_index",
     "lease_rate_index",
+    "lease_rate_ceiling_index",
+    "lease_rate_floor_index",
     "fleet_lease_rate_index",
+    "contracted_lease_rate_index",
+    "billed_lease_rate_index",
     "builder_tokens_per_gpu_index",
     "hosting_volume_factor",
+    "hosting_capacity_used_share",
 )
 
 
@@ -77,10 +91,44 @@ class EngineOutput:
     ebit_per_lease_rate: FloatArray
     #: Discount factors ``(1 + wacc) ** -t``, shape (S, T) (None only if built elsewhere).
     discount: FloatArray | None = None
+    #: What the residual value needs (None only if built elsewhere).
+    residual: _ResidualInputs | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
     return params[name][:, None]
+
+
+def _clamp(x: FloatArray, low: float | FloatArray, high: float | FloatArray) -> FloatArray:
+    """``min(max(x, low), high)`` (np.clip's Python wrapper costs more than the work here)."""
+    return np.minimum(np.maximum(x, low), high)
+
+
+def _phi(x: FloatArray) -> FloatArray:
+    """``x / (1 - exp(-x))`` (1 at ``x = 0``): ``L x`` the continuous capital-recovery factor."""
+    return 1.0 / _psi(x)
+
+
+def _psi(y: FloatArray) -> FloatArray:
+    """``(1 - exp(-y)) / y`` (1 at ``y = 0``): the present value of 1 a year over 1 / rate."""
+    # below 1e-12 the series 1 - y / 2 equals 1 to double precision
+    out: FloatArray = np.divide(-np.expm1(-y), y, out=np.ones_like(y), where=y > 1e-12)
+    return out
+
+
+def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
+    """``integral_0^u min(floor(w), k_last) dw`` for ``u >= 0`` (0 for ``u < 0``)."""
+    u = np.maximum(u, 0.0)
+    v = np.minimum(u, k_last)
+    # the integral is continuous at integers, so float noise in floor() does not matter
+    f: FloatArray = np.floor(v)
+    out: FloatArray = f * (f - 1.0) / 2.0 + f * (v - f) + k_last * np.maximum(u - k_last, 0.0)
+    return out
+
+
+def _last_vintage(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
+    """Index ``k_last`` of the last vintage of a class that starts before the horizon end."""
+    return np.maximum(np.ceil(np.round((horizon - build) / life, 9)) - 1.0, 0.0)
 
 
 def _refresh_capex(
@@ -88,24 +136,27 @@ def _refresh_capex(
 ) -> tuple[FloatArray, FloatArray]:
     """Like-for-like refresh spend per year (S, T) and the end-of-horizon net book value (S,).
 
-    Vintage k >= 1 enters service at time ``build + k * life`` (years from the start of year 0)
-    if that is before the horizon end, and is paid in year ``ceil(time) - 1``: the first year end
-    at or after it. Year ``t`` therefore pays for the vintages with ``t < build + k * life <= t + 1``,
-    counted in closed form as ``N(t + 1) - N(t)`` with ``N(x) = floor((x - build) / life)`` clipped
-    to ``[0, k_last]`` (no loop over vintages).
+    Vintage k >= 1 starts at the exact time ``s = build + k * life`` (years from the start of
+    year 0) if that is before the horizon end. Its payment is split between the two year ends
+    around it in proportion (a start at 7.5 is paid half at the end of year 6, half at the end of
+    year 7; a start at exactly 6.0 at the end of year 5), so the spend moves continuously with
+    ``life``. With ``N(z)`` the vintages started by time ``z``, the amount paid by time ``y`` is
+    ``integral_{y}^{y+1} N``; year t pays its second difference, in closed form (no loop).
     """
-    n_op = horizon - build
-    # vintages in service over the horizon: 0 .. k_last (rounded to guard float noise)
-    k_last = np.ceil(np.round(n_op / life, 9)) - 1.0
-    # vintages k >= 1 started by the end of each year t (time t + 1), at most k_last
-    started = np.clip(
-        np.floor(np.round((t + 1.0 - build[:, None]) / life[:, None], 9)), 0.0, k_last[:, None]
+    k_last = _last_vintage(life, build, horizon)
+    n_t = t.shape[1]
+    remaining = (k_last + 1.0) * life - (horizon - build)
+    nbv_end = cost * _clamp(remaining / life, 0.0, 1.0)
+    if not (k_last > 0).any():  # no refresh inside any row's horizon (e.g. a long facility life)
+        return np.zeros((cost.shape[0], n_t)), nbv_end
+    x = np.arange(n_t + 2, dtype=np.float64)[None, :]  # times 0 .. T + 1
+    integral = life[:, None] * _vintage_integral(
+        (x - build[:, None]) / life[:, None], k_last[:, None]
     )
-    count = started.copy()
-    count[:, 1:] -= started[:, :-1]
-    spend = cost[:, None] * count
-    remaining = (k_last + 1.0) * life - n_op
-    nbv_end = cost * np.clip(remaining / life, 0.0, 1.0)
+    # paid by time y: I(y + 1) - I(y); year t pays paid(t + 1) - paid(t)
+    count = integral[:, 2:] - 2.0 * integral[:, 1:-1] + integral[:, :-2]
+    # the second difference of exact multiples leaves float noise of ~1e-15: dropped
+    spend = cost[:, None] * np.where(count > 1e-12, count, 0.0)
     return spend, nbv_end
 
 
@@ -140,16 +191,21 @@ def run_metrics(
     """
     p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
     n = p["gw_built"].shape[0]
+    # rows in order of horizon: each chunk is only as many years wide as its longest row
+    order = np.argsort(p["build_years"] + p["operating_years"], kind="stable")
+    sorted_p = {k: v[order] for k, v in p.items()}
     parts: list[dict[str, FloatArray]] = []
     for start in range(0, n, CHUNK_ROWS):
-        q = {k: v[start : start + CHUNK_ROWS] for k, v in p.items()}
+        q = {k: v[start : start + CHUNK_ROWS] for k, v in sorted_p.items()}
         out = _cash_flows(q, with_metrics=True, tables=False)
         if with_breakeven:
             out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
         parts.append(out.metrics)
     if not parts:
         return {}
-    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(n)
+    return {k: np.concatenate([part[k] for part in parts])[inverse] for k in parts[0]}
 
 
 def _cash_flows(
@@ -157,9 +213,9 @@ def _cash_flows(
 ) -> EngineOutput:
     """Annual lines, market indices and (optionally) metrics of every scenario in ``p``.
 
-    With ``tables=False`` (batch metrics) the indices that feed no line (token volume, compute
-    demand, industry capacity) and the cumulative FCF are not built: ``market`` and ``lines``
-    then lack those keys. Every other number is the same.
+    With ``tables=False`` (batch metrics) the indices that feed no line are not kept and the
+    cumulative FCF is not built: ``market`` and ``lines`` then lack those keys. Every other
+    number is the same. Formulas: ``docs/methodology.md`` sections 2-4.
     """
     n = p["gw_built"].shape[0]
     build = p["build_years"]
@@ -168,9 +224,9 @@ def _cash_flows(
     years = np.arange(n_years)
     t = years.astype(np.float64)[None, :]
     b = build[:, None]
-    active = t < horizon[:, None]
+    h_end = horizon[:, None]
+    active = t < h_end
     operating = (t >= b) & active
-    op = operating.astype(np.float64)
 
     # ---- capital --------------------------------------------------------------------------
     gw = _col(p, "gw_built")
@@ -182,90 +238,233 @@ def _cash_flows(
     refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, horizon, t)
     capex_refresh = refresh_it + refresh_fac
     capex = build_spend + capex_refresh
-    depreciation = (
-        op * (cost_it / p["it_life_years"] + cost_fac / p["facility_life_years"])[:, None]
-    )
-    last_year = (t == (horizon - 1.0)[:, None]).astype(np.float64)
-    residual = last_year * (p["residual_value_fraction"] * (nbv_it + nbv_fac))[:, None]
 
-    # ---- market indices (calendar years from year 0 = today), built in logs for speed -------
+    # ---- unit costs per GW-year (US$ B) and the user cost of new capacity ---------------------
+    tax_rate = _col(p, "tax_rate")
+    var_share = _col(p, "variable_opex_share_of_revenue")
+    power_gw = (
+        HOURS_PER_YEAR
+        * MWH_PER_GW_HOUR
+        * _col(p, "power_load_factor")
+        * _col(p, "power_price_usd_per_mwh")
+        / USD_PER_BUSD
+    )
+    avoidable_gw = power_gw + _col(p, "other_opex_busd_per_gw_year")
+    rho = np.log1p(_col(p, "wacc"))
+    log_keep_hw = np.log1p(-_col(p, "hardware_cost_decline_per_year"))  # <= 0
+    delta_hw = -log_keep_hw
+    life_it = _col(p, "it_life_years")
+    life_fac = _col(p, "facility_life_years")
+    it_gw = _col(p, "capex_per_gw_busd") * _col(p, "it_share_of_capex")
+    fac_gw = _col(p, "capex_per_gw_busd") - it_gw
+    kappa_it = _phi(rho * life_it) / life_it
+    kappa_fac = _phi(rho * life_fac) / life_fac
+    # present value per IT life of an entrant's rent per unit of its starting level: the
+    # contracted share flat for the term, everything else ageing at the hardware decline
+    term = np.minimum(_col(p, "contract_years"), life_it)
+    aged = rho + delta_hw
+    rent_pv = life_it * _psi(aged * life_it) + _col(p, "contracted_share") * term * (
+        _psi(rho * term) - _psi(aged * term)
+    )
+    rent_factor = kappa_it * rent_pv
+    # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
+    arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
+    # capex is paid at the end of each build year, before operation starts at B
+    build_factor = (np.exp(rho * _col(p, "build_years")) - 1.0) / np.maximum(
+        _col(p, "build_years") * np.expm1(rho), 1e-300
+    )
+    build_factor = np.where(rho > 1e-12, build_factor, 1.0)
+    user_cost_gw = (
+        (1.0 - tax_rate) * avoidable_gw * arrears
+        + it_gw * (kappa_it * build_factor - tax_rate * arrears / life_it)
+        + fac_gw * (kappa_fac * build_factor - tax_rate * arrears / life_fac)
+    ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
+    rate = _col(p, "lease_rate_busd_per_gw_year")
+    rate_ref = np.maximum(rate, MIN_RATE_REF)
+    floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
+    user_idx = user_cost_gw / rate_ref
+    premium = np.maximum(1.0 - user_idx, 0.0)
+    lag = _col(p, "entry_lag_years")
+    cap = _col(p, "lease_rate_index_cap")
+
+    # ---- market: closed forms in continuous time tau (years from the start of year 0) --------
     log_k_builder = np.log(_col(p, "efficiency_multiplier"))
     log_k_industry = log_k_builder * _col(p, "efficiency_diffusion")
-    log_keep = np.log1p(-_col(p, "token_price_decline_per_year"))  # log of price kept each year
-    log_price = -_col(p, "price_pass_through") * log_k_industry + log_keep * t
-    log_volume = (
-        -_col(p, "demand_elasticity") * log_price
-        + np.log1p(_col(p, "token_demand_growth_per_year")) * t
+    log_keep = np.log1p(-_col(p, "token_price_decline_per_year"))  # price of a capability kept
+    pass_through = _col(p, "price_pass_through")
+    elasticity = _col(p, "demand_elasticity")
+    eps_c = _col(p, "compute_demand_elasticity")
+    log_g = np.log1p(_col(p, "token_demand_growth_per_year"))
+    log_c = np.log1p(_col(p, "industry_capacity_growth_per_year"))
+    # token price P, volume V, compute demand D, industry compute K: log-linear in tau
+    price_a, price_b = -pass_through * log_k_industry, log_keep
+    volume_a, volume_b = -elasticity * price_a, -elasticity * log_keep + log_g
+    demand_a, demand_b = volume_a - log_k_industry, volume_b + log_keep
+    cap_b = log_c - log_keep_hw
+    # frontier rent per GW before its bounds: X = (D / K) ** (1 / eps_c) x compute per GW
+    x_a = demand_a / eps_c
+    x_b = (demand_b - cap_b) / eps_c - log_keep_hw
+
+    def log_x(tau: FloatArray) -> FloatArray:
+        return _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
+
+    # the user cost is never below the floor (methodology section 4.2), so only the override
+    # can push the ceiling under it
+    cap_eff = np.maximum(cap, floor_idx)
+
+    def ceiling(tau: FloatArray) -> FloatArray:
+        return np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
+
+    def frontier(tau: FloatArray) -> FloatArray:
+        return np.minimum(np.maximum(np.exp(log_x(tau)), floor_idx), ceiling(tau))
+
+    # ---- IT vintages: at most two per year (life >= 1), split at the exact switch time -------
+    k_last = _last_vintage(life_it, b, h_end)
+    since = np.maximum(t - b, 0.0)
+    k_a = np.minimum(np.floor(np.round(since / life_it, 9)), k_last)
+    start_a = b + k_a * life_it
+    start_b = start_a + life_it
+    lo = _clamp(t, b, h_end)
+    hi = _clamp(t + 1.0, b, h_end)
+    switch = _clamp(np.where(k_a < k_last, start_b, h_end), lo, hi)
+    contract_years = _col(p, "contract_years")
+    cs = _col(p, "contracted_share")
+    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage]
+    start = np.concatenate((start_a, start_b), axis=1)
+    x0 = np.concatenate((lo, switch), axis=1)
+    x1 = np.concatenate((switch, hi), axis=1)
+    width = x1 - x0
+    mid = 0.5 * (x0 + x1)
+    both = frontier(np.concatenate((mid, start), axis=1))
+    frontier_mid, frontier_start = both[:, : 2 * n_years], both[:, 2 * n_years :]
+    in_contract = _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width)
+    spot = frontier_mid * np.exp(log_keep_hw * (mid - start))
+    runs = spot >= floor_idx
+    spot_run = np.where(runs, spot, 0.0)
+    spot_width = width - cs * in_contract
+    seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
+    seg_idle = np.where(runs, 0.0, spot_width)
+    seg_spot_billed = spot_run * width
+    seg_spot_idle = np.where(runs, 0.0, width)
+    # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
+    # share: the host sells at the token price the pass-through sets, so its sold share follows
+    # the industry's compute utilisation D / K (1 when compute is scarce)
+    log_tokens = (
+        log_k_builder
+        - log_keep * mid
+        + delta_hw * start
+        + np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0)
     )
-    log_industry_tokens_per_gpu = log_k_industry - log_keep * t
-    log_demand = log_volume - log_industry_tokens_per_gpu
-    log_capacity = np.log1p(_col(p, "industry_capacity_growth_per_year")) * t
-    # spot rates follow demand / capacity up to the ceiling where new capacity enters
-    log_lease = np.minimum(log_demand - log_capacity, np.log(_col(p, "lease_rate_index_cap")))
-    # the installed IT vintage falls behind the frontier until it is refreshed
-    life_it = _col(p, "it_life_years")
-    since_start = np.maximum(t - b, 0.0)
-    age = since_start - life_it * np.floor(np.round(since_start / life_it, 9))
-    vintage_time = t - age
-    price_idx = np.exp(log_price)
-    lease_idx = np.exp(log_lease)
-    fleet_idx = np.exp(log_lease + log_keep * age)
-    builder_tokens_idx = np.exp(log_k_builder - log_keep * vintage_time)
-    hosting_volume_factor = np.minimum(1.0, lease_idx)
+    # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
+    seg_host = width * np.exp(log_tokens)
+
+    def _sum(seg: FloatArray) -> FloatArray:
+        return seg[:, :n_years] + seg[:, n_years:]
+
+    billed = _sum(seg_billed)  # index-years billed per leased GW (contract + spot)
+    idle = _sum(seg_idle)  # share-years of leased GW idled
+    spot_billed = _sum(seg_spot_billed)  # index-years per GW all at spot (spare hosting GW)
+    spot_idle = _sum(seg_spot_idle)
+    host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
+    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     # ---- revenue ------------------------------------------------------------------------------
-    tau = t - b  # operating year index
-    contracted = (tau < _col(p, "contract_years")) * _col(p, "contracted_share")
-    # billed share x price index of leased capacity: lease revenue per GW = rate x this
-    price_mix = contracted + (1.0 - contracted) * fleet_idx
-    lease_factor = _col(p, "lease_utilization") * price_mix
-    lease_per_gw = _col(p, "lease_rate_busd_per_gw_year") * _col(p, "lease_utilization") * price_mix
-    # revenue per unit of lease rate (US$ B per (US$ B per GW-year)): every lease-linked line is
-    # proportional to it, which makes the breakeven lease rate cheap to solve (also at rate 0)
-    lease_exposure = op * (gw * _col(p, "lease_share") + _col(p, "procured_gw")) * lease_factor
-    revenue_lease = op * gw * _col(p, "lease_share") * lease_per_gw
-    revenue_resale = op * _col(p, "procured_gw") * lease_per_gw
-    gpus_hosting = gw * _col(p, "hosting_share") / _col(p, "pue") * _col(p, "gpus_per_gw")
-    tokens_m = (
-        gpus_hosting
+    util = _col(p, "lease_utilization")
+    lease_gw = gw * _col(p, "lease_share")
+    host_gw = gw * _col(p, "hosting_share")
+    procured = _col(p, "procured_gw")
+    ratio = _col(p, "input_tokens_per_output_token")
+    capacity_m = (
+        host_gw
+        / _col(p, "pue")
+        * _col(p, "gpus_per_gw")
         * _col(p, "tokens_per_sec_per_gpu")
-        * builder_tokens_idx
         * SECONDS_PER_YEAR
         * _col(p, "hosting_utilization")
-        * hosting_volume_factor
         / TOKENS_PER_M
+    ) * host_units  # output tokens the hosted GW can sell, M per year
+    mid_year = 0.5 * (lo + hi)
+    market_m = (
+        _col(p, "market_tokens_quadrillion_per_year")
+        * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
+        * np.exp(_clamp(volume_a + volume_b * mid_year, -LOG_CLIP, LOG_CLIP))
+        * op_width
     )
-    revenue_hosting = (
-        op * tokens_m * _col(p, "hosting_price_usd_per_m_tokens") * price_idx / USD_PER_BUSD
-    )
+    allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
+    sold_m = np.minimum(capacity_m, allowed_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = np.where(capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0)
+    spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
+    price_idx_mid = np.exp(_clamp(price_a + price_b * mid_year, -LOG_CLIP, LOG_CLIP))
+    price_per_m = (
+        _col(p, "hosting_price_usd_per_m_tokens")
+        + ratio * _col(p, "hosting_input_price_usd_per_m_tokens")
+    ) * price_idx_mid
+    revenue_hosting = sold_m * price_per_m / USD_PER_BUSD
+    licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
+    # revenue per unit of today's lease rate: every lease-linked line is proportional to it
+    lease_exposure = util * ((lease_gw + procured) * billed + spare_gw * spot_billed)
+    revenue_lease = rate * util * (lease_gw * billed + spare_gw * spot_billed)
+    revenue_resale = rate * util * procured * billed
     revenue = revenue_lease + revenue_hosting + revenue_resale
 
-    # ---- operating costs -----------------------------------------------------------------
-    power_cost = (
-        op
-        * gw
-        * (
-            HOURS_PER_YEAR
-            * MWH_PER_GW_HOUR
-            * _col(p, "power_load_factor")
-            * _col(p, "power_price_usd_per_mwh")
-            / USD_PER_BUSD
-        )
+    # ---- operating costs (idle capacity saves its avoidable costs) ----------------------------
+    running_gw = gw * op_width - lease_gw * idle - spare_gw * spot_idle
+    power_cost = power_gw * running_gw
+    other_opex = _col(p, "other_opex_busd_per_gw_year") * running_gw
+    variable_opex = revenue * var_share
+    procurement_cost = op_width * procured * _col(p, "procurement_cost_busd_per_gw_year")
+    ebitda = revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
+    depreciation = (
+        op_width * (cost_it / p["it_life_years"] + cost_fac / p["facility_life_years"])[:, None]
     )
-    other_opex = op * gw * _col(p, "other_opex_busd_per_gw_year")
-    variable_opex = revenue * _col(p, "variable_opex_share_of_revenue")
-    procurement_cost = op * _col(p, "procured_gw") * _col(p, "procurement_cost_busd_per_gw_year")
-    ebitda = revenue - power_cost - other_opex - variable_opex - procurement_cost
     ebit = ebitda - depreciation
-    ebit_per_lease_rate = lease_exposure * (1.0 - _col(p, "variable_opex_share_of_revenue"))
+    ebit_per_lease_rate = lease_exposure * (1.0 - var_share)
 
-    tax = _tax_with_carryforward(ebit, p["tax_rate"])
+    # ---- residual value at market value, taxed on the gain against book ----------------------
+    last_year = t == (h_end - 1.0)
+    age_end = (h_end - b - k_last * life_it)[:, 0]  # age of the IT in service at the horizon
+    left_end = np.maximum(life_it[:, 0] - age_end, 0.0)
+    resid = _ResidualInputs(
+        frac=p["residual_value_fraction"],
+        replacement=cost_it * np.exp(log_keep_hw[:, 0] * age_end),
+        rent_per_rate=(
+            p["gw_built"]
+            * p["lease_utilization"]
+            * (1.0 - p["variable_opex_share_of_revenue"])
+            * frontier(h_end)[:, 0]
+            * np.exp(log_keep_hw[:, 0] * age_end)
+        ),
+        contract_rent_per_rate=(
+            p["gw_built"]
+            * p["lease_utilization"]
+            * (1.0 - p["variable_opex_share_of_revenue"])
+            * frontier(h_end - age_end[:, None])[:, 0]
+        ),
+        contracted_share=p["contracted_share"],
+        contract_left=np.clip(
+            np.minimum(p["contract_years"], p["it_life_years"]) - age_end, 0.0, left_end
+        ),
+        charge=p["gw_built"] * (avoidable_gw + fac_gw * kappa_fac)[:, 0],
+        delta=delta_hw[:, 0],
+        rho=rho[:, 0],
+        left=left_end,
+        nbv_it=nbv_it,
+        nbv_fac=nbv_fac,
+        tax=p["tax_rate"],
+    )
+    residual_end, gain_end = resid.at(p["lease_rate_busd_per_gw_year"])
+    residual = np.where(last_year, residual_end[:, None], 0.0)
+    residual_gain = np.where(last_year, gain_end[:, None], 0.0)
+
+    tax = _tax_with_carryforward(ebit + residual_gain, p["tax_rate"])
     nopat = ebit - tax
 
     fcf = ebitda - tax - capex + residual
     disc = finance.discount_factors(p["wacc"], n_years)
     discounted = fcf * disc
-    net_book_value = np.cumsum(capex - depreciation, axis=1)
+    depreciation_total = depreciation
+    net_book_value = np.cumsum(capex - depreciation_total, axis=1)
 
     lines = {
         "revenue_lease": revenue_lease,
@@ -276,9 +475,11 @@ def _cash_flows(
         "other_opex": other_opex,
         "variable_opex": variable_opex,
         "procurement_cost": procurement_cost,
+        "licence_fee": licence_fee,
         "ebitda": ebitda,
         "depreciation": depreciation,
         "ebit": ebit,
+        "residual_gain": residual_gain,
         "tax": tax,
         "nopat": nopat,
         "capex": capex,
@@ -289,22 +490,45 @@ def _cash_flows(
         "net_book_value": net_book_value,
     }
     shape = (n, n_years)
-    market = {
-        "token_price_index": _full(price_idx, shape),
-        "lease_rate_index": _full(lease_idx, shape),
-        "fleet_lease_rate_index": _full(fleet_idx, shape),
-        "builder_tokens_per_gpu_index": _full(builder_tokens_idx, shape),
-        "hosting_volume_factor": _full(hosting_volume_factor, shape),
-    }
+    market: dict[str, FloatArray] = {}
     if tables:
+        lease_idx = frontier(t)
+        age_t = np.maximum(t - start_a, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
         lines["cumulative_fcf"] = np.cumsum(fcf, axis=1)
-        market["token_volume_index"] = _full(np.exp(log_volume), shape)
-        market["compute_demand_index"] = _full(np.exp(log_demand), shape)
-        market["industry_capacity_index"] = _full(np.exp(log_capacity), shape)
+        market = {
+            "token_price_index": _full(np.exp(price_a + price_b * t), shape),
+            "token_volume_index": _full(
+                np.exp(_clamp(volume_a + volume_b * t, -LOG_CLIP, LOG_CLIP)), shape
+            ),
+            "compute_demand_index": _full(
+                np.exp(_clamp(demand_a + demand_b * t, -LOG_CLIP, LOG_CLIP)), shape
+            ),
+            "industry_capacity_index": _full(np.exp(_clamp(cap_b * t, -LOG_CLIP, LOG_CLIP)), shape),
+            "lease_rate_index": lease_idx,
+            "lease_rate_ceiling_index": _full(ceiling(t), shape),
+            "lease_rate_floor_index": _full(floor_idx, shape),
+            "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
+            "contracted_lease_rate_index": frontier(start_a),
+            "billed_lease_rate_index": billed_idx,
+            "builder_tokens_per_gpu_index": np.exp(
+                _clamp(log_k_builder - log_keep * t + delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
+            ),
+            "hosting_volume_factor": _full(
+                np.exp(_clamp(demand_a + (demand_b - cap_b) * t, -LOG_CLIP, 0.0)), shape
+            ),
+            "hosting_capacity_used_share": _full(used, shape),
+        }
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
         market = {k: market[k] for k in INDEX_NAMES}
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
+    if with_metrics:
+        tax_without = _tax_with_carryforward(ebit, p["tax_rate"])
+        metrics["residual_pv_busd"] = np.sum(
+            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
+        )
     return EngineOutput(
         years=years,
         lines=lines,
@@ -315,7 +539,78 @@ def _cash_flows(
         metrics=metrics,
         ebit_per_lease_rate=ebit_per_lease_rate,
         discount=disc,
+        residual=resid,
     )
+
+
+@dataclass(frozen=True)
+class _ResidualInputs:
+    """What the end-of-horizon market value needs, per scenario (S,), in US$ B.
+
+    ``rent_per_rate`` is the spot rent at the horizon of the IT in service, per unit of today's
+    lease rate, net of variable opex; ``contract_rent_per_rate`` its contract rent (the frontier
+    rate of its start) for the ``contract_left`` years its contract still runs on the
+    ``contracted_share``; ``charge`` the avoidable costs plus the facility's capital charge the
+    IT must cover; ``left`` its remaining life. :meth:`at` gives the residual cash and the gain
+    against book for a lease rate (the breakeven search calls it again).
+    """
+
+    frac: FloatArray
+    replacement: FloatArray
+    rent_per_rate: FloatArray
+    contract_rent_per_rate: FloatArray
+    contracted_share: FloatArray
+    contract_left: FloatArray
+    charge: FloatArray
+    delta: FloatArray
+    rho: FloatArray
+    left: FloatArray
+    nbv_it: FloatArray
+    nbv_fac: FloatArray
+    tax: FloatArray
+
+    @cached_property
+    def _fixed(self) -> dict[str, FloatArray]:
+        """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
+        aged = self.rho + self.delta
+        term = self.contract_left
+        return {
+            "aged": aged,
+            "rent_at_term": term * _psi(aged * term),
+            "charge_at_term": term * _psi(self.rho * term),
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * self.left)),
+            "log_charge": np.log(np.maximum(self.charge, 1e-300)),
+            # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
+            "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
+        }
+
+    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
+        the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
+        f = self._fixed
+        until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
+        stop = np.maximum(
+            start, np.where(rent > self.charge, np.minimum(self.left, until_idle), 0.0)
+        )
+        return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
+
+    def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+        f = self._fixed
+        rent = self.rent_per_rate * lease_rate
+        cs = self.contracted_share
+        # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
+        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
+        r1, c1 = self._spot_from(rent, self.contract_left)
+        spot_all = rent * r0 - self.charge * c0
+        spot_after = rent * (r1 - f["rent_at_term"]) - self.charge * (c1 - f["charge_at_term"])
+        contract = (self.contract_rent_per_rate * lease_rate - self.charge) * f["charge_at_term"]
+        pre_tax = (1.0 - cs) * spot_all + cs * (contract + spot_after)
+        # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the life
+        # left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
+        value_rents = f["buyer"] * pre_tax
+        value_it = np.maximum(0.0, np.minimum(self.replacement, value_rents))
+        cash = self.frac * (value_it + self.nbv_fac)
+        return cash, cash - (self.nbv_it + self.nbv_fac)
 
 
 def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:
@@ -341,6 +636,7 @@ def _metrics(
         p["wacc"],
     )
     payback = np.asarray(finance.payback(fcf))
+    payback_operation = payback_from_operation(fcf, p["build_years"])
     disc_payback = np.asarray(finance.payback(discounted))
     opening_nbv = np.concatenate(
         [np.zeros((fcf.shape[0], 1)), lines["net_book_value"][:, :-1]], axis=1
@@ -370,6 +666,7 @@ def _metrics(
         "irr_root_count": n_roots.astype(np.float64),
         "mirr": mirr,
         "payback_years": payback,
+        "payback_from_operation_years": payback_operation,
         "discounted_payback_years": disc_payback,
         "roic": roic,
         "gross_lease_yield": gross_yield,
@@ -390,6 +687,30 @@ def _metrics(
     return metrics
 
 
+def payback_from_operation(fcf: FloatArray, build_years: FloatArray) -> FloatArray:
+    """Years from the start of operation to the first time cumulative FCF is non-negative.
+
+    Notes
+    -----
+    Year t's flow sits at ``t`` on the discounting axis (its year end), so operation starts at
+    ``B - 1`` on it (the end of the last build year). With ``j`` the first year whose cumulative
+    FCF ``C_j >= 0``, the crossing is ``j - 1 + (-C_{j-1}) / fcf_j`` (linear inside the year) and
+    the payback from operation is that less ``B - 1``, floored at 0; NaN if it never comes. Capex
+    is included, so this is the cluster payback CoreWeave reports (about 2.5 years), unlike
+    :func:`model.finance.payback` (the last crossing, from the first capex year).
+    """
+    cum = np.cumsum(fcf, axis=1)
+    ok = cum >= 0.0
+    found = ok.any(axis=1)
+    j = np.argmax(ok, axis=1)
+    rows = np.arange(fcf.shape[0])
+    prev = np.maximum(j - 1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(j > 0, -cum[rows, prev] / np.where(j > 0, fcf[rows, j], 1.0), 0.0)
+    crossing = np.where(j > 0, prev + _clamp(frac, 0.0, 1.0), 0.0)
+    return np.where(found, np.maximum(crossing - (build_years - 1.0), 0.0), np.nan)
+
+
 def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
     """Cash tax per year: ``rate`` x positive EBIT after using losses carried forward.
 
@@ -407,17 +728,22 @@ def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
     """Lease rate (US$ B per GW-year) at which NPV = 0, by a bracketing secant on [0, max].
 
-    Every line but tax is affine in the lease rate, so one extra engine pass at ``rate + 1``
-    gives the slopes; NPV(x) is then rebuilt cheaply with the tax recursion. NPV is continuous,
-    non-decreasing and piecewise linear in the rate (tax is the only kink), so the Illinois
-    variant of regula falsi converges in a few steps. NaN where nothing is leased or resold or
-    where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
+    The rate scales the scenario's whole lease-rate path (frontier, bounds and idling held as
+    computed): every operating line is then affine in it, the residual value is rebuilt from
+    its closed form and tax from its recursion. NPV is continuous and non-decreasing in the
+    rate. One pass evaluates 0, the maximum and a first guess from the affine part (the rate at
+    which NPV would reach 0 if neither tax nor the residual's slope changed); the Illinois
+    variant of regula falsi then refines the tightest bracket, usually in a step or none. NaN where nothing is leased
+    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
     """
     n = p["gw_built"].shape[0]
     rate0 = p["lease_rate_busd_per_gw_year"]
     slope_ebit = base.ebit_per_lease_rate
     ebitda0, ebit0 = base.lines["ebitda"], base.lines["ebit"]
-    other = -base.lines["capex"] + base.lines["residual_value"]
+    other = -base.lines["capex"]
+    resid = base.residual
+    assert resid is not None
+    last = base.years[None, :] == (base.horizon_years - 1)[:, None]
     disc = (
         base.discount
         if base.discount is not None
@@ -425,25 +751,55 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     )
     tax_rate = p["tax_rate"]
 
-    def npv_at(x: FloatArray) -> FloatArray:
-        shift = (x - rate0)[:, None] * slope_ebit
-        tax = _tax_with_carryforward(ebit0 + shift, tax_rate)
-        return np.asarray(np.sum((ebitda0 + shift - tax + other) * disc, axis=1), dtype=np.float64)
+    n_t = ebit0.shape[1]
+    tax_tiled: dict[int, FloatArray] = {}
 
-    exposed = np.any(slope_ebit > 0, axis=1)
-    a = np.zeros(n)
-    b = np.full(n, BREAKEVEN_LEASE_MAX)
-    fa, fb = npv_at(a), npv_at(b)
-    ok = exposed & (fa <= 0) & (fb >= 0)
+    def npv_at(x: FloatArray) -> FloatArray:
+        """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
+        g = x.shape[0]
+        shift = (x - rate0)[:, :, None] * slope_ebit  # (G, S, T)
+        cash, gain = resid.at(x)
+        taxable = ebit0 + shift + np.where(last, gain[:, :, None], 0.0)
+        if g not in tax_tiled:
+            tax_tiled[g] = np.tile(tax_rate, g)
+        tax = _tax_with_carryforward(taxable.reshape(g * n, n_t), tax_tiled[g]).reshape(g, n, n_t)
+        flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
+        return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
+
+    exposed = (slope_ebit > 0).any(axis=1)
+    # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
+    slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
+    # plus the residual's after-tax slope (its market value moves with the rents), one unit up
+    up, _ = resid.at(rate0[None, :] + 1.0)
+    here, _ = resid.at(rate0[None, :])
+    disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
+    slope = slope + (up[0] - here[0]) * (1.0 - tax_rate) * disc_last
+    npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)
+    guess = np.where(np.isfinite(guess), guess, 0.0)
+    guess = _clamp(guess, 0.0, BREAKEVEN_LEASE_MAX)
+    trial = np.stack([np.zeros(n), guess, np.full(n, BREAKEVEN_LEASE_MAX)])
+    f = npv_at(trial)
+    ok = exposed & (f[0] <= 0) & (f[2] >= 0)
+    # the tightest bracket among the trial points: a with NPV <= 0, b with NPV >= 0
+    below = f[1] <= 0
+    a, fa = np.where(below, trial[1], trial[0]), np.where(below, f[1], f[0])
+    b, fb = np.where(below, trial[2], trial[1]), np.where(below, f[2], f[1])
     scale = np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
     side = np.zeros(n)
-    x = a.copy()
+    x = np.where(np.abs(f[1]) <= 1e-11 * scale, guess, a)
+    done = np.abs(f[1]) <= 1e-11 * scale
     for _ in range(100):
-        denom = fb - fa
-        x = np.where(denom != 0, a - fa * (b - a) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
-        fx = npv_at(x)
-        if np.all((np.abs(fx) <= 1e-11 * scale) | ~ok):
+        if (done | ~ok).all():
             break
+        denom = fb - fa
+        step = np.where(
+            denom != 0, a - fa * (b - a) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b)
+        )
+        x = np.where(done, x, step)
+        fx = npv_at(x[None, :])[0]
+        done = done | (np.abs(fx) <= 1e-11 * scale)
         keep_b = np.sign(fx) == np.sign(fa)  # root lies in [x, b]
         # Illinois: halve the value at the end kept twice in a row
         fb = np.where(keep_b & (side == 1), fb / 2.0, fb)

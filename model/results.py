@@ -27,6 +27,7 @@ BATCH_METRICS: tuple[str, ...] = (
     "irr_root_count",
     "mirr",
     "payback_years",
+    "payback_from_operation_years",
     "discounted_payback_years",
     "roic",
     "gross_lease_yield",
@@ -38,6 +39,7 @@ BATCH_METRICS: tuple[str, ...] = (
     "average_revenue_busd_per_year",
     "market_reaction_busd",
     "npv_to_market_reaction",
+    "residual_pv_busd",
 )
 
 #: Units of each metric, for tables and exports.
@@ -46,7 +48,9 @@ METRIC_UNITS: dict[str, str] = {
     "irr": "fraction per year",
     "irr_root_count": "count of NPV roots on -95%..10,000%",
     "mirr": "fraction per year",
-    "payback_years": "years from the first capex year",
+    "payback_years": "years from the first capex year (last crossing of cumulative FCF)",
+    "payback_from_operation_years": "years from the start of operation (first crossing)",
+    "residual_pv_busd": "US$ B (present value of the residual, after tax on the gain)",
     "discounted_payback_years": "years from the first capex year",
     "roic": "fraction per year",
     "gross_lease_yield": "fraction per year",
@@ -96,6 +100,11 @@ class Result:
     #: costs about as much as the whole evaluation, and batch callers often need only metrics).
     cash_flow_columns: dict[str, np.ndarray] = field(repr=False, compare=False)
     market_columns: dict[str, np.ndarray] = field(repr=False, compare=False)
+    #: First time cumulative FCF (capex included) is non-negative, in years from the start of
+    #: operation (the cluster payback CoreWeave reports); None if it never is.
+    payback_from_operation_years: float | None = None
+    #: Present value (US$ B) of the end-of-horizon residual value after the tax on its gain.
+    residual_pv_busd: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
 
     @cached_property
@@ -127,6 +136,8 @@ class Result:
             "ebitda_margin": self.ebitda_margin,
             "market_reaction_busd": self.market_reaction_busd,
             "npv_to_market_reaction": self.npv_to_market_reaction,
+            "payback_from_operation_years": self.payback_from_operation_years,
+            "residual_pv_busd": self.residual_pv_busd,
         }
 
     def npv_profile(self, rates: np.ndarray | list[float]) -> pd.DataFrame:
@@ -183,6 +194,8 @@ def evaluate(scenario: Scenario | None = None) -> Result:
         ebitda_margin=_opt(m["ebitda_margin"]),
         market_reaction_busd=m["market_reaction_busd"],
         npv_to_market_reaction=_opt(m["npv_to_market_reaction"]),
+        payback_from_operation_years=_opt(m["payback_from_operation_years"]),
+        residual_pv_busd=m["residual_pv_busd"],
         extra={"average_revenue_busd_per_year": m["average_revenue_busd_per_year"]},
     )
 

@@ -114,6 +114,11 @@ class Scenario(BaseModel):
     tokens_per_sec_per_gpu: float = _f("tokens_per_sec_per_gpu")
     hosting_price_usd_per_m_tokens: float = _f("hosting_price_usd_per_m_tokens")
     hosting_utilization: float = _f("hosting_utilization")
+    input_tokens_per_output_token: float = _f("input_tokens_per_output_token")
+    hosting_input_price_usd_per_m_tokens: float = _f("hosting_input_price_usd_per_m_tokens")
+    hosting_licence_fee_share: float = _f("hosting_licence_fee_share")
+    market_tokens_quadrillion_per_year: float = _f("market_tokens_quadrillion_per_year")
+    hosting_market_share_cap: float = _f("hosting_market_share_cap")
     procured_gw: float = _f("procured_gw")
     procurement_cost_busd_per_gw_year: float = _f("procurement_cost_busd_per_gw_year")
     # Efficiency and pricing
@@ -124,6 +129,9 @@ class Scenario(BaseModel):
     token_demand_growth_per_year: float = _f("token_demand_growth_per_year")
     industry_capacity_growth_per_year: float = _f("industry_capacity_growth_per_year")
     token_price_decline_per_year: float = _f("token_price_decline_per_year")
+    hardware_cost_decline_per_year: float = _f("hardware_cost_decline_per_year")
+    compute_demand_elasticity: float = _f("compute_demand_elasticity")
+    entry_lag_years: float = _f("entry_lag_years")
     lease_rate_index_cap: float = _f("lease_rate_index_cap")
     # Finance and valuation
     wacc: float = _f("wacc")

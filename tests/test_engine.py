@@ -1,5 +1,6 @@
-"""The cash-flow engine: pricing identities (issue 2 section 5), accounting identities, timing,
-tax with losses carried forward, refresh capex, residual value and the breakeven lease rate."""
+"""The cash-flow engine: pricing identities (methodology section 4), accounting identities,
+timing, tax with losses carried forward, refresh capex, residual value at market value
+(methodology section 2) and the breakeven lease rate (section 5)."""
 
 from __future__ import annotations
 
@@ -69,8 +70,10 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
         - col["power_cost"]
         - col["other_opex"]
         - col["variable_opex"]
-        - col["procurement_cost"],
+        - col["procurement_cost"]
+        - col["licence_fee"],
     )
+    same(col["licence_fee"], col["revenue_hosting"] * s.hosting_licence_fee_share)
     same(col["ebit"], col["ebitda"] - col["depreciation"])
     same(col["nopat"], col["ebit"] - col["tax"])
     same(col["fcf"], col["ebitda"] - col["tax"] - col["capex"] + col["residual_value"])
@@ -87,12 +90,20 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     same(col["net_book_value"], np.cumsum(col["capex"] - col["depreciation"]))
     same(col["depreciation"].sum() + col["net_book_value"][-1], col["capex"].sum())
     assert col["net_book_value"][-1] >= -tol
-    # residual value: a share of the end book value, in the last year only
+    # residual value: market value, in the last year only, its gain against book taxed
     same(col["residual_value"][:-1], 0.0)
-    same(col["residual_value"][-1], s.residual_value_fraction * col["net_book_value"][-1])
-    # tax: never negative, unlimited loss carryforward
+    same(col["residual_gain"][:-1], 0.0)
+    assert col["residual_value"][-1] >= -tol
+    same(col["residual_gain"][-1], col["residual_value"][-1] - col["net_book_value"][-1])
+    # tax: never negative, unlimited loss carryforward, on EBIT and the disposal gain
     assert (col["tax"] >= -tol).all()
-    same(col["tax"], tax_loop(col["ebit"], s.tax_rate))
+    same(col["tax"], tax_loop(col["ebit"] + col["residual_gain"], s.tax_rate))
+    # the frontier lease rate stays between its floor and ceiling (methodology section 4.2)
+    m = r.market
+    lease = m["lease_rate_index"].to_numpy()
+    scale_m = max(1.0, float(np.max(np.abs(lease))))
+    assert (m["lease_rate_floor_index"].to_numpy() <= lease + 1e-12 * scale_m).all()
+    assert (lease <= m["lease_rate_ceiling_index"].to_numpy() + 1e-12 * scale_m).all()
     # metrics read off the table
     same(r.npv_busd, col["discounted_fcf"].sum())
     same(r.capex_lifetime_busd, col["capex"].sum())
@@ -101,6 +112,12 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
 
 
 # ---- the seed arithmetic and hand-checked lines ----------------------------------------------
+
+#: A market where the cost bounds are far away: capex high and today's rate low, so the user
+#: cost of new capacity is ~4x today's rate and the floor ~0.14x (methodology section 4.2).
+LOOSE = {"capex_per_gw_busd": 80.0, "lease_rate_busd_per_gw_year": 5.0}
+#: No limit from the market's token volume (methodology section 4.4).
+NO_TOKEN_CAP = {"hosting_market_share_cap": 1.0, "market_tokens_quadrillion_per_year": 1e6}
 
 
 def test_bofa_base_lines_by_hand() -> None:
@@ -112,7 +129,8 @@ def test_bofa_base_lines_by_hand() -> None:
     assert len(op) == 14
     assert op["revenue_lease"].to_numpy() == pytest.approx(3 * 12.5)
     # power: 3 GW x 8,760 h x 1,000 MWh/GWh x 0.85 load x US$40/MWh = US$0.89352 B
-    assert op["power_cost"].to_numpy() == pytest.approx(3 * 8760 * 1000 * 0.85 * 40 / 1e9)
+    power = 3 * 8760 * 1000 * 0.85 * 40 / 1e9
+    assert op["power_cost"].to_numpy() == pytest.approx(power)
     assert op["other_opex"].to_numpy() == pytest.approx(3 * 0.35)
     assert op["variable_opex"].to_numpy() == pytest.approx(3.75)
     ebitda = 37.5 - 0.89352 - 1.05 - 3.75
@@ -120,14 +138,27 @@ def test_bofa_base_lines_by_hand() -> None:
     # straight line: IT 127.5 x 0.7 / 5.5 + facility 127.5 x 0.3 / 14
     dep = 89.25 / 5.5 + 38.25 / 14
     assert op["depreciation"].to_numpy() == pytest.approx(dep)
-    assert op["tax"].to_numpy() == pytest.approx(0.21 * (ebitda - dep))
-    # IT vintages enter at 2 + 5.5 = 7.5 and 2 + 11 = 13: paid in years 7 and 12
+    assert op["tax"].to_numpy()[:-1] == pytest.approx(0.21 * (ebitda - dep))
+    # IT vintages start at 2 + 5.5 = 7.5 (paid half at the end of year 6, half at the end of
+    # year 7) and 2 + 11 = 13 (paid at the end of year 12)
     refresh = cf["capex_refresh"].to_numpy()
-    assert np.flatnonzero(refresh).tolist() == [7, 12]
-    assert refresh[[7, 12]] == pytest.approx([89.25, 89.25])
+    assert np.flatnonzero(refresh).tolist() == [6, 7, 12]
+    assert refresh[[6, 7, 12]] == pytest.approx([44.625, 44.625, 89.25])
     # at the horizon (16) the third IT vintage has 3 x 5.5 - 14 = 2.5 of 5.5 years left
-    assert cf["net_book_value"].iloc[-1] == pytest.approx(89.25 * 2.5 / 5.5)
-    assert cf["residual_value"].iloc[-1] == pytest.approx(89.25 * 2.5 / 5.5)
+    nbv = 89.25 * 2.5 / 5.5
+    assert cf["net_book_value"].iloc[-1] == pytest.approx(nbv)
+    # its market value: no hardware decline, so replacement cost is the full 89.25; the value of
+    # its remaining rents is lower: 2.5 years of 3 GW x (12.5 x 0.9 - avoidable 0.64784 - the
+    # facility's capital charge 12.75 x rho / (1 - exp(-14 rho))), discounted continuously
+    rho = math.log(1.087)
+    charge = power / 3 + 0.35 + 12.75 * rho / (1 - math.exp(-14 * rho))
+    pre_tax = 3 * (12.5 * 0.9 - charge) * (1 - math.exp(-2.5 * rho)) / rho
+    # a taxed buyer: V = 0.79 x PV / (1 - 0.21 x PV of 1 a year over 2.5 years / 2.5)
+    value = 0.79 * pre_tax / (1 - 0.21 * (1 - math.exp(-2.5 * rho)) / (2.5 * rho))
+    assert value < 89.25
+    assert cf["residual_value"].iloc[-1] == pytest.approx(value, rel=1e-12)
+    assert cf["residual_gain"].iloc[-1] == pytest.approx(value - nbv, rel=1e-12)
+    assert cf["tax"].iloc[-1] == pytest.approx(0.21 * (ebitda - dep + value - nbv))
     assert_accounting_identities(r)
 
 
@@ -143,23 +174,42 @@ def test_plain_products_with_multiplier_one_and_no_drift() -> None:
         gpus_per_gw=500_000.0,
         tokens_per_sec_per_gpu=3000.0,
         hosting_price_usd_per_m_tokens=0.5,
+        hosting_input_price_usd_per_m_tokens=0.2,
+        input_tokens_per_output_token=3.0,
+        hosting_licence_fee_share=0.3,
         procured_gw=1.6,
         procurement_cost_busd_per_gw_year=9.0,
         power_price_usd_per_mwh=55.0,
         efficiency_multiplier=1.0,
         efficiency_diffusion=0.7,
         demand_elasticity=1.7,
+        **NO_TOKEN_CAP,
     )
     r = evaluate(s)
-    # every index is 1 in every year
-    assert r.market.drop(columns=["year", "operating"]).to_numpy() == pytest.approx(1.0, abs=1e-15)
+    # every market index is 1 in every year
+    names = [
+        "token_price_index",
+        "token_volume_index",
+        "compute_demand_index",
+        "industry_capacity_index",
+        "lease_rate_index",
+        "fleet_lease_rate_index",
+        "contracted_lease_rate_index",
+        "builder_tokens_per_gpu_index",
+        "hosting_volume_factor",
+        "hosting_capacity_used_share",
+    ]
+    assert r.market[names].to_numpy() == pytest.approx(1.0, abs=1e-15)
     op = operating_rows(r)
     lease = 2.0 * 0.45 * 12.5 * 0.9
-    hosting = 2.0 * 0.35 / 1.25 * 500_000 * 3000 * SECONDS_PER_YEAR * 0.6 * 0.5 / 1e6 / 1e9
-    # 0.56 GW of IT x 500k = 280,000 GPUs x 3,000 tok/s x 31,536,000 s x 0.6 = 1.589e16 tokens
-    assert hosting == pytest.approx(7.947072, rel=1e-12)  # x US$0.5 per M tokens, in US$ B
+    # output tokens: 0.56 GW of IT x 500k = 280,000 GPUs x 3,000 tok/s x 31,536,000 s x 0.6
+    tokens_m = 2.0 * 0.35 / 1.25 * 500_000 * 3000 * SECONDS_PER_YEAR * 0.6 / 1e6
+    # each output token carries 3 input tokens: US$0.5 + 3 x 0.2 = 1.1 per M output tokens
+    hosting = tokens_m * (0.5 + 3 * 0.2) / 1e9
+    assert tokens_m * 0.5 / 1e9 == pytest.approx(7.947072, rel=1e-12)
     assert op["revenue_lease"].to_numpy() == pytest.approx(lease, rel=1e-12)
     assert op["revenue_hosting"].to_numpy() == pytest.approx(hosting, rel=1e-12)
+    assert op["licence_fee"].to_numpy() == pytest.approx(0.3 * hosting, rel=1e-12)
     assert op["revenue_resale"].to_numpy() == pytest.approx(1.6 * 12.5 * 0.9, rel=1e-12)
     assert op["procurement_cost"].to_numpy() == pytest.approx(1.6 * 9.0, rel=1e-12)
     assert op["power_cost"].to_numpy() == pytest.approx(
@@ -168,13 +218,14 @@ def test_plain_products_with_multiplier_one_and_no_drift() -> None:
     assert_accounting_identities(r)
 
 
-# ---- pricing pressure (issue 2 section 5) ----------------------------------------------------
+# ---- pricing pressure (methodology section 4.3) -----------------------------------------------
 
 MIX = {
     "lease_share": 0.6,
     "hosting_share": 0.4,
     "contracted_share": 0.5,
     "contract_years": 4,
+    **NO_TOKEN_CAP,
 }
 
 
@@ -214,17 +265,41 @@ def test_builder_only_efficiency_scales_hosting_only(k: float) -> None:
     assert operating_rows(rk)["revenue_hosting"].min() > 0
 
 
+def test_builder_only_efficiency_is_bounded_by_the_market_token_volume() -> None:
+    """A 4x builder-only gain sells at most the share cap of the market's tokens (section 4.4)."""
+    common = {"lease_share": 0.0, "hosting_share": 1.0, "efficiency_diffusion": 0.0}
+    r1 = evaluate(base(**common, efficiency_multiplier=1.0))
+    r4 = evaluate(base(**common, efficiency_multiplier=4.0))
+    s = r4.scenario
+    cap_tokens_m = s.hosting_market_share_cap * s.market_tokens_quadrillion_per_year * 1e9
+    price = s.hosting_price_usd_per_m_tokens + (
+        s.input_tokens_per_output_token * s.hosting_input_price_usd_per_m_tokens
+    )
+    most = cap_tokens_m / (1 + s.input_tokens_per_output_token) * price / 1e9
+    for r in (r1, r4):
+        hosted = operating_rows(r)["revenue_hosting"].to_numpy()
+        assert (hosted <= most * (1 + 1e-12)).all()
+        assert (r.market["hosting_capacity_used_share"] <= 1.0).all()
+    # the cap binds at 3 GW already, so the gain adds no hosting revenue, only spare capacity
+    # leased at spot
+    np.testing.assert_allclose(
+        operating_rows(r4)["revenue_hosting"], operating_rows(r1)["revenue_hosting"]
+    )
+    assert r4.npv_busd > r1.npv_busd
+    assert r4.npv_busd < r1.npv_busd + 0.5 * abs(r1.npv_busd) + 50
+
+
 @pytest.mark.parametrize(("elasticity", "direction"), [(0.4, -1), (0.9, -1), (1.1, 1), (2.5, 1)])
 def test_jevons_uncontracted_lease_revenue_follows_elasticity(
     elasticity: float, direction: int
 ) -> None:
     k = 2.0
     common = {
+        **LOOSE,
         "efficiency_diffusion": 1.0,
         "price_pass_through": 1.0,
         "demand_elasticity": elasticity,
         "contract_years": 4,
-        "lease_rate_index_cap": 50.0,  # the identities are about the uncapped market
     }
     # no contracts: every operating year moves by k ** (elasticity - 1)
     free1 = evaluate(base(**common, contracted_share=0.0, efficiency_multiplier=1.0))
@@ -238,38 +313,53 @@ def test_jevons_uncontracted_lease_revenue_follows_elasticity(
     assert freek.market["compute_demand_index"].to_numpy() == pytest.approx(
         k ** (elasticity - 1.0), rel=1e-12
     )
-    # all contracted: unchanged during the term, then it follows the market
-    c1 = evaluate(base(**common, contracted_share=1.0, efficiency_multiplier=1.0))
+    # the gain is known before the build: contracts are signed at the new frontier rate too
     ck = evaluate(base(**common, contracted_share=1.0, efficiency_multiplier=k))
+    c1 = evaluate(base(**common, contracted_share=1.0, efficiency_multiplier=1.0))
     a = operating_rows(ck)["revenue_lease"].to_numpy()
     b = operating_rows(c1)["revenue_lease"].to_numpy()
-    assert a[:4] == pytest.approx(b[:4], rel=1e-12)
-    assert a[4:] / b[4:] == pytest.approx(k ** (elasticity - 1.0), rel=1e-12)
-    # a mix: the contracted part holds, the rest moves
-    mix = evaluate(base(**common, contracted_share=0.7, efficiency_multiplier=k))
-    m = operating_rows(mix)["revenue_lease"].to_numpy()
-    assert m[:4] == pytest.approx(b[:4] * (0.7 + 0.3 * k ** (elasticity - 1.0)), rel=1e-12)
+    assert a / b == pytest.approx(k ** (elasticity - 1.0), rel=1e-12)
+
+
+def test_contracts_hold_their_signing_rate_while_the_market_moves() -> None:
+    """Each vintage is contracted at the frontier rate of its start (methodology section 4.5)."""
+    s = base(**LOOSE, token_demand_growth_per_year=0.1, contract_years=3, contracted_share=1.0)
+    r = evaluate(s)
+    op = operating_rows(r)
+    rate = op["revenue_lease"].to_numpy() / (3 * 5.0)
+    # vintage 0 starts at 2.0: contracted at 1.1 ** 2 for operating years 0-2, then spot
+    assert rate[:3] == pytest.approx(1.1**2, rel=1e-12)
+    # vintage 1 starts at 7.5, half-way through year 7: contracted at 1.1 ** 7.5 from then
+    assert rate[6] == pytest.approx(1.1**7.5, rel=1e-12)
+    year7 = 0.5 * (1.1**7.25) + 0.5 * 1.1**7.5
+    assert rate[5] == pytest.approx(year7, rel=1e-12)
+    assert_accounting_identities(r)
 
 
 def test_levers_default_to_no_effect_and_move_the_indices() -> None:
     r = evaluate(base())
-    assert r.market.drop(columns=["year", "operating"]).to_numpy() == pytest.approx(1.0)
-    grow = evaluate(
-        base(token_demand_growth_per_year=0.2, contracted_share=0.0, lease_rate_index_cap=50.0)
-    )
+    m = r.market
+    for name in ("token_price_index", "lease_rate_index", "fleet_lease_rate_index"):
+        assert m[name].to_numpy() == pytest.approx(1.0)
+    # user cost ~28x today's rate: the ceiling stays above 1.2 ** 15
+    far = {"capex_per_gw_busd": 120.0, "lease_rate_busd_per_gw_year": 1.0}
+    grow = evaluate(base(**far, token_demand_growth_per_year=0.2, contracted_share=0.0))
     t = grow.market["year"].to_numpy()
     assert grow.market["token_volume_index"].to_numpy() == pytest.approx(1.2**t)
     assert grow.market["lease_rate_index"].to_numpy() == pytest.approx(1.2**t)
-    cap = evaluate(base(industry_capacity_growth_per_year=0.25))
-    assert cap.market["lease_rate_index"].to_numpy() == pytest.approx(1.25**-t)
-    # a secular price decline: tokens get cheaper, an unrefreshed fleet falls behind the frontier
+    cap = evaluate(base(**LOOSE, industry_capacity_growth_per_year=0.1))
+    assert cap.market["lease_rate_index"].to_numpy() == pytest.approx(1.1**-t)
+    # a token price decline (algorithms) makes tokens cheaper but does not age hardware
     dec = evaluate(base(token_price_decline_per_year=0.3, demand_elasticity=1.0))
     m = dec.market
     assert m["token_price_index"].to_numpy() == pytest.approx(0.7**t)
     assert m["lease_rate_index"].to_numpy() == pytest.approx(1.0)
-    fleet = m["fleet_lease_rate_index"].to_numpy()
+    assert m["fleet_lease_rate_index"].to_numpy() == pytest.approx(1.0)
+    # the hardware decline does: an unrefreshed vintage falls behind the frontier
+    hw = evaluate(base(hardware_cost_decline_per_year=0.3))
+    fleet = hw.market["fleet_lease_rate_index"].to_numpy()
     assert fleet[2] == pytest.approx(1.0) and fleet[3] == pytest.approx(0.7)
-    assert (np.diff(fleet[2:8]) < 0).all()  # ages until the refresh in year 7 (time 7.5)
+    assert (np.diff(fleet[2:8]) < 0).all()  # ages until the refresh at time 7.5
     assert fleet[8] > fleet[7]
 
 
@@ -279,23 +369,23 @@ def test_levers_default_to_no_effect_and_move_the_indices() -> None:
 @pytest.mark.parametrize(
     ("build", "n_op", "life", "paid"),
     [
-        (2, 14, 5.5, [7, 12]),
-        (1, 10, 5.0, [5]),  # vintage at exactly 6.0 is paid at the end of year 5
-        (3, 12, 4.0, [6, 10]),  # 3 + 12 = 15 is the horizon end: no vintage starts there
-        (2, 5, 6.0, []),
-        (1, 6, 1.0, [1, 2, 3, 4, 5]),
-        (2, 9, 2.5, [4, 6, 9]),  # starts 4.5, 7.0, 9.5
+        (2, 14, 5.5, {6: 0.5, 7: 0.5, 12: 1.0}),  # starts 7.5 and 13.0
+        (1, 10, 5.0, {5: 1.0}),  # a start at exactly 6.0 is paid at the end of year 5
+        (3, 12, 4.0, {6: 1.0, 10: 1.0}),  # 3 + 12 = 15 is the horizon end: no start there
+        (2, 5, 6.0, {}),
+        (1, 6, 1.0, {1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 1.0}),
+        (2, 9, 2.5, {3: 0.5, 4: 0.5, 6: 1.0, 8: 0.5, 9: 0.5}),  # starts 4.5, 7.0, 9.5
     ],
 )
-def test_it_refresh_is_paid_in_the_year_the_vintage_starts(
-    build: int, n_op: int, life: float, paid: list[int]
+def test_it_refresh_is_split_between_the_year_ends_around_its_start(
+    build: int, n_op: int, life: float, paid: dict[int, float]
 ) -> None:
     s = base(build_years=build, operating_years=n_op, it_life_years=life, facility_life_years=40)
     r = evaluate(s)
     refresh = r.cash_flows["capex_refresh"].to_numpy()
-    assert np.flatnonzero(refresh).tolist() == paid
+    assert np.flatnonzero(refresh).tolist() == sorted(paid)
     it_cost = s.gw_built * s.capex_per_gw_busd * s.it_share_of_capex
-    assert refresh[paid] == pytest.approx(it_cost)
+    assert refresh[sorted(paid)] == pytest.approx([it_cost * paid[y] for y in sorted(paid)])
     assert_accounting_identities(r)
 
 
@@ -328,26 +418,66 @@ def test_tax_is_rate_times_ebit_without_losses_and_carries_losses() -> None:
     r = evaluate(base())
     op = operating_rows(r)
     assert (op["ebit"] > 0).all()
-    assert op["tax"].to_numpy() == pytest.approx(0.21 * op["ebit"].to_numpy(), rel=1e-12)
+    taxable = (op["ebit"] + op["residual_gain"]).to_numpy()
+    assert op["tax"].to_numpy() == pytest.approx(0.21 * taxable, rel=1e-12)
     # a low lease rate early on: losses, then profits shielded until the losses are used
     loss = evaluate(
-        base(lease_rate_busd_per_gw_year=4.0, token_demand_growth_per_year=0.2, contracted_share=0)
+        base(
+            capex_per_gw_busd=80.0,
+            lease_rate_busd_per_gw_year=4.0,
+            token_demand_growth_per_year=0.2,
+            contracted_share=0,
+        )
     )
     ebit = loss.cash_flows["ebit"].to_numpy()
     tax = loss.cash_flows["tax"].to_numpy()
     assert (ebit < 0).any() and (ebit > 0).any()
-    np.testing.assert_allclose(tax, tax_loop(ebit, 0.21), atol=1e-12)
+    np.testing.assert_allclose(
+        tax, tax_loop(ebit + loss.cash_flows["residual_gain"].to_numpy(), 0.21), atol=1e-12
+    )
     first_profit = int(np.argmax(ebit > 0))
     assert tax[first_profit] < 0.21 * ebit[first_profit]
     assert_accounting_identities(loss)
 
 
-def test_residual_value_fraction() -> None:
+def test_residual_value_fraction_scales_the_market_value_after_tax() -> None:
     full = evaluate(base(residual_value_fraction=1.0))
     none = evaluate(base(residual_value_fraction=0.0))
-    nbv = full.cash_flows["net_book_value"].iloc[-1]
+    value = full.cash_flows["residual_value"].iloc[-1]
     assert none.cash_flows["residual_value"].sum() == 0.0
-    assert full.npv_busd - none.npv_busd == pytest.approx(nbv / 1.087**15, rel=1e-12)
+    # the sale's gain against book is taxed; the write-off is a loss that only shields the last
+    # year's own profit (no carryback): tax 21% x max(0, EBIT - book value written off)
+    nbv = full.cash_flows["net_book_value"].iloc[-1]
+    ebit_last = full.cash_flows["ebit"].iloc[-1]
+    assert none.cash_flows["tax"].iloc[-1] == pytest.approx(0.21 * max(0.0, ebit_last - nbv))
+    assert full.cash_flows["tax"].iloc[-1] == pytest.approx(0.21 * (ebit_last + value - nbv))
+    flows = full.cash_flows["fcf"].iloc[-1] - none.cash_flows["fcf"].iloc[-1]
+    tax_gap = full.cash_flows["tax"].iloc[-1] - none.cash_flows["tax"].iloc[-1]
+    assert flows == pytest.approx(value - tax_gap, rel=1e-12)
+    assert full.npv_busd - none.npv_busd == pytest.approx(flows / 1.087**15, rel=1e-12)
+    assert full.residual_pv_busd == pytest.approx(
+        (value - 0.21 * full.cash_flows["residual_gain"].iloc[-1]) / 1.087**15, rel=1e-12
+    )
+
+
+def test_residual_it_value_is_capped_by_replacement_cost_and_falls_with_the_decline() -> None:
+    """IT at the smaller of replacement cost and its remaining rents (methodology section 2.3)."""
+    rich = base(lease_rate_busd_per_gw_year=40.0)  # rents worth far more than the hardware
+    r = evaluate(rich)
+    nbv_it = 89.25 * 2.5 / 5.5
+    # facility fully depreciated at the horizon (14-year life), so the residual is the IT's
+    assert r.cash_flows["residual_value"].iloc[-1] == pytest.approx(89.25, rel=1e-12)
+    assert r.cash_flows["residual_gain"].iloc[-1] == pytest.approx(89.25 - nbv_it, rel=1e-12)
+    values = [
+        evaluate(rich.replace(hardware_cost_decline_per_year=h)).cash_flows["residual_value"]
+        for h in (0.0, 0.1, 0.2, 0.4)
+    ]
+    ends = [float(v.iloc[-1]) for v in values]
+    assert ends[1] == pytest.approx(89.25 * 0.9**3, rel=1e-12)  # age 3 at the horizon
+    assert ends == sorted(ends, reverse=True)
+    # worthless rents (rate 0): the IT is worth nothing, never negative
+    zero = evaluate(base(lease_rate_busd_per_gw_year=0.0))
+    assert zero.cash_flows["residual_value"].iloc[-1] == pytest.approx(0.0)
 
 
 # ---- breakeven lease rate --------------------------------------------------------------------
@@ -363,22 +493,27 @@ def test_breakeven_lease_rate_gives_zero_npv(preset: str) -> None:
     assert (r.npv_busd > 0) == (r.scenario.lease_rate_busd_per_gw_year > x)
 
 
-def test_breakeven_is_found_from_a_zero_lease_rate() -> None:
-    # regression: the slope of revenue in the lease rate was divided out of a zero rate
-    r0 = evaluate(base(lease_rate_busd_per_gw_year=0.0))
-    r1 = evaluate(base())
-    assert r0.breakeven_lease_rate_busd_per_gw_year == pytest.approx(
-        r1.breakeven_lease_rate_busd_per_gw_year, rel=1e-9
-    )
+def test_breakeven_scales_the_whole_lease_rate_path() -> None:
+    """In a moving market the breakeven scales today's rate and the path it sets (section 5)."""
+    s = load_preset("market-base")
+    r = evaluate(s)
+    x = r.breakeven_lease_rate_busd_per_gw_year
+    assert x is not None
+    path = r.market["billed_lease_rate_index"].to_numpy()
+    assert (path > 0).any()
+    assert (r.npv_busd > 0) == (s.lease_rate_busd_per_gw_year > x)
 
 
 def test_breakeven_is_none_without_lease_exposure() -> None:
-    r = evaluate(base(lease_share=0.0, hosting_share=1.0))
+    r = evaluate(base(lease_share=0.0, hosting_share=1.0, **NO_TOKEN_CAP))
     assert r.breakeven_lease_rate_busd_per_gw_year is None
+    # spare hosting capacity beyond the market's tokens is leased at spot: exposure again
+    capped = evaluate(base(lease_share=0.0, hosting_share=1.0))
+    assert capped.breakeven_lease_rate_busd_per_gw_year is not None
 
 
 def test_npv_matches_numpy_financial_on_the_fcf_column() -> None:
-    for preset in ("bofa-base", "hosting-mix", "openai-efficiency"):
+    for preset in ("bofa-base", "hosting-mix", "openai-efficiency", "market-base"):
         r = evaluate(load_preset(preset))
         fcf = r.cash_flows["fcf"].to_numpy()
         assert r.npv_busd == pytest.approx(npf.npv(r.scenario.wacc, fcf), rel=1e-12)
@@ -390,6 +525,7 @@ def test_engine_run_and_run_metrics_agree() -> None:
 
     scenarios = [load_preset(p) for p in ("bofa-base", "hosting-mix", "crusoe-resale")]
     scenarios.append(base(build_years=4, operating_years=25, it_life_years=3.0))
+    scenarios.append(load_preset("market-base"))
     params = scenario_params(scenarios)
     full = engine.run(params, with_breakeven=True).metrics
     chunked = engine.run_metrics(params, with_breakeven=True)
@@ -397,9 +533,10 @@ def test_engine_run_and_run_metrics_agree() -> None:
         np.testing.assert_allclose(chunked[k], v, rtol=1e-12, equal_nan=True)
 
 
-def test_lease_rate_ceiling_caps_spot_rates_not_demand() -> None:
+def test_lease_rate_index_cap_is_an_optional_override() -> None:
     # industry-wide 4x with full pass-through and elasticity 1.5: demand per GPU = 4 ** 0.5 = 2
     common = {
+        **LOOSE,
         "efficiency_multiplier": 4.0,
         "efficiency_diffusion": 1.0,
         "price_pass_through": 1.0,
@@ -407,7 +544,8 @@ def test_lease_rate_ceiling_caps_spot_rates_not_demand() -> None:
         "contracted_share": 0.0,
     }
     capped = evaluate(base(**common, lease_rate_index_cap=1.5))
-    free = evaluate(base(**common, lease_rate_index_cap=50.0))
+    free = evaluate(base(**common))
+    assert free.scenario.lease_rate_index_cap == 50.0  # the default: no effect
     assert capped.market["compute_demand_index"].to_numpy() == pytest.approx(2.0, rel=1e-12)
     assert capped.market["lease_rate_index"].to_numpy() == pytest.approx(1.5, rel=1e-12)
     assert free.market["lease_rate_index"].to_numpy() == pytest.approx(2.0, rel=1e-12)
@@ -416,16 +554,14 @@ def test_lease_rate_ceiling_caps_spot_rates_not_demand() -> None:
         / operating_rows(free)["revenue_lease"].to_numpy()
     )
     assert ratio == pytest.approx(0.75, rel=1e-12)
-    # a ceiling of 1 means spot rates can only fall
-    floor1 = evaluate(base(**common, lease_rate_index_cap=1.0))
-    assert floor1.market["lease_rate_index"].max() == pytest.approx(1.0)
 
 
-def test_token_price_deflation_is_a_downside_for_a_lessor_at_default_elasticity() -> None:
-    # ~10x a year cheaper tokens from newer hardware: the installed fleet falls behind and spot
-    # rates cannot rise past the ceiling, so a pure lessor loses value (Jevons or not)
+def test_token_price_decline_is_not_hardware_ageing() -> None:
+    """Cheaper tokens from algorithms raise compute demand above unit elasticity (Jevons); the
+    hardware decline ages the installed fleet and is a downside for a lessor."""
     s = base()
     assert s.demand_elasticity > 1.0
     deflation = evaluate(s.replace(token_price_decline_per_year=0.9))
-    assert deflation.npv_busd < evaluate(s).npv_busd
-    assert deflation.market["lease_rate_index"].max() <= s.lease_rate_index_cap + 1e-12
+    assert deflation.npv_busd >= evaluate(s).npv_busd - 1e-9
+    ageing = evaluate(s.replace(hardware_cost_decline_per_year=0.25))
+    assert ageing.npv_busd < evaluate(s).npv_busd

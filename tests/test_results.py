@@ -111,12 +111,15 @@ def test_default_evaluate_is_bofa_base() -> None:
 def test_bofa_base_headline_figures() -> None:
     """Pinned figures of the default case (docs/methodology.md works them by hand)."""
     r = evaluate(load_preset("bofa-base"))
-    assert r.npv_busd == pytest.approx(18.7079, abs=1e-4)
-    assert r.irr == pytest.approx(0.1130, abs=1e-4)
+    assert r.npv_busd == pytest.approx(20.8840, abs=1e-4)
+    assert r.irr == pytest.approx(0.1140, abs=1e-4)
     assert r.irr == pytest.approx(npf.irr(r.cash_flows["fcf"].to_numpy()), abs=1e-9)
     assert not r.irr_multiple
     assert r.payback_years == pytest.approx(8 + 12.990 / 29.1086, abs=1e-3)
-    assert r.breakeven_lease_rate_busd_per_gw_year == pytest.approx(11.2961, abs=1e-4)
+    assert r.breakeven_lease_rate_busd_per_gw_year == pytest.approx(11.2630, abs=1e-4)
+    # first crossing: cumulative -12.990 after year 8, +16.119 after year 9; operation starts
+    # at the end of year 1
+    assert r.payback_from_operation_years == pytest.approx(8 + 12.990 / 29.1086 - 1, abs=1e-3)
     assert r.capex_lifetime_busd == pytest.approx(127.5 + 2 * 89.25)
     assert r.revenue_total_busd == pytest.approx(14 * 37.5)
     assert r.market_reaction_busd == pytest.approx(2.57 * 700 * 0.0975)
@@ -283,3 +286,36 @@ def test_result_is_frozen() -> None:
     with pytest.raises(AttributeError):
         r.npv_busd = 0.0  # type: ignore[misc]
     assert isinstance(r.scenario, Scenario)
+
+
+# ---- payback from operation (methodology section 5) -------------------------------------------
+
+
+def test_payback_from_operation_is_the_first_crossing_from_the_start_of_operation() -> None:
+    from model.engine import payback_from_operation
+
+    # build 1 year: capex 100 at the end of year 0, then 40 a year: 2.5 years of operation
+    flows = np.array([[-100.0, 40.0, 40.0, 40.0, 40.0]])
+    assert payback_from_operation(flows, np.array([1.0]))[0] == pytest.approx(2.5)
+    # build 2 years: operation starts at the end of year 1
+    flows2 = np.array([[-50.0, -50.0, 40.0, 40.0, 40.0, 40.0]])
+    assert payback_from_operation(flows2, np.array([2.0]))[0] == pytest.approx(2.5)
+    # a later refresh does not undo a first crossing (unlike payback_years, the last crossing)
+    flows3 = np.array([[-100.0, 60.0, 60.0, -100.0, 60.0, 60.0]])
+    assert payback_from_operation(flows3, np.array([1.0]))[0] == pytest.approx(100 / 60)
+    assert finance.payback(flows3[0]) > 4
+    # never
+    assert np.isnan(payback_from_operation(np.array([[-100.0, 10.0, 10.0]]), np.array([1.0]))[0])
+
+
+def test_payback_from_operation_matches_the_cumulative_table() -> None:
+    for preset in preset_ids():
+        r = evaluate(load_preset(preset))
+        cum = r.cash_flows["cumulative_fcf"].to_numpy()
+        value = r.payback_from_operation_years
+        if value is None:
+            assert (cum < 0).all()
+            continue
+        x = value + r.scenario.build_years - 1  # back on the discounting axis
+        assert np.interp(x, np.arange(cum.size), cum) == pytest.approx(0.0, abs=1e-9 * 500)
+        assert (cum[: math.floor(x) + 1 if x > math.floor(x) else int(x)] < 0).all()
