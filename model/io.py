@@ -322,6 +322,8 @@ def read_regular_file(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
                 total += len(chunk)
         finally:
             os.close(fd)
+    except ScenarioError:
+        raise
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ScenarioError([f"cannot read scenario file {shown}: {reason}"]) from None
