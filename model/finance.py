@@ -69,6 +69,35 @@ IRR_REASONS: dict[int, str] = {
 }
 
 
+class FinanceInputError(ValueError):
+    """An argument of a finance primitive outside its domain; the message names the argument."""
+
+
+def check_rate(rate: ArrayLike, name: str = "rate") -> FloatArray:
+    """``rate`` as a float array, every value a number above -1 (-100%); else FinanceInputError.
+
+    At -1 discounting divides by zero (``(1 + r) ** -t``); below it the factors alternate sign.
+
+    Examples
+    --------
+    >>> check_rate(-1.0)
+    Traceback (most recent call last):
+    ...
+    model.finance.FinanceInputError: rate = -1 is not allowed (allowed: a number above -1, i.e. above -100% per period)
+    """
+    try:
+        r = np.asarray(rate, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise FinanceInputError(f"{name} is not a number or an array of numbers") from None
+    bad = ~(r > -1.0)  # also NaN
+    if bad.any():
+        v = float(r.ravel()[int(np.argmax(bad.ravel()))])
+        raise FinanceInputError(
+            f"{name} = {v:g} is not allowed (allowed: a number above -1, i.e. above -100% per period)"
+        )
+    return r
+
+
 def _as_2d(flows: ArrayLike) -> tuple[FloatArray, bool]:
     arr = np.asarray(flows, dtype=np.float64)
     if arr.ndim == 1:
@@ -101,7 +130,7 @@ def discount_factors(rate: ArrayLike, n_periods: int) -> FloatArray:
     >>> discount_factors(0.1, 3).round(4).tolist()
     [[1.0, 0.9091, 0.8264]]
     """
-    r = np.atleast_1d(np.asarray(rate, dtype=np.float64))[:, None]
+    r = np.atleast_1d(check_rate(rate))[:, None]
     t = np.arange(n_periods, dtype=np.float64)[None, :]
     # exp/log1p is several times faster than a float power and equal to it within rounding
     return np.asarray(np.exp(-t * np.log1p(r)), dtype=np.float64)
@@ -150,7 +179,7 @@ def npv_profile(flows: ArrayLike, rates: ArrayLike) -> FloatArray:
     [10.0, 0.0]
     """
     arr, scalar = _as_2d(flows)
-    r = np.asarray(rates, dtype=np.float64)
+    r = check_rate(rates, "rates")
     d = discount_factors(r, arr.shape[1]).T  # (T, R)
     prof = arr @ d
     return prof[0] if scalar else prof
@@ -464,16 +493,21 @@ def mirr(
 
     Notes
     -----
-    .. math:: \\mathrm{MIRR} = \\left(\\frac{FV_{re}(CF^+)}{-PV_{fi}(CF^-)}\\right)^{1/(n-1)}
-              (1 + r_{re}) \\cdot \\frac{1}{1 + r_{re}} \\cdot (1 + r_{re}) - 1
+    .. math:: \\mathrm{MIRR} = \\left(\\frac{FV_{re}(CF^+)}{-PV_{fi}(CF^-)}\\right)^{1/(n-1)} - 1
 
-    written as numpy-financial does: ``(|NPV_re(CF+)| / |NPV_fi(CF-)|) ** (1/(n-1)) * (1+r_re) - 1``.
-    NaN where the flows have no positive or no negative value.
+    with :math:`FV_{re}(CF^+) = \\sum_t CF^+_t (1 + r_{re})^{n-1-t}` (positive flows compounded
+    to the last period at the reinvestment rate) and
+    :math:`PV_{fi}(CF^-) = \\sum_t CF^-_t (1 + r_{fi})^{-t}` (negative flows discounted to period
+    0 at the finance rate); computed as numpy-financial does,
+    ``(|NPV_re(CF+)| / |NPV_fi(CF-)|) ** (1/(n-1)) * (1+r_re) - 1``. NaN where the flows have no
+    positive or no negative value.
 
     Examples
     --------
+    Positives compounded to year 2 at 10%: 60 x 1.1 + 60 = 126; (126 / 100) ** (1/2) - 1:
+
     >>> round(mirr([-100.0, 60.0, 60.0], 0.1, 0.1), 6)
-    0.121179
+    0.122497
     """
     arr, scalar = _as_2d(flows)
     n = (
@@ -481,8 +515,8 @@ def mirr(
         if n_periods is None
         else (np.broadcast_to(np.asarray(n_periods, dtype=np.float64), (arr.shape[0],)))
     )
-    fr = np.broadcast_to(np.asarray(finance_rate, dtype=np.float64), (arr.shape[0],))
-    rr = np.broadcast_to(np.asarray(reinvest_rate, dtype=np.float64), (arr.shape[0],))
+    fr = np.broadcast_to(check_rate(finance_rate, "finance_rate"), (arr.shape[0],))
+    rr = np.broadcast_to(check_rate(reinvest_rate, "reinvest_rate"), (arr.shape[0],))
     pos = np.where(arr > 0, arr, 0.0)
     neg = np.where(arr < 0, arr, 0.0)
     numer = np.abs(np.asarray(npv(rr, pos)))
@@ -522,7 +556,8 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     non-negative. An IT refresh that pushes the cumulative back below zero therefore moves the
     payback later (a first-crossing rule would hide it). Measured in periods from period 0, the
     first capex year. A series never negative pays back at 0; one negative at the end never does.
-    With ``rate``, each flow is first discounted by :math:`(1 + r)^t`.
+    With ``rate``, each flow is first discounted by :math:`(1 + r)^t`; a rate of -1 or below (or
+    NaN) raises :class:`FinanceInputError` naming ``rate`` (discounting is undefined there).
 
     Examples
     --------
@@ -533,7 +568,7 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     """
     arr, scalar = _as_2d(flows)
     if rate is not None:
-        arr = arr * discount_factors(rate, arr.shape[1])
+        arr = arr * discount_factors(check_rate(rate), arr.shape[1])
     n_t = arr.shape[1]
     cum = np.cumsum(arr, axis=1)
     negative = cum < 0
@@ -552,6 +587,8 @@ __all__ = [
     "IRR_REASONS",
     "IRR_RESIDUAL_TOLERANCE",
     "IRR_SCAN_RATES",
+    "FinanceInputError",
+    "check_rate",
     "discount_factors",
     "irr",
     "irr_details",
