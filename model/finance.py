@@ -337,8 +337,8 @@ def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
 def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
     n_rows, n_t = arr.shape
     rates = IRR_SCAN_RATES
-    finite_rows = np.isfinite(arr).all(axis=1)
-    nonzero_rows = (arr != 0).any(axis=1)
+    finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
+    nonzero_rows: NDArray[np.bool_] = np.asarray((arr != 0).any(axis=1))
     work = np.where(finite_rows[:, None], arr, 0.0)
     prof = work @ _scan_discount_matrix(n_t)  # (S, R): the profile times a positive factor
     neg = np.signbit(prof)

@@ -196,12 +196,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _shares_fit(self) -> Scenario:
-        total = self.lease_share + self.hosting_share
-        if total > 1.0 + SHARE_SUM_TOLERANCE:
-            raise ValueError(
-                f"lease_share + hosting_share = {self.lease_share:g} + {self.hosting_share:g} = "
-                f"{total:g} exceeds 1 (allowed: the two shares of capacity sum to at most 1)"
-            )
+        if self.lease_share + self.hosting_share > 1.0 + SHARE_SUM_TOLERANCE:
+            raise ValueError(share_sum_message(self.lease_share, self.hosting_share))
         return self
 
     # ---- convenience -------------------------------------------------------------------------
@@ -213,6 +209,15 @@ class Scenario(BaseModel):
         """Fields whose values differ: ``{name: (self_value, other_value)}``."""
         a, b = self.model_dump(), other.model_dump()
         return {k: (a[k], b[k]) for k in FIELD_NAMES if a[k] != b[k]}
+
+
+def share_sum_message(lease_share: float, hosting_share: float) -> str:
+    """The message for ``lease_share + hosting_share > 1`` (Scenario and evaluate_batch)."""
+    lease, hosting = float(lease_share), float(hosting_share)
+    return (
+        f"lease_share + hosting_share = {lease:g} + {hosting:g} = {lease + hosting:g} exceeds 1 "
+        "(allowed: the two shares of capacity sum to at most 1)"
+    )
 
 
 def validation_problems(exc: ValidationError) -> list[str]:
@@ -283,6 +288,7 @@ __all__ = [
     "make_scenario",
     "number_from_text",
     "preset_ids",
+    "share_sum_message",
     "show_text",
     "unknown_field_message",
     "validation_problems",
