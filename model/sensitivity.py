@@ -35,6 +35,11 @@ SHARE_FIELDS: tuple[str, str] = ("lease_share", "hosting_share")
 MAX_GRID_CELLS = 250_000
 #: Points of the bracket scan of :func:`breakeven` over a continuous field's bounds.
 BREAKEVEN_SCAN_POINTS = 257
+#: Edge refinement of :func:`breakeven` (where the metric turns undefined): parts per split,
+#: rounds of splitting, and most edges refined per round.
+BREAKEVEN_EDGE_SPLIT = 32
+BREAKEVEN_EDGE_ROUNDS = 3
+BREAKEVEN_MAX_EDGES = 512
 #: |metric - target| that :func:`breakeven` guarantees at a reported root.
 BREAKEVEN_TOLERANCE = 1e-6
 
@@ -313,6 +318,36 @@ class Breakeven:
     crossings: int = 0
 
 
+def _refine_edges(
+    xs: FloatArray, values: FloatArray, scenario: Scenario, field: str, metric: str
+) -> tuple[FloatArray, FloatArray]:
+    """Add scan points around every edge between a defined and an undefined stretch.
+
+    Where the metric is defined at one scan point and undefined (NaN) at the next, a crossing
+    can hide between the last defined point and the edge (an IRR that falls towards -100% just
+    before it stops existing, a payback that lengthens until it never comes). Each such interval
+    is split into :data:`BREAKEVEN_EDGE_SPLIT` parts, the new edge is split again, and so on for
+    :data:`BREAKEVEN_EDGE_ROUNDS` rounds (the edge is then located to 1/32,768 of the scan
+    spacing); each round is one :func:`model.evaluate_batch` call.
+    """
+    frac = np.arange(1, BREAKEVEN_EDGE_SPLIT, dtype=np.float64) / BREAKEVEN_EDGE_SPLIT
+    for _ in range(BREAKEVEN_EDGE_ROUNDS):
+        finite = np.isfinite(values)
+        edges = np.flatnonzero(finite[:-1] != finite[1:])[:BREAKEVEN_MAX_EDGES]
+        if edges.size == 0:
+            break
+        a, b = xs[edges], xs[edges + 1]
+        extra = np.unique((a[:, None] + (b - a)[:, None] * frac[None, :]).ravel())
+        extra = extra[~np.isin(extra, xs)]
+        if extra.size == 0:
+            break
+        more = _metric_values({field: extra}, scenario, metric)
+        all_x = np.concatenate([xs, extra])
+        order = np.argsort(all_x, kind="stable")
+        xs, values = all_x[order], np.concatenate([values, more])[order]
+    return xs, values
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.6g}"
 
@@ -345,6 +380,8 @@ def breakeven(
     else:
         xs = np.unique(np.append(np.linspace(lo, hi, BREAKEVEN_SCAN_POINTS), current))
     values = _metric_values({field: xs}, scenario, metric)
+    if field not in INTEGER_FIELDS:
+        xs, values = _refine_edges(xs, values, scenario, field, metric)
     current_metric = float(values[int(np.argmin(np.abs(xs - current)))])
     g = values - tgt
 
