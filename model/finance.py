@@ -99,11 +99,14 @@ def check_rate(rate: ArrayLike, name: str = "rate") -> FloatArray:
 
 
 def _as_2d(flows: ArrayLike) -> tuple[FloatArray, bool]:
-    arr = np.asarray(flows, dtype=np.float64)
+    try:
+        arr = np.asarray(flows, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise FinanceInputError("flows must be numbers (a 1-D or 2-D array)") from None
     if arr.ndim == 1:
         return arr[None, :], True
     if arr.ndim != 2:
-        raise ValueError(f"flows must be 1-D or 2-D, got {arr.ndim}-D")
+        raise FinanceInputError(f"flows must be 1-D or 2-D, got {arr.ndim}-D")
     return arr, False
 
 

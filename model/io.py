@@ -54,12 +54,20 @@ MAX_DIGITS = 100
 _TOP_KEYS = frozenset({"format", "version", "preset", "name", "scenario"})
 _DIGIT_RUN = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
 _BOM = "\ufeff"
+#: Single-line TOML strings (basic with escapes, literal) and a comment: one linear regex pass.
+_STRINGS_AND_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#.*')
 
 
 def scenario_document(
     scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = ""
 ) -> dict[str, Any]:
     """The file content as a dict: every field's value (not only the overrides), for stability."""
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError([f"scenario = {show_text(scenario)} is not a Scenario"])
+    if not isinstance(preset, str) or preset not in presets():
+        raise ScenarioError([f"preset = {show_text(preset)} is unknown"])
+    if not isinstance(name, str):
+        raise ScenarioError([f"name = {show_text(name)} is not text"])
     doc: dict[str, Any] = {"format": FORMAT_ID, "version": FORMAT_VERSION, "preset": preset}
     if name:
         doc["name"] = name
@@ -77,13 +85,21 @@ def to_toml(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") ->
         f"preset = {json.dumps(preset)}",
     ]
     if name:
-        lines.append(f"name = {json.dumps(name)}")
+        lines.append(f"name = {_toml_string(name)}")
     lines += ["", "[scenario]"]
     for key in FIELD_NAMES:
         value = doc["scenario"][key]
         text = str(int(value)) if FIELD_SPECS[key].integer else repr(float(value))
         lines.append(f"{key} = {text}  # {FIELD_SPECS[key].unit}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes (valid in TOML) for quotes, backslashes and control
+    characters, DEL escaped too, characters outside the BMP written as they are (TOML refuses the
+    surrogate pairs ``json.dumps`` would write), lone surrogates replaced."""
+    clean = text.encode("utf-8", errors="replace").decode("utf-8")
+    return json.dumps(clean, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def to_json(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") -> str:
@@ -109,7 +125,15 @@ def parse_scenario_text(text: str | bytes, fmt: str) -> tuple[Scenario, str]:
     >>> scenario.gw_built, preset
     (4.5, 'bofa-base')
     """
-    raw = text.encode("utf-8") if isinstance(text, str) else text
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ScenarioError([f"text = {show_text(text)} is not text or bytes"])
+    if not isinstance(fmt, str):
+        raise ScenarioError([f"format = {show_text(fmt)} is not supported (allowed: toml, json)"])
+    if isinstance(text, str) and len(text) > MAX_FILE_BYTES:  # before encoding a huge string
+        raise ScenarioError(
+            [f"file is over {MAX_FILE_BYTES:,} bytes (allowed: at most {MAX_FILE_BYTES:,}, 1 MB)"]
+        )
+    raw = text.encode("utf-8", errors="replace") if isinstance(text, str) else bytes(text)
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(
             [f"file is {len(raw):,} bytes (allowed: at most {MAX_FILE_BYTES:,} bytes, 1 MB)"]
@@ -170,7 +194,9 @@ def check_toml_budget(text: str) -> None:
         )
     if text.count(".") > MAX_DOTS_PER_LINE:  # only then look line by line
         for number, line in enumerate(text.split("\n"), start=1):
-            dots = line.count(".")
+            if line.count(".") <= MAX_DOTS_PER_LINE:
+                continue
+            dots = _dots_outside_strings(line)
             if dots > MAX_DOTS_PER_LINE:
                 raise ScenarioError(
                     [
@@ -187,6 +213,18 @@ def check_toml_budget(text: str) -> None:
                 f"(allowed: at most {MAX_DIGITS} digits in a row)"
             ]
         )
+
+
+def _dots_outside_strings(line: str) -> int:
+    """Dots on one TOML line outside single-line strings and comments (keys, numbers).
+
+    A line with a triple quote counts every dot: a multi-line string's state spans lines, and a
+    per-line reading could mistake a key for string content. Strings of a saved file (a name
+    with dots) are then not counted, while every dot of a key is.
+    """
+    if '"""' in line or "'''" in line:
+        return line.count(".")
+    return _STRINGS_AND_COMMENT.sub("", line).count(".")
 
 
 def _reject_constant(name: str) -> float:
@@ -339,6 +377,8 @@ def read_regular_file(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 def load_scenario_file(path: str | Path) -> tuple[Scenario, str]:
     """Read a ``.toml`` or ``.json`` scenario file (format from the suffix)."""
+    if not isinstance(path, (str, Path)):
+        raise ScenarioError([f"path = {show_text(path)} is not a file path"])
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")
     if fmt not in ("toml", "json"):
@@ -352,7 +392,7 @@ def parse_assignment(text: str) -> tuple[str, float]:
     The value is read by :func:`model.scenario.number_from_text` (plain ASCII decimals, as in
     share links).
     """
-    if "=" not in text:
+    if not isinstance(text, str) or "=" not in text:
         raise ScenarioError([f"--set {show_text(text)} must look like field=value"])
     key, _, raw = text.partition("=")
     key, raw = key.strip(), raw.strip(" \t")

@@ -239,7 +239,7 @@ def validation_problems(exc: ValidationError) -> list[str]:
 
 def unknown_field_message(name: str) -> str:
     """Message for a field name the scenario does not have, with the closest known names."""
-    close = difflib.get_close_matches(name, FIELD_NAMES, n=3)
+    close = difflib.get_close_matches(name[:80], FIELD_NAMES, n=3)  # bounded work
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"unknown field {_show(name)} (not a scenario input{hint})"
 

@@ -36,16 +36,31 @@ SHAPES: dict[str, Callable[[int], tuple[bytes, str]]] = {
         ("x = {" + ", ".join(f"k{i} = 1" for i in range(n // 10)) + "}\n").encode()[:n],
         "toml",
     ),
-    "one-line array of floats": lambda n: (_fill("1.5, ", 4 * 16, "x = [", "1]\n").encode(), "toml"),
+    "one-line array of floats": lambda n: (
+        _fill("1.5, ", 4 * 16, "x = [", "1]\n").encode(),
+        "toml",
+    ),
     "deep TOML arrays": lambda n: (("x = " + "[" * (n // 2 - 4)).encode(), "toml"),
     "deep inline tables": lambda n: (("x = " + "{a=" * (n // 3 - 2)).encode(), "toml"),
     "long TOML string": lambda n: (_fill("a", n, 'name = "', '"\n').encode(), "toml"),
-    "long TOML integer": lambda n: (_fill("9", n, "[scenario]\ngw_built = ", "\n").encode(), "toml"),
-    "long TOML float": lambda n: (_fill("1", n, "[scenario]\ngw_built = 1.", "\n").encode(), "toml"),
+    "long TOML integer": lambda n: (
+        _fill("9", n, "[scenario]\ngw_built = ", "\n").encode(),
+        "toml",
+    ),
+    "long TOML float": lambda n: (
+        _fill("1", n, "[scenario]\ngw_built = 1.", "\n").encode(),
+        "toml",
+    ),
     "deep JSON arrays": lambda n: (b"[" * n, "json"),
     "deep JSON objects": lambda n: (_fill('{"a":', n).encode(), "json"),
-    "long JSON integer": lambda n: (_fill("9", n, '{"scenario": {"gw_built": ', "}}").encode(), "json"),
-    "long JSON float": lambda n: (_fill("1", n, '{"scenario": {"gw_built": 0.', "}}").encode(), "json"),
+    "long JSON integer": lambda n: (
+        _fill("9", n, '{"scenario": {"gw_built": ', "}}").encode(),
+        "json",
+    ),
+    "long JSON float": lambda n: (
+        _fill("1", n, '{"scenario": {"gw_built": 0.', "}}").encode(),
+        "json",
+    ),
     "many JSON keys": lambda n: (
         ("{" + ", ".join(f'"k{i}": 1' for i in range(n // 12)) + "}").encode()[:n],
         "json",

@@ -370,15 +370,15 @@ def test_root_outside_the_scan_makes_several_roots() -> None:
 
 @pytest.mark.parametrize("rate", [-1.0, -1.5, float("nan")])
 def test_rates_at_or_below_minus_one_raise_naming_the_argument(rate: float) -> None:
-    with pytest.raises(finance.FinanceInputError, match="^rate = "):
+    with pytest.raises(finance.FinanceInputError, match=r"^rate = "):
         finance.payback(np.array([-100.0, 60.0, 60.0]), rate)
-    with pytest.raises(ValueError, match="^rate = "):
+    with pytest.raises(ValueError, match=r"^rate = "):
         finance.npv(rate, [-100.0, 110.0])
-    with pytest.raises(ValueError, match="^finance_rate = "):
+    with pytest.raises(ValueError, match=r"^finance_rate = "):
         finance.mirr([-100.0, 110.0], rate, 0.1)
-    with pytest.raises(ValueError, match="^reinvest_rate = "):
+    with pytest.raises(ValueError, match=r"^reinvest_rate = "):
         finance.mirr([-100.0, 110.0], 0.1, rate)
-    with pytest.raises(ValueError, match="^rates = "):
+    with pytest.raises(ValueError, match=r"^rates = "):
         finance.npv_profile([-100.0, 110.0], [0.1, rate])
 
 
