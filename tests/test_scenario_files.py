@@ -211,3 +211,19 @@ def test_fields_written_are_all_the_fields() -> None:
     toml_text = to_toml(BASE)
     for name in FIELD_NAMES:
         assert f"\n{name} = " in toml_text
+
+
+def test_upload_limit_is_the_same_everywhere() -> None:
+    """The uploader's stated limit, Streamlit's limit and the parser's limit agree (1 MB)."""
+    import tomllib
+    from pathlib import Path
+
+    from app.views.scenario_files import UPLOAD_LIMIT_MB
+
+    config = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text()
+    )
+    assert config["server"]["maxUploadSize"] == UPLOAD_LIMIT_MB == 1
+    assert MAX_FILE_BYTES == UPLOAD_LIMIT_MB * 1024 * 1024
+    source = (Path(__file__).resolve().parents[1] / "app/views/scenario_files.py").read_text()
+    assert "256 KB" not in source

@@ -139,7 +139,7 @@ def render(ctx: ViewContext) -> None:
             st.success(f"Loaded {shown}: {escape_markdown(lines[0])}.")
         else:
             problems = "\n".join(f"- {escape_markdown(line)}" for line in lines[:20])
-            more = f"\n- … and {len(lines) - 20} more problems" if len(lines) > 20 else ""
+            more = f"\n- … and {len(lines) - 20:,} more problems" if len(lines) > 20 else ""
             st.error(
                 f"{shown} was not loaded; the current scenario is unchanged.\n\n{problems}{more}"
             )
