@@ -40,9 +40,11 @@ from model.scenario import (
 
 FORMAT_ID = "ai-dc-returns/scenario"
 FORMAT_VERSION = 1
-#: Largest scenario file read (bytes): 1 MiB, the dashboard's upload limit
-#: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``, Streamlit's unit is MB).
-MAX_FILE_BYTES = 1024 * 1024
+#: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
+#: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
+#: as 1,000,000 bytes in the browser (1,048,576 on the server, envelope included), so 1,000,000
+#: is the limit every layer agrees on.
+MAX_FILE_BYTES = 1_000_000
 #: Most lines a TOML scenario file may have (a saved file has about 50).
 MAX_LINES = 2_000
 #: Most ``.`` characters on one line of a TOML file: ``tomllib``'s cost grows with the square of

@@ -1,7 +1,7 @@
 """Sidebar: download the current scenario as TOML or JSON, or load one from a file.
 
-Uploads are limited to 1 MB (:data:`model.io.MAX_FILE_BYTES`, 1 MiB; ``server.maxUploadSize`` and
-the widget say the same, so the limit shown is the limit applied), parsed within a budget with the
+Uploads are limited to 1 MB (:data:`model.io.MAX_FILE_BYTES` = 1,000,000 bytes; ``server.maxUploadSize``
+and the widget say the same, so the limit shown is the limit applied), parsed within a budget with the
 standard library's safe parsers by :func:`model.io.parse_scenario_text` (a pre-scan refuses the
 TOML shapes that are slow to parse), validated field by field, and nothing in them is executed.
 A bad file shows one message per problem and leaves the current scenario as it was; a good one
@@ -23,8 +23,9 @@ UPLOAD_KEY = "scenario_file_upload"
 #: Session-state key of the last upload's outcome: ("success" | "error", file name, lines).
 MESSAGE_KEY = "scenario_file_message"
 MAX_NAME_CHARS = 60
-#: The uploader's limit in Streamlit's unit (MB = MiB): the same as the parser's byte limit.
-UPLOAD_LIMIT_MB = MAX_FILE_BYTES // (1024 * 1024)
+#: The uploader's limit in Streamlit's unit (MB; its browser code counts 1,000,000 bytes): the
+#: same as the parser's byte limit.
+UPLOAD_LIMIT_MB = MAX_FILE_BYTES // 1_000_000
 
 
 def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
