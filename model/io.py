@@ -9,8 +9,8 @@ Parsing runs within a budget, so that any file up to :data:`MAX_FILE_BYTES` is a
 refused in well under a second and a few tens of MB: only regular files are read (a device or a
 FIFO is refused before it is opened for reading), and a TOML file is pre-scanned for the shapes
 that make ``tomllib`` slow (it is quadratic in the number of parts of a dotted key): at most
-:data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots per line and :data:`MAX_DIGITS` digits
-in a row. A UTF-8 byte-order mark is accepted; an empty file, duplicate JSON keys and numbers
+:data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots per line, :data:`MAX_PAIRS` pairs and
+:data:`MAX_DIGITS` digits in a row. A UTF-8 byte-order mark is accepted; an empty file, duplicate JSON keys and numbers
 with more digits than any field allows are refused with a message.
 """
 
@@ -51,6 +51,12 @@ MAX_LINES = 2_000
 #: a dotted key's parts (a 20,000-part key takes ~2 s and ~400 MB), so long keys are refused
 #: before parsing. A saved file has at most one dot per line.
 MAX_DOTS_PER_LINE = 16
+#: Most ``key = value`` pairs in a TOML file (a saved file has about 40): bounds the parser's
+#: work on one very long line (an inline table of 100,000 keys took ~0.5 s).
+MAX_PAIRS = 2_000
+#: Most dots in a TOML file outside strings and comments (a saved file has about 40): bounds the
+#: work on many moderately dotted keys or table headers (2,000 lines of 16 took ~0.4 s).
+MAX_DOTS = 2_000
 #: Most digits in a row (no field needs more; Python refuses to convert > 4,300-digit integers).
 MAX_DIGITS = 100
 _TOP_KEYS = frozenset({"format", "version", "preset", "name", "scenario"})
@@ -186,8 +192,9 @@ def check_toml_budget(text: str) -> None:
     """Refuse TOML text whose shape would make ``tomllib`` slow (raises ScenarioError).
 
     Checks, before any parsing: at most :data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots on
-    a line (long dotted keys are quadratic to parse) and :data:`MAX_DIGITS` digits in a row. Each
-    check is one linear pass over the text.
+    a line outside strings and comments (long dotted keys are quadratic to parse),
+    :data:`MAX_PAIRS` ``=`` signs and :data:`MAX_DOTS` dots outside strings and comments, and :data:`MAX_DIGITS` digits in a
+    row. Each check is one linear pass over the text.
     """
     n_lines = text.count("\n") + 1
     if n_lines > MAX_LINES:
@@ -204,6 +211,17 @@ def check_toml_budget(text: str) -> None:
                     [
                         f"line {number} has {dots:,} '.' characters (allowed: at most "
                         f"{MAX_DOTS_PER_LINE} per line; long dotted keys are refused)"
+                    ]
+                )
+    if text.count("=") > MAX_PAIRS or text.count(".") > MAX_DOTS:  # then look outside strings
+        plain = text if ('"""' in text or "'''" in text) else _STRINGS_AND_COMMENT.sub("", text)
+        for char, what, limit in (("=", "key = value pairs", MAX_PAIRS), (".", "dots", MAX_DOTS)):
+            found = plain.count(char)
+            if found > limit:
+                raise ScenarioError(
+                    [
+                        f"file has {found:,} {what} outside strings (allowed: at most "
+                        f"{limit:,} in a TOML file)"
                     ]
                 )
     run = _DIGIT_RUN.search(text)
@@ -268,7 +286,7 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     if not isinstance(doc, Mapping):
         raise ScenarioError([f"file must hold a table of fields, not {type(doc).__name__}"])
     problems: list[str] = []
-    if "scenario" in doc or any(k in doc for k in ("format", "version", "preset")):
+    if "scenario" in doc or any(k in doc for k in ("format", "version", "preset", "name")):
         extra = [k for k in doc if k not in _TOP_KEYS]
         problems += [_top_key_message(str(k)) for k in extra]
         fields_obj = doc.get("scenario", {})

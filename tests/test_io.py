@@ -232,3 +232,22 @@ def test_set_number_text_is_strict(text: str, needle: str) -> None:
 @pytest.mark.parametrize("text", ["4.5", "+4.5", "4.50", ".45e1", "45E-1", " 4.5 "])
 def test_set_accepts_plain_decimals(text: str) -> None:
     assert parse_assignment(f"gw_built={text}") == ("gw_built", 4.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("".join(f"[x{i}.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a]\n" for i in range(1999)), "dots outside"),
+        ("x = {" + ", ".join(f"k{i} = 1" for i in range(3000)) + "}\n", "key = value pairs"),
+    ],
+)
+def test_many_keys_or_dots_are_refused_before_parsing(text: str, needle: str) -> None:
+    with pytest.raises(ScenarioError, match=needle):
+        parse_scenario_text(text, "toml")
+
+
+def test_dots_and_equals_inside_strings_and_comments_do_not_count() -> None:
+    name = "v1.2=3 " * 400  # 800 dots and 400 '=' in a string, over 16 on the line
+    text = to_toml(load_preset(), "bofa-base", name) + "# " + "a.b=c " * 3000 + "\n"
+    scenario, _ = parse_scenario_text(text, "toml")
+    assert scenario == load_preset()

@@ -29,7 +29,7 @@ NEAR_LIMIT = MAX_FILE_BYTES
 
 HOSTILE_UPLOADS: list[tuple[str, bytes, str]] = [
     ("dotted.toml", (HOSTILE_DIR / "dotted-key-88kb.toml").read_bytes(), "dotted keys"),
-    ("wide.toml", SHAPES["wide inline table"](NEAR_LIMIT)[0], "was not loaded"),
+    ("wide.toml", SHAPES["wide inline table"](NEAR_LIMIT)[0], "key = value pairs outside strings"),
     ("digits.json", SHAPES["long JSON integer"](NEAR_LIMIT)[0], "digits"),
     ("deep.json", SHAPES["deep JSON arrays"](NEAR_LIMIT)[0], "nested too deeply"),
 ]
