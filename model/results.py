@@ -283,8 +283,11 @@ def _column_values(name: str, col: pd.Series) -> tuple[np.ndarray, str]:
         try:
             values = np.array([float(v) for v in raw], dtype=np.float64)
         except OverflowError:  # an int too large for a float: out of range, as Scenario says
-            big = next(i for i, v in enumerate(raw) if _overflows(v))
-            return np.empty(0), f"row {big}: {_scenario_message(name, raw[big])}"
+            over = np.fromiter((_overflows(v) for v in raw), dtype=bool, count=raw.size)
+            big = int(np.argmax(over))
+            return np.empty(0), (
+                f"row {big}: {_scenario_message(name, raw[big])}{_bad_rows(int(over.sum()))}"
+            )
     bad = ~np.isfinite(values) | (values < spec.low) | (values > spec.high)
     if name in INTEGER_FIELDS:
         bad |= np.isfinite(values) & (values != np.round(values))
