@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine import assert_accounting_identities
+from test_finance import _assert_irr_properties
 from test_results import assert_metrics_consistent
 
 from model import FIELD_SPECS, Scenario, evaluate, evaluate_batch
@@ -128,8 +129,6 @@ def _at(cols: dict[str, np.ndarray], i: int) -> Scenario:
 # ---- IRR through evaluate_batch over random in-bounds scenarios (methodology §5) -------------
 @given(st.lists(scenarios(), min_size=1, max_size=4))
 def test_batch_irr_zeroes_the_profile_and_flags_several_roots(items: list[Scenario]) -> None:
-    from test_finance import _assert_irr_properties
-
     from model import finance
 
     batch = evaluate_batch(pd.DataFrame([s.model_dump() for s in items]))
