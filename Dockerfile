@@ -2,7 +2,12 @@
 # dependencies from uv.lock (uv sync --frozen), a non-root user, health check on /_stcore/health.
 #
 #   docker build -t ai-dc-returns .
-#   docker run --rm -p 8501:8501 --shm-size=256m ai-dc-returns     # then open http://localhost:8501
+#   docker run --rm -p 8501:8501 --shm-size=256m \
+#     --memory=2g --memory-swap=2g --pids-limit=512 --cpus=2 ai-dc-returns   # then open :8501
+#
+# The memory/pids/cpus ceiling is set at run time (an image cannot set it); the per-session limits
+# (upload 1 MB with a parse budget, grid cells, Monte Carlo draws) are in the code and
+# .streamlit/config.toml: see docs/deploy.md, "Resource limits".
 #
 # Headless export from the same image:
 #   docker run --rm -v "$PWD/out:/out" ai-dc-returns python -m app export --out /out
@@ -15,8 +20,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_NO_CACHE=1 \
     BROWSER_PATH=/usr/bin/chromium \
+    MALLOC_ARENA_MAX=2 \
+    STREAMLIT_SERVER_MAX_UPLOAD_SIZE=1 \
     PATH=/opt/venv/bin:$PATH
 
+# MALLOC_ARENA_MAX=2: glibc otherwise keeps up to 8 arenas per core for the server's threads (one
+# per session), which holds freed memory; STREAMLIT_SERVER_MAX_UPLOAD_SIZE repeats the config's
+# 1 MB upload limit so a replaced config file cannot lift it.
 # Chromium renders PNG/SVG/PDF exports; fonts-liberation gives charts metric-compatible fonts.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

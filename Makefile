@@ -39,9 +39,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Unit, property and AppTest suites on both cores; then the browser tests on their own, so a
-# loaded machine does not slow the real Chromium against its timeouts.
+# The numpydoc examples in model/ run as doctests; then the unit, property and AppTest suites on
+# both cores; then the browser tests on their own, so a loaded machine does not slow the real
+# Chromium against its timeouts.
 pytest: setup
+	$(BIN)/python -m pytest -q --doctest-modules model
 	$(BIN)/python -m pytest -n 2 --ignore=tests/browser
 	$(BIN)/python -m pytest tests/browser
 

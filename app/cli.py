@@ -24,7 +24,9 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -103,6 +105,49 @@ def parse_formats(text: str | None) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in items)
 
 
+#: Longest ``--out`` accepted (bytes of the path; Linux's PATH_MAX) and per part (NAME_MAX).
+MAX_OUT_PATH_BYTES = 4096
+MAX_OUT_NAME_BYTES = 255
+
+
+def prepare_out(text: str) -> Path | str:
+    """The ``--out`` folder, created and proved writable; or one line saying why it is unusable.
+
+    Checked before anything is exported: empty text, a NUL character, a path longer than
+    :data:`MAX_OUT_PATH_BYTES` (or a part longer than :data:`MAX_OUT_NAME_BYTES`), an existing
+    file, a folder that cannot be created, or one in which a file cannot be created (probed by
+    creating and removing a temporary file). The path is shown truncated.
+    """
+    from model.io import show_path
+
+    if not text.strip():
+        return "--out is empty (allowed: a folder path, e.g. --out exports)"
+    shown = show_path(text)
+    if "\x00" in text:
+        return f"--out {shown} contains a NUL character (allowed: a folder path)"
+    encoded = os.fsencode(text)
+    longest_part = max((len(part) for part in encoded.split(b"/")), default=0)
+    if len(encoded) > MAX_OUT_PATH_BYTES or longest_part > MAX_OUT_NAME_BYTES:
+        return (
+            f"--out {shown} is too long (allowed: at most {MAX_OUT_PATH_BYTES:,} bytes, "
+            f"{MAX_OUT_NAME_BYTES} per folder name)"
+        )
+    out = Path(text)
+    try:
+        if out.exists() and not out.is_dir():
+            return f"--out {shown} exists and is not a folder"
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--out {shown} cannot be created ({exc.strerror or type(exc).__name__})"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"--out {shown} is not writable ({exc.strerror or type(exc).__name__})"
+    return out
+
+
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     sys.stderr.write(f"error: {message}\n")
     return code
@@ -111,7 +156,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from model import ScenarioError
-    from model.cli import resolve_scenario
+    from model.cli import capped_problems, resolve_scenario
 
     try:
         formats = parse_formats(args.formats)
@@ -120,14 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scenario, preset_id = resolve_scenario(args.preset, args.scenario, args.set)
     except ScenarioError as exc:
-        return _fail("; ".join(exc.problems))
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        return _fail(f"--out {str(out)!r} exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return _fail(f"--out {str(out)!r} cannot be created ({exc.strerror})")
+        return _fail("; ".join(capped_problems(exc.problems)))
+    out_or_problem = prepare_out(args.out)
+    if isinstance(out_or_problem, str):
+        return _fail(out_or_problem)
+    out = out_or_problem
 
     from app import export
 

@@ -2,7 +2,9 @@
 
 A shareable link holds ``preset=<id>`` plus every scenario input that differs from that preset,
 under the model's field names (``?preset=bofa-base&gw_built=4.5``). Values are plain decimal
-numbers written so that they parse back to the identical float.
+numbers written so that they parse back to the identical float; they are read with the same strict
+grammar as the CLI's ``--set`` (:func:`model.scenario.number_from_text`: ASCII digits, optional
+sign, decimal point and exponent; no ``1_0``, no full-width digits, no hex).
 
 Two pure functions make the contract (no Streamlit needed, so they can be tested directly):
 
@@ -22,7 +24,6 @@ or before the widgets are drawn.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -36,6 +37,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
+from model.scenario import number_from_text
 
 PRESET_PARAM = "preset"
 #: Longest raw value (characters) accepted for one parameter; longer text is rejected unread.
@@ -113,17 +115,12 @@ def _parse_number(name: str, text: str) -> tuple[float | int | None, str | None]
             f"URL parameter {name}: value of {len(text)} characters is too long "
             f"(allowed: {_range_text(name)}){fallback}"
         )
-    stripped = text.strip()
     try:
-        x = float(stripped)
-    except ValueError:
+        # the same strict grammar as --set: ASCII decimals only (no 1_0, no full-width digits)
+        x = number_from_text(text.strip(" \t"))
+    except ValueError as exc:
         return None, (
-            f"URL parameter {name} = {show_user_text(text)} is not a number "
-            f"(allowed: {_range_text(name)}){fallback}"
-        )
-    if not math.isfinite(x):
-        return None, (
-            f"URL parameter {name} = {show_user_text(text)} is not a finite number "
+            f"URL parameter {name} = {show_user_text(text)} {exc} "
             f"(allowed: {_range_text(name)}){fallback}"
         )
     if spec.integer and x != int(x):

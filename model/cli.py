@@ -1,6 +1,8 @@
 """``python -m model evaluate``: the scenario's metrics as a table, or everything as JSON.
 
-Bad input exits with status 2 and one line per problem on stderr, never a traceback.
+Bad input exits with status 2 and one line per problem on stderr (the first
+:data:`MAX_PROBLEM_LINES`, then a count of the rest), never a traceback. ``--preset`` and
+``--scenario`` are exclusive: a file names its own preset.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from model.results import METRIC_UNITS, Result, evaluate
 from model.scenario import Scenario, ScenarioError, load_preset, make_scenario, preset_ids
 
 EXIT_BAD_INPUT = 2
+#: Problems printed one per line before the rest is only counted.
+MAX_PROBLEM_LINES = 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,13 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("evaluate", help="evaluate one scenario")
     ev.error = parser.error  # type: ignore[method-assign]
-    ev.add_argument(
+    source = ev.add_mutually_exclusive_group()
+    source.add_argument(
         "--preset",
         default=None,
         help=f"preset id (default {DEFAULT_PRESET}); one of: {', '.join(preset_ids())}",
     )
-    ev.add_argument(
-        "--scenario", default=None, metavar="FILE", help="scenario file (.toml or .json)"
+    source.add_argument(
+        "--scenario",
+        default=None,
+        metavar="FILE",
+        help="scenario file (.toml or .json; it names its own preset)",
     )
     ev.add_argument(
         "--set",
@@ -57,12 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_scenario(
     preset: str | None, scenario_file: str | None, sets: Sequence[str]
 ) -> tuple[Scenario, str]:
-    """Scenario from a preset and/or a file, then ``--set`` overrides (raises ScenarioError)."""
+    """Scenario from a preset or a file, then ``--set`` overrides (raises ScenarioError).
+
+    ``preset`` and ``scenario_file`` are exclusive (a file names its own preset; relabelling its
+    values as another preset would misstate them): giving both raises ScenarioError.
+    """
+    if scenario_file is not None and preset is not None:
+        raise ScenarioError(
+            ["--preset and --scenario are exclusive (a scenario file names its own preset)"]
+        )
     if scenario_file is not None:
         base, preset_id = load_scenario_file(scenario_file)
-        if preset is not None and preset != preset_id:
-            load_preset(preset)  # validates the id
-            preset_id = preset
     else:
         preset_id = preset or DEFAULT_PRESET
         base = load_preset(preset_id)
@@ -77,6 +90,21 @@ def resolve_scenario(
     if problems:
         raise ScenarioError(problems)
     return make_scenario({**base.model_dump(), **overrides}), preset_id
+
+
+def capped_problems(problems: Sequence[str], limit: int = MAX_PROBLEM_LINES) -> list[str]:
+    """The first ``limit`` problems, then one line counting the rest (for the CLIs).
+
+    Examples
+    --------
+    >>> capped_problems([f"p{i}" for i in range(23)], 2)
+    ['p0', 'p1', '... and 21 more problems']
+    """
+    shown = list(problems[:limit])
+    if len(problems) > limit:
+        rest = len(problems) - limit
+        shown.append(f"... and {rest:,} more problem{'s' if rest != 1 else ''}")
+    return shown
 
 
 def _clean(value: Any) -> Any:
@@ -119,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scenario, preset = resolve_scenario(args.preset, args.scenario, args.set)
     except ScenarioError as exc:
-        for problem in exc.problems:
+        for problem in capped_problems(exc.problems):
             sys.stderr.write(f"error: {problem}\n")
         return EXIT_BAD_INPUT
     result = evaluate(scenario)

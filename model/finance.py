@@ -16,25 +16,97 @@ from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
 
-#: Discount rates at which the NPV profile is scanned for sign changes when searching for IRRs.
+#: Discount rates at which the NPV profile is scanned for sign changes when searching for IRRs:
+#: -99.99% to 1,000,000 per period (100,000,000%). Beyond both ends the profile's sign is known in
+#: closed form (the last and the first non-zero flow dominate), so a root outside the scan is
+#: still counted and reported as undefined with :data:`IRR_ROOT_BELOW_RANGE` or
+#: :data:`IRR_ROOT_ABOVE_RANGE`.
 IRR_SCAN_RATES: FloatArray = np.unique(
     np.concatenate(
         [
+            np.array([-0.9999, -0.999, -0.995, -0.99, -0.98, -0.97, -0.96]),
             np.linspace(-0.95, -0.5, 10),
             np.linspace(-0.5, 0.5, 101),
             np.linspace(0.5, 2.0, 31),
             np.geomspace(2.0, 100.0, 25),
+            np.geomspace(100.0, 1e6, 17),
         ]
     )
 )
+#: A reported IRR zeroes the NPV profile: ``|NPV(irr)| <= IRR_RESIDUAL_TOLERANCE *
+#: sum_t |CF_t| (1 + irr)^-t`` (relative to the discounted flows, so it holds at any scale).
+IRR_RESIDUAL_TOLERANCE = 1e-9
+
+# Reason codes of :func:`irr_diagnostics` (why an IRR is or is not reported).
+IRR_OK = 0
+IRR_NO_SIGN_CHANGE = 1
+IRR_PROFILE_ONE_SIGN = 2
+IRR_ROOT_BELOW_RANGE = 3
+IRR_ROOT_ABOVE_RANGE = 4
+IRR_NOT_CONVERGED = 5
+IRR_ALL_ZERO = 6
+IRR_NOT_FINITE = 7
+
+#: Plain-language reason for each code (for help texts and tables).
+IRR_REASONS: dict[int, str] = {
+    IRR_OK: "the IRR is the rate at which NPV = 0",
+    IRR_NO_SIGN_CHANGE: "n/a: the cash flows never change sign, so no rate makes NPV zero",
+    IRR_PROFILE_ONE_SIGN: (
+        "n/a: the cash flows change sign, but NPV stays on one side of zero at every discount "
+        "rate above -100%"
+    ),
+    IRR_ROOT_BELOW_RANGE: (
+        "n/a: NPV is zero only at a rate below -99.99% per year (a near-total loss); "
+        "not reported as an IRR"
+    ),
+    IRR_ROOT_ABOVE_RANGE: (
+        "n/a: NPV is zero only at a rate above 100,000,000% per year (the first flows are "
+        "negligible next to the later ones); not reported as an IRR"
+    ),
+    IRR_NOT_CONVERGED: "n/a: the root search did not reach NPV = 0 to the required precision",
+    IRR_ALL_ZERO: "n/a: the cash flows are all zero",
+    IRR_NOT_FINITE: "n/a: the cash flows are not all finite numbers",
+}
+
+
+class FinanceInputError(ValueError):
+    """An argument of a finance primitive outside its domain; the message names the argument."""
+
+
+def check_rate(rate: ArrayLike, name: str = "rate") -> FloatArray:
+    """``rate`` as a float array, every value a number above -1 (-100%); else FinanceInputError.
+
+    At -1 discounting divides by zero (``(1 + r) ** -t``); below it the factors alternate sign.
+
+    Examples
+    --------
+    >>> check_rate(-1.0)
+    Traceback (most recent call last):
+    ...
+    model.finance.FinanceInputError: rate = -1 is not allowed (allowed: a number above -1, i.e. above -100% per period)
+    """
+    try:
+        r = np.asarray(rate, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise FinanceInputError(f"{name} is not a number or an array of numbers") from None
+    bad = ~(r > -1.0)  # also NaN
+    if bad.any():
+        v = float(r.ravel()[int(np.argmax(bad.ravel()))])
+        raise FinanceInputError(
+            f"{name} = {v:g} is not allowed (allowed: a number above -1, i.e. above -100% per period)"
+        )
+    return r
 
 
 def _as_2d(flows: ArrayLike) -> tuple[FloatArray, bool]:
-    arr = np.asarray(flows, dtype=np.float64)
+    try:
+        arr = np.asarray(flows, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise FinanceInputError("flows must be numbers (a 1-D or 2-D array)") from None
     if arr.ndim == 1:
         return arr[None, :], True
     if arr.ndim != 2:
-        raise ValueError(f"flows must be 1-D or 2-D, got {arr.ndim}-D")
+        raise FinanceInputError(f"flows must be 1-D or 2-D, got {arr.ndim}-D")
     return arr, False
 
 
@@ -61,7 +133,7 @@ def discount_factors(rate: ArrayLike, n_periods: int) -> FloatArray:
     >>> discount_factors(0.1, 3).round(4).tolist()
     [[1.0, 0.9091, 0.8264]]
     """
-    r = np.atleast_1d(np.asarray(rate, dtype=np.float64))[:, None]
+    r = np.atleast_1d(check_rate(rate))[:, None]
     t = np.arange(n_periods, dtype=np.float64)[None, :]
     # exp/log1p is several times faster than a float power and equal to it within rounding
     return np.asarray(np.exp(-t * np.log1p(r)), dtype=np.float64)
@@ -110,7 +182,7 @@ def npv_profile(flows: ArrayLike, rates: ArrayLike) -> FloatArray:
     [10.0, 0.0]
     """
     arr, scalar = _as_2d(flows)
-    r = np.asarray(rates, dtype=np.float64)
+    r = check_rate(rates, "rates")
     d = discount_factors(r, arr.shape[1]).T  # (T, R)
     prof = arr @ d
     return prof[0] if scalar else prof
@@ -128,36 +200,103 @@ def irr_details(flows: ArrayLike, chunk_rows: int = 8192) -> tuple[FloatArray, N
     Returns
     -------
     irr : ndarray of shape (S,)
-        The root of NPV(rate) = 0 closest to zero (as numpy-financial chooses), NaN where none.
+        The root of NPV(rate) = 0 closest to zero (as numpy-financial chooses), NaN where none is
+        reported (see :func:`irr_diagnostics` for the reason).
     n_roots : ndarray of shape (S,)
-        Sign changes of the NPV profile over :data:`IRR_SCAN_RATES` (-95% to 10,000%). More than
-        one means several IRRs: the IRR alone is then ambiguous.
+        Sign changes of the NPV profile over :data:`IRR_SCAN_RATES` and beyond both ends (so a
+        root below -99.99% or above 100,000,000% counts too). More than one means several IRRs:
+        the IRR alone is then ambiguous.
 
     Notes
     -----
-    The NPV profile :math:`\sum_t CF_t (1+r)^{-t}` is scanned on a fixed grid of rates (one
-    matrix product for all rows); among the intervals where it changes sign, the one closest to
-    a zero rate is kept, and safeguarded Newton steps find the root inside it to machine
-    precision. Flows without a sign change have no IRR (NaN, never an exception). Several sign
-    changes in the flows (from IT refreshes) do not by themselves mean several IRRs; the profile
-    decides. Roots closer together than the grid spacing can be missed.
+    See :func:`irr_diagnostics`.
+
+    Examples
+    --------
+    >>> root, n = irr_details([-100.0, 230.0, -132.0])  # roots at 10% and 20%
+    >>> round(float(root[0]), 12), int(n[0])
+    (0.1, 2)
+    """
+    root, count, _ = irr_diagnostics(flows, chunk_rows)
+    return root, count
+
+
+def irr_diagnostics(
+    flows: ArrayLike, chunk_rows: int = 8192
+) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
+    r"""IRR, number of NPV roots and a reason code per row (:data:`IRR_REASONS`).
+
+    Parameters
+    ----------
+    flows : array of shape (T,) or (S, T)
+    chunk_rows : int
+        Rows processed at once (bounds memory; results do not depend on it).
+
+    Returns
+    -------
+    irr : ndarray of shape (S,)
+        NaN unless the reason is :data:`IRR_OK`.
+    n_roots : ndarray of shape (S,)
+    reason : ndarray of int8, shape (S,)
+
+    Notes
+    -----
+    The NPV profile :math:`\mathrm{NPV}(r) = \sum_t CF_t (1+r)^{-t}` is scanned on
+    :data:`IRR_SCAN_RATES` (one matrix product for all rows). For negative rates it is scaled by
+    :math:`(1+r)^{T-1} > 0`, which keeps its sign and avoids overflow. Beyond the scan, the sign
+    is known: as :math:`r \to \infty` the first non-zero flow dominates, as :math:`r \to -1`
+    the last; a sign change there is a root outside the scan. Among the scanned intervals where
+    the profile changes sign, the one closest to a zero rate is kept, and safeguarded Newton steps
+    find the root inside it. The root is reported only if it zeroes the profile:
+    :math:`|\mathrm{NPV}(r)| \le` :data:`IRR_RESIDUAL_TOLERANCE`
+    :math:`\cdot \sum_t |CF_t| (1+r)^{-t}`. Flows without a sign change have no IRR (Descartes'
+    rule of signs: one sign change in the flows means exactly one root). Roots closer together
+    than the scan spacing (a double root between two scan rates) can be missed.
+
+    Examples
+    --------
+    >>> root, n, reason = irr_diagnostics([[-100.0, 60.0, 60.0], [100.0, 50.0, 10.0]])
+    >>> [round(float(r), 6) for r in root[:1]], n.tolist(), reason.tolist()
+    ([0.130662], [1, 0], [0, 1])
     """
     arr, _ = _as_2d(flows)
     n_rows = arr.shape[0]
     root = np.full(n_rows, np.nan)
     count = np.zeros(n_rows, dtype=np.int64)
+    reason = np.zeros(n_rows, dtype=np.int8)
     for start in range(0, n_rows, chunk_rows):
         sl = slice(start, start + chunk_rows)
-        root[sl], count[sl] = _irr_chunk(arr[sl])
-    return root, count
+        root[sl], count[sl], reason[sl] = _irr_chunk(arr[sl])
+    return root, count, reason
+
+
+def irr_reason(flows: ArrayLike) -> str:
+    """Why one cash-flow series has (or has no) IRR, as a sentence from :data:`IRR_REASONS`.
+
+    Examples
+    --------
+    >>> irr_reason([100.0, 50.0])
+    'n/a: the cash flows never change sign, so no rate makes NPV zero'
+    >>> irr_reason([1.0, -3.0, 3.0])
+    'n/a: the cash flows change sign, but NPV stays on one side of zero at every discount rate above -100%'
+    """
+    arr = np.asarray(flows, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"flows must be 1-D for irr_reason, got {arr.ndim}-D")
+    _, _, reason = irr_diagnostics(arr)
+    return IRR_REASONS[int(reason[0])]
 
 
 @cache
 def _scan_discount_matrix(n_periods: int) -> FloatArray:
-    """``D[t, j] = (1 + IRR_SCAN_RATES[j]) ** -t``, cached by the number of periods."""
-    d = discount_factors(IRR_SCAN_RATES, n_periods).T.copy()
+    """``E[t, j] = (1 + r_j) ** (k_j - t)`` with ``k_j = n_periods - 1`` for negative scan rates
+    and 0 otherwise: the NPV profile times a positive factor (same sign, no overflow)."""
+    r = IRR_SCAN_RATES
+    k = np.where(r < 0, n_periods - 1, 0).astype(np.float64)[None, :]
+    t = np.arange(n_periods, dtype=np.float64)[:, None]
+    d = np.exp((k - t) * np.log1p(r)[None, :])
     d.setflags(write=False)
-    return d
+    return np.asarray(d, dtype=np.float64)
 
 
 _SCAN_MID_ABS = np.abs(0.5 * (IRR_SCAN_RATES[:-1] + IRR_SCAN_RATES[1:]))
@@ -182,68 +321,132 @@ def _nearest_change(change: NDArray[np.bool_]) -> NDArray[np.int64]:
     return np.asarray(np.where(use_left, l_idx, r_idx), dtype=np.int64)
 
 
-def _irr_chunk(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+def _irr_chunk(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         return _irr_chunk_raw(arr)
 
 
-def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
+def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Sign (True = negative) of the profile as r -> -1 (last non-zero flow) and r -> inf
+    (first non-zero flow)."""
+    nz = arr != 0
+    n_t = arr.shape[1]
+    rows = np.arange(arr.shape[0])
+    first = np.argmax(nz, axis=1)
+    last = n_t - 1 - np.argmax(nz[:, ::-1], axis=1)
+    return np.signbit(arr[rows, last]), np.signbit(arr[rows, first])
+
+
+def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
     n_rows, n_t = arr.shape
     rates = IRR_SCAN_RATES
-    prof = arr @ _scan_discount_matrix(n_t)  # (S, R) NPV profile
+    finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
+    nonzero_rows: NDArray[np.bool_] = np.asarray((arr != 0).any(axis=1))
+    work = np.where(finite_rows[:, None], arr, 0.0)
+    prof = work @ _scan_discount_matrix(n_t)  # (S, R): the profile times a positive factor
     neg = np.signbit(prof)
     change = neg[:, :-1] != neg[:, 1:]
-    n_roots = change.sum(axis=1)
+    low_neg, high_neg = _end_signs(work)
+    below = nonzero_rows & (low_neg != neg[:, 0])
+    above = nonzero_rows & (high_neg != neg[:, -1])
+    inside = change.sum(axis=1)
+    n_roots = np.where(nonzero_rows, inside + below + above, 0)
     idx = _nearest_change(change)
-    has = n_roots > 0
-    n_has = int(np.count_nonzero(has))
+    has = inside > 0
     root = np.full(n_rows, np.nan)
+    converged = np.zeros(n_rows, dtype=bool)
+    n_has = int(np.count_nonzero(has))
     if n_has:
         # mostly rows with a root: keep every row (no copy of the flows) and let the rows without
         # one drop out after the first Newton step; otherwise work on the rows with a root only
         dense = 4 * n_has >= 3 * n_rows
         rows = np.arange(n_rows) if dense else np.flatnonzero(has)
-        idx = idx[rows]
-        cf = arr if dense else arr[rows]
-        lo = rates[idx]
-        hi = rates[idx + 1]
-        f_lo = prof[rows, idx]
-        f_hi = prof[rows, idx + 1]
-        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-        x = np.where(np.isfinite(x), x, 0.5 * (lo + hi))
-        lo_neg = neg[rows, idx]
-        t = np.arange(n_t, dtype=np.float64)[None, :]
-        # Newton on the rows not yet converged only (converged rows leave the working set, so a
-        # few slow rows do not make the whole chunk iterate)
-        active = np.arange(rows.size)
-        found = np.empty(rows.size)
-        no_root = ~has[rows]  # leaves the working set after the first step, result discarded
-        for _ in range(50):
-            cv = cf * np.exp(-t * np.log1p(x)[:, None])
-            f = cv.sum(axis=1)
-            df = -(t * cv).sum(axis=1) / (1.0 + x)
-            same_as_lo = np.signbit(f) == lo_neg
-            lo = np.where(same_as_lo, x, lo)
-            hi = np.where(same_as_lo, hi, x)
-            nxt = x - f / df
-            bad = ~np.isfinite(nxt) | (nxt < lo) | (nxt > hi)
-            nxt = np.where(bad, 0.5 * (lo + hi), nxt)
-            # Newton converges quadratically: a step below 1e-12 leaves an error far below it
-            zero = f == 0
-            done = (np.abs(nxt - x) <= 1e-12 * np.maximum(1.0, np.abs(x))) | zero | no_root
-            x = np.where(zero, x, nxt)
-            if done.all():
-                found[active] = x
-                active, x = active[:0], x[:0]
-                break
-            if done.any():
-                found[active[done]] = x[done]
-                keep = ~done
-                active, x, lo, hi = active[keep], x[keep], lo[keep], hi[keep]
-                cf, lo_neg, no_root = cf[keep], lo_neg[keep], no_root[keep]
-        found[active] = x  # rows still unconverged after 50 steps keep their last iterate
-        root[rows] = np.where(has[rows], found, np.nan)
-    return root, n_roots.astype(np.int64)
+        found, ok = _newton_in_bracket(
+            work if dense else work[rows],
+            rates[idx[rows]],
+            rates[idx[rows] + 1],
+            prof[rows, idx[rows]],
+            prof[rows, idx[rows] + 1],
+            ~has[rows],
+        )
+        root[rows] = np.where(has[rows] & ok, found, np.nan)
+        converged[rows] = has[rows] & ok
+    reason = np.full(n_rows, IRR_OK, dtype=np.int8)
+    reason = np.where(has & ~converged, IRR_NOT_CONVERGED, reason)
+    reason = np.where(~has & above, IRR_ROOT_ABOVE_RANGE, reason)
+    reason = np.where(~has & below, IRR_ROOT_BELOW_RANGE, reason)
+    reason = np.where(~has & ~above & ~below, IRR_PROFILE_ONE_SIGN, reason)
+    one_signed = ~_sign_change_ignoring_zeros(work)
+    reason = np.where(~has & ~above & ~below & one_signed, IRR_NO_SIGN_CHANGE, reason)
+    reason = np.where(nonzero_rows, reason, IRR_ALL_ZERO)
+    reason = np.where(finite_rows, reason, IRR_NOT_FINITE)
+    root = np.where(reason == IRR_OK, root, np.nan)
+    n_roots = np.where(finite_rows, n_roots, 0)
+    return root, n_roots.astype(np.int64), reason.astype(np.int8)
+
+
+def _sign_change_ignoring_zeros(arr: FloatArray) -> NDArray[np.bool_]:
+    """True where the non-zero flows include both signs."""
+    return np.asarray((arr > 0).any(axis=1) & (arr < 0).any(axis=1))
+
+
+def _newton_in_bracket(
+    cf: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    f_lo: FloatArray,
+    f_hi: FloatArray,
+    no_root: NDArray[np.bool_],
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Safeguarded Newton on the scaled profile inside ``[lo, hi]`` (one bracket per row).
+
+    Returns the root and whether it zeroes the profile within :data:`IRR_RESIDUAL_TOLERANCE`.
+    The profile is scaled by ``(1 + r) ** k`` with ``k = T - 1`` for brackets below zero (the
+    scan includes 0, so a bracket never straddles it), as in the scan.
+    """
+    n_t = cf.shape[1]
+    cf_all = cf
+    k_all = np.where(hi <= 0, float(n_t - 1), 0.0)
+    x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+    lo_neg = np.signbit(f_lo)
+    t = np.arange(n_t, dtype=np.float64)[None, :]
+    # Newton on the rows not yet converged only (converged rows leave the working set, so a
+    # few slow rows do not make the whole chunk iterate)
+    active = np.arange(cf.shape[0])
+    found = np.full(cf.shape[0], np.nan)
+    k = k_all
+    for _ in range(100):
+        e = k[:, None] - t
+        cv = cf * np.exp(e * np.log1p(x)[:, None])
+        f = cv.sum(axis=1)
+        df = (e * cv).sum(axis=1) / (1.0 + x)
+        same_as_lo = np.signbit(f) == lo_neg
+        lo = np.where(same_as_lo, x, lo)
+        hi = np.where(same_as_lo, hi, x)
+        nxt = x - f / df
+        bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
+        nxt = np.where(bad, 0.5 * (lo + hi), nxt)
+        # Newton converges quadratically: a step below 1e-13 leaves an error far below it
+        zero = f == 0
+        done = (np.abs(nxt - x) <= 1e-13 * np.maximum(1.0, np.abs(x))) | zero | no_root
+        done |= hi - lo <= 4e-16 * np.maximum(1.0, np.abs(x))
+        x = np.where(zero, x, nxt)
+        if done.all():
+            found[active] = x
+            active = active[:0]
+            break
+        if done.any():
+            found[active[done]] = x[done]
+            keep = ~done
+            active, x, lo, hi, k = active[keep], x[keep], lo[keep], hi[keep], k[keep]
+            cf, lo_neg, no_root = cf[keep], lo_neg[keep], no_root[keep]
+    # rows still unconverged after 100 steps keep their last iterate: the residual check decides
+    e_all = k_all[:, None] - t
+    terms = cf_all * np.exp(e_all * np.log1p(found)[:, None])
+    residual = np.abs(terms.sum(axis=1))
+    ok = np.isfinite(found) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
+    return found, np.asarray(ok)
 
 
 def irr(flows: ArrayLike) -> FloatArray | float:
@@ -293,16 +496,21 @@ def mirr(
 
     Notes
     -----
-    .. math:: \\mathrm{MIRR} = \\left(\\frac{FV_{re}(CF^+)}{-PV_{fi}(CF^-)}\\right)^{1/(n-1)}
-              (1 + r_{re}) \\cdot \\frac{1}{1 + r_{re}} \\cdot (1 + r_{re}) - 1
+    .. math:: \\mathrm{MIRR} = \\left(\\frac{FV_{re}(CF^+)}{-PV_{fi}(CF^-)}\\right)^{1/(n-1)} - 1
 
-    written as numpy-financial does: ``(|NPV_re(CF+)| / |NPV_fi(CF-)|) ** (1/(n-1)) * (1+r_re) - 1``.
-    NaN where the flows have no positive or no negative value.
+    with :math:`FV_{re}(CF^+) = \\sum_t CF^+_t (1 + r_{re})^{n-1-t}` (positive flows compounded
+    to the last period at the reinvestment rate) and
+    :math:`PV_{fi}(CF^-) = \\sum_t CF^-_t (1 + r_{fi})^{-t}` (negative flows discounted to period
+    0 at the finance rate); computed as numpy-financial does,
+    ``(|NPV_re(CF+)| / |NPV_fi(CF-)|) ** (1/(n-1)) * (1+r_re) - 1``. NaN where the flows have no
+    positive or no negative value.
 
     Examples
     --------
+    Positives compounded to year 2 at 10%: 60 x 1.1 + 60 = 126; (126 / 100) ** (1/2) - 1:
+
     >>> round(mirr([-100.0, 60.0, 60.0], 0.1, 0.1), 6)
-    0.121179
+    0.122497
     """
     arr, scalar = _as_2d(flows)
     n = (
@@ -310,8 +518,8 @@ def mirr(
         if n_periods is None
         else (np.broadcast_to(np.asarray(n_periods, dtype=np.float64), (arr.shape[0],)))
     )
-    fr = np.broadcast_to(np.asarray(finance_rate, dtype=np.float64), (arr.shape[0],))
-    rr = np.broadcast_to(np.asarray(reinvest_rate, dtype=np.float64), (arr.shape[0],))
+    fr = np.broadcast_to(check_rate(finance_rate, "finance_rate"), (arr.shape[0],))
+    rr = np.broadcast_to(check_rate(reinvest_rate, "reinvest_rate"), (arr.shape[0],))
     pos = np.where(arr > 0, arr, 0.0)
     neg = np.where(arr < 0, arr, 0.0)
     numer = np.abs(np.asarray(npv(rr, pos)))
@@ -351,7 +559,8 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     non-negative. An IT refresh that pushes the cumulative back below zero therefore moves the
     payback later (a first-crossing rule would hide it). Measured in periods from period 0, the
     first capex year. A series never negative pays back at 0; one negative at the end never does.
-    With ``rate``, each flow is first discounted by :math:`(1 + r)^t`.
+    With ``rate``, each flow is first discounted by :math:`(1 + r)^t`; a rate of -1 or below (or
+    NaN) raises :class:`FinanceInputError` naming ``rate`` (discounting is undefined there).
 
     Examples
     --------
@@ -362,7 +571,7 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     """
     arr, scalar = _as_2d(flows)
     if rate is not None:
-        arr = arr * discount_factors(rate, arr.shape[1])
+        arr = arr * discount_factors(check_rate(rate), arr.shape[1])
     n_t = arr.shape[1]
     cum = np.cumsum(arr, axis=1)
     negative = cum < 0
@@ -378,10 +587,16 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
 
 
 __all__ = [
+    "IRR_REASONS",
+    "IRR_RESIDUAL_TOLERANCE",
     "IRR_SCAN_RATES",
+    "FinanceInputError",
+    "check_rate",
     "discount_factors",
     "irr",
     "irr_details",
+    "irr_diagnostics",
+    "irr_reason",
     "mirr",
     "mirr_from_present_values",
     "npv",

@@ -16,7 +16,10 @@ from model.scenario import (
     SHARE_SUM_TOLERANCE,
     Scenario,
     ScenarioError,
+    check_value,
     default_scenario,
+    share_sum_message,
+    show_text,
     unknown_field_message,
 )
 
@@ -46,7 +49,7 @@ BATCH_METRICS: tuple[str, ...] = (
 METRIC_UNITS: dict[str, str] = {
     "npv_busd": "US$ B",
     "irr": "fraction per year",
-    "irr_root_count": "count of NPV roots on -95%..10,000%",
+    "irr_root_count": "count of NPV roots at rates above -100%",
     "mirr": "fraction per year",
     "payback_years": "years from the first capex year (last crossing of cumulative FCF)",
     "payback_from_operation_years": "years from the start of operation (first crossing)",
@@ -222,69 +225,118 @@ def _frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 
 def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarray]:
-    """Vectorised validation of a batch; raises ScenarioError naming row, field, value, range."""
-    unknown = [c for c in table.columns if c not in FIELD_SPECS]
-    if unknown:
-        raise ScenarioError([unknown_field_message(str(c)) for c in unknown])
+    """Vectorised validation of a batch with the same rules and messages as :class:`Scenario`.
+
+    Each problem is Scenario's message for the first bad row, prefixed ``row i:`` and followed by
+    the number of bad rows: wrong types (booleans, complex numbers, strings, objects), NaN and
+    infinity, bounds, whole numbers, duplicate or unknown columns, and the cross-field rule
+    ``lease_share + hosting_share <= 1``. Numeric columns are checked with whole-array
+    operations; only object columns are read element by element.
+    """
+    names = [str(c) if isinstance(c, str) else c for c in table.columns]
+    problems: list[str] = []
+    seen: set[object] = set()
+    for c in names:
+        if c in seen:
+            n_times = sum(1 for d in names if d == c)
+            problems.append(
+                f"column {show_text(c)} is given {n_times} times (allowed: each field once)"
+            )
+        seen.add(c)
+    problems += [
+        unknown_field_message(str(c)) for c in dict.fromkeys(names) if c not in FIELD_SPECS
+    ]
+    if problems:
+        raise ScenarioError(problems)
     n = len(table)
     base_values = base.model_dump()
     params: dict[str, np.ndarray] = {}
-    problems: list[str] = []
     for name in FIELD_NAMES:
-        spec = FIELD_SPECS[name]
         if name not in table.columns:
             params[name] = np.full(n, float(base_values[name]))
             continue
-        col = table[name]
-        try:
-            if col.dtype.kind in "fiu":  # already numeric (not bool, not object): no parsing
-                values = col.to_numpy(dtype=np.float64)
-            else:
-                values = np.asarray(pd.to_numeric(col, errors="raise"), dtype=np.float64)
-        except (ValueError, TypeError):
-            bad = next(i for i, v in enumerate(col) if not _is_number(v))
-            problems.append(
-                f"row {bad}: {name} = {col.iloc[bad]!r} is not a number "
-                f"(allowed: {spec.range_text()})"
-            )
-            continue
-        if col.dtype == bool:
-            problems.append(f"{name}: booleans are not numbers (allowed: {spec.range_text()})")
-            continue
-        bad_mask = ~np.isfinite(values) | (values < spec.low) | (values > spec.high)
-        if name in INTEGER_FIELDS:
-            bad_mask |= np.isfinite(values) & (values != np.round(values))
-        if bad_mask.any():
-            i = int(np.argmax(bad_mask))
-            kind = "a whole number" if name in INTEGER_FIELDS else "a number"
-            problems.append(
-                f"row {i}: {name} = {values[i]!r} is not allowed "
-                f"(allowed: {kind} from {spec.range_text()}; {int(bad_mask.sum())} bad rows)"
-            )
-            continue
-        params[name] = values
+        values, problem = _column_values(name, table[name])
+        if problem:
+            problems.append(problem)
+        else:
+            params[name] = values
     if not problems:
         total = params["lease_share"] + params["hosting_share"]
         over = total > 1.0 + SHARE_SUM_TOLERANCE
         if over.any():
             i = int(np.argmax(over))
-            problems.append(
-                f"row {i}: lease_share + hosting_share = {total[i]:g} exceeds 1 "
-                f"(allowed: the two shares sum to at most 1; {int(over.sum())} bad rows)"
-            )
+            message = share_sum_message(params["lease_share"][i], params["hosting_share"][i])
+            problems.append(f"row {i}: {message}{_bad_rows(int(over.sum()))}")
     if problems:
         raise ScenarioError(problems)
     return params
 
 
-def _is_number(v: object) -> bool:
-    if isinstance(v, bool):
-        return False
+def _bad_rows(count: int) -> str:
+    return f"; {count:,} bad row{'s' if count != 1 else ''}"
+
+
+def _column_values(name: str, col: pd.Series) -> tuple[np.ndarray, str]:
+    """One column as float64 and '' , or an empty array and the first bad row's message."""
+    spec = FIELD_SPECS[name]
+    kind = col.dtype.kind
+    if kind in "fiu":  # numeric, not bool, not complex: the fast path
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif kind == "b":
+        msg = _scenario_message(name, bool(col.iloc[0]))
+        return np.empty(0), f"row 0: {msg}{_bad_rows(len(col))}; booleans are not numbers"
+    else:  # complex, object, string, category, datetime...: Scenario's check, row by row
+        raw = col.to_numpy(dtype=object)
+        ok = np.fromiter((_is_number(v) for v in raw), dtype=bool, count=raw.size)
+        if not ok.all():
+            i = int(np.argmin(ok))
+            return np.empty(0), (
+                f"row {i}: {_scenario_message(name, raw[i])}{_bad_rows(int((~ok).sum()))}"
+            )
+        try:
+            values = np.array([float(v) for v in raw], dtype=np.float64)
+        except OverflowError:  # an int too large for a float: out of range, as Scenario says
+            over = np.fromiter((_overflows(v) for v in raw), dtype=bool, count=raw.size)
+            big = int(np.argmax(over))
+            return np.empty(0), (
+                f"row {big}: {_scenario_message(name, raw[big])}{_bad_rows(int(over.sum()))}"
+            )
+    bad = ~np.isfinite(values) | (values < spec.low) | (values > spec.high)
+    if name in INTEGER_FIELDS:
+        bad |= np.isfinite(values) & (values != np.round(values))
+    if bad.any():
+        i = int(np.argmax(bad))
+        value: object = col.iloc[i]
+        if isinstance(value, np.generic):
+            value = value.item()
+        return np.empty(0), f"row {i}: {_scenario_message(name, value)}{_bad_rows(int(bad.sum()))}"
+    return values, ""
+
+
+def _overflows(v: object) -> bool:
     try:
         float(v)  # type: ignore[arg-type]
+    except OverflowError:
+        return True
     except (TypeError, ValueError):
         return False
-    return True
+    return False
+
+
+def _scenario_message(name: str, value: object) -> str:
+    """Scenario's own message for one bad value of ``name`` (one validation path)."""
+    try:
+        check_value(name, value)
+    except ValueError as exc:
+        return str(exc)
+    return f"{name} = {show_text(value)} is not allowed"  # pragma: no cover (caller found a fault)
+
+
+def _is_number(v: object) -> bool:
+    """True for a real number Scenario accepts as a type (not bool, not complex, not text)."""
+    return not isinstance(v, (bool, np.bool_)) and isinstance(
+        v, (int, float, np.integer, np.floating)
+    )
 
 
 def evaluate_batch(
@@ -314,7 +366,21 @@ def evaluate_batch(
     -----
     Same engine as :func:`evaluate`, vectorised over rows with numpy: no per-scenario Python loop.
     """
-    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    if base is not None and not isinstance(base, Scenario):
+        raise ScenarioError([f"base = {show_text(base)} is not a Scenario"])
+    if isinstance(table, pd.DataFrame):
+        frame = table
+    elif isinstance(table, Mapping):
+        try:
+            frame = pd.DataFrame(dict(table))
+        except (ValueError, TypeError):
+            raise ScenarioError(
+                ["table must map each field to a sequence of values, all of the same length"]
+            ) from None
+    else:
+        raise ScenarioError(
+            [f"table = {show_text(table)} is not a DataFrame or a mapping of field -> values"]
+        )
     params = _validate_columns(frame, base if base is not None else default_scenario())
     if len(frame) == 0:
         cols = [*BATCH_METRICS] + (["breakeven_lease_rate_busd_per_gw_year"] if breakeven else [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,11 +71,66 @@ def check_value(name: str, value: object) -> float | int:
 
 
 def _show(value: object, limit: int = 40) -> str:
+    if isinstance(value, str) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a huge string costs; only the start is shown
     try:
         text = repr(value)
     except ValueError:  # e.g. an int with more digits than Python converts to text
         text = f"<{type(value).__name__} too large to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show_text(value: object, limit: int = 40) -> str:
+    """A value quoted for a one-line message: ``repr``, cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> show_text("gw_built")
+    "'gw_built'"
+    >>> show_text("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."
+    """
+    return _show(value, limit)
+
+
+#: Longest number text (characters) read from ``--set`` or a share link.
+MAX_NUMBER_CHARS = 64
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+
+
+def number_from_text(text: str) -> float:
+    """A number written as text (``--set``, share links): plain ASCII decimal notation only.
+
+    Accepted: an optional sign, ASCII digits with an optional decimal point, an optional exponent
+    (``4.5``, ``-0.25``, ``.5``, ``3e2``, ``1E-3``), at most :data:`MAX_NUMBER_CHARS` characters.
+    Refused: digit separators (``1_0``), non-ASCII digits (full-width ``３``), hex, spaces inside,
+    and ``nan``/``inf`` (as not finite).
+
+    Raises
+    ------
+    ValueError
+        With the reason as a phrase: "is not a number", "is not a finite number", "is too long".
+
+    Examples
+    --------
+    >>> number_from_text("4.5"), number_from_text("-1e-3")
+    (4.5, -0.001)
+    >>> number_from_text("1_0")
+    Traceback (most recent call last):
+    ...
+    ValueError: is not a number
+    """
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"is too long ({len(text):,} characters; at most {MAX_NUMBER_CHARS})")
+    if _NON_FINITE_TEXT.fullmatch(text):
+        raise ValueError("is not a finite number")
+    if not _NUMBER_TEXT.fullmatch(text):
+        raise ValueError("is not a number")
+    x = float(text)
+    if not math.isfinite(x):  # e.g. 1e309
+        raise ValueError("is not a finite number")
+    return x
 
 
 class Scenario(BaseModel):
@@ -148,12 +204,8 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _shares_fit(self) -> Scenario:
-        total = self.lease_share + self.hosting_share
-        if total > 1.0 + SHARE_SUM_TOLERANCE:
-            raise ValueError(
-                f"lease_share + hosting_share = {self.lease_share:g} + {self.hosting_share:g} = "
-                f"{total:g} exceeds 1 (allowed: the two shares of capacity sum to at most 1)"
-            )
+        if self.lease_share + self.hosting_share > 1.0 + SHARE_SUM_TOLERANCE:
+            raise ValueError(share_sum_message(self.lease_share, self.hosting_share))
         return self
 
     # ---- convenience -------------------------------------------------------------------------
@@ -165,6 +217,15 @@ class Scenario(BaseModel):
         """Fields whose values differ: ``{name: (self_value, other_value)}``."""
         a, b = self.model_dump(), other.model_dump()
         return {k: (a[k], b[k]) for k in FIELD_NAMES if a[k] != b[k]}
+
+
+def share_sum_message(lease_share: float, hosting_share: float) -> str:
+    """The message for ``lease_share + hosting_share > 1`` (Scenario and evaluate_batch)."""
+    lease, hosting = float(lease_share), float(hosting_share)
+    return (
+        f"lease_share + hosting_share = {lease:g} + {hosting:g} = {lease + hosting:g} exceeds 1 "
+        "(allowed: the two shares of capacity sum to at most 1)"
+    )
 
 
 def validation_problems(exc: ValidationError) -> list[str]:
@@ -186,7 +247,7 @@ def validation_problems(exc: ValidationError) -> list[str]:
 
 def unknown_field_message(name: str) -> str:
     """Message for a field name the scenario does not have, with the closest known names."""
-    close = difflib.get_close_matches(name, FIELD_NAMES, n=3)
+    close = difflib.get_close_matches(name[:80], FIELD_NAMES, n=3)  # bounded work
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"unknown field {_show(name)} (not a scenario input{hint})"
 
@@ -233,7 +294,10 @@ __all__ = [
     "default_value",
     "load_preset",
     "make_scenario",
+    "number_from_text",
     "preset_ids",
+    "share_sum_message",
+    "show_text",
     "unknown_field_message",
     "validation_problems",
 ]

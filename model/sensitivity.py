@@ -25,16 +25,22 @@ from scipy.optimize import brentq
 from model.data import default_ranges
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
-from model.scenario import Scenario, ScenarioError, unknown_field_message
+from model.scenario import Scenario, ScenarioError, show_text, unknown_field_message
 
 FloatArray = NDArray[np.float64]
 
 #: The two shares of owned capacity that must sum to at most 1.
 SHARE_FIELDS: tuple[str, str] = ("lease_share", "hosting_share")
-#: Largest grid :func:`grid` accepts (cells).
-MAX_GRID_CELLS = 250_000
+#: Largest grid :func:`grid` accepts (cells): 200 x 200, about 0.5 s and 300 MB here; the
+#: dashboard asks for at most 50 x 50 (docs/deploy.md, per-session limits).
+MAX_GRID_CELLS = 40_000
 #: Points of the bracket scan of :func:`breakeven` over a continuous field's bounds.
 BREAKEVEN_SCAN_POINTS = 257
+#: Edge refinement of :func:`breakeven` (where the metric turns undefined): parts per split,
+#: rounds of splitting, and most edges refined per round.
+BREAKEVEN_EDGE_SPLIT = 32
+BREAKEVEN_EDGE_ROUNDS = 3
+BREAKEVEN_MAX_EDGES = 512
 #: |metric - target| that :func:`breakeven` guarantees at a reported root.
 BREAKEVEN_TOLERANCE = 1e-6
 
@@ -44,28 +50,52 @@ BREAKEVEN_TOLERANCE = 1e-6
 def check_field(name: object, what: str = "field") -> str:
     """Return ``name`` if it is a scenario input, else raise ScenarioError naming close names."""
     if not isinstance(name, str) or name not in FIELD_SPECS:
-        raise ScenarioError([f"{what}: {unknown_field_message(str(name))}"])
+        shown = name if isinstance(name, str) else show_text(name)
+        raise ScenarioError([f"{what}: {unknown_field_message(shown)}"])
     return name
 
 
 def check_metric(metric: object) -> str:
     """Return ``metric`` if :func:`model.evaluate_batch` reports it, else raise ValueError."""
     if not isinstance(metric, str) or metric not in BATCH_METRICS:
-        raise ValueError(f"metric = {metric!r} is unknown (allowed: {', '.join(BATCH_METRICS)})")
+        raise ValueError(
+            f"metric = {show_text(metric)} is unknown (allowed: {', '.join(BATCH_METRICS)})"
+        )
     return metric
 
 
 def check_finite(name: str, value: object, what: str) -> float:
-    """``value`` as a finite float, or ValueError naming the field and what the value is."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: {what} = {value!r} is not a number")
+    """``value`` as a finite float, or ValueError naming the field and what the value is.
+
+    Never lets a raw exception through: an int too large for a float (``10**400``) is reported as
+    out of range, text and other objects as not a number.
+    """
+    shown = show_text(value)
+    if isinstance(value, (bool, np.bool_, str, bytes, complex)):
+        raise ValueError(f"{name}: {what} = {shown} is not a number")
     try:
         x = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise ValueError(
+            f"{name}: {what} = {shown} is out of range (too large for a number)"
+        ) from None
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: {what} = {value!r} is not a number") from None
+        raise ValueError(f"{name}: {what} = {shown} is not a number") from None
     if not math.isfinite(x):
-        raise ValueError(f"{name}: {what} = {value!r} is not a finite number")
+        raise ValueError(f"{name}: {what} = {shown} is not a finite number")
     return x
+
+
+def check_scenario(scenario: object, what: str = "scenario") -> Scenario:
+    """Return ``scenario`` if it is a :class:`Scenario`, else raise ScenarioError naming it."""
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(
+            [
+                f"{what} = {show_text(scenario)} is not a Scenario (build one with "
+                "model.make_scenario or model.load_preset)"
+            ]
+        )
+    return scenario
 
 
 def other_share(name: str) -> str:
@@ -149,20 +179,27 @@ def tornado(
     ScenarioError, ValueError
         Unknown field or metric; a low or high that is not a finite number, or low > high.
     """
+    check_scenario(scenario)
     check_metric(metric)
     if ranges is None:
         raw: dict[str, tuple[object, object, str]] = {
             k: (lo, hi, src) for k, (lo, hi, src) in default_ranges().items()
         }
     else:
+        if not isinstance(ranges, Mapping):
+            raise ValueError(
+                f"ranges = {show_text(ranges)} must map each field to (low, high) or "
+                "(low, high, source)"
+            )
         raw = {}
         for name, rng in ranges.items():
             check_field(name, "ranges")
-            if isinstance(rng, (str, bytes)) or len(rng) not in (2, 3):
+            if not isinstance(rng, (tuple, list, np.ndarray)) or len(rng) not in (2, 3):
                 raise ValueError(
-                    f"ranges[{name!r}] = {rng!r} must be (low, high) or (low, high, source)"
+                    f"ranges[{name!r}] = {show_text(rng)} must be (low, high) or "
+                    "(low, high, source)"
                 )
-            raw[name] = (rng[0], rng[1], str(rng[2]) if len(rng) == 3 else "given")
+            raw[name] = (rng[0], rng[1], str(rng[2])[:200] if len(rng) == 3 else "given")
     if not raw:
         raise ValueError("ranges is empty: give at least one field with (low, high)")
     base_values = scenario.model_dump()
@@ -216,10 +253,26 @@ def tornado(
 # ---- grid ------------------------------------------------------------------------------------
 
 
-def _check_values(name: str, values: ArrayLike, what: str) -> FloatArray:
-    arr = np.asarray(values, dtype=object).ravel()
+def _as_values(name: str, values: ArrayLike, what: str) -> NDArray[np.object_]:
+    """``values`` as a 1-D object array (a scalar is one value); ValueError naming ``what``."""
+    if isinstance(values, (str, bytes, Mapping)) or values is None:
+        raise ValueError(f"{what}: {name} values = {show_text(values)} is not a list of numbers")
+    try:
+        arr = np.asarray(values, dtype=object)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{what}: {name} values = {show_text(values)} is not a list of numbers"
+        ) from None
+    if arr.ndim > 1:
+        raise ValueError(f"{what}: {name} values must be a flat list ({arr.ndim}-D given)")
+    arr = arr.ravel()
     if arr.size == 0:
         raise ValueError(f"{what}: no values given for {name}")
+    return arr
+
+
+def _check_values(name: str, values: ArrayLike, what: str) -> FloatArray:
+    arr = _as_values(name, values, what)
     out = np.array([check_finite(name, v, what) for v in arr], dtype=np.float64)
     spec = FIELD_SPECS[name]
     bad = (out < spec.low) | (out > spec.high)
@@ -252,18 +305,22 @@ def grid(
         ``lease_share + hosting_share <= 1`` are NaN and counted in ``attrs["infeasible_cells"]``.
         One :func:`model.evaluate_batch` call for the whole grid.
     """
+    check_scenario(scenario)
     check_field(x_field, "x_field")
     check_field(y_field, "y_field")
     check_metric(metric)
     if x_field == y_field:
         raise ValueError(f"x_field and y_field are both {x_field!r}: choose two different inputs")
+    # sizes first: a huge grid is refused before any value is read
+    nx = _as_values(x_field, x_values, "x_values").size
+    ny = _as_values(y_field, y_values, "y_values").size
+    if nx * ny > MAX_GRID_CELLS:
+        raise ValueError(
+            f"grid of {ny:,} x {nx:,} = {nx * ny:,} cells is too large "
+            f"(allowed: at most {MAX_GRID_CELLS:,} cells per grid, e.g. 200 x 200)"
+        )
     xs = _check_values(x_field, x_values, "x_values")
     ys = _check_values(y_field, y_values, "y_values")
-    if xs.size * ys.size > MAX_GRID_CELLS:
-        raise ValueError(
-            f"grid of {ys.size} x {xs.size} = {xs.size * ys.size:,} cells is too large "
-            f"(allowed: at most {MAX_GRID_CELLS:,})"
-        )
     xx, yy = np.meshgrid(xs, ys)  # shape (len(ys), len(xs))
     cols = {x_field: xx.ravel(), y_field: yy.ravel()}
     lease = cols.get("lease_share", np.full(xx.size, scenario.lease_share))
@@ -313,6 +370,36 @@ class Breakeven:
     crossings: int = 0
 
 
+def _refine_edges(
+    xs: FloatArray, values: FloatArray, scenario: Scenario, field: str, metric: str
+) -> tuple[FloatArray, FloatArray]:
+    """Add scan points around every edge between a defined and an undefined stretch.
+
+    Where the metric is defined at one scan point and undefined (NaN) at the next, a crossing
+    can hide between the last defined point and the edge (an IRR that falls towards -100% just
+    before it stops existing, a payback that lengthens until it never comes). Each such interval
+    is split into :data:`BREAKEVEN_EDGE_SPLIT` parts, the new edge is split again, and so on for
+    :data:`BREAKEVEN_EDGE_ROUNDS` rounds (the edge is then located to 1/32,768 of the scan
+    spacing); each round is one :func:`model.evaluate_batch` call.
+    """
+    frac = np.arange(1, BREAKEVEN_EDGE_SPLIT, dtype=np.float64) / BREAKEVEN_EDGE_SPLIT
+    for _ in range(BREAKEVEN_EDGE_ROUNDS):
+        finite = np.isfinite(values)
+        edges = np.flatnonzero(finite[:-1] != finite[1:])[:BREAKEVEN_MAX_EDGES]
+        if edges.size == 0:
+            break
+        a, b = xs[edges], xs[edges + 1]
+        extra = np.unique((a[:, None] + (b - a)[:, None] * frac[None, :]).ravel())
+        extra = extra[~np.isin(extra, xs)]
+        if extra.size == 0:
+            break
+        more = _metric_values({field: extra}, scenario, metric)
+        all_x = np.concatenate([xs, extra])
+        order = np.argsort(all_x, kind="stable")
+        xs, values = all_x[order], np.concatenate([values, more])[order]
+    return xs, values
+
+
 def _fmt(x: float) -> str:
     return f"{x:,.6g}"
 
@@ -332,6 +419,7 @@ def breakeven(
     :data:`BREAKEVEN_TOLERANCE`. Whole-number fields are scanned at every whole number.
     Crossings closer together than the scan spacing can be missed.
     """
+    check_scenario(scenario)
     check_field(field)
     check_metric(metric)
     tgt = check_finite(metric, target, "target")
@@ -345,6 +433,8 @@ def breakeven(
     else:
         xs = np.unique(np.append(np.linspace(lo, hi, BREAKEVEN_SCAN_POINTS), current))
     values = _metric_values({field: xs}, scenario, metric)
+    if field not in INTEGER_FIELDS:
+        xs, values = _refine_edges(xs, values, scenario, field, metric)
     current_metric = float(values[int(np.argmin(np.abs(xs - current)))])
     g = values - tgt
 
@@ -456,6 +546,7 @@ __all__ = [
     "BREAKEVEN_TOLERANCE",
     "Breakeven",
     "breakeven",
+    "check_scenario",
     "clip_to_domain",
     "grid",
     "tornado",

@@ -19,7 +19,7 @@ from model.data import DATA_DIR
 from model.fields import FIELD_SPECS
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
 from model.scenario import Scenario, make_scenario
-from model.sensitivity import check_field, check_finite, clip_to_domain
+from model.sensitivity import check_field, check_finite, check_scenario, clip_to_domain
 
 STRESS_FILE = DATA_DIR / "stress_tests.toml"
 OPS: tuple[str, ...] = ("set", "add", "multiply", "at_least", "at_most")
@@ -119,6 +119,7 @@ def shocks() -> tuple[Shock, ...]:
 
 def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> tuple[Scenario, list[str]]:
     """The scenario with ``changes`` applied in order, clipped to the domain; notes on clipping."""
+    check_scenario(scenario)
     values = scenario.model_dump()
     notes: list[str] = []
     for c in changes:
@@ -132,6 +133,7 @@ def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> tuple[Scen
 
 def stress_scenarios(scenario: Scenario) -> dict[str, tuple[Scenario, list[str]]]:
     """Each shock's scenario (and clipping notes), then every shock together (:data:`ALL_TOGETHER`)."""
+    check_scenario(scenario)
     out = {s.id: apply_changes(scenario, s.changes) for s in shocks()}
     every = tuple(c for s in shocks() for c in s.changes)
     out[ALL_TOGETHER] = apply_changes(scenario, every)

@@ -215,3 +215,52 @@ def test_without_chromium_asking_for_images_exits_3(tmp_path, monkeypatch, capsy
     assert code == cli.EXIT_IMAGES_UNAVAILABLE == 3
     assert {p.name for p in out.iterdir()} == {"scenario.toml", "cash_flows.csv", "metrics.csv"}
     assert captured.err.strip().splitlines()[-1].startswith("error: images not written")
+
+
+# ---- unusable --out: refused before anything is exported ------------------------------------
+@pytest.mark.parametrize(
+    ("label", "out", "says"),
+    [
+        ("empty", "", "--out is empty"),
+        ("blank", "   ", "--out is empty"),
+        ("over-long path", "/tmp/" + "a" * 10_000, "is too long"),
+        ("over-long name", "/tmp/" + "b" * 300 + "/x", "is too long"),
+        ("NUL in path", "/tmp/a\x00b", "NUL"),
+        ("not creatable", "/proc/no-such-folder/x", "cannot be created"),
+        ("not writable", "/proc", "is not writable"),
+    ],
+)
+def test_unusable_out_exits_2_with_one_line(label, out, says, capsys, monkeypatch) -> None:
+    called = []
+    monkeypatch.setattr(export, "write_exports", lambda *a, **k: called.append(a))
+    code = cli.main(["export", "--formats", "csv", "--out", out])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and called == []
+    assert len(err) == 1 and says in err[0], err
+    assert len(err[0]) < 300  # the path is cut
+
+
+def test_out_folder_is_created_and_probed(tmp_path) -> None:
+    out = tmp_path / "a" / "b"
+    assert cli.prepare_out(str(out)) == out
+    assert out.is_dir() and list(out.iterdir()) == []  # the probe file is gone
+
+
+def test_preset_and_scenario_are_exclusive(tmp_path, capsys) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text("[scenario]\ngw_built = 4.5\n")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["export", "--preset", "bofa-bull", "--scenario", str(f), "--out", "o"])
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_many_problems_are_capped_on_the_one_line(tmp_path, capsys) -> None:
+    from hostile_corpus import unknown_keys_json
+
+    f = tmp_path / "many.json"
+    f.write_bytes(unknown_keys_json(20_000))
+    code = cli.main(["export", "--scenario", str(f), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "and 19,980 more problems" in err[0] and err[0].count("unknown field") == 20

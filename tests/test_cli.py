@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model import evaluate, load_preset
+from model import ScenarioError, evaluate, load_preset
 from model.io import load_scenario_file, to_json, to_toml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,3 +214,93 @@ def test_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--set", "pue=9"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: pue = 9.0 is out of range") and "1 to 2.5" in err
+
+
+# ---- hostile input (tests/hostile): capped, truncated, no Python internals ------------------
+def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    from model.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_twenty_problems_then_a_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hostile_corpus import unknown_keys_json
+
+    f = tmp_path / "many.json"
+    f.write_bytes(unknown_keys_json(20_000))
+    code, lines = _run_main(["evaluate", "--scenario", str(f)], capsys)
+    assert code == 2 and len(lines) == 21
+    assert all(line.startswith("error: unknown field") for line in lines[:20])
+    assert lines[20] == "error: ... and 19,980 more problems"
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("huge-int.json", "gw_built = <a number of 5,001 digits> is out of range"),
+        ("huge-int.toml", "a number of 5,001 digits"),
+        ("dotted-key-88kb.toml", "long dotted keys are refused"),
+        ("empty.toml", "file is empty"),
+        ("empty.json", "file is empty"),
+        ("duplicate-keys.json", "given twice"),
+        ("flat-with-preset.toml", "put inputs under [scenario]"),
+    ],
+)
+def test_hostile_files_exit_2_with_a_clear_line(
+    name: str, needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hostile_corpus import HOSTILE_DIR
+
+    code, lines = _run_main(["evaluate", "--scenario", str(HOSTILE_DIR / name)], capsys)
+    assert code == 2 and len(lines) == 1 and needle in lines[0], lines
+    assert "Exceeds the limit" not in lines[0] and "Traceback" not in lines[0]
+
+
+def test_bom_files_load(capsys: pytest.CaptureFixture[str]) -> None:
+    from hostile_corpus import HOSTILE_DIR
+
+    from model.cli import main
+
+    for name in ("bom.toml", "bom.json"):
+        assert main(["evaluate", "--json", "--scenario", str(HOSTILE_DIR / name)]) == 0
+        assert json.loads(capsys.readouterr().out)["scenario"]["gw_built"] == 4.5
+
+
+def test_long_paths_are_truncated(capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = _run_main(["evaluate", "--scenario", "/tmp/" + "p" * 10_000 + ".toml"], capsys)
+    assert code == 2 and len(lines) == 1 and len(lines[0]) < 200
+
+
+def test_devices_and_fifos_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    link = tmp_path / "zero.toml"
+    link.symlink_to("/dev/zero")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for path in (link, fifo):
+        code, lines = _run_main(["evaluate", "--scenario", str(path)], capsys)
+        assert code == 2 and "not a regular file" in lines[0]
+
+
+def test_preset_and_scenario_are_exclusive(tmp_path: Path, capsys) -> None:
+    from hostile_corpus import HOSTILE_DIR
+
+    code, lines = _run_main(
+        ["evaluate", "--preset", "bofa-bull", "--scenario", str(HOSTILE_DIR / "bom.toml")], capsys
+    )
+    assert code == 2 and len(lines) == 1 and "not allowed with argument" in lines[0]
+    from model.cli import resolve_scenario
+
+    with pytest.raises(ScenarioError, match="exclusive"):
+        resolve_scenario("bofa-bull", str(HOSTILE_DIR / "bom.toml"), [])
+
+
+@pytest.mark.parametrize("value", ["1_0", "\uff13", "0x3", "3 0", "9" * 5000])
+def test_set_numbers_are_strict(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = _run_main(["evaluate", "--set", f"gw_built={value}"], capsys)
+    assert code == 2 and len(lines) == 1 and "gw_built" in lines[0] and len(lines[0]) < 200

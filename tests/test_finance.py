@@ -257,3 +257,131 @@ def test_discounted_payback_is_payback_of_discounted_flows() -> None:
 def test_functions_reject_3d_input() -> None:
     with pytest.raises(ValueError, match="1-D or 2-D"):
         finance.npv(0.1, np.zeros((2, 2, 2)))
+
+
+# ---- IRR over the whole input space (methodology §5: IRR, several roots, undefined IRR) -------
+def _true_sign_change_roots(flows: np.ndarray) -> np.ndarray:
+    """Rates r > -1 where NPV changes sign, from the polynomial in x = 1 / (1 + r) (np.roots)."""
+    nz = np.flatnonzero(flows)
+    if nz.size == 0:
+        return np.array([])
+    f = flows[: nz[-1] + 1]
+    xs = np.roots(f[::-1])
+    real = xs[(np.abs(xs.imag) <= 1e-7 * np.abs(xs)) & (xs.real > 0)].real
+    rates = np.sort(1.0 / real - 1.0)
+    keep = []
+    for r in rates:  # keep roots where the profile really changes sign (odd multiplicity)
+        d = 1e-6 * max(1.0, abs(r)) + 1e-9
+        lo, hi = r - d, r + d
+        if lo <= -1:
+            continue
+        if np.signbit(finance.npv(lo, flows)) != np.signbit(finance.npv(hi, flows)):
+            keep.append(r)
+    return np.array(keep)
+
+
+def _relative_residual(rate: float, flows: np.ndarray) -> float:
+    terms = flows * (1.0 + rate) ** -np.arange(flows.size)
+    return float(abs(terms.sum()) / np.abs(terms).sum())
+
+
+def _assert_irr_properties(flows: np.ndarray, root: float, count: int, reason: int) -> None:
+    truth = _true_sign_change_roots(flows)
+    scan = finance.IRR_SCAN_RATES
+    if math.isfinite(root):
+        assert reason == finance.IRR_OK
+        assert _relative_residual(root, flows) <= 1e-8, (root, flows)
+    else:
+        assert reason != finance.IRR_OK
+    inside = truth[(truth > scan[0]) & (truth < scan[-1])]
+    if reason in (finance.IRR_NO_SIGN_CHANGE, finance.IRR_ALL_ZERO):
+        assert truth.size == 0
+        assert not ((flows > 0).any() and (flows < 0).any())
+    if inside.size:  # a root in the scanned range is reported, or the search says why not
+        assert count >= 1 and reason in (finance.IRR_OK, finance.IRR_NOT_CONVERGED), (truth, reason)
+    # two sign changes of the profile with a scan rate between them: several IRRs, flagged
+    cells = np.searchsorted(scan, truth)
+    if np.unique(cells).size >= 2:
+        assert count >= 2, (truth, count)
+    if truth.size == 1:  # exactly one root: exactly one counted
+        assert count == 1, (truth, count)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), min_size=1, max_size=36))
+def test_irr_properties_random_cash_flows(values: list[int]) -> None:
+    flows = np.array(values, dtype=np.float64)
+    root, count, reason = finance.irr_diagnostics(flows)
+    _assert_irr_properties(flows, float(root[0]), int(count[0]), int(reason[0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(
+            lambda x: x == 0 or abs(x) > 1e-3
+        ),
+        min_size=2,
+        max_size=36,
+    )
+)
+def test_irr_reported_always_zeroes_the_profile(values: list[float]) -> None:
+    flows = np.array(values)
+    root, _, reason = finance.irr_diagnostics(flows)
+    if math.isfinite(root[0]):
+        assert _relative_residual(float(root[0]), flows) <= 1e-8
+    assert int(reason[0]) in finance.IRR_REASONS
+
+
+def test_irr_above_the_old_scan_range_is_found() -> None:
+    # -1 + 500 x: root at 1 + r = 500 (49,900%), above the former 10,000% scan
+    flows = np.array([-1.0, 500.0])
+    root, count, reason = finance.irr_diagnostics(flows)
+    assert root[0] == pytest.approx(499.0, rel=1e-12) and count[0] == 1 and reason[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("flows", "code"),
+    [
+        ([-1.0, 1e9], finance.IRR_ROOT_ABOVE_RANGE),  # 1 + r = 1e9
+        ([-1.0, 1e-7], finance.IRR_ROOT_BELOW_RANGE),  # 1 + r = 1e-7
+        ([1.0, -3.0, 3.0], finance.IRR_PROFILE_ONE_SIGN),  # 1 - 3x + 3x^2 > 0 for all x
+        ([1.0, 2.0], finance.IRR_NO_SIGN_CHANGE),
+        ([0.0, 0.0], finance.IRR_ALL_ZERO),
+        ([-1.0, float("nan")], finance.IRR_NOT_FINITE),
+    ],
+)
+def test_undefined_irr_says_why(flows: list[float], code: int) -> None:
+    root, count, reason = finance.irr_diagnostics(np.array(flows))
+    assert math.isnan(root[0]) and reason[0] == code
+    assert finance.irr_reason(np.array(flows)) == finance.IRR_REASONS[code]
+    assert finance.irr_reason(np.array(flows)).startswith("n/a: ")
+    if code in (finance.IRR_ROOT_ABOVE_RANGE, finance.IRR_ROOT_BELOW_RANGE):
+        assert count[0] == 1  # the root exists and is counted
+
+
+def test_root_outside_the_scan_makes_several_roots() -> None:
+    # roots at 1 + r = 0.5 and 1e9: one reported, both counted, so irr_multiple
+    x1, x2 = 1 / 0.5, 1 / 1e9
+    flows = np.array([x1 * x2, -(x1 + x2), 1.0])
+    root, count, _ = finance.irr_diagnostics(flows)
+    assert root[0] == pytest.approx(-0.5, abs=1e-9) and count[0] == 2
+
+
+@pytest.mark.parametrize("rate", [-1.0, -1.5, float("nan")])
+def test_rates_at_or_below_minus_one_raise_naming_the_argument(rate: float) -> None:
+    with pytest.raises(finance.FinanceInputError, match=r"^rate = "):
+        finance.payback(np.array([-100.0, 60.0, 60.0]), rate)
+    with pytest.raises(ValueError, match=r"^rate = "):
+        finance.npv(rate, [-100.0, 110.0])
+    with pytest.raises(ValueError, match=r"^finance_rate = "):
+        finance.mirr([-100.0, 110.0], rate, 0.1)
+    with pytest.raises(ValueError, match=r"^reinvest_rate = "):
+        finance.mirr([-100.0, 110.0], 0.1, rate)
+    with pytest.raises(ValueError, match=r"^rates = "):
+        finance.npv_profile([-100.0, 110.0], [0.1, rate])
+
+
+def test_payback_near_minus_one_is_still_defined() -> None:
+    # discounting at -99% magnifies later flows: pays back within the first period
+    assert finance.payback(np.array([-100.0, 60.0, 60.0]), -0.99) == pytest.approx(100 / 6000)

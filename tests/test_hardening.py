@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hostile_corpus import HOSTILE_DIR as HOSTILE
+from hostile_corpus import unknown_keys_json
 from streamlit.testing.v1 import AppTest
 
 from app import state
@@ -92,6 +94,10 @@ BAD_URLS: list[tuple[str, dict[str, object], str, str]] = [
     ("script preset id", {"preset": XSS_SCRIPT}, "preset", "unknown"),
     ("shares above one", {"lease_share": "0.9", "hosting_share": "0.9"}, "hosting_share", "exceed"),
     ("unicode junk", {"gw_built": "３\u202e\u0000"}, "gw_built", ""),
+    ("digit separator", {"gw_built": "1_0"}, "gw_built", "not a number"),
+    ("full-width digit", {"gw_built": "\uff13"}, "gw_built", "not a number"),
+    ("Arabic-Indic digit", {"wacc": "\u0660.\u0661"}, "wacc", "not a number"),
+    ("space inside", {"gw_built": "1 0"}, "gw_built", "not a number"),
 ]
 
 #: Markup that would be live in Streamlit's Markdown: a "<" or "](" not escaped by a backslash.
@@ -185,6 +191,18 @@ BAD_UPLOADS: list[tuple[str, str, bytes, str]] = [
     ("NaN in JSON", "s.json", b'{"gw_built": NaN}', "NaN"),
     ("script name", "<script>alert(1)</script>.json", b'{"gw_built": 3e9}', "gw"),
     ("wrong suffix", "s.exe", b"gw_built = 3.0", "toml or"),
+    ("quadratic dotted key", "s.toml", (HOSTILE / "dotted-key-88kb.toml").read_bytes(), "dotted"),
+    ("huge integer", "s.json", (HOSTILE / "huge-int.json").read_bytes(), "5,001 digits"),
+    ("duplicate keys", "s.json", (HOSTILE / "duplicate-keys.json").read_bytes(), "twice"),
+    ("empty TOML", "s.toml", b"", "file is empty"),
+    ("empty JSON", "s.json", b"", "file is empty"),
+    (
+        "inputs beside preset",
+        "s.toml",
+        (HOSTILE / "flat-with-preset.toml").read_bytes(),
+        "[scenario]",
+    ),
+    ("unknown keys", "s.json", unknown_keys_json(20_000), "19,980 more"),
 ]
 
 
@@ -214,3 +232,20 @@ def test_sidebar_offers_the_scenario_as_toml_and_json() -> None:
     _assert_clean_page(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "TOML" in labels and "JSON" in labels
+
+
+def test_upload_with_a_byte_order_mark_loads() -> None:
+    at = _run({})
+    _upload(at, "bom.toml", (HOSTILE / "bom.toml").read_bytes())
+    _assert_clean_page(at)
+    assert at.session_state[state.widget_key("gw_built")] == 4.5
+
+
+def test_uploader_label_states_the_real_limit() -> None:
+    from app.views.scenario_files import UPLOAD_LIMIT_MB
+
+    at = _run({})
+    (uploader,) = at.get("file_uploader")
+    assert f"at most {UPLOAD_LIMIT_MB} MB" in uploader.proto.label
+    assert uploader.proto.max_upload_size_mb == UPLOAD_LIMIT_MB
+    assert MAX_FILE_BYTES == UPLOAD_LIMIT_MB * 1_000_000 < 1024 * 1024 - 4096

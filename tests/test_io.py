@@ -94,3 +94,160 @@ def test_parse_assignment() -> None:
     ):
         with pytest.raises(ScenarioError, match=needle):
             parse_assignment(bad)
+
+
+# ---- hostile files (tests/hostile): refused within a budget, with a message; methodology §8 ----
+from hostile_corpus import FILE_EXPECTATIONS, HOSTILE_DIR, SHAPES, unknown_keys_json  # noqa: E402
+
+from model.io import (  # noqa: E402
+    MAX_DOTS_PER_LINE,
+    MAX_LINES,
+    load_scenario_file,
+    read_regular_file,
+    show_path,
+)
+
+
+@pytest.mark.parametrize("name", sorted(FILE_EXPECTATIONS))
+def test_hostile_file_corpus(name: str) -> None:
+    expected = FILE_EXPECTATIONS[name]
+    path = HOSTILE_DIR / name
+    if not expected:
+        scenario, preset = load_scenario_file(path)
+        assert scenario == load_preset().replace(gw_built=4.5) and preset == "bofa-base"
+        return
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_file(path)
+    text = " | ".join(info.value.problems)
+    assert expected in text, text
+    for problem in info.value.problems:
+        assert len(problem) < 300 and "\n" not in problem
+        assert "Exceeds the limit" not in problem and "sys.set_int" not in problem
+
+
+def test_every_hostile_file_has_an_expectation() -> None:
+    assert sorted(p.name for p in HOSTILE_DIR.iterdir() if p.is_file()) == sorted(FILE_EXPECTATIONS)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_hostile_shapes_at_the_size_limit_end_in_a_clear_outcome(shape: str) -> None:
+    """Each costly shape at the size limit is refused (or accepted) with a ScenarioError only."""
+    data, fmt = SHAPES[shape](MAX_FILE_BYTES)
+    assert len(data) <= MAX_FILE_BYTES
+    try:
+        parse_scenario_text(data, fmt)
+    except ScenarioError as exc:
+        assert exc.problems and all(len(p) < 300 for p in exc.problems)
+
+
+def test_dotted_key_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quadratic shape never reaches tomllib (so its cost cannot grow with the file)."""
+    import model.io as io_module
+
+    def boom(_: str) -> object:
+        raise AssertionError("tomllib was called")
+
+    monkeypatch.setattr(io_module.tomllib, "loads", boom)
+    data = (HOSTILE_DIR / "dotted-key-88kb.toml").read_bytes()
+    with pytest.raises(ScenarioError, match="long dotted keys are refused"):
+        parse_scenario_text(data, "toml")
+    ok = "a" + ".a" * MAX_DOTS_PER_LINE + " = 1\n"  # at the limit: parsed (then unknown key)
+    monkeypatch.undo()
+    with pytest.raises(ScenarioError, match="unknown field 'a'"):
+        parse_scenario_text(ok, "toml")
+    with pytest.raises(ScenarioError, match="lines"):
+        parse_scenario_text("#\n" * MAX_LINES, "toml")
+
+
+def test_saved_files_fit_the_budget() -> None:
+    text = to_toml(load_preset(), "bofa-base", "a name with dots... v1.2.3")
+    assert text.count("\n") < MAX_LINES / 10
+    assert max(line.count(".") for line in text.splitlines()) <= MAX_DOTS_PER_LINE
+
+
+def test_unknown_keys_are_all_reported() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario_text(unknown_keys_json(20_000), "json")
+    assert len(info.value.problems) == 20_000
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/urandom"])
+def test_devices_are_refused_without_reading(device: str, tmp_path) -> None:
+    link = tmp_path / "s.toml"
+    link.symlink_to(device)
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario_file(link)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path) -> None:
+    import os
+
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading would wait forever
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario_file(fifo)
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_scenario_file(folder)
+
+
+def test_read_regular_file_stops_at_the_limit(tmp_path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * 101)
+    assert read_regular_file(big, limit=101) == b"#" * 101
+    with pytest.raises(ScenarioError, match="allowed: at most 100"):
+        read_regular_file(big, limit=100)
+
+
+def test_long_paths_are_cut_and_printable() -> None:
+    path = "/tmp/" + "x" * 10_000 + "\x1b[31m.toml"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_file(path)
+    (problem,) = info.value.problems
+    assert len(problem) < 200 and "\x1b" not in problem
+    assert len(show_path("y" * 500)) <= 82
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("gw_built=1_0", "not a number"),
+        ("gw_built=\uff13", "not a number"),  # full-width 3
+        ("gw_built=\u0663", "not a number"),  # Arabic-Indic 3
+        ("gw_built=0x10", "not a number"),
+        ("gw_built=1 0", "not a number"),
+        ("gw_built=" + "9" * 5000, "too long"),
+        ("gw_built=Infinity", "not a finite number"),
+        ("gw_built=1e309", "not a finite number"),
+    ],
+)
+def test_set_number_text_is_strict(text: str, needle: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_assignment(text)
+    (problem,) = info.value.problems
+    assert needle in problem and "gw_built" in problem and len(problem) < 200
+
+
+@pytest.mark.parametrize("text", ["4.5", "+4.5", "4.50", ".45e1", "45E-1", " 4.5 "])
+def test_set_accepts_plain_decimals(text: str) -> None:
+    assert parse_assignment(f"gw_built={text}") == ("gw_built", 4.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("".join(f"[x{i}.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a]\n" for i in range(1999)), "dots outside"),
+        ("x = {" + ", ".join(f"k{i} = 1" for i in range(3000)) + "}\n", "key = value pairs"),
+    ],
+)
+def test_many_keys_or_dots_are_refused_before_parsing(text: str, needle: str) -> None:
+    with pytest.raises(ScenarioError, match=needle):
+        parse_scenario_text(text, "toml")
+
+
+def test_dots_and_equals_inside_strings_and_comments_do_not_count() -> None:
+    name = "v1.2=3 " * 400  # 800 dots and 400 '=' in a string, over 16 on the line
+    text = to_toml(load_preset(), "bofa-base", name) + "# " + "a.b=c " * 3000 + "\n"
+    scenario, _ = parse_scenario_text(text, "toml")
+    assert scenario == load_preset()

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine import assert_accounting_identities
+from test_finance import _assert_irr_properties
 from test_results import assert_metrics_consistent
 
 from model import FIELD_SPECS, Scenario, evaluate, evaluate_batch
@@ -123,3 +124,18 @@ def _at(cols: dict[str, np.ndarray], i: int) -> Scenario:
     return Scenario(
         **{k: (int(v[i]) if FIELD_SPECS[k].integer else float(v[i])) for k, v in cols.items()}
     )
+
+
+# ---- IRR through evaluate_batch over random in-bounds scenarios (methodology §5) -------------
+@given(st.lists(scenarios(), min_size=1, max_size=4))
+def test_batch_irr_zeroes_the_profile_and_flags_several_roots(items: list[Scenario]) -> None:
+    from model import finance
+
+    batch = evaluate_batch(pd.DataFrame([s.model_dump() for s in items]))
+    for i, s in enumerate(items):
+        flows = evaluate(s).cash_flows["fcf"].to_numpy()
+        _, _, reason = finance.irr_diagnostics(flows)
+        irr = float(batch["irr"].iloc[i])
+        count = int(batch["irr_root_count"].iloc[i])
+        _assert_irr_properties(flows, irr, count, int(reason[0]))
+        assert evaluate(s).irr_multiple == (count > 1)

@@ -181,3 +181,100 @@ def test_json_schema_has_units_and_sources() -> None:
         assert props[name]["unit"] == FIELD_SPECS[name].unit
         assert props[name]["source"]
         assert "Unit:" in props[name]["description"]
+
+
+# ---- one validation path: evaluate_batch says what Scenario says ----------------------------
+import pandas as pd  # noqa: E402
+
+from model import evaluate_batch  # noqa: E402
+from model.scenario import number_from_text  # noqa: E402
+
+BASE = load_preset()
+BAD_BATCH_VALUES: list[tuple[str, str, object]] = [
+    ("bool", "wacc", True),
+    ("complex", "wacc", 0.1 + 1j),
+    ("text", "wacc", "0.1"),
+    ("None", "gw_built", None),
+    ("NaN", "gw_built", float("nan")),
+    ("inf", "pue", float("inf")),
+    ("below", "pue", 0.5),
+    ("above", "capex_per_gw_busd", 500.0),
+    ("fraction on a whole-number field", "build_years", 2.5),
+    ("huge int", "gw_built", 10**400),
+    ("list", "gw_built", [1.0]),
+    ("Decimal", "gw_built", Decimal("3")),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "name", "value"), BAD_BATCH_VALUES, ids=[b[0] for b in BAD_BATCH_VALUES]
+)
+def test_evaluate_batch_rejects_what_scenario_rejects_with_the_same_message(
+    label: str, name: str, value: object
+) -> None:
+    with pytest.raises(ScenarioError) as single:
+        make_scenario({name: value})
+    column = pd.Series([3.0 if name == "gw_built" else getattr(BASE, name), value], dtype=object)
+    if isinstance(value, bool):
+        column = pd.Series([value, value])  # a bool column, as pandas builds it
+    with pytest.raises(ScenarioError) as batch:
+        evaluate_batch(pd.DataFrame({name: column}))
+    (expected,) = single.value.problems
+    (got,) = batch.value.problems
+    row = 0 if isinstance(value, bool) else 1
+    assert got.startswith(f"row {row}: {expected}; "), (got, expected)
+
+
+def test_evaluate_batch_share_rule_has_scenario_message() -> None:
+    with pytest.raises(ScenarioError) as single:
+        make_scenario({"lease_share": 0.8, "hosting_share": 0.5})
+    with pytest.raises(ScenarioError) as batch:
+        evaluate_batch(pd.DataFrame({"lease_share": [0.1, 0.8], "hosting_share": [0.1, 0.5]}))
+    assert batch.value.problems == [f"row 1: {single.value.problems[0]}; 1 bad row"]
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        (pd.DataFrame([[0.1, 0.2]], columns=["wacc", "wacc"]), "'wacc' is given 2 times"),
+        ({"wacc": 0.1}, "same length"),
+        ("not a table", "is not a DataFrame"),
+        (pd.DataFrame({0: [1.0]}), "unknown field '0'"),
+    ],
+)
+def test_evaluate_batch_malformed_tables(table: object, needle: str) -> None:
+    with pytest.raises(ScenarioError, match=needle):
+        evaluate_batch(table)  # type: ignore[arg-type]
+
+
+def test_evaluate_batch_base_must_be_a_scenario() -> None:
+    with pytest.raises(ScenarioError, match="base = "):
+        evaluate_batch(pd.DataFrame({"wacc": [0.1]}), base={"wacc": 0.1})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("4.5", 4.5), ("-0.25", -0.25), (".5", 0.5), ("3e2", 300.0), ("1E-3", 1e-3)]
+)
+def test_number_text_accepted(text: str, value: float) -> None:
+    assert number_from_text(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1_0", "is not a number"),
+        ("\uff13", "is not a number"),
+        ("\u0663", "is not a number"),
+        ("0x10", "is not a number"),
+        ("1 0", "is not a number"),
+        ("", "is not a number"),
+        ("nan", "is not a finite number"),
+        ("-Infinity", "is not a finite number"),
+        ("1e309", "is not a finite number"),
+        ("1" * 65, "is too long"),
+    ],
+)
+def test_number_text_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError) as info:
+        number_from_text(text)
+    assert str(info.value).startswith(reason)

@@ -72,7 +72,10 @@ BAD_FILES: list[tuple[str, str, bytes, str]] = [
     ("TOML missing value", "s.toml", _toml_with("gw_built =").encode(), "malformed TOML"),
     ("malformed JSON", "s.json", b'{"scenario": {"gw_built": 3,}}', "malformed JSON"),
     ("JSON truncated", "s.json", b'{"scenario": {"gw_built": ', "malformed JSON"),
-    ("empty JSON", "s.json", b"", "malformed JSON"),
+    ("empty JSON", "s.json", b"", "file is empty"),
+    ("empty TOML", "s.toml", b"", "file is empty"),
+    ("blank TOML", "s.toml", b"\n  \n# only a comment\n", "file is empty"),
+    ("empty JSON object", "s.json", b"{}", "file is empty"),
     ("JSON is a list", "s.json", b"[1, 2, 3]", "table of fields"),
     ("JSON is a string", "s.json", b'"gw_built"', "table of fields"),
     ("string value", "s.toml", _toml_with('gw_built = "3"').encode(), "gw_built"),
@@ -104,7 +107,7 @@ BAD_FILES: list[tuple[str, str, bytes, str]] = [
     ("deep JSON nesting", "s.json", b"[" * 100_000 + b"]" * 100_000, "nested"),
     ("deep JSON objects", "s.json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, ""),
     ("deep TOML nesting", "s.toml", b"x = " + b"[" * 50_000 + b"]" * 50_000, ""),
-    ("oversize", "s.toml", b"# " + b"x" * MAX_FILE_BYTES + b"\n", "262,144 bytes"),
+    ("oversize", "s.toml", b"# " + b"x" * MAX_FILE_BYTES + b"\n", f"{MAX_FILE_BYTES + 3:,} bytes"),
     ("not UTF-8", "s.toml", "gw_built = 3.0 # caf\u00e9".encode("latin-1"), "UTF-8"),
     ("UTF-16", "s.json", '{"gw_built": 3}'.encode("utf-16"), "UTF-8"),
     ("binary junk", "s.json", bytes(range(256)) * 4, "UTF-8"),
@@ -208,3 +211,19 @@ def test_fields_written_are_all_the_fields() -> None:
     toml_text = to_toml(BASE)
     for name in FIELD_NAMES:
         assert f"\n{name} = " in toml_text
+
+
+def test_upload_limit_is_the_same_everywhere() -> None:
+    """The uploader's stated limit, Streamlit's limit and the parser's limit agree (1 MB)."""
+    import tomllib
+    from pathlib import Path
+
+    from app.views.scenario_files import UPLOAD_LIMIT_MB
+
+    config = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text()
+    )
+    assert config["server"]["maxUploadSize"] == UPLOAD_LIMIT_MB == 1
+    assert MAX_FILE_BYTES == UPLOAD_LIMIT_MB * 1_000_000 < 1024 * 1024 - 4096
+    source = (Path(__file__).resolve().parents[1] / "app/views/scenario_files.py").read_text()
+    assert "256 KB" not in source

@@ -169,3 +169,85 @@ def test_breakeven_bad_input() -> None:
 
 def test_frames_are_frames() -> None:
     assert isinstance(tornado(BASE), pd.DataFrame)
+
+
+# ---- hostile input: every public function raises a ValueError naming the argument -----------
+# (methodology §7: analysis inputs are validated like scenario inputs)
+import json  # noqa: E402
+import math  # noqa: E402
+
+from hostile_corpus import HOSTILE_DIR  # noqa: E402
+
+from model.sensitivity import MAX_GRID_CELLS  # noqa: E402
+from model.stress import apply_changes, stress_scenarios, stress_tests  # noqa: E402
+
+HUGE = 10**400
+HUGER = 10**5000  # more digits than Python converts to text
+
+
+@pytest.mark.parametrize(
+    ("label", "call", "needle"),
+    [
+        ("tornado huge low", lambda: tornado(BASE, {"gw_built": (HUGE, 1)}), "gw_built: low"),
+        ("tornado int range", lambda: tornado(BASE, {"gw_built": 5}), "ranges['gw_built']"),
+        ("tornado dict range", lambda: tornado(BASE, {"gw_built": {"a": 1}}), "ranges['gw_built']"),
+        ("tornado list ranges", lambda: tornado(BASE, [("gw_built", 1, 2)]), "ranges = "),
+        ("tornado huge key", lambda: tornado(BASE, {HUGER: (1, 2)}), "ranges: unknown field"),
+        ("tornado not a scenario", lambda: tornado(None), "scenario = None"),
+        ("tornado metric list", lambda: tornado(BASE, metric=["npv_busd"]), "metric = "),
+        ("grid huge value", lambda: grid(BASE, "gw_built", [HUGE], "wacc", [0.1]), "x_values"),
+        ("grid huger value", lambda: grid(BASE, "gw_built", [1.0], "wacc", [HUGER]), "y_values"),
+        ("grid text values", lambda: grid(BASE, "gw_built", "abc", "wacc", [0.1]), "x_values"),
+        ("grid 2-D values", lambda: grid(BASE, "gw_built", [[1.0]], "wacc", [0.1]), "flat list"),
+        ("grid not a scenario", lambda: grid("x", "gw_built", [1.0], "wacc", [0.1]), "scenario"),
+        (
+            "grid too large",
+            lambda: grid(BASE, "gw_built", np.ones(10**6), "wacc", np.full(10**6, 0.1)),
+            f"at most {MAX_GRID_CELLS:,} cells",
+        ),
+        ("breakeven huge target", lambda: breakeven(BASE, "gw_built", "npv_busd", HUGE), "target"),
+        ("breakeven huger", lambda: breakeven(BASE, "gw_built", "npv_busd", HUGER), "target"),
+        ("breakeven complex", lambda: breakeven(BASE, "gw_built", "npv_busd", 1j), "target"),
+        ("breakeven not a scenario", lambda: breakeven(None, "gw_built"), "scenario = None"),
+        ("breakeven field dict", lambda: breakeven(BASE, {"a": 1}), "field"),
+        ("stress not a scenario", lambda: stress_tests(None), "scenario = None"),
+        ("stress scenarios", lambda: stress_scenarios(3.0), "scenario = 3.0"),
+        ("apply changes", lambda: apply_changes("x", ()), "scenario = 'x'"),
+    ],
+)
+def test_public_functions_raise_value_errors_naming_the_argument(label, call, needle) -> None:
+    with pytest.raises(ValueError) as info:
+        call()
+    text = str(info.value)
+    assert needle in text, (label, text)
+    assert len(text) < 400 and "Exceeds the limit" not in text
+
+
+def test_grid_size_is_checked_before_the_values() -> None:
+    calls = []
+
+    class Counting(float):
+        def __float__(self) -> float:
+            calls.append(1)
+            return 1.0
+
+    with pytest.raises(ValueError, match="too large"):
+        grid(BASE, "gw_built", [Counting()] * 300, "wacc", [0.1] * 300)
+    assert calls == []
+
+
+CASES = json.loads((HOSTILE_DIR / "analysis" / "breakeven-next-to-undefined.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['field']}-{c['metric']}" for c in CASES])
+def test_breakeven_finds_a_crossing_next_to_where_the_metric_is_undefined(case) -> None:
+    """Found by probing: the metric crosses the target just before it stops existing (IRR
+    falling towards -100%, payback lengthening until it never comes); the scan alone missed it."""
+    from model import make_scenario
+
+    s = make_scenario(case["scenario"])
+    b = breakeven(s, case["field"], case["metric"], case["target"])
+    assert b.value is not None, b.reason
+    assert abs(b.metric_at_value - case["target"]) <= BREAKEVEN_TOLERANCE
+    got = _metric(s.replace(**{case["field"]: b.value}), case["metric"])
+    assert math.isfinite(got) and abs(got - case["target"]) <= BREAKEVEN_TOLERANCE

@@ -1,8 +1,9 @@
 """Sidebar: download the current scenario as TOML or JSON, or load one from a file.
 
-Uploads are limited to 256 KB (checked in code; ``server.maxUploadSize`` and the widget allow
-1 MB, Streamlit's smallest unit), parsed with the standard library's safe parsers by
-:func:`model.io.parse_scenario_text`, validated field by field, and nothing in them is executed.
+Uploads are limited to 1 MB (:data:`model.io.MAX_FILE_BYTES` = 1,000,000 bytes; ``server.maxUploadSize``
+and the widget say the same, so the limit shown is the limit applied), parsed within a budget with the
+standard library's safe parsers by :func:`model.io.parse_scenario_text` (a pre-scan refuses the
+TOML shapes that are slow to parse), validated field by field, and nothing in them is executed.
 A bad file shows one message per problem and leaves the current scenario as it was; a good one
 is loaded into the dashboard's widgets through :func:`app.state.apply_to_session` from the
 uploader's ``on_change`` callback (the only place Streamlit lets widget values be set).
@@ -22,6 +23,9 @@ UPLOAD_KEY = "scenario_file_upload"
 #: Session-state key of the last upload's outcome: ("success" | "error", file name, lines).
 MESSAGE_KEY = "scenario_file_message"
 MAX_NAME_CHARS = 60
+#: The uploader's limit in Streamlit's unit (MB; its browser code counts 1,000,000 bytes): the
+#: same as the parser's byte limit.
+UPLOAD_LIMIT_MB = MAX_FILE_BYTES // 1_000_000
 
 
 def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
@@ -32,7 +36,7 @@ def read_upload(name: str, data: bytes) -> tuple[Scenario, str]:
     """
     if len(data) > MAX_FILE_BYTES:
         raise ScenarioError(
-            [f"file is {len(data):,} bytes (allowed: at most {MAX_FILE_BYTES:,} bytes, 256 KB)"]
+            [f"file is {len(data):,} bytes (allowed: at most {MAX_FILE_BYTES:,} bytes, 1 MB)"]
         )
     suffix = PurePath(name).suffix.lower().lstrip(".")
     if suffix not in ("toml", "json"):
@@ -118,13 +122,13 @@ def render(ctx: ViewContext) -> None:
         help="Download the current scenario as JSON",
     )
     st.file_uploader(
-        "Load a scenario file (.toml or .json, at most 256 KB)",
+        f"Load a scenario file (.toml or .json, at most {UPLOAD_LIMIT_MB} MB)",
         # No ``type=``: Streamlit would raise on another suffix sent by a crafted client;
         # read_upload checks the suffix itself and says so in a message.
         type=None,
         key=UPLOAD_KEY,
         on_change=_on_upload,
-        max_upload_size=1,
+        max_upload_size=UPLOAD_LIMIT_MB,
         help="A file saved here or by the CLI. Unknown keys and out-of-range values are "
         "refused with a message; nothing in the file is executed.",
     )
@@ -136,7 +140,7 @@ def render(ctx: ViewContext) -> None:
             st.success(f"Loaded {shown}: {escape_markdown(lines[0])}.")
         else:
             problems = "\n".join(f"- {escape_markdown(line)}" for line in lines[:20])
-            more = f"\n- … and {len(lines) - 20} more problems" if len(lines) > 20 else ""
+            more = f"\n- … and {len(lines) - 20:,} more problems" if len(lines) > 20 else ""
             st.error(
                 f"{shown} was not loaded; the current scenario is unchanged.\n\n{problems}{more}"
             )

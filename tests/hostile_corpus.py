@@ -1,0 +1,92 @@
+"""Hostile inputs found by attacking the model and the app, as data (used by several test files).
+
+* :data:`SHAPES`: generators of scenario files of a given size in the shapes that are costly to
+  parse (the quadratic dotted key first); ``scripts/parse_budget.py`` times each at the size limit.
+* ``tests/hostile/*``: the failing inputs as files, each with the text its refusal must contain
+  in :data:`FILE_EXPECTATIONS` (``""`` for files that must load).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+HOSTILE_DIR = Path(__file__).resolve().parent / "hostile"
+
+
+def _fill(unit: str, size: int, head: str = "", tail: str = "") -> str:
+    n = max(1, (size - len(head) - len(tail)) // len(unit))
+    return head + unit * n + tail
+
+
+SHAPES: dict[str, Callable[[int], tuple[bytes, str]]] = {
+    # tomllib is quadratic in the parts of a dotted key: 88 KB took ~8 GB before the pre-scan
+    "dotted key": lambda n: (_fill(".a", n, "a", " = 1\n").encode(), "toml"),
+    "dotted key, quoted parts": lambda n: (_fill('."a"', n, '"a"', " = 1\n").encode(), "toml"),
+    "dotted table header": lambda n: (_fill(".a", n, "[a", "]\n").encode(), "toml"),
+    "dotted key in inline table": lambda n: (_fill(".a", n, "x = {a", " = 1}\n").encode(), "toml"),
+    "16 dots per line": lambda n: (
+        "".join(f"[x{i}.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a]\n" for i in range(1999)).encode()[:n],
+        "toml",
+    ),
+    "newlines": lambda n: (b"\n" * n, "toml"),
+    "many keys": lambda n: ("".join(f"k{i} = {i}\n" for i in range(n // 10)).encode()[:n], "toml"),
+    "many table headers": lambda n: (_fill("[[a]]\n", n).encode(), "toml"),
+    "wide inline table": lambda n: (
+        ("x = {" + ", ".join(f"k{i} = 1" for i in range(n // 10)) + "}\n").encode()[:n],
+        "toml",
+    ),
+    "one-line array of floats": lambda n: (
+        _fill("1.5, ", 4 * 16, "x = [", "1]\n").encode(),
+        "toml",
+    ),
+    "deep TOML arrays": lambda n: (("x = " + "[" * (n // 2 - 4)).encode(), "toml"),
+    "deep inline tables": lambda n: (("x = " + "{a=" * (n // 3 - 2)).encode(), "toml"),
+    "long TOML string": lambda n: (_fill("a", n, 'name = "', '"\n').encode(), "toml"),
+    "long TOML integer": lambda n: (
+        _fill("9", n, "[scenario]\ngw_built = ", "\n").encode(),
+        "toml",
+    ),
+    "long TOML float": lambda n: (
+        _fill("1", n, "[scenario]\ngw_built = 1.", "\n").encode(),
+        "toml",
+    ),
+    "deep JSON arrays": lambda n: (b"[" * n, "json"),
+    "deep JSON objects": lambda n: (_fill('{"a":', n).encode(), "json"),
+    "long JSON integer": lambda n: (
+        _fill("9", n, '{"scenario": {"gw_built": ', "}}").encode(),
+        "json",
+    ),
+    "long JSON float": lambda n: (
+        _fill("1", n, '{"scenario": {"gw_built": 0.', "}}").encode(),
+        "json",
+    ),
+    "many JSON keys": lambda n: (
+        ("{" + ", ".join(f'"k{i}": 1' for i in range(n // 12)) + "}").encode()[:n],
+        "json",
+    ),
+    "long JSON string": lambda n: (_fill("a", n, '{"name": "', '"}').encode(), "json"),
+}
+
+#: tests/hostile/<file> -> text its refusal must contain ("" = the file loads, gw_built = 4.5).
+FILE_EXPECTATIONS: dict[str, str] = {
+    "dotted-key-88kb.toml": "'.' characters",
+    "flat-with-preset.toml": "put inputs under [scenario]",
+    "bom.toml": "",
+    "bom.json": "",
+    "empty.toml": "file is empty",
+    "empty.json": "file is empty",
+    "comments-only.toml": "file is empty",
+    "duplicate-keys.json": "'gw_built' is given twice",
+    "huge-int.json": "gw_built = <a number of 5,001 digits> is out of range",
+    "huge-int.toml": "a number of 5,001 digits",
+    "too-many-lines.toml": "5,001 lines",
+    "deep-arrays.toml": "nested too deeply",
+    "shares-above-one.json": "exceeds 1",
+}
+
+
+def unknown_keys_json(n: int = 20_000) -> bytes:
+    """A JSON scenario file with ``n`` unknown keys (one problem each)."""
+    body = ", ".join(f'"k{i}": 1' for i in range(n))
+    return ('{"scenario": {' + body + "}}").encode()
