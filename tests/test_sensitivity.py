@@ -122,7 +122,7 @@ def test_grid_bad_values_name_field_value_and_range() -> None:
         ("bofa-base", "wacc", "npv_busd", 0.0),
         ("bofa-base", "gw_built", "npv_per_share_usd", 5.0),
         ("bofa-bear", "lease_utilization", "npv_busd", -40.0),
-        ("hosting-mix", "hosting_price_usd_per_m_tokens", "npv_busd", 0.0),
+        ("hosting-mix", "hosting_price_usd_per_m_tokens", "npv_busd", 20.0),
         ("bofa-base", "efficiency_multiplier", "npv_busd", 10.0),
     ],
 )
@@ -151,12 +151,14 @@ def test_breakeven_no_root_says_why() -> None:
     assert flat.value is None and "does not change" in flat.reason
     above = breakeven(BASE, "gw_built", "npv_busd", 0.0)
     assert above.value is None and "stays above" in above.reason
-    whole = breakeven(BASE, "operating_years", "npv_busd", 0.0)
+    # market-base's NPV crosses zero between two whole numbers of operating years (section 8).
+    market = load_preset("market-base")
+    whole = breakeven(market, "operating_years", "npv_busd", 0.0)
     assert whole.value is None and "whole number" in whole.reason
     assert whole.bracket is not None
     a, b = whole.bracket
-    assert np.sign(_metric(BASE.replace(operating_years=int(a)), "npv_busd")) != np.sign(
-        _metric(BASE.replace(operating_years=int(b)), "npv_busd")
+    assert np.sign(_metric(market.replace(operating_years=int(a)), "npv_busd")) != np.sign(
+        _metric(market.replace(operating_years=int(b)), "npv_busd")
     )
 
 

@@ -34,7 +34,7 @@ def test_analysis_tabs_draw_charts(page: Page, app_url: str) -> None:
                 timeout=TIMEOUT_MS
             )
         if tab == "Sensitivity":  # the default breakeven question is answered
-            expect(panel.get_by_text("Lease rate = 11.2961").first).to_be_visible(
+            expect(panel.get_by_text("Lease rate = 11.2630").first).to_be_visible(
                 timeout=TIMEOUT_MS
             )
         body = page.locator("body").inner_text()
