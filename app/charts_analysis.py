@@ -19,9 +19,7 @@ import plotly.graph_objects as go
 from app.charts import COLORS, GRID, INK, MUTED, Chart, style
 from app.context import ViewContext
 from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
-from model.sensitivity import grid, tornado
-from model.stress import AS_SET, stress_tests
-from model.uncertainty import default_distributions, monte_carlo
+from model.stress import AS_SET
 
 LOW = "#2a9d8f"
 HIGH = "#e76f51"
@@ -548,24 +546,29 @@ def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS)
 def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``.
 
-    Defaults: tornado of NPV over the ranges of ``data/ranges.csv``; heatmap of NPV over capex
-    per GW and lease rate; the stress tests of ``data/stress_tests.toml``; a Monte Carlo
-    histogram of NPV over :data:`EXPORT_DRAWS` draws of the defaults of
-    ``data/distributions.toml`` (seed 1). No Streamlit needed.
+    Drawn from :func:`app.export.analyses.analyses` (each analysis runs once per export and also
+    fills the workbook and report tables): tornado of NPV over the ranges of
+    ``data/ranges.csv``; heatmap of NPV over capex per GW and lease rate; the stress tests of
+    ``data/stress_tests.toml``; a Monte Carlo histogram of NPV. No Streamlit needed.
     """
+    from app.export.analyses import analyses
+
     s = ctx.scenario
     label = ctx.label
-    xs = default_heatmap_values(s, HEATMAP_X)
-    ys = default_heatmap_values(s, HEATMAP_Y)
-    g = grid(s, HEATMAP_X, xs, HEATMAP_Y, ys, "npv_busd")
-    d = default_distributions()
-    mc = monte_carlo(s, d.distributions, EXPORT_DRAWS, 1, d.correlation)
-    return {
-        "tornado": tornado_chart(tornado(s), label),
-        "heatmap": heatmap_chart(g, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))),
-        "stress_tests": stress_chart(stress_tests(s), label),
-        "mc_npv": histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n),
-    }
+    a = analyses(s)
+    out: dict[str, go.Figure] = {}
+    if a.tornado is not None:
+        out["tornado"] = tornado_chart(a.tornado, label)
+    if a.grid is not None:
+        out["heatmap"] = heatmap_chart(
+            a.grid, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))
+        )
+    if a.stress is not None:
+        out["stress_tests"] = stress_chart(a.stress, label)
+    if a.monte_carlo is not None:
+        mc = a.monte_carlo
+        out["mc_npv"] = histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n)
+    return out
 
 
 def cash_flows_of(values: Mapping[str, Mapping[str, object]]) -> dict[str, pd.DataFrame]:

@@ -1,10 +1,59 @@
-"""What every dashboard view receives: the scenario as set, its result, and the preset's."""
+"""What every dashboard view receives: the scenario as set, its result, and the preset's.
+
+Also the few field helpers every layer needs without Streamlit: whether an input is a share or a
+rate shown in percent (:func:`is_percent`, derived from the field's unit), how a value reads
+(:func:`field_value_text`), and the file stem exports are named after (:attr:`ViewContext.file_stem`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from model import Result, Scenario
+from model import FIELD_SPECS, FieldSpec, Result, Scenario
+
+#: Changed inputs named in a label or a file name before "and N more".
+NAMED_CHANGES = 3
+
+
+def is_percent(spec: FieldSpec) -> bool:
+    """True for a share or a rate: the model keeps a fraction, the screen shows percent.
+
+    Derived from the unit (``fraction of capex``, ``fraction per year``...), so a new field with
+    such a unit is shown in percent without further work.
+    """
+    return spec.unit.startswith("fraction")
+
+
+def percent_unit(spec: FieldSpec) -> str:
+    """The unit as shown: ``fraction per year`` -> ``% per year``, ``fraction of capex`` -> ``% of capex``."""
+    if not is_percent(spec):
+        return spec.unit
+    rest = spec.unit[len("fraction") :].strip()
+    rest = re.sub(r"\(0 (.*?), 1 (.*?)\)", r"(0% \1, 100% \2)", rest)
+    return f"% {rest}".strip()
+
+
+def display_scale(name: str) -> float:
+    """Factor from the model's value to the value shown for a field (100 for percentages)."""
+    return 100.0 if is_percent(FIELD_SPECS[name]) else 1.0
+
+
+def field_value_text(name: str, value: float) -> str:
+    """A field value as people read it: ``9.5%`` for a rate, ``4.5`` otherwise (no unit).
+
+    Examples
+    --------
+    >>> field_value_text("wacc", 0.087), field_value_text("gw_built", 4.5)
+    ('8.7%', '4.5')
+    """
+    if is_percent(FIELD_SPECS[name]):
+        return f"{float(value) * 100:.4g}%"
+    return f"{float(value):,.10g}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
 
 
 @dataclass(frozen=True)
@@ -18,12 +67,46 @@ class ViewContext:
     preset_result: Result
 
     @property
+    def changes(self) -> list[str]:
+        """Changed inputs in plain words, e.g. ``['GW built 3 → 4.5', 'WACC 8.7% → 9.5%']``."""
+        return [
+            f"{FIELD_SPECS[k].label} {field_value_text(k, b)} → {field_value_text(k, a)}"
+            for k, (a, b) in self.scenario.diff(self.preset_scenario).items()
+        ]
+
+    @property
+    def changes_short(self) -> str:
+        """The changed inputs named (at most three, then a count); empty when none changed."""
+        diff = self.scenario.diff(self.preset_scenario)
+        if not diff:
+            return ""
+        named = [f"{FIELD_SPECS[k].label} {field_value_text(k, a)}" for k, (a, _) in diff.items()]
+        more = len(named) - NAMED_CHANGES
+        text = ", ".join(named[:NAMED_CHANGES])
+        return text + (f" and {more} more" if more > 0 else "")
+
+    @property
     def label(self) -> str:
-        """Short description of the scenario for chart titles."""
+        """Short description of the scenario for chart subtitles: preset, changes, headline inputs."""
         s = self.scenario
-        changed = len(s.diff(self.preset_scenario))
-        suffix = f", {changed} input{'s' if changed != 1 else ''} changed" if changed else ""
+        changed = self.changes_short
+        suffix = f" with {changed}" if changed else ""
         return (
             f"{self.preset_id}{suffix}: {s.gw_built:g} GW at US${s.capex_per_gw_busd:g} B/GW, "
             f"lease US${s.lease_rate_busd_per_gw_year:g} B/GW-yr, efficiency {s.efficiency_multiplier:g}x"
         )
+
+    @property
+    def file_stem(self) -> str:
+        """File-name stem naming the preset and the changed inputs, e.g. ``bofa-base_gw-built-4.5``.
+
+        The same stem names the Export tab's downloads and each chart toolbar's image.
+        """
+        diff = self.scenario.diff(self.preset_scenario)
+        parts = [_slug(self.preset_id) or "scenario"]
+        for k, (a, _) in list(diff.items())[:NAMED_CHANGES]:
+            value = float(a) * display_scale(k)
+            parts.append(f"{_slug(FIELD_SPECS[k].label)}-{_slug(f'{value:.4g}')}")
+        if len(diff) > NAMED_CHANGES:
+            parts.append(f"and-{len(diff) - NAMED_CHANGES}-more")
+        return "_".join(parts)[:120]

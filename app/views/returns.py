@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import charts
 from app.context import ViewContext
-from app.ui import fmt_busd, fmt_pct, show_chart
+from app.ui import fmt_busd, fmt_pct, md, show_chart
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit).
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -49,11 +49,13 @@ def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
 def render(ctx: ViewContext) -> None:
     r, s = ctx.result, ctx.scenario
     st.caption(
-        f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
-        f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
-        f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
-        f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
-        f"MIRR {fmt_pct(r.mirr)}."
+        md(
+            f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
+            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
+            f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
+            f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
+            f"MIRR {fmt_pct(r.mirr)}."
+        )
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
     show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
@@ -65,7 +67,7 @@ def render(ctx: ViewContext) -> None:
             f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
         )
     st.subheader("Cash-flow table")
-    st.caption("US$ B per year, nominal; costs and capex shown as positive amounts.")
+    st.caption(md("US$ B per year, nominal; costs and capex shown as positive amounts."))
     table = cash_flow_table(ctx)
     st.dataframe(
         table,

@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import charts_analysis as ca
 from app.context import ViewContext
-from app.ui import escape_markdown, show_chart
+from app.ui import escape_markdown, md, show_chart
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
 from model.sensitivity import Breakeven, breakeven, grid, tornado
 
@@ -149,7 +149,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(xs_spec.low),
         max_value=float(xs_spec.high),
         key=f"{KEY}heat_x_lo_{x_field}",
-        help=f"Allowed: {xs_spec.range_text()}",
+        help=md(f"Allowed: {xs_spec.range_text()}"),
     )
     x_to = c5.number_input(
         f"{xs_spec.label} to",
@@ -157,7 +157,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(xs_spec.low),
         max_value=float(xs_spec.high),
         key=f"{KEY}heat_x_hi_{x_field}",
-        help=f"Allowed: {xs_spec.range_text()}",
+        help=md(f"Allowed: {xs_spec.range_text()}"),
     )
     y_from = c6.number_input(
         f"{ys_spec.label} from",
@@ -165,7 +165,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(ys_spec.low),
         max_value=float(ys_spec.high),
         key=f"{KEY}heat_y_lo_{y_field}",
-        help=f"Allowed: {ys_spec.range_text()}",
+        help=md(f"Allowed: {ys_spec.range_text()}"),
     )
     y_to = c7.number_input(
         f"{ys_spec.label} to",
@@ -173,7 +173,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(ys_spec.low),
         max_value=float(ys_spec.high),
         key=f"{KEY}heat_y_hi_{y_field}",
-        help=f"Allowed: {ys_spec.range_text()}",
+        help=md(f"Allowed: {ys_spec.range_text()}"),
     )
     points = c8.slider("Points per axis", 5, 50, ca.HEATMAP_POINTS, key=KEY + "heat_points")
     problems = [
@@ -194,10 +194,12 @@ def _heatmap_section(ctx: ViewContext) -> None:
     current = (float(getattr(ctx.scenario, x_field)), float(getattr(ctx.scenario, y_field)))
     show_chart(ca.heatmap_chart(table, ctx.label, current), "heatmap", ctx)
     st.caption(
-        f"{len(ys)} x {len(xs)} scenarios, each evaluated in full; every other input as set. "
-        f"Cell values in {METRIC_UNITS.get(metric, '')}"
-        + (" (shown in %)" if ca.metric_scale(metric) != 1 else "")
-        + ". The dashed line is where the metric crosses zero."
+        md(
+            f"{len(ys)} x {len(xs)} scenarios, each evaluated in full; every other input as set. "
+            f"Cell values in {METRIC_UNITS.get(metric, '')}"
+            + (" (shown in %)" if ca.metric_scale(metric) != 1 else "")
+            + ". The dashed line is where the metric crosses zero."
+        )
     )
 
 
@@ -234,7 +236,7 @@ def _breakeven_section(ctx: ViewContext) -> None:
         metric = c2.selectbox("Metric", METRICS, format_func=_metric_name, key=KEY + "be_metric")
         scale = ca.metric_scale(metric)
         target_shown = c3.number_input(
-            f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})",
+            md(f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})"),
             value=0.0,
             key=KEY + "be_target",
             help="Fractions per year are entered in % (e.g. 8.7 for an IRR of 8.7%).",
@@ -252,14 +254,14 @@ def _breakeven_section(ctx: ViewContext) -> None:
     munit = "%" if k != 1 else METRIC_UNITS.get(metric, "")
     cols = st.columns(3)
     cols[0].metric(
-        f"Breakeven {spec.label.lower()}, {spec.unit}",
+        md(f"Breakeven {spec.label.lower()}, {spec.unit}"),
         "none in range" if be.value is None else f"{be.value:,.4g}",
         delta=None if be.value is None else f"{be.value - be.current_value:+,.4g} vs as set",
         delta_color="off",
         border=True,
-        help=f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}.",
+        help=md(f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}."),
     )
-    cols[1].metric(f"{spec.label} as set, {spec.unit}", f"{be.current_value:,.4g}", border=True)
+    cols[1].metric(md(f"{spec.label} as set, {spec.unit}"), f"{be.current_value:,.4g}", border=True)
     cols[2].metric(
         f"{ca.METRIC_TITLES.get(metric, metric)} as set",
         "n/a" if not np.isfinite(be.current_metric) else f"{be.current_metric * k:,.3f} {munit}",
