@@ -129,3 +129,29 @@ def test_uncertainty_bad_distribution_is_a_warning_not_a_traceback() -> None:
     _clean(at)
     shown = [w.value.replace("\\", "") for w in at.warning]
     assert any("wacc: low = 0.2 must be below high = 0.1" in w for w in shown), shown
+
+
+def test_compare_defaults_to_something_else_and_offers_presets() -> None:
+    at = _app("Compare")
+    chosen = at.multiselect[0]
+    assert len(chosen.value) >= 2 and chosen.value[0] == "Current scenario (unsaved)"
+    assert "Preset: bofa-bull" in chosen.options
+    # a preset added directly is compared (its KPIs appear beside the current scenario's)
+    chosen.set_value(["Current scenario (unsaved)", "Preset: bofa-bull"]).run()
+    assert not at.exception and not at.error
+    tables = at.dataframe
+    assert any("Preset: bofa-bull" in t.value.columns for t in tables)
+
+
+def test_compare_enter_then_save_does_not_warn() -> None:
+    at = _app("Compare")
+
+    def save():
+        return next(b for b in at.button if b.label == "Save current scenario")
+
+    at.text_input(key="cmp_name").set_value("mine")
+    save().click().run()  # Enter in the box submits the form
+    assert not at.warning, [w.value for w in at.warning]
+    save().click().run()  # ...and the Save click after it has nothing new to do
+    assert not at.warning, [w.value for w in at.warning]
+    assert list(at.session_state["compare_saved"]) == ["mine"]
