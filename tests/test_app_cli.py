@@ -79,7 +79,7 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
         assert root.tag.endswith("svg"), name
         page = (out / f"{name}.html").read_text(encoding="utf-8")
         # offline: the only script loaded is the one plotly.js written beside the pages
-        assert SCRIPT_SRC.findall(page) == [f'<script charset="utf-8" src='], name
+        assert SCRIPT_SRC.findall(page) == ['<script charset="utf-8" src='], name
         assert f'src="{export.PLOTLY_JS}"' in page and (out / export.PLOTLY_JS).is_file()
         assert "Plotly.newPlot" in page
     report = (out / "report.html").read_text(encoding="utf-8")
