@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from app.context import ViewContext
 from model import Scenario, evaluate, evaluate_batch
+from model.bridge import npv_bridge
 
 # ---- the one look ------------------------------------------------------------------------------
 FONT = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
@@ -63,6 +64,10 @@ INDEX_STYLE = {
 #: Log-axis ticks for indices (1 = today).
 INDEX_TICKS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50]
 BUSD = "US$ B"
+#: Colour of gains and of losses, the same on every chart (Okabe-Ito blue and vermillion:
+#: distinguishable with the common colour-vision deficiencies).
+POSITIVE = "#0072B2"
+NEGATIVE = "#D55E00"
 #: Efficiency multipliers of the pricing-pressure sweeps (x tokens per GPU versus today).
 MULTIPLIER_GRID = np.round(np.linspace(1.0, 4.0, 31), 6)
 #: Coarser grid for sweeps that need full annual tables (one :func:`evaluate` per point).
@@ -405,6 +410,44 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
         ctx.label,
         _year_axis_title(ctx.scenario),
         f"Cumulative FCF, {BUSD}",
+    )
+
+
+def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
+    """NPV bridge: present value of revenue, costs, capex, tax and residual, summing to NPV."""
+    bridge = npv_bridge(ctx.result)
+    npv = ctx.result.npv_busd
+    labels = [*bridge["label"], "NPV at WACC"]
+    values = [*_list(bridge["pv_busd"]), npv]
+    c = Chart()
+    c.add(
+        "waterfall",
+        x=labels,
+        y=values,
+        measure=["relative"] * len(bridge) + ["total"],
+        text=[f"{v:+,.1f}" for v in values[:-1]] + [f"{npv:,.1f}"],
+        textposition="outside",
+        cliponaxis=False,
+        increasing={"marker": {"color": POSITIVE}},
+        decreasing={"marker": {"color": NEGATIVE}},
+        totals={"marker": {"color": INK}},
+        connector={"line": {"color": MUTED, "width": 1}},
+        hovertemplate="%{x}: %{y:,.1f} US$ B<extra></extra>",
+        name="Present value at WACC",
+    )
+    c.hline(0)
+    c.layout["hovermode"] = "closest"
+    residual = float(bridge.set_index("step").loc["residual_value", "pv_busd"])
+    share = f"{residual / npv:.0%} of NPV" if abs(npv) > 1e-9 else "NPV is zero"
+    c.yaxis["automargin"] = True
+    return style(
+        c,
+        "NPV bridge: what carries the value",
+        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value is US$ {residual:,.1f} B "
+        f"({share}) · {ctx.label}",
+        "Component of free cash flow, each discounted at the WACC rate",
+        f"Present value, {BUSD}",
+        legend=False,
     )
 
 
@@ -883,6 +926,7 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
 #: Chart builders by file-safe name, in the order of the tabs.
 CHARTS: dict[str, Callable[[ViewContext], go.Figure]] = {
     "cash_flows": cash_flow_chart,
+    "npv_bridge": npv_bridge_chart,
     "cumulative_fcf": cumulative_fcf_chart,
     "npv_profile": npv_profile_chart,
     "pricing_indices": pricing_indices_chart,

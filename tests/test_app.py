@@ -69,7 +69,7 @@ def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
     assert at.session_state["preset"] == preset_id
     r = evaluate(load_preset(preset_id))
     assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
-    assert len(at.get("plotly_chart")) == 3  # the Returns tab's charts
+    assert len(at.get("plotly_chart")) == 4  # the Returns tab's charts
     assert url(at) == {"preset": preset_id}
 
 
@@ -229,7 +229,7 @@ def test_bad_params_warn_fall_back_and_render(
     assert kpi(at, "NPV at WACC") == pytest.approx(
         evaluate(load_preset()).npv_busd, abs=0.051
     )  # every bad value fell back to the preset's
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
 
 
 @pytest.mark.parametrize(

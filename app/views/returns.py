@@ -58,6 +58,7 @@ def render(ctx: ViewContext) -> None:
         )
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
+    show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
     show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
     show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
     if r.irr_multiple:
