@@ -13,6 +13,7 @@ Streamlit and in a plain Python process.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -28,7 +29,7 @@ from model.bridge import npv_bridge
 FONT = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
 INK = "#1f2933"
 GRID = "#e4e7eb"
-MUTED = "#7b8794"
+MUTED = "#5f6b7a"  # 5.4:1 on white: readable grey text (WCAG AA)
 COLORS = {
     "revenue_lease": "#1f4e79",
     "revenue_hosting": "#2e86ab",
@@ -175,13 +176,16 @@ class Chart:
         )
         self.annotations.append(
             {
-                "x": x0,
+                # bottom right of the band, on white: curves rarely run along the floor of a
+                # band, and never under its label unseen
+                "x": x1,
                 "xref": "x",
                 "yref": "paper",
-                "y": 0.99,
-                "yanchor": "top",
-                "xanchor": "left",
-                "xshift": 4,
+                "y": 0.01,
+                "yanchor": "bottom",
+                "xanchor": "right",
+                "xshift": -4,
+                "bgcolor": "rgba(255,255,255,0.9)",
                 "text": text,
                 "showarrow": False,
                 "font": {"size": 11, "color": color},
@@ -226,6 +230,32 @@ def chart_config(filename: str, image_format: str = "png") -> dict[str, object]:
     }
 
 
+#: Characters per title / subtitle line: a chart on a 390 px phone is ~350 px wide.
+TITLE_CHARS = 44
+SUBTITLE_CHARS = 62
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def title_html(title: str, subtitle: str) -> str:
+    """Title in bold and subtitle in grey, each wrapped so a phone's chart does not clip them."""
+    head = "<br>".join(f"<b>{line}</b>" for line in _wrap(title, TITLE_CHARS))
+    sub = "<br>".join(
+        f"<span style='font-size:12px;color:{MUTED}'>{line}</span>"
+        for line in _wrap(subtitle, SUBTITLE_CHARS)
+    )
+    return f"{head}<br>{sub}" if subtitle else head
+
+
+def title_margin(title: str, subtitle: str) -> int:
+    """Top margin (px) that fits the wrapped title and subtitle above the plot."""
+    lines_title = len(_wrap(title, TITLE_CHARS))
+    lines_sub = len(_wrap(subtitle, SUBTITLE_CHARS)) if subtitle else 0
+    return 24 + 20 * lines_title + 16 * lines_sub
+
+
 def style(
     chart: Chart,
     title: str,
@@ -248,18 +278,23 @@ def style(
     chart.layout.update(
         {
             "title": {
-                "text": f"<b>{title}</b><br><span style='font-size:12px;color:{MUTED}'>"
-                f"{subtitle}</span>",
-                "x": 0.0,
-                "xref": "paper",
+                "text": title_html(title, subtitle),
+                "x": 0.012,
+                "xref": "container",
                 "xanchor": "left",
-                "y": 0.97,
+                "y": 1.0 - 10.0 / height,
+                "yref": "container",
                 "yanchor": "top",
-                "font": {"size": 16, "color": INK, "family": FONT},
+                "font": {"size": 15, "color": INK, "family": FONT},
             },
             "font": {"family": FONT, "size": 13, "color": INK},
             "height": height,
-            "margin": {"l": 70, "r": 30, "t": 90, "b": 115 if legend else 60},
+            "margin": {
+                "l": 70,
+                "r": 30,
+                "t": title_margin(title, subtitle),
+                "b": 115 if legend else 60,
+            },
             "hovermode": chart.layout.get("hovermode", "x unified"),
             "hoverlabel": {"font": {"family": FONT, "size": 12}},
             "showlegend": legend,
@@ -288,6 +323,12 @@ def _year_axis_title(s: Scenario) -> str:
         f"Year from first capex (years 0-{s.build_years - 1} build, "
         f"{s.build_years}-{s.build_years + s.operating_years - 1} operate)"
     )
+
+
+def same_series(a: object, b: object) -> bool:
+    """True when two series coincide (a line drawn over the other would hide it)."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-6, atol=1e-9))
 
 
 def _list(values: object) -> list[float]:
@@ -361,6 +402,28 @@ def cash_flow_chart(ctx: ViewContext) -> go.Figure:
     )
 
 
+def payback_note(years: np.ndarray, cumulative: np.ndarray, payback: float | None) -> str:
+    """Why payback comes after the first positive year, when it does ('' otherwise).
+
+    Payback counts from when cumulative cash turns positive *for good*; a refresh that pushes it
+    back below zero moves payback later than the first positive year.
+    """
+    positive = np.nonzero(cumulative > 0)[0]
+    if not len(positive):
+        return ""
+    first = int(years[positive[0]])
+    if payback is not None and payback <= first + 1e-9:
+        return ""
+    back = years[(years > first) & (cumulative < 0)]
+    if not len(back):
+        return ""
+    when = f"payback {payback:.1f} years" if payback is not None else "no payback"
+    return (
+        f"cumulative cash is positive in year {first}, then capex (an IT refresh) pushes it "
+        f"below zero in year {int(back[0])}; {when} counts from when it stays positive"
+    )
+
+
 def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     """Cumulative free cash flow (nominal and discounted at the WACC) with the payback points."""
     cf = ctx.result.cash_flows
@@ -402,12 +465,13 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
         )
     if r.payback_years is None:
         c.note("No payback within the horizon", COLORS["capex_build"])
+    why = payback_note(cf["year"].to_numpy(), cf["cumulative_fcf"].to_numpy(), r.payback_years)
     c.xaxis.update(dtick=1, zeroline=False)
     c.hline(0)
     return style(
         c,
         "Cumulative free cash flow and payback",
-        ctx.label,
+        (why + " · " if why else "") + ctx.label,
         _year_axis_title(ctx.scenario),
         f"Cumulative FCF, {BUSD}",
     )
@@ -547,7 +611,16 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     sweep = index_sweep(s)
     year = int(sweep["year"].iloc[0])
     c = Chart()
-    for key, name in INDEX_LABELS.items():
+    # with industry capacity flat, the spot lease rate is compute demand: one line, one name
+    merged = same_series(sweep["compute_demand_index"], sweep["lease_rate_index"])
+    for key, label in INDEX_LABELS.items():
+        if merged and key == "compute_demand_index":
+            continue
+        name = (
+            "Lease rate (spot) = compute demand (industry capacity unchanged)"
+            if merged and key == "lease_rate_index"
+            else label
+        )
         c.add(
             "scatter",
             x=_list(sweep["multiplier"]),
@@ -566,7 +639,7 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     return style(
         c,
         f"Pricing pressure: market indices in year {year} (first operating year)",
-        f"diffusion {s.efficiency_diffusion:g}, pass-through {s.price_pass_through:g}, "
+        f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
         f"elasticity {s.demand_elasticity:g} · {ctx.label}",
         "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
         "Index (1 = today, log scale)",
@@ -723,38 +796,33 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
     sweep = elasticity_sweep(s)
     x = _list(sweep["elasticity"])
     c = Chart()
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["no_gain"]),
-        name="No efficiency gain (1x)",
-        mode="lines",
-        line={"color": MUTED, "width": 1.5, "dash": "dot"},
-        hovertemplate="No gain: %{y:,.1f} US$ B<extra></extra>",
+    scenario_name = (
+        f"Scenario: {s.efficiency_multiplier:g}x, diffusion {s.efficiency_diffusion:.0%}"
     )
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["industry_2x"]),
-        name="2x, whole industry",
-        mode="lines",
-        line={"color": COLORS["industry"], "width": 2},
-        hovertemplate="2x industry: %{y:,.1f} US$ B<extra></extra>",
+    references = (
+        ("no_gain", "No efficiency gain (1x)", {"color": MUTED, "width": 1.5, "dash": "dot"}),
+        ("industry_2x", "2x, whole industry", {"color": COLORS["industry"], "width": 2}),
+        ("industry_4x", "4x, whole industry", {"color": "#9d0208", "width": 2}),
     )
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["industry_4x"]),
-        name="4x, whole industry",
-        mode="lines",
-        line={"color": "#9d0208", "width": 2},
-        hovertemplate="4x industry: %{y:,.1f} US$ B<extra></extra>",
-    )
+    for key, name, line in references:
+        if same_series(sweep[key], sweep["scenario"]):
+            # drawn under the scenario's line it would be invisible: say so in its name instead
+            scenario_name += f" (= {name.split(' (')[0].lower()})"
+            continue
+        c.add(
+            "scatter",
+            x=x,
+            y=_list(sweep[key]),
+            name=name,
+            mode="lines",
+            line=line,
+            hovertemplate=f"{name}: %{{y:,.1f}} US$ B<extra></extra>",
+        )
     c.add(
         "scatter",
         x=x,
         y=_list(sweep["scenario"]),
-        name=f"Scenario: {s.efficiency_multiplier:g}x, diffusion {s.efficiency_diffusion:g}",
+        name=scenario_name,
         mode="lines",
         line={"color": COLORS["builder"], "width": 3},
         hovertemplate="Scenario: %{y:,.1f} US$ B<extra></extra>",
@@ -778,7 +846,7 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
     return style(
         c,
         "Jevons check: NPV against the price elasticity of token demand",
-        f"pass-through {s.price_pass_through:g}{'; y axis clipped, hover for values' if clipped else ''}"
+        f"pass-through {s.price_pass_through:.0%}{'; y axis clipped, hover for values' if clipped else ''}"
         f" · {ctx.label}",
         "Price elasticity of token demand (absolute)",
         f"NPV at WACC, {BUSD}",

@@ -16,15 +16,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts import COLORS, GRID, INK, MUTED, Chart, style
+from app.charts import GRID, INK, MUTED, NEGATIVE, POSITIVE, Chart, style
 from app.context import ViewContext
 from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
 from model.stress import AS_SET
 
-LOW = "#2a9d8f"
-HIGH = "#e76f51"
-NEG = "#9b2226"
-POS = "#1f4e79"
+# One palette (Okabe-Ito, distinguishable with the common colour-vision deficiencies): the
+# tornado's low/high ends are a neutral pair that never means good or bad; gains and losses are
+# blue and vermillion on every chart.
+LOW = "#56B4E9"
+HIGH = "#E69F00"
+NEG = NEGATIVE
+POS = POSITIVE
 #: Draws of the Monte Carlo run drawn for export (kept modest: export must be quick).
 EXPORT_DRAWS = 2_000
 #: Default heatmap levers and points per axis.
@@ -208,10 +211,11 @@ def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
                 "x": x,
                 "xref": "x",
                 "yref": "paper",
-                "y": 1.0 - 0.08 * i,
-                "yanchor": "top",
-                "xanchor": "left",
-                "xshift": 3,
+                # above the plot, one row per mark: never over a bar
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yshift": 2 + 15 * (len(marks) - 1 - i),
+                "xanchor": "center",
                 "text": f"{name} {x:,.2f}",
                 "showarrow": False,
                 "font": {"size": 11, "color": INK},
@@ -292,6 +296,14 @@ def heatmap_chart(
 
 
 # ---- stress tests -----------------------------------------------------------------------------
+def _padded_range(values: np.ndarray) -> list[float]:
+    """An axis range from 0 that leaves room for the value labels outside the bars."""
+    v = values[np.isfinite(values)]
+    lo, hi = (min(0.0, float(v.min())), max(0.0, float(v.max()))) if v.size else (0.0, 1.0)
+    pad = 0.22 * max(hi - lo, 1e-9)
+    return [lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)]
+
+
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
     rows = table.iloc[::-1]
@@ -310,7 +322,8 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         name="NPV at WACC (US$ B)",
         marker={"color": [NEG if v < 0 else POS for v in npv]},
         text=[f"{v:,.1f}" for v in npv],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}<br>NPV %{x:,.2f} US$ B<extra></extra>",
         xaxis="x",
         yaxis="y",
@@ -321,9 +334,10 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         y=names,
         x=_floats(irr),
         name="IRR (% per year)",
-        marker={"color": [NEG if (np.isfinite(v) and v < 0) else COLORS["accent"] for v in irr]},
+        marker={"color": [NEG if (np.isfinite(v) and v < 0) else POS for v in irr]},
         text=["n/a" if not np.isfinite(v) else f"{v:,.1f}%" for v in irr],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}<br>IRR %{x:,.2f}% per year<extra></extra>",
         xaxis="x2",
         yaxis="y",
@@ -360,10 +374,11 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         "automargin": True,
     }
     fig.update_layout(
-        xaxis={"domain": [0.0, 0.47]},
+        xaxis={"domain": [0.0, 0.45], "range": _padded_range(npv)},
         xaxis2={
             **axis,
-            "domain": [0.53, 1.0],
+            "range": _padded_range(irr),
+            "domain": [0.55, 1.0],
             "anchor": "y",
             "title": {"text": "IRR (% per year)", "font": {"size": 13}},
         },
@@ -427,7 +442,7 @@ def histogram_chart(
         height=430,
         legend=False,
     )
-    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
     return fig
 
 
@@ -462,7 +477,7 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
         height=430,
         legend=False,
     )
-    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
     return fig
 
 
@@ -477,7 +492,7 @@ def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -
         orientation="h",
         y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
         x=_floats(rho),
-        marker={"color": [HIGH if r > 0 else LOW for r in np.nan_to_num(rho)]},
+        marker={"color": [POS if r > 0 else NEG for r in np.nan_to_num(rho)]},
         text=[f"{r:+.2f}" if np.isfinite(r) else "n/a" for r in rho],
         textposition="auto",
         hovertemplate="%{y}: rank correlation %{x:+.3f}<extra></extra>",

@@ -277,13 +277,16 @@ def sidebar_controls() -> None:
     st.selectbox(
         "Preset",
         preset_ids(),
-        format_func=lambda i: known[i].name if i in known else str(i),
+        format_func=lambda i: short_preset_name(known[i].name) if i in known else str(i),
         key=state.PRESET_KEY,
         on_change=on_preset_change,
         help="A named, sourced starting point. Inputs you change are kept in the URL.",
     )
     preset = known[st.session_state[state.PRESET_KEY]]
-    st.caption(escape_markdown(f"{preset.description} Source: {cite(preset.source, preset.year)}."))
+    st.caption(
+        f"**{escape_markdown(preset.name)}**  \n"
+        + escape_markdown(f"{preset.description} Source: {cite(preset.source, preset.year)}.")
+    )
     st.button(
         "Reset to preset",
         on_click=on_reset,
@@ -328,39 +331,37 @@ def show_url_warnings() -> None:
 
 
 def verdict(ctx: ViewContext) -> str:
-    """One sentence in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
+    """One line in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
 
     Plain text (no Markdown); the caller escapes it.
     """
     r, s = ctx.result, ctx.scenario
     wacc = f"{s.wacc * 100:.1f}%"
     if r.irr is None:
-        first = f"No IRR (see the IRR help); at a {wacc} cost of capital"
+        first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
     else:
         word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
-        first = (
-            f"Returns {format_metric('irr', r.irr)} a year"
-            + (" (one of several IRRs)" if r.irr_multiple else "")
-            + f", {word} the {wacc} cost of capital"
-        )
-    if r.npv_busd >= 0:
-        value = f"the build creates {format_metric('npv_busd', r.npv_busd)} of value (NPV)"
-    else:
-        value = f"the build destroys {format_metric('npv_busd', -r.npv_busd)} of value (NPV)"
-    parts = [f"{first}: {value}"]
+        several = " (one of several IRRs)" if r.irr_multiple else ""
+        first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
+    verb = "creates" if r.npv_busd >= 0 else "destroys"
+    text = (
+        f"{first}, so the build {verb} {format_metric('npv_busd', abs(r.npv_busd))} of value (NPV)"
+    )
     share = r.npv_to_market_reaction
-    if share is not None and r.market_reaction_busd > 0:
-        parts.append(
-            f"{share * 100:.0f}% of the {format_metric('market_reaction_busd', r.market_reaction_busd)} "
-            "the market added on the report"
+    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0:
+        text += (
+            f", about {share * 100:.0f}% of the "
+            f"{format_metric('market_reaction_busd', r.market_reaction_busd)} the market added "
+            "on the report"
         )
+    text += "."
     be = r.breakeven_lease_rate_busd_per_gw_year
     if be is not None and s.lease_share > 0:
-        parts.append(
-            f"leasing breaks even at US$ {be:,.2f} B per GW-year "
-            f"(set: US$ {s.lease_rate_busd_per_gw_year:g} B)"
+        text += (
+            f" Leasing breaks even at US$ {be:,.2f} B per GW-year "
+            f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
         )
-    return "; ".join(parts) + "."
+    return text
 
 
 def _metric(
@@ -377,7 +378,7 @@ def _metric(
     now, ref = _value(result, name), _value(preset, name)
     delta = ui.metric_delta(name, now, ref)
     col.metric(
-        escape_markdown(label or metric_label(name, unit=True), keep_markup=True),
+        escape_markdown(label or metric_label(name), keep_markup=True),
         value,
         delta=delta,
         delta_color="inverse" if inverse else "normal",
@@ -394,7 +395,7 @@ def _value(result: Result, name: str) -> float | None:
 def kpi_header(ctx: ViewContext) -> None:
     """Six KPIs with the unit in the label and the change against the preset (none when zero)."""
     r, p, s = ctx.result, ctx.preset_result, ctx.scenario
-    cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.35])]  # the breakeven label is long
+    cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.3])]
     _metric(
         cols[0],
         "npv_busd",
@@ -421,7 +422,7 @@ def kpi_header(ctx: ViewContext) -> None:
         r,
         p,
         irr_help,
-        label="IRR (% per year)" + (", several" if r.irr_multiple else ""),
+        label="IRR, per year" + (" (several)" if r.irr_multiple else ""),
     )
     _metric(
         cols[2],
@@ -433,7 +434,15 @@ def kpi_header(ctx: ViewContext) -> None:
         + " See the cumulative cash chart in Returns. 'never' = not within the horizon.",
         inverse=True,
     )
-    _metric(cols[3], "roic", format_metric("roic", r.roic), r, p, metric_spec("roic").description)
+    _metric(
+        cols[3],
+        "roic",
+        format_metric("roic", r.roic),
+        r,
+        p,
+        metric_spec("roic").description,
+        label="ROIC, per year",
+    )
     _metric(
         cols[4],
         "npv_per_share_usd",
@@ -441,6 +450,7 @@ def kpi_header(ctx: ViewContext) -> None:
         r,
         p,
         f"NPV divided by {s.shares_outstanding_b:g} B diluted shares.",
+        label="NPV per share",
     )
     be = r.breakeven_lease_rate_busd_per_gw_year
     _metric(
@@ -452,7 +462,7 @@ def kpi_header(ctx: ViewContext) -> None:
         "Lease rate (US$ B per GW-year, today) at which NPV = 0, all else equal; lower is "
         f"better. The scenario's lease rate is US$ {s.lease_rate_busd_per_gw_year:g} B. n/a when "
         "nothing is leased or no rate in 0-60 breaks even.",
-        label="Breakeven lease (US$ B per GW-year)",
+        label="Breakeven lease, per GW-yr",
         inverse=True,
     )
 
@@ -474,8 +484,25 @@ def sync_url(preset_id: str, scenario: Scenario) -> None:
 
 
 # ---- page ---------------------------------------------------------------------------------------
+#: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
+#: (4.5:1 on white and on the sidebar's grey).
+PAGE_CSS = """
+<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stMetricDelta"] { color: #4a5563 !important; }
+[data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important; }
+</style>
+"""
+
+
+def short_preset_name(name: str) -> str:
+    """The part of a preset's name before its colon, so the picker never cuts it."""
+    return name.split(":", 1)[0].strip()
+
+
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon="🏭", layout="wide")
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
     init_session()
     sync_inputs()
     with st.sidebar:

@@ -26,14 +26,14 @@ BRIDGE_STEPS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("revenue", "Revenue", ("revenue",), ()),
     (
         "operating_costs",
-        "Operating costs (power, opex, procurement)",
+        "Operating costs",
         (),
         ("power_cost", "other_opex", "variable_opex", "procurement_cost"),
     ),
-    ("capex_build", "Capex: initial build", (), ("capex",)),
-    ("capex_refresh", "Capex: refreshes", (), ("capex_refresh",)),
+    ("capex_build", "Initial capex", (), ("capex",)),
+    ("capex_refresh", "Refresh capex", (), ("capex_refresh",)),
     ("tax", "Cash tax", (), ("tax",)),
-    ("residual_value", "Residual value at the horizon", ("residual_value",), ()),
+    ("residual_value", "Residual value", ("residual_value",), ()),
 )
 
 

@@ -318,7 +318,7 @@ def test_all_figures_have_titles_and_axis_units(preset_id: str) -> None:
     unit_words = ("US$", "%", "years", "Year", "x tokens", "elasticity", "Index", "rate")
     for name, fig in figures.items():
         assert re.fullmatch(r"[a-z0-9_]+", name)
-        title = fig.layout.title.text
+        title = " ".join(re.sub(r"<[^>]*>", " ", fig.layout.title.text).split())
         assert ctx.label in title, name
         for axis in (fig.layout.xaxis, fig.layout.yaxis):
             assert axis.title.text and any(w in axis.title.text for w in unit_words), (
@@ -457,12 +457,12 @@ def test_an_out_of_range_value_is_refused_visibly_and_the_box_reverts(
 def test_verdict_reads_irr_against_wacc_npv_and_breakeven() -> None:
     at = run_app({"preset": "bofa-bear"})
     r = evaluate(load_preset("bofa-bear"))
-    text = at.markdown[0].value.replace("\\", "")
+    text = next(m.value for m in at.markdown if "cost of capital" in m.value).replace("\\", "")
     assert "below the" in text and "destroys" in text  # bear: IRR under the WACC, NPV < 0
     assert f"{abs(r.npv_busd):,.1f}" in text
     assert "breaks even" in text
     at = run_app({"preset": "bofa-base"})
-    text = at.markdown[0].value.replace("\\", "")
+    text = next(m.value for m in at.markdown if "cost of capital" in m.value).replace("\\", "")
     assert "above the" in text and "creates" in text and "market added" in text
 
 
@@ -471,7 +471,54 @@ def test_zero_deltas_are_hidden_and_real_ones_shown_in_the_metric_format() -> No
     assert all(m.delta in (None, "") for m in at.metric), [m.delta for m in at.metric]
     at = run_app({"preset": "bofa-base", "wacc": "0.1"})
     deltas = {m.label.replace("\\", ""): m.delta for m in at.metric}
-    assert deltas["IRR (% per year)"] in (None, "")  # the IRR does not depend on the WACC
-    assert deltas["NPV at WACC (US$ B)"].startswith("-US$ ")
+    assert deltas["IRR, per year"] in (None, "")  # the IRR does not depend on the WACC
+    assert deltas["NPV at WACC"].startswith("-US$ ")
     caption = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "WACC 8.7% → 10%" in caption  # subtitles and the scenario line name the change
+
+
+# ---- charts read right (methodology "Reading the dashboard") -----------------------------------
+def _ctx(preset_id: str, **changes: float) -> ViewContext:
+    s = load_preset(preset_id)
+    t = s.replace(**changes) if changes else s
+    return ViewContext(preset_id, t, evaluate(t), s, evaluate(s))
+
+
+def _visible_names(fig) -> list[str]:
+    return [t.name for t in fig.data if t.showlegend is not False]
+
+
+@pytest.mark.parametrize("preset_id", preset_ids())
+def test_no_legend_entry_is_a_line_hidden_under_another(preset_id: str) -> None:
+    for name in ("pricing_indices", "jevons", "npv_vs_multiplier"):
+        fig = charts.CHARTS[name](_ctx(preset_id))
+        lines = [t for t in fig.data if t.type == "scatter" and t.mode and "lines" in t.mode]
+        for i, a in enumerate(lines):
+            for b in lines[i + 1 :]:
+                assert not charts.same_series(a.y, b.y), (name, a.name, b.name)
+
+
+def test_payback_after_the_first_positive_year_is_explained() -> None:
+    ctx = _ctx("bofa-base")
+    cf = ctx.result.cash_flows
+    first_positive = int(cf["year"][cf["cumulative_fcf"] > 0].iloc[0])
+    assert ctx.result.payback_years is not None and ctx.result.payback_years > first_positive
+    title = charts.cumulative_fcf_chart(ctx).layout.title.text
+    assert f"positive in year {first_positive}" in " ".join(re.sub("<[^>]*>", " ", title).split())
+
+
+def test_npv_bridge_chart_sums_to_npv_and_names_the_residual_share() -> None:
+    ctx = _ctx("bofa-bull")
+    fig = charts.npv_bridge_chart(ctx)
+    (wf,) = fig.data
+    assert list(wf.measure)[-1] == "total"
+    assert sum(wf.y[:-1]) == pytest.approx(ctx.result.npv_busd, abs=1e-9)
+    assert wf.y[-1] == pytest.approx(ctx.result.npv_busd)
+    assert "of NPV" in fig.layout.title.text
+
+
+def test_chart_titles_wrap_to_fit_a_phone() -> None:
+    for fig in charts.all_figures(_ctx("hosting-mix", gw_built=4.5, wacc=0.1)).values():
+        text = re.sub(r"<[^>]*>", "\n", fig.layout.title.text)
+        assert all(len(line) <= charts.SUBTITLE_CHARS for line in text.split("\n")), text
+        assert fig.layout.title.xref == "container"

@@ -337,12 +337,13 @@ def _inputs_note() -> str:
 
 
 def figure_title(fig: go.Figure) -> str:
-    """The chart's main title as plain text (the part before any ``<br>`` subtitle)."""
+    """The chart's main title as plain text (the bold lines before the grey subtitle)."""
     title = fig.layout.title.text if fig.layout.title is not None else None
     if not title:
         return ""
-    main = re.split(r"<br\s*/?>", str(title), maxsplit=1)[0]
-    return html.unescape(re.sub(r"<[^>]*>", "", main)).strip()
+    main = re.split(r"<span", str(title), maxsplit=1)[0]
+    main = re.sub(r"<br\s*/?>", " ", main)
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", "", main)).split())
 
 
 def chart_html(fig: go.Figure, title: str = "", *, plotlyjs: str = "inline") -> str:

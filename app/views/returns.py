@@ -33,7 +33,7 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
-    """The annual cash flows with units in the headers (US$ B, nominal)."""
+    """The annual cash flows with units in the headers (US$ B, nominal), one row per year."""
     cf = ctx.result.cash_flows
     table = pd.DataFrame(
         {
@@ -44,6 +44,23 @@ def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
     for col, header in TABLE_COLUMNS:
         table[header] = cf[col].astype(float)
     return table
+
+
+def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
+    """The cash flows as an analyst reads them: one row per line, one column per year.
+
+    Every year of the horizon is a column (``Y0 build`` ... ``Y15``); every line keeps its full
+    name as the row label, so nothing is cut.
+    """
+    cf = ctx.result.cash_flows
+    years = [
+        f"Y{int(y)}" + (" build" if not op else "")
+        for y, op in zip(cf["year"], cf["operating"], strict=True)
+    ]
+    data = {header: cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
+    frame = pd.DataFrame(data, index=years).T
+    frame.index.name = "Line (US$ B per year)"
+    return frame
 
 
 def render(ctx: ViewContext) -> None:
@@ -68,12 +85,18 @@ def render(ctx: ViewContext) -> None:
             f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
         )
     st.subheader("Cash-flow table")
-    st.caption(md("US$ B per year, nominal; costs and capex shown as positive amounts."))
-    table = cash_flow_table(ctx)
+    st.caption(
+        md(
+            "US$ B per year, nominal; costs and capex shown as positive amounts; every year of "
+            "the horizon is a column (scroll sideways on a narrow screen)."
+        )
+    )
+    table = cash_flow_statement(ctx)
     st.dataframe(
         table,
-        hide_index=True,
+        height=36 * (len(table) + 1) + 4,
         column_config={
-            h: st.column_config.NumberColumn(h, format="%.2f") for _, h in TABLE_COLUMNS
+            "Line (US$ B per year)": st.column_config.TextColumn(width=230, pinned=True),
+            **{c: st.column_config.NumberColumn(c, format="%.2f", width=72) for c in table.columns},
         },
     )
