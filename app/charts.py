@@ -56,7 +56,7 @@ INDEX_COLORS = {
     "compute_demand_index": "#b5a1c9",
     "lease_rate_index": "#1f4e79",
 }
-INDEX_STYLE = {
+INDEX_STYLE: dict[str, dict[str, object]] = {
     "token_price_index": {"width": 2.5},
     "token_volume_index": {"width": 2.5},
     "compute_demand_index": {"width": 6},
@@ -210,8 +210,9 @@ class Chart:
         layout = dict(self.layout)
         layout["shapes"] = self.shapes
         layout["annotations"] = self.annotations
-        layout["xaxis"] = {**dict(layout.get("xaxis", {})), **self.xaxis}  # type: ignore[arg-type]
-        layout["yaxis"] = {**dict(layout.get("yaxis", {})), **self.yaxis}  # type: ignore[arg-type]
+        for name, extra in (("xaxis", self.xaxis), ("yaxis", self.yaxis)):
+            current = layout.get(name)
+            layout[name] = {**(current if isinstance(current, dict) else {}), **extra}
         return go.Figure({"data": self.traces, "layout": layout})
 
 
@@ -501,7 +502,7 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
-    residual = float(bridge.set_index("step").loc["residual_value", "pv_busd"])
+    residual = float(bridge.loc[bridge["step"] == "residual_value", "pv_busd"].sum())
     share = f"{residual / npv:.0%} of NPV" if abs(npv) > 1e-9 else "NPV is zero"
     c.yaxis["automargin"] = True
     return style(

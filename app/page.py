@@ -94,6 +94,15 @@ def render_view(module: str, ctx: ViewContext) -> None:
     view(module)(ctx)
 
 
+def deferred_view(module: str) -> Callable[[ViewContext], None]:
+    """A render function that imports its view when called (inside the page's error guard)."""
+
+    def render(ctx: ViewContext) -> None:
+        render_view(module, ctx)
+
+    return render
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def evaluate_cached(values: dict[str, Any]) -> Result:
     """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
@@ -542,7 +551,7 @@ def main() -> None:
     for tab, (title, module) in zip(tabs, TABS, strict=True):
         if tab.open:
             with tab:
-                ui.guarded(title, lambda c, m=module: render_view(m, c), ctx)
+                ui.guarded(title, deferred_view(module), ctx)
     with st.sidebar:
         st.divider()
         ui.guarded("Scenario files", scenario_files.render, ctx)

@@ -14,8 +14,8 @@ Examples
 '11.3%'
 >>> format_metric("npv_busd", 18.708)
 'US$ 18.7 B'
->>> format_metric("payback_years", None)
-'n/a'
+>>> format_metric("payback_years", None), format_metric("irr", None)
+('never', 'n/a')
 """
 
 from __future__ import annotations

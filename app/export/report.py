@@ -215,13 +215,16 @@ def report_html(
     base_metrics = ctx.preset_result.metrics()
 
     kpi_rows = []
-    for row in metrics.itertuples(index=False):
-        base_value = base_metrics.get(row.metric)
+    for name, label, value in zip(
+        metrics["metric"], metrics["label"], metrics["value"], strict=True
+    ):
+        key = str(name)
+        now = None if value is None or value != value else float(value)
         kpi_rows.append(
             "<tr>"
-            f"<td>{esc(row.label)}</td>"
-            f"<td>{esc(format_metric(row.metric, row.value))}</td>"
-            f"<td>{esc(format_metric(row.metric, base_value))}</td>"
+            f"<td>{esc(str(label))}</td>"
+            f"<td>{esc(format_metric(key, now))}</td>"
+            f"<td>{esc(format_metric(key, base_metrics.get(key)))}</td>"
             "</tr>"
         )
     kpi_html = (
@@ -367,4 +370,4 @@ def chart_html(fig: go.Figure, title: str = "", *, plotlyjs: str = "inline") -> 
             f'<head><title>{html.escape(title)}</title><meta name="robots" content="noindex">',
             1,
         )
-    return page
+    return str(page)

@@ -88,7 +88,10 @@ def _tornado_section(ctx: ViewContext) -> None:
     if not clipped.empty:
         st.info(
             "Some ranges were clipped to the model's domain: "
-            + "; ".join(f"{FIELD_SPECS[r.field].label}: {r.note}" for r in clipped.itertuples())
+            + "; ".join(
+                f"{FIELD_SPECS[str(f)].label}: {n}"
+                for f, n in zip(clipped["field"], clipped["note"], strict=True)
+            )
             + ".",
             icon="✂️",
         )
