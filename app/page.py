@@ -499,7 +499,9 @@ PAGE_CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stMetricDelta"] { color: #4a5563 !important; }
-[data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important; }
+[data-testid="stCaptionContainer"] { opacity: 1 !important; }
+[data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
+  opacity: 1 !important; }
 </style>
 """
 
