@@ -233,7 +233,7 @@ def chart_config(filename: str, image_format: str = "png") -> dict[str, object]:
 
 #: Characters per title / subtitle line: a chart on a 390 px phone is ~350 px wide.
 TITLE_CHARS = 44
-SUBTITLE_CHARS = 62
+SUBTITLE_CHARS = 56
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -510,7 +510,7 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
         "NPV bridge: what carries the value",
         f"present values at WACC {ctx.scenario.wacc:.1%}; residual value is US$ {residual:,.1f} B "
         f"({share}) · {ctx.label}",
-        "Component of free cash flow, each discounted at the WACC rate",
+        "Component (present value at the WACC rate)",
         f"Present value, {BUSD}",
         legend=False,
     )

@@ -324,6 +324,7 @@ def format_metric(name: str, value: float | None, *, signed: bool = False) -> st
         return spec.undefined
     digits = spec.digits
     if signed:
+        shown = round(shown, digits) + 0.0  # a change that rounds to zero reads as ±0
         sign = "+" if shown > 0 else ("-" if shown < 0 else "±")
         number = f"{abs(shown):,.{digits}f}"
         if spec.percent:

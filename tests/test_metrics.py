@@ -35,6 +35,7 @@ def test_one_format_per_metric(name: str, value: float, text: str) -> None:
 def test_differences_of_rates_are_percentage_points() -> None:
     assert format_metric("irr", 0.021, signed=True) == "+2.1 pp"
     assert format_metric("npv_busd", -3.04, signed=True) == "-US$ 3.0 B"
+    assert format_metric("payback_years", -0.001, signed=True) == "±0.0 years"
     assert is_zero_change("irr", 0.11296, 0.11301)  # equal as shown: no delta
     assert not is_zero_change("irr", 0.113, 0.118)
 

@@ -74,21 +74,11 @@ def render(ctx: ViewContext) -> None:
         "in percent."
     )
     table = assumptions_table(ctx)
-    st.dataframe(
-        table,
-        hide_index=True,
-        height=36 * (len(table) + 1) + 4,
-        column_config={
-            "Input": st.column_config.TextColumn(width="medium", pinned=True),
-            "Value": st.column_config.NumberColumn(format="%g"),
-            f"Preset ({ctx.preset_id})": st.column_config.NumberColumn(format="%g"),
-            "Sourced default": st.column_config.NumberColumn(format="%g"),
-            "Unit": st.column_config.TextColumn(width="medium"),
-            "Source of default": st.column_config.TextColumn(width=420),
-            "Note": st.column_config.TextColumn(width=420),
-            "Allowed range": st.column_config.TextColumn(width="medium"),
-        },
-    )
+    shown = table.drop(columns=["Group", "URL name"]).copy()
+    for col in ("Value", f"Preset ({ctx.preset_id})", "Sourced default"):
+        shown[col] = [f"{v:,.10g}" for v in shown[col]]
+    # a static table wraps long names, sources and notes instead of cutting them
+    st.table(shown.set_index("Input"))
     st.subheader("Method")
     text = methodology_markdown()
     if text is None:
