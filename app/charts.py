@@ -254,7 +254,7 @@ def title_margin(title: str, subtitle: str) -> int:
     """Top margin (px) that fits the wrapped title and subtitle above the plot."""
     lines_title = len(_wrap(title, TITLE_CHARS))
     lines_sub = len(_wrap(subtitle, SUBTITLE_CHARS)) if subtitle else 0
-    return 24 + 20 * lines_title + 16 * lines_sub
+    return 32 + 20 * lines_title + 16 * lines_sub
 
 
 def style(
@@ -283,7 +283,7 @@ def style(
                 "x": 0.012,
                 "xref": "container",
                 "xanchor": "left",
-                "y": 1.0 - 10.0 / height,
+                "y": 1.0 - 18.0 / height,
                 "yref": "container",
                 "yanchor": "top",
                 "font": {"size": 15, "color": INK, "family": FONT},

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from model import FIELD_SPECS, FieldSpec, Result, Scenario
+from model.metrics import format_metric
 
 #: Changed inputs named in a label or a file name before "and N more".
 NAMED_CHANGES = 3
@@ -47,8 +48,11 @@ def field_value_text(name: str, value: float) -> str:
     >>> field_value_text("wacc", 0.087), field_value_text("gw_built", 4.5)
     ('8.7%', '4.5')
     """
-    if is_percent(FIELD_SPECS[name]):
+    spec = FIELD_SPECS[name]
+    if is_percent(spec):
         return f"{float(value) * 100:.4g}%"
+    if spec.unit.startswith("x "):  # multipliers read 2x
+        return f"{float(value):,.10g}x"
     return f"{float(value):,.10g}"
 
 
@@ -110,3 +114,64 @@ class ViewContext:
         if len(diff) > NAMED_CHANGES:
             parts.append(f"and-{len(diff) - NAMED_CHANGES}-more")
         return "_".join(parts)[:120]
+
+
+def verdict(ctx: ViewContext) -> str:
+    """One line in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
+
+    Plain text (no Markdown); the caller escapes it.
+    """
+    r, s = ctx.result, ctx.scenario
+    wacc = f"{s.wacc * 100:.1f}%"
+    if r.irr is None:
+        first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
+    else:
+        word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
+        several = " (one of several IRRs)" if r.irr_multiple else ""
+        first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
+    verb = "creates" if r.npv_busd >= 0 else "destroys"
+    text = (
+        f"{first}, so the build {verb} {format_metric('npv_busd', abs(r.npv_busd))} of value (NPV)"
+    )
+    share = r.npv_to_market_reaction
+    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0:
+        text += (
+            f", about {share * 100:.0f}% of the "
+            f"{format_metric('market_reaction_busd', r.market_reaction_busd)} the market added "
+            "on the report"
+        )
+    text += "."
+    be = r.breakeven_lease_rate_busd_per_gw_year
+    if be is not None and s.lease_share > 0:
+        text += (
+            f" Leasing breaks even at US$ {be:,.2f} B per GW-year "
+            f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
+        )
+    return text
+
+
+_CHANGE = re.compile(r"^(\w+) (\S+) -> (\S+)(?: (.*))?$")
+
+
+def changes_text(text: str) -> str:
+    """Changes text for people: labels instead of field names, shares and rates in percent.
+
+    ``wacc 0.087 -> 0.117 fraction per year`` reads ``WACC 8.7% → 11.7%``.
+    """
+    parts = []
+    for item in str(text).split("; "):
+        m = _CHANGE.match(item.strip())
+        if m and m.group(1) in FIELD_SPECS:
+            name, a, b, unit = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+            spec = FIELD_SPECS[name]
+            try:
+                old, new = field_value_text(name, float(a)), field_value_text(name, float(b))
+            except ValueError:
+                old, new = a, b
+            shown_unit = "" if is_percent(spec) else f" {unit}".rstrip()
+            parts.append(f"{spec.label} {old} → {new}{shown_unit}")
+            continue
+        for field in sorted(FIELD_SPECS, key=len, reverse=True):
+            item = item.replace(field, FIELD_SPECS[field].label)
+        parts.append(item.replace(" -> ", " → "))
+    return "; ".join(p for p in parts if p)

@@ -26,7 +26,7 @@ from typing import Any
 import streamlit as st
 
 from app import state, ui
-from app.context import ViewContext, display_scale
+from app.context import ViewContext, display_scale, verdict
 from app.text import cite, escape_markdown
 from app.views import scenario_files
 from model import (
@@ -337,40 +337,6 @@ def show_url_warnings() -> None:
         f"the inputs concerned use the preset's values:\n{items}{more}",
         icon="⚠️",
     )
-
-
-def verdict(ctx: ViewContext) -> str:
-    """One line in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
-
-    Plain text (no Markdown); the caller escapes it.
-    """
-    r, s = ctx.result, ctx.scenario
-    wacc = f"{s.wacc * 100:.1f}%"
-    if r.irr is None:
-        first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
-    else:
-        word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
-        several = " (one of several IRRs)" if r.irr_multiple else ""
-        first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
-    verb = "creates" if r.npv_busd >= 0 else "destroys"
-    text = (
-        f"{first}, so the build {verb} {format_metric('npv_busd', abs(r.npv_busd))} of value (NPV)"
-    )
-    share = r.npv_to_market_reaction
-    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0:
-        text += (
-            f", about {share * 100:.0f}% of the "
-            f"{format_metric('market_reaction_busd', r.market_reaction_busd)} the market added "
-            "on the report"
-        )
-    text += "."
-    be = r.breakeven_lease_rate_busd_per_gw_year
-    if be is not None and s.lease_share > 0:
-        text += (
-            f" Leasing breaks even at US$ {be:,.2f} B per GW-year "
-            f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
-        )
-    return text
 
 
 def _metric(

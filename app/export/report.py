@@ -19,7 +19,7 @@ import plotly.io as pio
 from markdown_it import MarkdownIt
 from plotly.offline import get_plotlyjs
 
-from app.context import ViewContext, field_value_text, percent_unit
+from app.context import ViewContext, changes_text, field_value_text, percent_unit, verdict
 from app.export.images import figure_size
 from app.export.tables import CASH_FLOW_NOTE, cash_flows_frame, inputs_frame, metrics_frame
 from model import FIELD_SPECS
@@ -55,6 +55,10 @@ def methodology_text() -> str | None:
         return None
 
 
+#: Text that is a formatted number (``-US$ 3.0 B``, ``11.3%``, ``+2.1 pp``): right-aligned, unwrapped.
+_NUMBER_TEXT = re.compile(r"^[-+±]?(US\$ )?[\d.,]+( B| years| pp|%)?$")
+
+
 def _table_html(
     frame: pd.DataFrame, formatters: Mapping[str, Callable[[Any], str]] | None = None, css: str = ""
 ) -> str:
@@ -66,7 +70,9 @@ def _table_html(
         for column, value in zip(frame.columns, record, strict=True):
             fmt = formatters.get(str(column))
             text = fmt(value) if fmt else _plain(value)
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            numeric = (isinstance(value, (int, float)) and not isinstance(value, bool)) or bool(
+                _NUMBER_TEXT.match(text)
+            )
             cls = ' class="num"' if numeric else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -140,7 +146,7 @@ def summary_view(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     if key == "stress_tests" and {"name", "npv_busd", "irr"} <= set(frame.columns):
         out = pd.DataFrame({"Shock": frame["name"]})
         if "changes" in frame.columns:
-            out["What changes"] = frame["changes"]
+            out["What changes"] = [changes_text(str(t)) for t in frame["changes"]]
         out["NPV"] = [format_metric("npv_busd", _num(v)) for v in frame["npv_busd"]]
         if "delta_npv_busd" in frame.columns:
             out["Δ NPV"] = [
@@ -314,6 +320,7 @@ def report_html(
         "</head><body>"
         "<h1>AI data-center returns: scenario report</h1>"
         f'<p class="sub">{esc(ctx.label)}</p>'
+        f'<p class="verdict"><strong>{esc(verdict(ctx))}</strong></p>'
         f'<p class="meta">Base preset: {esc(preset_name)} (<code>{esc(ctx.preset_id)}</code>). '
         f"Generated {esc(generated)}. Money in US$ billions (B), nominal; rates per year. "
         "Charts are interactive (hover for values; the camera icon saves a PNG).</p>"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -10,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext, field_value_text, is_percent
+from app.context import ViewContext, changes_text
 from app.text import cite
 from app.ui import escape_markdown, show_chart
-from model import FIELD_SPECS, make_scenario
+from model import make_scenario
 from model.metrics import format_metric
 from model.stress import AS_SET, shocks, stress_tests
 
@@ -23,31 +22,8 @@ def _stress(values: dict[str, Any]) -> pd.DataFrame:
     return stress_tests(make_scenario(values))
 
 
-_CHANGE = re.compile(r"^(\w+) (\S+) -> (\S+)(?: (.*))?$")
-
-
 def _labelled(text: str) -> str:
-    """Changes text for people: labels instead of field names, shares and rates in percent.
-
-    ``wacc 0.087 -> 0.117 fraction per year`` reads ``WACC 8.7% → 11.7%``.
-    """
-    parts = []
-    for item in str(text).split("; "):
-        m = _CHANGE.match(item.strip())
-        if m and m.group(1) in FIELD_SPECS:
-            name, a, b, unit = m.group(1), m.group(2), m.group(3), m.group(4) or ""
-            spec = FIELD_SPECS[name]
-            try:
-                old, new = field_value_text(name, float(a)), field_value_text(name, float(b))
-            except ValueError:
-                old, new = a, b
-            shown_unit = "" if is_percent(spec) else f" {unit}".rstrip()
-            parts.append(f"{spec.label} {old} → {new}{shown_unit}")
-            continue
-        for field in sorted(FIELD_SPECS, key=len, reverse=True):
-            item = item.replace(field, FIELD_SPECS[field].label)
-        parts.append(item.replace(" -> ", " → "))
-    return "; ".join(p for p in parts if p)
+    return changes_text(text)
 
 
 def _f(x: object) -> float | None:
