@@ -103,6 +103,35 @@ class Chart:
     def add(self, kind: str, **trace: object) -> None:
         self.traces.append({"type": kind, **trace})
 
+    def line(
+        self,
+        x: list[float],
+        y: list[float],
+        name: str,
+        color: str,
+        *,
+        width: float = 2.5,
+        dash: str | None = None,
+        hover: str = "%{y:,.1f} US$ B",
+    ) -> None:
+        """A named line (the shape most series of the dashboard share)."""
+        style: dict[str, object] = {"color": color, "width": width}
+        if dash:
+            style["dash"] = dash
+        self.add(
+            "scatter",
+            x=x,
+            y=y,
+            name=name,
+            mode="lines",
+            line=style,
+            hovertemplate=f"{hover}<extra></extra>",
+        )
+
+    def bar(self, x: list[int], y: list[float], name: str, color: str) -> None:
+        """A named bar series in US$ B (stacked by the chart's ``barmode``)."""
+        self.add("bar", x=x, y=y, name=name, marker_color=color, hovertemplate="%{y:,.2f} US$ B")
+
     def vline(self, x: float, text: str, color: str, position: str = "top") -> None:
         self.shapes.append(
             {

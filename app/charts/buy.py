@@ -121,14 +121,13 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
     sweep = resale_lease_sweep(ctx.scenario)
     contrib = resale_contribution(ctx.scenario)
     c = Chart()
-    c.add(
-        "scatter",
-        x=_list(sweep["lease_rate"]),
-        y=_list(sweep["contribution"]),
-        name=f"NPV contribution of {s.procured_gw:g} GW procured",
-        mode="lines",
-        line={"color": COLORS["revenue_resale"], "width": 3},
-        hovertemplate="Lease US$%{x:.2f} B/GW-yr: %{y:,.2f} US$ B<extra></extra>",
+    c.line(
+        _list(sweep["lease_rate"]),
+        _list(sweep["contribution"]),
+        f"NPV contribution of {s.procured_gw:g} GW procured",
+        COLORS["revenue_resale"],
+        width=3,
+        hover="Lease US$%{x:.2f} B/GW-yr: %{y:,.2f} US$ B",
     )
     c.add(
         "scatter",

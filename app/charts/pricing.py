@@ -122,23 +122,19 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
     sweep = npv_multiplier_sweep(s)
     x = _list(sweep["multiplier"])
     c = Chart()
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["builder"]),
-        name="Builder only has the gain (diffusion 0)",
-        mode="lines",
-        line={"color": COLORS["builder"], "width": 2.5},
-        hovertemplate="Builder only: %{y:,.1f} US$ B<extra></extra>",
+    c.line(
+        x,
+        _list(sweep["builder"]),
+        "Builder only has the gain (diffusion 0)",
+        COLORS["builder"],
+        hover="Builder only: %{y:,.1f} US$ B",
     )
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["industry"]),
-        name="Whole industry has it (diffusion 1)",
-        mode="lines",
-        line={"color": COLORS["industry"], "width": 2.5},
-        hovertemplate="Whole industry: %{y:,.1f} US$ B<extra></extra>",
+    c.line(
+        x,
+        _list(sweep["industry"]),
+        "Whole industry has it (diffusion 1)",
+        COLORS["industry"],
+        hover="Whole industry: %{y:,.1f} US$ B",
     )
     if s.efficiency_diffusion not in (0.0, 1.0):
         c.add(
@@ -186,23 +182,20 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
     sweep = revenue_per_gw_sweep(s)
     x = _list(sweep["multiplier"])
     c = Chart()
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["lessor"]),
-        name="Lessor: all capacity leased as raw compute",
-        mode="lines",
-        line={"color": COLORS["lessor"], "width": 2.5},
-        hovertemplate="Lessor: %{y:,.2f} US$ B per GW-year<extra></extra>",
+    c.line(
+        x,
+        _list(sweep["lessor"]),
+        "Lessor: all capacity leased as raw compute",
+        COLORS["lessor"],
+        hover="Lessor: %{y:,.2f} US$ B per GW-year",
     )
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["host"]),
-        name="Model host: all capacity billed per token",
-        mode="lines",
-        line={"color": COLORS["host"], "width": 2.5, "dash": "dash"},
-        hovertemplate="Model host: %{y:,.2f} US$ B per GW-year<extra></extra>",
+    c.line(
+        x,
+        _list(sweep["host"]),
+        "Model host: all capacity billed per token",
+        COLORS["host"],
+        dash="dash",
+        hover="Model host: %{y:,.2f} US$ B per GW-year",
     )
     if 1.0 <= s.efficiency_multiplier <= 4.0:
         c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
@@ -270,14 +263,13 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
             line=line,
             hovertemplate=f"{name}: %{{y:,.1f}} US$ B<extra></extra>",
         )
-    c.add(
-        "scatter",
-        x=x,
-        y=_list(sweep["scenario"]),
-        name=scenario_name,
-        mode="lines",
-        line={"color": COLORS["builder"], "width": 3},
-        hovertemplate="Scenario: %{y:,.1f} US$ B<extra></extra>",
+    c.line(
+        x,
+        _list(sweep["scenario"]),
+        scenario_name,
+        COLORS["builder"],
+        width=3,
+        hover="Scenario: %{y:,.1f} US$ B",
     )
     # the 4x curve explodes at high elasticity: clip the axis so the crossing stays readable
     values = sweep[["no_gain", "industry_2x", "industry_4x", "scenario"]].to_numpy()

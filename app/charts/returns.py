@@ -45,25 +45,11 @@ def cash_flow_chart(ctx: ViewContext) -> go.Figure:
     for key, name, series in positive:
         if float(np.abs(series).sum()) == 0.0:
             continue
-        c.add(
-            "bar",
-            x=years,
-            y=_list(series),
-            name=name,
-            marker_color=COLORS[key],
-            hovertemplate="%{y:,.2f} US$ B",
-        )
+        c.bar(years, _list(series), name, COLORS[key])
     for key, name, series in negative:
         if float(np.abs(series).sum()) == 0.0:
             continue
-        c.add(
-            "bar",
-            x=years,
-            y=_list(-series),
-            name=name,
-            marker_color=COLORS[key],
-            hovertemplate="%{y:,.2f} US$ B",
-        )
+        c.bar(years, _list(-series), name, COLORS[key])
     c.add(
         "scatter",
         x=years,
@@ -211,14 +197,12 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
     prof = ctx.result.npv_profile(rates)
     npv = prof["npv_busd"].to_numpy()
     c = Chart()
-    c.add(
-        "scatter",
-        x=_list(rates),
-        y=_list(npv),
-        name="NPV of free cash flows",
-        mode="lines",
-        line={"color": COLORS["builder"], "width": 2.5},
-        hovertemplate="Rate %{x:.1%}: NPV %{y:,.1f} US$ B<extra></extra>",
+    c.line(
+        _list(rates),
+        _list(npv),
+        "NPV of free cash flows",
+        COLORS["builder"],
+        hover="Rate %{x:.1%}: NPV %{y:,.1f} US$ B",
     )
     c.hline(0)
     c.vline(ctx.scenario.wacc, f"WACC {ctx.scenario.wacc:.1%}", COLORS["current"])
