@@ -131,7 +131,7 @@ def render(ctx: ViewContext) -> None:
     for name, fig in figures.items():
         title = export.figure_title(fig) or name.replace("_", " ")
         row = st.columns([4, 1, 1, 1, 1], vertical_alignment="center")
-        row[0].markdown(f"{_plain_md(title)}  \n`{name}`")
+        row[0].markdown(f"{_plain_md(title)}  \n`{chart_file_stem(name, ctx)}`")
         for i, fmt in enumerate(export.IMAGE_FORMATS, start=1):
             row[i].download_button(
                 fmt.upper(),
