@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts import GRID, INK, MUTED, NEGATIVE, POSITIVE, Chart, style
-from app.context import ViewContext
+from app.context import ViewContext, is_percent, percent_unit
 from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
 from model.stress import AS_SET
 
@@ -55,6 +55,15 @@ METRIC_TITLES: dict[str, str] = {
     "irr_root_count": "IRR root count",
 }
 PERCENT_METRICS = frozenset({"irr", "mirr", "roic", "gross_lease_yield", "ebitda_margin"})
+
+
+def _range_text(field: str, low: float, high: float) -> str:
+    """An input's range as people read it: ``7.4% to 10% per year``, ``40 to 45 US$ B per GW``."""
+    spec = FIELD_SPECS[field]
+    if is_percent(spec):
+        unit = percent_unit(spec).removeprefix("%").strip()
+        return f"{low * 100:.4g}% to {high * 100:.4g}% {unit}".strip()
+    return f"{low:g} to {high:g} {spec.unit}"
 
 
 def esc(text: object) -> str:
@@ -105,7 +114,7 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
         mark = " †" if bool(r["clipped"]) else ""
         names.append(
             f"<b>{esc(spec.label)}</b>{mark}<br><span style='font-size:11px;color:{MUTED}'>"
-            f"{r['low']:g} to {r['high']:g} {esc(spec.unit)}</span>"
+            f"{esc(_range_text(str(r['field']), float(r['low']), float(r['high'])))}</span>"
         )
     c = Chart()
     c.layout["hovermode"] = "closest"

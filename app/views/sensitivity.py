@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
+from app.context import ViewContext, display_scale, field_value_text, percent_unit
 from app.ui import escape_markdown, md, show_chart
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
+from model.metrics import format_metric, metric_label
 from model.sensitivity import Breakeven, breakeven, grid, tornado
 
 #: Metrics offered in the selectors (the count of IRR roots is a diagnostic, not a metric).
@@ -29,7 +30,7 @@ def _metric_name(m: str) -> str:
 
 def _field_name(f: str) -> str:
     spec = FIELD_SPECS[f]
-    return f"{spec.label} ({spec.unit})"
+    return f"{spec.label} ({percent_unit(spec)})"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -253,22 +254,30 @@ def _breakeven_section(ctx: ViewContext) -> None:
         st.warning(escape_markdown(str(exc)))
         return
     spec = FIELD_SPECS[field]
-    k = ca.metric_scale(metric)
-    munit = "%" if k != 1 else METRIC_UNITS.get(metric, "")
     cols = st.columns(3)
     cols[0].metric(
-        md(f"Breakeven {spec.label.lower()}, {spec.unit}"),
-        "none in range" if be.value is None else f"{be.value:,.4g}",
-        delta=None if be.value is None else f"{be.value - be.current_value:+,.4g} vs as set",
+        md(f"Breakeven {spec.label.lower()}, {percent_unit(spec)}"),
+        "none in range" if be.value is None else field_value_text(field, be.value),
+        delta=None
+        if be.value is None
+        else f"{(be.value - be.current_value) * display_scale(field):+,.4g} vs as set",
         delta_color="off",
         border=True,
         help=md(f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}."),
     )
-    cols[1].metric(md(f"{spec.label} as set, {spec.unit}"), f"{be.current_value:,.4g}", border=True)
+    cols[1].metric(
+        md(f"{spec.label} as set, {percent_unit(spec)}"),
+        field_value_text(field, be.current_value),
+        border=True,
+    )
     cols[2].metric(
-        f"{ca.METRIC_TITLES.get(metric, metric)} as set",
-        "n/a" if not np.isfinite(be.current_metric) else f"{be.current_metric * k:,.3f} {munit}",
-        delta=f"target {target * k:,.3f} {munit}",
+        md(f"{metric_label(metric)} as set"),
+        md(
+            format_metric(
+                metric, float(be.current_metric) if np.isfinite(be.current_metric) else None
+            )
+        ),
+        delta=md(f"target {format_metric(metric, float(target))}"),
         delta_color="off",
         delta_arrow="off",
         border=True,
