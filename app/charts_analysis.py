@@ -16,17 +16,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts import COLORS, GRID, INK, MUTED, Chart, style
-from app.context import ViewContext
+from app.charts import GRID, INK, MUTED, NEGATIVE, POSITIVE, Chart, style
+from app.context import ViewContext, is_percent, percent_unit
 from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
-from model.sensitivity import grid, tornado
-from model.stress import AS_SET, stress_tests
-from model.uncertainty import default_distributions, monte_carlo
+from model.stress import AS_SET
 
-LOW = "#2a9d8f"
-HIGH = "#e76f51"
-NEG = "#9b2226"
-POS = "#1f4e79"
+# One palette (Okabe-Ito, distinguishable with the common colour-vision deficiencies): the
+# tornado's low/high ends are a neutral pair that never means good or bad; gains and losses are
+# blue and vermillion on every chart.
+LOW = "#56B4E9"
+HIGH = "#E69F00"
+NEG = NEGATIVE
+POS = POSITIVE
 #: Draws of the Monte Carlo run drawn for export (kept modest: export must be quick).
 EXPORT_DRAWS = 2_000
 #: Default heatmap levers and points per axis.
@@ -54,6 +55,15 @@ METRIC_TITLES: dict[str, str] = {
     "irr_root_count": "IRR root count",
 }
 PERCENT_METRICS = frozenset({"irr", "mirr", "roic", "gross_lease_yield", "ebitda_margin"})
+
+
+def _range_text(field: str, low: float, high: float) -> str:
+    """An input's range as people read it: ``7.4% to 10% per year``, ``40 to 45 US$ B per GW``."""
+    spec = FIELD_SPECS[field]
+    if is_percent(spec):
+        unit = percent_unit(spec).removeprefix("%").strip()
+        return f"{low * 100:.4g}% to {high * 100:.4g}% {unit}".strip()
+    return f"{low:g} to {high:g} {spec.unit}"
 
 
 def esc(text: object) -> str:
@@ -104,7 +114,7 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
         mark = " †" if bool(r["clipped"]) else ""
         names.append(
             f"<b>{esc(spec.label)}</b>{mark}<br><span style='font-size:11px;color:{MUTED}'>"
-            f"{r['low']:g} to {r['high']:g} {esc(spec.unit)}</span>"
+            f"{esc(_range_text(str(r['field']), float(r['low']), float(r['high'])))}</span>"
         )
     c = Chart()
     c.layout["hovermode"] = "closest"
@@ -210,10 +220,11 @@ def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
                 "x": x,
                 "xref": "x",
                 "yref": "paper",
-                "y": 1.0 - 0.08 * i,
-                "yanchor": "top",
-                "xanchor": "left",
-                "xshift": 3,
+                # above the plot, one row per mark: never over a bar
+                "y": 1.0,
+                "yanchor": "bottom",
+                "yshift": 2 + 15 * (len(marks) - 1 - i),
+                "xanchor": "center",
                 "text": f"{name} {x:,.2f}",
                 "showarrow": False,
                 "font": {"size": 11, "color": INK},
@@ -294,6 +305,14 @@ def heatmap_chart(
 
 
 # ---- stress tests -----------------------------------------------------------------------------
+def _padded_range(values: np.ndarray) -> list[float]:
+    """An axis range from 0 that leaves room for the value labels outside the bars."""
+    v = values[np.isfinite(values)]
+    lo, hi = (min(0.0, float(v.min())), max(0.0, float(v.max()))) if v.size else (0.0, 1.0)
+    pad = 0.22 * max(hi - lo, 1e-9)
+    return [lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)]
+
+
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
     rows = table.iloc[::-1]
@@ -312,7 +331,8 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         name="NPV at WACC (US$ B)",
         marker={"color": [NEG if v < 0 else POS for v in npv]},
         text=[f"{v:,.1f}" for v in npv],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}<br>NPV %{x:,.2f} US$ B<extra></extra>",
         xaxis="x",
         yaxis="y",
@@ -323,9 +343,10 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         y=names,
         x=_floats(irr),
         name="IRR (% per year)",
-        marker={"color": [NEG if (np.isfinite(v) and v < 0) else COLORS["accent"] for v in irr]},
+        marker={"color": [NEG if (np.isfinite(v) and v < 0) else POS for v in irr]},
         text=["n/a" if not np.isfinite(v) else f"{v:,.1f}%" for v in irr],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         hovertemplate="%{y}<br>IRR %{x:,.2f}% per year<extra></extra>",
         xaxis="x2",
         yaxis="y",
@@ -362,10 +383,11 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         "automargin": True,
     }
     fig.update_layout(
-        xaxis={"domain": [0.0, 0.47]},
+        xaxis={"domain": [0.0, 0.45], "range": _padded_range(npv)},
         xaxis2={
             **axis,
-            "domain": [0.53, 1.0],
+            "range": _padded_range(irr),
+            "domain": [0.55, 1.0],
             "anchor": "y",
             "title": {"text": "IRR (% per year)", "font": {"size": 13}},
         },
@@ -429,7 +451,7 @@ def histogram_chart(
         height=430,
         legend=False,
     )
-    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
     return fig
 
 
@@ -464,7 +486,7 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
         height=430,
         legend=False,
     )
-    fig.update_layout(margin={"t": 90 + 16 * sub.count("<br>")})
+    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
     return fig
 
 
@@ -479,7 +501,7 @@ def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -
         orientation="h",
         y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
         x=_floats(rho),
-        marker={"color": [HIGH if r > 0 else LOW for r in np.nan_to_num(rho)]},
+        marker={"color": [POS if r > 0 else NEG for r in np.nan_to_num(rho)]},
         text=[f"{r:+.2f}" if np.isfinite(r) else "n/a" for r in rho],
         textposition="auto",
         hovertemplate="%{y}: rank correlation %{x:+.3f}<extra></extra>",
@@ -548,24 +570,29 @@ def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS)
 def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``.
 
-    Defaults: tornado of NPV over the ranges of ``data/ranges.csv``; heatmap of NPV over capex
-    per GW and lease rate; the stress tests of ``data/stress_tests.toml``; a Monte Carlo
-    histogram of NPV over :data:`EXPORT_DRAWS` draws of the defaults of
-    ``data/distributions.toml`` (seed 1). No Streamlit needed.
+    Drawn from :func:`app.export.analyses.analyses` (each analysis runs once per export and also
+    fills the workbook and report tables): tornado of NPV over the ranges of
+    ``data/ranges.csv``; heatmap of NPV over capex per GW and lease rate; the stress tests of
+    ``data/stress_tests.toml``; a Monte Carlo histogram of NPV. No Streamlit needed.
     """
+    from app.export.analyses import analyses
+
     s = ctx.scenario
     label = ctx.label
-    xs = default_heatmap_values(s, HEATMAP_X)
-    ys = default_heatmap_values(s, HEATMAP_Y)
-    g = grid(s, HEATMAP_X, xs, HEATMAP_Y, ys, "npv_busd")
-    d = default_distributions()
-    mc = monte_carlo(s, d.distributions, EXPORT_DRAWS, 1, d.correlation)
-    return {
-        "tornado": tornado_chart(tornado(s), label),
-        "heatmap": heatmap_chart(g, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))),
-        "stress_tests": stress_chart(stress_tests(s), label),
-        "mc_npv": histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n),
-    }
+    a = analyses(s)
+    out: dict[str, go.Figure] = {}
+    if a.tornado is not None:
+        out["tornado"] = tornado_chart(a.tornado, label)
+    if a.grid is not None:
+        out["heatmap"] = heatmap_chart(
+            a.grid, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))
+        )
+    if a.stress is not None:
+        out["stress_tests"] = stress_chart(a.stress, label)
+    if a.monte_carlo is not None:
+        mc = a.monte_carlo
+        out["mc_npv"] = histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n)
+    return out
 
 
 def cash_flows_of(values: Mapping[str, Mapping[str, object]]) -> dict[str, pd.DataFrame]:

@@ -1,10 +1,63 @@
-"""What every dashboard view receives: the scenario as set, its result, and the preset's."""
+"""What every dashboard view receives: the scenario as set, its result, and the preset's.
+
+Also the few field helpers every layer needs without Streamlit: whether an input is a share or a
+rate shown in percent (:func:`is_percent`, derived from the field's unit), how a value reads
+(:func:`field_value_text`), and the file stem exports are named after (:attr:`ViewContext.file_stem`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from model import Result, Scenario
+from model import FIELD_SPECS, FieldSpec, Result, Scenario
+from model.metrics import format_metric
+
+#: Changed inputs named in a label or a file name before "and N more".
+NAMED_CHANGES = 3
+
+
+def is_percent(spec: FieldSpec) -> bool:
+    """True for a share or a rate: the model keeps a fraction, the screen shows percent.
+
+    Derived from the unit (``fraction of capex``, ``fraction per year``...), so a new field with
+    such a unit is shown in percent without further work.
+    """
+    return spec.unit.startswith("fraction")
+
+
+def percent_unit(spec: FieldSpec) -> str:
+    """The unit as shown: ``fraction per year`` -> ``% per year``, ``fraction of capex`` -> ``% of capex``."""
+    if not is_percent(spec):
+        return spec.unit
+    rest = spec.unit[len("fraction") :].strip()
+    rest = re.sub(r"\(0 (.*?), 1 (.*?)\)", r"(0% \1, 100% \2)", rest)
+    return f"% {rest}".strip()
+
+
+def display_scale(name: str) -> float:
+    """Factor from the model's value to the value shown for a field (100 for percentages)."""
+    return 100.0 if is_percent(FIELD_SPECS[name]) else 1.0
+
+
+def field_value_text(name: str, value: float) -> str:
+    """A field value as people read it: ``9.5%`` for a rate, ``4.5`` otherwise (no unit).
+
+    Examples
+    --------
+    >>> field_value_text("wacc", 0.087), field_value_text("gw_built", 4.5)
+    ('8.7%', '4.5')
+    """
+    spec = FIELD_SPECS[name]
+    if is_percent(spec):
+        return f"{float(value) * 100:.4g}%"
+    if spec.unit.startswith("x "):  # multipliers read 2x
+        return f"{float(value):,.10g}x"
+    return f"{float(value):,.10g}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
 
 
 @dataclass(frozen=True)
@@ -18,12 +71,107 @@ class ViewContext:
     preset_result: Result
 
     @property
+    def changes(self) -> list[str]:
+        """Changed inputs in plain words, e.g. ``['GW built 3 → 4.5', 'WACC 8.7% → 9.5%']``."""
+        return [
+            f"{FIELD_SPECS[k].label} {field_value_text(k, b)} → {field_value_text(k, a)}"
+            for k, (a, b) in self.scenario.diff(self.preset_scenario).items()
+        ]
+
+    @property
+    def changes_short(self) -> str:
+        """The changed inputs named (at most three, then a count); empty when none changed."""
+        diff = self.scenario.diff(self.preset_scenario)
+        if not diff:
+            return ""
+        named = [f"{FIELD_SPECS[k].label} {field_value_text(k, a)}" for k, (a, _) in diff.items()]
+        more = len(named) - NAMED_CHANGES
+        text = ", ".join(named[:NAMED_CHANGES])
+        return text + (f" and {more} more" if more > 0 else "")
+
+    @property
     def label(self) -> str:
-        """Short description of the scenario for chart titles."""
+        """Short description of the scenario for chart subtitles: preset, changes, headline inputs."""
         s = self.scenario
-        changed = len(s.diff(self.preset_scenario))
-        suffix = f", {changed} input{'s' if changed != 1 else ''} changed" if changed else ""
+        changed = self.changes_short
+        suffix = f" with {changed}" if changed else ""
         return (
             f"{self.preset_id}{suffix}: {s.gw_built:g} GW at US${s.capex_per_gw_busd:g} B/GW, "
             f"lease US${s.lease_rate_busd_per_gw_year:g} B/GW-yr, efficiency {s.efficiency_multiplier:g}x"
         )
+
+    @property
+    def file_stem(self) -> str:
+        """File-name stem naming the preset and the changed inputs, e.g. ``bofa-base_gw-built-4.5``.
+
+        The same stem names the Export tab's downloads and each chart toolbar's image.
+        """
+        diff = self.scenario.diff(self.preset_scenario)
+        parts = [_slug(self.preset_id) or "scenario"]
+        for k, (a, _) in list(diff.items())[:NAMED_CHANGES]:
+            value = float(a) * display_scale(k)
+            parts.append(f"{_slug(FIELD_SPECS[k].label)}-{_slug(f'{value:.4g}')}")
+        if len(diff) > NAMED_CHANGES:
+            parts.append(f"and-{len(diff) - NAMED_CHANGES}-more")
+        return "_".join(parts)[:120]
+
+
+def verdict(ctx: ViewContext) -> str:
+    """One line in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
+
+    Plain text (no Markdown); the caller escapes it.
+    """
+    r, s = ctx.result, ctx.scenario
+    wacc = f"{s.wacc * 100:.1f}%"
+    if r.irr is None:
+        first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
+    else:
+        word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
+        several = " (one of several IRRs)" if r.irr_multiple else ""
+        first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
+    verb = "creates" if r.npv_busd >= 0 else "destroys"
+    text = (
+        f"{first}, so the build {verb} {format_metric('npv_busd', abs(r.npv_busd))} of value (NPV)"
+    )
+    share = r.npv_to_market_reaction
+    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0:
+        text += (
+            f", about {share * 100:.0f}% of the "
+            f"{format_metric('market_reaction_busd', r.market_reaction_busd)} the market added "
+            "on the report"
+        )
+    text += "."
+    be = r.breakeven_lease_rate_busd_per_gw_year
+    if be is not None and s.lease_share > 0:
+        text += (
+            f" Leasing breaks even at US$ {be:,.2f} B per GW-year "
+            f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
+        )
+    return text
+
+
+_CHANGE = re.compile(r"^(\w+) (\S+) -> (\S+)(?: (.*))?$")
+
+
+def changes_text(text: str) -> str:
+    """Changes text for people: labels instead of field names, shares and rates in percent.
+
+    ``wacc 0.087 -> 0.117 fraction per year`` reads ``WACC 8.7% → 11.7%``.
+    """
+    parts = []
+    for item in str(text).split("; "):
+        m = _CHANGE.match(item.strip())
+        if m and m.group(1) in FIELD_SPECS:
+            name, a, b, unit = m.group(1), m.group(2), m.group(3), m.group(4) or ""
+            spec = FIELD_SPECS[name]
+            try:
+                old, new = field_value_text(name, float(a)), field_value_text(name, float(b))
+            except ValueError:
+                old, new = a, b
+            shown_unit = "" if is_percent(spec) else f" {unit}".rstrip()
+            parts.append(f"{spec.label} {old} → {new}{shown_unit}")
+            continue
+        for field in sorted(FIELD_SPECS, key=len, reverse=True):
+            item = item.replace(field, FIELD_SPECS[field].label)
+        parts.append(item.replace(" -> ", " → "))
+    return "; ".join(p for p in parts if p)

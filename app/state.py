@@ -217,7 +217,7 @@ def _drop_conflicts(
     base: Scenario, overrides: dict[str, float | int]
 ) -> tuple[Scenario, list[str]]:
     """Apply overrides except the shares that break ``lease_share + hosting_share <= 1``."""
-    dropped = [k for k in ("lease_share", "hosting_share") if k in overrides]
+    dropped: list[str] = [k for k in ("lease_share", "hosting_share") if k in overrides]
     kept = {k: v for k, v in overrides.items() if k not in dropped}
     try:
         return base.replace(**kept), dropped
@@ -235,7 +235,7 @@ def session_values(scenario: Scenario) -> dict[str, float | int]:
 
 
 def apply_to_session(
-    session: MutableMapping[str, Any],
+    session: MutableMapping[Any, Any],
     preset_id: str,
     scenario: Scenario,
     warnings: Iterable[str] = (),
@@ -247,7 +247,7 @@ def apply_to_session(
 
 
 def scenario_from_session(
-    session: Mapping[str, Any], fallback: Scenario
+    session: Mapping[Any, Any], fallback: Scenario
 ) -> tuple[Scenario, list[str]]:
     """The scenario the widgets hold; on a rule broken across fields, the fallback and problems."""
     values: dict[str, object] = {}

@@ -1,36 +1,37 @@
-"""Presentation helpers shared by the dashboard's views: number formats, safe text, charts, KPIs."""
+"""Presentation helpers shared by the dashboard's views: number formats, safe text, charts, KPIs.
+
+Metric formats come from the one table of metrics (:mod:`model.metrics`); inputs that are shares
+or rates are shown in percent (:func:`app.context.is_percent`); every text with data or money in
+it goes through the one escape function (:func:`app.text.escape_markdown`).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from app.charts import chart_config
-from app.context import ViewContext
+from app.context import ViewContext, display_scale, is_percent, percent_unit
+from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
+from model.metrics import format_metric, is_zero_change
 
 log = logging.getLogger(__name__)
 
 #: Session-state key of the toolbar download format ('png' or 'svg').
 CHART_FORMAT_KEY = "chart_format"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
-
-
-def escape_markdown(text: str) -> str:
-    """Text shown literally by ``st.markdown``/``st.warning``: no links, markup, LaTeX or emoji."""
-    clean = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return _MD_SPECIAL.sub(r"\\\1", clean)
-
 
 # ---- number formats ---------------------------------------------------------------------------
 def fmt_busd(x: float | None, digits: int = 1) -> str:
     """US$ billions, e.g. ``US$ 10.3 B`` (``n/a`` when undefined)."""
-    return "n/a" if x is None else f"US$ {x:,.{digits}f} B"
+    if x is None:
+        return "n/a"
+    text = f"{abs(x):,.{digits}f}"
+    return f"{'-' if x < 0 and float(text.replace(',', '')) != 0 else ''}US$ {text} B"
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:
@@ -45,20 +46,36 @@ def fmt_usd(x: float | None) -> str:
     return "n/a" if x is None else f"US$ {x:,.2f}"
 
 
-def fmt_delta(x: float | None, ref: float | None, unit: str, scale: float = 1.0) -> str | None:
-    """A signed difference against the preset, e.g. ``+1.24 vs preset`` (``±0`` when equal)."""
-    if x is None or ref is None:
+def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
+    """A signed difference against the preset in the metric's format; None when there is none.
+
+    A zero change (equal in the metric's shown precision) gives None, so no grey ``±0`` shows.
+    """
+    if x is None or ref is None or is_zero_change(name, x, ref):
         return None
-    d = (x - ref) * scale
-    unit_text = f" {unit}" if unit else ""
-    if abs(d) < 5e-3:
-        return f"±0{unit_text} vs preset"
-    return f"{d:+,.2f}{unit_text} vs preset"
+    return format_metric(name, x - ref, signed=True) + " vs preset"
+
+
+def field_unit(spec: FieldSpec) -> str:
+    """The unit as shown (percent for shares and rates)."""
+    return percent_unit(spec)
 
 
 def field_label(spec: FieldSpec) -> str:
     """Widget label: the field's name and unit, e.g. ``GW built (GW of facility power)``."""
-    return f"{spec.label} ({spec.unit})"
+    return escape_markdown(f"{spec.label} ({field_unit(spec)})", keep_markup=True)
+
+
+def field_range_text(spec: FieldSpec) -> str:
+    """Allowed range in the unit shown, e.g. ``0 to 30 % per year``."""
+    if not is_percent(spec):
+        return spec.range_text()
+    return f"{spec.low * 100:,.10g} to {spec.high * 100:,.10g} {field_unit(spec)}"
+
+
+def field_value(name: str, value: float) -> str:
+    """A field value in the unit shown, without the unit (``8.7`` for a WACC of 0.087)."""
+    return f"{float(value) * display_scale(name):,.10g}"
 
 
 def field_help(name: str) -> str:
@@ -66,11 +83,17 @@ def field_help(name: str) -> str:
     spec = FIELD_SPECS[name]
     a = assumptions()[name]
     note = f" Note: {a.note}." if a.note else ""
-    return (
-        f"{spec.description} Unit: {spec.unit}. Allowed: {spec.range_text()}. "
-        f"Sourced default: {a.value:g} {spec.unit}, from {a.source} ({a.year}).{note} "
-        f"URL name: {name}."
+    text = (
+        f"{spec.description} Unit: {field_unit(spec)}. Allowed: {field_range_text(spec)}. "
+        f"Sourced default: {field_value(name, a.value)} {field_unit(spec)}, from "
+        f"{cite(a.source, a.year)}.{note} URL name: {name}"
+        + (
+            " (links and files hold the fraction, e.g. 0.087 for 8.7%)."
+            if is_percent(spec)
+            else "."
+        )
     )
+    return escape_markdown(text, keep_markup=True)
 
 
 def step_decimals(step: float) -> int:
@@ -81,16 +104,28 @@ def step_decimals(step: float) -> int:
 
 # ---- charts -------------------------------------------------------------------------------------
 def show_chart(fig: go.Figure, name: str, ctx: ViewContext) -> None:
-    """Draw a figure with the toolbar set to download PNG or SVG (the sidebar's choice)."""
+    """Draw a figure with the toolbar set to download PNG or SVG (the sidebar's choice).
+
+    The toolbar's file is named like the Export tab's: ``<chart>_<scenario stem>``.
+    """
     fmt = str(st.session_state.get(CHART_FORMAT_KEY, "PNG")).lower()
-    filename = f"{ctx.preset_id}-{name}"
     st.plotly_chart(
         fig,
         theme=None,
         width="stretch",
-        config=chart_config(filename, "svg" if fmt == "svg" else "png"),
+        config=chart_config(chart_file_stem(name, ctx), "svg" if fmt == "svg" else "png"),
         key=f"chart_{name}",
     )
+
+
+def chart_file_stem(name: str, ctx: ViewContext) -> str:
+    """File stem of a chart for this scenario, e.g. ``cash_flows_bofa-base_gw-built-4.5``."""
+    return f"{name}_{ctx.file_stem}"
+
+
+def md(text: str) -> str:
+    """The project's own Markdown with money in it: ``$`` escaped, markup kept."""
+    return escape_markdown(text, keep_markup=True)
 
 
 def guarded(title: str, render: Callable[[ViewContext], None], ctx: ViewContext) -> None:
@@ -104,3 +139,17 @@ def guarded(title: str, render: Callable[[ViewContext], None], ctx: ViewContext)
             f"The {title} view could not be drawn ({type(exc).__name__}: {detail}). "
             "The rest of the dashboard still works; the details are in the server log."
         )
+
+
+__all__ = [
+    "CHART_FORMAT_KEY",
+    "chart_file_stem",
+    "escape_markdown",
+    "field_help",
+    "field_label",
+    "fmt_busd",
+    "guarded",
+    "md",
+    "metric_delta",
+    "show_chart",
+]

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+def resource_dir(name: str) -> Path:
+    """Folder ``data`` or ``docs``: inside the installed package, else the repository's.
+
+    A wheel carries ``data/`` and ``docs/`` as ``model/_data`` and ``model/_docs`` (hatch
+    force-include), read through :mod:`importlib.resources`, so an installed copy works from any
+    folder; a checkout (or an editable install) reads the top-level folders of the repository.
+    """
+    packaged = Path(str(importlib.resources.files("model") / f"_{name}"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / name
+
+
+DATA_DIR = resource_dir("data")
+DOCS_DIR = resource_dir("docs")
 PRESETS_DIR = DATA_DIR / "presets"
 DEFAULT_PRESET = "bofa-base"
 

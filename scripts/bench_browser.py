@@ -6,7 +6,7 @@ Prints:
 * slider move: seconds from a keyboard step of the "GW built" slider to the NPV KPI and the first
   chart's title both showing the new scenario (median, min and max over several moves).
 
-Targets (issue 3): cold page < 8 s, slider move < 1 s median. Without Chromium it prints a note
+Targets: cold page < 8 s, slider move < 1 s median (project goals: < 4 s and < 0.5 s on a quiet machine). Without Chromium it prints a note
 and returns 0.
 """
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from app import charts, state
+from app import charts, page, state, ui
 from app.context import ViewContext
+from app.text import cite
 from app.views import compare, scenario_files
 from model import FIELD_SPECS, HEADLINE_FIELDS, assumptions, evaluate, load_preset, preset_ids
 
@@ -43,7 +44,7 @@ def kpi(at: AppTest, label_start: str) -> float:
     """The number shown by the KPI whose label starts with ``label_start``."""
     for m in at.metric:
         if m.label.startswith(label_start):
-            text = m.value.replace(",", "")
+            text = m.value.replace(",", "").replace("US$ ", "")
             found = re.search(r"-?\d+(\.\d+)?", text)
             assert found, f"KPI {label_start!r} shows no number: {m.value!r}"
             return float(found.group())
@@ -68,7 +69,7 @@ def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
     assert at.session_state["preset"] == preset_id
     r = evaluate(load_preset(preset_id))
     assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
-    assert len(at.get("plotly_chart")) == 3  # the Returns tab's charts
+    assert len(at.get("plotly_chart")) == 4  # the Returns tab's charts
     assert url(at) == {"preset": preset_id}
 
 
@@ -111,7 +112,7 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
 ) -> None:
     at = run_app({"preset": "bofa-base"})
     npv0, be0 = kpi(at, "NPV at WACC"), kpi(at, "Breakeven lease")
-    at.slider(key=state.widget_key(field)).set_value(new_value).run()
+    at.slider(key=page.slider_key(field)).set_value(new_value).run()
     assert_clean(at)
     npv1, be1 = kpi(at, "NPV at WACC"), kpi(at, "Breakeven lease")
     assert (npv1 > npv0) if npv_sign > 0 else (npv1 < npv0), (npv0, npv1)
@@ -129,7 +130,7 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
 def test_headline_sliders_are_the_four_headline_fields() -> None:
     at = run_app()
     keys = {s.key for s in at.slider}
-    assert {state.widget_key(f) for f in HEADLINE_FIELDS} <= keys
+    assert {page.slider_key(f) for f in HEADLINE_FIELDS} <= keys
     labels = {s.label for s in at.slider}
     assert "GW built (GW of facility power)" in labels
 
@@ -152,8 +153,9 @@ def test_query_params_round_trip_through_the_app() -> None:
         gw_built=4.5, wacc=0.0912, build_years=3, hosting_share=0.25, lease_share=0.75
     )
     assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
-    assert at.slider(key="f_gw_built").value == pytest.approx(4.5)
-    assert at.number_input(key="f_wacc").value == pytest.approx(0.0912)
+    assert at.slider(key="hs_gw_built").value == pytest.approx(4.5)
+    assert at.number_input(key="in_wacc").value == pytest.approx(9.12)
+    assert at.session_state["f_wacc"] == pytest.approx(0.0912)
 
     # the URL the app wrote opens the same scenario in a fresh session
     again = run_app(url(at))
@@ -162,8 +164,8 @@ def test_query_params_round_trip_through_the_app() -> None:
 
 def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
     at = run_app({"preset": "hosting-mix"})
-    at.slider(key="f_capex_per_gw_busd").set_value(47.5).run()
-    at.number_input(key="f_demand_elasticity").set_value(1.6).run()
+    at.slider(key="hs_capex_per_gw_busd").set_value(47.5).run()
+    at.number_input(key="in_demand_elasticity").set_value(1.6).run()
     assert url(at) == {
         "preset": "hosting-mix",
         "capex_per_gw_busd": "47.5",
@@ -178,7 +180,7 @@ def test_reset_clears_the_overrides() -> None:
     at.button[0].click().run()  # "Reset to preset" is the first button
     assert_clean(at)
     assert url(at) == {"preset": "bofa-bear"}
-    assert at.slider(key="f_gw_built").value == pytest.approx(load_preset("bofa-bear").gw_built)
+    assert at.slider(key="hs_gw_built").value == pytest.approx(load_preset("bofa-bear").gw_built)
 
 
 def test_changing_preset_loads_it_and_clears_overrides() -> None:
@@ -192,9 +194,10 @@ def test_changing_preset_loads_it_and_clears_overrides() -> None:
 
 def test_raising_leased_share_lowers_hosted_share() -> None:
     at = run_app({"preset": "hosting-mix"})
-    at.number_input(key="f_lease_share").set_value(0.8).run()
+    at.number_input(key="in_lease_share").set_value(80).run()
     assert_clean(at)
-    assert at.number_input(key="f_hosting_share").value == pytest.approx(0.2)
+    assert at.number_input(key="in_hosting_share").value == pytest.approx(20)
+    assert at.session_state["f_hosting_share"] == pytest.approx(0.2)
     assert url(at)["hosting_share"] == "0.2"
 
 
@@ -226,7 +229,7 @@ def test_bad_params_warn_fall_back_and_render(
     assert kpi(at, "NPV at WACC") == pytest.approx(
         evaluate(load_preset()).npv_busd, abs=0.051
     )  # every bad value fell back to the preset's
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
 
 
 @pytest.mark.parametrize(
@@ -315,7 +318,7 @@ def test_all_figures_have_titles_and_axis_units(preset_id: str) -> None:
     unit_words = ("US$", "%", "years", "Year", "x tokens", "elasticity", "Index", "rate")
     for name, fig in figures.items():
         assert re.fullmatch(r"[a-z0-9_]+", name)
-        title = fig.layout.title.text
+        title = " ".join(re.sub(r"<[^>]*>", " ", fig.layout.title.text).split())
         assert ctx.label in title, name
         for axis in (fig.layout.xaxis, fig.layout.yaxis):
             assert axis.title.text and any(w in axis.title.text for w in unit_words), (
@@ -355,15 +358,15 @@ def test_toolbar_format_follows_the_sidebar_choice() -> None:
 @pytest.mark.parametrize("field", sorted(FIELD_SPECS))
 def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
     at = _default_app()
-    widget = (
-        at.slider(key=state.widget_key(field))
-        if field in HEADLINE_FIELDS
-        else at.number_input(key=state.widget_key(field))
-    )
-    assert FIELD_SPECS[field].unit in widget.label
+    spec = FIELD_SPECS[field]
+    widget = at.number_input(key=page.input_key(field))
+    assert ui.field_unit(spec) in widget.label.replace("\\", "")
     assert widget.help and "Sourced default" in widget.help and field in widget.help
-    assert assumptions()[field].source in widget.help
-    assert FIELD_SPECS[field].range_text() in widget.help
+    plain = widget.help.replace("\\", "")
+    assert cite(assumptions()[field].source, assumptions()[field].year) in plain
+    assert ui.field_range_text(spec) in plain
+    if field in HEADLINE_FIELDS:
+        assert at.slider(key=page.slider_key(field)).label == widget.label
 
 
 _DEFAULT: list[AppTest] = []
@@ -373,3 +376,149 @@ def _default_app() -> AppTest:
     if not _DEFAULT:
         _DEFAULT.append(run_app())
     return _DEFAULT[0]
+
+
+# ---- rendering: nothing turns into maths or markup (methodology "Reading the dashboard") -------
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
+
+
+def _markdown_texts(at: AppTest) -> list[str]:
+    """Every text Streamlit renders as Markdown: bodies, captions, alerts, labels and help."""
+    texts: list[str] = []
+    for kind in ("markdown", "caption", "warning", "info", "error", "success", "subheader"):
+        texts += [str(e.value) for e in at.get(kind)]
+    for kind in ("metric", "slider", "number_input", "selectbox", "button", "text_input"):
+        for e in at.get(kind):
+            texts += [str(getattr(e, "label", "") or ""), str(getattr(e, "help", "") or "")]
+    texts += [str(e.proto.label) for e in at.get("tab")]
+    return texts
+
+
+def _live_dollars(text: str) -> list[str]:
+    """``$`` signs Streamlit would read as maths (not backslash-escaped, outside code)."""
+    plain = _CODE.sub("", text)
+    return [plain[max(0, m.start() - 30) : m.end() + 30] for m in re.finditer(r"(?<!\\)\$", plain)]
+
+
+#: The Uncertainty view is rebuilt on another branch; it joins this check when that lands.
+_MATHS_PENDING = {"Uncertainty"}
+
+
+@pytest.mark.parametrize(
+    "tab",
+    [
+        pytest.param(t, marks=pytest.mark.xfail(reason="view rebuilt elsewhere", strict=False))
+        if t in _MATHS_PENDING
+        else t
+        for t in TABS
+    ],
+)
+def test_no_text_renders_as_maths_on_any_tab(tab: str) -> None:
+    # a changed scenario: the scenario line then quotes money ("US$43 B/GW") from user input
+    at = run_app({"preset": "crusoe-resale", "capex_per_gw_busd": "43", "wacc": "0.09"}, tab=tab)
+    assert_clean(at)
+    texts = _markdown_texts(at)
+    live = [snippet for t in texts for snippet in _live_dollars(t)]
+    assert not live, live[:5]
+    # and "US$" survives as a literal (escaped) dollar, not dropped
+    assert any("US\\$" in t for t in texts)
+
+
+# ---- percent inputs, refused values, verdict and deltas (methodology "Reading the dashboard") ---
+def test_rates_show_in_percent_and_the_model_keeps_fractions() -> None:
+    at = run_app({"preset": "bofa-base"})
+    wacc = at.number_input(key=page.input_key("wacc"))
+    assert "% per year" in wacc.label
+    assert wacc.value == pytest.approx(load_preset("bofa-base").wacc * 100)
+    wacc.set_value(9.5).run()
+    assert_clean(at)
+    assert at.session_state[state.widget_key("wacc")] == pytest.approx(0.095)
+    assert url(at)["wacc"] == "0.095"  # links keep the model's values
+    expected = evaluate(load_preset("bofa-base").replace(wacc=0.095))
+    assert kpi(at, "NPV at WACC") == pytest.approx(expected.npv_busd, abs=0.051)
+
+
+@pytest.mark.parametrize(("field", "typed"), [("wacc", 45.0), ("gw_built", 80.0), ("pue", 0.5)])
+def test_an_out_of_range_value_is_refused_visibly_and_the_box_reverts(
+    field: str, typed: float
+) -> None:
+    at = run_app({"preset": "bofa-base"})
+    before = at.number_input(key=page.input_key(field)).value
+    at.number_input(key=page.input_key(field)).set_value(typed).run()
+    assert_clean(at)
+    box = at.number_input(key=page.input_key(field))
+    assert box.value == pytest.approx(before)  # the box shows what the model uses
+    assert at.session_state[state.widget_key(field)] == getattr(load_preset("bofa-base"), field)
+    note = " ".join(str(w.value) for w in at.warning).replace("\\", "")
+    assert FIELD_SPECS[field].label in note and "not allowed" in note
+    assert ui.field_range_text(FIELD_SPECS[field]) in note
+
+
+def test_verdict_reads_irr_against_wacc_npv_and_breakeven() -> None:
+    at = run_app({"preset": "bofa-bear"})
+    r = evaluate(load_preset("bofa-bear"))
+    text = next(m.value for m in at.markdown if "cost of capital" in m.value).replace("\\", "")
+    assert "below the" in text and "destroys" in text  # bear: IRR under the WACC, NPV < 0
+    assert f"{abs(r.npv_busd):,.1f}" in text
+    assert "breaks even" in text
+    at = run_app({"preset": "bofa-base"})
+    text = next(m.value for m in at.markdown if "cost of capital" in m.value).replace("\\", "")
+    assert "above the" in text and "creates" in text and "market added" in text
+
+
+def test_zero_deltas_are_hidden_and_real_ones_shown_in_the_metric_format() -> None:
+    at = run_app({"preset": "bofa-base"})
+    assert all(m.delta in (None, "") for m in at.metric), [m.delta for m in at.metric]
+    at = run_app({"preset": "bofa-base", "wacc": "0.1"})
+    deltas = {m.label.replace("\\", ""): m.delta for m in at.metric}
+    assert deltas["IRR, per year"] in (None, "")  # the IRR does not depend on the WACC
+    assert deltas["NPV at WACC"].startswith("-US$ ")
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "WACC 8.7% → 10%" in caption  # subtitles and the scenario line name the change
+
+
+# ---- charts read right (methodology "Reading the dashboard") -----------------------------------
+def _ctx(preset_id: str, **changes: float) -> ViewContext:
+    s = load_preset(preset_id)
+    t = s.replace(**changes) if changes else s
+    return ViewContext(preset_id, t, evaluate(t), s, evaluate(s))
+
+
+def _visible_names(fig) -> list[str]:
+    return [t.name for t in fig.data if t.showlegend is not False]
+
+
+@pytest.mark.parametrize("preset_id", preset_ids())
+def test_no_legend_entry_is_a_line_hidden_under_another(preset_id: str) -> None:
+    for name in ("pricing_indices", "jevons", "npv_vs_multiplier"):
+        fig = charts.CHARTS[name](_ctx(preset_id))
+        lines = [t for t in fig.data if t.type == "scatter" and t.mode and "lines" in t.mode]
+        for i, a in enumerate(lines):
+            for b in lines[i + 1 :]:
+                assert not charts.same_series(a.y, b.y), (name, a.name, b.name)
+
+
+def test_payback_after_the_first_positive_year_is_explained() -> None:
+    ctx = _ctx("bofa-base")
+    cf = ctx.result.cash_flows
+    first_positive = int(cf["year"][cf["cumulative_fcf"] > 0].iloc[0])
+    assert ctx.result.payback_years is not None and ctx.result.payback_years > first_positive
+    title = charts.cumulative_fcf_chart(ctx).layout.title.text
+    assert f"positive in year {first_positive}" in " ".join(re.sub("<[^>]*>", " ", title).split())
+
+
+def test_npv_bridge_chart_sums_to_npv_and_names_the_residual_share() -> None:
+    ctx = _ctx("bofa-bull")
+    fig = charts.npv_bridge_chart(ctx)
+    (wf,) = fig.data
+    assert list(wf.measure)[-1] == "total"
+    assert sum(wf.y[:-1]) == pytest.approx(ctx.result.npv_busd, abs=1e-9)
+    assert wf.y[-1] == pytest.approx(ctx.result.npv_busd)
+    assert "of NPV" in fig.layout.title.text
+
+
+def test_chart_titles_wrap_to_fit_a_phone() -> None:
+    for fig in charts.all_figures(_ctx("hosting-mix", gw_built=4.5, wacc=0.1)).values():
+        text = re.sub(r"<[^>]*>", "\n", fig.layout.title.text)
+        assert all(len(line) <= charts.SUBTITLE_CHARS for line in text.split("\n")), text
+        assert fig.layout.title.xref == "container"

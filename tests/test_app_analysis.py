@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app import charts_analysis as ca
 from app.charts_analysis import analysis_figures
 from app.context import ViewContext
 from model import evaluate, load_preset
@@ -55,7 +56,7 @@ EXPECTED = {
         "<b>Cumulative distribution of NPV",
         "<b>What drives the spread of NPV",
     ),
-    "Compare": ("<b>Cumulative free cash flow of the compared scenarios",),
+    "Compare": ("<b>Cumulative free cash flow of the compared",),
 }
 
 
@@ -129,3 +130,59 @@ def test_uncertainty_bad_distribution_is_a_warning_not_a_traceback() -> None:
     _clean(at)
     shown = [w.value.replace("\\", "") for w in at.warning]
     assert any("wacc: low = 0.2 must be below high = 0.1" in w for w in shown), shown
+
+
+def test_compare_defaults_to_something_else_and_offers_presets() -> None:
+    at = _app("Compare")
+    chosen = at.multiselect[0]
+    assert len(chosen.value) >= 2 and chosen.value[0] == "Current scenario (unsaved)"
+    assert "Preset: bofa-bull" in chosen.options
+    # a preset added directly is compared (its KPIs appear beside the current scenario's)
+    chosen.set_value(["Current scenario (unsaved)", "Preset: bofa-bull"]).run()
+    assert not at.exception and not at.error
+    tables = at.dataframe
+    assert any("Preset: bofa-bull" in t.value.columns for t in tables)
+
+
+def test_compare_enter_then_save_does_not_warn() -> None:
+    at = _app("Compare")
+
+    def save():
+        return next(b for b in at.button if b.label == "Save current scenario")
+
+    at.text_input(key="cmp_name").set_value("mine")
+    save().click().run()  # Enter in the box submits the form
+    assert not at.warning, [w.value for w in at.warning]
+    save().click().run()  # ...and the Save click after it has nothing new to do
+    assert not at.warning, [w.value for w in at.warning]
+    assert list(at.session_state["compare_saved"]) == ["mine"]
+
+
+def test_one_palette_low_high_is_neutral_and_gain_loss_is_fixed() -> None:
+    from app import charts
+
+    assert {ca.LOW, ca.HIGH}.isdisjoint({charts.POSITIVE, charts.NEGATIVE})
+    assert (ca.POS, ca.NEG) == (charts.POSITIVE, charts.NEGATIVE)
+
+
+def test_stress_chart_labels_are_not_clipped() -> None:
+    from model import load_preset
+    from model.stress import stress_tests
+
+    table = stress_tests(load_preset("bofa-base"))
+    fig = ca.stress_chart(table, "x")
+    for trace, axis in zip(fig.data, (fig.layout.xaxis, fig.layout.xaxis2), strict=True):
+        assert trace.cliponaxis is False and trace.textposition == "outside"
+        values = [v for v in trace.x if v is not None]
+        _lo, hi = axis.range
+        span = max(values) - min(0, min(values))
+        assert hi >= max(values) + 0.15 * span  # room for "4.5%" beside the longest bar
+
+
+def test_percentile_labels_sit_above_the_histogram() -> None:
+    import numpy as np
+
+    fig = ca.histogram_chart(np.linspace(-50, 50, 2000), "npv_busd", "x", 2000)
+    marks = [a for a in fig.layout.annotations if a.text and a.text.startswith("P")]
+    assert marks and all(a.y >= 1.0 and a.yanchor == "bottom" for a in marks)
+    assert len({a.yshift for a in marks}) == len(marks)  # one row each

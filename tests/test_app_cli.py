@@ -78,7 +78,9 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
         root = ET.parse(out / f"{name}.svg").getroot()
         assert root.tag.endswith("svg"), name
         page = (out / f"{name}.html").read_text(encoding="utf-8")
-        assert not SCRIPT_SRC.search(page), name
+        # offline: the only script loaded is the one plotly.js written beside the pages
+        assert SCRIPT_SRC.findall(page) == ['<script charset="utf-8" src='], name
+        assert f'src="{export.PLOTLY_JS}"' in page and (out / export.PLOTLY_JS).is_file()
         assert "Plotly.newPlot" in page
     report = (out / "report.html").read_text(encoding="utf-8")
     assert not SCRIPT_SRC.search(report)
@@ -102,7 +104,7 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
     written = sorted(p.name for p in out.iterdir())
     wrote = [ln for ln in lines if ln.startswith("wrote ")]
     assert len(wrote) == len(written)
-    assert len(written) == 4 * len(charts) + 5
+    assert len(written) == 4 * len(charts) + 6  # + plotly.min.js shared by the chart pages
     assert lines[-1].startswith(f"done: {len(written)} files")
 
 

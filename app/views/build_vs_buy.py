@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import charts
 from app.context import ViewContext
-from app.ui import show_chart
+from app.ui import md, show_chart
 
 
 def render(ctx: ViewContext) -> None:
@@ -25,24 +25,30 @@ def render(ctx: ViewContext) -> None:
         help="Capacity bought from third parties and resold at the lease rate, GW.",
     )
     cols[1].metric(
-        "Spread, US$ B/GW-yr",
+        md("Spread, US$ B per GW-year"),
         f"{s.lease_rate_busd_per_gw_year - s.procurement_cost_busd_per_gw_year:+,.2f}",
-        help=f"Lease rate today (US$ {s.lease_rate_busd_per_gw_year:g} B per GW-year) minus "
-        f"procurement cost (US$ {s.procurement_cost_busd_per_gw_year:g} B), before variable "
-        "opex and tax. Market drift and utilisation change the realised revenue, shown year "
-        "by year in the chart.",
+        help=md(
+            f"Lease rate today (US$ {s.lease_rate_busd_per_gw_year:g} B per GW-year) minus "
+            f"procurement cost (US$ {s.procurement_cost_busd_per_gw_year:g} B), before variable "
+            "opex and tax. Market drift and utilisation change the realised revenue, shown year "
+            "by year in the chart."
+        ),
     )
     cols[2].metric(
-        "NPV of the block, US$ B",
+        md("NPV of the block, US$ B"),
         f"{c['contribution_busd']:+,.2f}",
-        help="NPV with the procured capacity minus NPV without it (variable opex and tax "
-        "included), at the WACC, US$ B.",
+        help=md(
+            "NPV with the procured capacity minus NPV without it (variable opex and tax "
+            "included), at the WACC, US$ B."
+        ),
     )
     cols[3].metric(
         "NPV per GW: bought / built",
         f"{c['contribution_busd_per_gw']:,.2f} / {c['build_npv_busd_per_gw']:,.2f}",
-        help="US$ B of NPV per GW procured and resold, against US$ B of NPV per GW the "
-        "builder builds and owns (the scenario without procured capacity, divided by GW built).",
+        help=md(
+            "US$ B of NPV per GW procured and resold, against US$ B of NPV per GW the "
+            "builder builds and owns (the scenario without procured capacity, divided by GW built)."
+        ),
     )
     show_chart(charts.build_vs_buy_chart(ctx), "build_vs_buy", ctx)
     show_chart(charts.build_vs_buy_npv_chart(ctx), "build_vs_buy_npv", ctx)

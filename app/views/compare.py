@@ -8,32 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
+from app.context import ViewContext, display_scale, percent_unit
 from app.ui import escape_markdown, show_chart
-from model import FIELD_NAMES, FIELD_SPECS, ScenarioError, evaluate, make_scenario
+from model import (
+    FIELD_NAMES,
+    FIELD_SPECS,
+    ScenarioError,
+    evaluate,
+    load_preset,
+    make_scenario,
+    preset_ids,
+)
+from model.metrics import format_metric, metric_label
 
 SAVED_KEY = "compare_saved"
 KEY = "cmp_"
 CURRENT = "Current scenario (unsaved)"
+PRESET_PREFIX = "Preset: "
 MAX_COMPARED = 6
 MAX_SAVED = 30
 MAX_NAME_CHARS = 40
-#: KPIs compared: (metric attribute, label with unit, scale for display).
-KPIS: tuple[tuple[str, str, float], ...] = (
-    ("npv_busd", "NPV at WACC (US$ B)", 1.0),
-    ("irr", "IRR (% per year)", 100.0),
-    ("mirr", "MIRR (% per year)", 100.0),
-    ("payback_years", "Payback (years)", 1.0),
-    ("roic", "ROIC (% per year)", 100.0),
-    ("npv_per_share_usd", "NPV per share (US$)", 1.0),
-    ("breakeven_lease_rate_busd_per_gw_year", "Breakeven lease rate (US$ B per GW-year)", 1.0),
-    ("capex_initial_busd", "Initial capex (US$ B)", 1.0),
-    ("revenue_total_busd", "Total revenue (US$ B)", 1.0),
+#: KPIs compared, by metric name (labels and formats from model.metrics).
+KPIS: tuple[str, ...] = (
+    "npv_busd",
+    "irr",
+    "mirr",
+    "payback_years",
+    "roic",
+    "npv_per_share_usd",
+    "breakeven_lease_rate_busd_per_gw_year",
+    "capex_initial_busd",
+    "revenue_total_busd",
 )
 
 
@@ -55,15 +64,31 @@ def clean_name(raw: str) -> tuple[str | None, str | None]:
     return name, None
 
 
+def default_choice(ctx: ViewContext, saved: dict[str, dict[str, Any]]) -> list[str]:
+    """Scenarios compared by default: the current one and something *else* to compare it with.
+
+    Saved scenarios first; with none saved, the preset it started from (when it was changed) or
+    the other presets of the same note.
+    """
+    chosen = [CURRENT, *list(saved)[: MAX_COMPARED - 1]]
+    if len(chosen) > 1:
+        return chosen
+    if ctx.scenario != ctx.preset_scenario:
+        return [CURRENT, PRESET_PREFIX + ctx.preset_id]
+    others = [p for p in ("bofa-bear", "bofa-bull", "bofa-base") if p != ctx.preset_id]
+    return [CURRENT, *[PRESET_PREFIX + p for p in others if p in preset_ids()][:2]]
+
+
 def render(ctx: ViewContext) -> None:
     ss = st.session_state
     saved: dict[str, dict[str, Any]] = ss.setdefault(SAVED_KEY, {})
     st.caption(
-        "Save the scenario as set under a name, then compare up to six side by side: the inputs "
-        "that differ, the KPIs with deltas against a base, and cumulative cash flows. Saved "
-        "scenarios last for this browser session."
+        "Save the scenario as set under a name, then compare up to six side by side (presets "
+        "can be added directly): the inputs that differ, the KPIs with deltas against a base, "
+        "and cumulative cash flows. Saved scenarios last for this browser session."
     )
-    with st.form(KEY + "save_form", clear_on_submit=True, border=False):
+    current = ctx.scenario.model_dump()
+    with st.form(KEY + "save_form", clear_on_submit=False, border=False):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         raw = c1.text_input(
             "Name for the scenario as set",
@@ -73,21 +98,27 @@ def render(ctx: ViewContext) -> None:
         )
         submitted = c2.form_submit_button("Save current scenario")
     if submitted:
+        already = [n for n, v in saved.items() if v == current]
         name, problem = clean_name(raw)
-        if problem or name is None:
+        if name is not None and saved.get(name) == current:
+            st.toast(f"Already saved ({len(saved)} saved)")
+        elif problem and already and not str(raw).strip():
+            # Enter in the box saved it; the Save click that follows has nothing new to do
+            st.toast("This scenario is already saved")
+        elif problem or name is None:
             st.warning(escape_markdown(problem or "Invalid name."))
         elif name not in saved and len(saved) >= MAX_SAVED:
             st.warning(f"At most {MAX_SAVED} saved scenarios; remove some first.")
         else:
             replaced = name in saved
-            saved[name] = ctx.scenario.model_dump()
+            saved[name] = current
             st.toast(("Replaced" if replaced else "Saved") + f" ({len(saved)} saved)")
-    options = [CURRENT, *saved]
-    default = options[: min(len(options), MAX_COMPARED)]
+    presets_offered = [PRESET_PREFIX + p for p in preset_ids()]
+    options = [CURRENT, *saved, *presets_offered]
     chosen = st.multiselect(
-        "Scenarios to compare (up to six)",
+        "Scenarios to compare (up to six; saved ones and presets)",
         options,
-        default=default,
+        default=default_choice(ctx, saved),
         max_selections=MAX_COMPARED,
         key=KEY + "chosen_" + str(len(saved)),
     )
@@ -97,7 +128,12 @@ def render(ctx: ViewContext) -> None:
     base = st.selectbox("Base for the deltas", chosen, key=KEY + "base_" + "|".join(chosen))
     values: dict[str, dict[str, Any]] = {}
     for name in chosen:
-        values[name] = ctx.scenario.model_dump() if name == CURRENT else saved[name]
+        if name == CURRENT:
+            values[name] = current
+        elif name.startswith(PRESET_PREFIX) and name not in saved:
+            values[name] = load_preset(name[len(PRESET_PREFIX) :]).model_dump()
+        else:
+            values[name] = saved[name]
     try:
         evaluated = {name: _evaluate(v) for name, v in values.items()}
     except (ScenarioError, ValueError) as exc:
@@ -127,28 +163,41 @@ def _inputs_table(values: dict[str, dict[str, Any]], chosen: list[str]) -> None:
         st.caption("All compared scenarios have the same inputs.")
         return
     table = pd.DataFrame(
-        {name: [values[name][f] for f in differ] for name in chosen},
+        {
+            name: [f"{float(values[name][f]) * display_scale(f):,.10g}" for f in differ]
+            for name in chosen
+        },
         index=pd.Index(
-            [f"{FIELD_SPECS[f].label} ({FIELD_SPECS[f].unit})" for f in differ], name="Input"
+            [f"{FIELD_SPECS[f].label} ({percent_unit(FIELD_SPECS[f])})" for f in differ],
+            name="Input",
         ),
     )
     st.dataframe(table, width="stretch")
+
+
+def kpi_frame(
+    evaluated: dict[str, tuple[dict[str, float | None], pd.DataFrame]], chosen: list[str], base: str
+) -> pd.DataFrame:
+    """KPIs as text in their one format, with the difference from the base beside each."""
+    rows = []
+    for metric in KPIS:
+        row: dict[str, Any] = {"KPI": metric_label(metric, unit=True)}
+        ref = evaluated[base][0].get(metric)
+        for name in chosen:
+            v = evaluated[name][0].get(metric)
+            row[name] = format_metric(metric, v)
+            if name != base:
+                row[f"{name}: Δ vs base"] = (
+                    "n/a"
+                    if v is None or ref is None
+                    else format_metric(metric, v - ref, signed=True)
+                )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("KPI")
 
 
 def _kpi_table(
     evaluated: dict[str, tuple[dict[str, float | None], pd.DataFrame]], chosen: list[str], base: str
 ) -> None:
     st.markdown("**KPIs, with the difference from the base**")
-    rows = []
-    for metric, label, scale in KPIS:
-        row: dict[str, Any] = {"KPI": label}
-        ref = evaluated[base][0].get(metric)
-        for name in chosen:
-            v = evaluated[name][0].get(metric)
-            row[name] = np.nan if v is None else v * scale
-            if name != base:
-                row[f"{name}: Δ vs base"] = (
-                    np.nan if v is None or ref is None else (v - ref) * scale
-                )
-        rows.append(row)
-    st.dataframe(pd.DataFrame(rows).set_index("KPI").round(3), width="stretch")
+    st.dataframe(kpi_frame(evaluated, chosen, base), width="stretch")

@@ -14,6 +14,8 @@ import streamlit as st
 
 from app import export
 from app.context import ViewContext
+from app.text import escape_markdown
+from app.ui import chart_file_stem
 from model.io import to_json, to_toml
 
 
@@ -31,15 +33,24 @@ def _html(fig: go.Figure, title: str) -> Callable[[], str]:
     return lambda: export.chart_html(fig, title)
 
 
+def data_file_name(kind: str, ctx: ViewContext, ext: str) -> str:
+    """Download name of a data file: ``report_bofa-base_gw-built-4.5.html``."""
+    return f"{kind}_{ctx.file_stem}.{ext}"
+
+
+def chart_file_name(name: str, ctx: ViewContext, fmt: str) -> str:
+    """Download name of a chart, as the chart's own toolbar saves it."""
+    return f"{chart_file_stem(name, ctx)}.{fmt}"
+
+
 def render(ctx: ViewContext) -> None:
     key = f"{ctx.preset_id}|{ctx.scenario.model_dump_json()}"
     figures, notes = _figures(key, ctx)
-    stem = f"{ctx.preset_id}"
     unavailable = export.image_unavailable_reason()
     images = unavailable is None
 
     st.subheader("Export")
-    st.caption(f"Scenario: {ctx.label}. Files are made when you click.")
+    st.caption(escape_markdown(f"Scenario: {ctx.label}. Files are made when you click."))
 
     st.markdown("**Report and data**")
     cols = st.columns(4)
@@ -48,7 +59,7 @@ def render(ctx: ViewContext) -> None:
         data=lambda: export.report_html(
             ctx, figures, summaries=export.scenario_summaries(ctx), notes=notes
         ),
-        file_name=f"report-{stem}.html",
+        file_name=data_file_name("report", ctx, "html"),
         mime=export.MIME["html"],
         key="export_report",
         icon=":material/description:",
@@ -59,7 +70,7 @@ def render(ctx: ViewContext) -> None:
     cols[1].download_button(
         "Workbook (XLSX)",
         data=lambda: export.workbook_bytes(ctx, export.scenario_summaries(ctx)),
-        file_name=f"workbook-{stem}.xlsx",
+        file_name=data_file_name("workbook", ctx, "xlsx"),
         mime=export.MIME["xlsx"],
         key="export_xlsx",
         icon=":material/table:",
@@ -69,7 +80,7 @@ def render(ctx: ViewContext) -> None:
     cols[2].download_button(
         "Cash flows (CSV)",
         data=lambda: export.csv_text(export.cash_flows_frame(ctx.result)),
-        file_name=f"cash_flows-{stem}.csv",
+        file_name=data_file_name("cash_flows", ctx, "csv"),
         mime=export.MIME["csv"],
         key="export_cash_flows_csv",
         icon=":material/download:",
@@ -79,7 +90,7 @@ def render(ctx: ViewContext) -> None:
     cols[3].download_button(
         "Metrics (CSV)",
         data=lambda: export.csv_text(export.metrics_frame(ctx.result)),
-        file_name=f"metrics-{stem}.csv",
+        file_name=data_file_name("metrics", ctx, "csv"),
         mime=export.MIME["csv"],
         key="export_metrics_csv",
         icon=":material/download:",
@@ -90,18 +101,18 @@ def render(ctx: ViewContext) -> None:
     cols[0].download_button(
         "Scenario (TOML)",
         data=to_toml(ctx.scenario, ctx.preset_id),
-        file_name=f"scenario-{stem}.toml",
+        file_name=data_file_name("scenario", ctx, "toml"),
         mime=export.MIME["toml"],
         key="export_scenario_toml",
         on_click="ignore",
         icon=":material/download:",
-        help="Load it back here, or run `python -m app export --scenario FILE`",
+        help="Load it back here, or run `python -m app export --scenario FILE`.",
         width="stretch",
     )
     cols[1].download_button(
         "Scenario (JSON)",
         data=to_json(ctx.scenario, ctx.preset_id),
-        file_name=f"scenario-{stem}.json",
+        file_name=data_file_name("scenario", ctx, "json"),
         mime=export.MIME["json"],
         key="export_scenario_json",
         on_click="ignore",
@@ -113,19 +124,19 @@ def render(ctx: ViewContext) -> None:
     if not images:
         st.info(_plain_md(unavailable), icon=":material/info:")
     for note in notes:
-        st.caption(note)
+        st.caption(escape_markdown(note))
     if not figures:
         st.write("No charts are available to export yet.")
         return
     for name, fig in figures.items():
         title = export.figure_title(fig) or name.replace("_", " ")
         row = st.columns([4, 1, 1, 1, 1], vertical_alignment="center")
-        row[0].markdown(f"{_plain_md(title)}  \n`{name}`")
+        row[0].markdown(f"{_plain_md(title)}  \n`{chart_file_stem(name, ctx)}`")
         for i, fmt in enumerate(export.IMAGE_FORMATS, start=1):
             row[i].download_button(
                 fmt.upper(),
                 data=_image(fig, fmt) if images else b"",
-                file_name=f"{name}.{fmt}",
+                file_name=chart_file_name(name, ctx, fmt),
                 mime=export.MIME[fmt],
                 key=f"export_{name}_{fmt}",
                 disabled=not images,
@@ -135,7 +146,7 @@ def render(ctx: ViewContext) -> None:
         row[4].download_button(
             "HTML",
             data=_html(fig, title),
-            file_name=f"{name}.html",
+            file_name=chart_file_name(name, ctx, "html"),
             mime=export.MIME["html"],
             key=f"export_{name}_html",
             help="Interactive chart in one file; works offline",
@@ -143,7 +154,5 @@ def render(ctx: ViewContext) -> None:
         )
 
 
-def _plain_md(text: str) -> str:
-    from app.views.scenario_files import escape_markdown
-
-    return escape_markdown(text)
+def _plain_md(text: str | None) -> str:
+    return escape_markdown(text or "")

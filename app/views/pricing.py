@@ -13,9 +13,9 @@ def render(ctx: ViewContext) -> None:
     s = ctx.scenario
     industry = s.efficiency_multiplier**s.efficiency_diffusion
     st.caption(
-        f"The builder serves {s.efficiency_multiplier:g}x today's tokens per GPU; with diffusion "
-        f"{s.efficiency_diffusion:g} the industry gets {industry:.2f}x. Token prices follow the "
-        f"industry's cost with pass-through {s.price_pass_through:g}, volume responds with "
+        f"The builder serves {s.efficiency_multiplier:g}x today's tokens per GPU; with "
+        f"{s.efficiency_diffusion:.0%} diffusion the industry gets {industry:.2f}x. Token prices follow the "
+        f"industry's cost with {s.price_pass_through:.0%} pass-through, volume responds with "
         f"elasticity {s.demand_elasticity:g}, and compute demand (hence the spot lease rate) is "
         "volume divided by the industry's tokens per GPU. Contracted leases keep their price for "
         f"{s.contract_years} years. Sweeps run the model at each point; formulas under "

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import charts
 from app.context import ViewContext
-from app.ui import fmt_busd, fmt_pct, show_chart
+from app.ui import fmt_busd, fmt_pct, md, show_chart
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit).
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -33,7 +33,7 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
-    """The annual cash flows with units in the headers (US$ B, nominal)."""
+    """The annual cash flows with units in the headers (US$ B, nominal), one row per year."""
     cf = ctx.result.cash_flows
     table = pd.DataFrame(
         {
@@ -46,16 +46,36 @@ def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
     return table
 
 
+def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
+    """The cash flows as an analyst reads them: one row per line, one column per year.
+
+    Every year of the horizon is a column (``Y0 build`` ... ``Y15``); every line keeps its full
+    name as the row label, so nothing is cut.
+    """
+    cf = ctx.result.cash_flows
+    years = [
+        f"Y{int(y)}" + (" build" if not op else "")
+        for y, op in zip(cf["year"], cf["operating"], strict=True)
+    ]
+    data = {header: cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
+    frame = pd.DataFrame(data, index=years).T
+    frame.index.name = "Line (US$ B per year)"
+    return frame
+
+
 def render(ctx: ViewContext) -> None:
     r, s = ctx.result, ctx.scenario
     st.caption(
-        f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
-        f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
-        f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
-        f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
-        f"MIRR {fmt_pct(r.mirr)}."
+        md(
+            f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
+            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
+            f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
+            f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
+            f"MIRR {fmt_pct(r.mirr)}."
+        )
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
+    show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
     show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
     show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
     if r.irr_multiple:
@@ -65,12 +85,18 @@ def render(ctx: ViewContext) -> None:
             f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
         )
     st.subheader("Cash-flow table")
-    st.caption("US$ B per year, nominal; costs and capex shown as positive amounts.")
-    table = cash_flow_table(ctx)
+    st.caption(
+        md(
+            "US$ B per year, nominal; costs and capex shown as positive amounts; every year of "
+            "the horizon is a column (scroll sideways on a narrow screen)."
+        )
+    )
+    table = cash_flow_statement(ctx)
     st.dataframe(
         table,
-        hide_index=True,
+        height=36 * (len(table) + 1) + 4,
         column_config={
-            h: st.column_config.NumberColumn(h, format="%.2f") for _, h in TABLE_COLUMNS
+            "Line (US$ B per year)": st.column_config.TextColumn(width=230, pinned=True),
+            **{c: st.column_config.NumberColumn(c, format="%.2f", width=72) for c in table.columns},
         },
     )

@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
-from app.ui import escape_markdown, show_chart
+from app.context import ViewContext, display_scale, field_value_text, percent_unit
+from app.ui import escape_markdown, md, show_chart
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
+from model.metrics import format_metric, metric_label
 from model.sensitivity import Breakeven, breakeven, grid, tornado
 
 #: Metrics offered in the selectors (the count of IRR roots is a diagnostic, not a metric).
@@ -29,7 +30,7 @@ def _metric_name(m: str) -> str:
 
 def _field_name(f: str) -> str:
     spec = FIELD_SPECS[f]
-    return f"{spec.label} ({spec.unit})"
+    return f"{spec.label} ({percent_unit(spec)})"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -88,7 +89,10 @@ def _tornado_section(ctx: ViewContext) -> None:
     if not clipped.empty:
         st.info(
             "Some ranges were clipped to the model's domain: "
-            + "; ".join(f"{FIELD_SPECS[r.field].label}: {r.note}" for r in clipped.itertuples())
+            + "; ".join(
+                f"{FIELD_SPECS[str(f)].label}: {n}"
+                for f, n in zip(clipped["field"], clipped["note"], strict=True)
+            )
             + ".",
             icon="✂️",
         )
@@ -149,7 +153,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(xs_spec.low),
         max_value=float(xs_spec.high),
         key=f"{KEY}heat_x_lo_{x_field}",
-        help=f"Allowed: {xs_spec.range_text()}",
+        help=md(f"Allowed: {xs_spec.range_text()}"),
     )
     x_to = c5.number_input(
         f"{xs_spec.label} to",
@@ -157,7 +161,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(xs_spec.low),
         max_value=float(xs_spec.high),
         key=f"{KEY}heat_x_hi_{x_field}",
-        help=f"Allowed: {xs_spec.range_text()}",
+        help=md(f"Allowed: {xs_spec.range_text()}"),
     )
     y_from = c6.number_input(
         f"{ys_spec.label} from",
@@ -165,7 +169,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(ys_spec.low),
         max_value=float(ys_spec.high),
         key=f"{KEY}heat_y_lo_{y_field}",
-        help=f"Allowed: {ys_spec.range_text()}",
+        help=md(f"Allowed: {ys_spec.range_text()}"),
     )
     y_to = c7.number_input(
         f"{ys_spec.label} to",
@@ -173,7 +177,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
         min_value=float(ys_spec.low),
         max_value=float(ys_spec.high),
         key=f"{KEY}heat_y_hi_{y_field}",
-        help=f"Allowed: {ys_spec.range_text()}",
+        help=md(f"Allowed: {ys_spec.range_text()}"),
     )
     points = c8.slider("Points per axis", 5, 50, ca.HEATMAP_POINTS, key=KEY + "heat_points")
     problems = [
@@ -194,10 +198,12 @@ def _heatmap_section(ctx: ViewContext) -> None:
     current = (float(getattr(ctx.scenario, x_field)), float(getattr(ctx.scenario, y_field)))
     show_chart(ca.heatmap_chart(table, ctx.label, current), "heatmap", ctx)
     st.caption(
-        f"{len(ys)} x {len(xs)} scenarios, each evaluated in full; every other input as set. "
-        f"Cell values in {METRIC_UNITS.get(metric, '')}"
-        + (" (shown in %)" if ca.metric_scale(metric) != 1 else "")
-        + ". The dashed line is where the metric crosses zero."
+        md(
+            f"{len(ys)} x {len(xs)} scenarios, each evaluated in full; every other input as set. "
+            f"Cell values in {METRIC_UNITS.get(metric, '')}"
+            + (" (shown in %)" if ca.metric_scale(metric) != 1 else "")
+            + ". The dashed line is where the metric crosses zero."
+        )
     )
 
 
@@ -234,7 +240,7 @@ def _breakeven_section(ctx: ViewContext) -> None:
         metric = c2.selectbox("Metric", METRICS, format_func=_metric_name, key=KEY + "be_metric")
         scale = ca.metric_scale(metric)
         target_shown = c3.number_input(
-            f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})",
+            md(f"Target ({ca.metric_axis(metric).split('(', 1)[-1].rstrip(')')})"),
             value=0.0,
             key=KEY + "be_target",
             help="Fractions per year are entered in % (e.g. 8.7 for an IRR of 8.7%).",
@@ -248,22 +254,30 @@ def _breakeven_section(ctx: ViewContext) -> None:
         st.warning(escape_markdown(str(exc)))
         return
     spec = FIELD_SPECS[field]
-    k = ca.metric_scale(metric)
-    munit = "%" if k != 1 else METRIC_UNITS.get(metric, "")
     cols = st.columns(3)
     cols[0].metric(
-        f"Breakeven {spec.label.lower()}, {spec.unit}",
-        "none in range" if be.value is None else f"{be.value:,.4g}",
-        delta=None if be.value is None else f"{be.value - be.current_value:+,.4g} vs as set",
+        md(f"Breakeven {spec.label.lower()}, {percent_unit(spec)}"),
+        "none in range" if be.value is None else field_value_text(field, be.value),
+        delta=None
+        if be.value is None
+        else f"{(be.value - be.current_value) * display_scale(field):+,.4g} vs as set",
         delta_color="off",
         border=True,
-        help=f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}.",
+        help=md(f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}."),
     )
-    cols[1].metric(f"{spec.label} as set, {spec.unit}", f"{be.current_value:,.4g}", border=True)
+    cols[1].metric(
+        md(f"{spec.label} as set, {percent_unit(spec)}"),
+        field_value_text(field, be.current_value),
+        border=True,
+    )
     cols[2].metric(
-        f"{ca.METRIC_TITLES.get(metric, metric)} as set",
-        "n/a" if not np.isfinite(be.current_metric) else f"{be.current_metric * k:,.3f} {munit}",
-        delta=f"target {target * k:,.3f} {munit}",
+        md(f"{metric_label(metric)} as set"),
+        md(
+            format_metric(
+                metric, float(be.current_metric) if np.isfinite(be.current_metric) else None
+            )
+        ),
+        delta=md(f"target {format_metric(metric, float(target))}"),
         delta_color="off",
         delta_arrow="off",
         border=True,

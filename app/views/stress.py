@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
+from app.context import ViewContext, changes_text
+from app.text import cite
 from app.ui import escape_markdown, show_chart
-from model import FIELD_SPECS, make_scenario
+from model import make_scenario
+from model.metrics import format_metric
 from model.stress import AS_SET, shocks, stress_tests
 
 
@@ -21,14 +23,12 @@ def _stress(values: dict[str, Any]) -> pd.DataFrame:
 
 
 def _labelled(text: str) -> str:
-    """Changes text with field names shown as their labels (longest names first)."""
-    for name in sorted(FIELD_SPECS, key=len, reverse=True):
-        text = text.replace(name, FIELD_SPECS[name].label)
-    return text.replace(" -> ", " → ")
+    return changes_text(text)
 
 
-def _pct(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else f"{x * 100:,.1f}%"
+def _f(x: object) -> float | None:
+    v = float(x)  # type: ignore[arg-type]
+    return v if np.isfinite(v) else None
 
 
 def render(ctx: ViewContext) -> None:
@@ -48,15 +48,15 @@ def render(ctx: ViewContext) -> None:
     shown = pd.DataFrame(
         {
             "Shock": table["name"],
-            "NPV (US$ B)": table["npv_busd"].round(2),
-            "Δ NPV vs as set (US$ B)": table["delta_npv_busd"].round(2),
-            "IRR": [_pct(v) for v in table["irr"]],
-            "Δ IRR (pp)": [
-                "n/a" if not np.isfinite(v) else f"{v * 100:+,.1f}" for v in table["delta_irr"]
+            "NPV": [format_metric("npv_busd", _f(v)) for v in table["npv_busd"]],
+            "Δ NPV vs as set": [
+                format_metric("npv_busd", _f(v), signed=True) for v in table["delta_npv_busd"]
             ],
-            "Payback (years)": [
-                "never" if not np.isfinite(v) else f"{v:,.1f}" for v in table["payback_years"]
+            "IRR": [format_metric("irr", _f(v)) for v in table["irr"]],
+            "Δ IRR vs as set": [
+                format_metric("irr", _f(v), signed=True) for v in table["delta_irr"]
             ],
+            "Payback": [format_metric("payback_years", _f(v)) for v in table["payback_years"]],
             "What changes": [_labelled(t) for t in table["changes"]],
             "Clipped": table["clipped"],
         }
@@ -85,5 +85,5 @@ def render(ctx: ViewContext) -> None:
             st.markdown(
                 f"**{escape_markdown(s.name)}**: {escape_markdown(s.description)}  \n"
                 f"Changes: {escape_markdown('; '.join(c.describe() for c in s.changes))}  \n"
-                f"Source: {escape_markdown(s.source)} ({s.year})"
+                f"Source: {escape_markdown(cite(s.source, s.year))}"
             )

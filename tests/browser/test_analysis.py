@@ -30,7 +30,9 @@ def test_analysis_tabs_draw_charts(page: Page, app_url: str) -> None:
         page.get_by_role("tab", name=tab).click()
         panel = page.get_by_role("tabpanel", name=tab)
         for title in titles:
-            expect(panel.locator("svg text.gtitle", has_text=title).first).to_be_visible(
+            # titles wrap onto several SVG lines, which join without spaces
+            words = re.compile(r"\s*".join(re.escape(w) for w in title.split()))
+            expect(panel.locator("svg text.gtitle", has_text=words).first).to_be_visible(
                 timeout=TIMEOUT_MS
             )
         if tab == "Sensitivity":  # the default breakeven question is answered

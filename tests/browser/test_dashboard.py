@@ -16,11 +16,12 @@ FIRST_CHART_MS = 60_000  # a cold page draws its first chart in 6-9 s on 2 cores
 #: True once NPV and NPV per share (KPIs 1 and 5; the others are scale-free) differ from ``old``
 #: and some chart title mentions ``gw`` GW. Streamlit redraws element by element, so waiting on
 #: the first KPI alone can catch a half-updated header.
-UPDATED_JS = """([old, gw]) => {
+UPDATED_JS = r"""([old, gw]) => {
   const v = document.querySelectorAll('[data-testid="stMetricValue"]');
   if (v.length < 6 || v[0].textContent === old[0] || v[4].textContent === old[4]) return false;
   const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
-  return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
+  // titles wrap onto several SVG lines: compare without whitespace
+  return titles.some(t => t.textContent.replace(/\s/g, '').includes(gw + 'GWat'));
 }"""
 
 #: Lease revenue (US$ B) of the first operating year in the cash-flow chart, as drawn.
@@ -36,6 +37,14 @@ def open_dashboard(page: Page, url: str) -> None:
     page.goto(url)
     page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=FIRST_CHART_MS)
     expect(page.locator(KPI).first).to_be_visible(timeout=FIRST_CHART_MS)
+
+
+def kpi_number(text: str) -> float:
+    """The number in a KPI as shown (``-US$ 29.8 B`` -> -29.8)."""
+    clean = text.replace(",", "").replace("US$ ", "")
+    found = re.search(r"-?\d+(\.\d+)?", clean)
+    assert found, text
+    return float(found.group())
 
 
 def kpi_texts(page: Page) -> list[str]:
@@ -60,7 +69,7 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
 
     after = kpi_texts(page)
     assert after[0] != before[0]  # NPV moved
-    assert float(after[0].replace(",", "")) > float(before[0].replace(",", ""))
+    assert kpi_number(after[0]) > kpi_number(before[0])
     lease_after = page.evaluate(LEASE_REVENUE_JS)  # the chart's bars, not just its title
     assert lease_after == pytest.approx(lease_before * 3.1 / 3.0, rel=1e-6)
 
@@ -104,4 +113,5 @@ def test_chart_toolbar_downloads_png(page: Page, app_url: str) -> None:
     button = chart.locator('.modebar-btn[data-title^="Download plot"]')
     with page.expect_download(timeout=30_000) as info:
         button.click()
-    assert info.value.suggested_filename == "bofa-base-cash_flows.png"
+    # named like the Export tab's file for the same chart and scenario
+    assert info.value.suggested_filename == "cash_flows_bofa-base.png"

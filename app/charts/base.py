@@ -1,0 +1,354 @@
+"""The one look of every chart: palette, template, the :class:`Chart` builder and :func:`style`.
+
+Shared by the tab modules (:mod:`app.charts.returns`, :mod:`app.charts.pricing`,
+:mod:`app.charts.buy`) and :mod:`app.charts_analysis`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import plotly.graph_objects as go
+
+from model import Scenario
+
+# ---- the one look ------------------------------------------------------------------------------
+FONT = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
+INK = "#1f2933"
+GRID = "#e4e7eb"
+MUTED = "#5f6b7a"  # 5.4:1 on white: readable grey text (WCAG AA)
+COLORS = {
+    "revenue_lease": "#1f4e79",
+    "revenue_hosting": "#2e86ab",
+    "revenue_resale": "#8ecae6",
+    "residual_value": "#4c956c",
+    "power_cost": "#f4a261",
+    "other_opex": "#e9c46a",
+    "variable_opex": "#d4a373",
+    "procurement_cost": "#bc6c25",
+    "tax": "#9aa5b1",
+    "capex_build": "#9b2226",
+    "capex_refresh": "#e5383b",
+    "fcf": INK,
+    "accent": "#2a9d8f",
+    "builder": "#1f4e79",
+    "industry": "#e76f51",
+    "current": "#6c757d",
+    "lessor": "#1f4e79",
+    "host": "#2e86ab",
+}
+INDEX_COLORS = {
+    "token_price_index": "#e76f51",
+    "token_volume_index": "#2a9d8f",
+    "compute_demand_index": "#b5a1c9",
+    "lease_rate_index": "#1f4e79",
+}
+INDEX_STYLE: dict[str, dict[str, object]] = {
+    "token_price_index": {"width": 2.5},
+    "token_volume_index": {"width": 2.5},
+    "compute_demand_index": {"width": 6},
+    "lease_rate_index": {"width": 2.5, "dash": "dash"},
+}
+#: Log-axis ticks for indices (1 = today).
+INDEX_TICKS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50]
+BUSD = "US$ B"
+#: Colour of gains and of losses, the same on every chart (Okabe-Ito blue and vermillion:
+#: distinguishable with the common colour-vision deficiencies).
+POSITIVE = "#0072B2"
+NEGATIVE = "#D55E00"
+#: Efficiency multipliers of the pricing-pressure sweeps (x tokens per GPU versus today).
+MULTIPLIER_GRID = np.round(np.linspace(1.0, 4.0, 31), 6)
+#: Coarser grid for sweeps that need full annual tables (one :func:`evaluate` per point).
+INDEX_GRID = np.round(np.linspace(1.0, 4.0, 13), 6)
+ELASTICITY_GRID = np.round(np.linspace(0.0, 3.0, 31), 6)
+#: The Crusoe deal, used to illustrate build vs buy when a scenario procures nothing.
+ILLUSTRATIVE_PROCURED_GW = 1.6
+
+
+#: The shared template: small on purpose (plotly's default template costs ~60 ms per figure).
+TEMPLATE = go.layout.Template(
+    layout={
+        "colorway": [
+            "#1f4e79",
+            "#e76f51",
+            "#2a9d8f",
+            "#6d597a",
+            "#2e86ab",
+            "#bc6c25",
+            "#9aa5b1",
+        ],
+        "font": {"family": FONT, "size": 13, "color": INK},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+    }
+)
+
+
+class Chart:
+    """A figure under construction as plain dicts (plotly's object model costs ~50 ms a chart).
+
+    ``add(type, **trace)`` appends a trace, ``vline``/``hline``/``vrect`` add reference marks,
+    :func:`style` sets the shared layout and :meth:`figure` validates once into a Figure.
+    """
+
+    def __init__(self) -> None:
+        self.traces: list[dict[str, object]] = []
+        self.layout: dict[str, object] = {"template": TEMPLATE}
+        self.shapes: list[dict[str, object]] = []
+        self.annotations: list[dict[str, object]] = []
+        self.xaxis: dict[str, object] = {}
+        self.yaxis: dict[str, object] = {}
+
+    def add(self, kind: str, **trace: object) -> None:
+        self.traces.append({"type": kind, **trace})
+
+    def line(
+        self,
+        x: list[float],
+        y: list[float],
+        name: str,
+        color: str,
+        *,
+        width: float = 2.5,
+        dash: str | None = None,
+        hover: str = "%{y:,.1f} US$ B",
+    ) -> None:
+        """A named line (the shape most series of the dashboard share)."""
+        style: dict[str, object] = {"color": color, "width": width}
+        if dash:
+            style["dash"] = dash
+        self.add(
+            "scatter",
+            x=x,
+            y=y,
+            name=name,
+            mode="lines",
+            line=style,
+            hovertemplate=f"{hover}<extra></extra>",
+        )
+
+    def bar(self, x: list[int], y: list[float], name: str, color: str) -> None:
+        """A named bar series in US$ B (stacked by the chart's ``barmode``)."""
+        self.add("bar", x=x, y=y, name=name, marker_color=color, hovertemplate="%{y:,.2f} US$ B")
+
+    def vline(self, x: float, text: str, color: str, position: str = "top") -> None:
+        self.shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": color, "dash": "dot", "width": 1.5},
+            }
+        )
+        self.annotations.append(
+            {
+                "x": x,
+                "xref": "x",
+                "yref": "paper",
+                "y": 1.0 if position == "top" else 0.0,
+                "yanchor": "top" if position == "top" else "bottom",
+                "xanchor": "left",
+                "xshift": 4,
+                "text": text,
+                "showarrow": False,
+                "font": {"size": 11, "color": color},
+                "bgcolor": "rgba(255,255,255,0.8)",
+            }
+        )
+
+    def hline(self, y: float, color: str = MUTED, dash: str = "solid") -> None:
+        self.shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": y,
+                "y1": y,
+                "line": {"color": color, "width": 1, "dash": dash},
+            }
+        )
+
+    def vrect(self, x0: float, x1: float, color: str, text: str) -> None:
+        self.shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x0,
+                "x1": x1,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": color,
+                "opacity": 0.07,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        self.annotations.append(
+            {
+                # bottom right of the band, on white: curves rarely run along the floor of a
+                # band, and never under its label unseen
+                "x": x1,
+                "xref": "x",
+                "yref": "paper",
+                "y": 0.01,
+                "yanchor": "bottom",
+                "xanchor": "right",
+                "xshift": -4,
+                "bgcolor": "rgba(255,255,255,0.9)",
+                "text": text,
+                "showarrow": False,
+                "font": {"size": 11, "color": color},
+            }
+        )
+
+    def note(self, text: str, color: str) -> None:
+        self.annotations.append(
+            {
+                "text": text,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.99,
+                "y": 0.05,
+                "xanchor": "right",
+                "showarrow": False,
+                "font": {"color": color},
+            }
+        )
+
+    def figure(self) -> go.Figure:
+        layout = dict(self.layout)
+        layout["shapes"] = self.shapes
+        layout["annotations"] = self.annotations
+        for name, extra in (("xaxis", self.xaxis), ("yaxis", self.yaxis)):
+            current = layout.get(name)
+            layout[name] = {**(current if isinstance(current, dict) else {}), **extra}
+        return go.Figure({"data": self.traces, "layout": layout})
+
+
+def chart_config(filename: str, image_format: str = "png") -> dict[str, object]:
+    """Plotly config for the on-screen toolbar: download as ``image_format`` ('png' or 'svg')."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {
+            "format": image_format,
+            "filename": filename,
+            "height": 560,
+            "width": 1000,
+            "scale": 2 if image_format == "png" else 1,
+        },
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+    }
+
+
+#: Characters per title / subtitle line: a chart on a 390 px phone is ~350 px wide.
+TITLE_CHARS = 44
+SUBTITLE_CHARS = 56
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def title_html(title: str, subtitle: str) -> str:
+    """Title in bold and subtitle in grey, each wrapped so a phone's chart does not clip them."""
+    head = "<br>".join(f"<b>{line}</b>" for line in _wrap(title, TITLE_CHARS))
+    sub = "<br>".join(
+        f"<span style='font-size:12px;color:{MUTED}'>{line}</span>"
+        for line in _wrap(subtitle, SUBTITLE_CHARS)
+    )
+    return f"{head}<br>{sub}" if subtitle else head
+
+
+def title_margin(title: str, subtitle: str) -> int:
+    """Top margin (px) that fits the wrapped title and subtitle above the plot."""
+    lines_title = len(_wrap(title, TITLE_CHARS))
+    lines_sub = len(_wrap(subtitle, SUBTITLE_CHARS)) if subtitle else 0
+    return 32 + 20 * lines_title + 16 * lines_sub
+
+
+def style(
+    chart: Chart,
+    title: str,
+    subtitle: str,
+    x_title: str,
+    y_title: str,
+    *,
+    height: int = 460,
+    legend: bool = True,
+) -> go.Figure:
+    """Apply the shared layout (fonts, colours, margins, title with the scenario, axis units)."""
+    axis = {
+        "gridcolor": GRID,
+        "zerolinecolor": MUTED,
+        "linecolor": MUTED,
+        "showline": True,
+        "ticks": "outside",
+        "automargin": True,
+    }
+    chart.layout.update(
+        {
+            "title": {
+                "text": title_html(title, subtitle),
+                "x": 0.012,
+                "xref": "container",
+                "xanchor": "left",
+                "y": 1.0 - 18.0 / height,
+                "yref": "container",
+                "yanchor": "top",
+                "font": {"size": 15, "color": INK, "family": FONT},
+            },
+            "font": {"family": FONT, "size": 13, "color": INK},
+            "height": height,
+            "margin": {
+                "l": 70,
+                "r": 30,
+                "t": title_margin(title, subtitle),
+                "b": 115 if legend else 60,
+            },
+            "hovermode": chart.layout.get("hovermode", "x unified"),
+            "hoverlabel": {"font": {"family": FONT, "size": 12}},
+            "showlegend": legend,
+            "legend": {
+                "orientation": "h",
+                "yref": "container",
+                "yanchor": "bottom",
+                "y": 0.0,
+                "xanchor": "left",
+                "x": 0.0,
+                "font": {"size": 12},
+            },
+            "xaxis": {**axis, "title": {"text": x_title, "font": {"size": 13}}},
+            "yaxis": {
+                **axis,
+                "zerolinewidth": 1.5,
+                "title": {"text": y_title, "font": {"size": 13}},
+            },
+        }
+    )
+    return chart.figure()
+
+
+def _year_axis_title(s: Scenario) -> str:
+    return (
+        f"Year from first capex (years 0-{s.build_years - 1} build, "
+        f"{s.build_years}-{s.build_years + s.operating_years - 1} operate)"
+    )
+
+
+def same_series(a: object, b: object) -> bool:
+    """True when two series coincide (a line drawn over the other would hide it)."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-6, atol=1e-9))
+
+
+def _list(values: object) -> list[float]:
+    """Plain Python floats (figures stay readable JSON, no binary arrays)."""
+    return [float(v) for v in np.asarray(values, dtype=np.float64)]

@@ -1,0 +1,164 @@
+"""Charts of the Build vs buy tab: procured capacity (the 1.6 GW Crusoe deal) resold at the lease rate.
+
+``procured_scenario``, ``resale_contribution`` and ``resale_lease_sweep`` only call the model;
+they are candidates to move into the model layer unchanged.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.charts.base import (
+    BUSD,
+    COLORS,
+    ILLUSTRATIVE_PROCURED_GW,
+    Chart,
+    _list,
+    _year_axis_title,
+    style,
+)
+from app.context import ViewContext
+from model import Scenario, evaluate, evaluate_batch
+
+
+def procured_scenario(s: Scenario) -> tuple[Scenario, bool]:
+    """The scenario with its procured capacity, or the 1.6 GW deal added if it has none."""
+    if s.procured_gw > 0:
+        return s, False
+    return s.replace(procured_gw=ILLUSTRATIVE_PROCURED_GW), True
+
+
+@lru_cache(maxsize=128)
+def resale_contribution(scenario: Scenario) -> dict[str, float]:
+    """NPV with and without the procured capacity (US$ B) and the contribution per GW."""
+    s, _ = procured_scenario(scenario)
+    out = evaluate_batch(pd.DataFrame({"procured_gw": [s.procured_gw, 0.0]}), base=s)
+    with_p, without = (float(v) for v in out["npv_busd"])
+    return {
+        "procured_gw": s.procured_gw,
+        "npv_with_busd": with_p,
+        "npv_without_busd": without,
+        "contribution_busd": with_p - without,
+        "contribution_busd_per_gw": (with_p - without) / s.procured_gw,
+        "build_npv_busd_per_gw": without / s.gw_built,
+    }
+
+
+@lru_cache(maxsize=128)
+def resale_lease_sweep(scenario: Scenario) -> pd.DataFrame:
+    """NPV contribution of the procured block (US$ B) against the lease rate."""
+    s, _ = procured_scenario(scenario)
+    top = max(30.0, 1.5 * s.lease_rate_busd_per_gw_year, 1.5 * s.procurement_cost_busd_per_gw_year)
+    rates = np.round(np.linspace(0.0, min(top, 60.0), 61), 6)
+    n = len(rates)
+    table = pd.DataFrame(
+        {
+            "lease_rate_busd_per_gw_year": np.tile(rates, 2),
+            "procured_gw": np.repeat([s.procured_gw, 0.0], n),
+        }
+    )
+    out = evaluate_batch(table, base=s)["npv_busd"].to_numpy()
+    return pd.DataFrame({"lease_rate": rates, "contribution": out[:n] - out[n:]})
+
+
+def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
+    """Procured capacity resold at the lease rate: revenue against procurement cost per year."""
+    s, illustrative = procured_scenario(ctx.scenario)
+    r = ctx.result if not illustrative else evaluate(s)
+    cf = r.cash_flows
+    years = [int(y) for y in cf["year"]]
+    spread = cf["revenue_resale"] - cf["procurement_cost"]
+    c = Chart()
+    c.add(
+        "bar",
+        x=years,
+        y=_list(cf["revenue_resale"]),
+        name="Resale revenue at the lease rate",
+        marker_color=COLORS["revenue_resale"],
+        hovertemplate="%{y:,.2f} US$ B",
+    )
+    c.add(
+        "bar",
+        x=years,
+        y=_list(-cf["procurement_cost"]),
+        name="Procurement cost (power included)",
+        marker_color=COLORS["procurement_cost"],
+        hovertemplate="%{y:,.2f} US$ B",
+    )
+    c.add(
+        "scatter",
+        x=years,
+        y=_list(spread),
+        name="Spread before variable opex and tax",
+        mode="lines+markers",
+        line={"color": COLORS["fcf"], "width": 2},
+        hovertemplate="%{y:,.2f} US$ B",
+    )
+    c.layout.update(barmode="relative", bargap=0.3)
+    c.xaxis.update(dtick=1, zeroline=False)
+    what = (
+        f"illustration: the {ILLUSTRATIVE_PROCURED_GW:g} GW Crusoe deal added (scenario procures none)"
+        if illustrative
+        else f"{s.procured_gw:g} GW procured"
+    )
+    return style(
+        c,
+        f"Build vs buy: {s.procured_gw:g} GW procured at US${s.procurement_cost_busd_per_gw_year:g} B "
+        f"per GW-year, resold at US${s.lease_rate_busd_per_gw_year:g} B",
+        f"{what} · {ctx.label}",
+        _year_axis_title(s),
+        f"{BUSD} per year (nominal)",
+    )
+
+
+def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
+    """NPV contribution of the procured capacity against the lease rate it is resold at."""
+    s, illustrative = procured_scenario(ctx.scenario)
+    sweep = resale_lease_sweep(ctx.scenario)
+    contrib = resale_contribution(ctx.scenario)
+    c = Chart()
+    c.line(
+        _list(sweep["lease_rate"]),
+        _list(sweep["contribution"]),
+        f"NPV contribution of {s.procured_gw:g} GW procured",
+        COLORS["revenue_resale"],
+        width=3,
+        hover="Lease US$%{x:.2f} B/GW-yr: %{y:,.2f} US$ B",
+    )
+    c.add(
+        "scatter",
+        x=[s.lease_rate_busd_per_gw_year],
+        y=[contrib["contribution_busd"]],
+        name=f"At the scenario's lease rate: US$ {contrib['contribution_busd']:,.2f} B",
+        mode="markers",
+        marker={"size": 11, "color": COLORS["fcf"]},
+        hovertemplate="%{y:,.2f} US$ B<extra></extra>",
+    )
+    c.hline(0)
+    c.layout["hovermode"] = "closest"
+    rates, values = sweep["lease_rate"].to_numpy(), sweep["contribution"].to_numpy()
+    up = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
+    if len(up):  # where the plotted contribution turns positive (linear between points)
+        i = int(up[0])
+        x0 = float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
+        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B/GW-yr", COLORS["fcf"])
+    c.vline(
+        s.procurement_cost_busd_per_gw_year,
+        f"procurement cost US${s.procurement_cost_busd_per_gw_year:g} B/GW-yr",
+        COLORS["procurement_cost"],
+        "bottom",
+    )
+    return style(
+        c,
+        "Build vs buy: NPV of reselling procured capacity against the lease rate",
+        ("illustration with the 1.6 GW Crusoe deal · " if illustrative else "") + ctx.label,
+        "Lease rate the capacity is resold at (US$ B per GW-year)",
+        f"NPV contribution at WACC, {BUSD}",
+    )
+
+
+#: Chart builders by file-safe name, in the order of the tabs.

@@ -1,0 +1,246 @@
+"""Charts of the Returns tab: annual cash flows, NPV bridge, cumulative cash and payback, NPV profile."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from app.charts.base import (
+    BUSD,
+    COLORS,
+    INK,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    Chart,
+    _list,
+    _year_axis_title,
+    style,
+)
+from app.context import ViewContext
+from model.bridge import npv_bridge
+
+
+def cash_flow_chart(ctx: ViewContext) -> go.Figure:
+    """Annual cash flows: revenue by route against opex, tax and capex (refreshes shown apart)."""
+    cf = ctx.result.cash_flows
+    years = [int(y) for y in cf["year"]]
+    capex_build = cf["capex"] - cf["capex_refresh"]
+    positive = [
+        ("revenue_lease", "Revenue: compute leased", cf["revenue_lease"]),
+        ("revenue_hosting", "Revenue: models hosted (per token)", cf["revenue_hosting"]),
+        ("revenue_resale", "Revenue: procured capacity resold", cf["revenue_resale"]),
+        ("residual_value", "Residual value at horizon", cf["residual_value"]),
+    ]
+    negative = [
+        ("power_cost", "Power", cf["power_cost"]),
+        ("other_opex", "Other fixed opex", cf["other_opex"]),
+        ("variable_opex", "Variable opex", cf["variable_opex"]),
+        ("procurement_cost", "Procurement of bought capacity", cf["procurement_cost"]),
+        ("tax", "Cash tax", cf["tax"]),
+        ("capex_build", "Capex: initial build", capex_build),
+        ("capex_refresh", "Capex: IT / facility refresh", cf["capex_refresh"]),
+    ]
+    c = Chart()
+    for key, name, series in positive:
+        if float(np.abs(series).sum()) == 0.0:
+            continue
+        c.bar(years, _list(series), name, COLORS[key])
+    for key, name, series in negative:
+        if float(np.abs(series).sum()) == 0.0:
+            continue
+        c.bar(years, _list(-series), name, COLORS[key])
+    c.add(
+        "scatter",
+        x=years,
+        y=_list(cf["fcf"]),
+        name="Free cash flow",
+        mode="lines+markers",
+        line={"color": COLORS["fcf"], "width": 2},
+        marker={"size": 6},
+        hovertemplate="%{y:,.2f} US$ B",
+    )
+    c.layout.update(barmode="relative", bargap=0.25)
+    c.xaxis.update(dtick=1, zeroline=False)
+    return style(
+        c,
+        "Annual cash flows: revenue by route against opex, tax and capex",
+        ctx.label,
+        _year_axis_title(ctx.scenario),
+        f"{BUSD} per year (nominal)",
+        height=500,
+    )
+
+
+def payback_note(years: np.ndarray, cumulative: np.ndarray, payback: float | None) -> str:
+    """Why payback comes after the first positive year, when it does ('' otherwise).
+
+    Payback counts from when cumulative cash turns positive *for good*; a refresh that pushes it
+    back below zero moves payback later than the first positive year.
+    """
+    positive = np.nonzero(cumulative > 0)[0]
+    if not len(positive):
+        return ""
+    first = int(years[positive[0]])
+    if payback is not None and payback <= first + 1e-9:
+        return ""
+    back = years[(years > first) & (cumulative < 0)]
+    if not len(back):
+        return ""
+    when = f"payback {payback:.1f} years" if payback is not None else "no payback"
+    return (
+        f"cumulative cash is positive in year {first}, then capex (an IT refresh) pushes it "
+        f"below zero in year {int(back[0])}; {when} counts from when it stays positive"
+    )
+
+
+def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
+    """Cumulative free cash flow (nominal and discounted at the WACC) with the payback points."""
+    cf = ctx.result.cash_flows
+    years = [int(y) for y in cf["year"]]
+    r = ctx.result
+    c = Chart()
+    c.add(
+        "scatter",
+        x=years,
+        y=_list(cf["cumulative_fcf"]),
+        name="Cumulative FCF (nominal)",
+        mode="lines+markers",
+        line={"color": COLORS["fcf"], "width": 2.5},
+        hovertemplate="%{y:,.1f} US$ B",
+    )
+    c.add(
+        "scatter",
+        x=years,
+        y=_list(np.cumsum(cf["discounted_fcf"])),
+        name=f"Cumulative FCF discounted at WACC {ctx.scenario.wacc:.1%}",
+        mode="lines",
+        line={"color": COLORS["accent"], "width": 2, "dash": "dash"},
+        hovertemplate="%{y:,.1f} US$ B",
+    )
+    for value, label, color in (
+        (r.payback_years, "Payback", COLORS["fcf"]),
+        (r.discounted_payback_years, "Discounted payback", COLORS["accent"]),
+    ):
+        if value is None:
+            continue
+        c.add(
+            "scatter",
+            x=[value],
+            y=[0.0],
+            name=f"{label}: {value:.1f} years",
+            mode="markers",
+            marker={"symbol": "diamond", "size": 13, "color": color, "line": {"color": "white"}},
+            hovertemplate=f"{label}: %{{x:.1f}} years<extra></extra>",
+        )
+    if r.payback_years is None:
+        c.note("No payback within the horizon", COLORS["capex_build"])
+    why = payback_note(cf["year"].to_numpy(), cf["cumulative_fcf"].to_numpy(), r.payback_years)
+    c.xaxis.update(dtick=1, zeroline=False)
+    c.hline(0)
+    return style(
+        c,
+        "Cumulative free cash flow and payback",
+        (why + " · " if why else "") + ctx.label,
+        _year_axis_title(ctx.scenario),
+        f"Cumulative FCF, {BUSD}",
+    )
+
+
+def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
+    """NPV bridge: present value of revenue, costs, capex, tax and residual, summing to NPV."""
+    bridge = npv_bridge(ctx.result)
+    npv = ctx.result.npv_busd
+    labels = [*bridge["label"], "NPV at WACC"]
+    values = [*_list(bridge["pv_busd"]), npv]
+    c = Chart()
+    c.add(
+        "waterfall",
+        x=labels,
+        y=values,
+        measure=["relative"] * len(bridge) + ["total"],
+        text=[f"{v:+,.1f}" for v in values[:-1]] + [f"{npv:,.1f}"],
+        textposition="outside",
+        cliponaxis=False,
+        increasing={"marker": {"color": POSITIVE}},
+        decreasing={"marker": {"color": NEGATIVE}},
+        totals={"marker": {"color": INK}},
+        connector={"line": {"color": MUTED, "width": 1}},
+        hovertemplate="%{x}: %{y:,.1f} US$ B<extra></extra>",
+        name="Present value at WACC",
+    )
+    c.hline(0)
+    c.layout["hovermode"] = "closest"
+    residual = float(bridge.loc[bridge["step"] == "residual_value", "pv_busd"].sum())
+    share = f"{residual / npv:.0%} of NPV" if abs(npv) > 1e-9 else "NPV is zero"
+    c.yaxis["automargin"] = True
+    return style(
+        c,
+        "NPV bridge: what carries the value",
+        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value is US$ {residual:,.1f} B "
+        f"({share}) · {ctx.label}",
+        "Component (present value at the WACC rate)",
+        f"Present value, {BUSD}",
+        legend=False,
+    )
+
+
+def _profile_rates(ctx: ViewContext) -> np.ndarray:
+    top = max(0.30, 2.0 * ctx.scenario.wacc, 1.5 * (ctx.result.irr or 0.0))
+    top = min(top, 1.0)
+    return np.round(np.linspace(0.0, top, 121), 6)
+
+
+def npv_profile_chart(ctx: ViewContext) -> go.Figure:
+    """NPV against the discount rate, with the WACC and the IRR(s) marked."""
+    rates = _profile_rates(ctx)
+    prof = ctx.result.npv_profile(rates)
+    npv = prof["npv_busd"].to_numpy()
+    c = Chart()
+    c.line(
+        _list(rates),
+        _list(npv),
+        "NPV of free cash flows",
+        COLORS["builder"],
+        hover="Rate %{x:.1%}: NPV %{y:,.1f} US$ B",
+    )
+    c.hline(0)
+    c.vline(ctx.scenario.wacc, f"WACC {ctx.scenario.wacc:.1%}", COLORS["current"])
+    c.add(
+        "scatter",
+        x=[ctx.scenario.wacc],
+        y=[ctx.result.npv_busd],
+        name=f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
+        mode="markers",
+        marker={"size": 11, "color": COLORS["current"]},
+        hovertemplate="NPV at WACC: %{y:,.1f} US$ B<extra></extra>",
+    )
+    # every sign change of the plotted profile is an IRR; a refresh can create several
+    sign = np.sign(npv)
+    crossings = np.nonzero(sign[:-1] * sign[1:] < 0)[0]
+    roots = [
+        float(rates[i] - npv[i] * (rates[i + 1] - rates[i]) / (npv[i + 1] - npv[i]))
+        for i in crossings
+    ]
+    if ctx.result.irr is not None and not any(abs(x - ctx.result.irr) < 0.01 for x in roots):
+        roots.append(ctx.result.irr)
+    irr_label = "IRR" if len(roots) <= 1 else "IRRs (several: read with MIRR)"
+    if roots:
+        c.add(
+            "scatter",
+            x=roots,
+            y=[0.0] * len(roots),
+            name=f"{irr_label}: " + ", ".join(f"{x:.1%}" for x in sorted(roots)),
+            mode="markers",
+            marker={"symbol": "x", "size": 13, "color": COLORS["industry"]},
+            hovertemplate="IRR %{x:.2%}<extra></extra>",
+        )
+    c.xaxis["tickformat"] = ".0%"
+    c.layout["hovermode"] = "closest"
+    return style(
+        c,
+        "NPV profile: NPV against the discount rate",
+        ctx.label,
+        "Discount rate (% per year, nominal after tax)",
+        f"NPV, {BUSD}",
+    )

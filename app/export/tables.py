@@ -1,0 +1,111 @@
+"""The data tables of an export: metrics, cash flows, market indices and inputs with sources.
+
+Labels and formats of metrics come from the one table of metrics (:mod:`model.metrics`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app.context import ViewContext
+from app.text import cite
+from model import FIELD_NAMES, FIELD_SPECS, Result
+from model.data import assumptions, presets
+from model.metrics import format_metric, metric_label, metric_spec
+
+CASH_FLOW_NOTE = (
+    "Cash-flow lines are US$ B per year (nominal); year 0 is the first construction year; "
+    "'operating' is True in the years the capacity earns revenue. Market indices are "
+    "dimensionless (1 = today)."
+)
+
+
+def metric_unit(name: str) -> str:
+    """Unit of a metric as the model keeps it (a fraction for rates), for data files."""
+    return metric_spec(name).model_unit
+
+
+def metrics_frame(result: Result) -> pd.DataFrame:
+    """One row per metric: metric, label, value (model unit, None if undefined), unit, shown."""
+    rows = [
+        {
+            "metric": name,
+            "label": metric_label(name),
+            "value": value,
+            "unit": metric_unit(name),
+            "shown": format_metric(name, value),
+        }
+        for name, value in result.metrics().items()
+    ]
+    return pd.DataFrame(rows, columns=["metric", "label", "value", "unit", "shown"])
+
+
+def cash_flows_frame(result: Result) -> pd.DataFrame:
+    """The annual cash-flow table (US$ B per year), as the model returns it."""
+    return result.cash_flows.copy()
+
+
+def market_frame(result: Result) -> pd.DataFrame:
+    return result.market.copy()
+
+
+def inputs_frame(ctx: ViewContext) -> pd.DataFrame:
+    """Every input with its value, unit and the source of that value.
+
+    ``basis`` says where the value comes from: the sourced default (data/assumptions.csv), the
+    preset (its source and year), or a change made in this scenario (the default's source is then
+    still shown in ``sourced_default_source`` for reference).
+    """
+    values = ctx.scenario.model_dump()
+    preset_values = ctx.preset_scenario.model_dump()
+    preset = presets().get(ctx.preset_id)
+    overrides = preset.overrides if preset is not None else {}
+    table = assumptions()
+    rows = []
+    for name in FIELD_NAMES:
+        spec = FIELD_SPECS[name]
+        a = table[name]
+        value = values[name]
+        year: int | None
+        if value != preset_values[name]:
+            basis, source, year = "changed in this scenario", "Set in this scenario", None
+        elif name in overrides and preset is not None and float(overrides[name]) != a.value:
+            basis = f"preset {ctx.preset_id}"
+            source, year = cite(preset.source, preset.year), preset.year
+        else:
+            basis, source, year = "sourced default", cite(a.source, a.year), a.year
+        rows.append(
+            {
+                "field": name,
+                "label": spec.label,
+                "group": spec.group,
+                "value": value,
+                "unit": spec.unit,
+                "source": source,
+                "year": year,
+                "basis": basis,
+                "sourced_default": int(a.value) if spec.integer else a.value,
+                "sourced_default_source": a.source,
+                "sourced_default_year": a.year,
+                "allowed_range": spec.range_text(),
+                "note": a.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """CSV (UTF-8, comma, '.' decimal, no index); undefined values as empty cells."""
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+__all__ = [
+    "CASH_FLOW_NOTE",
+    "cash_flows_frame",
+    "csv_text",
+    "format_metric",
+    "inputs_frame",
+    "market_frame",
+    "metric_unit",
+    "metrics_frame",
+]

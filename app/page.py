@@ -1,0 +1,537 @@
+"""The dashboard page: sidebar inputs, headline sliders, verdict, KPIs and the tabs.
+
+:mod:`app.streamlit_app` is a thin entry that calls :func:`main`. The URL holds the preset and
+every input that differs from it (see :mod:`app.state`), so a link reproduces the scenario.
+
+Only the open tab is drawn. In AppTest, choose it before ``run()`` with
+``at.session_state["tab"] = "Export"`` (any title of :data:`TABS`).
+
+Session state holds each input's *model* value under ``f_<field name>``
+(:func:`app.state.widget_key`, a fraction for shares and rates). The widgets show values in the
+unit people read (percent for shares and rates) under their own keys: ``in_<name>`` for the
+sidebar's number inputs and ``hs_<name>`` for the headline sliders. A widget's callback checks a
+typed value and either stores it in ``f_<name>`` or puts the box back and says why; before the
+widgets are drawn, :func:`sync_inputs` copies the model values into them (a preset, a reset, an
+upload or a link changes ``f_<name>`` only).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from app import state, ui
+from app.context import ViewContext, display_scale, verdict
+from app.text import cite, escape_markdown
+from app.views import scenario_files
+from model import (
+    FIELD_NAMES,
+    FIELD_SPECS,
+    GROUPS,
+    HEADLINE_FIELDS,
+    Result,
+    Scenario,
+    evaluate,
+    load_preset,
+    make_scenario,
+    preset_ids,
+    presets,
+)
+from model.metrics import format_metric, metric_label, metric_spec
+
+log = logging.getLogger(__name__)
+
+TITLE = "AI data-center returns"
+#: Tab title -> module with ``render(ctx)``; a view is imported when its tab is first opened
+#: (some pull in heavy libraries), so the first page shows without waiting for them.
+TABS: tuple[tuple[str, str], ...] = (
+    ("Returns", "app.views.returns"),
+    ("Pricing pressure", "app.views.pricing"),
+    ("Build vs buy", "app.views.build_vs_buy"),
+    ("Sensitivity", "app.views.sensitivity"),
+    ("Uncertainty", "app.views.uncertainty"),
+    ("Stress tests", "app.views.stress"),
+    ("Compare", "app.views.compare"),
+    ("Export", "app.views.export"),
+    ("Assumptions & method", "app.views.assumptions"),
+)
+
+INIT_KEY = "_initialised"
+#: Session-state key of the open tab (its title); set it in AppTest to draw another tab.
+TAB_KEY = "tab"
+SHARE_NOTE_KEY = "_share_note"
+#: Session-state key of the message about a typed value that was refused.
+INPUT_NOTE_KEY = "_input_note"
+INPUT_PREFIX = "in_"
+SLIDER_PREFIX = "hs_"
+#: Headline slider ranges narrower than the field's bounds (the sidebar box covers the rest),
+#: so the typical value does not sit at the slider's edge.
+SLIDER_RANGES: dict[str, tuple[float, float]] = {"gw_built": (0.1, 10.0)}
+
+
+def input_key(name: str) -> str:
+    """Session-state key of the sidebar number input of field ``name`` (value as shown)."""
+    return f"{INPUT_PREFIX}{name}"
+
+
+def slider_key(name: str) -> str:
+    """Session-state key of the headline slider of field ``name``."""
+    return f"{SLIDER_PREFIX}{name}"
+
+
+def view(module: str) -> Callable[[ViewContext], None]:
+    """The ``render`` function of a view module (imported on first use)."""
+    render: Callable[[ViewContext], None] = importlib.import_module(module).render
+    return render
+
+
+def render_view(module: str, ctx: ViewContext) -> None:
+    view(module)(ctx)
+
+
+def deferred_view(module: str) -> Callable[[ViewContext], None]:
+    """A render function that imports its view when called (inside the page's error guard)."""
+
+    def render(ctx: ViewContext) -> None:
+        render_view(module, ctx)
+
+    return render
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def evaluate_cached(values: dict[str, Any]) -> Result:
+    """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
+    return evaluate(make_scenario(values))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def preset_scenario(preset_id: str) -> Scenario:
+    return load_preset(preset_id)
+
+
+# ---- state ----------------------------------------------------------------------------------------
+def init_session() -> None:
+    """On a session's first run, load the scenario from the URL (warnings kept for display)."""
+    if st.session_state.get(INIT_KEY):
+        return
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    preset_id, scenario, warnings = state.parse_query_params(params)
+    state.apply_to_session(st.session_state, preset_id, scenario, warnings)
+    st.session_state[INIT_KEY] = True
+
+
+def on_preset_change() -> None:
+    preset_id = st.session_state[state.PRESET_KEY]
+    state.apply_to_session(st.session_state, preset_id, preset_scenario(preset_id))
+    st.session_state.pop(INPUT_NOTE_KEY, None)
+
+
+def on_reset() -> None:
+    preset_id = st.session_state[state.PRESET_KEY]
+    state.apply_to_session(st.session_state, preset_id, preset_scenario(preset_id))
+    st.session_state.pop(SHARE_NOTE_KEY, None)
+    st.session_state.pop(INPUT_NOTE_KEY, None)
+
+
+def _shown(name: str, model_value: float) -> float | int:
+    """A model value in the unit shown by the widgets (percent for shares and rates)."""
+    if FIELD_SPECS[name].integer:
+        return int(model_value)
+    return float(f"{float(model_value) * display_scale(name):.12g}")
+
+
+def _slider_bounds(name: str) -> tuple[float, float]:
+    spec = FIELD_SPECS[name]
+    return SLIDER_RANGES.get(name, (float(spec.low), float(spec.high)))
+
+
+def sync_inputs() -> None:
+    """Show each field's model value in its widgets (run before the widgets are drawn)."""
+    ss = st.session_state
+    for name in FIELD_NAMES:
+        value = ss.get(state.widget_key(name))
+        if value is None:
+            continue
+        shown = _shown(name, value)
+        key = input_key(name)
+        if ss.get(key) != shown:
+            ss[key] = shown
+        if name in HEADLINE_FIELDS:
+            lo, hi = _slider_bounds(name)
+            clamped = min(max(float(shown), lo), hi)
+            if ss.get(slider_key(name)) != clamped:
+                ss[slider_key(name)] = clamped
+
+
+def _refuse(name: str, typed: object) -> None:
+    """Put the box back to the model's value and say why the typed value was refused."""
+    spec = FIELD_SPECS[name]
+    ss = st.session_state
+    ss[input_key(name)] = _shown(name, ss[state.widget_key(name)])
+    kind = "a whole number" if spec.integer else "a number"
+    ss[INPUT_NOTE_KEY] = (
+        f"{spec.label}: {typed} is not allowed (allowed: {kind} from "
+        f"{ui.field_range_text(spec)}); kept {ui.field_value(name, ss[state.widget_key(name)])}."
+    )
+
+
+def on_input_change(name: str, key: str) -> None:
+    """A typed or slid value: store it in the model's unit, or refuse it visibly."""
+    spec = FIELD_SPECS[name]
+    ss = st.session_state
+    raw = ss.get(key)
+    if raw is None or not isinstance(raw, (int, float)) or not math.isfinite(float(raw)):
+        _refuse(name, raw)
+        return
+    value = float(raw) / display_scale(name)
+    value = float(f"{value:.12g}")
+    if spec.integer and value != int(value):
+        _refuse(name, raw)
+        return
+    if value < spec.low - 1e-12 or value > spec.high + 1e-12:
+        _refuse(name, raw)
+        return
+    ss.pop(INPUT_NOTE_KEY, None)
+    ss[state.widget_key(name)] = int(value) if spec.integer else value
+    if name in ("lease_share", "hosting_share"):
+        _keep_shares(name, "hosting_share" if name == "lease_share" else "lease_share")
+
+
+def _keep_shares(changed: str, other: str) -> None:
+    """Keep leased + hosted shares <= 100%: lower the other share when one is raised."""
+    ss = st.session_state
+    a = float(ss[state.widget_key(changed)])
+    b = float(ss[state.widget_key(other)])
+    if a + b > 1.0 + 1e-9:
+        new_b = round(max(0.0, 1.0 - a), 10)
+        ss[state.widget_key(other)] = new_b
+        ss[SHARE_NOTE_KEY] = (
+            f"Leased + hosted shares cannot exceed 100%: {FIELD_SPECS[other].label} lowered to "
+            f"{new_b * 100:g}%."
+        )
+
+
+# ---- controls ---------------------------------------------------------------------------------
+def _decimals(name: str) -> int:
+    spec = FIELD_SPECS[name]
+    if spec.integer:
+        return 0
+    scale = display_scale(name)
+    value = float(st.session_state.get(state.widget_key(name), spec.low)) * scale
+    text = f"{value:.6f}".rstrip("0")
+    shown = len(text.split(".")[1]) if "." in text else 0
+    step_digits = ui.step_decimals(spec.step * scale)
+    return min(6, max(step_digits, shown))
+
+
+def number_control(name: str) -> None:
+    """A sidebar input for one field: unit in the label, range and source in the help.
+
+    No min/max on the widget: an out-of-range value reaches :func:`on_input_change`, which puts
+    the box back and says why (a bounded widget only turns red and keeps the bad value).
+    """
+    spec = FIELD_SPECS[name]
+    key = input_key(name)
+    common: dict[str, Any] = {
+        "key": key,
+        "help": ui.field_help(name),
+        "on_change": on_input_change,
+        "args": (name, key),
+    }
+    if spec.integer:
+        st.number_input(ui.field_label(spec), step=int(spec.step), format="%d", **common)
+    else:
+        st.number_input(
+            ui.field_label(spec),
+            step=float(f"{spec.step * display_scale(name):.10g}"),
+            format=f"%.{_decimals(name)}f",
+            **common,
+        )
+
+
+def headline_slider(name: str) -> None:
+    spec = FIELD_SPECS[name]
+    lo, hi = _slider_bounds(name)
+    key = slider_key(name)
+    st.slider(
+        ui.field_label(spec),
+        min_value=lo,
+        max_value=hi,
+        step=float(spec.step),
+        format=f"%.{_decimals(name)}f",
+        key=key,
+        help=ui.field_help(name)
+        + (
+            escape_markdown(
+                f" The slider spans {lo:g} to {hi:g}; type any value from "
+                f"{spec.range_text()} in the sidebar ({spec.group}).",
+                keep_markup=True,
+            )
+            if (lo, hi) != (spec.low, spec.high)
+            else ""
+        ),
+        on_change=on_input_change,
+        args=(name, key),
+    )
+
+
+def sidebar_controls() -> None:
+    known = presets()
+    st.header("Scenario")
+    st.selectbox(
+        "Preset",
+        preset_ids(),
+        format_func=lambda i: short_preset_name(known[i].name) if i in known else str(i),
+        key=state.PRESET_KEY,
+        on_change=on_preset_change,
+        help="A named, sourced starting point. Inputs you change are kept in the URL.",
+    )
+    preset = known[st.session_state[state.PRESET_KEY]]
+    st.caption(
+        f"**{escape_markdown(preset.name)}**  \n"
+        + escape_markdown(f"{preset.description} Source: {cite(preset.source, preset.year)}.")
+    )
+    st.button(
+        "Reset to preset",
+        on_click=on_reset,
+        help="Set every input back to the preset's value and clear the URL overrides.",
+    )
+    note = st.session_state.get(INPUT_NOTE_KEY)
+    if note:
+        st.warning(escape_markdown(note), icon="⚠️")
+    st.caption(
+        "Shares and rates are in percent. The four headline inputs are also the sliders at the "
+        "top of the page."
+    )
+    for group in GROUPS:
+        names = [n for n in FIELD_NAMES if FIELD_SPECS[n].group == group]
+        with st.expander(f"{group} ({len(names)} inputs)"):
+            for name in names:
+                number_control(name)
+            if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
+                st.caption(escape_markdown(st.session_state[SHARE_NOTE_KEY]))
+    st.segmented_control(
+        "Chart toolbar downloads",
+        ["PNG", "SVG"],
+        default="PNG",
+        required=True,
+        key=ui.CHART_FORMAT_KEY,
+        help="Format of the camera button in each chart's toolbar (top right of a chart).",
+    )
+
+
+# ---- header, verdict and KPIs -------------------------------------------------------------------
+def show_url_warnings() -> None:
+    warnings = st.session_state.get(state.WARNINGS_KEY) or []
+    if not warnings:
+        return
+    items = "\n".join(f"- {escape_markdown(w)}" for w in warnings[:20])
+    more = f"\n- … and {len(warnings) - 20} more" if len(warnings) > 20 else ""
+    st.warning(
+        f"This link has {len(warnings)} problem{'s' if len(warnings) != 1 else ''}; "
+        f"the inputs concerned use the preset's values:\n{items}{more}",
+        icon="⚠️",
+    )
+
+
+def _metric(
+    col: Any,
+    name: str,
+    value: str,
+    result: Result,
+    preset: Result,
+    help_text: str,
+    *,
+    label: str | None = None,
+    inverse: bool = False,
+) -> None:
+    now, ref = _value(result, name), _value(preset, name)
+    delta = ui.metric_delta(name, now, ref)
+    col.metric(
+        escape_markdown(label or metric_label(name), keep_markup=True),
+        value,
+        delta=delta,
+        delta_color="inverse" if inverse else "normal",
+        help=escape_markdown(help_text, keep_markup=True),
+        border=True,
+    )
+
+
+def _value(result: Result, name: str) -> float | None:
+    v = result.metrics().get(name)
+    return None if v is None else float(v)
+
+
+def kpi_header(ctx: ViewContext) -> None:
+    """Six KPIs with the unit in the label and the change against the preset (none when zero)."""
+    r, p, s = ctx.result, ctx.preset_result, ctx.scenario
+    cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.3])]
+    _metric(
+        cols[0],
+        "npv_busd",
+        format_metric("npv_busd", r.npv_busd),
+        r,
+        p,
+        f"{metric_spec('npv_busd').description} WACC {s.wacc:.1%}.",
+    )
+    irr_value = format_metric("irr", r.irr)
+    irr_help = metric_spec("irr").description
+    if r.irr_multiple:
+        irr_value += " ⚠"
+        irr_help += (
+            " ⚠ The NPV profile has several roots (refresh capex flips the sign of the cash "
+            f"flows), so the IRR is ambiguous: read it with MIRR {format_metric('mirr', r.mirr)} "
+            "and the NPV profile in Returns."
+        )
+    if r.irr is None:
+        irr_help += " n/a: no discount rate makes the NPV zero in the range searched."
+    _metric(
+        cols[1],
+        "irr",
+        irr_value,
+        r,
+        p,
+        irr_help,
+        label="IRR, per year" + (" (several)" if r.irr_multiple else ""),
+    )
+    _metric(
+        cols[2],
+        "payback_years",
+        format_metric("payback_years", r.payback_years).replace(" years", ""),
+        r,
+        p,
+        metric_spec("payback_years").description
+        + " See the cumulative cash chart in Returns. 'never' = not within the horizon.",
+        inverse=True,
+    )
+    _metric(
+        cols[3],
+        "roic",
+        format_metric("roic", r.roic),
+        r,
+        p,
+        metric_spec("roic").description,
+        label="ROIC, per year",
+    )
+    _metric(
+        cols[4],
+        "npv_per_share_usd",
+        format_metric("npv_per_share_usd", r.npv_per_share_usd),
+        r,
+        p,
+        f"NPV divided by {s.shares_outstanding_b:g} B diluted shares.",
+        label="NPV per share",
+    )
+    be = r.breakeven_lease_rate_busd_per_gw_year
+    _metric(
+        cols[5],
+        "breakeven_lease_rate_busd_per_gw_year",
+        "n/a" if be is None else f"US$ {be:,.2f} B",
+        r,
+        p,
+        "Lease rate (US$ B per GW-year, today) at which NPV = 0, all else equal; lower is "
+        f"better. The scenario's lease rate is US$ {s.lease_rate_busd_per_gw_year:g} B. n/a when "
+        "nothing is leased or no rate in 0-60 breaks even.",
+        label="Breakeven lease, per GW-yr",
+        inverse=True,
+    )
+
+
+def changed_summary(ctx: ViewContext) -> str:
+    """Plain text naming every changed input with its old and new value (percent for rates)."""
+    changes = ctx.changes
+    if not changes:
+        return "No inputs changed from the preset."
+    return "Changed from the preset: " + "; ".join(changes) + "."
+
+
+def sync_url(preset_id: str, scenario: Scenario) -> None:
+    """Write the scenario into the URL (only when it differs, to avoid history noise)."""
+    desired = state.query_params_for(preset_id, scenario)
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    if current != {k: [v] for k, v in desired.items()}:
+        st.query_params.from_dict(desired)
+
+
+# ---- page ---------------------------------------------------------------------------------------
+#: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
+#: (4.5:1 on white and on the sidebar's grey).
+PAGE_CSS = """
+<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stMetricDelta"] { color: #4a5563 !important; }
+[data-testid="stCaptionContainer"] { opacity: 1 !important; }
+[data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
+  opacity: 1 !important; }
+</style>
+"""
+
+
+def short_preset_name(name: str) -> str:
+    """The part of a preset's name before its colon, so the picker never cuts it."""
+    return name.split(":", 1)[0].strip()
+
+
+def main() -> None:
+    st.set_page_config(page_title=TITLE, page_icon="🏭", layout="wide")
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
+    init_session()
+    sync_inputs()
+    with st.sidebar:
+        sidebar_controls()
+    st.title(TITLE)
+    st.caption(
+        "What does an AI data center earn, and what happens to those returns when inference "
+        "gets cheaper? Every input is sourced (hover the ? of any control); money is in US\\$ "
+        "billions (B), nominal, unless stated."
+    )
+    show_url_warnings()
+    preset_id = st.session_state[state.PRESET_KEY]
+    base = preset_scenario(preset_id)
+    scenario, problems = state.scenario_from_session(st.session_state, base)
+    for problem in problems:
+        st.warning(escape_markdown(problem) + " Using the preset's values meanwhile.")
+    ctx = ViewContext(
+        preset_id=preset_id,
+        scenario=scenario,
+        result=evaluate_cached(scenario.model_dump()),
+        preset_scenario=base,
+        preset_result=evaluate_cached(base.model_dump()),
+    )
+    sync_url(preset_id, scenario)
+    st.markdown(f"**{escape_markdown(verdict(ctx))}**")
+    controls, kpis = st.columns([1, 2], gap="medium")
+    with controls:
+        for name in HEADLINE_FIELDS:
+            headline_slider(name)
+    with kpis:
+        kpi_header(ctx)
+    st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
+
+    # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
+    # one view, not nine. Tests pick the tab with session_state[TAB_KEY] = "<tab title>".
+    tabs = st.tabs([t for t, _ in TABS], key=TAB_KEY, on_change="rerun")
+    for tab, (title, module) in zip(tabs, TABS, strict=True):
+        if tab.open:
+            with tab:
+                ui.guarded(title, deferred_view(module), ctx)
+    with st.sidebar:
+        st.divider()
+        ui.guarded("Scenario files", scenario_files.render, ctx)
+
+
+def run() -> None:
+    """Draw the page; the last line of defence: never a traceback on the page."""
+    try:
+        main()
+    except Exception as exc:
+        log.exception("dashboard failed")
+        st.error(
+            "The dashboard hit an unexpected error and could not finish drawing "
+            f"({type(exc).__name__}). Try Reset to preset; the details are in the server log."
+        )

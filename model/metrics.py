@@ -1,0 +1,358 @@
+"""The result metrics for people: label, unit, number format and definition, one row each.
+
+The table of fields (:mod:`model.fields`) says what each *input* is; this table says what each
+*output* is. Every place that shows a metric (the dashboard's KPIs, tables, chart axes, Compare,
+the Monte Carlo summary, CSV/XLSX and the report) reads its label and format from here, so a
+metric looks the same everywhere. The model keeps fractions (``irr = 0.113``); a metric with
+``percent=True`` is shown as a percentage (``11.3%``).
+
+Examples
+--------
+>>> metric_label("npv_busd")
+'NPV at WACC'
+>>> format_metric("irr", 0.11296)
+'11.3%'
+>>> format_metric("npv_busd", 18.708)
+'US$ 18.7 B'
+>>> format_metric("payback_years", None), format_metric("irr", None)
+('never', 'n/a')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How one metric is named and shown.
+
+    Attributes
+    ----------
+    name : str
+        Attribute of :class:`model.Result` / column of :func:`model.evaluate_batch`.
+    label : str
+        Short name for people (no unit).
+    unit : str
+        Unit of the value *as shown* (``%`` per year for a percent metric).
+    model_unit : str
+        Unit of the value as the model keeps it (a fraction for percent metrics).
+    digits : int
+        Decimals shown.
+    percent : bool
+        The model keeps a fraction; show ``value * 100`` with a ``%`` sign.
+    description : str
+        One-sentence definition.
+    prefix, suffix : str
+        Text around the number in :func:`format_metric` (``US$ `` and `` B``, say).
+    undefined : str
+        Text shown when the metric is undefined (``None`` or not finite).
+    """
+
+    name: str
+    label: str
+    unit: str
+    model_unit: str
+    digits: int
+    percent: bool
+    description: str
+    prefix: str = ""
+    suffix: str = ""
+    undefined: str = "n/a"
+
+    @property
+    def scale(self) -> float:
+        """Factor from the model's value to the value shown (100 for percentages)."""
+        return 100.0 if self.percent else 1.0
+
+    @property
+    def label_with_unit(self) -> str:
+        """``label (unit)``, e.g. ``IRR (% per year)``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+_B = "US$ B"
+_PY = "% per year"
+
+_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "npv_busd",
+        "NPV at WACC",
+        _B,
+        _B,
+        1,
+        False,
+        "Net present value of the unlevered after-tax free cash flows at the WACC (nominal).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "irr",
+        "IRR",
+        _PY,
+        "fraction per year",
+        1,
+        True,
+        "Internal rate of return of the free cash flows (after tax, unlevered).",
+    ),
+    MetricSpec(
+        "irr_root_count",
+        "Number of IRRs",
+        "count",
+        "count of NPV roots",
+        0,
+        False,
+        "How many discount rates make the NPV zero; above 1 the IRR alone is ambiguous.",
+    ),
+    MetricSpec(
+        "irr_multiple",
+        "Several IRRs",
+        "yes/no",
+        "flag (1 = the NPV profile has several roots)",
+        0,
+        False,
+        "Yes when the NPV profile has several roots: read the IRR with the MIRR.",
+    ),
+    MetricSpec(
+        "mirr",
+        "MIRR",
+        _PY,
+        "fraction per year",
+        1,
+        True,
+        "Modified IRR: outflows financed and inflows reinvested at the WACC.",
+    ),
+    MetricSpec(
+        "payback_years",
+        "Payback",
+        "years",
+        "years from the first capex year",
+        1,
+        False,
+        "Years from the first capex year until cumulative free cash flow turns positive for "
+        "good (a later refresh can push it back below zero, so it can come after the first "
+        "positive year).",
+        "",
+        " years",
+        "never",
+    ),
+    MetricSpec(
+        "discounted_payback_years",
+        "Discounted payback",
+        "years",
+        "years from the first capex year",
+        1,
+        False,
+        "As payback, on free cash flows discounted at the WACC.",
+        "",
+        " years",
+        "never",
+    ),
+    MetricSpec(
+        "roic",
+        "ROIC",
+        _PY,
+        "fraction per year",
+        1,
+        True,
+        "Return on invested capital: NOPAT over the operating years divided by the opening net "
+        "book value summed over the same years.",
+    ),
+    MetricSpec(
+        "gross_lease_yield",
+        "Gross lease yield",
+        _PY,
+        "fraction per year",
+        1,
+        True,
+        "Lease rate per GW-year divided by capex per GW.",
+    ),
+    MetricSpec(
+        "breakeven_lease_rate_busd_per_gw_year",
+        "Breakeven lease rate",
+        "US$ B per GW-year",
+        "US$ B per GW-year",
+        2,
+        False,
+        "Lease rate today at which NPV = 0, all else equal (lower is better).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "npv_per_share_usd",
+        "NPV per share",
+        "US$ per share",
+        "US$ per share",
+        2,
+        False,
+        "NPV divided by the diluted shares outstanding.",
+        "US$ ",
+    ),
+    MetricSpec(
+        "capex_initial_busd",
+        "Initial capex",
+        _B,
+        _B,
+        1,
+        False,
+        "Capex of the initial build (GW built x capex per GW).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "capex_lifetime_busd",
+        "Lifetime capex",
+        _B,
+        _B,
+        1,
+        False,
+        "Capex over the horizon, IT refreshes included.",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "revenue_total_busd",
+        "Total revenue",
+        _B,
+        _B,
+        1,
+        False,
+        "Revenue summed over the operating years (nominal).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "ebitda_margin",
+        "EBITDA margin",
+        "% of revenue",
+        "fraction of revenue",
+        1,
+        True,
+        "EBITDA over revenue, summed over the operating years.",
+    ),
+    MetricSpec(
+        "average_revenue_busd_per_year",
+        "Average revenue",
+        "US$ B per year",
+        "US$ B per year",
+        1,
+        False,
+        "Revenue per operating year, on average (nominal).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "market_reaction_busd",
+        "Market re-rating",
+        _B,
+        _B,
+        1,
+        False,
+        "Value the market added on the report: excess return x share price x shares.",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "npv_to_market_reaction",
+        "NPV / market re-rating",
+        "%",
+        "ratio",
+        0,
+        True,
+        "Share of the market's re-rating that the build's NPV explains.",
+    ),
+)
+
+#: Metric specs by name, in display order.
+METRICS: dict[str, MetricSpec] = {m.name: m for m in _METRICS}
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The spec of a metric; an unknown name gets a plain spec that shows the name as label."""
+    spec = METRICS.get(name)
+    if spec is not None:
+        return spec
+    return MetricSpec(name, name.replace("_", " "), "", "", 3, False, "")
+
+
+def metric_label(name: str, *, unit: bool = False) -> str:
+    """Label of a metric for people, with its shown unit when ``unit`` is True.
+
+    Examples
+    --------
+    >>> metric_label("irr", unit=True)
+    'IRR (% per year)'
+    """
+    spec = metric_spec(name)
+    return spec.label_with_unit if unit else spec.label
+
+
+def metric_unit(name: str) -> str:
+    """Unit of a metric as shown (``% per year`` for IRR)."""
+    return metric_spec(name).unit
+
+
+def metric_value(name: str, value: float | None) -> float | None:
+    """The value in the unit shown (x100 for percentages); None when undefined."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value) * metric_spec(name).scale
+
+
+def format_metric(name: str, value: float | None, *, signed: bool = False) -> str:
+    """A metric as text in its one format, e.g. ``US$ 18.7 B``, ``11.3%``, ``8.4 years``.
+
+    Parameters
+    ----------
+    name : str
+        Metric name (see :data:`METRICS`).
+    value : float or None
+        The value as the model keeps it (a fraction for percentages).
+    signed : bool
+        Show a sign (for differences): ``+2.1 pp`` for percentages, ``+US$ 3.0 B`` for money.
+
+    Notes
+    -----
+    A difference of two percentages is in percentage points (``pp``), not percent.
+    """
+    spec = metric_spec(name)
+    if name == "irr_multiple":
+        return spec.undefined if value is None else ("yes" if value else "no")
+    shown = metric_value(name, value)
+    if shown is None:
+        return spec.undefined
+    digits = spec.digits
+    if signed:
+        shown = round(shown, digits) + 0.0  # a change that rounds to zero reads as ±0
+        sign = "+" if shown > 0 else ("-" if shown < 0 else "±")
+        number = f"{abs(shown):,.{digits}f}"
+        if spec.percent:
+            return f"{sign}{number} pp"
+        return f"{sign}{spec.prefix}{number}{spec.suffix}"
+    if spec.percent:
+        return f"{shown:,.{digits}f}%"
+    number = f"{shown:,.{digits}f}"
+    if number.startswith("-"):  # -US$ 3.0 B reads better than US$ -3.0 B
+        return f"-{spec.prefix}{number[1:]}{spec.suffix}"
+    return f"{spec.prefix}{number}{spec.suffix}"
+
+
+def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
+    """True when ``value`` and ``ref`` show the same in the metric's format (a zero delta)."""
+    a, b = metric_value(name, value), metric_value(name, ref)
+    if a is None or b is None:
+        return a is None and b is None
+    return round(a, metric_spec(name).digits) == round(b, metric_spec(name).digits)
+
+
+__all__ = [
+    "METRICS",
+    "MetricSpec",
+    "format_metric",
+    "is_zero_change",
+    "metric_label",
+    "metric_spec",
+    "metric_unit",
+    "metric_value",
+]
