@@ -37,6 +37,7 @@ from model import (
     Result,
     Scenario,
     evaluate,
+    finance,
     load_preset,
     make_scenario,
     preset_ids,
@@ -389,7 +390,7 @@ def kpi_header(ctx: ViewContext) -> None:
             "and the NPV profile in Returns."
         )
     if r.irr is None:
-        irr_help += " n/a: no discount rate makes the NPV zero in the range searched."
+        irr_help += " " + finance.irr_reason(r.cash_flows["fcf"].to_numpy()) + "."
     _metric(
         cols[1],
         "irr",

@@ -28,7 +28,7 @@ BRIDGE_STEPS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
         "operating_costs",
         "Operating costs",
         (),
-        ("power_cost", "other_opex", "variable_opex", "procurement_cost"),
+        ("power_cost", "other_opex", "variable_opex", "procurement_cost", "licence_fee"),
     ),
     ("capex_build", "Initial capex", (), ("capex",)),
     ("capex_refresh", "Refresh capex", (), ("capex_refresh",)),

@@ -100,7 +100,7 @@ _METRICS: tuple[MetricSpec, ...] = (
         "irr_root_count",
         "Number of IRRs",
         "count",
-        "count of NPV roots",
+        "count of NPV roots at rates above -100%",
         0,
         False,
         "How many discount rates make the NPV zero; above 1 the IRR alone is ambiguous.",
@@ -127,7 +127,7 @@ _METRICS: tuple[MetricSpec, ...] = (
         "payback_years",
         "Payback",
         "years",
-        "years from the first capex year",
+        "years from the first capex year (last crossing of cumulative FCF)",
         1,
         False,
         "Years from the first capex year until cumulative free cash flow turns positive for "
@@ -148,6 +148,32 @@ _METRICS: tuple[MetricSpec, ...] = (
         "",
         " years",
         "never",
+    ),
+    MetricSpec(
+        "payback_from_operation_years",
+        "Payback from operation",
+        "years",
+        "years from the start of operation (first crossing)",
+        1,
+        False,
+        "Years from the start of operation until cumulative free cash flow (capex included) "
+        "first turns non-negative, interpolated within the year: the cluster payback "
+        "CoreWeave reports (about 2.5 years).",
+        "",
+        " years",
+        "never",
+    ),
+    MetricSpec(
+        "residual_pv_busd",
+        "Residual value in NPV",
+        _B,
+        "US$ B (present value of the residual, after tax on the gain)",
+        1,
+        False,
+        "Present value at the WACC of the assets' market value at the horizon, after tax on "
+        "the gain or loss against book: how much of NPV the end-of-horizon sale carries.",
+        "US$ ",
+        " B",
     ),
     MetricSpec(
         "roic",

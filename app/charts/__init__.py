@@ -43,23 +43,13 @@ from app.charts.base import (
     title_html,
     title_margin,
 )
-from app.charts.buy import (
-    build_vs_buy_chart,
-    build_vs_buy_npv_chart,
-    procured_scenario,
-    resale_contribution,
-    resale_lease_sweep,
-)
+from app.charts.buy import build_vs_buy_chart, build_vs_buy_npv_chart
 from app.charts.pricing import (
     INDEX_LABELS,
-    elasticity_sweep,
-    index_sweep,
     jevons_chart,
-    npv_multiplier_sweep,
     npv_vs_multiplier_chart,
     pricing_indices_chart,
     revenue_per_gw_chart,
-    revenue_per_gw_sweep,
 )
 from app.charts.returns import (
     cash_flow_chart,
@@ -69,6 +59,17 @@ from app.charts.returns import (
     payback_note,
 )
 from app.context import ViewContext
+
+# The economics the charts draw live in the model (methodology §10); re-exported for callers.
+from model.derived import (
+    elasticity_sweep,
+    index_sweep,
+    npv_multiplier_sweep,
+    procured_scenario,
+    resale_contribution,
+    resale_lease_sweep,
+    revenue_per_gw_sweep,
+)
 
 CHARTS: dict[str, Callable[[ViewContext], go.Figure]] = {
     "cash_flows": cash_flow_chart,

@@ -1,15 +1,10 @@
 """Charts of the Build vs buy tab: procured capacity (the 1.6 GW Crusoe deal) resold at the lease rate.
 
-``procured_scenario``, ``resale_contribution`` and ``resale_lease_sweep`` only call the model;
-they are candidates to move into the model layer unchanged.
+The procured block's economics are model functions (:mod:`model.derived`, methodology §10).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts.base import (
@@ -22,47 +17,13 @@ from app.charts.base import (
     style,
 )
 from app.context import ViewContext
-from model import Scenario, evaluate, evaluate_batch
-
-
-def procured_scenario(s: Scenario) -> tuple[Scenario, bool]:
-    """The scenario with its procured capacity, or the 1.6 GW deal added if it has none."""
-    if s.procured_gw > 0:
-        return s, False
-    return s.replace(procured_gw=ILLUSTRATIVE_PROCURED_GW), True
-
-
-@lru_cache(maxsize=128)
-def resale_contribution(scenario: Scenario) -> dict[str, float]:
-    """NPV with and without the procured capacity (US$ B) and the contribution per GW."""
-    s, _ = procured_scenario(scenario)
-    out = evaluate_batch(pd.DataFrame({"procured_gw": [s.procured_gw, 0.0]}), base=s)
-    with_p, without = (float(v) for v in out["npv_busd"])
-    return {
-        "procured_gw": s.procured_gw,
-        "npv_with_busd": with_p,
-        "npv_without_busd": without,
-        "contribution_busd": with_p - without,
-        "contribution_busd_per_gw": (with_p - without) / s.procured_gw,
-        "build_npv_busd_per_gw": without / s.gw_built,
-    }
-
-
-@lru_cache(maxsize=128)
-def resale_lease_sweep(scenario: Scenario) -> pd.DataFrame:
-    """NPV contribution of the procured block (US$ B) against the lease rate."""
-    s, _ = procured_scenario(scenario)
-    top = max(30.0, 1.5 * s.lease_rate_busd_per_gw_year, 1.5 * s.procurement_cost_busd_per_gw_year)
-    rates = np.round(np.linspace(0.0, min(top, 60.0), 61), 6)
-    n = len(rates)
-    table = pd.DataFrame(
-        {
-            "lease_rate_busd_per_gw_year": np.tile(rates, 2),
-            "procured_gw": np.repeat([s.procured_gw, 0.0], n),
-        }
-    )
-    out = evaluate_batch(table, base=s)["npv_busd"].to_numpy()
-    return pd.DataFrame({"lease_rate": rates, "contribution": out[:n] - out[n:]})
+from model import evaluate
+from model.derived import (
+    breakeven_resale_rate,
+    procured_scenario,
+    resale_contribution,
+    resale_lease_sweep,
+)
 
 
 def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
@@ -140,11 +101,8 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
-    rates, values = sweep["lease_rate"].to_numpy(), sweep["contribution"].to_numpy()
-    up = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
-    if len(up):  # where the plotted contribution turns positive (linear between points)
-        i = int(up[0])
-        x0 = float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
+    x0 = breakeven_resale_rate(sweep)
+    if x0 is not None:  # where the plotted contribution turns positive (linear between points)
         c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B/GW-yr", COLORS["fcf"])
     c.vline(
         s.procurement_cost_busd_per_gw_year,

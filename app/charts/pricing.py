@@ -1,16 +1,8 @@
-"""Charts of the Pricing pressure tab and the sweeps behind them (through the model, cached).
-
-The sweeps (``index_sweep``, ``npv_multiplier_sweep``, ``revenue_per_gw_sweep``,
-``elasticity_sweep``) only call :func:`model.evaluate_batch` / :func:`model.evaluate`; they are
-candidates to move into the model layer unchanged.
-"""
+"""Charts of the Pricing pressure tab; the sweeps they draw are model functions
+(:mod:`model.derived`, methodology §10)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts.base import (
@@ -18,10 +10,8 @@ from app.charts.base import (
     COLORS,
     ELASTICITY_GRID,
     INDEX_COLORS,
-    INDEX_GRID,
     INDEX_STYLE,
     INDEX_TICKS,
-    MULTIPLIER_GRID,
     MUTED,
     Chart,
     _list,
@@ -29,7 +19,7 @@ from app.charts.base import (
     style,
 )
 from app.context import ViewContext
-from model import Scenario, evaluate, evaluate_batch
+from model.derived import elasticity_sweep, index_sweep, npv_multiplier_sweep, revenue_per_gw_sweep
 
 INDEX_LABELS = {
     "token_price_index": "Token price",
@@ -37,24 +27,6 @@ INDEX_LABELS = {
     "compute_demand_index": "Compute demand",
     "lease_rate_index": "Lease rate (spot)",
 }
-
-
-@lru_cache(maxsize=128)
-def index_sweep(scenario: Scenario) -> pd.DataFrame:
-    """Market indices in the first operating year as the efficiency multiplier goes 1x..4x.
-
-    One :func:`model.evaluate` per point of :data:`INDEX_GRID`; columns ``multiplier``, ``year``
-    and the four indices of :data:`INDEX_LABELS` (1 = today).
-    """
-    rows = []
-    for m in INDEX_GRID:
-        r = evaluate(scenario.replace(efficiency_multiplier=float(m)))
-        first = r.market[r.market["operating"]].iloc[0]
-        rows.append(
-            {"multiplier": float(m), "year": int(first["year"])}
-            | {k: float(first[k]) for k in INDEX_LABELS}
-        )
-    return pd.DataFrame(rows)
 
 
 def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
@@ -98,45 +70,36 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     )
 
 
-@lru_cache(maxsize=128)
-def npv_multiplier_sweep(scenario: Scenario) -> pd.DataFrame:
-    """NPV (US$ B) against the multiplier: builder-only, whole industry and current diffusion."""
-    n = len(MULTIPLIER_GRID)
-    diffusions = {"builder": 0.0, "industry": 1.0, "current": scenario.efficiency_diffusion}
-    table = pd.DataFrame(
-        {
-            "efficiency_multiplier": np.tile(MULTIPLIER_GRID, len(diffusions)),
-            "efficiency_diffusion": np.repeat(list(diffusions.values()), n),
-        }
-    )
-    out = evaluate_batch(table, base=scenario)
-    frame = pd.DataFrame({"multiplier": MULTIPLIER_GRID})
-    for i, key in enumerate(diffusions):
-        frame[key] = out["npv_busd"].to_numpy()[i * n : (i + 1) * n]
-    return frame
-
-
 def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
     """NPV when only the builder has the efficiency gain versus when the whole industry has it."""
     s = ctx.scenario
     sweep = npv_multiplier_sweep(s)
     x = _list(sweep["multiplier"])
     c = Chart()
+    # where both cases give the same NPV (a pure lessor in a market pinned at the user-cost
+    # ceiling), one line carries both names rather than one hiding the other
+    both = same_series(sweep["builder"], sweep["industry"])
     c.line(
         x,
         _list(sweep["builder"]),
-        "Builder only has the gain (diffusion 0)",
+        "Builder only = whole industry (the gain does not move NPV)"
+        if both
+        else "Builder only has the gain (diffusion 0)",
         COLORS["builder"],
         hover="Builder only: %{y:,.1f} US$ B",
     )
-    c.line(
-        x,
-        _list(sweep["industry"]),
-        "Whole industry has it (diffusion 1)",
-        COLORS["industry"],
-        hover="Whole industry: %{y:,.1f} US$ B",
+    if not both:
+        c.line(
+            x,
+            _list(sweep["industry"]),
+            "Whole industry has it (diffusion 1)",
+            COLORS["industry"],
+            hover="Whole industry: %{y:,.1f} US$ B",
+        )
+    current_hidden = same_series(sweep["current"], sweep["builder"]) or same_series(
+        sweep["current"], sweep["industry"]
     )
-    if s.efficiency_diffusion not in (0.0, 1.0):
+    if s.efficiency_diffusion not in (0.0, 1.0) and not current_hidden:
         c.add(
             "scatter",
             x=x,
@@ -157,23 +120,6 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
         "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
         f"NPV at WACC, {BUSD}",
     )
-
-
-@lru_cache(maxsize=128)
-def revenue_per_gw_sweep(scenario: Scenario) -> pd.DataFrame:
-    """Average revenue per GW-year for an all-lease and an all-hosting builder vs the multiplier."""
-    n = len(MULTIPLIER_GRID)
-    table = pd.DataFrame(
-        {
-            "efficiency_multiplier": np.tile(MULTIPLIER_GRID, 2),
-            "lease_share": np.repeat([1.0, 0.0], n),
-            "hosting_share": np.repeat([0.0, 1.0], n),
-            "procured_gw": 0.0,
-        }
-    )
-    out = evaluate_batch(table, base=scenario)
-    per_gw = out["average_revenue_busd_per_year"].to_numpy() / scenario.gw_built
-    return pd.DataFrame({"multiplier": MULTIPLIER_GRID, "lessor": per_gw[:n], "host": per_gw[n:]})
 
 
 def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
@@ -209,30 +155,6 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
         "Revenue, US$ B per GW-year of facility power",
     )
-
-
-@lru_cache(maxsize=128)
-def elasticity_sweep(scenario: Scenario) -> pd.DataFrame:
-    """NPV (US$ B) against demand elasticity: the scenario, 2x and 4x industry-wide gains."""
-    n = len(ELASTICITY_GRID)
-    cases = {
-        "scenario": (scenario.efficiency_multiplier, scenario.efficiency_diffusion),
-        "industry_2x": (2.0, 1.0),
-        "industry_4x": (4.0, 1.0),
-        "no_gain": (1.0, scenario.efficiency_diffusion),
-    }
-    table = pd.DataFrame(
-        {
-            "demand_elasticity": np.tile(ELASTICITY_GRID, len(cases)),
-            "efficiency_multiplier": np.repeat([c[0] for c in cases.values()], n),
-            "efficiency_diffusion": np.repeat([c[1] for c in cases.values()], n),
-        }
-    )
-    out = evaluate_batch(table, base=scenario)
-    frame = pd.DataFrame({"elasticity": ELASTICITY_GRID})
-    for i, key in enumerate(cases):
-        frame[key] = out["npv_busd"].to_numpy()[i * n : (i + 1) * n]
-    return frame
 
 
 def jevons_chart(ctx: ViewContext) -> go.Figure:

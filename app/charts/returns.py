@@ -19,6 +19,7 @@ from app.charts.base import (
 )
 from app.context import ViewContext
 from model.bridge import npv_bridge
+from model.derived import npv_profile_roots, profile_rates
 
 
 def cash_flow_chart(ctx: ViewContext) -> go.Figure:
@@ -185,15 +186,9 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
     )
 
 
-def _profile_rates(ctx: ViewContext) -> np.ndarray:
-    top = max(0.30, 2.0 * ctx.scenario.wacc, 1.5 * (ctx.result.irr or 0.0))
-    top = min(top, 1.0)
-    return np.round(np.linspace(0.0, top, 121), 6)
-
-
 def npv_profile_chart(ctx: ViewContext) -> go.Figure:
     """NPV against the discount rate, with the WACC and the IRR(s) marked."""
-    rates = _profile_rates(ctx)
+    rates = profile_rates(ctx.result)
     prof = ctx.result.npv_profile(rates)
     npv = prof["npv_busd"].to_numpy()
     c = Chart()
@@ -216,14 +211,7 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
         hovertemplate="NPV at WACC: %{y:,.1f} US$ B<extra></extra>",
     )
     # every sign change of the plotted profile is an IRR; a refresh can create several
-    sign = np.sign(npv)
-    crossings = np.nonzero(sign[:-1] * sign[1:] < 0)[0]
-    roots = [
-        float(rates[i] - npv[i] * (rates[i + 1] - rates[i]) / (npv[i + 1] - npv[i]))
-        for i in crossings
-    ]
-    if ctx.result.irr is not None and not any(abs(x - ctx.result.irr) < 0.01 for x in roots):
-        roots.append(ctx.result.irr)
+    roots = npv_profile_roots(ctx.result, rates)
     irr_label = "IRR" if len(roots) <= 1 else "IRRs (several: read with MIRR)"
     if roots:
         c.add(

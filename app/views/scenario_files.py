@@ -16,6 +16,7 @@ from pathlib import PurePath
 import streamlit as st
 
 from app.context import ViewContext
+from app.text import escape_markdown
 from model import Scenario, ScenarioError
 from model.io import MAX_FILE_BYTES, parse_scenario_text, to_json, to_toml
 
@@ -50,18 +51,6 @@ def show_name(name: str) -> str:
     if len(text) > MAX_NAME_CHARS:
         text = text[: MAX_NAME_CHARS - 1] + "…"
     return f"'{text}'"
-
-
-def escape_markdown(text: str) -> str:
-    """Backslash-escape every ASCII punctuation character so Streamlit shows text literally.
-
-    Streamlit renders messages as Markdown (links, images, emoji ``:codes:``, ``$`` maths);
-    escaping all punctuation makes user text inert. Newlines become spaces.
-    """
-    out = []
-    for ch in str(text).replace("\r", " ").replace("\n", " "):
-        out.append("\\" + ch if (ch.isascii() and not ch.isalnum() and ch != " ") else ch)
-    return "".join(out)
 
 
 def _on_upload() -> None:
