@@ -29,7 +29,6 @@ HIGH = "#E69F00"
 NEG = NEGATIVE
 POS = POSITIVE
 #: Draws of the Monte Carlo run drawn for export (kept modest: export must be quick).
-EXPORT_DRAWS = 2_000
 #: Default heatmap levers and points per axis.
 HEATMAP_X = "capex_per_gw_busd"
 HEATMAP_Y = "lease_rate_busd_per_gw_year"
@@ -404,11 +403,14 @@ def histogram_chart(
     *,
     bins: int = 60,
     hurdle: tuple[str, str, float, float] | None = None,
+    point: float | None = None,
 ) -> go.Figure:
     """Histogram of one metric over the draws with P10/P50/P90 marked (numpy percentiles).
 
     ``hurdle`` = (name in the title, label of the line, value in the model's unit, share of draws
     below it) replaces zero as what the title counts against (e.g. the WACC for IRR).
+    ``point`` (the metric of the scenario as set, model unit) is marked "As set", so a median far
+    from the point estimate shows at once.
     """
     k = metric_scale(metric)
     v = np.asarray(values, dtype=np.float64)
@@ -434,6 +436,8 @@ def histogram_chart(
         )
         p10, p50, p90 = (float(q) for q in np.percentile(v, [10, 50, 90]))
         _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)])
+    if point is not None and np.isfinite(point):
+        c.vline(point * k, f"As set {point * k:,.2f}", INK, "bottom")
     below = float(np.sum(v < 0)) / n * 100 if n else float("nan")
     where = "zero"
     if hurdle is not None:
@@ -491,28 +495,53 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
 
 
 def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -> go.Figure:
-    """Spearman rank correlation of each uncertain input with the metric."""
-    rows = ranking.iloc[::-1]
+    """Share of the metric's variance each uncertain input explains (first-order, RBD-FAST).
+
+    Bars are ordered by the share (largest on top); the colour is the direction, from the sign
+    of the Spearman rank correlation (blue: the metric rises with the input). Falls back to the
+    rank correlation alone for a ranking without ``s1``.
+    """
+    has_s1 = "s1" in ranking.columns
+    key = "s1" if has_s1 else "spearman_rho"
+    order = np.argsort(
+        -np.abs(np.nan_to_num(ranking[key].to_numpy(dtype=np.float64))), kind="stable"
+    )
+    rows = ranking.iloc[order].iloc[::-1]
     rho = rows["spearman_rho"].to_numpy(dtype=np.float64)
+    x = rows["s1"].to_numpy(dtype=np.float64) * 100.0 if has_s1 else rho
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.add(
         "bar",
         orientation="h",
         y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
-        x=_floats(rho),
+        x=_floats(x),
         marker={"color": [POS if r > 0 else NEG for r in np.nan_to_num(rho)]},
-        text=[f"{r:+.2f}" if np.isfinite(r) else "n/a" for r in rho],
+        text=[
+            (f"{v:.0f}% ({'+' if r > 0 else '−'})" if has_s1 else f"{r:+.2f}")
+            if np.isfinite(v)
+            else "n/a"
+            for v, r in zip(x, rho, strict=True)
+        ],
         textposition="auto",
-        hovertemplate="%{y}: rank correlation %{x:+.3f}<extra></extra>",
+        hovertemplate=(
+            "%{y}: %{x:.1f}% of the variance<extra></extra>"
+            if has_s1
+            else "%{y}: rank correlation %{x:+.3f}<extra></extra>"
+        ),
     )
-    c.xaxis["range"] = [-1, 1]
+    name = METRIC_TITLES.get(metric, metric)
+    if has_s1:
+        c.xaxis["rangemode"] = "tozero"
+    else:
+        c.xaxis["range"] = [-1, 1]
     return style(
         c,
-        f"What drives the spread of {METRIC_TITLES.get(metric, metric)}: "
-        "rank correlation of each input with it",
-        esc(label),
-        f"Spearman rank correlation with {METRIC_TITLES.get(metric, metric)} (-1 to 1)",
+        f"What drives the spread of {name}: share of its variance each input explains",
+        esc(label) + "<br>blue: rises with the input · vermillion: falls with it",
+        f"First-order share of the variance of {name} (%, SALib RBD-FAST)"
+        if has_s1
+        else f"Spearman rank correlation with {name} (-1 to 1)",
         "",
         height=max(300, 110 + 40 * len(rows)),
         legend=False,
@@ -568,7 +597,7 @@ def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS)
 
 
 def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
-    """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``.
+    """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``, ``mc_drivers``.
 
     Drawn from :func:`app.export.analyses.analyses` (each analysis runs once per export and also
     fills the workbook and report tables): tornado of NPV over the ranges of
@@ -591,7 +620,14 @@ def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
         out["stress_tests"] = stress_chart(a.stress, label)
     if a.monte_carlo is not None:
         mc = a.monte_carlo
-        out["mc_npv"] = histogram_chart(mc.draws["npv_busd"].to_numpy(), "npv_busd", label, mc.n)
+        out["mc_npv"] = histogram_chart(
+            mc.draws["npv_busd"].to_numpy(),
+            "npv_busd",
+            label,
+            mc.n,
+            point=float(mc.summary.loc["npv_busd", "point"]),
+        )
+        out["mc_drivers"] = drivers_chart(mc.drivers, label)
     return out
 
 

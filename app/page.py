@@ -407,7 +407,9 @@ def kpi_header(ctx: ViewContext) -> None:
         r,
         p,
         metric_spec("payback_years").description
-        + " See the cumulative cash chart in Returns. 'never' = not within the horizon.",
+        + " From the start of operation, first crossing (the cluster payback CoreWeave reports): "
+        + format_metric("payback_from_operation_years", r.payback_from_operation_years)
+        + ". See the cumulative cash chart in Returns. 'never' = not within the horizon.",
         inverse=True,
     )
     _metric(

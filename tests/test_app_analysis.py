@@ -114,7 +114,7 @@ def test_analysis_figures_for_export() -> None:
     s = load_preset("hosting-mix")
     ctx = ViewContext("hosting-mix", s, evaluate(s), s, evaluate(s))
     figs = analysis_figures(ctx)
-    assert set(figs) == {"tornado", "heatmap", "stress_tests", "mc_npv"}
+    assert set(figs) == {"tornado", "heatmap", "stress_tests", "mc_npv", "mc_drivers"}
     for fig in figs.values():
         assert "hosting-mix" in fig.layout.title.text
         assert fig.layout.xaxis.title.text  # a unit on the value axis

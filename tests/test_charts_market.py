@@ -1,11 +1,11 @@
-"""The market charts (app/charts_market.py): what they draw comes from model.derived, with
+"""The market charts (app/charts/market.py): what they draw comes from model.derived, with
 units on the axes and percentages as %."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.charts_market import lease_rate_paths_chart, pricing_pressure_map_chart
+from app.charts.market import lease_rate_paths_chart, pricing_pressure_map_chart
 from model import evaluate, load_preset
 from model.derived import lease_rate_paths, pricing_pressure_map
 

@@ -44,6 +44,12 @@ from app.charts.base import (
     title_margin,
 )
 from app.charts.buy import build_vs_buy_chart, build_vs_buy_npv_chart
+from app.charts.market import (
+    lease_paths_chart,
+    lease_rate_paths_chart,
+    pricing_pressure_chart,
+    pricing_pressure_map_chart,
+)
 from app.charts.pricing import (
     INDEX_LABELS,
     jevons_chart,
@@ -80,6 +86,8 @@ CHARTS: dict[str, Callable[[ViewContext], go.Figure]] = {
     "npv_vs_multiplier": npv_vs_multiplier_chart,
     "revenue_per_gw": revenue_per_gw_chart,
     "jevons": jevons_chart,
+    "pricing_pressure_map": pricing_pressure_chart,
+    "lease_rate_paths": lease_paths_chart,
     "build_vs_buy": build_vs_buy_chart,
     "build_vs_buy_npv": build_vs_buy_npv_chart,
 }
@@ -89,7 +97,8 @@ def all_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     """Every chart of the Returns, Pricing pressure and Build vs buy tabs, by file-safe name.
 
     Keys: ``cash_flows``, ``cumulative_fcf``, ``npv_profile`` (Returns); ``pricing_indices``,
-    ``npv_vs_multiplier``, ``revenue_per_gw``, ``jevons`` (Pricing pressure); ``build_vs_buy``,
+    ``npv_vs_multiplier``, ``revenue_per_gw``, ``jevons``, ``pricing_pressure_map``,
+    ``lease_rate_paths`` (Pricing pressure); ``build_vs_buy``,
     ``build_vs_buy_npv`` (Build vs buy). Values are fresh ``plotly.graph_objects.Figure`` objects
     (safe to mutate) drawn exactly as on screen; no Streamlit needed.
 
@@ -136,12 +145,16 @@ __all__ = [
     "elasticity_sweep",
     "index_sweep",
     "jevons_chart",
+    "lease_paths_chart",
+    "lease_rate_paths_chart",
     "npv_bridge_chart",
     "npv_multiplier_sweep",
     "npv_profile_chart",
     "npv_vs_multiplier_chart",
     "payback_note",
     "pricing_indices_chart",
+    "pricing_pressure_chart",
+    "pricing_pressure_map_chart",
     "procured_scenario",
     "resale_contribution",
     "resale_lease_sweep",

@@ -76,13 +76,10 @@ def analyses(scenario: Scenario) -> Analyses:
     except Exception as exc:
         out.notes.append(f"stress tests: could not be computed ({_brief(exc)})")
     try:
-        from app import charts_analysis as ca
-        from model.uncertainty import default_distributions, monte_carlo
+        from model.uncertainty import monte_carlo
 
-        d = default_distributions()
-        out.monte_carlo = monte_carlo(
-            scenario, d.distributions, int(ca.EXPORT_DRAWS), 1, d.correlation
-        )
+        # the default run: the same draws the Uncertainty tab shows (methodology §9)
+        out.monte_carlo = monte_carlo(scenario)
     except Exception as exc:
         out.notes.append(f"Monte Carlo: could not be computed ({_brief(exc)})")
     return out
@@ -144,7 +141,7 @@ def scenario_summaries(ctx: ViewContext) -> dict[str, pd.DataFrame]:
             summary.insert(1, "draws", mc.n)
             summary.insert(2, "seed", mc.seed)
             out["monte_carlo_summary"] = summary
-            out["monte_carlo_drivers"] = mc.ranking().reset_index(drop=True)
+            out["monte_carlo_drivers"] = mc.drivers.reset_index(drop=True)
         except Exception:  # noqa: S110 (a changed Monte Carlo API: leave the table out)
             pass
     return out

@@ -16,10 +16,13 @@ def render(ctx: ViewContext) -> None:
         f"The builder serves {s.efficiency_multiplier:g}x today's tokens per GPU; with "
         f"{s.efficiency_diffusion:.0%} diffusion the industry gets {industry:.2f}x. Token prices follow the "
         f"industry's cost with {s.price_pass_through:.0%} pass-through, volume responds with "
-        f"elasticity {s.demand_elasticity:g}, and compute demand (hence the spot lease rate) is "
-        "volume divided by the industry's tokens per GPU. Contracted leases keep their price for "
-        f"{s.contract_years} years. Sweeps run the model at each point; formulas under "
-        "Assumptions & method."
+        f"elasticity {s.demand_elasticity:g}; compute demand is volume divided by the industry's "
+        "tokens per GPU, and the frontier lease rate follows compute demand over industry "
+        f"capacity with elasticity {s.compute_demand_elasticity:g}, held between a floor (the "
+        "avoidable cash cost of running) and a ceiling (the user cost of new capacity, reached "
+        f"after an entry lag of {s.entry_lag_years:g} years). Each IT vintage is contracted for "
+        f"{s.contract_years} years at the rate of its start year. Sweeps run the model at each "
+        "point; formulas under Assumptions & method."
     )
     if s.hosting_share == 0:
         st.info(
@@ -39,3 +42,16 @@ def render(ctx: ViewContext) -> None:
         else "Jevons check: with pass-through 0 prices do not fall, so elasticity has no effect."
     )
     show_chart(charts.jevons_chart(ctx), "jevons", ctx)
+    st.caption(
+        "Pricing pressure map: the change in NPV the efficiency gain causes, over every "
+        "pass-through and token elasticity. Blue: the gain widens margins more than it pushes "
+        "prices down; vermillion: price pressure wins. The black line (NPV change = 0) is where "
+        "the two exactly offset; the cross is this scenario."
+    )
+    show_chart(charts.pricing_pressure_chart(ctx), "pricing_pressure_map", ctx)
+    st.caption(
+        "Lease rates over the horizon: a new vintage's rent (frontier) between the floor and the "
+        "ceiling; the installed vintage's contract rate and its spot rent as it ages behind the "
+        "frontier with the hardware decline."
+    )
+    show_chart(charts.lease_paths_chart(ctx), "lease_rate_paths", ctx)

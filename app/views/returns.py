@@ -8,6 +8,7 @@ import streamlit as st
 from app import charts
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, show_chart
+from model.metrics import format_metric
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit).
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -19,13 +20,15 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("other_opex", "Other fixed opex (US$ B)"),
     ("variable_opex", "Variable opex (US$ B)"),
     ("procurement_cost", "Procurement (US$ B)"),
+    ("licence_fee", "Model licence fee (US$ B)"),
     ("ebitda", "EBITDA (US$ B)"),
     ("depreciation", "Depreciation (US$ B)"),
     ("ebit", "EBIT (US$ B)"),
     ("tax", "Cash tax (US$ B)"),
     ("capex", "Capex incl. refresh (US$ B)"),
     ("capex_refresh", "of which refresh (US$ B)"),
-    ("residual_value", "Residual value (US$ B)"),
+    ("residual_value", "Residual value, market (US$ B)"),
+    ("residual_gain", "of which gain over book, taxed (US$ B)"),
     ("fcf", "Free cash flow (US$ B)"),
     ("cumulative_fcf", "Cumulative FCF (US$ B)"),
     ("discounted_fcf", "Discounted FCF at WACC (US$ B)"),
@@ -72,6 +75,18 @@ def render(ctx: ViewContext) -> None:
             f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
             f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
             f"MIRR {fmt_pct(r.mirr)}."
+        )
+    )
+    st.caption(
+        md(
+            "Two paybacks, two definitions: "
+            f"{format_metric('payback_years', r.payback_years)} from the first capex year, the "
+            "last time cumulative free cash flow turns non-negative (a later refresh can push it "
+            "back); "
+            f"{format_metric('payback_from_operation_years', r.payback_from_operation_years)} "
+            "from the start of operation, the first time it does (the cluster payback CoreWeave "
+            "reports, about 2.5 years). The residual value (assets at market value at the end of "
+            f"the horizon, after tax on the gain) is {fmt_busd(r.residual_pv_busd)} of the NPV."
         )
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)

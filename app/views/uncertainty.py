@@ -494,7 +494,13 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
     n = int(out["n"])
     left, right = st.columns(2)
     with left:
-        show_chart(ca.histogram_chart(out["npv"], "npv_busd", ctx.label, n), "mc_npv_hist", ctx)
+        show_chart(
+            ca.histogram_chart(
+                out["npv"], "npv_busd", ctx.label, n, point=val("npv_busd", "point")
+            ),
+            "mc_npv_hist",
+            ctx,
+        )
         show_chart(ca.cdf_chart(out["npv"], "npv_busd", ctx.label, n), "mc_npv_cdf", ctx)
     with right:
         hurdle_name = "their WACC" if out["wacc_uncertain"] else "the WACC"
@@ -516,14 +522,12 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         )
         show_chart(ca.cdf_chart(out["irr"], "irr", ctx.label, n), "mc_irr_cdf", ctx)
     drivers: pd.DataFrame = out["drivers_npv"]
-    # the chart plots rank correlations: order its bars by them (the table below ranks by share)
-    by_rho = drivers.iloc[np.argsort(-np.nan_to_num(drivers["spearman_rho"].abs()), kind="stable")]
-    show_chart(ca.drivers_chart(by_rho, ctx.label), "mc_drivers", ctx)
+    show_chart(ca.drivers_chart(drivers, ctx.label), "mc_drivers", ctx)
     st.caption(
-        "Drivers, most important first in the table: the share of NPV's variance each input "
-        "explains on its own (first-order index from SALib's RBD-FAST on the draws). The chart "
-        "shows the rank correlation, whose sign is the direction. With correlated inputs part of "
-        "a driver's share is borrowed from the inputs it moves with."
+        "Drivers, most important first: the share of NPV's variance each input explains on its "
+        "own (first-order index from SALib's RBD-FAST on the draws); the colour is the direction, "
+        "from the sign of the rank correlation. With correlated inputs part of a driver's share "
+        "is borrowed from the inputs it moves with."
     )
     st.dataframe(_drivers_table(drivers, "NPV"), hide_index=True, width="stretch")
     with st.expander("Summary of the main metrics, and notes"):

@@ -203,7 +203,7 @@ def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_pa
         page.get_by_role("button", name="PNG").first.click()
     png = tmp_path / "chart.png"
     info.value.save_as(png)
-    assert info.value.suggested_filename == "cash_flows.png"
+    assert info.value.suggested_filename == "cash_flows_bofa-base_gw-built-4.5.png"
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     with page.expect_download(timeout=TIMEOUT_MS) as info:
         page.get_by_role("button", name="SVG").first.click()

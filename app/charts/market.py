@@ -1,7 +1,7 @@
 """Charts of the cost-bounded lease market: the pricing-pressure map and the lease-rate paths.
 
 Plain functions taking a :class:`model.Scenario` (and its :class:`model.Result`) and returning a
-Plotly figure in the project's one look (:func:`app.charts.style`); the numbers come from
+Plotly figure in the project's one look (:func:`app.charts.base.style`); the numbers come from
 :mod:`model.derived`, nothing economic is computed here.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.charts import BUSD, COLORS, MUTED, Chart, style
+from app.charts.base import BUSD, COLORS, MUTED, NEGATIVE, POSITIVE, Chart, style
+from app.context import ViewContext
 from model import Result, Scenario, evaluate
 from model.derived import lease_rate_paths, pricing_pressure_map
 
-#: Diverging scale centred on zero: red where the gain costs NPV, green where it adds.
-DIVERGING = [[0.0, "#9b2226"], [0.5, "#f7f7f7"], [1.0, "#2a9d8f"]]
+#: Diverging scale centred on zero, in the one gain/loss pair (Okabe-Ito, colour-blind safe):
+#: vermillion where the gain costs NPV, blue where it adds.
+DIVERGING = [[0.0, NEGATIVE], [0.5, "#f7f7f7"], [1.0, POSITIVE]]
 
 
 def pricing_pressure_map_chart(scenario: Scenario, label: str = "") -> go.Figure:
@@ -141,4 +143,19 @@ def lease_rate_paths_chart(
     )
 
 
-__all__ = ["lease_rate_paths_chart", "pricing_pressure_map_chart"]
+def pricing_pressure_chart(ctx: ViewContext) -> go.Figure:
+    """:func:`pricing_pressure_map_chart` for the dashboard's scenario (chart registry form)."""
+    return pricing_pressure_map_chart(ctx.scenario, ctx.label)
+
+
+def lease_paths_chart(ctx: ViewContext) -> go.Figure:
+    """:func:`lease_rate_paths_chart` for the dashboard's scenario (chart registry form)."""
+    return lease_rate_paths_chart(ctx.scenario, ctx.result, ctx.label)
+
+
+__all__ = [
+    "lease_paths_chart",
+    "lease_rate_paths_chart",
+    "pricing_pressure_chart",
+    "pricing_pressure_map_chart",
+]
