@@ -186,3 +186,17 @@ def test_percentile_labels_sit_above_the_histogram() -> None:
     marks = [a for a in fig.layout.annotations if a.text and a.text.startswith("P")]
     assert marks and all(a.y >= 1.0 and a.yanchor == "bottom" for a in marks)
     assert len({a.yshift for a in marks}) == len(marks)  # one row each
+
+
+def test_heatmap_axis_bounds_of_a_rate_are_typed_in_percent() -> None:
+    """Rates show as percentages in every input (methodology §12, "Inputs in percent")."""
+    at = _app("Sensitivity")
+    at.selectbox(key="sens_heat_x").set_value("wacc").run()
+    _clean(at)
+    box = at.number_input(key="sens_heat_x_lo_wacc")
+    assert "%" in box.label
+    assert 1.0 < box.value < 100.0  # a percentage, not the model's fraction
+    box.set_value(6.0).run()
+    _clean(at)
+    spec = _spec(at, "<b>NPV at WACC over")
+    assert min(spec["data"][0]["x"]) == pytest.approx(0.06)

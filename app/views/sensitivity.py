@@ -147,41 +147,14 @@ def _heatmap_section(ctx: ViewContext) -> None:
     c4, c5, c6, c7, c8 = st.columns(5)
     xs_spec, ys_spec = FIELD_SPECS[x_field], FIELD_SPECS[y_field]
     # keys include the field so that a new lever starts from its own sensible range
-    x_from = c4.number_input(
-        f"{xs_spec.label} from",
-        value=x_lo,
-        min_value=float(xs_spec.low),
-        max_value=float(xs_spec.high),
-        key=f"{KEY}heat_x_lo_{x_field}",
-        help=md(f"Allowed: {xs_spec.range_text()}"),
-    )
-    x_to = c5.number_input(
-        f"{xs_spec.label} to",
-        value=x_hi,
-        min_value=float(xs_spec.low),
-        max_value=float(xs_spec.high),
-        key=f"{KEY}heat_x_hi_{x_field}",
-        help=md(f"Allowed: {xs_spec.range_text()}"),
-    )
-    y_from = c6.number_input(
-        f"{ys_spec.label} from",
-        value=y_lo,
-        min_value=float(ys_spec.low),
-        max_value=float(ys_spec.high),
-        key=f"{KEY}heat_y_lo_{y_field}",
-        help=md(f"Allowed: {ys_spec.range_text()}"),
-    )
-    y_to = c7.number_input(
-        f"{ys_spec.label} to",
-        value=y_hi,
-        min_value=float(ys_spec.low),
-        max_value=float(ys_spec.high),
-        key=f"{KEY}heat_y_hi_{y_field}",
-        help=md(f"Allowed: {ys_spec.range_text()}"),
-    )
+    x_from = _bound_input(c4, x_field, "from", x_lo, f"{KEY}heat_x_lo_{x_field}")
+    x_to = _bound_input(c5, x_field, "to", x_hi, f"{KEY}heat_x_hi_{x_field}")
+    y_from = _bound_input(c6, y_field, "from", y_lo, f"{KEY}heat_y_lo_{y_field}")
+    y_to = _bound_input(c7, y_field, "to", y_hi, f"{KEY}heat_y_hi_{y_field}")
     points = c8.slider("Points per axis", 5, 50, ca.HEATMAP_POINTS, key=KEY + "heat_points")
     problems = [
-        f"{spec.label}: 'from' {a:g} must be below 'to' {b:g}"
+        f"{spec.label}: 'from' {field_value_text(spec.name, a)} must be below 'to' "
+        f"{field_value_text(spec.name, b)}"
         for spec, a, b in ((xs_spec, x_from, x_to), (ys_spec, y_from, y_to))
         if not a < b
     ]
@@ -205,6 +178,27 @@ def _heatmap_section(ctx: ViewContext) -> None:
             + ". The dashed line is where the metric crosses zero."
         )
     )
+
+
+def _bound_input(column: Any, name: str, end: str, value: float, key: str) -> float:
+    """One end of a heatmap axis, shown and typed as people read it (percent for rates).
+
+    Returns the value in the model's unit (a fraction for rates).
+    """
+    spec = FIELD_SPECS[name]
+    k = display_scale(name)
+    shown = column.number_input(
+        f"{spec.label} {end} ({percent_unit(spec)})",
+        value=float(value) * k,
+        min_value=float(spec.low) * k,
+        max_value=float(spec.high) * k,
+        key=key,
+        help=md(
+            f"Allowed: {field_value_text(name, spec.low)} to {field_value_text(name, spec.high)}"
+            + ("" if k != 1 else f" {spec.unit}")
+        ),
+    )
+    return float(shown) / k
 
 
 def _axis_values(name: str, lo: float, hi: float, points: int) -> tuple[float, ...]:
