@@ -251,10 +251,16 @@ def _breakeven_section(ctx: ViewContext) -> None:
     cols = st.columns(3)
     cols[0].metric(
         md(f"Breakeven {spec.label.lower()}, {percent_unit(spec)}"),
-        "none in range" if be.value is None else field_value_text(field, be.value),
+        "none in range"
+        if be.value is None
+        else (
+            f"{be.value * 100:,.2f}%"
+            if display_scale(field) != 1
+            else f"{be.value:,.{0 if spec.integer else 2}f}"
+        ),
         delta=None
         if be.value is None
-        else f"{(be.value - be.current_value) * display_scale(field):+,.4g} vs as set",
+        else f"{(be.value - be.current_value) * display_scale(field):+,.2f} vs as set",
         delta_color="off",
         border=True,
         help=md(f"Searched {spec.label} from {be.search_low:g} to {be.search_high:g} {spec.unit}."),
