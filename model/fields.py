@@ -646,14 +646,15 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Hyperion shape): the lessor funds it, the builder pays rent.",
     ),
     FieldSpec(
-        "campus_lease_rent_yield",
-        "Campus rent",
-        "fraction of the lessor's facility cost per year",
+        "campus_lease_yield",
+        "Lessor's yield",
+        "fraction per year",
         0.0,
         0.3,
         0.0025,
         FINANCING,
-        "Annual rent the builder pays, per unit of the facility build cost the lessor funded.",
+        "Return the lessor requires: the builder's level rent in operating years recovers the "
+        "lessor's funding at this yield, net of the guaranteed residual.",
     ),
     FieldSpec(
         "campus_rvg_share",

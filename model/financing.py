@@ -73,10 +73,11 @@ def finance_project(
 
     Notes
     -----
-    Campus lease (share ``s`` of the facility, rent yield ``y``, guarantee ``g``): the lessor
-    funds ``s`` of every facility capex, the builder pays ``y s C_fac`` in each operating year and
-    at the horizon hands the lessor its share of the facility's residual cash ``R`` plus any
-    shortfall below the guarantee: ``max(g s C_fac - s R, 0)``. The builder deducts rent and the
+    Campus lease (share ``s`` of the facility, lessor's yield ``y``, guarantee ``g``): the lessor
+    funds ``s`` of every facility capex ``K_t``; the builder pays a level rent ``Q`` in each
+    operating year with ``sum_op Q v_t = sum_t s K_t v_t - G v_{H-1}`` (``v_t = (1 + y)^-t``,
+    ``G = g s C_fac``), and at the horizon hands the lessor its share of the facility's residual
+    cash ``s R`` plus any shortfall below the guarantee, ``max(G - s R, 0)``. The builder deducts rent and the
     guarantee payment and loses ``s`` of the facility's tax depreciation and disposal gain.
 
     Debt (loan-to-cost ``L``, rate ``r``, tenor ``n``): draws ``L`` of the builder's build capex
@@ -102,12 +103,16 @@ def finance_project(
 
     # ---- campus lease (builder as lessee) ---------------------------------------------------
     lessor_funding = s * f.capex_facility
-    rent = np.where(
-        f.operating, (p["campus_lease_rent_yield"] * f.facility_build_cost)[:, None], 0.0
-    )
-    rent = s * rent
-    handover = p["campus_lease_share"] * f.facility_residual_cash
     guarantee = p["campus_rvg_share"] * p["campus_lease_share"] * f.facility_build_cost
+    # level rent in operating years recovering the lessor's funding at its yield, net of the
+    # guaranteed residual at the horizon: PV_y(rent) + PV_y(guarantee) = PV_y(funding)
+    disc_y = finance.discount_factors(p["campus_lease_yield"], n_t)
+    funded_pv = np.sum(lessor_funding * disc_y, axis=1)
+    guarantee_pv = guarantee * np.sum(np.where(f.last_year, disc_y, 0.0), axis=1)
+    annuity_pv = np.sum(np.where(f.operating, disc_y, 0.0), axis=1)
+    level_rent = np.maximum(funded_pv - guarantee_pv, 0.0) / np.maximum(annuity_pv, 1e-300)
+    rent = np.where(f.operating, level_rent[:, None], 0.0)
+    handover = p["campus_lease_share"] * f.facility_residual_cash
     shortfall = np.maximum(guarantee - handover, 0.0)
     end_payment = np.where(f.last_year, (handover + shortfall)[:, None], 0.0)
     lease_flow = lessor_funding - rent - end_payment

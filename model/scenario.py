@@ -153,7 +153,7 @@ class Scenario(BaseModel):
     target_dscr: float = _f("target_dscr")
     partner_share_of_capex: float = _f("partner_share_of_capex")
     campus_lease_share: float = _f("campus_lease_share")
-    campus_lease_rent_yield: float = _f("campus_lease_rent_yield")
+    campus_lease_yield: float = _f("campus_lease_yield")
     campus_rvg_share: float = _f("campus_rvg_share")
     macrs_depreciation: int = _f("macrs_depreciation")
     facility_tax_class_years: int = _f("facility_tax_class_years")
