@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from model import finance
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
-from model.results import BATCH_METRICS, METRIC_UNITS, Result, evaluate, evaluate_batch
+from model.results import (
+    BATCH_METRICS,
+    METRIC_UNITS,
+    Result,
+    evaluate,
+    evaluate_batch,
+    external_business,
+)
 from model.scenario import (
     Scenario,
     ScenarioError,
@@ -75,6 +82,7 @@ __all__ = [
     "default_scenario",
     "evaluate",
     "evaluate_batch",
+    "external_business",
     "finance",
     "grid",
     "load_preset",

@@ -363,11 +363,42 @@ def evaluate_batch(
     return pd.DataFrame(data, index=frame.index)
 
 
+def external_business(scenario: Scenario | None = None) -> Result | None:
+    """The external business alone: leased, hosted and resold capacity and its share of capex.
+
+    The incremental economics of "lease the surplus": the build shrinks to the GW leased or
+    hosted (``gw_built x (lease_share + hosting_share)``), all of it external, with procured
+    capacity, financing shares and every other input unchanged. None when nothing owned is
+    leased or hosted.
+
+    Notes
+    -----
+    Every line of a build is proportional to its GW except hosting, whose sales the market caps;
+    the hosted GW are kept, so the cap binds as in the whole build. The internal capacity and its
+    transfer-price revenue drop out (methodology section 9.5).
+    """
+    s = scenario if scenario is not None else default_scenario()
+    external = s.lease_share + s.hosting_share
+    if external <= 0.0:
+        return None
+    # model_copy: the external GW may fall below the input bound of a whole build (0.1 GW); the
+    # engine's domain is any positive GW
+    part = s.model_copy(
+        update={
+            "gw_built": s.gw_built * external,
+            "lease_share": s.lease_share / external,
+            "hosting_share": s.hosting_share / external,
+        }
+    )
+    return evaluate(part)
+
+
 __all__ = [
     "BATCH_METRICS",
     "METRIC_UNITS",
     "Result",
     "evaluate",
     "evaluate_batch",
+    "external_business",
     "scenario_params",
 ]
