@@ -4,6 +4,7 @@ The public API::
 
     from model import Scenario, evaluate, evaluate_batch, Result, load_preset
     from model import tornado, grid, breakeven, monte_carlo, stress_tests   # analyst toolkit
+    from model import derived   # the sweeps, maps and paths the charts draw
 
 Everything is pure (no Streamlit, no Plotly), typed, and vectorised where it runs in batch.
 """
@@ -11,7 +12,7 @@ Everything is pure (no Streamlit, no Plotly), typed, and vectorised where it run
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from model import finance
+from model import derived, finance
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
 from model.results import (
@@ -80,6 +81,7 @@ __all__ = [
     "default_distributions",
     "default_ranges",
     "default_scenario",
+    "derived",
     "evaluate",
     "evaluate_batch",
     "external_business",

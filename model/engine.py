@@ -150,6 +150,10 @@ def _refresh_capex(
     """
     k_last = _last_vintage(life, build, horizon)
     n_t = t.shape[1]
+    remaining = (k_last + 1.0) * life - (horizon - build)
+    nbv_end = cost * _clamp(remaining / life, 0.0, 1.0)
+    if not np.any(k_last > 0):  # no refresh inside any row's horizon (e.g. a long facility life)
+        return np.zeros((cost.shape[0], n_t)), nbv_end
     x = np.arange(n_t + 2, dtype=np.float64)[None, :]  # times 0 .. T + 1
     integral = life[:, None] * _vintage_integral(
         (x - build[:, None]) / life[:, None], k_last[:, None]
@@ -158,8 +162,6 @@ def _refresh_capex(
     count = integral[:, 2:] - 2.0 * integral[:, 1:-1] + integral[:, :-2]
     # rounded: the second difference of exact multiples leaves float noise of ~1e-15
     spend = cost[:, None] * np.maximum(np.round(count, 12), 0.0)
-    remaining = (k_last + 1.0) * life - (horizon - build)
-    nbv_end = cost * _clamp(remaining / life, 0.0, 1.0)
     return spend, nbv_end
 
 
@@ -352,7 +354,7 @@ def _cash_flows(
     seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
     seg_spot_billed = spot_run * width
-    seg_spot_idle = width - np.where(runs, width, 0.0)
+    seg_spot_idle = np.where(runs, 0.0, width)
     # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
     # share: the host sells at the token price the pass-through sets, so its sold share follows
     # the industry's compute utilisation D / K (1 when compute is scarce)
@@ -362,7 +364,8 @@ def _cash_flows(
         + delta_hw * start
         + np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0)
     )
-    seg_host = width * np.exp(_clamp(log_tokens, -LOG_CLIP, LOG_CLIP))
+    # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
+    seg_host = width * np.exp(log_tokens)
 
     def _sum(seg: FloatArray) -> FloatArray:
         return seg[:, :n_years] + seg[:, n_years:]

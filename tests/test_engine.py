@@ -483,7 +483,7 @@ def test_residual_value_fraction_scales_the_market_value_after_tax() -> None:
 
 
 def test_residual_it_value_is_capped_by_replacement_cost_and_falls_with_the_decline() -> None:
-    """IT at the smaller of replacement cost and its remaining rents (methodology section 2.4)."""
+    """IT at the smaller of replacement cost and its remaining rents (methodology section 2.3)."""
     rich = base(lease_rate_busd_per_gw_year=40.0)  # rents worth far more than the hardware
     r = evaluate(rich)
     nbv_it = 89.25 * 2.5 / 5.5

@@ -1,5 +1,5 @@
 """The cost-bounded lease market, vintages, hosting against the market and the calibration
-presets (methodology sections 2.3-2.4, 4.2-4.5 and 6)."""
+presets (methodology sections 2.2-2.3, 4.2-4.5 and 6.2)."""
 
 from __future__ import annotations
 
@@ -184,7 +184,7 @@ def test_hosted_tokens_never_exceed_the_share_cap_of_market_volume(s: Scenario) 
     assert (m["hosting_capacity_used_share"].to_numpy() <= 1 + 1e-12).all()
 
 
-# ---- calibration presets (methodology section 6) ----------------------------------------------
+# ---- calibration presets (methodology section 6.2) --------------------------------------------
 
 
 @pytest.mark.parametrize(("life", "epoch"), [(3.0, 12.0), (5.0, 8.5), (7.0, 7.0)])

@@ -1,0 +1,144 @@
+"""Charts of the cost-bounded lease market: the pricing-pressure map and the lease-rate paths.
+
+Plain functions taking a :class:`model.Scenario` (and its :class:`model.Result`) and returning a
+Plotly figure in the project's one look (:func:`app.charts.style`); the numbers come from
+:mod:`model.derived`, nothing economic is computed here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from app.charts import BUSD, COLORS, MUTED, Chart, style
+from model import Result, Scenario, evaluate
+from model.derived import lease_rate_paths, pricing_pressure_map
+
+#: Diverging scale centred on zero: red where the gain costs NPV, green where it adds.
+DIVERGING = [[0.0, "#9b2226"], [0.5, "#f7f7f7"], [1.0, "#2a9d8f"]]
+
+
+def pricing_pressure_map_chart(scenario: Scenario, label: str = "") -> go.Figure:
+    """Heatmap of the NPV change an efficiency gain causes, over pass-through x elasticity.
+
+    The zero contour (black) is where margin expansion exactly offsets price pressure; the
+    scenario's own pass-through and elasticity are marked.
+    """
+    m = pricing_pressure_map(scenario)
+    z = m.delta_npv_busd
+    limit = float(max(np.max(np.abs(z)), 1e-9))
+    x = [float(v) for v in m.pass_through]
+    y = [float(v) for v in m.elasticity]
+    c = Chart()
+    c.add(
+        "heatmap",
+        x=x,
+        y=y,
+        z=z.tolist(),
+        zmin=-limit,
+        zmax=limit,
+        colorscale=DIVERGING,
+        colorbar={"title": {"text": f"ΔNPV, {BUSD}"}, "ticksuffix": ""},
+        hovertemplate=(
+            "pass-through %{x:.0%}, elasticity %{y:.2f}: ΔNPV %{z:,.1f} US$ B<extra></extra>"
+        ),
+        name="NPV change",
+    )
+    c.add(
+        "contour",
+        x=x,
+        y=y,
+        z=z.tolist(),
+        contours={"start": 0.0, "end": 0.0, "size": 1.0, "coloring": "none"},
+        line={"color": "black", "width": 2.5},
+        showscale=False,
+        hoverinfo="skip",
+        name="ΔNPV = 0: margin gain offsets price pressure",
+        showlegend=True,
+    )
+    c.add(
+        "scatter",
+        x=[scenario.price_pass_through],
+        y=[scenario.demand_elasticity],
+        mode="markers",
+        marker={"symbol": "x", "size": 13, "color": COLORS["fcf"]},
+        name="Scenario",
+        hovertemplate="Scenario: pass-through %{x:.0%}, elasticity %{y:.2f}<extra></extra>",
+    )
+    c.xaxis.update(tickformat=".0%", range=[x[0], x[-1]])
+    c.yaxis.update(range=[y[0], y[-1]])
+    c.layout["hovermode"] = "closest"
+    gain = (
+        f"illustrative {m.multiplier:g}x gain (the scenario has none)"
+        if m.illustrative
+        else f"{m.multiplier:g}x gain"
+    )
+    return style(
+        c,
+        "Pricing pressure map: NPV change from the efficiency gain",
+        f"{gain}, diffusion {m.diffusion:.0%}" + (f" · {label}" if label else ""),
+        "Price pass-through (% of the industry's cost decline passed into token prices)",
+        "Price elasticity of token demand (absolute)",
+        height=520,
+    )
+
+
+#: Lines of the lease-rate chart: (column, name, colour, dash, width).
+PATHS: tuple[tuple[str, str, str, str, float], ...] = (
+    ("ceiling", "Ceiling: user cost of new capacity", "#9b2226", "dash", 2.0),
+    ("frontier", "Frontier: a new vintage's rent", COLORS["builder"], "solid", 3.0),
+    ("contracted", "Contract rate of the installed vintage", COLORS["accent"], "dot", 2.5),
+    ("billed", "Billed: average over leased capacity", COLORS["fcf"], "solid", 2.0),
+    ("fleet", "Installed vintage at spot, for its age", COLORS["industry"], "solid", 2.0),
+    ("floor", "Floor: avoidable cash cost", MUTED, "dash", 2.0),
+)
+
+
+def lease_rate_paths_chart(
+    scenario: Scenario, result: Result | None = None, label: str = ""
+) -> go.Figure:
+    """Lease rates over the horizon (US$ B per GW-year): frontier, vintages, contract, bounds."""
+    r = result if result is not None else evaluate(scenario)
+    paths = lease_rate_paths(r)
+    years = [int(v) for v in paths["year"]]
+    c = Chart()
+    vintage_cols = [col for col in paths.columns if col.startswith("vintage_")]
+    rate = scenario.lease_rate_busd_per_gw_year
+    for i, col in enumerate(vintage_cols):
+        values = paths[col].to_numpy(dtype=np.float64) * rate
+        c.add(
+            "scatter",
+            x=years,
+            y=[None if not np.isfinite(v) else float(v) for v in values],
+            mode="lines",
+            line={"color": "#b5a1c9", "width": 1.2},
+            name="IT vintages at spot, by age" if i == 0 else f"vintage {i}",
+            legendgroup="vintages",
+            showlegend=i == 0,
+            hovertemplate=f"vintage {i}: %{{y:,.2f}} US$ B per GW-year<extra></extra>",
+        )
+    for key, name, color, dash, width in PATHS:
+        c.add(
+            "scatter",
+            x=years,
+            y=[float(v) for v in paths[f"{key}_busd_per_gw_year"]],
+            mode="lines",
+            line={"color": color, "dash": dash, "width": width},
+            name=name,
+            hovertemplate=f"{name}: %{{y:,.2f}} US$ B per GW-year<extra></extra>",
+        )
+    c.xaxis.update(dtick=1, zeroline=False)
+    c.yaxis["rangemode"] = "tozero"
+    s = scenario
+    return style(
+        c,
+        "Lease rates over the horizon: frontier, vintages, contracts and the cost bounds",
+        f"hardware decline {s.hardware_cost_decline_per_year:.0%} a year, entry lag "
+        f"{s.entry_lag_years:g} years" + (f" · {label}" if label else ""),
+        f"Year from first capex (years 0-{s.build_years - 1} build)",
+        "Lease rate, US$ B per GW-year of facility power",
+        height=500,
+    )
+
+
+__all__ = ["lease_rate_paths_chart", "pricing_pressure_map_chart"]
