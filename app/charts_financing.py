@@ -2,7 +2,7 @@
 
 Plain functions taking a :class:`model.Scenario` or :class:`model.Result` and returning a
 DataFrame or a Plotly figure in the project's one look (:func:`app.charts.style`). Every number
-comes from the model's cash-flow table (methodology section 9); nothing economic is computed
+comes from the model's cash-flow table (methodology section 11); nothing economic is computed
 here beyond sums of its lines.
 """
 

@@ -495,7 +495,7 @@ def _cash_flows(
     residual = np.where(last_year, residual_end[:, None], 0.0)
     residual_gain = np.where(last_year, gain_end[:, None], 0.0)
 
-    # ---- tax: tax depreciation separate from book (methodology section 9) ----------------------
+    # ---- tax: tax depreciation separate from book (methodology section 11) ----------------------
     book_fac = op_width * (cost_fac / p["facility_life_years"])[:, None]
     book_tax = bool(np.all((p["macrs_depreciation"] < 0.5) & (p["bonus_depreciation_share"] <= 0)))
     if book_tax:

@@ -3,7 +3,7 @@
 Arrays are (scenarios, years); loops run over years only. The unlevered project flows are
 untouched: financing adds lines beside them (``debt_drawdown``, ``interest``, ``debt_repayment``,
 ``debt_balance``, ``lessor_funding``, ``campus_rent``, ``fcf_to_equity``) and equity metrics.
-Conventions and sources: ``docs/methodology.md`` section 9.
+Conventions and sources: ``docs/methodology.md`` section 11.
 """
 
 from __future__ import annotations

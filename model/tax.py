@@ -1,7 +1,7 @@
 """Tax depreciation separate from book, and cash tax: stand-alone or inside a profitable group.
 
 Arrays are (scenarios, years); loops run over years or recovery-table columns, never over
-scenarios. Conventions and sources: ``docs/methodology.md`` section 9.
+scenarios. Conventions and sources: ``docs/methodology.md`` section 11.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The capital-structure pieces (app/charts_financing.py): sources equal uses, the chart draws
-the model's debt lines, KPIs appear only with financing (methodology section 9.1)."""
+the model's debt lines, KPIs appear only with financing (methodology section 11.1)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def operating_rows(r: Result) -> pd.DataFrame:
 
 def tax_loop(ebit: np.ndarray, rate: float, nol_limit: float = 1.0) -> np.ndarray:
     """Plain reference: tax on positive EBIT after using losses carried forward (no carryback),
-    which offset at most ``nol_limit`` of a year's income (methodology section 9.2)."""
+    which offset at most ``nol_limit`` of a year's income (methodology section 11.2)."""
     pool = 0.0
     out = []
     for e in ebit:
@@ -87,7 +87,7 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     same(col["cumulative_fcf"], np.cumsum(col["fcf"]))
     same(col["discounted_fcf"], col["fcf"] / (1.0 + s.wacc) ** np.arange(h))
     # nothing earned or spent on operations before operation starts (phases online as built
-    # earn from the year after their build year: methodology section 9.4)
+    # earn from the year after their build year: methodology section 11.4)
     early = (np.arange(h) < 1) if s.phased_online else ~op
     for name in ("revenue", "power_cost", "other_opex", "tax"):
         assert (col[name][early] == 0).all(), name
@@ -110,7 +110,7 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     assert col["residual_value"][-1] >= -tol
     same(col["residual_gain"][-1], col["residual_value"][-1] - col["net_book_value"][-1])
     # tax on EBIT at tax depreciation and the disposal gain against the tax basis: stand-alone
-    # never negative, losses carried forward; inside a group, rate x income (section 9.2)
+    # never negative, losses carried forward; inside a group, rate x income (section 11.2)
     taxable = col["ebit"] + col["residual_gain"] + col["depreciation"] - col["tax_depreciation"]
     taxable[-1] += col["tax_depreciation"].sum() - col["depreciation"].sum()
     if s.tax_in_group:

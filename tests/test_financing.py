@@ -1,5 +1,5 @@
 """Capital structure: debt schedule identities, APV and Modigliani-Miller, partner and campus
-lease, the coreweave-spv preset (methodology section 9.1 and 9.3)."""
+lease, the coreweave-spv preset (methodology sections 11.1, 11.3 and 11.6)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_with_tax_leverage_adds_the_pv_of_the_interest_tax_shield() -> None:
 
 
 def test_apv_equals_equity_flows_at_the_relevered_cost_of_equity() -> None:
-    # methodology section 9.1: discounting FCFE at r_E,t = r_U + (r_U - r_D)(D - TS) / E each
+    # methodology section 11.1: discounting FCFE at r_E,t = r_U + (r_U - r_D)(D - TS) / E each
     # year gives the APV
     s = _debt(tax_in_group=1)
     r = evaluate(s)
@@ -179,7 +179,7 @@ def test_campus_lease_rent_recovers_the_lessors_funding() -> None:
 
 
 def test_coreweave_spv_levers_a_conventional_contracted_cluster() -> None:
-    # methodology section 9.6: no refresh inside the horizon, so the flows are conventional
+    # methodology section 11.6: no refresh inside the horizon, so the flows are conventional
     r = evaluate(load_preset("coreweave-spv"))
     s = r.scenario
     assert s.it_life_years >= s.operating_years

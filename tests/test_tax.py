@@ -1,5 +1,5 @@
 """Tax depreciation and cash tax: MACRS tables, bonus, the 80% loss limit, group relief,
-section 163(j) (methodology section 9.2)."""
+section 163(j) (methodology section 11.2)."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_bonus_depreciation_raises_npv_more_inside_a_group() -> None:
     bonus = dict(macrs_depreciation=1, bonus_depreciation_share=1.0)
     alone = evaluate(base.replace(**bonus)).npv_busd - plain
     group = evaluate(base.replace(tax_in_group=1, **bonus)).npv_busd - plain
-    # methodology section 9.2: +3.0 stand-alone, +5.1 inside the group (US$ B)
+    # methodology section 11.2: +3.0 stand-alone, +5.1 inside the group (US$ B)
     assert 2.0 < alone < group < 8.0
 
 

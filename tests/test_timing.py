@@ -1,5 +1,5 @@
 """Phased build, utilisation ramp, internal use at a transfer price and the external-business
-view (methodology sections 9.4 and 9.5)."""
+view (methodology sections 11.4 and 11.5)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_ramp_bills_the_stated_share_in_the_first_two_years() -> None:
     np.testing.assert_allclose(cf["revenue"][2:4], [0.5 * 37.5, 0.85 * 37.5])
     np.testing.assert_allclose(cf["revenue"][4:], full["revenue"][4:])
     np.testing.assert_allclose(cf["power_cost"], full["power_cost"])  # costs run regardless
-    # methodology section 9.4: NPV 20.9 -> 6.4 (US$ B)
+    # methodology section 11.4: NPV 20.9 -> 6.4 (US$ B)
     assert ramp.npv_busd == pytest.approx(6.43, abs=0.01)
 
 
@@ -37,7 +37,7 @@ def test_internal_capacity_at_the_lease_rate_earns_what_leasing_would() -> None:
     internal = evaluate(base.replace(lease_share=0.75))
     assert internal.npv_busd == pytest.approx(npv, abs=1e-9)
     cost_centre = evaluate(base.replace(lease_share=0.75, internal_transfer_price_share=0.0))
-    # methodology section 9.5: a cost centre loses 48.6 (US$ B)
+    # methodology section 11.5: a cost centre loses 48.6 (US$ B)
     assert cost_centre.npv_busd - npv == pytest.approx(-48.56, abs=0.01)
     assert (cost_centre.cash_flows["revenue_internal"] == 0).all()
 
