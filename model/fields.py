@@ -178,7 +178,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "phased_online",
         "Phases online as built",
-        "0 (all at completion) or 1 (each year's phase the next year)",
+        "0 (all at completion) or 1 (each phase the year after its build)",
         0,
         1,
         1,
@@ -647,7 +647,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec(
         "campus_lease_yield",
-        "Lessor's yield",
+        "Lessor yield",
         "fraction per year",
         0.0,
         0.3,

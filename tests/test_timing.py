@@ -57,3 +57,24 @@ def test_defaults_reproduce_the_unlevered_results() -> None:
     r = evaluate(load_preset("bofa-base"))
     assert r.npv_busd == pytest.approx(20.884048, abs=1e-6)
     assert r.irr == pytest.approx(0.113948, abs=1e-6)
+
+
+def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
+    # saved before the financing, tax and timing inputs existed: they take their defaults
+    from app.state import parse_query_params, query_params_for
+    from model.io import parse_scenario_text
+
+    old = 'format = "ai-dc-returns/scenario"\nversion = 1\npreset = "bofa-base"\n\n'
+    old += "[scenario]\ngw_built = 4.5\nwacc = 0.0925\n"
+    s, preset = parse_scenario_text(old, "toml")
+    want = load_preset("bofa-base").replace(gw_built=4.5, wacc=0.0925)
+    assert preset == "bofa-base" and s == want
+    assert s.debt_share_of_capex == 0.0 and s.macrs_depreciation == 0
+    assert evaluate(s).npv_equity_busd == evaluate(s).npv_busd
+    preset, linked, warnings = parse_query_params({"preset": "bofa-base", "gw_built": "4.5"})
+    assert not warnings and linked == load_preset("bofa-base").replace(gw_built=4.5)
+    # a new input travels in a link and comes back
+    levered = load_preset("coreweave-spv").replace(debt_tenor_years=3)
+    params = query_params_for("coreweave-spv", levered)
+    assert params["debt_tenor_years"] == "3"
+    assert parse_query_params(params)[1] == levered
