@@ -9,6 +9,7 @@ are in ``docs/methodology.md``; names carry their units (``_busd`` = US$ billion
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -112,21 +113,22 @@ def _clamp(x: FloatArray, low: float | FloatArray, high: float | FloatArray) -> 
 
 def _phi(x: FloatArray) -> FloatArray:
     """``x / (1 - exp(-x))`` (1 at ``x = 0``): ``L x`` the continuous capital-recovery factor."""
-    safe = np.where(x > 1e-9, x, 1.0)
-    return np.where(x > 1e-9, safe / -np.expm1(-safe), 1.0 + 0.5 * x)
+    return 1.0 / _psi(x)
 
 
 def _psi(y: FloatArray) -> FloatArray:
     """``(1 - exp(-y)) / y`` (1 at ``y = 0``): the present value of 1 a year over 1 / rate."""
-    safe = np.where(y > 1e-9, y, 1.0)
-    return np.where(y > 1e-9, -np.expm1(-safe) / safe, 1.0 - 0.5 * y)
+    # below 1e-12 the series 1 - y / 2 equals 1 to double precision
+    out: FloatArray = np.divide(-np.expm1(-y), y, out=np.ones_like(y), where=y > 1e-12)
+    return out
 
 
 def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
     """``integral_0^u min(floor(w), k_last) dw`` for ``u >= 0`` (0 for ``u < 0``)."""
     u = np.maximum(u, 0.0)
     v = np.minimum(u, k_last)
-    f: FloatArray = np.floor(np.round(v, 9))
+    # the integral is continuous at integers, so float noise in floor() does not matter
+    f: FloatArray = np.floor(v)
     out: FloatArray = f * (f - 1.0) / 2.0 + f * (v - f) + k_last * np.maximum(u - k_last, 0.0)
     return out
 
@@ -160,8 +162,8 @@ def _refresh_capex(
     )
     # paid by time y: I(y + 1) - I(y); year t pays paid(t + 1) - paid(t)
     count = integral[:, 2:] - 2.0 * integral[:, 1:-1] + integral[:, :-2]
-    # rounded: the second difference of exact multiples leaves float noise of ~1e-15
-    spend = cost[:, None] * np.maximum(np.round(count, 12), 0.0)
+    # the second difference of exact multiples leaves float noise of ~1e-15: dropped
+    spend = cost[:, None] * np.where(count > 1e-12, count, 0.0)
     return spend, nbv_end
 
 
@@ -669,44 +671,48 @@ class _ResidualInputs:
     nbv_fac: FloatArray
     tax: FloatArray
 
-    def _spot(self, rent: FloatArray, start: FloatArray) -> FloatArray:
-        """PV of ``(rent e^(-delta s) - charge) e^(-rho s)`` from ``start`` to the end of life or
-        until the rent meets the charge (the IT then idles: never negative)."""
-        # years until the rent, falling at delta, meets the charge
-        until_idle = (np.log(np.maximum(rent, 1e-300)) - self.log_charge) * self.inv_delta
+    @cached_property
+    def _fixed(self) -> dict[str, FloatArray]:
+        """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
+        aged = self.rho + self.delta
+        term = self.contract_left
+        return {
+            "aged": aged,
+            "rent_at_term": term * _psi(aged * term),
+            "charge_at_term": term * _psi(self.rho * term),
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * self.left)),
+            "log_charge": np.log(np.maximum(self.charge, 1e-300)),
+            # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
+            "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
+        }
+
+    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
+        the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
+        f = self._fixed
+        until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         stop = np.maximum(
             start, np.where(rent > self.charge, np.minimum(self.left, until_idle), 0.0)
         )
-        aged = self.rho + self.delta
-        return rent * (stop * _psi(aged * stop) - start * _psi(aged * start)) - self.charge * (
-            stop * _psi(self.rho * stop) - start * _psi(self.rho * start)
-        )
+        return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+        f = self._fixed
         rent = self.rent_per_rate * lease_rate
-        term = self.contract_left
-        contract = (
-            (self.contract_rent_per_rate * lease_rate - self.charge) * term * _psi(self.rho * term)
-        )
         cs = self.contracted_share
-        pre_tax = (1.0 - cs) * self._spot(rent, np.zeros_like(term)) + cs * (
-            contract + self._spot(rent, term)
-        )
+        # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
+        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
+        r1, c1 = self._spot_from(rent, self.contract_left)
+        spot_all = rent * r0 - self.charge * c0
+        spot_after = rent * (r1 - f["rent_at_term"]) - self.charge * (c1 - f["charge_at_term"])
+        contract = (self.contract_rent_per_rate * lease_rate - self.charge) * f["charge_at_term"]
+        pre_tax = (1.0 - cs) * spot_all + cs * (contract + spot_after)
         # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the life
         # left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-        value_rents = (1.0 - self.tax) * pre_tax / (1.0 - self.tax * _psi(self.rho * self.left))
+        value_rents = f["buyer"] * pre_tax
         value_it = np.maximum(0.0, np.minimum(self.replacement, value_rents))
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
-
-    @property
-    def log_charge(self) -> FloatArray:
-        return np.log(np.maximum(self.charge, 1e-300))
-
-    @property
-    def inv_delta(self) -> FloatArray:
-        # delta = 0 (no hardware decline): the rent never falls, so the IT runs its whole life
-        return 1.0 / np.maximum(self.delta, 1e-12)
 
 
 def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:
@@ -827,8 +833,10 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     The rate scales the scenario's whole lease-rate path (frontier, bounds and idling held as
     computed): every operating line is then affine in it, the residual value is rebuilt from
     its closed form and tax from its recursion. NPV is continuous and non-decreasing in the
-    rate, so the Illinois variant of regula falsi converges in a few steps. NaN where nothing is leased or resold or
-    where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
+    rate. One pass evaluates 0, the maximum and a first guess from the affine part (the rate at
+    which NPV would reach 0 if tax never changed its rate); the Illinois variant of regula falsi
+    then refines the tightest bracket, usually in one or two steps. NaN where nothing is leased
+    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
     """
     n = p["gw_built"].shape[0]
     rate0 = p["lease_rate_busd_per_gw_year"]
@@ -845,36 +853,59 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     )
     tax_rate = p["tax_rate"]
 
+    n_t = ebit0.shape[1]
+    tax_tiled: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
+
     def npv_at(x: FloatArray) -> FloatArray:
-        shift = (x - rate0)[:, None] * slope_ebit
+        """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
+        g = x.shape[0]
+        shift = (x - rate0)[:, :, None] * slope_ebit  # (G, S, T)
         cash, gain = resid.at(x)
-        residual = np.where(last, cash[:, None], 0.0)
-        taxable = ebit0 + shift + np.where(last, gain[:, None], 0.0)
+        taxable = ebit0 + shift + np.where(last, gain[:, :, None], 0.0)
         if base.tax_base_shift is not None:
-            taxable = taxable + base.tax_base_shift
+            taxable = taxable + base.tax_base_shift  # tax depreciation vs book (section 11.2)
+        if g not in tax_tiled:
+            tax_tiled[g] = (
+                np.broadcast_to(tax_rate, (g, n)).ravel(),
+                np.broadcast_to(p["tax_in_group"], (g, n)).ravel(),
+                np.broadcast_to(p["nol_offset_limit_share"], (g, n)).ravel(),
+            )
+        rate_g, group_g, nol_g = tax_tiled[g]
         tax = cash_tax(
-            taxable,
-            tax_rate,
-            in_group=p["tax_in_group"],
-            nol_limit=p["nol_offset_limit_share"],
-        )
-        flows = ebitda0 + shift - tax + other + residual
-        return np.asarray(np.sum(flows * disc, axis=1), dtype=np.float64)
+            taxable.reshape(g * n, n_t), rate_g, in_group=group_g, nol_limit=nol_g
+        ).reshape(g, n, n_t)
+        flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
+        return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
 
     exposed = np.any(slope_ebit > 0, axis=1)
-    a = np.zeros(n)
-    b = np.full(n, BREAKEVEN_LEASE_MAX)
-    fa, fb = npv_at(a), npv_at(b)
-    ok = exposed & (fa <= 0) & (fb >= 0)
+    # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
+    slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
+    npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)
+    guess = np.where(np.isfinite(guess), guess, 0.0)
+    guess = _clamp(guess, 0.0, BREAKEVEN_LEASE_MAX)
+    trial = np.stack([np.zeros(n), guess, np.full(n, BREAKEVEN_LEASE_MAX)])
+    f = npv_at(trial)
+    ok = exposed & (f[0] <= 0) & (f[2] >= 0)
+    # the tightest bracket among the trial points: a with NPV <= 0, b with NPV >= 0
+    below = f[1] <= 0
+    a, fa = np.where(below, trial[1], trial[0]), np.where(below, f[1], f[0])
+    b, fb = np.where(below, trial[2], trial[1]), np.where(below, f[2], f[1])
     scale = np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
     side = np.zeros(n)
-    x = a.copy()
+    x = np.where(np.abs(f[1]) <= 1e-11 * scale, guess, a)
+    done = np.abs(f[1]) <= 1e-11 * scale
     for _ in range(100):
-        denom = fb - fa
-        x = np.where(denom != 0, a - fa * (b - a) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
-        fx = npv_at(x)
-        if np.all((np.abs(fx) <= 1e-11 * scale) | ~ok):
+        if np.all(done | ~ok):
             break
+        denom = fb - fa
+        step = np.where(
+            denom != 0, a - fa * (b - a) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b)
+        )
+        x = np.where(done, x, step)
+        fx = npv_at(x[None, :])[0]
+        done = done | (np.abs(fx) <= 1e-11 * scale)
         keep_b = np.sign(fx) == np.sign(fa)  # root lies in [x, b]
         # Illinois: halve the value at the end kept twice in a row
         fb = np.where(keep_b & (side == 1), fb / 2.0, fb)

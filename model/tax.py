@@ -195,26 +195,24 @@ def cash_tax(
     :func:`model.engine._tax_with_carryforward` (a running maximum of cumulative income).
     """
     r = rate[:, None]
-    group = in_group[:, None] > 0.5
-    has_interest = interest is not None and bool(np.any(interest))
-    if has_interest:
-        assert interest is not None
-        group_income = taxable - interest
-    else:
-        group_income = taxable
-    group_tax = r * group_income
-    stand_alone = ~group[:, 0]
-    if not np.any(stand_alone):
-        return np.asarray(group_tax, dtype=np.float64)
-    if not has_interest and np.all(nol_limit[stand_alone] >= 1.0):
-        cumulative = np.cumsum(taxable, axis=1)
-        taxed = np.maximum(np.maximum.accumulate(cumulative, axis=1), 0.0)
+    has_interest = interest is not None and bool(interest.any())
+    income = taxable - interest if has_interest and interest is not None else taxable
+    group = in_group > 0.5
+    any_group = bool(group.any())
+    if any_group and bool(group.all()):
+        return np.asarray(r * income, dtype=np.float64)
+    if not has_interest and float(nol_limit.min()) >= 1.0:
+        # closed form (section 3): tax on the increments of the running maximum of cumulative
+        # income, floored at zero
+        taxed = np.maximum(np.maximum.accumulate(np.cumsum(taxable, axis=1), axis=1), 0.0)
         inc = taxed.copy()
         inc[:, 1:] -= taxed[:, :-1]
         alone = r * inc
     else:
-        alone = _stand_alone_loop(taxable, r[:, 0], nol_limit, interest, ati, interest_limit)
-    return np.asarray(np.where(group, group_tax, alone), dtype=np.float64)
+        alone = _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
+    if not any_group:
+        return np.asarray(alone, dtype=np.float64)
+    return np.asarray(np.where(group[:, None], r * income, alone), dtype=np.float64)
 
 
 def _stand_alone_loop(

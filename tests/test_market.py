@@ -103,12 +103,15 @@ def test_floor_is_the_avoidable_cash_cost_and_old_vintages_idle_below_it() -> No
     idle_years = (fleet < floor) & m["operating"].to_numpy()
     assert idle_years.any()
     op = r.cash_flows
-    # a fully idle year (whole year below the floor, no contract): no lease revenue, and power
-    # and other opex are saved
-    year = int(np.flatnonzero(idle_years)[-1])
-    if fleet[year + 1 if year + 1 < len(fleet) else year] < floor:
+    # the first vintage (2 to 12) falls below the floor at age ln(0.0576) / ln(0.4) = 3.1; the
+    # table (start of year) shows it from year 6, revenue (mid-year, age 3.5) from year 5: years
+    # 5-11 earn no lease revenue and save power and other opex
+    assert np.flatnonzero(idle_years).tolist()[:6] == [6, 7, 8, 9, 10, 11]
+    for year in range(5, 12):
         assert op["revenue_lease"].iloc[year] == pytest.approx(0.0)
         assert op["power_cost"].iloc[year] == pytest.approx(0.0)
+        assert op["other_opex"].iloc[year] == pytest.approx(0.0)
+    assert op["revenue_lease"].iloc[3] > 0 and op["power_cost"].iloc[3] > 0
 
 
 # ---- vintages and continuous timing (methodology sections 2.2, 4.5) ----------------------------
@@ -233,3 +236,26 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
     np.testing.assert_allclose(after["lease_rate_index"], after["lease_rate_ceiling_index"])
     # a build at the cost of new capacity earns about its cost of capital
     assert abs(r.npv_busd) < 0.05 * r.capex_initial_busd
+
+
+def test_links_and_files_from_before_the_market_fields_still_load() -> None:
+    """A scenario saved before these fields existed takes their defaults; its cap still applies."""
+    from model import make_scenario
+
+    new = {
+        "hardware_cost_decline_per_year",
+        "compute_demand_elasticity",
+        "entry_lag_years",
+        "input_tokens_per_output_token",
+        "hosting_input_price_usd_per_m_tokens",
+        "hosting_licence_fee_share",
+        "market_tokens_quadrillion_per_year",
+        "hosting_market_share_cap",
+    }
+    old = {k: v for k, v in load_preset("bofa-base").model_dump().items() if k not in new}
+    old["lease_rate_index_cap"] = 2.0  # the former default
+    s = make_scenario(old)
+    assert s.hardware_cost_decline_per_year == 0.20 and s.entry_lag_years == 2.0
+    assert s.lease_rate_index_cap == 2.0
+    m = evaluate(s.replace(token_demand_growth_per_year=1.0, capex_per_gw_busd=120.0)).market
+    assert m["lease_rate_index"].max() <= 2.0 + 1e-12
