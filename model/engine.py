@@ -154,7 +154,7 @@ def _refresh_capex(
     n_t = t.shape[1]
     remaining = (k_last + 1.0) * life - (horizon - build)
     nbv_end = cost * _clamp(remaining / life, 0.0, 1.0)
-    if not np.any(k_last > 0):  # no refresh inside any row's horizon (e.g. a long facility life)
+    if not (k_last > 0).any():  # no refresh inside any row's horizon (e.g. a long facility life)
         return np.zeros((cost.shape[0], n_t)), nbv_end
     x = np.arange(n_t + 2, dtype=np.float64)[None, :]  # times 0 .. T + 1
     integral = life[:, None] * _vintage_integral(
@@ -834,8 +834,8 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     computed): every operating line is then affine in it, the residual value is rebuilt from
     its closed form and tax from its recursion. NPV is continuous and non-decreasing in the
     rate. One pass evaluates 0, the maximum and a first guess from the affine part (the rate at
-    which NPV would reach 0 if tax never changed its rate); the Illinois variant of regula falsi
-    then refines the tightest bracket, usually in one or two steps. NaN where nothing is leased
+    which NPV would reach 0 if neither tax nor the residual's slope changed); the Illinois
+    variant of regula falsi then refines the tightest bracket, usually in a step or none. NaN where nothing is leased
     or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
     """
     n = p["gw_built"].shape[0]
@@ -877,9 +877,14 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
         return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
 
-    exposed = np.any(slope_ebit > 0, axis=1)
+    exposed = (slope_ebit > 0).any(axis=1)
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
     slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
+    # plus the residual's after-tax slope (its market value moves with the rents), one unit up
+    up, _ = resid.at(rate0[None, :] + 1.0)
+    here, _ = resid.at(rate0[None, :])
+    disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
+    slope = slope + (up[0] - here[0]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)
@@ -897,7 +902,7 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     x = np.where(np.abs(f[1]) <= 1e-11 * scale, guess, a)
     done = np.abs(f[1]) <= 1e-11 * scale
     for _ in range(100):
-        if np.all(done | ~ok):
+        if (done | ~ok).all():
             break
         denom = fb - fa
         step = np.where(
