@@ -16,7 +16,13 @@ from numpy.typing import NDArray
 
 from model import finance
 from model.fields import FIELD_NAMES
-from model.financing import FINANCING_LINES, ProjectFlows, finance_project
+from model.financing import (
+    FINANCING_LINES,
+    ProjectFlows,
+    finance_project,
+    has_financing,
+    unfinanced,
+)
 from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
@@ -241,10 +247,13 @@ def _cash_flows(
     cost_it = capex_total * p["it_share_of_capex"]
     cost_fac = capex_total - cost_it
     # phase shares w_j = (1 + f (1 - 2j / (B - 1))) / B (even at f = 0, today's spread)
-    tilt = _col(p, "build_front_loading") * np.where(
-        b > 1.0, 1.0 - 2.0 * t / np.maximum(b - 1.0, 1.0), 0.0
-    )
-    build_spend = np.where(t < b, capex_total[:, None] * (1.0 + tilt) / b, 0.0)
+    if p["build_front_loading"].any():
+        tilt = _col(p, "build_front_loading") * np.where(
+            b > 1.0, 1.0 - 2.0 * t / np.maximum(b - 1.0, 1.0), 0.0
+        )
+        build_spend = np.where(t < b, capex_total[:, None] * (1.0 + tilt) / b, 0.0)
+    else:
+        build_spend = np.where(t < b, (capex_total / build)[:, None], 0.0)
     refresh_it, nbv_it = _refresh_capex(cost_it, p["it_life_years"], build, horizon, t)
     refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, horizon, t)
     capex_refresh = refresh_it + refresh_fac
@@ -414,20 +423,31 @@ def _cash_flows(
     revenue_hosting = sold_m * price_per_m / USD_PER_BUSD
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
     # billed share of owned capacity while utilisation ramps up (1 from the third year)
-    since_start = t - b
-    ramp = np.where(
-        since_start == 0.0,
-        _col(p, "ramp_first_year_share"),
-        np.where(since_start == 1.0, _col(p, "ramp_second_year_share"), 1.0),
+    ramped = bool(
+        (p["ramp_first_year_share"] < 1.0).any() or (p["ramp_second_year_share"] < 1.0).any()
     )
+    ramp: FloatArray | float = 1.0
+    if ramped:
+        since_start = t - b
+        ramp = np.where(
+            since_start == 0.0,
+            _col(p, "ramp_first_year_share"),
+            np.where(since_start == 1.0, _col(p, "ramp_second_year_share"), 1.0),
+        )
+        revenue_hosting = revenue_hosting * ramp
     # capacity kept for internal use, valued at a transfer price per unit of what it would earn
     # leased (its opportunity cost); 0 = a cost centre
-    internal_gw = gw * np.maximum(1.0 - _col(p, "lease_share") - _col(p, "hosting_share"), 0.0)
-    internal_exposure = _col(p, "internal_transfer_price_share") * util * internal_gw * billed
-    revenue_hosting = revenue_hosting * ramp
-    owned_exposure = util * (lease_gw * billed + spare_gw * spot_billed) + internal_exposure
-    revenue_lease = rate * util * (lease_gw * billed + spare_gw * spot_billed) * ramp
-    revenue_internal = rate * internal_exposure * ramp
+    internal_share = 1.0 - p["lease_share"] - p["hosting_share"]
+    leased_exposure = util * (lease_gw * billed + spare_gw * spot_billed)
+    if (internal_share > 0.0).any():
+        internal_gw = gw * np.maximum(internal_share, 0.0)[:, None]
+        internal_exposure = _col(p, "internal_transfer_price_share") * util * internal_gw * billed
+        owned_exposure = leased_exposure + internal_exposure
+        revenue_internal = rate * internal_exposure * ramp
+    else:
+        owned_exposure = leased_exposure
+        revenue_internal = np.zeros_like(billed)
+    revenue_lease = rate * leased_exposure * ramp
     revenue_resale = rate * util * procured * billed
     lease_exposure = owned_exposure * ramp + util * procured * billed
 
@@ -497,16 +517,18 @@ def _cash_flows(
     residual = np.where(last_year, residual_end[:, None], 0.0)
     residual_gain = np.where(last_year, gain_end[:, None], 0.0)
 
+    financed = bool(has_financing(p).any())
     # ---- tax: tax depreciation separate from book (methodology section 11) ----------------------
     book_fac = op_width * (cost_fac / p["facility_life_years"])[:, None]
-    book_tax = bool(np.all((p["macrs_depreciation"] < 0.5) & (p["bonus_depreciation_share"] <= 0)))
+    book_tax = not (p["macrs_depreciation"].any() or p["bonus_depreciation_share"].any())
+    base_shift: FloatArray | None = None
     if book_tax:
         # tax depreciation is book: the same numbers as before, without float noise
         tax_depreciation_line = depreciation
         tax_depreciation_fac = book_fac
-        base_shift = np.zeros_like(ebit)
         basis_fac_end = nbv_fac
         disposal_taxable = residual_gain
+        taxable = ebit + residual_gain
     else:
         at_start = t == b
         tax_dep = tax_depreciation(
@@ -530,9 +552,20 @@ def _cash_flows(
         base_shift = depreciation - tax_dep.total + basis_gap
         basis_fac_end = tax_dep.basis_facility_end
         disposal_taxable = residual_gain + basis_gap
-    tax_kw = {"in_group": p["tax_in_group"], "nol_limit": p["nol_offset_limit_share"]}
-    taxable = ebit + residual_gain + base_shift
-    tax = cash_tax(taxable, p["tax_rate"], **tax_kw)
+        taxable = ebit + residual_gain + base_shift
+    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
+
+    def unlevered_tax(income: FloatArray) -> FloatArray:
+        if simple_tax:  # stand-alone, unlimited loss offset: the closed form (section 3)
+            return _tax_with_carryforward(income, p["tax_rate"])
+        return cash_tax(
+            income,
+            p["tax_rate"],
+            in_group=p["tax_in_group"],
+            nol_limit=p["nol_offset_limit_share"],
+        )
+
+    tax = unlevered_tax(taxable)
     nopat = ebit - tax
 
     fcf = ebitda - tax - capex + residual
@@ -568,10 +601,11 @@ def _cash_flows(
     }
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     if with_metrics:
-        tax_without = cash_tax(taxable - disposal_taxable, p["tax_rate"], **tax_kw)
+        tax_without = unlevered_tax(taxable - disposal_taxable)
         metrics["residual_pv_busd"] = np.sum(
             (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
         )
+    if with_metrics and financed:
         fac_cash = p["residual_value_fraction"] * nbv_fac
         flows = ProjectFlows(
             fcf=fcf,
@@ -594,6 +628,10 @@ def _cash_flows(
             irr_root_count=metrics["irr_root_count"],
         )
         fin_lines, fin_metrics = finance_project(p, flows)
+        metrics.update(fin_metrics)
+        lines.update(fin_lines)
+    elif with_metrics:
+        fin_lines, fin_metrics = unfinanced(fcf, tax, metrics)
         metrics.update(fin_metrics)
         lines.update(fin_lines)
     shape = (n, n_years)
@@ -855,6 +893,7 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
 
     n_t = ebit0.shape[1]
     tax_tiled: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
+    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
 
     def npv_at(x: FloatArray) -> FloatArray:
         """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
@@ -864,16 +903,18 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         taxable = ebit0 + shift + np.where(last, gain[:, :, None], 0.0)
         if base.tax_base_shift is not None:
             taxable = taxable + base.tax_base_shift  # tax depreciation vs book (section 11.2)
+        flat = taxable.reshape(g * n, n_t)
         if g not in tax_tiled:
             tax_tiled[g] = (
-                np.broadcast_to(tax_rate, (g, n)).ravel(),
-                np.broadcast_to(p["tax_in_group"], (g, n)).ravel(),
-                np.broadcast_to(p["nol_offset_limit_share"], (g, n)).ravel(),
+                np.tile(tax_rate, g),
+                np.tile(p["tax_in_group"], g) if not simple_tax else p["tax_in_group"],
+                np.tile(p["nol_offset_limit_share"], g) if not simple_tax else tax_rate,
             )
         rate_g, group_g, nol_g = tax_tiled[g]
-        tax = cash_tax(
-            taxable.reshape(g * n, n_t), rate_g, in_group=group_g, nol_limit=nol_g
-        ).reshape(g, n, n_t)
+        if simple_tax:  # stand-alone, unlimited loss offset: the closed form
+            tax = _tax_with_carryforward(flat, rate_g).reshape(g, n, n_t)
+        else:
+            tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
         return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
 

@@ -92,7 +92,11 @@ def finance_project(
     """
     n, n_t = f.fcf.shape
     if not np.any(has_financing(p)):
-        return _unfinanced(f)
+        return unfinanced(
+            f.fcf,
+            f.tax_unlevered,
+            {"npv_busd": f.npv_unlevered, "irr": f.irr, "irr_root_count": f.irr_root_count},
+        )
     t = np.arange(n_t, dtype=np.float64)[None, :]
     b = f.build_years[:, None]
     s = p["campus_lease_share"][:, None]
@@ -221,21 +225,32 @@ def finance_project(
     return lines, metrics
 
 
-def _unfinanced(f: ProjectFlows) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
-    """Every row all-equity, no partner, no lease: equity flows are the project's."""
-    zeros = np.zeros_like(f.fcf)
+def unfinanced(
+    fcf: FloatArray, tax: FloatArray, project: dict[str, FloatArray]
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """Every row all-equity, no partner, no lease: equity flows and metrics are the project's.
+
+    ``project`` holds the project's ``npv_busd``, ``irr`` and ``irr_root_count``.
+    """
+    zeros = np.zeros_like(fcf)
     lines = {name: zeros for name in FINANCING_LINES}
-    lines["tax_levered"] = f.tax_unlevered
-    lines["fcf_to_equity"] = f.fcf
-    n = f.fcf.shape[0]
+    lines["tax_levered"] = tax
+    lines["fcf_to_equity"] = fcf
+    n = fcf.shape[0]
     metrics = {
-        "equity_irr": f.irr,
-        "equity_irr_root_count": f.irr_root_count,
-        "npv_equity_busd": f.npv_unlevered,
+        "equity_irr": project["irr"],
+        "equity_irr_root_count": project["irr_root_count"],
+        "npv_equity_busd": project["npv_busd"],
         "min_dscr": np.full(n, np.nan),
         "peak_debt_busd": np.zeros(n),
     }
     return lines, metrics
 
 
-__all__ = ["FINANCING_LINES", "ProjectFlows", "finance_project", "has_financing"]
+__all__ = [
+    "FINANCING_LINES",
+    "ProjectFlows",
+    "finance_project",
+    "has_financing",
+    "unfinanced",
+]
