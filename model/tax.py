@@ -90,12 +90,9 @@ class TaxDepreciation:
 
     it: FloatArray
     facility: FloatArray
+    total: FloatArray
     basis_it_end: FloatArray
     basis_facility_end: FloatArray
-
-    @property
-    def total(self) -> FloatArray:
-        return self.it + self.facility
 
 
 def tax_depreciation(
@@ -154,6 +151,7 @@ def tax_depreciation(
     return TaxDepreciation(
         it=dep_it,
         facility=dep_fac,
+        total=dep_it + dep_fac,
         basis_it_end=np.sum(placed_it - dep_it, axis=1),
         basis_facility_end=np.sum(placed_facility - dep_fac, axis=1),
     )
