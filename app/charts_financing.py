@@ -16,6 +16,11 @@ from app.charts import BUSD, COLORS, MUTED, Chart, style
 from model import Result, Scenario, evaluate
 
 
+def _year_axis(s: Scenario) -> str:
+    build = "year 0" if s.build_years == 1 else f"years 0-{s.build_years - 1}"
+    return f"Year from first capex ({build} build)"
+
+
 def has_debt(result: Result) -> bool:
     """True when the scenario borrows (the KPI header then shows the minimum DSCR)."""
     return result.scenario.debt_share_of_capex > 0 and result.peak_debt_busd > 0
@@ -144,7 +149,7 @@ def debt_balance_chart(
         f"{s.debt_tenor_years}-year {'sculpted' if s.debt_sculpted else 'level'} repayment, "
         f"peak {r.peak_debt_busd:,.1f} {BUSD}, minimum DSCR {dscr}"
         + (f" · {label}" if label else ""),
-        f"Year from first capex (years 0-{s.build_years - 1} build)",
+        _year_axis(s),
         f"{BUSD} per year (balance: {BUSD})",
     )
 
@@ -182,7 +187,7 @@ def equity_vs_project_chart(
         "Project and equity cash flows, cumulative",
         f"IRR {pct(r.irr)} project, {pct(r.equity_irr)} equity; NPV {r.npv_busd:,.1f} project, "
         f"{r.npv_equity_busd:,.1f} to equity ({BUSD})" + (f" · {label}" if label else ""),
-        f"Year from first capex (years 0-{s.build_years - 1} build)",
+        _year_axis(s),
         f"Cumulative cash flow, {BUSD}",
     )
 
