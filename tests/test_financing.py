@@ -49,6 +49,11 @@ def assert_financing_identities(r: Result) -> None:
     elif s.debt_share_of_capex == 0 and s.campus_lease_share == 0:
         keep = 1.0 - s.partner_share_of_capex
         np.testing.assert_allclose(col["fcf_to_equity"], keep * col["fcf"], atol=tol, rtol=0)
+    # interest is deductible: inside a group every dollar saves tax at once (section 11.2)
+    if s.tax_in_group and s.campus_lease_share == 0 and s.debt_share_of_capex > 0:
+        np.testing.assert_allclose(
+            col["tax"] - col["tax_levered"], s.tax_rate * col["interest"], atol=tol, rtol=0
+        )
     # NPV to equity by APV: the unlevered NPV plus the financing flows at the cost of debt
     keep = 1.0 - s.partner_share_of_capex
     project = col["fcf_to_equity"] / keep
