@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from model import derived, finance
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
-from model.results import BATCH_METRICS, METRIC_UNITS, Result, evaluate, evaluate_batch
+from model.results import (
+    BATCH_METRICS,
+    METRIC_UNITS,
+    Result,
+    evaluate,
+    evaluate_batch,
+    external_business,
+)
 from model.scenario import (
     Scenario,
     ScenarioError,
@@ -77,6 +84,7 @@ __all__ = [
     "derived",
     "evaluate",
     "evaluate_batch",
+    "external_business",
     "finance",
     "grid",
     "load_preset",

@@ -16,6 +16,14 @@ from numpy.typing import NDArray
 
 from model import finance
 from model.fields import FIELD_NAMES
+from model.financing import (
+    FINANCING_LINES,
+    ProjectFlows,
+    finance_project,
+    has_financing,
+    unfinanced,
+)
+from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -39,6 +47,7 @@ LINE_NAMES: tuple[str, ...] = (
     "revenue_lease",
     "revenue_hosting",
     "revenue_resale",
+    "revenue_internal",
     "revenue",
     "power_cost",
     "other_opex",
@@ -47,6 +56,7 @@ LINE_NAMES: tuple[str, ...] = (
     "licence_fee",
     "ebitda",
     "depreciation",
+    "tax_depreciation",
     "ebit",
     "residual_gain",
     "tax",
@@ -58,6 +68,7 @@ LINE_NAMES: tuple[str, ...] = (
     "cumulative_fcf",
     "discounted_fcf",
     "net_book_value",
+    *FINANCING_LINES,
 )
 #: Per-year market indices, in the order of ``Result.market`` (dimensionless, 1 = today).
 INDEX_NAMES: tuple[str, ...] = (
@@ -93,6 +104,8 @@ class EngineOutput:
     discount: FloatArray | None = None
     #: What the residual value needs (None only if built elsewhere).
     residual: _ResidualInputs | None = None
+    #: Taxable income less EBIT and the book gain on disposal (tax vs book depreciation), (S, T).
+    tax_base_shift: FloatArray | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -233,7 +246,14 @@ def _cash_flows(
     capex_total = p["gw_built"] * p["capex_per_gw_busd"]
     cost_it = capex_total * p["it_share_of_capex"]
     cost_fac = capex_total - cost_it
-    build_spend = np.where(t < b, (capex_total / build)[:, None], 0.0)
+    # phase shares w_j = (1 + f (1 - 2j / (B - 1))) / B (even at f = 0, today's spread)
+    if p["build_front_loading"].any():
+        tilt = _col(p, "build_front_loading") * np.where(
+            b > 1.0, 1.0 - 2.0 * t / np.maximum(b - 1.0, 1.0), 0.0
+        )
+        build_spend = np.where(t < b, capex_total[:, None] * (1.0 + tilt) / b, 0.0)
+    else:
+        build_spend = np.where(t < b, (capex_total / build)[:, None], 0.0)
     refresh_it, nbv_it = _refresh_capex(cost_it, p["it_life_years"], build, horizon, t)
     refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, horizon, t)
     capex_refresh = refresh_it + refresh_fac
@@ -401,17 +421,57 @@ def _cash_flows(
         + ratio * _col(p, "hosting_input_price_usd_per_m_tokens")
     ) * price_idx_mid
     revenue_hosting = sold_m * price_per_m / USD_PER_BUSD
-    licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
-    lease_exposure = util * ((lease_gw + procured) * billed + spare_gw * spot_billed)
-    revenue_lease = rate * util * (lease_gw * billed + spare_gw * spot_billed)
+    # billed share of owned capacity while utilisation ramps up (1 from the third year)
+    ramped = bool(
+        (p["ramp_first_year_share"] < 1.0).any() or (p["ramp_second_year_share"] < 1.0).any()
+    )
+    ramp: FloatArray | float = 1.0
+    if ramped:
+        since_start = t - b
+        ramp = np.where(
+            since_start == 0.0,
+            _col(p, "ramp_first_year_share"),
+            np.where(since_start == 1.0, _col(p, "ramp_second_year_share"), 1.0),
+        )
+        revenue_hosting = revenue_hosting * ramp
+    # capacity kept for internal use, valued at a transfer price per unit of what it would earn
+    # leased (its opportunity cost); 0 = a cost centre
+    internal_share = 1.0 - p["lease_share"] - p["hosting_share"]
+    leased_exposure = util * (lease_gw * billed + spare_gw * spot_billed)
+    if (internal_share > 0.0).any():
+        internal_gw = gw * np.maximum(internal_share, 0.0)[:, None]
+        internal_exposure = _col(p, "internal_transfer_price_share") * util * internal_gw * billed
+        owned_exposure = leased_exposure + internal_exposure
+        revenue_internal = rate * internal_exposure * ramp
+    else:
+        owned_exposure = leased_exposure
+        revenue_internal = np.zeros_like(billed)
+    revenue_lease = rate * leased_exposure * ramp
     revenue_resale = rate * util * procured * billed
-    revenue = revenue_lease + revenue_hosting + revenue_resale
+    lease_exposure = owned_exposure * ramp + util * procured * billed
 
     # ---- operating costs (idle capacity saves its avoidable costs) ----------------------------
     running_gw = gw * op_width - lease_gw * idle - spare_gw * spot_idle
     power_cost = power_gw * running_gw
     other_opex = _col(p, "other_opex_busd_per_gw_year") * running_gw
+    phased = p["phased_online"] > 0.5
+    if np.any(phased):
+        # phase j (built in year j) earns from year j + 1: the share online in build year t is
+        # c_t = t (1 + f (B - t) / (B - 1)) / B, at the first operating year's economics
+        f_tilt = _col(p, "build_front_loading")
+        online = t * (1.0 + f_tilt * (b - t) / np.maximum(b - 1.0, 1.0)) / b
+        early = np.where(phased[:, None] & (t < b), online, 0.0)
+        first = np.asarray(build, dtype=np.int64)[:, None]
+        revenue_lease, revenue_hosting, revenue_internal, power_cost, other_opex = (
+            x + early * np.take_along_axis(x, first, axis=1)
+            for x in (revenue_lease, revenue_hosting, revenue_internal, power_cost, other_opex)
+        )
+        lease_exposure = lease_exposure + early * np.take_along_axis(
+            owned_exposure * ramp, first, axis=1
+        )
+    licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
+    revenue = revenue_lease + revenue_hosting + revenue_resale + revenue_internal
     variable_opex = revenue * var_share
     procurement_cost = op_width * procured * _col(p, "procurement_cost_busd_per_gw_year")
     ebitda = revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
@@ -457,7 +517,55 @@ def _cash_flows(
     residual = np.where(last_year, residual_end[:, None], 0.0)
     residual_gain = np.where(last_year, gain_end[:, None], 0.0)
 
-    tax = _tax_with_carryforward(ebit + residual_gain, p["tax_rate"])
+    financed = bool(has_financing(p).any())
+    # ---- tax: tax depreciation separate from book (methodology section 11) ----------------------
+    book_fac = op_width * (cost_fac / p["facility_life_years"])[:, None]
+    book_tax = not (p["macrs_depreciation"].any() or p["bonus_depreciation_share"].any())
+    base_shift: FloatArray | None = None
+    if book_tax:
+        # tax depreciation is book: the same numbers as before, without float noise
+        tax_depreciation_line = depreciation
+        tax_depreciation_fac = book_fac
+        basis_fac_end = nbv_fac
+        disposal_taxable = residual_gain
+        taxable = ebit + residual_gain
+    else:
+        at_start = t == b
+        tax_dep = tax_depreciation(
+            placed_it=np.where(at_start, cost_it[:, None], 0.0) + refresh_it,
+            placed_facility=np.where(at_start, cost_fac[:, None], 0.0) + refresh_fac,
+            book_it=op_width * (cost_it / p["it_life_years"])[:, None],
+            book_facility=book_fac,
+            active=active,
+            macrs=p["macrs_depreciation"],
+            facility_class=p["facility_tax_class_years"],
+            bonus=p["bonus_depreciation_share"],
+        )
+        tax_depreciation_line = tax_dep.total
+        tax_depreciation_fac = tax_dep.facility
+        # book value less tax basis at the horizon: taxed (or deducted) with the disposal
+        basis_gap = np.where(
+            last_year,
+            (nbv_it + nbv_fac - tax_dep.basis_it_end - tax_dep.basis_facility_end)[:, None],
+            0.0,
+        )
+        base_shift = depreciation - tax_dep.total + basis_gap
+        basis_fac_end = tax_dep.basis_facility_end
+        disposal_taxable = residual_gain + basis_gap
+        taxable = ebit + residual_gain + base_shift
+    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
+
+    def unlevered_tax(income: FloatArray) -> FloatArray:
+        if simple_tax:  # stand-alone, unlimited loss offset: the closed form (section 3)
+            return _tax_with_carryforward(income, p["tax_rate"])
+        return cash_tax(
+            income,
+            p["tax_rate"],
+            in_group=p["tax_in_group"],
+            nol_limit=p["nol_offset_limit_share"],
+        )
+
+    tax = unlevered_tax(taxable)
     nopat = ebit - tax
 
     fcf = ebitda - tax - capex + residual
@@ -470,6 +578,7 @@ def _cash_flows(
         "revenue_lease": revenue_lease,
         "revenue_hosting": revenue_hosting,
         "revenue_resale": revenue_resale,
+        "revenue_internal": revenue_internal,
         "revenue": revenue,
         "power_cost": power_cost,
         "other_opex": other_opex,
@@ -478,6 +587,7 @@ def _cash_flows(
         "licence_fee": licence_fee,
         "ebitda": ebitda,
         "depreciation": depreciation,
+        "tax_depreciation": tax_depreciation_line,
         "ebit": ebit,
         "residual_gain": residual_gain,
         "tax": tax,
@@ -489,6 +599,41 @@ def _cash_flows(
         "discounted_fcf": discounted,
         "net_book_value": net_book_value,
     }
+    metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
+    if with_metrics:
+        tax_without = unlevered_tax(taxable - disposal_taxable)
+        metrics["residual_pv_busd"] = np.sum(
+            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
+        )
+    if with_metrics and financed:
+        fac_cash = p["residual_value_fraction"] * nbv_fac
+        flows = ProjectFlows(
+            fcf=fcf,
+            tax_unlevered=tax,
+            taxable_unlevered=taxable,
+            tax_depreciation=tax_depreciation_line,
+            tax_depreciation_facility=tax_depreciation_fac,
+            build_capex=build_spend,
+            build_capex_facility=build_spend * (1.0 - _col(p, "it_share_of_capex")),
+            capex_facility=build_spend * (1.0 - _col(p, "it_share_of_capex")) + refresh_fac,
+            facility_residual_cash=fac_cash,
+            facility_basis_end=basis_fac_end,
+            facility_build_cost=cost_fac,
+            operating=operating,
+            last_year=last_year,
+            build_years=build,
+            horizon=horizon,
+            npv_unlevered=metrics["npv_busd"],
+            irr=metrics["irr"],
+            irr_root_count=metrics["irr_root_count"],
+        )
+        fin_lines, fin_metrics = finance_project(p, flows)
+        metrics.update(fin_metrics)
+        lines.update(fin_lines)
+    elif with_metrics:
+        fin_lines, fin_metrics = unfinanced(fcf, tax, metrics)
+        metrics.update(fin_metrics)
+        lines.update(fin_lines)
     shape = (n, n_years)
     market: dict[str, FloatArray] = {}
     if tables:
@@ -523,12 +668,6 @@ def _cash_flows(
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
         market = {k: market[k] for k in INDEX_NAMES}
-    metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
-    if with_metrics:
-        tax_without = _tax_with_carryforward(ebit, p["tax_rate"])
-        metrics["residual_pv_busd"] = np.sum(
-            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
-        )
     return EngineOutput(
         years=years,
         lines=lines,
@@ -540,6 +679,7 @@ def _cash_flows(
         ebit_per_lease_rate=ebit_per_lease_rate,
         discount=disc,
         residual=resid,
+        tax_base_shift=base_shift,
     )
 
 
@@ -752,7 +892,8 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     tax_rate = p["tax_rate"]
 
     n_t = ebit0.shape[1]
-    tax_tiled: dict[int, FloatArray] = {}
+    tax_tiled: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
+    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
 
     def npv_at(x: FloatArray) -> FloatArray:
         """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
@@ -760,9 +901,20 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         shift = (x - rate0)[:, :, None] * slope_ebit  # (G, S, T)
         cash, gain = resid.at(x)
         taxable = ebit0 + shift + np.where(last, gain[:, :, None], 0.0)
+        if base.tax_base_shift is not None:
+            taxable = taxable + base.tax_base_shift  # tax depreciation vs book (section 11.2)
+        flat = taxable.reshape(g * n, n_t)
         if g not in tax_tiled:
-            tax_tiled[g] = np.tile(tax_rate, g)
-        tax = _tax_with_carryforward(taxable.reshape(g * n, n_t), tax_tiled[g]).reshape(g, n, n_t)
+            tax_tiled[g] = (
+                np.tile(tax_rate, g),
+                np.tile(p["tax_in_group"], g) if not simple_tax else p["tax_in_group"],
+                np.tile(p["nol_offset_limit_share"], g) if not simple_tax else tax_rate,
+            )
+        rate_g, group_g, nol_g = tax_tiled[g]
+        if simple_tax:  # stand-alone, unlimited loss offset: the closed form
+            tax = _tax_with_carryforward(flat, rate_g).reshape(g, n, n_t)
+        else:
+            tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
         return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
 

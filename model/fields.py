@@ -37,7 +37,8 @@ BUILD = "Build"
 MONETISE = "Monetise"
 EFFICIENCY = "Efficiency and pricing"
 FINANCE = "Finance and valuation"
-GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE)
+FINANCING = "Financing"
+GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE, FINANCING)
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -162,6 +163,49 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.01,
         BUILD,
         "Sales, support, software and billing as a share of revenue.",
+    ),
+    FieldSpec(
+        "build_front_loading",
+        "Build front-loading",
+        "-1 (back-loaded) to 1 (front-loaded)",
+        -1.0,
+        1.0,
+        0.05,
+        BUILD,
+        "Tilt of the build: share of GW built in build year j is (1 + f (1 - 2j / (B - 1))) / B "
+        "(0 = even, today's spread).",
+    ),
+    FieldSpec(
+        "phased_online",
+        "Phases online as built",
+        "0 (all at completion) or 1 (each phase the year after its build)",
+        0,
+        1,
+        1,
+        BUILD,
+        "1: the GW built in each build year comes online the next year and earns before the "
+        "campus is complete; 0: all capacity comes online at completion.",
+        integer=True,
+    ),
+    FieldSpec(
+        "ramp_first_year_share",
+        "Ramp: first operating year",
+        "fraction of steady-state billing",
+        0.0,
+        1.0,
+        0.05,
+        BUILD,
+        "Billed share of owned capacity's revenue in the first operating year (1 = no ramp).",
+    ),
+    FieldSpec(
+        "ramp_second_year_share",
+        "Ramp: second operating year",
+        "fraction of steady-state billing",
+        0.0,
+        1.0,
+        0.05,
+        BUILD,
+        "Billed share of owned capacity's revenue in the second operating year (1 = no ramp).",
     ),
     # Monetise
     FieldSpec(
@@ -335,6 +379,17 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.25,
         MONETISE,
         "Annual cost of procured capacity, power included.",
+    ),
+    FieldSpec(
+        "internal_transfer_price_share",
+        "Internal transfer price",
+        "fraction of the lease rate",
+        0.0,
+        2.0,
+        0.05,
+        MONETISE,
+        "Capacity kept for internal use is valued at this share of what it would earn leased "
+        "(1 = the lease rate, its opportunity cost; 0 = a pure cost centre).",
     ),
     # Efficiency and pricing
     FieldSpec(
@@ -512,6 +567,174 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.0025,
         FINANCE,
         "One-day share move relative to the index on the report.",
+    ),
+    # Financing (debt, partner, campus lease) and tax depreciation
+    FieldSpec(
+        "debt_share_of_capex",
+        "Debt share of capex",
+        "fraction of build capex (loan-to-cost)",
+        0.0,
+        0.95,
+        0.01,
+        FINANCING,
+        "Share of the builder's initial build capex drawn as debt during construction.",
+    ),
+    FieldSpec(
+        "debt_interest_rate",
+        "Debt interest rate",
+        "fraction per year",
+        0.0,
+        0.3,
+        0.0025,
+        FINANCING,
+        "Interest on the opening balance each year; also the cost of debt that discounts the "
+        "tax shield and the campus-lease flows.",
+    ),
+    FieldSpec(
+        "debt_tenor_years",
+        "Debt tenor",
+        "years of repayment after completion",
+        1,
+        30,
+        1,
+        FINANCING,
+        "Years over which the debt is repaid from the first operating year (cut at the horizon).",
+        integer=True,
+    ),
+    FieldSpec(
+        "debt_sculpted",
+        "Sculpted amortisation",
+        "0 (level debt service) or 1 (sculpted to the target DSCR)",
+        0,
+        1,
+        1,
+        FINANCING,
+        "0: level annual debt service (annuity); 1: debt service = cash available / target DSCR, "
+        "the rest repaid in the last year of the tenor.",
+        integer=True,
+    ),
+    FieldSpec(
+        "target_dscr",
+        "Target DSCR",
+        "x debt service",
+        1.0,
+        5.0,
+        0.05,
+        FINANCING,
+        "Debt-service cover ratio the sculpted repayment aims at.",
+    ),
+    FieldSpec(
+        "partner_share_of_capex",
+        "Partner share",
+        "fraction of capex and of the project's cash flows",
+        0.0,
+        0.95,
+        0.01,
+        FINANCING,
+        "An equity partner funds this share of the project's equity and takes the same share of "
+        "its cash flows; the builder's equity metrics are on the rest.",
+    ),
+    FieldSpec(
+        "campus_lease_share",
+        "Campus leased from a lessor",
+        "fraction of the facility",
+        0.0,
+        1.0,
+        0.05,
+        FINANCING,
+        "Share of the facility (not the IT) a lessor owns and leases to the builder (the "
+        "Hyperion shape): the lessor funds it, the builder pays rent.",
+    ),
+    FieldSpec(
+        "campus_lease_yield",
+        "Lessor yield",
+        "fraction per year",
+        0.0,
+        0.3,
+        0.0025,
+        FINANCING,
+        "Return the lessor requires: the builder's level rent in operating years recovers the "
+        "lessor's funding at this yield, net of the guaranteed residual.",
+    ),
+    FieldSpec(
+        "campus_rvg_share",
+        "Residual-value guarantee",
+        "fraction of the lessor's facility cost",
+        0.0,
+        1.0,
+        0.05,
+        FINANCING,
+        "At the horizon the builder pays the lessor any shortfall of the campus's value below "
+        "this share of its build cost.",
+    ),
+    FieldSpec(
+        "macrs_depreciation",
+        "MACRS tax depreciation",
+        "0 (tax follows book straight-line) or 1 (MACRS)",
+        0,
+        1,
+        1,
+        FINANCING,
+        "1: tax depreciation by MACRS (IT 5-year class, 200% declining balance, half-year); "
+        "0: tax depreciation equals book straight-line.",
+        integer=True,
+    ),
+    FieldSpec(
+        "facility_tax_class_years",
+        "Facility tax class",
+        "years (MACRS recovery period)",
+        15,
+        39,
+        1,
+        FINANCING,
+        "MACRS class of the facility: 15 or 20 (150% declining balance, bonus-eligible) or 39 "
+        "(nonresidential real property: straight line, no bonus).",
+        integer=True,
+    ),
+    FieldSpec(
+        "bonus_depreciation_share",
+        "Bonus depreciation",
+        "fraction of eligible cost",
+        0.0,
+        1.0,
+        0.05,
+        FINANCING,
+        "Share of IT (and of a facility in a class of at most 20 years) deducted in the year it "
+        "is placed in service.",
+    ),
+    FieldSpec(
+        "tax_in_group",
+        "Taxed inside a profitable group",
+        "0 (stand-alone) or 1 (inside a group)",
+        0,
+        1,
+        1,
+        FINANCING,
+        "1: the project's tax losses offset other group income the year they arise (a negative "
+        "tax is a saving); 0: stand-alone, losses carried forward.",
+        integer=True,
+    ),
+    FieldSpec(
+        "nol_offset_limit_share",
+        "Loss offset limit",
+        "fraction of taxable income",
+        0.0,
+        1.0,
+        0.05,
+        FINANCING,
+        "Stand-alone: carried-forward losses offset at most this share of a year's taxable "
+        "income (US law since 2018: 0.8).",
+    ),
+    FieldSpec(
+        "interest_limit_share_of_ati",
+        "Interest deduction limit",
+        "fraction of adjusted taxable income",
+        0.0,
+        1.0,
+        0.01,
+        FINANCING,
+        "Stand-alone: net interest deducted at most this share of adjusted taxable income (tax "
+        "EBITDA), the excess carried forward (section 163(j): 0.3).",
     ),
 )
 

@@ -43,6 +43,11 @@ BATCH_METRICS: tuple[str, ...] = (
     "market_reaction_busd",
     "npv_to_market_reaction",
     "residual_pv_busd",
+    "equity_irr",
+    "equity_irr_root_count",
+    "npv_equity_busd",
+    "min_dscr",
+    "peak_debt_busd",
 )
 
 #: Units of each metric, for tables and exports.
@@ -66,6 +71,11 @@ METRIC_UNITS: dict[str, str] = {
     "market_reaction_busd": "US$ B",
     "npv_to_market_reaction": "ratio",
     "breakeven_lease_rate_busd_per_gw_year": "US$ B per GW-year",
+    "equity_irr": "fraction per year (after tax, levered, the builder's own position)",
+    "equity_irr_root_count": "count of roots of the equity NPV profile on -95%..10,000%",
+    "npv_equity_busd": "US$ B (NPV to the builder's equity, adjusted present value)",
+    "min_dscr": "x debt service (lowest cover ratio in a year with debt service)",
+    "peak_debt_busd": "US$ B",
 }
 
 
@@ -108,6 +118,18 @@ class Result:
     payback_from_operation_years: float | None = None
     #: Present value (US$ B) of the end-of-horizon residual value after the tax on its gain.
     residual_pv_busd: float = 0.0
+    #: IRR of ``fcf_to_equity`` (the builder's own position after debt, partner and campus
+    #: lease), the root closest to zero as for ``irr``; equal to ``irr`` without financing.
+    equity_irr: float | None = None
+    #: True when the equity NPV profile has several roots (read with ``npv_equity_busd``).
+    equity_irr_multiple: bool = False
+    #: NPV to the builder's equity (US$ B): adjusted present value, the unlevered NPV plus the
+    #: financing side effects at the cost of debt, times the builder's share.
+    npv_equity_busd: float = 0.0
+    #: Lowest debt-service cover ratio in a year with debt service; None without debt.
+    min_dscr: float | None = None
+    #: Largest debt balance (US$ B), capitalised interest included.
+    peak_debt_busd: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
 
     @cached_property
@@ -141,6 +163,11 @@ class Result:
             "npv_to_market_reaction": self.npv_to_market_reaction,
             "payback_from_operation_years": self.payback_from_operation_years,
             "residual_pv_busd": self.residual_pv_busd,
+            "equity_irr": self.equity_irr,
+            "equity_irr_multiple": float(self.equity_irr_multiple),
+            "npv_equity_busd": self.npv_equity_busd,
+            "min_dscr": self.min_dscr,
+            "peak_debt_busd": self.peak_debt_busd,
         }
 
     def npv_profile(self, rates: np.ndarray | list[float]) -> pd.DataFrame:
@@ -199,7 +226,15 @@ def evaluate(scenario: Scenario | None = None) -> Result:
         npv_to_market_reaction=_opt(m["npv_to_market_reaction"]),
         payback_from_operation_years=_opt(m["payback_from_operation_years"]),
         residual_pv_busd=m["residual_pv_busd"],
-        extra={"average_revenue_busd_per_year": m["average_revenue_busd_per_year"]},
+        equity_irr=_opt(m["equity_irr"]),
+        equity_irr_multiple=m["equity_irr_root_count"] > 1,
+        npv_equity_busd=m["npv_equity_busd"],
+        min_dscr=_opt(m["min_dscr"]),
+        peak_debt_busd=m["peak_debt_busd"],
+        extra={
+            "average_revenue_busd_per_year": m["average_revenue_busd_per_year"],
+            "equity_irr_root_count": m["equity_irr_root_count"],
+        },
     )
 
 
@@ -394,11 +429,42 @@ def evaluate_batch(
     return pd.DataFrame(data, index=frame.index)
 
 
+def external_business(scenario: Scenario | None = None) -> Result | None:
+    """The external business alone: leased, hosted and resold capacity and its share of capex.
+
+    The incremental economics of "lease the surplus": the build shrinks to the GW leased or
+    hosted (``gw_built x (lease_share + hosting_share)``), all of it external, with procured
+    capacity, financing shares and every other input unchanged. None when nothing owned is
+    leased or hosted.
+
+    Notes
+    -----
+    Every line of a build is proportional to its GW except hosting, whose sales the market caps;
+    the hosted GW are kept, so the cap binds as in the whole build. The internal capacity and its
+    transfer-price revenue drop out (methodology section 9.5).
+    """
+    s = scenario if scenario is not None else default_scenario()
+    external = s.lease_share + s.hosting_share
+    if external <= 0.0:
+        return None
+    # model_copy: the external GW may fall below the input bound of a whole build (0.1 GW); the
+    # engine's domain is any positive GW
+    part = s.model_copy(
+        update={
+            "gw_built": s.gw_built * external,
+            "lease_share": s.lease_share / external,
+            "hosting_share": s.hosting_share / external,
+        }
+    )
+    return evaluate(part)
+
+
 __all__ = [
     "BATCH_METRICS",
     "METRIC_UNITS",
     "Result",
     "evaluate",
     "evaluate_batch",
+    "external_business",
     "scenario_params",
 ]

@@ -159,6 +159,10 @@ class Scenario(BaseModel):
     power_load_factor: float = _f("power_load_factor")
     other_opex_busd_per_gw_year: float = _f("other_opex_busd_per_gw_year")
     variable_opex_share_of_revenue: float = _f("variable_opex_share_of_revenue")
+    build_front_loading: float = _f("build_front_loading")
+    phased_online: int = _f("phased_online")
+    ramp_first_year_share: float = _f("ramp_first_year_share")
+    ramp_second_year_share: float = _f("ramp_second_year_share")
     # Monetise
     lease_share: float = _f("lease_share")
     hosting_share: float = _f("hosting_share")
@@ -177,6 +181,7 @@ class Scenario(BaseModel):
     hosting_market_share_cap: float = _f("hosting_market_share_cap")
     procured_gw: float = _f("procured_gw")
     procurement_cost_busd_per_gw_year: float = _f("procurement_cost_busd_per_gw_year")
+    internal_transfer_price_share: float = _f("internal_transfer_price_share")
     # Efficiency and pricing
     efficiency_multiplier: float = _f("efficiency_multiplier")
     efficiency_diffusion: float = _f("efficiency_diffusion")
@@ -196,6 +201,22 @@ class Scenario(BaseModel):
     shares_outstanding_b: float = _f("shares_outstanding_b")
     share_price_usd: float = _f("share_price_usd")
     market_reaction_excess_return: float = _f("market_reaction_excess_return")
+    # Financing and tax
+    debt_share_of_capex: float = _f("debt_share_of_capex")
+    debt_interest_rate: float = _f("debt_interest_rate")
+    debt_tenor_years: int = _f("debt_tenor_years")
+    debt_sculpted: int = _f("debt_sculpted")
+    target_dscr: float = _f("target_dscr")
+    partner_share_of_capex: float = _f("partner_share_of_capex")
+    campus_lease_share: float = _f("campus_lease_share")
+    campus_lease_yield: float = _f("campus_lease_yield")
+    campus_rvg_share: float = _f("campus_rvg_share")
+    macrs_depreciation: int = _f("macrs_depreciation")
+    facility_tax_class_years: int = _f("facility_tax_class_years")
+    bonus_depreciation_share: float = _f("bonus_depreciation_share")
+    tax_in_group: int = _f("tax_in_group")
+    nol_offset_limit_share: float = _f("nol_offset_limit_share")
+    interest_limit_share_of_ati: float = _f("interest_limit_share_of_ati")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -95,7 +95,9 @@ def test_json_output_with_preset_and_set(runs: dict[str, subprocess.CompletedPro
 def test_json_has_null_for_undefined_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     from model.cli import main
 
-    args = ["evaluate", "--set", "lease_share=0", "--set", "residual_value_fraction=0", "--json"]
+    # nothing sold: nothing leased, and internal capacity a cost centre (transfer price 0)
+    args = ["evaluate", "--set", "lease_share=0", "--set", "residual_value_fraction=0"]
+    args += ["--set", "internal_transfer_price_share=0", "--json"]
     assert main(args) == 0
     doc = json.loads(capsys.readouterr().out)  # strict JSON: no NaN
     assert doc["metrics"]["irr"] is None

@@ -27,8 +27,9 @@ def operating_rows(r: Result) -> pd.DataFrame:
 # ---- helpers shared with test_properties -------------------------------------------------------
 
 
-def tax_loop(ebit: np.ndarray, rate: float) -> np.ndarray:
-    """Plain reference: tax on positive EBIT after using losses carried forward (no carryback)."""
+def tax_loop(ebit: np.ndarray, rate: float, nol_limit: float = 1.0) -> np.ndarray:
+    """Plain reference: tax on positive EBIT after using losses carried forward (no carryback),
+    which offset at most ``nol_limit`` of a year's income (methodology section 11.2)."""
     pool = 0.0
     out = []
     for e in ebit:
@@ -36,7 +37,7 @@ def tax_loop(ebit: np.ndarray, rate: float) -> np.ndarray:
             pool -= e
             out.append(0.0)
         else:
-            used = min(pool, e)
+            used = min(pool, nol_limit * e)
             pool -= used
             out.append(rate * (e - used))
     return np.array(out)
@@ -62,7 +63,13 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     for name, v in col.items():
         assert np.isfinite(v).all(), name
     op = cf["operating"].to_numpy()
-    same(col["revenue"], col["revenue_lease"] + col["revenue_hosting"] + col["revenue_resale"])
+    same(
+        col["revenue"],
+        col["revenue_lease"]
+        + col["revenue_hosting"]
+        + col["revenue_resale"]
+        + col["revenue_internal"],
+    )
     same(col["variable_opex"], col["revenue"] * s.variable_opex_share_of_revenue)
     same(
         col["ebitda"],
@@ -79,11 +86,18 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     same(col["fcf"], col["ebitda"] - col["tax"] - col["capex"] + col["residual_value"])
     same(col["cumulative_fcf"], np.cumsum(col["fcf"]))
     same(col["discounted_fcf"], col["fcf"] / (1.0 + s.wacc) ** np.arange(h))
-    # nothing earned or spent on operations before operation starts
-    for name in ("revenue", "power_cost", "other_opex", "procurement_cost", "depreciation", "tax"):
+    # nothing earned or spent on operations before operation starts (phases online as built
+    # earn from the year after their build year: methodology section 11.4)
+    early = (np.arange(h) < 1) if s.phased_online else ~op
+    for name in ("revenue", "power_cost", "other_opex", "tax"):
+        assert (col[name][early] == 0).all(), name
+    for name in ("procurement_cost", "depreciation"):
         assert (col[name][~op] == 0).all(), name
-    # capex: even build spend, then refreshes only
-    same(col["capex"][: s.build_years], s.gw_built * s.capex_per_gw_busd / s.build_years)
+    # capex: the build spend by phase share (even at front-loading 0), then refreshes only
+    b = s.build_years
+    j = np.arange(b)
+    tilt = s.build_front_loading * (1.0 - 2.0 * j / (b - 1)) if b > 1 else np.zeros(1)
+    same(col["capex"][:b], s.gw_built * s.capex_per_gw_busd * (1.0 + tilt) / b)
     same(col["capex"][s.build_years :], col["capex_refresh"][s.build_years :])
     assert (col["capex"] >= 0).all() and (col["capex_refresh"] >= 0).all()
     # book value: total depreciation + end net book value = total capex
@@ -95,9 +109,17 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
     same(col["residual_gain"][:-1], 0.0)
     assert col["residual_value"][-1] >= -tol
     same(col["residual_gain"][-1], col["residual_value"][-1] - col["net_book_value"][-1])
-    # tax: never negative, unlimited loss carryforward, on EBIT and the disposal gain
-    assert (col["tax"] >= -tol).all()
-    same(col["tax"], tax_loop(col["ebit"] + col["residual_gain"], s.tax_rate))
+    # tax on EBIT at tax depreciation and the disposal gain against the tax basis: stand-alone
+    # never negative, losses carried forward; inside a group, rate x income (section 11.2)
+    taxable = col["ebit"] + col["residual_gain"] + col["depreciation"] - col["tax_depreciation"]
+    taxable[-1] += col["tax_depreciation"].sum() - col["depreciation"].sum()
+    if s.tax_in_group:
+        same(col["tax"], s.tax_rate * taxable)
+    else:
+        assert (col["tax"] >= -tol).all()
+        same(col["tax"], tax_loop(taxable, s.tax_rate, s.nol_offset_limit_share))
+    if not (s.macrs_depreciation or s.bonus_depreciation_share):
+        same(col["tax_depreciation"], col["depreciation"])
     # the frontier lease rate stays between its floor and ceiling (methodology section 4.2)
     m = r.market
     lease = m["lease_rate_index"].to_numpy()

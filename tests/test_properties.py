@@ -87,7 +87,9 @@ def test_evaluate_batch_equals_evaluate(batch: list[Scenario]) -> None:
             if key == "irr_root_count":
                 continue
             got = float(out[key].iloc[i])
-            scale = fcf_scale if key in ("npv_busd", "npv_per_share_usd") else 0.0
+            scale = (
+                fcf_scale if key in ("npv_busd", "npv_per_share_usd", "npv_equity_busd") else 0.0
+            )
             if key == "breakeven_lease_rate_busd_per_gw_year":
                 # a root within rounding of zero may fall either side of the bracket's end
                 w = want[key]
@@ -116,7 +118,7 @@ def test_evaluate_batch_equals_evaluate_on_a_random_table(seed: int) -> None:
         for key in out.columns:
             if key == "irr_root_count":
                 continue
-            s = scale if key in ("npv_busd", "npv_per_share_usd") else 0.0
+            s = scale if key in ("npv_busd", "npv_per_share_usd", "npv_equity_busd") else 0.0
             assert _close(float(out[key].iloc[i]), want[key], s), (i, key)
 
 

@@ -151,7 +151,7 @@ def test_metrics_dict_and_npv_profile() -> None:
     r = evaluate(load_preset("bofa-base"))
     m = r.metrics()
     for key in BATCH_METRICS:
-        if key in ("irr_root_count", "average_revenue_busd_per_year"):
+        if key in ("irr_root_count", "equity_irr_root_count", "average_revenue_busd_per_year"):
             continue
         assert key in m
     assert m["breakeven_lease_rate_busd_per_gw_year"] == r.breakeven_lease_rate_busd_per_gw_year
@@ -164,7 +164,12 @@ def test_metrics_dict_and_npv_profile() -> None:
 
 def test_undefined_metrics_are_none() -> None:
     # nothing sold: no revenue, so no IRR, no payback, no MIRR; NPV is minus the spend
-    r = evaluate(load_preset("bofa-base").replace(lease_share=0.0, residual_value_fraction=0.0))
+    # internal capacity as a cost centre (transfer price 0): nothing earns
+    r = evaluate(
+        load_preset("bofa-base").replace(
+            lease_share=0.0, residual_value_fraction=0.0, internal_transfer_price_share=0.0
+        )
+    )
     assert r.irr is None and r.mirr is None
     assert r.payback_years is None and r.discounted_payback_years is None
     assert r.ebitda_margin is None
@@ -280,7 +285,9 @@ def test_ratios_over_subnormal_denominators_are_undefined_not_infinite() -> None
     assert evaluate(s).npv_to_market_reaction is None
     batch = evaluate_batch(pd.DataFrame([s.model_dump()]))
     assert math.isnan(batch["npv_to_market_reaction"].iloc[0])
-    assert np.isfinite(batch.drop(columns=["npv_to_market_reaction"]).to_numpy()).all()
+    # min_dscr is undefined without debt
+    finite = batch.drop(columns=["npv_to_market_reaction", "min_dscr"])
+    assert np.isfinite(finite.to_numpy()).all()
 
 
 def test_result_is_frozen() -> None:

@@ -1,0 +1,202 @@
+"""Capital-structure pieces of the Returns tab: sources and uses, the debt balance, equity flows.
+
+Plain functions taking a :class:`model.Scenario` or :class:`model.Result` and returning a
+DataFrame or a Plotly figure in the project's one look (:func:`app.charts.style`). Every number
+comes from the model's cash-flow table (methodology section 11); nothing economic is computed
+here beyond sums of its lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.charts import BUSD, COLORS, MUTED, Chart, style
+from model import Result, Scenario, evaluate
+
+
+def _year_axis(s: Scenario) -> str:
+    build = "year 0" if s.build_years == 1 else f"years 0-{s.build_years - 1}"
+    return f"Year from first capex ({build} build)"
+
+
+def has_debt(result: Result) -> bool:
+    """True when the scenario borrows (the KPI header then shows the minimum DSCR)."""
+    return result.scenario.debt_share_of_capex > 0 and result.peak_debt_busd > 0
+
+
+def has_financing(result: Result) -> bool:
+    """True when debt, a partner or a campus lease makes the equity view differ from the project."""
+    s = result.scenario
+    return s.debt_share_of_capex > 0 or s.partner_share_of_capex > 0 or s.campus_lease_share > 0
+
+
+def equity_kpis(result: Result) -> list[tuple[str, str, str]]:
+    """KPI header entries ``(label, value, help)`` for the builder's equity position.
+
+    Empty without financing (the project's IRR and NPV are then the equity's). The minimum DSCR
+    appears only with debt. Formats: rates as % with one decimal, US$ B with one decimal, cover
+    ratios as ``1.32x``.
+    """
+    if not has_financing(result):
+        return []
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    irr_help = "IRR of the builder's cash flows after debt service, partner and campus rent"
+    if result.equity_irr_multiple:
+        irr_help += " (several roots: read with NPV to equity)"
+    out = [
+        ("Equity IRR", pct(result.equity_irr), irr_help),
+        (
+            "NPV to equity",
+            f"{result.npv_equity_busd:,.1f} {BUSD}",
+            "Adjusted present value of the builder's share: unlevered NPV plus the financing "
+            "flows (tax shield, lease) at the cost of debt",
+        ),
+    ]
+    if has_debt(result):
+        dscr = result.min_dscr
+        out.append(
+            (
+                "Minimum DSCR",
+                "n/a" if dscr is None else f"{dscr:.2f}x",
+                "Lowest cash available for debt service / debt service in a repayment year",
+            )
+        )
+    return out
+
+
+def sources_and_uses(result: Result) -> pd.DataFrame:
+    """Sources and uses of funds over the build years, US$ B.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``side`` ("Uses" or "Sources"), ``item``, ``busd`` and ``share`` (fraction of the
+        total uses); the two sides sum to the same total. Uses: build capex and interest
+        capitalised during construction. Sources: debt drawn for capex, debt drawn for the
+        capitalised interest, the lessor's funding of the campus, the partner's equity and the
+        builder's equity (the rest).
+    """
+    s = result.scenario
+    cf = result.cash_flows
+    build = cf["year"].to_numpy() < s.build_years
+    capex = float(cf["capex"][build].sum())
+    interest = float(cf["interest"][build].sum())
+    drawn = float(cf["debt_drawdown"][build].sum())
+    lessor = float(cf["lessor_funding"][build].sum())
+    equity = capex + interest - drawn - lessor
+    partner = s.partner_share_of_capex * equity
+    total = capex + interest
+    rows = [
+        ("Uses", "Build capex", capex),
+        ("Uses", "Interest capitalised during construction", interest),
+        ("Sources", "Debt: drawn for capex", drawn - interest),
+        ("Sources", "Debt: capitalised interest", interest),
+        ("Sources", "Lessor: campus funding", lessor),
+        ("Sources", "Partner equity", partner),
+        ("Sources", "Builder equity", equity - partner),
+    ]
+    frame = pd.DataFrame(rows, columns=["side", "item", "busd"])
+    frame["share"] = frame["busd"] / total if total > 0 else np.nan
+    return frame
+
+
+def debt_balance_chart(
+    scenario: Scenario, result: Result | None = None, label: str = ""
+) -> go.Figure:
+    """Debt balance by year (line) with drawdowns, repayments and interest paid (bars), US$ B."""
+    r = result if result is not None else evaluate(scenario)
+    cf = r.cash_flows
+    s = r.scenario
+    years = [int(y) for y in cf["year"]]
+    building = cf["year"].to_numpy() < s.build_years
+    paid = np.where(building, 0.0, cf["interest"].to_numpy(dtype=np.float64))
+    c = Chart()
+    bars = (
+        ("Drawdown (capitalised interest included)", cf["debt_drawdown"], COLORS["capex_build"]),
+        ("Repayment", -cf["debt_repayment"], COLORS["accent"]),
+        ("Interest paid", -paid, COLORS["tax"]),
+    )
+    for name, values, color in bars:
+        c.add(
+            "bar",
+            x=years,
+            y=[float(v) for v in np.asarray(values, dtype=np.float64)],
+            name=name,
+            marker={"color": color},
+            hovertemplate=f"{name}: %{{y:,.2f}} US$ B<extra></extra>",
+        )
+    c.add(
+        "scatter",
+        x=years,
+        y=[float(v) for v in cf["debt_balance"]],
+        mode="lines+markers",
+        line={"color": COLORS["fcf"], "width": 3},
+        name="Debt balance, year end",
+        hovertemplate="Debt balance: %{y:,.2f} US$ B<extra></extra>",
+    )
+    c.layout["barmode"] = "relative"
+    c.xaxis.update(dtick=1, zeroline=False)
+    dscr = "none" if r.min_dscr is None else f"{r.min_dscr:.2f}x"
+    return style(
+        c,
+        "Debt: drawdowns, repayments and the balance",
+        f"loan-to-cost {s.debt_share_of_capex:.0%} at {s.debt_interest_rate:.1%}, "
+        f"{s.debt_tenor_years}-year {'sculpted' if s.debt_sculpted else 'level'} repayment, "
+        f"peak {r.peak_debt_busd:,.1f} {BUSD}, minimum DSCR {dscr}"
+        + (f" · {label}" if label else ""),
+        _year_axis(s),
+        f"{BUSD} per year (balance: {BUSD})",
+    )
+
+
+def equity_vs_project_chart(
+    scenario: Scenario, result: Result | None = None, label: str = ""
+) -> go.Figure:
+    """Cumulative cash flows: the unlevered project against the builder's equity, US$ B."""
+    r = result if result is not None else evaluate(scenario)
+    cf = r.cash_flows
+    s = r.scenario
+    years = [int(y) for y in cf["year"]]
+    c = Chart()
+    for col, name, color, dash in (
+        ("fcf", "Project (unlevered FCF)", MUTED, "dash"),
+        ("fcf_to_equity", "Builder's equity (FCFE)", COLORS["builder"], "solid"),
+    ):
+        c.add(
+            "scatter",
+            x=years,
+            y=[float(v) for v in np.cumsum(cf[col].to_numpy(dtype=np.float64))],
+            mode="lines+markers",
+            line={"color": color, "width": 3, "dash": dash},
+            name=f"{name}, cumulative",
+            hovertemplate=f"{name}: %{{y:,.2f}} US$ B cumulative<extra></extra>",
+        )
+    c.hline(0.0, MUTED)
+    c.xaxis.update(dtick=1, zeroline=False)
+
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    return style(
+        c,
+        "Project and equity cash flows, cumulative",
+        f"IRR {pct(r.irr)} project, {pct(r.equity_irr)} equity; NPV {r.npv_busd:,.1f} project, "
+        f"{r.npv_equity_busd:,.1f} to equity ({BUSD})" + (f" · {label}" if label else ""),
+        _year_axis(s),
+        f"Cumulative cash flow, {BUSD}",
+    )
+
+
+__all__ = [
+    "debt_balance_chart",
+    "equity_kpis",
+    "equity_vs_project_chart",
+    "has_debt",
+    "has_financing",
+    "sources_and_uses",
+]

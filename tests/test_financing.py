@@ -1,0 +1,212 @@
+"""Capital structure: debt schedule identities, APV and Modigliani-Miller, partner and campus
+lease, the coreweave-spv preset (methodology sections 11.1, 11.3 and 11.6)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from test_properties import scenarios
+
+from model import Result, Scenario, evaluate, evaluate_batch, finance, load_preset
+
+
+def assert_financing_identities(r: Result) -> None:
+    """The debt schedule and the equity flows, recomputed from the cash-flow table."""
+    s = r.scenario
+    cf = r.cash_flows
+    col = {c: cf[c].to_numpy(dtype=float) for c in cf.columns if c not in ("year", "operating")}
+    h = len(cf)
+    b = s.build_years
+    scale = max(1.0, float(np.abs(col["capex"]).sum()), float(np.abs(col["fcf"]).sum()))
+    tol = 1e-9 * scale
+    bal = col["debt_balance"]
+    opening = np.concatenate([[0.0], bal[:-1]])
+    # never negative, zero by the end of the tenor or the horizon, whichever comes first
+    assert (bal >= -tol).all()
+    end = min(b + s.debt_tenor_years, h) - 1
+    assert np.all(np.abs(bal[end:]) <= tol)
+    np.testing.assert_allclose(col["interest"], s.debt_interest_rate * opening, atol=tol, rtol=0)
+    np.testing.assert_allclose(
+        bal, opening + col["debt_drawdown"] - col["debt_repayment"], atol=tol, rtol=0
+    )
+    # drawdowns = debt share of the builder's build capex + capitalised interest (build years)
+    fac_build = col["capex"][:b] * (1.0 - s.it_share_of_capex) * s.campus_lease_share
+    want_draw = s.debt_share_of_capex * (col["capex"][:b] - fac_build) + col["interest"][:b]
+    np.testing.assert_allclose(col["debt_drawdown"][:b], want_draw, atol=tol, rtol=0)
+    assert np.all(np.abs(col["debt_drawdown"][b:]) <= tol)
+    assert (col["debt_repayment"] >= -tol).all()
+    assert r.peak_debt_busd == pytest.approx(float(bal.max(initial=0.0)), abs=tol)
+    # without financing the builder's equity flows are the project's
+    financed = s.debt_share_of_capex > 0 or s.partner_share_of_capex > 0 or s.campus_lease_share > 0
+    if not financed:
+        assert (col["fcf_to_equity"] == col["fcf"]).all()
+        assert r.equity_irr == r.irr and r.npv_equity_busd == r.npv_busd
+        assert (col["tax_levered"] == col["tax"]).all()
+    elif s.debt_share_of_capex == 0 and s.campus_lease_share == 0:
+        keep = 1.0 - s.partner_share_of_capex
+        np.testing.assert_allclose(col["fcf_to_equity"], keep * col["fcf"], atol=tol, rtol=0)
+    # interest is deductible: inside a group every dollar saves tax at once (section 11.2)
+    if s.tax_in_group and s.campus_lease_share == 0 and s.debt_share_of_capex > 0:
+        np.testing.assert_allclose(
+            col["tax"] - col["tax_levered"], s.tax_rate * col["interest"], atol=tol, rtol=0
+        )
+    # NPV to equity by APV: the unlevered NPV plus the financing flows at the cost of debt
+    keep = 1.0 - s.partner_share_of_capex
+    project = col["fcf_to_equity"] / keep
+    t = np.arange(h)
+    side = float(np.sum((project - col["fcf"]) / (1.0 + s.debt_interest_rate) ** t))
+    assert r.npv_equity_busd == pytest.approx(keep * (r.npv_busd + side), abs=1e-8 * scale)
+    # equity IRR: a root of the equity NPV profile, the flag as for the project IRR
+    _, count = finance.irr_details(col["fcf_to_equity"])
+    if r.equity_irr is None:
+        assert count[0] == 0
+    else:
+        terms = col["fcf_to_equity"] / (1.0 + r.equity_irr) ** t
+        assert abs(float(terms.sum())) <= 1e-9 * max(1.0, float(np.abs(terms).sum()))
+        assert r.equity_irr_multiple == (count[0] > 1)
+    # a DSCR exists exactly when there is debt service
+    service = (col["interest"] + col["debt_repayment"])[b:]
+    if r.min_dscr is None:
+        assert np.all(service <= 1e-12 * max(1.0, float(np.abs(col["fcf"]).max())))
+    else:
+        assert s.debt_share_of_capex > 0
+
+
+@given(scenarios())
+def test_financing_identities_hold_over_the_input_space(s: Scenario) -> None:
+    assert_financing_identities(evaluate(s))
+
+
+def _debt(**kw: object) -> Scenario:
+    return load_preset("bofa-base").replace(debt_share_of_capex=0.5, **kw)
+
+
+def test_without_debt_equity_metrics_are_the_projects() -> None:
+    r = evaluate(load_preset("bofa-base"))
+    assert r.equity_irr == r.irr and r.npv_equity_busd == r.npv_busd
+    assert r.min_dscr is None and r.peak_debt_busd == 0.0
+    cf = r.cash_flows
+    assert (cf["fcf_to_equity"] == cf["fcf"]).all()
+
+
+def test_modigliani_miller_without_tax_leverage_adds_nothing() -> None:
+    # MM (1958): no tax, debt at its own cost: the value to equity is the unlevered NPV
+    r = evaluate(_debt(tax_rate=0.0))
+    assert r.npv_equity_busd == pytest.approx(r.npv_busd, abs=1e-9)
+    assert r.irr is not None and r.equity_irr is not None
+    # ... yet the equity IRR rises: the project earns more than the debt costs
+    assert r.equity_irr > r.irr > r.scenario.debt_interest_rate
+
+
+def test_with_tax_leverage_adds_the_pv_of_the_interest_tax_shield() -> None:
+    # MM (1963) / Myers (1974): inside a profitable group every dollar of interest saves tax at
+    # once, so NPV to equity - NPV = PV at the cost of debt of tax rate x interest
+    s = _debt(tax_in_group=1)
+    r = evaluate(s)
+    cf = r.cash_flows
+    t = np.arange(len(cf))
+    shield = s.tax_rate * cf["interest"].to_numpy()
+    np.testing.assert_allclose(cf["tax"] - cf["tax_levered"], shield, atol=1e-12)
+    pv = float(np.sum(shield / (1.0 + s.debt_interest_rate) ** t))
+    assert pv > 1.0
+    assert r.npv_equity_busd - r.npv_busd == pytest.approx(pv, abs=1e-9)
+
+
+def test_apv_equals_equity_flows_at_the_relevered_cost_of_equity() -> None:
+    # methodology section 11.1: discounting FCFE at r_E,t = r_U + (r_U - r_D)(D - TS) / E each
+    # year gives the APV
+    s = _debt(tax_in_group=1)
+    r = evaluate(s)
+    cf = r.cash_flows
+    fcf = cf["fcf"].to_numpy()
+    fcfe = cf["fcf_to_equity"].to_numpy()
+    shield = (cf["tax"] - cf["tax_levered"]).to_numpy()
+    debt = cf["debt_balance"].to_numpy()
+    ru, rd = s.wacc, s.debt_interest_rate
+    n = len(cf)
+    vu, ts = np.zeros(n), np.zeros(n)  # values after year t's flow
+    for k in range(n - 2, -1, -1):
+        vu[k] = (fcf[k + 1] + vu[k + 1]) / (1 + ru)
+        ts[k] = (shield[k + 1] + ts[k + 1]) / (1 + rd)
+    equity = vu + ts - debt
+    assert (equity[:-1] > 0).all()  # the relevered rate is defined
+    value = fcfe[0]
+    factor = 1.0
+    for k in range(1, n):
+        r_e = ru + (ru - rd) * (debt[k - 1] - ts[k - 1]) / equity[k - 1]
+        factor /= 1 + r_e
+        value += fcfe[k] * factor
+    assert value == pytest.approx(r.npv_equity_busd, abs=1e-9)
+
+
+def test_level_debt_service_is_constant_and_sculpted_meets_the_target() -> None:
+    level = evaluate(_debt()).cash_flows
+    service = (level["interest"] + level["debt_repayment"]).to_numpy()[2:7]
+    np.testing.assert_allclose(service, service[0], rtol=1e-12)
+    d0 = 0.5 * 127.5 / 2 * (1 + 0.07) + 0.5 * 127.5 / 2  # two draws, the first's interest
+    assert level["debt_balance"].iloc[1] == pytest.approx(d0, rel=1e-12)
+    annuity = d0 * 0.07 / (1 - 1.07**-5)
+    assert service[0] == pytest.approx(annuity, rel=1e-12)
+    r = evaluate(_debt(debt_sculpted=1, tax_in_group=1, target_dscr=1.5))
+    cf = r.cash_flows
+    serv = (cf["interest"] + cf["debt_repayment"]).to_numpy()
+    cfads = (cf["fcf"] + cf["tax"] - cf["tax_levered"]).to_numpy()
+    for k in range(2, 6):  # before the last year of the tenor (which clears the balance)
+        assert cfads[k] / serv[k] >= 1.5 - 1e-9
+    # the last year of the tenor clears the balance while the IT refresh is paid: cover < 0
+    assert r.min_dscr == pytest.approx(min(cfads[k] / serv[k] for k in range(2, 7)))
+
+
+def test_partner_takes_its_share_of_the_cash_flows() -> None:
+    r = evaluate(load_preset("bofa-base").replace(partner_share_of_capex=0.8))
+    assert r.npv_equity_busd == pytest.approx(0.2 * r.npv_busd, rel=1e-12)
+    assert r.equity_irr == pytest.approx(r.irr, abs=1e-12)
+    np.testing.assert_allclose(r.cash_flows["fcf_to_equity"], 0.2 * r.cash_flows["fcf"])
+
+
+def test_campus_lease_rent_recovers_the_lessors_funding() -> None:
+    s = load_preset("bofa-base").replace(
+        campus_lease_share=0.8, campus_lease_yield=0.06, campus_rvg_share=0.0
+    )
+    cf = evaluate(s).cash_flows
+    fac_capex = cf["capex"].to_numpy() * 0.0
+    fac_capex[:2] = 127.5 / 2 * 0.3
+    # the facility (14-year life) is refreshed at the horizon of 16 years: nothing in between
+    np.testing.assert_allclose(cf["lessor_funding"], 0.8 * fac_capex, atol=1e-12)
+    v = 1.06 ** -np.arange(len(cf))
+    rent = cf["campus_rent"].to_numpy()
+    assert np.ptp(rent[2:]) < 1e-12 and (rent[:2] == 0).all()
+    assert float(np.sum(rent * v)) == pytest.approx(float(np.sum(cf["lessor_funding"] * v)))
+
+
+def test_coreweave_spv_levers_a_conventional_contracted_cluster() -> None:
+    # methodology section 11.6: no refresh inside the horizon, so the flows are conventional
+    r = evaluate(load_preset("coreweave-spv"))
+    s = r.scenario
+    assert s.it_life_years >= s.operating_years
+    assert not r.irr_multiple and not r.equity_irr_multiple
+    assert r.irr is not None and r.equity_irr is not None
+    after_tax_debt = s.debt_interest_rate * (1.0 - s.tax_rate)
+    assert r.irr > after_tax_debt
+    assert r.equity_irr > r.irr
+    assert r.min_dscr is not None and r.min_dscr > 1.0
+    assert r.peak_debt_busd == pytest.approx(0.85 * 0.1 * 20.23, rel=1e-12)
+
+
+def test_batch_equity_metrics_equal_evaluate() -> None:
+    ids = ["coreweave-spv", "meta-hyperion-jv", "meta-surplus", "bofa-base"]
+    scen = [load_preset(i) for i in ids]
+    out = evaluate_batch(pd.DataFrame([s.model_dump() for s in scen]))
+    for i, s in enumerate(scen):
+        r = evaluate(s)
+        for key in ("equity_irr", "npv_equity_busd", "min_dscr", "peak_debt_busd"):
+            want = getattr(r, key)
+            got = float(out[key].iloc[i])
+            if want is None:
+                assert math.isnan(got)
+            else:
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (s, key)
