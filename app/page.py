@@ -25,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from app import state, ui
+from app import charts, state, ui
 from app.context import ViewContext, display_scale, verdict
 from app.text import cite, escape_markdown
 from app.views import scenario_files
@@ -443,6 +443,13 @@ def kpi_header(ctx: ViewContext) -> None:
         label="Breakeven lease, per GW-yr",
         inverse=True,
     )
+    # the builder's own position when debt, a partner or a campus lease is set (methodology §11)
+    entries = charts.equity_kpis(r)
+    if entries:
+        names = {"Equity IRR": "equity_irr", "NPV to equity": "npv_equity_busd"}
+        names["Minimum DSCR"] = "min_dscr"
+        for col, (label, value, help_text) in zip(st.columns(3), entries, strict=False):
+            _metric(col, names[label], value, r, p, help_text + ".", label=label)
 
 
 def changed_summary(ctx: ViewContext) -> str:

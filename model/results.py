@@ -72,7 +72,7 @@ METRIC_UNITS: dict[str, str] = {
     "npv_to_market_reaction": "ratio",
     "breakeven_lease_rate_busd_per_gw_year": "US$ B per GW-year",
     "equity_irr": "fraction per year (after tax, levered, the builder's own position)",
-    "equity_irr_root_count": "count of roots of the equity NPV profile on -95%..10,000%",
+    "equity_irr_root_count": "count of roots of the equity NPV profile at rates above -100%",
     "npv_equity_busd": "US$ B (NPV to the builder's equity, adjusted present value)",
     "min_dscr": "x debt service (lowest cover ratio in a year with debt service)",
     "peak_debt_busd": "US$ B",
@@ -441,7 +441,7 @@ def external_business(scenario: Scenario | None = None) -> Result | None:
     -----
     Every line of a build is proportional to its GW except hosting, whose sales the market caps;
     the hosted GW are kept, so the cap binds as in the whole build. The internal capacity and its
-    transfer-price revenue drop out (methodology section 9.5).
+    transfer-price revenue drop out (methodology section 11.5).
     """
     s = scenario if scenario is not None else default_scenario()
     external = s.lease_share + s.hosting_share

@@ -13,6 +13,7 @@ clipping is reported (never silently).
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,8 +59,14 @@ def check_field(name: object, what: str = "field") -> str:
 def check_metric(metric: object) -> str:
     """Return ``metric`` if :func:`model.evaluate_batch` reports it, else raise ValueError."""
     if not isinstance(metric, str) or metric not in BATCH_METRICS:
+        close = (
+            difflib.get_close_matches(metric, BATCH_METRICS, n=1) if isinstance(metric, str) else []
+        )
+        hint = f"; did you mean {close[0]}?" if close else ""
         raise ValueError(
-            f"metric = {show_text(metric)} is unknown (allowed: {', '.join(BATCH_METRICS)})"
+            f"metric = {show_text(metric)} is unknown (allowed: one of the "
+            f"{len(BATCH_METRICS)} metrics of model.BATCH_METRICS, e.g. npv_busd, irr, "
+            f"payback_years{hint})"
         )
     return metric
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,7 +15,16 @@ from app import charts, page, state, ui
 from app.context import ViewContext
 from app.text import cite
 from app.views import compare, scenario_files
-from model import FIELD_SPECS, HEADLINE_FIELDS, assumptions, evaluate, load_preset, preset_ids
+from model import (
+    FIELD_SPECS,
+    HEADLINE_FIELDS,
+    assumptions,
+    evaluate,
+    external_business,
+    load_preset,
+    preset_ids,
+)
+from model.metrics import format_metric, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 TABS = (
@@ -511,3 +521,37 @@ def test_chart_titles_wrap_to_fit_a_phone() -> None:
         text = re.sub(r"<[^>]*>", "\n", fig.layout.title.text)
         assert all(len(line) <= charts.SUBTITLE_CHARS for line in text.split("\n")), text
         assert fig.layout.title.xref == "container"
+
+
+# ---- capital structure on the page (methodology §11) ---------------------------------------------
+def test_financed_preset_shows_equity_kpis_and_the_financing_section() -> None:
+    at = run_app({"preset": "coreweave-spv"})
+    assert_clean(at)
+    r = evaluate(load_preset("coreweave-spv"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Equity IRR"] == format_metric("equity_irr", r.equity_irr)
+    assert metrics["Minimum DSCR"] == format_metric("min_dscr", r.min_dscr)
+    assert "Financing: the builder's own position" in [s.value for s in at.subheader]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(t.startswith("<b>Debt: drawdowns, repayments") for t in titles), titles
+
+
+def test_unlevered_preset_has_no_equity_kpis() -> None:
+    at = run_app({"preset": "bofa-base"})
+    assert_clean(at)
+    labels = {m.label for m in at.metric}
+    assert "Equity IRR" not in labels and "Minimum DSCR" not in labels
+
+
+def test_surplus_preset_shows_the_external_business_alone() -> None:
+    at = run_app({"preset": "meta-surplus"})
+    assert_clean(at)
+    ext = external_business(load_preset("meta-surplus"))
+    assert ext is not None
+    shown = [m.value for m in at.metric if m.label == metric_label("npv_busd")]
+    assert format_metric("npv_busd", ext.npv_busd) in shown
+
+
+def test_all_figures_add_the_debt_chart_only_with_debt() -> None:
+    assert "debt_balance" in charts.all_figures(_ctx("coreweave-spv"))
+    assert "debt_balance" not in charts.all_figures(_ctx("bofa-base"))

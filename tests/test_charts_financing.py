@@ -1,4 +1,4 @@
-"""The capital-structure pieces (app/charts_financing.py): sources equal uses, the chart draws
+"""The capital-structure pieces (app/charts/financing.py): sources equal uses, the chart draws
 the model's debt lines, KPIs appear only with financing (methodology section 11.1)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.charts_financing import (
+from app.charts.financing import (
     debt_balance_chart,
     equity_kpis,
     equity_vs_project_chart,

@@ -44,6 +44,16 @@ from app.charts.base import (
     title_margin,
 )
 from app.charts.buy import build_vs_buy_chart, build_vs_buy_npv_chart
+from app.charts.financing import (
+    debt_balance_chart,
+    debt_chart,
+    equity_chart,
+    equity_kpis,
+    equity_vs_project_chart,
+    has_debt,
+    has_financing,
+    sources_and_uses,
+)
 from app.charts.market import (
     lease_paths_chart,
     lease_rate_paths_chart,
@@ -99,7 +109,8 @@ def all_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     Keys: ``cash_flows``, ``cumulative_fcf``, ``npv_profile`` (Returns); ``pricing_indices``,
     ``npv_vs_multiplier``, ``revenue_per_gw``, ``jevons``, ``pricing_pressure_map``,
     ``lease_rate_paths`` (Pricing pressure); ``build_vs_buy``,
-    ``build_vs_buy_npv`` (Build vs buy). Values are fresh ``plotly.graph_objects.Figure`` objects
+    ``build_vs_buy_npv`` (Build vs buy); with financing ``equity_vs_project`` and, with debt,
+    ``debt_balance`` (Returns). Values are fresh ``plotly.graph_objects.Figure`` objects
     (safe to mutate) drawn exactly as on screen; no Streamlit needed.
 
     Examples
@@ -111,7 +122,13 @@ def all_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     >>> sorted(all_figures(ctx))[:3]
     ['build_vs_buy', 'build_vs_buy_npv', 'cash_flows']
     """
-    return {name: build(ctx) for name, build in CHARTS.items()}
+    figures = {name: build(ctx) for name, build in CHARTS.items()}
+    # the capital-structure charts exist only when the scenario is financed (methodology §11)
+    if has_financing(ctx.result):
+        figures["equity_vs_project"] = equity_chart(ctx)
+    if has_debt(ctx.result):
+        figures["debt_balance"] = debt_chart(ctx)
+    return figures
 
 
 __all__ = [
@@ -142,7 +159,14 @@ __all__ = [
     "cash_flow_chart",
     "chart_config",
     "cumulative_fcf_chart",
+    "debt_balance_chart",
+    "debt_chart",
     "elasticity_sweep",
+    "equity_chart",
+    "equity_kpis",
+    "equity_vs_project_chart",
+    "has_debt",
+    "has_financing",
     "index_sweep",
     "jevons_chart",
     "lease_paths_chart",
@@ -161,6 +185,7 @@ __all__ = [
     "revenue_per_gw_chart",
     "revenue_per_gw_sweep",
     "same_series",
+    "sources_and_uses",
     "style",
     "title_html",
     "title_margin",

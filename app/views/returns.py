@@ -8,7 +8,8 @@ import streamlit as st
 from app import charts
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, show_chart
-from model.metrics import format_metric
+from model import external_business
+from model.metrics import format_metric, metric_label
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit).
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -99,6 +100,10 @@ def render(ctx: ViewContext) -> None:
             f"change sign several times), so the IRR alone is ambiguous. Read it with the MIRR "
             f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
         )
+    if charts.has_financing(r):
+        _financing_section(ctx)
+    if s.lease_share + s.hosting_share < 1.0:
+        _external_section(ctx)
     st.subheader("Cash-flow table")
     st.caption(
         md(
@@ -115,3 +120,63 @@ def render(ctx: ViewContext) -> None:
             **{c: st.column_config.NumberColumn(c, format="%.2f", width=72) for c in table.columns},
         },
     )
+
+
+def _financing_section(ctx: ViewContext) -> None:
+    """Sources and uses, the equity against the project, and the debt (methodology §11)."""
+    r = ctx.result
+    st.subheader("Financing: the builder's own position")
+    st.caption(
+        md(
+            "The project's returns above are unlevered. With debt, a partner or a campus lease the "
+            "builder's own cash flows differ: equity IRR "
+            f"{format_metric('equity_irr', r.equity_irr)}, NPV to equity "
+            f"{format_metric('npv_equity_busd', r.npv_equity_busd)} (adjusted present value: the "
+            "unlevered NPV plus the value of the financing at the cost of debt)."
+        )
+    )
+    table = charts.sources_and_uses(r)
+    shown = pd.DataFrame(
+        {
+            "Side": table["side"],
+            "Item": table["item"],
+            "US$ B": table["busd"].map(lambda v: f"{v:,.2f}"),
+            "Share of uses": table["share"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.1%}"),
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
+    show_chart(charts.equity_chart(ctx), "equity_vs_project", ctx)
+    if charts.has_debt(r):
+        show_chart(charts.debt_chart(ctx), "debt_balance", ctx)
+
+
+def _external_section(ctx: ViewContext) -> None:
+    """The external business alone: the incremental economics of leasing the surplus."""
+    s = ctx.scenario
+    ext = external_business(s)
+    internal = 1.0 - s.lease_share - s.hosting_share
+    with st.expander(
+        f"External business only: the {s.lease_share + s.hosting_share:.0%} leased or hosted, "
+        f"without the {internal:.0%} kept for internal use"
+    ):
+        if ext is None:
+            st.info("Nothing owned is leased or hosted: there is no external business.")
+            return
+        st.caption(
+            md(
+                "The incremental economics of leasing the surplus: a build of "
+                f"{s.gw_built * (s.lease_share + s.hosting_share):,.2f} GW (the leased and hosted "
+                "part and its share of capex), every other input as set. In the whole build the "
+                "internal capacity is valued at a transfer price of "
+                f"{s.internal_transfer_price_share:.0%} of the lease rate (methodology §11.5)."
+            )
+        )
+        cols = st.columns(4)
+        for col, name in zip(
+            cols, ("npv_busd", "irr", "payback_from_operation_years", "roic"), strict=True
+        ):
+            col.metric(
+                md(metric_label(name)),
+                format_metric(name, ext.metrics().get(name)),
+                border=True,
+            )

@@ -188,7 +188,7 @@ def _bound_input(column: Any, name: str, end: str, value: float, key: str) -> fl
     spec = FIELD_SPECS[name]
     k = display_scale(name)
     shown = column.number_input(
-        f"{spec.label} {end} ({percent_unit(spec)})",
+        md(f"{spec.label} {end} ({percent_unit(spec)})"),
         value=float(value) * k,
         min_value=float(spec.low) * k,
         max_value=float(spec.high) * k,

@@ -1,7 +1,7 @@
 """Capital-structure pieces of the Returns tab: sources and uses, the debt balance, equity flows.
 
 Plain functions taking a :class:`model.Scenario` or :class:`model.Result` and returning a
-DataFrame or a Plotly figure in the project's one look (:func:`app.charts.style`). Every number
+DataFrame or a Plotly figure in the project's one look (:func:`app.charts.base.style`). Every number
 comes from the model's cash-flow table (methodology section 11); nothing economic is computed
 here beyond sums of its lines.
 """
@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts import BUSD, COLORS, MUTED, Chart, style
+from app.charts.base import BUSD, COLORS, MUTED, Chart, style
+from app.context import ViewContext
 from model import Result, Scenario, evaluate
+from model.metrics import format_metric
 
 
 def _year_axis(s: Scenario) -> str:
@@ -42,27 +44,25 @@ def equity_kpis(result: Result) -> list[tuple[str, str, str]]:
     if not has_financing(result):
         return []
 
-    def pct(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.1%}"
-
-    irr_help = "IRR of the builder's cash flows after debt service, partner and campus rent"
+    irr_help = (
+        "IRR of the builder's cash flows after debt service, the partner's share and campus rent"
+    )
     if result.equity_irr_multiple:
         irr_help += " (several roots: read with NPV to equity)"
     out = [
-        ("Equity IRR", pct(result.equity_irr), irr_help),
+        ("Equity IRR", format_metric("equity_irr", result.equity_irr), irr_help),
         (
             "NPV to equity",
-            f"{result.npv_equity_busd:,.1f} {BUSD}",
+            format_metric("npv_equity_busd", result.npv_equity_busd),
             "Adjusted present value of the builder's share: unlevered NPV plus the financing "
             "flows (tax shield, lease) at the cost of debt",
         ),
     ]
     if has_debt(result):
-        dscr = result.min_dscr
         out.append(
             (
                 "Minimum DSCR",
-                "n/a" if dscr is None else f"{dscr:.2f}x",
+                format_metric("min_dscr", result.min_dscr),
                 "Lowest cash available for debt service / debt service in a repayment year",
             )
         )
@@ -192,8 +192,20 @@ def equity_vs_project_chart(
     )
 
 
+def debt_chart(ctx: ViewContext) -> go.Figure:
+    """:func:`debt_balance_chart` for the dashboard's scenario (chart registry form)."""
+    return debt_balance_chart(ctx.scenario, ctx.result, ctx.label)
+
+
+def equity_chart(ctx: ViewContext) -> go.Figure:
+    """:func:`equity_vs_project_chart` for the dashboard's scenario (chart registry form)."""
+    return equity_vs_project_chart(ctx.scenario, ctx.result, ctx.label)
+
+
 __all__ = [
     "debt_balance_chart",
+    "debt_chart",
+    "equity_chart",
     "equity_kpis",
     "equity_vs_project_chart",
     "has_debt",
