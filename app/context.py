@@ -134,7 +134,7 @@ def verdict(ctx: ViewContext) -> str:
         f"{first}, so the build {verb} {format_metric('npv_busd', abs(r.npv_busd))} of value (NPV)"
     )
     share = r.npv_to_market_reaction
-    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0:
+    if share is not None and r.market_reaction_busd > 0 and r.npv_busd > 0 and share >= 0.005:
         text += (
             f", about {share * 100:.0f}% of the "
             f"{format_metric('market_reaction_busd', r.market_reaction_busd)} the market added "

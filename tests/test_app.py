@@ -79,7 +79,9 @@ def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
     assert at.session_state["preset"] == preset_id
     r = evaluate(load_preset(preset_id))
     assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
-    assert len(at.get("plotly_chart")) == 4  # the Returns tab's charts
+    # the Returns tab's charts, plus equity and debt charts when the preset is financed
+    financed = charts.has_financing(r) + charts.has_debt(r)
+    assert len(at.get("plotly_chart")) == 4 + financed
     assert url(at) == {"preset": preset_id}
 
 

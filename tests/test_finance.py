@@ -266,9 +266,17 @@ def _true_sign_change_roots(flows: np.ndarray) -> np.ndarray:
     if nz.size == 0:
         return np.array([])
     f = flows[: nz[-1] + 1]
-    xs = np.roots(f[::-1])
-    real = xs[(np.abs(xs.imag) <= 1e-7 * np.abs(xs)) & (xs.real > 0)].real
-    rates = np.sort(1.0 / real - 1.0)
+    # NPV (1 + r)^(T-1) = sum_t f_t y^(T-1-t) with y = 1 + r, or NPV = sum_t f_t x^t with
+    # x = 1 / (1 + r): the same roots. Lead with the larger end coefficient, so a denormal one
+    # (e.g. 2e-309) never divides the companion matrix into infinities.
+    if abs(f[0]) >= abs(f[-1]):
+        ys = np.roots(f)
+        real_y = ys[(np.abs(ys.imag) <= 1e-7 * np.abs(ys)) & (ys.real > 0)].real
+        rates = np.sort(real_y - 1.0)
+    else:
+        xs = np.roots(f[::-1])
+        real = xs[(np.abs(xs.imag) <= 1e-7 * np.abs(xs)) & (xs.real > 0)].real
+        rates = np.sort(1.0 / real - 1.0)
     keep = []
     for r in rates:  # keep roots where the profile really changes sign (odd multiplicity)
         d = 1e-6 * max(1.0, abs(r)) + 1e-9
@@ -278,6 +286,16 @@ def _true_sign_change_roots(flows: np.ndarray) -> np.ndarray:
         if np.signbit(finance.npv(lo, flows)) != np.signbit(finance.npv(hi, flows)):
             keep.append(r)
     return np.array(keep)
+
+
+def test_root_oracle_survives_denormal_flows() -> None:
+    """Found by Hypothesis: a denormal last flow (opex of 2e-309) overflowed np.roots."""
+    flows = np.array([-0.5, -2.225073858507203e-310])
+    assert _true_sign_change_roots(flows).size == 0
+    root, count, reason = finance.irr_diagnostics(flows)
+    _assert_irr_properties(flows, float(root[0]), int(count[0]), int(reason[0]))
+    flows = np.array([-1.0, 1.1, 2.2e-309])
+    assert _true_sign_change_roots(flows) == pytest.approx([0.1])
 
 
 def _relative_residual(rate: float, flows: np.ndarray) -> float:

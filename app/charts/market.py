@@ -119,11 +119,26 @@ def lease_rate_paths_chart(
             showlegend=i == 0,
             hovertemplate=f"vintage {i}: %{{y:,.2f}} US$ B per GW-year<extra></extra>",
         )
+    operating = paths["operating"].to_numpy(dtype=bool)
+    series = {key: paths[f"{key}_busd_per_gw_year"].to_numpy(dtype=np.float64) for key, *_ in PATHS}
+    # a frontier pinned at the ceiling would hide it: one line carries both names
+    pinned = bool(np.allclose(series["frontier"], series["ceiling"], rtol=1e-6, atol=1e-9))
     for key, name, color, dash, width in PATHS:
+        if pinned and key == "ceiling":
+            continue
+        if pinned and key == "frontier":
+            name = "Frontier = ceiling: a new vintage's rent, pinned at the user cost"
+        values = series[key]
+        # what leased capacity earns exists only once it operates
+        shown = (
+            values
+            if key in ("frontier", "ceiling", "floor")
+            else np.where(operating, values, np.nan)
+        )
         c.add(
             "scatter",
             x=years,
-            y=[float(v) for v in paths[f"{key}_busd_per_gw_year"]],
+            y=[float(v) if np.isfinite(v) else None for v in shown],
             mode="lines",
             line={"color": color, "dash": dash, "width": width},
             name=name,
