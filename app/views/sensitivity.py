@@ -20,7 +20,7 @@ from model.metrics import format_metric, metric_label
 from model.sensitivity import Breakeven, breakeven, grid, tornado
 
 #: Metrics offered in the selectors (the count of IRR roots is a diagnostic, not a metric).
-METRICS = [m for m in BATCH_METRICS if m != "irr_root_count"]
+METRICS = [m for m in BATCH_METRICS if m not in ("irr_root_count", "equity_irr_root_count")]
 KEY = "sens_"
 
 
