@@ -27,17 +27,8 @@ from model import (
 from model.metrics import format_metric, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
-TABS = (
-    "Returns",
-    "Pricing pressure",
-    "Build vs buy",
-    "Sensitivity",
-    "Uncertainty",
-    "Stress tests",
-    "Compare",
-    "Export",
-    "Assumptions & method",
-)
+#: Every tab of the dashboard, in order (from the page, so a new tab is checked too).
+TABS = tuple(title for title, _ in page.TABS)
 
 
 def run_app(params: dict[str, str | list[str]] | None = None, tab: str | None = None) -> AppTest:
