@@ -1,5 +1,5 @@
 """The sourced data: one assumptions row per field (value, unit, source, year, note), ranges
-inside the bounds, and the presets issue 2 asks for."""
+inside the bounds, and the named presets (methodology §6)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_ranges_are_inside_the_bounds() -> None:
     assert default_ranges()["lease_rate_busd_per_gw_year"][:2] == (10.0, 15.0)
 
 
-def test_presets_of_issue_2() -> None:
+def test_named_presets_exist() -> None:
     assert preset_ids()[0] == "bofa-base"
     assert {
         "bofa-base",
