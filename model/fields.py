@@ -668,6 +668,20 @@ _SPECS: tuple[FieldSpec, ...] = (
         "this share of its build cost.",
     ),
     FieldSpec(
+        "campus_lease_priced_years",
+        "Campus lease priced over",
+        "years of operation (0 = the operating years modelled)",
+        0,
+        40,
+        1,
+        FINANCING,
+        "Years of operation the lessor prices its level rent over (the lease with its expected "
+        "renewals). Longer than the operating years: the builder leaves at the horizon (the "
+        "initial term) paying that rent, and the guarantee settles then. 0: renewed through the "
+        "horizon.",
+        integer=True,
+    ),
+    FieldSpec(
         "macrs_depreciation",
         "MACRS tax depreciation",
         "0 (tax follows book straight-line) or 1 (MACRS)",

@@ -75,8 +75,9 @@ def finance_project(
     -----
     Campus lease (share ``s`` of the facility, lessor's yield ``y``, guarantee ``g``): the lessor
     funds ``s`` of every facility capex ``K_t``; the builder pays a level rent ``Q`` in each
-    operating year with ``sum_op Q v_t = sum_t s K_t v_t - G v_{H-1}`` (``v_t = (1 + y)^-t``,
-    ``G = g s C_fac``), and at the horizon hands the lessor its share of the facility's residual
+    operating year with ``sum_{t=B}^{B+M-1} Q v_t = sum_t s K_t v_t - G v_{B+M-1}``
+    (``v_t = (1 + y)^-t``, ``G = g s C_fac``, ``M = max(campus_lease_priced_years, N)``: the
+    years the lessor priced; ``M > N`` is an exit at the horizon, the initial term), and at the horizon hands the lessor its share of the facility's residual
     cash ``s R`` plus any shortfall below the guarantee, ``max(G - s R, 0)``. The builder deducts rent and the
     guarantee payment and loses ``s`` of the facility's tax depreciation and disposal gain.
 
@@ -114,6 +115,18 @@ def finance_project(
     funded_pv = np.sum(lessor_funding * disc_y, axis=1)
     guarantee_pv = guarantee * np.sum(np.where(f.last_year, disc_y, 0.0), axis=1)
     annuity_pv = np.sum(np.where(f.operating, disc_y, 0.0), axis=1)
+    # rent priced over a longer lease than the years modelled (its renewals): the builder leaves
+    # at the horizon, the initial term, and the guarantee settles there (methodology 11.1)
+    priced = np.maximum(p["campus_lease_priced_years"], f.horizon - f.build_years)
+    longer = priced > f.horizon - f.build_years
+    if np.any(longer):
+        log_y = np.log1p(p["campus_lease_yield"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_year = -np.expm1(-priced * log_y) / p["campus_lease_yield"]
+        per_year = np.where(p["campus_lease_yield"] > 1e-12, per_year, priced)
+        annuity_pv = np.where(longer, np.exp((1.0 - f.build_years) * log_y) * per_year, annuity_pv)
+        guarantee_at_end = guarantee * np.exp(-(f.build_years + priced - 1.0) * log_y)
+        guarantee_pv = np.where(longer, guarantee_at_end, guarantee_pv)
     level_rent = np.maximum(funded_pv - guarantee_pv, 0.0) / np.maximum(annuity_pv, 1e-300)
     rent = np.where(f.operating, level_rent[:, None], 0.0)
     handover = p["campus_lease_share"] * f.facility_residual_cash

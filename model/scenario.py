@@ -211,6 +211,7 @@ class Scenario(BaseModel):
     campus_lease_share: float = _f("campus_lease_share")
     campus_lease_yield: float = _f("campus_lease_yield")
     campus_rvg_share: float = _f("campus_rvg_share")
+    campus_lease_priced_years: int = _f("campus_lease_priced_years")
     macrs_depreciation: int = _f("macrs_depreciation")
     facility_tax_class_years: int = _f("facility_tax_class_years")
     bonus_depreciation_share: float = _f("bonus_depreciation_share")
