@@ -314,15 +314,20 @@ def test_absolute_ranges_remain_an_option() -> None:
 
 
 def test_scale_and_shift_conventions() -> None:
-    at_ref = monte_carlo(BASE, n=2000)
-    moved = BASE.replace(capex_per_gw_busd=51.0, wacc=0.117, it_life_years=4.0)
+    # every input at its distribution's reference (the value its figures were sourced around:
+    # the field's default, or e.g. current law for bonus depreciation)
+    dists = default_distributions().distributions
+    refs = {f: d["reference"] for f, d in dists.items() if "reference" in d}
+    base = BASE.replace(**refs)
+    at_ref = monte_carlo(base, n=2000)
+    moved = base.replace(capex_per_gw_busd=51.0, wacc=0.117, it_life_years=4.0)
     mc = monte_carlo(moved, n=2000)
     # same seed, same uniforms: scale multiplies by value / reference, shift adds value - reference
     assert np.allclose(mc.draws["capex_per_gw_busd"], at_ref.draws["capex_per_gw_busd"] * 51 / 42.5)
     assert np.allclose(mc.draws["it_life_years"], at_ref.draws["it_life_years"] * 4.0 / 5.5)
     assert np.allclose(mc.draws["wacc"], at_ref.draws["wacc"] + 0.03, atol=1e-12)
     # at the reference, following and absolute are the same run
-    absolute = monte_carlo(BASE, n=2000, follow_scenario=False)
+    absolute = monte_carlo(base, n=2000, follow_scenario=False)
     assert absolute.draws.equals(at_ref.draws)
     assert mc.distributions["capex_per_gw_busd"].low == pytest.approx(40.0 * 51 / 42.5)
     assert mc.specs["capex_per_gw_busd"].follow == "scale"
