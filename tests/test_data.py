@@ -69,3 +69,57 @@ def test_every_preset_is_valid_and_sourced() -> None:
         s = load_preset(pid)
         for k, v in p.overrides.items():
             assert getattr(s, k) == pytest.approx(v)
+
+
+# ---- which inputs are uncertain (drawn) and which are structural choices (methodology §9) ----
+
+#: The inputs that existed before the capital-structure, tax and timing inputs (methodology 11).
+#: Every input added since must be classified: drawn, or a documented structural choice.
+EARLIER_INPUTS = frozenset(
+    """gw_built capex_per_gw_busd it_share_of_capex build_years operating_years it_life_years
+    facility_life_years wacc tax_rate power_price_usd_per_mwh pue power_load_factor
+    other_opex_busd_per_gw_year variable_opex_share_of_revenue lease_share hosting_share
+    lease_rate_busd_per_gw_year lease_utilization contracted_share contract_years gpus_per_gw
+    tokens_per_sec_per_gpu hosting_price_usd_per_m_tokens hosting_utilization
+    efficiency_multiplier efficiency_diffusion price_pass_through demand_elasticity
+    token_demand_growth_per_year industry_capacity_growth_per_year token_price_decline_per_year
+    lease_rate_index_cap procured_gw procurement_cost_busd_per_gw_year residual_value_fraction
+    shares_outstanding_b share_price_usd market_reaction_excess_return
+    hardware_cost_decline_per_year compute_demand_elasticity entry_lag_years
+    input_tokens_per_output_token hosting_input_price_usd_per_m_tokens hosting_licence_fee_share
+    market_tokens_quadrillion_per_year hosting_market_share_cap""".split()
+)
+
+
+def structural_choices() -> dict[str, str]:
+    """The table of structural choices in methodology section 9: ``{field: reason}``."""
+    text = (DATA_DIR.parent / "docs" / "methodology.md").read_text(encoding="utf-8")
+    section = text[text.index("## 9. Analyst toolkit") : text.index("## 10.")]
+    lines = section[section.index("| field | why it is a choice, not drawn |") :].splitlines()
+    out: dict[str, str] = {}
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        out[cells[0].strip("`")] = cells[1]
+    return out
+
+
+def test_every_new_input_is_drawn_or_a_documented_structural_choice() -> None:
+    from model.uncertainty import default_distributions
+
+    drawn = set(default_distributions().distributions)
+    ranged = set(default_ranges())
+    structural = structural_choices()
+    assert set(FIELD_NAMES) >= EARLIER_INPUTS
+    assert set(structural) <= set(FIELD_NAMES), set(structural) - set(FIELD_NAMES)
+    assert all(len(reason) > 20 for reason in structural.values())
+    for name in sorted(set(FIELD_NAMES) - EARLIER_INPUTS):
+        uncertain = name in drawn or name in ranged
+        # an uncertain quantity has both a distribution and a tornado range; a structural choice
+        # neither; nothing is both or unclassified
+        assert uncertain != (name in structural), name
+        if uncertain:
+            assert name in drawn and name in ranged, name
+    assert {"debt_interest_rate", "bonus_depreciation_share", "ramp_first_year_share"} <= drawn
+    assert {"debt_share_of_capex", "tax_in_group", "campus_lease_priced_years"} <= set(structural)

@@ -197,6 +197,21 @@ def test_coreweave_spv_levers_a_conventional_contracted_cluster() -> None:
     assert r.peak_debt_busd == pytest.approx(0.85 * 0.1 * 20.23, rel=1e-12)
 
 
+def test_coreweave_spv_is_calibrated_to_managements_levered_irr() -> None:
+    # methodology section 11.6: a 4-year contract at the H100 3-year term rent (US$2.00 per
+    # GPU-hour x 578,035 GPUs per GW x 8,760 h), 85% loan-to-cost at 11%
+    s = load_preset("coreweave-spv")
+    assert s.lease_rate_busd_per_gw_year == pytest.approx(2.00 * 578_035 * 8_760 / 1e9, abs=5e-3)
+    r = evaluate(s)
+    assert r.equity_irr is not None and 0.30 < r.equity_irr < 0.50  # management: ~40%
+    # at the 1-year contract price the same structure gives more than twice management's figure
+    one_year = evaluate(s.replace(lease_rate_busd_per_gw_year=11.9))
+    assert one_year.equity_irr is not None and one_year.equity_irr > 0.8
+    # loan-to-cost on the GPU nodes only (85% of 85% of the cluster): a lower equity IRR
+    gpu_only = evaluate(s.replace(debt_share_of_capex=0.85 * 0.85))
+    assert gpu_only.equity_irr is not None and r.irr < gpu_only.equity_irr < r.equity_irr
+
+
 def test_batch_equity_metrics_equal_evaluate() -> None:
     ids = ["coreweave-spv", "meta-hyperion-jv", "meta-surplus", "bofa-base"]
     scen = [load_preset(i) for i in ids]
@@ -210,3 +225,80 @@ def test_batch_equity_metrics_equal_evaluate() -> None:
                 assert math.isnan(got)
             else:
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (s, key)
+
+
+# ---- the campus lease's initial term: an exit at the horizon (methodology 11.1 and 11.6) ------
+
+
+def _end_payment(r: Result) -> np.ndarray:
+    """What the builder hands the lessor at the horizon: its share of the campus plus any
+    shortfall below the guarantee (the lease flows less the rent and the lessor's funding)."""
+    cf = r.cash_flows
+    lease = cf["fcf"] + cf["tax"] - cf["tax_levered"] + cf["lessor_funding"] - cf["campus_rent"]
+    return (lease - cf["fcf_to_equity"]).to_numpy()
+
+
+def test_hyperion_exit_pays_the_renewed_rent_and_settles_the_guarantee_at_the_term() -> None:
+    renewed = load_preset("meta-hyperion-jv")
+    exit_ = load_preset("meta-hyperion-exit")
+    assert exit_.operating_years == 4 and exit_.campus_lease_priced_years == 14
+    assert renewed.operating_years == 14 and renewed.campus_lease_priced_years == 0
+    assert set(renewed.diff(exit_)) == {"operating_years", "campus_lease_priced_years"}
+    r_ren, r_exit = evaluate(renewed), evaluate(exit_)
+    rent = r_exit.cash_flows["campus_rent"].to_numpy()
+    # the rent as priced for the renewed lease, paid in the 4 years of the initial term
+    assert np.allclose(rent[2:], r_ren.cash_flows["campus_rent"].iloc[2])
+    assert len(rent) == 2 + 4
+    # the guarantee: half the lessor's 80% of US$26.775 B of campus
+    fac_cost = 2.1 * 42.5 * 0.3
+    guarantee = 0.5 * 0.8 * fac_cost
+    book = fac_cost * (14 - 4) / 14
+    for value, want in ((1.0, 0.8 * book), (0.5, guarantee), (0.0, guarantee)):
+        paid = _end_payment(evaluate(exit_.replace(residual_value_fraction=value)))
+        # at the term (the last year) only: the lessor's share or, below it, the guarantee
+        assert np.allclose(paid[:-1], 0.0, atol=1e-9)
+        assert paid[-1] == pytest.approx(max(guarantee, 0.8 * book * value), rel=1e-9)
+        assert paid[-1] == pytest.approx(want, rel=1e-9)
+    # leaving at the term is worth less than the renewed lease, to the project and to Meta
+    assert r_exit.npv_busd < r_ren.npv_busd
+    assert r_exit.npv_equity_busd < r_ren.npv_equity_busd
+
+
+def test_lease_priced_over_its_modelled_years_is_the_renewed_lease() -> None:
+    s = load_preset("meta-hyperion-jv")
+    a = evaluate(s)
+    for years in (1, 14):  # at most the operating years: the lease runs to the horizon
+        b = evaluate(s.replace(campus_lease_priced_years=years))
+        pd.testing.assert_frame_equal(a.cash_flows, b.cash_flows)
+        assert a.npv_equity_busd == b.npv_equity_busd
+
+
+@given(scenarios())
+def test_lessor_earns_its_yield_over_the_priced_lease(s: Scenario) -> None:
+    # PV at the lessor's yield: rent over the priced years + guarantee at their end = funding
+    n = s.operating_years
+    s = s.replace(campus_lease_share=0.8, campus_rvg_share=0.5, campus_lease_priced_years=n + 3)
+    r = evaluate(s)
+    cf = r.cash_flows
+    y, b, m = s.campus_lease_yield, s.build_years, n + 3
+    v = (1.0 + y) ** -np.arange(b + m, dtype=float)
+    rent = float(cf["campus_rent"].iloc[b])
+    fac_cost = s.gw_built * s.capex_per_gw_busd * (1.0 - s.it_share_of_capex)
+    guarantee = 0.5 * 0.8 * fac_cost
+    funded = float(np.sum(cf["lessor_funding"].to_numpy() * v[: len(cf)]))
+    want = max(funded - guarantee * v[b + m - 1], 0.0)
+    assert rent * float(np.sum(v[b:])) == pytest.approx(want, rel=1e-9, abs=1e-9 * fac_cost)
+
+
+def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
+    from app.state import parse_query_params, query_params_for
+
+    # the new input travels in a link and comes back
+    exit_ = load_preset("meta-hyperion-exit")
+    params = query_params_for("meta-hyperion-jv", exit_)
+    assert params["campus_lease_priced_years"] == "14"
+    assert parse_query_params(params)[1] == exit_
+    old = {"preset": "meta-hyperion-jv", "operating_years": "4"}
+    _, linked, warnings = parse_query_params(old)
+    assert not warnings and linked.campus_lease_priced_years == 0
+    assert linked == load_preset("meta-hyperion-jv").replace(operating_years=4)

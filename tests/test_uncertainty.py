@@ -611,3 +611,35 @@ def test_session_cap_on_draws() -> None:
         check_session_draws(0)
     with pytest.raises(MonteCarloError, match="an integer of about 401 digits is above"):
         check_session_draws(10**400)
+
+
+# ---- capital structure (methodology §9 and 11) -----------------------------------------------
+
+
+def test_monte_carlo_of_a_levered_preset_varies_the_equity_metrics() -> None:
+    spv = load_preset("coreweave-spv")
+    # the debt rate alone: the project's value is untouched, the equity's moves against the rate
+    only_rate = {"debt_interest_rate": default_distributions().distributions["debt_interest_rate"]}
+    mc = monte_carlo(spv, only_rate, 500, 3)
+    rate = mc.draws["debt_interest_rate"]
+    assert rate.between(0.07 - 1e-12, 0.15 + 1e-12).all() and rate.std() > 0.015
+    assert mc.draws["npv_busd"].std() < 1e-12
+    for metric in ("npv_equity_busd", "equity_irr", "min_dscr"):
+        assert mc.draws[metric].std() > 0, metric
+    # dearer debt: a lower equity IRR and cover (a rank correlation of -1 would need linearity)
+    assert stats.spearmanr(rate, mc.draws["equity_irr"])[0] < -0.99
+    assert stats.spearmanr(rate, mc.draws["min_dscr"])[0] < -0.99
+    # the default run draws the policy risk on bonus depreciation for a preset that takes it
+    full = monte_carlo(spv, n=1000)
+    assert full.draws["bonus_depreciation_share"].between(0.0, 1.0).all()
+    assert full.draws["bonus_depreciation_share"].mean() < 0.95
+    s = full.summary
+    assert s.loc["equity_irr", "p10"] < s.loc["equity_irr", "p90"]
+    assert s.loc["npv_equity_busd", "p10"] < s.loc["npv_equity_busd", "p90"]
+
+
+def test_an_input_set_off_its_distribution_draws_only_feasible_values() -> None:
+    # bonus depreciation follows the scenario: without bonus (the default) none is drawn
+    mc = monte_carlo(BASE, n=500)
+    assert (mc.draws["bonus_depreciation_share"] == 0.0).all()
+    assert (mc.draws["campus_lease_yield"] >= 0.07 - 1e-12).all()
