@@ -76,18 +76,54 @@ def test_every_preset_is_valid_and_sourced() -> None:
 #: The inputs that existed before the capital-structure, tax and timing inputs (methodology 11).
 #: Every input added since must be classified: drawn, or a documented structural choice.
 EARLIER_INPUTS = frozenset(
-    """gw_built capex_per_gw_busd it_share_of_capex build_years operating_years it_life_years
-    facility_life_years wacc tax_rate power_price_usd_per_mwh pue power_load_factor
-    other_opex_busd_per_gw_year variable_opex_share_of_revenue lease_share hosting_share
-    lease_rate_busd_per_gw_year lease_utilization contracted_share contract_years gpus_per_gw
-    tokens_per_sec_per_gpu hosting_price_usd_per_m_tokens hosting_utilization
-    efficiency_multiplier efficiency_diffusion price_pass_through demand_elasticity
-    token_demand_growth_per_year industry_capacity_growth_per_year token_price_decline_per_year
-    lease_rate_index_cap procured_gw procurement_cost_busd_per_gw_year residual_value_fraction
-    shares_outstanding_b share_price_usd market_reaction_excess_return
-    hardware_cost_decline_per_year compute_demand_elasticity entry_lag_years
-    input_tokens_per_output_token hosting_input_price_usd_per_m_tokens hosting_licence_fee_share
-    market_tokens_quadrillion_per_year hosting_market_share_cap""".split()
+    [
+        "gw_built",
+        "capex_per_gw_busd",
+        "it_share_of_capex",
+        "build_years",
+        "operating_years",
+        "it_life_years",
+        "facility_life_years",
+        "wacc",
+        "tax_rate",
+        "power_price_usd_per_mwh",
+        "pue",
+        "power_load_factor",
+        "other_opex_busd_per_gw_year",
+        "variable_opex_share_of_revenue",
+        "lease_share",
+        "hosting_share",
+        "lease_rate_busd_per_gw_year",
+        "lease_utilization",
+        "contracted_share",
+        "contract_years",
+        "gpus_per_gw",
+        "tokens_per_sec_per_gpu",
+        "hosting_price_usd_per_m_tokens",
+        "hosting_utilization",
+        "efficiency_multiplier",
+        "efficiency_diffusion",
+        "price_pass_through",
+        "demand_elasticity",
+        "token_demand_growth_per_year",
+        "industry_capacity_growth_per_year",
+        "token_price_decline_per_year",
+        "lease_rate_index_cap",
+        "procured_gw",
+        "procurement_cost_busd_per_gw_year",
+        "residual_value_fraction",
+        "shares_outstanding_b",
+        "share_price_usd",
+        "market_reaction_excess_return",
+        "hardware_cost_decline_per_year",
+        "compute_demand_elasticity",
+        "entry_lag_years",
+        "input_tokens_per_output_token",
+        "hosting_input_price_usd_per_m_tokens",
+        "hosting_licence_fee_share",
+        "market_tokens_quadrillion_per_year",
+        "hosting_market_share_cap",
+    ]
 )
 
 
