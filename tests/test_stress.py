@@ -39,7 +39,9 @@ def test_named_shocks_are_documented() -> None:
     assert "contracted_share" in by_id["contracts_not_renewed"].fields
 
 
-@pytest.mark.parametrize("preset", ["bofa-base", "hosting-mix", "crusoe-resale"])
+@pytest.mark.parametrize(
+    "preset", ["bofa-base", "hosting-mix", "crusoe-resale", "coreweave-spv", "meta-hyperion-exit"]
+)
 def test_each_shock_changes_only_its_documented_inputs(preset: str) -> None:
     s = load_preset(preset)
     cases = stress_scenarios(s)
@@ -120,3 +122,15 @@ def test_apply_changes_keeps_share_constraint() -> None:
     assert shocked.lease_share + shocked.hosting_share <= 1 + 1e-12
     assert any("lease_share + hosting_share <= 1" in n for n in notes)
     assert np.isfinite(evaluate(shocked).npv_busd)
+
+
+def test_bonus_repeal_costs_only_a_scenario_that_takes_bonus() -> None:
+    # methodology section 9: the policy-risk shock; bofa-base takes no bonus, coreweave-spv 100%
+    base = stress_tests(BASE).set_index("shock")
+    assert base.loc["bonus_depreciation_repeal", "npv_busd"] == base.loc[AS_SET, "npv_busd"]
+    spv = load_preset("coreweave-spv")
+    t = stress_tests(spv).set_index("shock")
+    shocked, _ = stress_scenarios(spv)["bonus_depreciation_repeal"]
+    assert shocked.bonus_depreciation_share == 0.0
+    for metric in ("npv_busd", "npv_equity_busd", "equity_irr"):
+        assert t.loc["bonus_depreciation_repeal", metric] < t.loc[AS_SET, metric], metric
