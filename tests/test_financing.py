@@ -213,7 +213,7 @@ def test_coreweave_spv_is_calibrated_to_managements_levered_irr() -> None:
 
 
 def test_batch_equity_metrics_equal_evaluate() -> None:
-    ids = ["coreweave-spv", "meta-hyperion-jv", "meta-surplus", "bofa-base"]
+    ids = ["coreweave-spv", "meta-hyperion-jv", "meta-hyperion-exit", "meta-surplus", "bofa-base"]
     scen = [load_preset(i) for i in ids]
     out = evaluate_batch(pd.DataFrame([s.model_dump() for s in scen]))
     for i, s in enumerate(scen):
