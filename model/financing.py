@@ -77,8 +77,9 @@ def finance_project(
     funds ``s`` of every facility capex ``K_t``; the builder pays a level rent ``Q`` in each
     operating year with ``sum_{t=B}^{B+M-1} Q v_t = sum_t s K_t v_t - G v_{B+M-1}``
     (``v_t = (1 + y)^-t``, ``G = g s C_fac``, ``M = max(campus_lease_priced_years, N)``: the
-    years the lessor priced; ``M > N`` is an exit at the horizon, the initial term), and at the horizon hands the lessor its share of the facility's residual
-    cash ``s R`` plus any shortfall below the guarantee, ``max(G - s R, 0)``. The builder deducts rent and the
+    years the lessor priced; ``M > N`` is an exit at the horizon, the initial term), and at the
+    horizon hands the lessor its share of the facility's residual cash ``s R`` plus any
+    shortfall below the guarantee, ``max(G - s R, 0)``. The builder deducts rent and the
     guarantee payment and loses ``s`` of the facility's tax depreciation and disposal gain.
 
     Debt (loan-to-cost ``L``, rate ``r``, tenor ``n``): draws ``L`` of the builder's build capex
