@@ -85,6 +85,7 @@ INDEX_NAMES: tuple[str, ...] = (
     "builder_tokens_per_gpu_index",
     "hosting_volume_factor",
     "hosting_capacity_used_share",
+    "hosting_token_price_index",
 )
 
 
@@ -377,6 +378,16 @@ def _cash_flows(
     )
     # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
     seg_host = width * np.exp(log_tokens)
+    # what those tokens sell for, x today's price per token (methodology section 4.4): free
+    # entry into hosting prices a token at a fixed markup over the rent of the compute it uses,
+    # so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share: hosting
+    # revenue per GW follows its vintage's spot rent, as leasing does; the year-0 ratio (and the
+    # builder's private edge k_builder / k_ind^p) sets the markup
+    frontier_0 = frontier(np.zeros_like(b))
+    host_markup = np.exp(log_k_builder + price_a) / frontier_0
+    seg_host_value = (
+        width * spot * host_markup * np.exp(np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0))
+    )
 
     def _sum(seg: FloatArray) -> FloatArray:
         return seg[:, :n_years] + seg[:, n_years:]
@@ -386,6 +397,7 @@ def _cash_flows(
     spot_billed = _sum(seg_spot_billed)  # index-years per GW all at spot (spare hosting GW)
     spot_idle = _sum(seg_spot_idle)
     host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
+    host_value = _sum(seg_host_value)  # the same tokens x their price index
     op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     # ---- revenue ------------------------------------------------------------------------------
@@ -394,7 +406,8 @@ def _cash_flows(
     host_gw = gw * _col(p, "hosting_share")
     procured = _col(p, "procured_gw")
     ratio = _col(p, "input_tokens_per_output_token")
-    capacity_m = (
+    # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
+    capacity_today_m = (
         host_gw
         / _col(p, "pue")
         * _col(p, "gpus_per_gw")
@@ -402,7 +415,8 @@ def _cash_flows(
         * SECONDS_PER_YEAR
         * _col(p, "hosting_utilization")
         / TOKENS_PER_M
-    ) * host_units  # output tokens the hosted GW can sell, M per year
+    )
+    capacity_m = capacity_today_m * host_units
     mid_year = 0.5 * (lo + hi)
     market_m = (
         _col(p, "market_tokens_quadrillion_per_year")
@@ -415,12 +429,11 @@ def _cash_flows(
     with np.errstate(divide="ignore", invalid="ignore"):
         used = np.where(capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0)
     spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
-    price_idx_mid = np.exp(_clamp(price_a + price_b * mid_year, -LOG_CLIP, LOG_CLIP))
-    price_per_m = (
-        _col(p, "hosting_price_usd_per_m_tokens")
-        + ratio * _col(p, "hosting_input_price_usd_per_m_tokens")
-    ) * price_idx_mid
-    revenue_hosting = sold_m * price_per_m / USD_PER_BUSD
+    price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
+        p, "hosting_input_price_usd_per_m_tokens"
+    )
+    # the sold share of capacity x what all its tokens would sell for
+    revenue_hosting = used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
     # billed share of owned capacity while utilisation ramps up (1 from the third year)
     ramped = bool(
@@ -485,30 +498,30 @@ def _cash_flows(
     last_year = t == (h_end - 1.0)
     age_end = (h_end - b - k_last * life_it)[:, 0]  # age of the IT in service at the horizon
     left_end = np.maximum(life_it[:, 0] - age_end, 0.0)
+    net_per_gw = (
+        p["gw_built"] * p["lease_utilization"] * (1.0 - p["variable_opex_share_of_revenue"])
+    )
+    frontier_end = frontier(h_end)[:, 0]
+    life_end = p["it_life_years"]
     resid = _ResidualInputs(
         frac=p["residual_value_fraction"],
-        replacement=cost_it * np.exp(log_keep_hw[:, 0] * age_end),
-        rent_per_rate=(
-            p["gw_built"]
-            * p["lease_utilization"]
-            * (1.0 - p["variable_opex_share_of_revenue"])
-            * frontier(h_end)[:, 0]
-            * np.exp(log_keep_hw[:, 0] * age_end)
+        cost=cost_it,
+        old=_RentStream(
+            rent_per_rate=net_per_gw * frontier_end * np.exp(log_keep_hw[:, 0] * age_end),
+            contract_rent_per_rate=net_per_gw * frontier(h_end - age_end[:, None])[:, 0],
+            term=np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
+            left=left_end,
         ),
-        contract_rent_per_rate=(
-            p["gw_built"]
-            * p["lease_utilization"]
-            * (1.0 - p["variable_opex_share_of_revenue"])
-            * frontier(h_end - age_end[:, None])[:, 0]
+        new=_RentStream(
+            rent_per_rate=net_per_gw * frontier_end,
+            contract_rent_per_rate=net_per_gw * frontier_end,
+            term=np.minimum(p["contract_years"], life_end),
+            left=life_end,
         ),
         contracted_share=p["contracted_share"],
-        contract_left=np.clip(
-            np.minimum(p["contract_years"], p["it_life_years"]) - age_end, 0.0, left_end
-        ),
         charge=p["gw_built"] * (avoidable_gw + fac_gw * kappa_fac)[:, 0],
         delta=delta_hw[:, 0],
         rho=rho[:, 0],
-        left=left_end,
         nbv_it=nbv_it,
         nbv_fac=nbv_fac,
         tax=p["tax_rate"],
@@ -664,6 +677,11 @@ def _cash_flows(
                 np.exp(_clamp(demand_a + (demand_b - cap_b) * t, -LOG_CLIP, 0.0)), shape
             ),
             "hosting_capacity_used_share": _full(used, shape),
+            "hosting_token_price_index": np.exp(
+                _clamp(price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)
+            )
+            * lease_idx
+            / frontier_0,
         }
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
@@ -684,27 +702,41 @@ def _cash_flows(
 
 
 @dataclass(frozen=True)
+class _RentStream:
+    """Net rents of 3 GW-like IT over its remaining life, per unit of today's lease rate.
+
+    ``rent_per_rate`` is the spot rent at the horizon (falling at ``delta`` with age),
+    ``contract_rent_per_rate`` the flat contract rent paid on the contracted share for the
+    ``term`` years the contract still runs, ``left`` the remaining life (all US$ B per year
+    net of variable opex, per unit of today's lease rate, or years).
+    """
+
+    rent_per_rate: FloatArray
+    contract_rent_per_rate: FloatArray
+    term: FloatArray
+    left: FloatArray
+
+
+@dataclass(frozen=True)
 class _ResidualInputs:
     """What the end-of-horizon market value needs, per scenario (S,), in US$ B.
 
-    ``rent_per_rate`` is the spot rent at the horizon of the IT in service, per unit of today's
-    lease rate, net of variable opex; ``contract_rent_per_rate`` its contract rent (the frontier
-    rate of its start) for the ``contract_left`` years its contract still runs on the
-    ``contracted_share``; ``charge`` the avoidable costs plus the facility's capital charge the
-    IT must cover; ``left`` its remaining life. :meth:`at` gives the residual cash and the gain
-    against book for a lease rate (the breakeven search calls it again).
+    ``old`` is the IT in service at the horizon (its spot rent for its age; its contract at
+    the frontier rate of its start for what is left of its term); ``new`` a new vintage on the
+    same GW bought at the horizon (cost ``cost``, the frontier rent, a full life and contract).
+    ``charge`` is the avoidable costs plus the facility's capital charge the IT must cover.
+    :meth:`at` gives the residual cash and the gain against book for a lease rate (the
+    breakeven search calls it again).
     """
 
     frac: FloatArray
-    replacement: FloatArray
-    rent_per_rate: FloatArray
-    contract_rent_per_rate: FloatArray
+    cost: FloatArray
+    old: _RentStream
+    new: _RentStream
     contracted_share: FloatArray
-    contract_left: FloatArray
     charge: FloatArray
     delta: FloatArray
     rho: FloatArray
-    left: FloatArray
     nbv_it: FloatArray
     nbv_fac: FloatArray
     tax: FloatArray
@@ -712,43 +744,53 @@ class _ResidualInputs:
     @cached_property
     def _fixed(self) -> dict[str, FloatArray]:
         """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
-        aged = self.rho + self.delta
-        term = self.contract_left
         return {
-            "aged": aged,
-            "rent_at_term": term * _psi(aged * term),
-            "charge_at_term": term * _psi(self.rho * term),
-            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * self.left)),
+            "aged": self.rho + self.delta,
             "log_charge": np.log(np.maximum(self.charge, 1e-300)),
             # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
         }
 
-    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _spot_from(
+        self, rent: FloatArray, start: FloatArray, left: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
         the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
-        stop = np.maximum(
-            start, np.where(rent > self.charge, np.minimum(self.left, until_idle), 0.0)
-        )
+        stop = np.maximum(start, np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
         return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
 
-    def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _value(self, stream: _RentStream, lease_rate: FloatArray) -> FloatArray:
+        """What a taxed buyer pays for ``stream``'s rents less the charge (US$ B)."""
         f = self._fixed
-        rent = self.rent_per_rate * lease_rate
+        term, left = stream.term, stream.left
+        rent_at_term = term * _psi(f["aged"] * term)
+        charge_at_term = term * _psi(self.rho * term)
+        rent = stream.rent_per_rate * lease_rate
         cs = self.contracted_share
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
-        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
-        r1, c1 = self._spot_from(rent, self.contract_left)
+        r0, c0 = self._spot_from(rent, np.zeros_like(rent), left)
+        r1, c1 = self._spot_from(rent, term, left)
         spot_all = rent * r0 - self.charge * c0
-        spot_after = rent * (r1 - f["rent_at_term"]) - self.charge * (c1 - f["charge_at_term"])
-        contract = (self.contract_rent_per_rate * lease_rate - self.charge) * f["charge_at_term"]
+        spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
+        contract = (stream.contract_rent_per_rate * lease_rate - self.charge) * charge_at_term
         pre_tax = (1.0 - cs) * spot_all + cs * (contract + spot_after)
         # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the life
         # left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-        value_rents = f["buyer"] * pre_tax
-        value_it = np.maximum(0.0, np.minimum(self.replacement, value_rents))
+        buyer = (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left))
+        out: FloatArray = buyer * pre_tax
+        return out
+
+    def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+        old = self._value(self.old, lease_rate)
+        new = self._value(self.new, lease_rate)
+        # the value of its rents, but never more than the same rents would cost to create anew:
+        # where a new vintage's rents are worth more than its cost, the surplus is the site's
+        # (power, permits), not the hardware's (methodology section 2.3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
+        value_it = np.maximum(0.0, old * scale)
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
 
