@@ -370,14 +370,9 @@ def _cash_flows(
     # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
     # share: the host sells at the token price the pass-through sets, so its sold share follows
     # the industry's compute utilisation D / K (1 when compute is scarce)
-    log_tokens = (
-        log_k_builder
-        - log_keep * mid
-        + delta_hw * start
-        + np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0)
-    )
+    sold_share = np.exp(np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0))  # U = min(1, D/K)
     # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
-    seg_host = width * np.exp(log_tokens)
+    seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
     # what those tokens sell for, x today's price per token (methodology section 4.4): free
     # entry into hosting prices a token at a fixed markup over the rent of the compute it uses,
     # so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share: hosting
@@ -385,9 +380,7 @@ def _cash_flows(
     # builder's private edge k_builder / k_ind^p) sets the markup
     frontier_0 = frontier(np.zeros_like(b))
     host_markup = np.exp(log_k_builder + price_a) / frontier_0
-    seg_host_value = (
-        width * spot * host_markup * np.exp(np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0))
-    )
+    seg_host_value = (width * sold_share) * spot * host_markup
 
     def _sum(seg: FloatArray) -> FloatArray:
         return seg[:, :n_years] + seg[:, n_years:]
