@@ -368,9 +368,12 @@ def _cash_flows(
     seg_spot_billed = spot_run * width
     seg_spot_idle = np.where(runs, 0.0, width)
     # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
-    # share: the host sells at the token price the pass-through sets, so its sold share follows
-    # the industry's compute utilisation D / K (1 when compute is scarce)
-    sold_share = np.exp(np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0))  # U = min(1, D/K)
+    # share: the host prices off the frontier rent (below), so it sells what the market takes at
+    # that rent: all of it unless the floor holds the rent above its clearing level X, where
+    # compute demand is (X / F) ** eps_c of capacity; U = min(1, (X / F) ** eps_c)
+    sold_share = np.exp(
+        np.minimum(eps_c * (log_x(mid) - np.log(np.maximum(frontier_mid, 1e-300))), 0.0)
+    )
     # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
     seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
     # what those tokens sell for, x today's price per token (methodology section 4.4): free
@@ -411,10 +414,19 @@ def _cash_flows(
     )
     capacity_m = capacity_today_m * host_units
     mid_year = 0.5 * (lo + hi)
+    # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
+    # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
+    log_host_over_p = log_keep_hw * mid_year + np.log(frontier(mid_year) / frontier_0)
     market_m = (
         _col(p, "market_tokens_quadrillion_per_year")
         * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
-        * np.exp(_clamp(volume_a + volume_b * mid_year, -LOG_CLIP, LOG_CLIP))
+        * np.exp(
+            _clamp(
+                volume_a + volume_b * mid_year - elasticity * log_host_over_p,
+                -LOG_CLIP,
+                LOG_CLIP,
+            )
+        )
         * op_width
     )
     allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
@@ -666,8 +678,8 @@ def _cash_flows(
             "builder_tokens_per_gpu_index": np.exp(
                 _clamp(log_k_builder - log_keep * t + delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
             ),
-            "hosting_volume_factor": _full(
-                np.exp(_clamp(demand_a + (demand_b - cap_b) * t, -LOG_CLIP, 0.0)), shape
+            "hosting_volume_factor": np.exp(
+                np.minimum(eps_c * (log_x(t) - np.log(np.maximum(lease_idx, 1e-300))), 0.0)
             ),
             "hosting_capacity_used_share": _full(used, shape),
             "hosting_token_price_index": np.exp(
