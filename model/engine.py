@@ -365,80 +365,84 @@ def _cash_flows(
     spot_width = width - cs * in_contract
     seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
-    seg_spot_billed = spot_run * width
-    seg_spot_idle = np.where(runs, 0.0, width)
-    # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
-    # share: the host prices off the frontier rent (below), so it sells what the market takes at
-    # that rent: all of it unless the floor holds the rent above its clearing level X, where
-    # compute demand is (X / F) ** eps_c of capacity; U = min(1, (X / F) ** eps_c)
-    sold_share = np.exp(
-        np.minimum(eps_c * (log_x(mid) - np.log(np.maximum(frontier_mid, 1e-300))), 0.0)
-    )
-    # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
-    seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
-    # what those tokens sell for, x today's price per token (methodology section 4.4): free
-    # entry into hosting prices a token at a fixed markup over the rent of the compute it uses,
-    # so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share: hosting
-    # revenue per GW follows its vintage's spot rent, as leasing does; the year-0 ratio (and the
-    # builder's private edge k_builder / k_ind^p) sets the markup
-    frontier_0 = frontier(np.zeros_like(b))
-    host_markup = np.exp(log_k_builder + price_a) / frontier_0
-    seg_host_value = (width * sold_share) * spot * host_markup
+    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     def _sum(seg: FloatArray) -> FloatArray:
         return seg[:, :n_years] + seg[:, n_years:]
 
     billed = _sum(seg_billed)  # index-years billed per leased GW (contract + spot)
     idle = _sum(seg_idle)  # share-years of leased GW idled
-    spot_billed = _sum(seg_spot_billed)  # index-years per GW all at spot (spare hosting GW)
-    spot_idle = _sum(seg_spot_idle)
-    host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
-    host_value = _sum(seg_host_value)  # the same tokens x their price index
-    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     # ---- revenue ------------------------------------------------------------------------------
     util = _col(p, "lease_utilization")
     lease_gw = gw * _col(p, "lease_share")
     host_gw = gw * _col(p, "hosting_share")
     procured = _col(p, "procured_gw")
-    ratio = _col(p, "input_tokens_per_output_token")
-    # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
-    capacity_today_m = (
-        host_gw
-        / _col(p, "pue")
-        * _col(p, "gpus_per_gw")
-        * _col(p, "tokens_per_sec_per_gpu")
-        * SECONDS_PER_YEAR
-        * _col(p, "hosting_utilization")
-        / TOKENS_PER_M
-    )
-    capacity_m = capacity_today_m * host_units
-    mid_year = 0.5 * (lo + hi)
-    # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
-    # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
-    log_host_over_p = log_keep_hw * mid_year + np.log(frontier(mid_year) / frontier_0)
-    market_m = (
-        _col(p, "market_tokens_quadrillion_per_year")
-        * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
-        * np.exp(
-            _clamp(
-                volume_a + volume_b * mid_year - elasticity * log_host_over_p,
-                -LOG_CLIP,
-                LOG_CLIP,
-            )
+    frontier_0 = frontier(np.zeros_like(b))
+    log_floor = np.log(np.maximum(floor_idx, 1e-300))
+    spot_billed: FloatArray | float = 0.0  # index-years per GW all at spot (spare hosting GW)
+    spot_idle: FloatArray | float = 0.0
+    spare_gw: FloatArray | float = 0.0
+    used = np.ones((n, n_years))
+    revenue_hosting = np.zeros((n, n_years))
+    if (p["hosting_share"] > 0.0).any():
+        spot_billed = _sum(spot_run * width)
+        spot_idle = _sum(np.where(runs, 0.0, width))
+        # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
+        # sold share: the host prices off the frontier rent (below), so it sells what the market
+        # takes at that rent: all of it unless the floor holds the rent above its clearing level
+        # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
+        sold_share = np.exp(np.minimum(eps_c * (log_x(mid) - log_floor), 0.0))
+        # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
+        seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
+        # what those tokens sell for, x today's price per token (methodology section 4.4): free
+        # entry into hosting prices a token at a fixed markup over the rent of the compute it
+        # uses, so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share:
+        # hosting revenue per GW follows its vintage's spot rent, as leasing does; the year-0
+        # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
+        host_markup = np.exp(log_k_builder + price_a) / frontier_0
+        host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
+        host_value = _sum((width * sold_share) * spot * host_markup)  # x their price index
+        ratio = _col(p, "input_tokens_per_output_token")
+        # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
+        capacity_today_m = (
+            host_gw
+            / _col(p, "pue")
+            * _col(p, "gpus_per_gw")
+            * _col(p, "tokens_per_sec_per_gpu")
+            * SECONDS_PER_YEAR
+            * _col(p, "hosting_utilization")
+            / TOKENS_PER_M
         )
-        * op_width
-    )
-    allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
-    sold_m = np.minimum(capacity_m, allowed_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        used = np.where(capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0)
-    spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
-    price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
-        p, "hosting_input_price_usd_per_m_tokens"
-    )
-    # the sold share of capacity x what all its tokens would sell for
-    revenue_hosting = used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD
+        capacity_m = capacity_today_m * host_units
+        mid_year = 0.5 * (lo + hi)
+        # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
+        # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
+        log_host_over_p = log_keep_hw * mid_year + np.log(frontier(mid_year) / frontier_0)
+        market_m = (
+            _col(p, "market_tokens_quadrillion_per_year")
+            * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
+            * np.exp(
+                _clamp(
+                    volume_a + volume_b * mid_year - elasticity * log_host_over_p,
+                    -LOG_CLIP,
+                    LOG_CLIP,
+                )
+            )
+            * op_width
+        )
+        allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
+        sold_m = np.minimum(capacity_m, allowed_m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            used = np.where(
+                capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0
+            )
+        spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
+        price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
+            p, "hosting_input_price_usd_per_m_tokens"
+        )
+        # the sold share of capacity x what all its tokens would sell for
+        revenue_hosting = used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
     # billed share of owned capacity while utilisation ramps up (1 from the third year)
     ramped = bool(
@@ -678,9 +682,7 @@ def _cash_flows(
             "builder_tokens_per_gpu_index": np.exp(
                 _clamp(log_k_builder - log_keep * t + delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
             ),
-            "hosting_volume_factor": np.exp(
-                np.minimum(eps_c * (log_x(t) - np.log(np.maximum(lease_idx, 1e-300))), 0.0)
-            ),
+            "hosting_volume_factor": np.exp(np.minimum(eps_c * (log_x(t) - log_floor), 0.0)),
             "hosting_capacity_used_share": _full(used, shape),
             "hosting_token_price_index": np.exp(
                 _clamp(price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)

@@ -228,6 +228,7 @@ def test_plain_products_with_multiplier_one_and_no_drift() -> None:
         "builder_tokens_per_gpu_index",
         "hosting_volume_factor",
         "hosting_capacity_used_share",
+        "hosting_token_price_index",
     ]
     assert r.market[names].to_numpy() == pytest.approx(1.0, abs=1e-15)
     op = operating_rows(r)
