@@ -515,17 +515,24 @@ def _cash_flows(
     resid = _ResidualInputs(
         frac=p["residual_value_fraction"],
         cost=cost_it,
-        old=_RentStream(
-            rent_per_rate=net_per_gw * frontier_end * np.exp(log_keep_hw[:, 0] * age_end),
-            contract_rent_per_rate=net_per_gw * frontier(h_end - age_end[:, None])[:, 0],
-            term=np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
-            left=left_end,
-        ),
-        new=_RentStream(
-            rent_per_rate=net_per_gw * frontier_end,
-            contract_rent_per_rate=net_per_gw * frontier_end,
-            term=np.minimum(p["contract_years"], life_end),
-            left=life_end,
+        # row 0: the IT in service at the horizon; row 1: a new vintage bought there
+        streams=_RentStream(
+            rent_per_rate=np.stack(
+                (
+                    net_per_gw * frontier_end * np.exp(log_keep_hw[:, 0] * age_end),
+                    net_per_gw * frontier_end,
+                )
+            ),
+            contract_rent_per_rate=np.stack(
+                (net_per_gw * frontier(h_end - age_end[:, None])[:, 0], net_per_gw * frontier_end)
+            ),
+            term=np.stack(
+                (
+                    np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
+                    np.minimum(p["contract_years"], life_end),
+                )
+            ),
+            left=np.stack((left_end, life_end)),
         ),
         contracted_share=p["contracted_share"],
         charge=p["gw_built"] * (avoidable_gw + fac_gw * kappa_fac)[:, 0],
@@ -710,12 +717,13 @@ def _cash_flows(
 
 @dataclass(frozen=True)
 class _RentStream:
-    """Net rents of 3 GW-like IT over its remaining life, per unit of today's lease rate.
+    """Net rents of IT over its remaining life, per unit of today's lease rate: row 0 the IT in
+    service at the horizon, row 1 a new vintage on the same GW bought there (arrays (2, S)).
 
     ``rent_per_rate`` is the spot rent at the horizon (falling at ``delta`` with age),
     ``contract_rent_per_rate`` the flat contract rent paid on the contracted share for the
-    ``term`` years the contract still runs, ``left`` the remaining life (all US$ B per year
-    net of variable opex, per unit of today's lease rate, or years).
+    ``term`` years the contract still runs, ``left`` the remaining life (US$ B per year net of
+    variable opex, per unit of today's lease rate, or years).
     """
 
     rent_per_rate: FloatArray
@@ -728,18 +736,17 @@ class _RentStream:
 class _ResidualInputs:
     """What the end-of-horizon market value needs, per scenario (S,), in US$ B.
 
-    ``old`` is the IT in service at the horizon (its spot rent for its age; its contract at
-    the frontier rate of its start for what is left of its term); ``new`` a new vintage on the
-    same GW bought at the horizon (cost ``cost``, the frontier rent, a full life and contract).
-    ``charge`` is the avoidable costs plus the facility's capital charge the IT must cover.
-    :meth:`at` gives the residual cash and the gain against book for a lease rate (the
-    breakeven search calls it again).
+    ``streams`` holds the rents of the IT in service at the horizon (its spot rent for its age;
+    its contract at the frontier rate of its start for what is left of its term) and of a new
+    vintage on the same GW bought at the horizon (cost ``cost``, the frontier rent, a full life
+    and contract). ``charge`` is the avoidable costs plus the facility's capital charge the IT
+    must cover. :meth:`at` gives the residual cash and the gain against book for a lease rate
+    (the breakeven search calls it again).
     """
 
     frac: FloatArray
     cost: FloatArray
-    old: _RentStream
-    new: _RentStream
+    streams: _RentStream
     contracted_share: FloatArray
     charge: FloatArray
     delta: FloatArray
@@ -751,47 +758,45 @@ class _ResidualInputs:
     @cached_property
     def _fixed(self) -> dict[str, FloatArray]:
         """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
+        aged = self.rho + self.delta
+        term, left = self.streams.term, self.streams.left
         return {
-            "aged": self.rho + self.delta,
+            "aged": aged,
+            "rent_at_term": term * _psi(aged * term),
+            "charge_at_term": term * _psi(self.rho * term),
+            # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the
+            # life left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left)),
             "log_charge": np.log(np.maximum(self.charge, 1e-300)),
             # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
         }
 
-    def _spot_from(
-        self, rent: FloatArray, start: FloatArray, left: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
         the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
+        left = _expand(self.streams.left, rent)
         stop = np.maximum(start, np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
         return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
 
-    def _value(self, stream: _RentStream, lease_rate: FloatArray) -> FloatArray:
-        """What a taxed buyer pays for ``stream``'s rents less the charge (US$ B)."""
+    def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         f = self._fixed
-        term, left = stream.term, stream.left
-        rent_at_term = term * _psi(f["aged"] * term)
-        charge_at_term = term * _psi(self.rho * term)
-        rent = stream.rent_per_rate * lease_rate
+        st = self.streams
+        rate = lease_rate[None]  # (1, S) or (1, G, S) against the two streams
+        rent = _expand(st.rent_per_rate, rate) * rate
         cs = self.contracted_share
+        rent_at_term = _expand(f["rent_at_term"], rate)
+        charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
-        r0, c0 = self._spot_from(rent, np.zeros_like(rent), left)
-        r1, c1 = self._spot_from(rent, term, left)
+        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
+        r1, c1 = self._spot_from(rent, _expand(st.term, rate))
         spot_all = rent * r0 - self.charge * c0
         spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
-        contract = (stream.contract_rent_per_rate * lease_rate - self.charge) * charge_at_term
-        pre_tax = (1.0 - cs) * spot_all + cs * (contract + spot_after)
-        # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the life
-        # left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-        buyer = (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left))
-        out: FloatArray = buyer * pre_tax
-        return out
-
-    def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
-        old = self._value(self.old, lease_rate)
-        new = self._value(self.new, lease_rate)
+        contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
+        value = _expand(f["buyer"], rate) * ((1.0 - cs) * spot_all + cs * (contract + spot_after))
+        old, new = value[0], value[1]
         # the value of its rents, but never more than the same rents would cost to create anew:
         # where a new vintage's rents are worth more than its cost, the surplus is the site's
         # (power, permits), not the hardware's (methodology section 2.3)
@@ -800,6 +805,11 @@ class _ResidualInputs:
         value_it = np.maximum(0.0, old * scale)
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
+
+
+def _expand(x: FloatArray, like: FloatArray) -> FloatArray:
+    """A (2, S) stream array shaped to broadcast against ``like`` ((2 or 1, [G,] S))."""
+    return x if x.ndim == like.ndim else x.reshape(x.shape[0], *([1] * (like.ndim - 2)), -1)
 
 
 def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:
