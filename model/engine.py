@@ -85,6 +85,7 @@ INDEX_NAMES: tuple[str, ...] = (
     "builder_tokens_per_gpu_index",
     "hosting_volume_factor",
     "hosting_capacity_used_share",
+    "hosting_token_price_index",
 )
 
 
@@ -364,63 +365,84 @@ def _cash_flows(
     spot_width = width - cs * in_contract
     seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
-    seg_spot_billed = spot_run * width
-    seg_spot_idle = np.where(runs, 0.0, width)
-    # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the sold
-    # share: the host sells at the token price the pass-through sets, so its sold share follows
-    # the industry's compute utilisation D / K (1 when compute is scarce)
-    log_tokens = (
-        log_k_builder
-        - log_keep * mid
-        + delta_hw * start
-        + np.minimum(demand_a + (demand_b - cap_b) * mid, 0.0)
-    )
-    # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
-    seg_host = width * np.exp(log_tokens)
+    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     def _sum(seg: FloatArray) -> FloatArray:
         return seg[:, :n_years] + seg[:, n_years:]
 
     billed = _sum(seg_billed)  # index-years billed per leased GW (contract + spot)
     idle = _sum(seg_idle)  # share-years of leased GW idled
-    spot_billed = _sum(seg_spot_billed)  # index-years per GW all at spot (spare hosting GW)
-    spot_idle = _sum(seg_spot_idle)
-    host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
-    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     # ---- revenue ------------------------------------------------------------------------------
     util = _col(p, "lease_utilization")
     lease_gw = gw * _col(p, "lease_share")
     host_gw = gw * _col(p, "hosting_share")
     procured = _col(p, "procured_gw")
-    ratio = _col(p, "input_tokens_per_output_token")
-    capacity_m = (
-        host_gw
-        / _col(p, "pue")
-        * _col(p, "gpus_per_gw")
-        * _col(p, "tokens_per_sec_per_gpu")
-        * SECONDS_PER_YEAR
-        * _col(p, "hosting_utilization")
-        / TOKENS_PER_M
-    ) * host_units  # output tokens the hosted GW can sell, M per year
-    mid_year = 0.5 * (lo + hi)
-    market_m = (
-        _col(p, "market_tokens_quadrillion_per_year")
-        * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
-        * np.exp(_clamp(volume_a + volume_b * mid_year, -LOG_CLIP, LOG_CLIP))
-        * op_width
-    )
-    allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
-    sold_m = np.minimum(capacity_m, allowed_m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        used = np.where(capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0)
-    spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
-    price_idx_mid = np.exp(_clamp(price_a + price_b * mid_year, -LOG_CLIP, LOG_CLIP))
-    price_per_m = (
-        _col(p, "hosting_price_usd_per_m_tokens")
-        + ratio * _col(p, "hosting_input_price_usd_per_m_tokens")
-    ) * price_idx_mid
-    revenue_hosting = sold_m * price_per_m / USD_PER_BUSD
+    frontier_0 = frontier(np.zeros_like(b))
+    log_floor = np.log(np.maximum(floor_idx, 1e-300))
+    spot_billed: FloatArray | float = 0.0  # index-years per GW all at spot (spare hosting GW)
+    spot_idle: FloatArray | float = 0.0
+    spare_gw: FloatArray | float = 0.0
+    used = np.ones((n, n_years))
+    revenue_hosting = np.zeros((n, n_years))
+    if (p["hosting_share"] > 0.0).any():
+        spot_billed = _sum(spot_run * width)
+        spot_idle = _sum(np.where(runs, 0.0, width))
+        # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
+        # sold share: the host prices off the frontier rent (below), so it sells what the market
+        # takes at that rent: all of it unless the floor holds the rent above its clearing level
+        # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
+        sold_share = np.exp(np.minimum(eps_c * (log_x(mid) - log_floor), 0.0))
+        # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
+        seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
+        # what those tokens sell for, x today's price per token (methodology section 4.4): free
+        # entry into hosting prices a token at a fixed markup over the rent of the compute it
+        # uses, so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share:
+        # hosting revenue per GW follows its vintage's spot rent, as leasing does; the year-0
+        # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
+        host_markup = np.exp(log_k_builder + price_a) / frontier_0
+        host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
+        host_value = _sum((width * sold_share) * spot * host_markup)  # x their price index
+        ratio = _col(p, "input_tokens_per_output_token")
+        # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
+        capacity_today_m = (
+            host_gw
+            / _col(p, "pue")
+            * _col(p, "gpus_per_gw")
+            * _col(p, "tokens_per_sec_per_gpu")
+            * SECONDS_PER_YEAR
+            * _col(p, "hosting_utilization")
+            / TOKENS_PER_M
+        )
+        capacity_m = capacity_today_m * host_units
+        mid_year = 0.5 * (lo + hi)
+        # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
+        # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
+        log_host_over_p = log_keep_hw * mid_year + np.log(frontier(mid_year) / frontier_0)
+        market_m = (
+            _col(p, "market_tokens_quadrillion_per_year")
+            * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
+            * np.exp(
+                _clamp(
+                    volume_a + volume_b * mid_year - elasticity * log_host_over_p,
+                    -LOG_CLIP,
+                    LOG_CLIP,
+                )
+            )
+            * op_width
+        )
+        allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
+        sold_m = np.minimum(capacity_m, allowed_m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            used = np.where(
+                capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0
+            )
+        spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
+        price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
+            p, "hosting_input_price_usd_per_m_tokens"
+        )
+        # the sold share of capacity x what all its tokens would sell for
+        revenue_hosting = used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
     # billed share of owned capacity while utilisation ramps up (1 from the third year)
     ramped = bool(
@@ -485,30 +507,37 @@ def _cash_flows(
     last_year = t == (h_end - 1.0)
     age_end = (h_end - b - k_last * life_it)[:, 0]  # age of the IT in service at the horizon
     left_end = np.maximum(life_it[:, 0] - age_end, 0.0)
+    net_per_gw = (
+        p["gw_built"] * p["lease_utilization"] * (1.0 - p["variable_opex_share_of_revenue"])
+    )
+    frontier_end = frontier(h_end)[:, 0]
+    life_end = p["it_life_years"]
     resid = _ResidualInputs(
         frac=p["residual_value_fraction"],
-        replacement=cost_it * np.exp(log_keep_hw[:, 0] * age_end),
-        rent_per_rate=(
-            p["gw_built"]
-            * p["lease_utilization"]
-            * (1.0 - p["variable_opex_share_of_revenue"])
-            * frontier(h_end)[:, 0]
-            * np.exp(log_keep_hw[:, 0] * age_end)
-        ),
-        contract_rent_per_rate=(
-            p["gw_built"]
-            * p["lease_utilization"]
-            * (1.0 - p["variable_opex_share_of_revenue"])
-            * frontier(h_end - age_end[:, None])[:, 0]
+        cost=cost_it,
+        # row 0: the IT in service at the horizon; row 1: a new vintage bought there
+        streams=_RentStream(
+            rent_per_rate=np.stack(
+                (
+                    net_per_gw * frontier_end * np.exp(log_keep_hw[:, 0] * age_end),
+                    net_per_gw * frontier_end,
+                )
+            ),
+            contract_rent_per_rate=np.stack(
+                (net_per_gw * frontier(h_end - age_end[:, None])[:, 0], net_per_gw * frontier_end)
+            ),
+            term=np.stack(
+                (
+                    np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
+                    np.minimum(p["contract_years"], life_end),
+                )
+            ),
+            left=np.stack((left_end, life_end)),
         ),
         contracted_share=p["contracted_share"],
-        contract_left=np.clip(
-            np.minimum(p["contract_years"], p["it_life_years"]) - age_end, 0.0, left_end
-        ),
         charge=p["gw_built"] * (avoidable_gw + fac_gw * kappa_fac)[:, 0],
         delta=delta_hw[:, 0],
         rho=rho[:, 0],
-        left=left_end,
         nbv_it=nbv_it,
         nbv_fac=nbv_fac,
         tax=p["tax_rate"],
@@ -660,10 +689,13 @@ def _cash_flows(
             "builder_tokens_per_gpu_index": np.exp(
                 _clamp(log_k_builder - log_keep * t + delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
             ),
-            "hosting_volume_factor": _full(
-                np.exp(_clamp(demand_a + (demand_b - cap_b) * t, -LOG_CLIP, 0.0)), shape
-            ),
+            "hosting_volume_factor": np.exp(np.minimum(eps_c * (log_x(t) - log_floor), 0.0)),
             "hosting_capacity_used_share": _full(used, shape),
+            "hosting_token_price_index": np.exp(
+                _clamp(price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)
+            )
+            * lease_idx
+            / frontier_0,
         }
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
@@ -684,27 +716,41 @@ def _cash_flows(
 
 
 @dataclass(frozen=True)
+class _RentStream:
+    """Net rents of IT over its remaining life, per unit of today's lease rate: row 0 the IT in
+    service at the horizon, row 1 a new vintage on the same GW bought there (arrays (2, S)).
+
+    ``rent_per_rate`` is the spot rent at the horizon (falling at ``delta`` with age),
+    ``contract_rent_per_rate`` the flat contract rent paid on the contracted share for the
+    ``term`` years the contract still runs, ``left`` the remaining life (US$ B per year net of
+    variable opex, per unit of today's lease rate, or years).
+    """
+
+    rent_per_rate: FloatArray
+    contract_rent_per_rate: FloatArray
+    term: FloatArray
+    left: FloatArray
+
+
+@dataclass(frozen=True)
 class _ResidualInputs:
     """What the end-of-horizon market value needs, per scenario (S,), in US$ B.
 
-    ``rent_per_rate`` is the spot rent at the horizon of the IT in service, per unit of today's
-    lease rate, net of variable opex; ``contract_rent_per_rate`` its contract rent (the frontier
-    rate of its start) for the ``contract_left`` years its contract still runs on the
-    ``contracted_share``; ``charge`` the avoidable costs plus the facility's capital charge the
-    IT must cover; ``left`` its remaining life. :meth:`at` gives the residual cash and the gain
-    against book for a lease rate (the breakeven search calls it again).
+    ``streams`` holds the rents of the IT in service at the horizon (its spot rent for its age;
+    its contract at the frontier rate of its start for what is left of its term) and of a new
+    vintage on the same GW bought at the horizon (cost ``cost``, the frontier rent, a full life
+    and contract). ``charge`` is the avoidable costs plus the facility's capital charge the IT
+    must cover. :meth:`at` gives the residual cash and the gain against book for a lease rate
+    (the breakeven search calls it again).
     """
 
     frac: FloatArray
-    replacement: FloatArray
-    rent_per_rate: FloatArray
-    contract_rent_per_rate: FloatArray
+    cost: FloatArray
+    streams: _RentStream
     contracted_share: FloatArray
-    contract_left: FloatArray
     charge: FloatArray
     delta: FloatArray
     rho: FloatArray
-    left: FloatArray
     nbv_it: FloatArray
     nbv_fac: FloatArray
     tax: FloatArray
@@ -713,12 +759,14 @@ class _ResidualInputs:
     def _fixed(self) -> dict[str, FloatArray]:
         """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
         aged = self.rho + self.delta
-        term = self.contract_left
+        term, left = self.streams.term, self.streams.left
         return {
             "aged": aged,
             "rent_at_term": term * _psi(aged * term),
             "charge_at_term": term * _psi(self.rho * term),
-            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * self.left)),
+            # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the
+            # life left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left)),
             "log_charge": np.log(np.maximum(self.charge, 1e-300)),
             # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
@@ -729,28 +777,39 @@ class _ResidualInputs:
         the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
-        stop = np.maximum(
-            start, np.where(rent > self.charge, np.minimum(self.left, until_idle), 0.0)
-        )
+        left = _expand(self.streams.left, rent)
+        stop = np.maximum(start, np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
         return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         f = self._fixed
-        rent = self.rent_per_rate * lease_rate
+        st = self.streams
+        rate = lease_rate[None]  # (1, S) or (1, G, S) against the two streams
+        rent = _expand(st.rent_per_rate, rate) * rate
         cs = self.contracted_share
+        rent_at_term = _expand(f["rent_at_term"], rate)
+        charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
         r0, c0 = self._spot_from(rent, np.zeros_like(rent))
-        r1, c1 = self._spot_from(rent, self.contract_left)
+        r1, c1 = self._spot_from(rent, _expand(st.term, rate))
         spot_all = rent * r0 - self.charge * c0
-        spot_after = rent * (r1 - f["rent_at_term"]) - self.charge * (c1 - f["charge_at_term"])
-        contract = (self.contract_rent_per_rate * lease_rate - self.charge) * f["charge_at_term"]
-        pre_tax = (1.0 - cs) * spot_all + cs * (contract + spot_after)
-        # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the life
-        # left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-        value_rents = f["buyer"] * pre_tax
-        value_it = np.maximum(0.0, np.minimum(self.replacement, value_rents))
+        spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
+        contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
+        value = _expand(f["buyer"], rate) * ((1.0 - cs) * spot_all + cs * (contract + spot_after))
+        old, new = value[0], value[1]
+        # the value of its rents, but never more than the same rents would cost to create anew:
+        # where a new vintage's rents are worth more than its cost, the surplus is the site's
+        # (power, permits), not the hardware's (methodology section 2.3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
+        value_it = np.maximum(0.0, old * scale)
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
+
+
+def _expand(x: FloatArray, like: FloatArray) -> FloatArray:
+    """A (2, S) stream array shaped to broadcast against ``like`` ((2 or 1, [G,] S))."""
+    return x if x.ndim == like.ndim else x.reshape(x.shape[0], *([1] * (like.ndim - 2)), -1)
 
 
 def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:

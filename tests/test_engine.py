@@ -169,15 +169,23 @@ def test_bofa_base_lines_by_hand() -> None:
     # at the horizon (16) the third IT vintage has 3 x 5.5 - 14 = 2.5 of 5.5 years left
     nbv = 89.25 * 2.5 / 5.5
     assert cf["net_book_value"].iloc[-1] == pytest.approx(nbv)
-    # its market value: no hardware decline, so replacement cost is the full 89.25; the value of
-    # its remaining rents is lower: 2.5 years of 3 GW x (12.5 x 0.9 - avoidable 0.64784 - the
-    # facility's capital charge 12.75 x rho / (1 - exp(-14 rho))), discounted continuously
+    # its market value (section 2.3): the value of its remaining rents is 2.5 years of 3 GW x
+    # (12.5 x 0.9 - avoidable 0.64784 - the facility's capital charge 12.75 x rho /
+    # (1 - exp(-14 rho))), discounted continuously, to a taxed buyer
     rho = math.log(1.087)
     charge = power / 3 + 0.35 + 12.75 * rho / (1 - math.exp(-14 * rho))
-    pre_tax = 3 * (12.5 * 0.9 - charge) * (1 - math.exp(-2.5 * rho)) / rho
-    # a taxed buyer: V = 0.79 x PV / (1 - 0.21 x PV of 1 a year over 2.5 years / 2.5)
-    value = 0.79 * pre_tax / (1 - 0.21 * (1 - math.exp(-2.5 * rho)) / (2.5 * rho))
-    assert value < 89.25
+
+    def rents(years: float) -> float:
+        pre_tax = 3 * (12.5 * 0.9 - charge) * (1 - math.exp(-years * rho)) / rho
+        # a taxed buyer: V = 0.79 x PV / (1 - 0.21 x PV of 1 a year over the years / years)
+        return 0.79 * pre_tax / (1 - 0.21 * (1 - math.exp(-years * rho)) / (years * rho))
+
+    # a new vintage's 5.5 years of the same rents (113.9) are worth more than its cost (89.25):
+    # the surplus is the site's, so the IT is worth its rents scaled by 89.25 / 113.9
+    assert rents(2.5) == pytest.approx(59.774, abs=1e-3)
+    assert rents(5.5) == pytest.approx(113.875, abs=1e-3)
+    value = rents(2.5) * 89.25 / rents(5.5)
+    assert value == pytest.approx(46.848, abs=1e-3)
     assert cf["residual_value"].iloc[-1] == pytest.approx(value, rel=1e-12)
     assert cf["residual_gain"].iloc[-1] == pytest.approx(value - nbv, rel=1e-12)
     assert cf["tax"].iloc[-1] == pytest.approx(0.21 * (ebitda - dep + value - nbv))
@@ -220,6 +228,7 @@ def test_plain_products_with_multiplier_one_and_no_drift() -> None:
         "builder_tokens_per_gpu_index",
         "hosting_volume_factor",
         "hosting_capacity_used_share",
+        "hosting_token_price_index",
     ]
     assert r.market[names].to_numpy() == pytest.approx(1.0, abs=1e-15)
     op = operating_rows(r)
@@ -483,20 +492,32 @@ def test_residual_value_fraction_scales_the_market_value_after_tax() -> None:
 
 
 def test_residual_it_value_is_capped_by_replacement_cost_and_falls_with_the_decline() -> None:
-    """IT at the smaller of replacement cost and its remaining rents (methodology section 2.3)."""
+    """IT at the value of its remaining rents, scaled down by the cost of new IT over a new
+    vintage's rents where those are worth more (methodology section 2.3)."""
     rich = base(lease_rate_busd_per_gw_year=40.0)  # rents worth far more than the hardware
     r = evaluate(rich)
     nbv_it = 89.25 * 2.5 / 5.5
+    rho = math.log(1.087)
+    # no decline: the rent is flat, so the rents of the 2.5 years left are the share
+    # (1 - e^(-2.5 rho)) / (1 - e^(-5.5 rho)) of a new vintage's, before the taxed buyer's
+    # depreciation shield, which differs with the life left
+    shield = (1 - 0.21 * (1 - math.exp(-5.5 * rho)) / (5.5 * rho)) / (
+        1 - 0.21 * (1 - math.exp(-2.5 * rho)) / (2.5 * rho)
+    )
+    share = (1 - math.exp(-2.5 * rho)) / (1 - math.exp(-5.5 * rho)) * shield
     # facility fully depreciated at the horizon (14-year life), so the residual is the IT's
-    assert r.cash_flows["residual_value"].iloc[-1] == pytest.approx(89.25, rel=1e-12)
-    assert r.cash_flows["residual_gain"].iloc[-1] == pytest.approx(89.25 - nbv_it, rel=1e-12)
+    assert r.cash_flows["residual_value"].iloc[-1] == pytest.approx(89.25 * share, rel=1e-12)
+    assert r.cash_flows["residual_gain"].iloc[-1] == pytest.approx(
+        89.25 * share - nbv_it, rel=1e-12
+    )
+    assert 89.25 * share < 89.25 * 2.5 / 5.5 * 1.2  # near book: 2.5 of 5.5 years left
     values = [
         evaluate(rich.replace(hardware_cost_decline_per_year=h)).cash_flows["residual_value"]
         for h in (0.0, 0.1, 0.2, 0.4)
     ]
     ends = [float(v.iloc[-1]) for v in values]
-    assert ends[1] == pytest.approx(89.25 * 0.9**3, rel=1e-12)  # age 3 at the horizon
     assert ends == sorted(ends, reverse=True)
+    assert all(end <= 89.25 + 1e-9 for end in ends)  # never above the cost of new IT
     # worthless rents (rate 0): the IT is worth nothing, never negative
     zero = evaluate(base(lease_rate_busd_per_gw_year=0.0))
     assert zero.cash_flows["residual_value"].iloc[-1] == pytest.approx(0.0)

@@ -61,9 +61,11 @@ def assert_financing_identities(r: Result) -> None:
     side = float(np.sum((project - col["fcf"]) / (1.0 + s.debt_interest_rate) ** t))
     assert r.npv_equity_busd == pytest.approx(keep * (r.npv_busd + side), abs=1e-8 * scale)
     # equity IRR: a root of the equity NPV profile, the flag as for the project IRR
-    _, count = finance.irr_details(col["fcf_to_equity"])
+    roots, count = finance.irr_details(col["fcf_to_equity"])
+    assert r.extra["equity_irr_root_count"] == count[0]
     if r.equity_irr is None:
-        assert count[0] == 0
+        # no root, or none the scan can report (beyond -99.99% or 1e8%: section 5)
+        assert np.isnan(roots[0])
     else:
         terms = col["fcf_to_equity"] / (1.0 + r.equity_irr) ** t
         assert abs(float(terms.sum())) <= 1e-9 * max(1.0, float(np.abs(terms).sum()))
