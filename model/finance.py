@@ -9,6 +9,7 @@ MIRR, which takes each row's own number of periods in ``n_periods``.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -337,12 +338,55 @@ def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     return np.signbit(arr[rows, last]), np.signbit(arr[rows, first])
 
 
+@cache
+def _one_signed_scale_bounds(n_periods: int) -> tuple[float, float]:
+    """Smallest and largest non-zero ``|CF|`` for which every term ``CF_t E[t, j]`` of the scan
+    is a normal float that cannot overflow in the sum (``E``: :func:`_scan_discount_matrix`)."""
+    d = _scan_discount_matrix(n_periods)
+    smallest = float(d.min())
+    low = 1e-300 / smallest if smallest > 0 else math.inf
+    return low, 1e300 / (n_periods * float(d.max()))
+
+
 def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
     n_rows, n_t = arr.shape
-    rates = IRR_SCAN_RATES
     finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
-    nonzero_rows: NDArray[np.bool_] = np.asarray((arr != 0).any(axis=1))
-    work = np.where(finite_rows[:, None], arr, 0.0)
+    work = arr if finite_rows.all() else np.where(finite_rows[:, None], arr, 0.0)
+    has_pos = (work > 0).any(axis=1)
+    has_neg = (work < 0).any(axis=1)
+    nonzero_rows = has_pos | has_neg  # (rows with NaN or inf are reported as such below)
+    mixed = has_pos & has_neg
+    # Flows of one sign give a profile of that sign at every rate: no root, nothing to scan, as
+    # long as no term of the scan underflows (a sum of +0 could flip the sign) or overflows.
+    scan = mixed.copy()
+    same = np.flatnonzero(~mixed)
+    if same.size:
+        absolute = np.abs(work[same])
+        smallest = np.where(absolute > 0, absolute, np.inf).min(axis=1)
+        low, high = _one_signed_scale_bounds(n_t)
+        scan[same] = (smallest < low) | (absolute.max(axis=1) > high)
+    n_roots = np.zeros(n_rows, dtype=np.int64)
+    reason = np.where(nonzero_rows, IRR_NO_SIGN_CHANGE, IRR_ALL_ZERO).astype(np.int8)
+    root = np.full(n_rows, np.nan)
+    if scan.all():
+        root, n_roots, reason = _irr_scan(work, nonzero_rows, ~mixed)
+    elif scan.any():
+        rows = np.flatnonzero(scan)
+        root[rows], n_roots[rows], reason[rows] = _irr_scan(
+            work[rows], nonzero_rows[rows], ~mixed[rows]
+        )
+    reason = np.where(finite_rows, reason, IRR_NOT_FINITE)
+    root = np.where(reason == IRR_OK, root, np.nan)
+    n_roots = np.where(finite_rows, n_roots, 0)
+    return root, n_roots.astype(np.int64), reason.astype(np.int8)
+
+
+def _irr_scan(
+    work: FloatArray, nonzero_rows: NDArray[np.bool_], one_signed: NDArray[np.bool_]
+) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
+    """Root, root count and reason of finite rows from the scan of their NPV profile."""
+    n_rows, n_t = work.shape
+    rates = IRR_SCAN_RATES
     prof = work @ _scan_discount_matrix(n_t)  # (S, R): the profile times a positive factor
     neg = np.signbit(prof)
     change = neg[:, :-1] != neg[:, 1:]
@@ -376,18 +420,14 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDAr
     reason = np.where(~has & above, IRR_ROOT_ABOVE_RANGE, reason)
     reason = np.where(~has & below, IRR_ROOT_BELOW_RANGE, reason)
     reason = np.where(~has & ~above & ~below, IRR_PROFILE_ONE_SIGN, reason)
-    one_signed = ~_sign_change_ignoring_zeros(work)
     reason = np.where(~has & ~above & ~below & one_signed, IRR_NO_SIGN_CHANGE, reason)
     reason = np.where(nonzero_rows, reason, IRR_ALL_ZERO)
-    reason = np.where(finite_rows, reason, IRR_NOT_FINITE)
-    root = np.where(reason == IRR_OK, root, np.nan)
-    n_roots = np.where(finite_rows, n_roots, 0)
     return root, n_roots.astype(np.int64), reason.astype(np.int8)
 
 
-def _sign_change_ignoring_zeros(arr: FloatArray) -> NDArray[np.bool_]:
-    """True where the non-zero flows include both signs."""
-    return np.asarray((arr > 0).any(axis=1) & (arr < 0).any(axis=1))
+#: Below this many rows still iterating, a Newton step evaluates the profile as a matrix (a few
+#: numpy calls) rather than by Horner's rule (four calls per period): the tail of slow rows.
+_HORNER_MIN_ROWS = 256
 
 
 def _newton_in_bracket(
@@ -403,24 +443,47 @@ def _newton_in_bracket(
     Returns the root and whether it zeroes the profile within :data:`IRR_RESIDUAL_TOLERANCE`.
     The profile is scaled by ``(1 + r) ** k`` with ``k = T - 1`` for brackets below zero (the
     scan includes 0, so a bracket never straddles it), as in the scan.
+
+    Notes
+    -----
+    The scaled profile is a polynomial: ``P(v) = sum_t CF_t v^t`` in ``v = 1 / (1 + r)`` above
+    zero and ``Q(w) = sum_t CF_t w^(T-1-t)`` in ``w = 1 + r`` below it, with ``0 < v, w <= 1``
+    inside the scan. Horner's rule gives it and its derivative (``dP/dr = -v^2 P'(v)``,
+    ``dQ/dr = Q'(w)``) from products and sums over the periods, with no power or exponential.
     """
-    n_t = cf.shape[1]
-    cf_all = cf
-    k_all = np.where(hi <= 0, float(n_t - 1), 0.0)
+    n_rows, n_t = cf.shape
+    neg_side = hi <= 0
+    k_all = np.where(neg_side, float(n_t - 1), 0.0)
     x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
     x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
     lo_neg = np.signbit(f_lo)
     t = np.arange(n_t, dtype=np.float64)[None, :]
+    # coefficients from the highest power down, one row per power (columns = scenarios):
+    # CF_{T-1} .. CF_0 in v above zero, CF_0 .. CF_{T-1} in w below it
+    coef = np.where(neg_side[None, :], cf.T, cf.T[::-1])
     # Newton on the rows not yet converged only (converged rows leave the working set, so a
     # few slow rows do not make the whole chunk iterate)
-    active = np.arange(cf.shape[0])
-    found = np.full(cf.shape[0], np.nan)
+    active = np.arange(n_rows)
+    found = np.full(n_rows, np.nan)
     k = k_all
+    below = neg_side
     for _ in range(100):
-        e = k[:, None] - t
-        cv = cf * np.exp(e * np.log1p(x)[:, None])
-        f = cv.sum(axis=1)
-        df = (e * cv).sum(axis=1) / (1.0 + x)
+        if active.size >= _HORNER_MIN_ROWS:
+            z = np.where(below, 1.0 + x, 1.0 / (1.0 + x))
+            p = coef[0].copy()
+            dp = np.zeros_like(p)
+            for j in range(1, n_t):
+                dp *= z
+                dp += p
+                p *= z
+                p += coef[j]
+            f = p
+            df = np.where(below, dp, -(z * z) * dp)
+        else:
+            e = k[:, None] - t
+            cv = cf[active] * np.exp(e * np.log1p(x)[:, None])
+            f = cv.sum(axis=1)
+            df = (e * cv).sum(axis=1) / (1.0 + x)
         same_as_lo = np.signbit(f) == lo_neg
         lo = np.where(same_as_lo, x, lo)
         hi = np.where(same_as_lo, hi, x)
@@ -440,10 +503,12 @@ def _newton_in_bracket(
             found[active[done]] = x[done]
             keep = ~done
             active, x, lo, hi, k = active[keep], x[keep], lo[keep], hi[keep], k[keep]
-            cf, lo_neg, no_root = cf[keep], lo_neg[keep], no_root[keep]
+            lo_neg, no_root, below = lo_neg[keep], no_root[keep], below[keep]
+            if active.size >= _HORNER_MIN_ROWS:
+                coef = coef[:, keep]
     # rows still unconverged after 100 steps keep their last iterate: the residual check decides
     e_all = k_all[:, None] - t
-    terms = cf_all * np.exp(e_all * np.log1p(found)[:, None])
+    terms = cf * np.exp(e_all * np.log1p(found)[:, None])
     residual = np.abs(terms.sum(axis=1))
     ok = np.isfinite(found) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
     return found, np.asarray(ok)
