@@ -448,13 +448,20 @@ def _newton_in_bracket(
     -----
     The scaled profile is a polynomial: ``P(v) = sum_t CF_t v^t`` in ``v = 1 / (1 + r)`` above
     zero and ``Q(w) = sum_t CF_t w^(T-1-t)`` in ``w = 1 + r`` below it, with ``0 < v, w <= 1``
-    inside the scan. Horner's rule gives it and its derivative (``dP/dr = -v^2 P'(v)``,
-    ``dQ/dr = Q'(w)``) from products and sums over the periods, with no power or exponential.
+    inside the scan. Horner's rule gives it and its derivative from products and sums over the
+    periods, with no power or exponential. Steps are Newton's in that variable ``z``
+    (``z - P(z) / P'(z)``, nearly linear where the IRR is large and ``P(v) ~ CF_0 + CF_1 v``),
+    the first a secant through the bracket's ends; a step that leaves the bracket bisects it
+    (in the rate). A row stops when a step moves the rate by at most 1e-13 (relative above 1).
     """
     n_rows, n_t = cf.shape
     neg_side = hi <= 0
     k_all = np.where(neg_side, float(n_t - 1), 0.0)
-    x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    # secant through the bracket's ends in z (w = 1 + r below zero, v = 1 / (1 + r) above)
+    z_lo = np.where(neg_side, 1.0 + lo, 1.0 / (1.0 + lo))
+    z_hi = np.where(neg_side, 1.0 + hi, 1.0 / (1.0 + hi))
+    z0 = z_lo - f_lo * (z_hi - z_lo) / (f_hi - f_lo)
+    x = np.where(neg_side, z0 - 1.0, 1.0 / z0 - 1.0)
     x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
     lo_neg = np.signbit(f_lo)
     t = np.arange(n_t, dtype=np.float64)[None, :]
@@ -468,31 +475,37 @@ def _newton_in_bracket(
     k = k_all
     below = neg_side
     for _ in range(100):
+        z = np.where(below, 1.0 + x, 1.0 / (1.0 + x))
         if active.size >= _HORNER_MIN_ROWS:
-            z = np.where(below, 1.0 + x, 1.0 / (1.0 + x))
-            p = coef[0].copy()
-            dp = np.zeros_like(p)
+            f = coef[0].copy()
+            dz = np.zeros_like(f)  # dP/dz
             for j in range(1, n_t):
-                dp *= z
-                dp += p
-                p *= z
-                p += coef[j]
-            f = p
-            df = np.where(below, dp, -(z * z) * dp)
-        else:
+                dz *= z
+                dz += f
+                f *= z
+                f += coef[j]
+        else:  # the same polynomial from the powers of 1 + r (dP/dv = -(1 + r)^2 dP/dr)
             e = k[:, None] - t
             cv = cf[active] * np.exp(e * np.log1p(x)[:, None])
             f = cv.sum(axis=1)
-            df = (e * cv).sum(axis=1) / (1.0 + x)
+            dz = (e * cv).sum(axis=1) / (1.0 + x)
+            dz = np.where(below, dz, -dz / (z * z))
         same_as_lo = np.signbit(f) == lo_neg
         lo = np.where(same_as_lo, x, lo)
         hi = np.where(same_as_lo, hi, x)
-        nxt = x - f / df
-        bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
-        nxt = np.where(bad, 0.5 * (lo + hi), nxt)
+        # the step in the rate: -P / P'(w) below zero; above, v - s with s = P / P'(v) is the
+        # rate x + s / (v (v - s)) (no round trip through z, which would blur a tiny step)
+        s = f / dz
+        step = np.where(below, -s, s / (z * (z - s)))
+        nxt = x + step
         # Newton converges quadratically: a step below 1e-13 leaves an error far below it
+        small = np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(x))
+        bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
+        # a step outside the bracket bisects it, unless it is already below the tolerance (at
+        # the root, rounding may point it just past the end the iterate has become)
+        nxt = np.where(bad, np.where(small, x, 0.5 * (lo + hi)), nxt)
         zero = f == 0
-        done = (np.abs(nxt - x) <= 1e-13 * np.maximum(1.0, np.abs(x))) | zero | no_root
+        done = small | zero | no_root
         done |= hi - lo <= 4e-16 * np.maximum(1.0, np.abs(x))
         x = np.where(zero, x, nxt)
         if done.all():
