@@ -352,8 +352,8 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDAr
     n_rows, n_t = arr.shape
     finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
     work = arr if finite_rows.all() else np.where(finite_rows[:, None], arr, 0.0)
-    has_pos = (work > 0).any(axis=1)
-    has_neg = (work < 0).any(axis=1)
+    has_pos: NDArray[np.bool_] = np.asarray((work > 0).any(axis=1))
+    has_neg: NDArray[np.bool_] = np.asarray((work < 0).any(axis=1))
     nonzero_rows = has_pos | has_neg  # (rows with NaN or inf are reported as such below)
     mixed = has_pos & has_neg
     # Flows of one sign give a profile of that sign at every rate: no root, nothing to scan, as
