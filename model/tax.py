@@ -63,24 +63,32 @@ def _macrs_rates(n: int) -> FloatArray:
 
 
 @cache
-def _facility_table(width: int) -> FloatArray:
-    """Rates of every facility class 15..39, padded to ``width`` columns: (25, width)."""
-    table = np.zeros((HIGHEST_FACILITY_CLASS - LOWEST_FACILITY_CLASS + 1, width))
-    for i, n in enumerate(range(LOWEST_FACILITY_CLASS, HIGHEST_FACILITY_CLASS + 1)):
-        r = _macrs_rates(n)[:width]
-        table[i, : r.size] = r
-    return table
+def _schedule_matrix(class_years: int, width: int) -> FloatArray:
+    """``M[s, t] = rate_{t - s}`` of the class (0 outside its table): ``placed @ M`` spreads the
+    cost placed in service in year ``s`` over the years of its recovery, cut at ``width``."""
+    rates = _macrs_rates(class_years)[:width]
+    m = np.zeros((width, width))
+    for k, r in enumerate(rates):
+        m[np.arange(width - k), np.arange(k, width)] = r
+    m.setflags(write=False)
+    return m
 
 
-def _convolve(placed: FloatArray, rates: FloatArray) -> FloatArray:
-    """``out[:, t] = sum_k placed[:, t - k] * rates[:, k]`` (rates (S, K) or (1, K))."""
-    n_t = placed.shape[1]
+def _convolve(
+    placed: FloatArray, classes: NDArray[np.int64], rows: NDArray[np.bool_]
+) -> FloatArray:
+    """``out[:, t] = sum_k placed[:, t - k] x rate_k`` of each row's class, on ``rows`` (0 elsewhere).
+
+    One matrix product per class present (rows grouped by class), not a loop over lags.
+    """
     out = np.zeros_like(placed)
-    for k in range(min(n_t, rates.shape[1])):
-        rk = rates[:, k : k + 1]
-        if not np.any(rk):
-            continue
-        out[:, k:] += placed[:, : n_t - k] * rk
+    n_t = placed.shape[1]
+    present = np.unique(classes[rows])
+    if present.size == 1 and rows.all():
+        return placed @ _schedule_matrix(int(present[0]), n_t)
+    for c in present:
+        idx = np.flatnonzero(rows & (classes == c))
+        out[idx] = placed[idx] @ _schedule_matrix(int(c), n_t)
     return out
 
 
@@ -135,15 +143,14 @@ def tax_depreciation(
     use_macrs = macrs[:, None] > 0.5
     fac_eligible = (facility_class < STRAIGHT_LINE_FROM_YEARS)[:, None]
     b_fac = np.where(fac_eligible, b, 0.0)
-    n_t = placed_it.shape[1]
     if np.any(use_macrs):
-        it_rates = _macrs_rates(IT_TAX_CLASS_YEARS)[None, :]
-        sched_it = np.where(use_macrs, _convolve(placed_it, it_rates), book_it)
+        rows = use_macrs[:, 0]
+        it_class = np.full(placed_it.shape[0], IT_TAX_CLASS_YEARS, dtype=np.int64)
+        sched_it = np.where(use_macrs, _convolve(placed_it, it_class, rows), book_it)
         idx = np.clip(
             facility_class.astype(np.int64), LOWEST_FACILITY_CLASS, HIGHEST_FACILITY_CLASS
         )
-        fac_rates = _facility_table(n_t)[idx - LOWEST_FACILITY_CLASS]
-        sched_fac = np.where(use_macrs, _convolve(placed_facility, fac_rates), book_facility)
+        sched_fac = np.where(use_macrs, _convolve(placed_facility, idx, rows), book_facility)
     else:
         sched_it, sched_fac = book_it, book_facility
     dep_it = np.where(active, b * placed_it + (1.0 - b) * sched_it, 0.0)
