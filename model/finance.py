@@ -338,6 +338,10 @@ def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     return np.signbit(arr[rows, last]), np.signbit(arr[rows, first])
 
 
+#: Below this many rows every row is scanned (the one-signed test would cost more than it saves).
+_SKIP_MIN_ROWS = 64
+
+
 @cache
 def _one_signed_scale_bounds(n_periods: int) -> tuple[float, float]:
     """Smallest and largest non-zero ``|CF|`` for which every term ``CF_t E[t, j]`` of the scan
@@ -360,7 +364,9 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDAr
     # long as no term of the scan underflows (a sum of +0 could flip the sign) or overflows.
     scan = mixed.copy()
     same = np.flatnonzero(~mixed)
-    if same.size:
+    if n_rows < _SKIP_MIN_ROWS:
+        scan[:] = True
+    elif same.size:
         absolute = np.abs(work[same])
         smallest = np.where(absolute > 0, absolute, np.inf).min(axis=1)
         low, high = _one_signed_scale_bounds(n_t)
@@ -449,34 +455,45 @@ def _newton_in_bracket(
     The scaled profile is a polynomial: ``P(v) = sum_t CF_t v^t`` in ``v = 1 / (1 + r)`` above
     zero and ``Q(w) = sum_t CF_t w^(T-1-t)`` in ``w = 1 + r`` below it, with ``0 < v, w <= 1``
     inside the scan. Horner's rule gives it and its derivative from products and sums over the
-    periods, with no power or exponential. Steps are Newton's in that variable ``z``
-    (``z - P(z) / P'(z)``, nearly linear where the IRR is large and ``P(v) ~ CF_0 + CF_1 v``),
-    the first a secant through the bracket's ends; a step that leaves the bracket bisects it
-    (in the rate). A row stops when a step moves the rate by at most 1e-13 (relative above 1).
+    periods, with no power or exponential (a few rows: one power per coefficient instead).
+    Steps are Newton's in that variable ``z`` (``z - P(z) / P'(z)``, nearly linear where the
+    IRR is large and ``P(v) ~ CF_0 + CF_1 v``), the first a secant through the bracket's ends;
+    a step that leaves the bracket bisects it (in the rate). A row stops when a step moves the
+    rate by at most 1e-13 (relative above 1).
     """
     n_rows, n_t = cf.shape
-    neg_side = hi <= 0
-    k_all = np.where(neg_side, float(n_t - 1), 0.0)
+    below = hi <= 0
+    k_all = np.where(below, float(n_t - 1), 0.0)
+    if n_rows <= _SCALAR_MAX_ROWS:  # one scenario (evaluate): numpy's per-call cost dominates
+        found = np.array(
+            [
+                _newton_scalar(cf[i], float(lo[i]), float(hi[i]), float(f_lo[i]), float(f_hi[i]))
+                if not no_root[i]
+                else 0.5 * float(lo[i] + hi[i])
+                for i in range(n_rows)
+            ]
+        )
+        return found, _zeroes_profile(cf, k_all, found)
     # secant through the bracket's ends in z (w = 1 + r below zero, v = 1 / (1 + r) above)
-    z_lo = np.where(neg_side, 1.0 + lo, 1.0 / (1.0 + lo))
-    z_hi = np.where(neg_side, 1.0 + hi, 1.0 / (1.0 + hi))
+    z_lo = np.where(below, 1.0 + lo, 1.0 / (1.0 + lo))
+    z_hi = np.where(below, 1.0 + hi, 1.0 / (1.0 + hi))
     z0 = z_lo - f_lo * (z_hi - z_lo) / (f_hi - f_lo)
-    x = np.where(neg_side, z0 - 1.0, 1.0 / z0 - 1.0)
-    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+    x = np.where(below, z0 - 1.0, 1.0 / z0 - 1.0)
+    x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
     lo_neg = np.signbit(f_lo)
-    t = np.arange(n_t, dtype=np.float64)[None, :]
     # coefficients from the highest power down, one row per power (columns = scenarios):
     # CF_{T-1} .. CF_0 in v above zero, CF_0 .. CF_{T-1} in w below it
-    coef = np.where(neg_side[None, :], cf.T, cf.T[::-1])
+    coef = np.where(below[None, :], cf.T, cf.T[::-1])
+    power = np.arange(n_t - 1, -1, -1, dtype=np.float64)  # of each coefficient
+    horner = n_rows >= _HORNER_MIN_ROWS
+    by_row = coef.T  # (rows, powers): the few-rows evaluation
     # Newton on the rows not yet converged only (converged rows leave the working set, so a
     # few slow rows do not make the whole chunk iterate)
     active = np.arange(n_rows)
     found = np.full(n_rows, np.nan)
-    k = k_all
-    below = neg_side
     for _ in range(100):
         z = np.where(below, 1.0 + x, 1.0 / (1.0 + x))
-        if active.size >= _HORNER_MIN_ROWS:
+        if horner:
             f = coef[0].copy()
             dz = np.zeros_like(f)  # dP/dz
             for j in range(1, n_t):
@@ -484,12 +501,10 @@ def _newton_in_bracket(
                 dz += f
                 f *= z
                 f += coef[j]
-        else:  # the same polynomial from the powers of 1 + r (dP/dv = -(1 + r)^2 dP/dr)
-            e = k[:, None] - t
-            cv = cf[active] * np.exp(e * np.log1p(x)[:, None])
-            f = cv.sum(axis=1)
-            dz = (e * cv).sum(axis=1) / (1.0 + x)
-            dz = np.where(below, dz, -dz / (z * z))
+        else:
+            terms = by_row * z[:, None] ** power
+            f = terms.sum(axis=1)
+            dz = (terms * power).sum(axis=1) / z
         same_as_lo = np.signbit(f) == lo_neg
         lo = np.where(same_as_lo, x, lo)
         hi = np.where(same_as_lo, hi, x)
@@ -499,14 +514,14 @@ def _newton_in_bracket(
         step = np.where(below, -s, s / (z * (z - s)))
         nxt = x + step
         # Newton converges quadratically: a step below 1e-13 leaves an error far below it
-        small = np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(x))
-        bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
-        # a step outside the bracket bisects it, unless it is already below the tolerance (at
-        # the root, rounding may point it just past the end the iterate has become)
-        nxt = np.where(bad, np.where(small, x, 0.5 * (lo + hi)), nxt)
+        scale = np.maximum(1.0, np.abs(x))
+        small = np.abs(step) <= 1e-13 * scale
+        # a step outside the bracket (or not a number) bisects it, unless it is already below
+        # the tolerance (at the root, rounding may point it just past the end x has become)
+        inside = (nxt > lo) & (nxt < hi)
+        nxt = np.where(inside, nxt, np.where(small, x, 0.5 * (lo + hi)))
         zero = f == 0
-        done = small | zero | no_root
-        done |= hi - lo <= 4e-16 * np.maximum(1.0, np.abs(x))
+        done = small | zero | no_root | (hi - lo <= 4e-16 * scale)
         x = np.where(zero, x, nxt)
         if done.all():
             found[active] = x
@@ -515,16 +530,71 @@ def _newton_in_bracket(
         if done.any():
             found[active[done]] = x[done]
             keep = ~done
-            active, x, lo, hi, k = active[keep], x[keep], lo[keep], hi[keep], k[keep]
+            active, x, lo, hi = active[keep], x[keep], lo[keep], hi[keep]
             lo_neg, no_root, below = lo_neg[keep], no_root[keep], below[keep]
-            if active.size >= _HORNER_MIN_ROWS:
+            if horner:
                 coef = coef[:, keep]
+                horner = active.size >= _HORNER_MIN_ROWS
+                by_row = coef.T
+            else:
+                by_row = by_row[keep]
     # rows still unconverged after 100 steps keep their last iterate: the residual check decides
-    e_all = k_all[:, None] - t
-    terms = cf * np.exp(e_all * np.log1p(found)[:, None])
+    return found, _zeroes_profile(cf, k_all, found)
+
+
+def _zeroes_profile(cf: FloatArray, k: FloatArray, root: FloatArray) -> NDArray[np.bool_]:
+    """Whether each root zeroes its scaled profile within :data:`IRR_RESIDUAL_TOLERANCE`."""
+    t = np.arange(cf.shape[1], dtype=np.float64)[None, :]
+    terms = cf * np.exp((k[:, None] - t) * np.log1p(root)[:, None])
     residual = np.abs(terms.sum(axis=1))
-    ok = np.isfinite(found) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
-    return found, np.asarray(ok)
+    ok = np.isfinite(root) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
+    return np.asarray(ok)
+
+
+#: Inputs of at most this many rows take :func:`_newton_scalar` (the same steps in floats).
+_SCALAR_MAX_ROWS = 2
+
+
+def _newton_scalar(cf: FloatArray, lo: float, hi: float, f_lo: float, f_hi: float) -> float:
+    """:func:`_newton_in_bracket` for one row, step for step, in Python floats."""
+    below = hi <= 0
+    coef = (cf if below else cf[::-1]).tolist()
+    z_lo = 1.0 + lo if below else 1.0 / (1.0 + lo)
+    z_hi = 1.0 + hi if below else 1.0 / (1.0 + hi)
+    with np.errstate(all="ignore"):  # numpy floats: inf / NaN instead of exceptions
+        z0 = np.float64(z_lo) - np.float64(f_lo) * (z_hi - z_lo) / np.float64(f_hi - f_lo)
+        x = float(z0 - 1.0 if below else 1.0 / z0 - 1.0)
+    if not lo < x < hi:
+        x = 0.5 * (lo + hi)
+    lo_neg = math.copysign(1.0, f_lo) < 0
+    for _ in range(100):
+        z = 1.0 + x if below else 1.0 / (1.0 + x)
+        f, dz = coef[0], 0.0
+        for c in coef[1:]:
+            dz = dz * z + f
+            f = f * z + c
+        if (math.copysign(1.0, f) < 0) == lo_neg:
+            lo = x
+        else:
+            hi = x
+        if not (math.isfinite(f) and dz != 0.0 and math.isfinite(dz)):
+            step = math.nan
+        else:
+            s = f / dz
+            denom = z * (z - s)
+            step = -s if below else (s / denom if denom != 0.0 else math.nan)
+        nxt = x + step
+        scale = max(1.0, abs(x))
+        small = abs(step) <= 1e-13 * scale
+        if not lo < nxt < hi:
+            nxt = x if small else 0.5 * (lo + hi)
+        zero = f == 0
+        done = small or zero or hi - lo <= 4e-16 * scale
+        if not zero:
+            x = nxt
+        if done:
+            break
+    return x
 
 
 def irr(flows: ArrayLike) -> FloatArray | float:
