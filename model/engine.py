@@ -204,9 +204,12 @@ def run_metrics(
     """
     p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
     n = p["gw_built"].shape[0]
-    # rows in order of horizon: each chunk is only as many years wide as its longest row
-    order = np.argsort(p["build_years"] + p["operating_years"], kind="stable")
-    sorted_p = {k: v[order] for k, v in p.items()}
+    # rows in order of horizon: each chunk is only as many years wide as its longest row (rows
+    # already in that order, e.g. all of one horizon, are not copied)
+    horizon = p["build_years"] + p["operating_years"]
+    in_order = bool(np.all(horizon[1:] >= horizon[:-1]))
+    order = np.arange(n) if in_order else np.argsort(horizon, kind="stable")
+    sorted_p = p if in_order else {k: v[order] for k, v in p.items()}
     parts: list[dict[str, FloatArray]] = []
     for start in range(0, n, CHUNK_ROWS):
         q = {k: v[start : start + CHUNK_ROWS] for k, v in sorted_p.items()}
@@ -216,6 +219,8 @@ def run_metrics(
         parts.append(out.metrics)
     if not parts:
         return {}
+    if in_order:
+        return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     inverse = np.empty_like(order)
     inverse[order] = np.arange(n)
     return {k: np.concatenate([part[k] for part in parts])[inverse] for k in parts[0]}

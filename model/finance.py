@@ -338,6 +338,9 @@ def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     return np.signbit(arr[rows, last]), np.signbit(arr[rows, first])
 
 
+#: Rows of the NPV-profile scan processed at once (their (rows, rates) profile fits in cache).
+_SCAN_BLOCK_ROWS = 1024
+
 #: Below this many rows every row is scanned (the one-signed test would cost more than it saves).
 _SKIP_MIN_ROWS = 64
 
@@ -393,15 +396,33 @@ def _irr_scan(
     """Root, root count and reason of finite rows from the scan of their NPV profile."""
     n_rows, n_t = work.shape
     rates = IRR_SCAN_RATES
-    prof = work @ _scan_discount_matrix(n_t)  # (S, R): the profile times a positive factor
-    neg = np.signbit(prof)
-    change = neg[:, :-1] != neg[:, 1:]
+    d = _scan_discount_matrix(n_t)
+    # the profile times a positive factor at every scan rate, (S, R), a block of rows at a time
+    # (what a block needs stays in cache): its sign changes, the nearest to zero, and the
+    # profile at both ends of that interval and of the scan
+    inside = np.empty(n_rows, dtype=np.int64)
+    idx = np.empty(n_rows, dtype=np.int64)
+    f_a = np.empty(n_rows)
+    f_b = np.empty(n_rows)
+    first_neg = np.empty(n_rows, dtype=bool)
+    last_neg = np.empty(n_rows, dtype=bool)
+    for b0 in range(0, n_rows, _SCAN_BLOCK_ROWS):
+        sl = slice(b0, b0 + _SCAN_BLOCK_ROWS)
+        prof = work[sl] @ d
+        neg = np.signbit(prof)
+        change = neg[:, :-1] != neg[:, 1:]
+        inside[sl] = np.count_nonzero(change, axis=1)
+        at = _nearest_change(change)
+        idx[sl] = at
+        r = np.arange(prof.shape[0])
+        f_a[sl] = prof[r, at]
+        f_b[sl] = prof[r, at + 1]
+        first_neg[sl] = neg[:, 0]
+        last_neg[sl] = neg[:, -1]
     low_neg, high_neg = _end_signs(work)
-    below = nonzero_rows & (low_neg != neg[:, 0])
-    above = nonzero_rows & (high_neg != neg[:, -1])
-    inside = change.sum(axis=1)
+    below = nonzero_rows & (low_neg != first_neg)
+    above = nonzero_rows & (high_neg != last_neg)
     n_roots = np.where(nonzero_rows, inside + below + above, 0)
-    idx = _nearest_change(change)
     has = inside > 0
     root = np.full(n_rows, np.nan)
     converged = np.zeros(n_rows, dtype=bool)
@@ -415,8 +436,8 @@ def _irr_scan(
             work if dense else work[rows],
             rates[idx[rows]],
             rates[idx[rows] + 1],
-            prof[rows, idx[rows]],
-            prof[rows, idx[rows] + 1],
+            f_a[rows],
+            f_b[rows],
             ~has[rows],
         )
         root[rows] = np.where(has[rows] & ok, found, np.nan)
