@@ -23,7 +23,7 @@ from model.financing import (
     has_financing,
     unfinanced,
 )
-from model.tax import cash_tax, tax_depreciation
+from model.tax import carryforward_increments, cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -861,13 +861,10 @@ def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
 
     With unlimited carryforward (no carryback), cumulative taxable income to year t equals the
     running maximum of cumulative EBIT, floored at zero: ``X_t = max(0, max_{s<=t} C_s)``. Tax is
-    paid on its increments, so no loop over years is needed.
+    paid on its increments (:func:`model.tax.carryforward_increments`): no recursion on a loss
+    pool is needed.
     """
-    cumulative = np.cumsum(ebit, axis=1)
-    taxed = np.maximum(np.maximum.accumulate(cumulative, axis=1), 0.0)
-    increments = taxed.copy()
-    increments[:, 1:] -= taxed[:, :-1]
-    return np.asarray(rate[:, None] * increments, dtype=np.float64)
+    return np.asarray(rate[:, None] * carryforward_increments(ebit), dtype=np.float64)
 
 
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:

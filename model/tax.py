@@ -209,15 +209,31 @@ def cash_tax(
     if not has_interest and float(nol_limit.min()) >= 1.0:
         # closed form (section 3): tax on the increments of the running maximum of cumulative
         # income, floored at zero
-        taxed = np.maximum(np.maximum.accumulate(np.cumsum(taxable, axis=1), axis=1), 0.0)
-        inc = taxed.copy()
-        inc[:, 1:] -= taxed[:, :-1]
-        alone = r * inc
+        alone = r * carryforward_increments(taxable)
     else:
         alone = _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
     if not any_group:
         return np.asarray(alone, dtype=np.float64)
     return np.asarray(np.where(group[:, None], r * income, alone), dtype=np.float64)
+
+
+def carryforward_increments(income: FloatArray) -> FloatArray:
+    """Income taxed each year with unlimited loss carryforward, (S, T): the increments of
+    ``X_t = max(0, max_{s<=t} C_s)``, ``C_t`` the cumulative income (methodology section 3).
+
+    A loop over years on whole columns: the same numbers as ``cumsum`` and
+    ``maximum.accumulate`` along the rows, without their (S, T) temporaries.
+    """
+    n, n_t = income.shape
+    out = np.empty_like(income)
+    cumulative = np.zeros(n)
+    taxed = np.zeros(n)  # X_{t-1}
+    for t in range(n_t):
+        cumulative = cumulative + income[:, t]
+        now = np.maximum(taxed, cumulative)
+        np.subtract(now, taxed, out=out[:, t])
+        taxed = now
+    return out
 
 
 def _stand_alone_loop(
@@ -247,4 +263,10 @@ def _stand_alone_loop(
     return tax
 
 
-__all__ = ["TaxDepreciation", "cash_tax", "macrs_rates", "tax_depreciation"]
+__all__ = [
+    "TaxDepreciation",
+    "carryforward_increments",
+    "cash_tax",
+    "macrs_rates",
+    "tax_depreciation",
+]
