@@ -12,6 +12,8 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from model.finance import one_blas_thread
+
 FloatArray = NDArray[np.float64]
 
 #: MACRS class of IT (computers, servers, network): 5-year property (IRS Publication 946).
@@ -84,11 +86,12 @@ def _convolve(
     out = np.zeros_like(placed)
     n_t = placed.shape[1]
     present = np.unique(classes[rows])
-    if present.size == 1 and rows.all():
-        return placed @ _schedule_matrix(int(present[0]), n_t)
-    for c in present:
-        idx = np.flatnonzero(rows & (classes == c))
-        out[idx] = placed[idx] @ _schedule_matrix(int(c), n_t)
+    with one_blas_thread(placed.shape[0]):
+        if present.size == 1 and rows.all():
+            return np.asarray(placed @ _schedule_matrix(int(present[0]), n_t), dtype=np.float64)
+        for c in present:
+            idx = np.flatnonzero(rows & (classes == c))
+            out[idx] = placed[idx] @ _schedule_matrix(int(c), n_t)
     return out
 
 
@@ -222,9 +225,15 @@ def carryforward_increments(income: FloatArray) -> FloatArray:
     ``X_t = max(0, max_{s<=t} C_s)``, ``C_t`` the cumulative income (methodology section 3).
 
     A loop over years on whole columns: the same numbers as ``cumsum`` and
-    ``maximum.accumulate`` along the rows, without their (S, T) temporaries.
+    ``maximum.accumulate`` along the rows (used below 256 rows), without their (S, T)
+    temporaries.
     """
     n, n_t = income.shape
+    if n < 256:  # a few rows: numpy's per-call cost dominates, the whole-table form is cheaper
+        taxed_all = np.maximum(np.maximum.accumulate(np.cumsum(income, axis=1), axis=1), 0.0)
+        increments = taxed_all.copy()
+        increments[:, 1:] -= taxed_all[:, :-1]
+        return increments
     out = np.empty_like(income)
     cumulative = np.zeros(n)
     taxed = np.zeros(n)  # X_{t-1}
