@@ -924,10 +924,9 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
     slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
     # plus the residual's after-tax slope (its market value moves with the rents), one unit up
-    up, _ = resid.at(rate0[None, :] + 1.0)
-    here, _ = resid.at(rate0[None, :])
+    up_here, _ = resid.at(np.stack([rate0 + 1.0, rate0]))  # one call for both rates
     disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
-    slope = slope + (up[0] - here[0]) * (1.0 - tax_rate) * disc_last
+    slope = slope + (up_here[0] - up_here[1]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)
