@@ -209,15 +209,44 @@ def cash_tax(
     any_group = bool(group.any())
     if any_group and bool(group.all()):
         return np.asarray(r * income, dtype=np.float64)
-    if not has_interest and float(nol_limit.min()) >= 1.0:
+    closed_form = not has_interest and float(nol_limit.min()) >= 1.0
+    if not any_group:
+        return _stand_alone(closed_form, taxable, rate, nol_limit, interest, ati, interest_limit)
+    # inside the group: rate x income; the stand-alone rows alone go through their recursion
+    out = np.asarray(r * income, dtype=np.float64)
+    rows = np.flatnonzero(~group)
+
+    def sub(x: FloatArray | None) -> FloatArray | None:
+        return None if x is None else x[rows]
+
+    out[rows] = _stand_alone(
+        closed_form,
+        taxable[rows],
+        rate[rows],
+        nol_limit[rows],
+        sub(interest),
+        sub(ati),
+        sub(interest_limit),
+    )
+    return out
+
+
+def _stand_alone(
+    closed_form: bool,
+    taxable: FloatArray,
+    rate: FloatArray,
+    nol_limit: FloatArray,
+    interest: FloatArray | None,
+    ati: FloatArray | None,
+    interest_limit: FloatArray | None,
+) -> FloatArray:
+    """Stand-alone cash tax of every row: the closed form (unlimited offset, no interest) or
+    the year-by-year recursion."""
+    if closed_form:
         # closed form (section 3): tax on the increments of the running maximum of cumulative
         # income, floored at zero
-        alone = r * carryforward_increments(taxable)
-    else:
-        alone = _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
-    if not any_group:
-        return np.asarray(alone, dtype=np.float64)
-    return np.asarray(np.where(group[:, None], r * income, alone), dtype=np.float64)
+        return np.asarray(rate[:, None] * carryforward_increments(taxable), dtype=np.float64)
+    return _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
 
 
 def carryforward_increments(income: FloatArray) -> FloatArray:
