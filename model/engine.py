@@ -23,7 +23,7 @@ from model.financing import (
     has_financing,
     unfinanced,
 )
-from model.tax import cash_tax, tax_depreciation
+from model.tax import carryforward_increments, cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -205,9 +205,12 @@ def run_metrics(
     """
     p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
     n = p["gw_built"].shape[0]
-    # rows in order of horizon: each chunk is only as many years wide as its longest row
-    order = np.argsort(p["build_years"] + p["operating_years"], kind="stable")
-    sorted_p = {k: v[order] for k, v in p.items()}
+    # rows in order of horizon: each chunk is only as many years wide as its longest row (rows
+    # already in that order, e.g. all of one horizon, are not copied)
+    horizon = p["build_years"] + p["operating_years"]
+    in_order = bool(np.all(horizon[1:] >= horizon[:-1]))
+    order = np.arange(n) if in_order else np.argsort(horizon, kind="stable")
+    sorted_p = p if in_order else {k: v[order] for k, v in p.items()}
     parts: list[dict[str, FloatArray]] = []
     for start in range(0, n, CHUNK_ROWS):
         q = {k: v[start : start + CHUNK_ROWS] for k, v in sorted_p.items()}
@@ -217,6 +220,8 @@ def run_metrics(
         parts.append(out.metrics)
     if not parts:
         return {}
+    if in_order:
+        return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     inverse = np.empty_like(order)
     inverse[order] = np.arange(n)
     return {k: np.concatenate([part[k] for part in parts])[inverse] for k in parts[0]}
@@ -915,13 +920,10 @@ def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
 
     With unlimited carryforward (no carryback), cumulative taxable income to year t equals the
     running maximum of cumulative EBIT, floored at zero: ``X_t = max(0, max_{s<=t} C_s)``. Tax is
-    paid on its increments, so no loop over years is needed.
+    paid on its increments (:func:`model.tax.carryforward_increments`): no recursion on a loss
+    pool is needed.
     """
-    cumulative = np.cumsum(ebit, axis=1)
-    taxed = np.maximum(np.maximum.accumulate(cumulative, axis=1), 0.0)
-    increments = taxed.copy()
-    increments[:, 1:] -= taxed[:, :-1]
-    return np.asarray(rate[:, None] * increments, dtype=np.float64)
+    return np.asarray(rate[:, None] * carryforward_increments(ebit), dtype=np.float64)
 
 
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
@@ -981,10 +983,9 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
     slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
     # plus the residual's after-tax slope (its market value moves with the rents), one unit up
-    up, _ = resid.at(rate0[None, :] + 1.0)
-    here, _ = resid.at(rate0[None, :])
+    up_here, _ = resid.at(np.stack([rate0 + 1.0, rate0]))  # one call for both rates
     disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
-    slope = slope + (up[0] - here[0]) * (1.0 - tax_rate) * disc_last
+    slope = slope + (up_here[0] - up_here[1]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)

@@ -9,10 +9,14 @@ MIRR, which takes each row's own number of periods in ``n_periods``.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from functools import cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from threadpoolctl import ThreadpoolController
 
 FloatArray = NDArray[np.float64]
 
@@ -67,6 +71,32 @@ IRR_REASONS: dict[int, str] = {
     IRR_ALL_ZERO: "n/a: the cash flows are all zero",
     IRR_NOT_FINITE: "n/a: the cash flows are not all finite numbers",
 }
+
+
+#: Matrix products with at least this many rows run on one BLAS thread (see :func:`one_blas_thread`).
+BLAS_SINGLE_THREAD_ROWS = 256
+
+
+@cache
+def _blas_controller() -> Any:
+    return ThreadpoolController()
+
+
+def one_blas_thread(n_rows: int) -> contextlib.AbstractContextManager[Any]:
+    """A context in which BLAS (numpy's matrix products) runs on one thread, for ``n_rows`` of
+    at least :data:`BLAS_SINGLE_THREAD_ROWS` (smaller products never start threads).
+
+    The model's products are thin (a few dozen periods deep): a second BLAS thread saves little
+    and, on a machine whose cores are busy, its waiting costs many times the product (measured
+    on 2 cores under load: eight (1024 x 35) @ (35 x 180) products took 34 ms on two threads,
+    2.8 ms on one). The Monte Carlo workers run on one thread for the same reason.
+    """
+    if n_rows < BLAS_SINGLE_THREAD_ROWS:
+        return contextlib.nullcontext()
+    limiter: contextlib.AbstractContextManager[Any] = _blas_controller().limit(
+        limits=1, user_api="blas"
+    )
+    return limiter
 
 
 class FinanceInputError(ValueError):
@@ -184,7 +214,8 @@ def npv_profile(flows: ArrayLike, rates: ArrayLike) -> FloatArray:
     arr, scalar = _as_2d(flows)
     r = check_rate(rates, "rates")
     d = discount_factors(r, arr.shape[1]).T  # (T, R)
-    prof = arr @ d
+    with one_blas_thread(arr.shape[0]):
+        prof = arr @ d
     return prof[0] if scalar else prof
 
 
@@ -264,9 +295,10 @@ def irr_diagnostics(
     root = np.full(n_rows, np.nan)
     count = np.zeros(n_rows, dtype=np.int64)
     reason = np.zeros(n_rows, dtype=np.int8)
-    for start in range(0, n_rows, chunk_rows):
-        sl = slice(start, start + chunk_rows)
-        root[sl], count[sl], reason[sl] = _irr_chunk(arr[sl])
+    with one_blas_thread(n_rows):
+        for start in range(0, n_rows, chunk_rows):
+            sl = slice(start, start + chunk_rows)
+            root[sl], count[sl], reason[sl] = _irr_chunk(arr[sl])
     return root, count, reason
 
 
@@ -337,21 +369,91 @@ def _end_signs(arr: FloatArray) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     return np.signbit(arr[rows, last]), np.signbit(arr[rows, first])
 
 
+#: Rows of the NPV-profile scan processed at once (their (rows, rates) profile fits in cache).
+_SCAN_BLOCK_ROWS = 1024
+
+#: Below this many rows every row is scanned (the one-signed test would cost more than it saves).
+_SKIP_MIN_ROWS = 64
+
+
+@cache
+def _one_signed_scale_bounds(n_periods: int) -> tuple[float, float]:
+    """Smallest and largest non-zero ``|CF|`` for which every term ``CF_t E[t, j]`` of the scan
+    is a normal float that cannot overflow in the sum (``E``: :func:`_scan_discount_matrix`)."""
+    d = _scan_discount_matrix(n_periods)
+    smallest = float(d.min())
+    low = 1e-300 / smallest if smallest > 0 else math.inf
+    return low, 1e300 / (n_periods * float(d.max()))
+
+
 def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
     n_rows, n_t = arr.shape
-    rates = IRR_SCAN_RATES
     finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
-    nonzero_rows: NDArray[np.bool_] = np.asarray((arr != 0).any(axis=1))
-    work = np.where(finite_rows[:, None], arr, 0.0)
-    prof = work @ _scan_discount_matrix(n_t)  # (S, R): the profile times a positive factor
-    neg = np.signbit(prof)
-    change = neg[:, :-1] != neg[:, 1:]
+    work = arr if finite_rows.all() else np.where(finite_rows[:, None], arr, 0.0)
+    has_pos: NDArray[np.bool_] = np.asarray((work > 0).any(axis=1))
+    has_neg: NDArray[np.bool_] = np.asarray((work < 0).any(axis=1))
+    nonzero_rows = has_pos | has_neg  # (rows with NaN or inf are reported as such below)
+    mixed = has_pos & has_neg
+    # Flows of one sign give a profile of that sign at every rate: no root, nothing to scan, as
+    # long as no term of the scan underflows (a sum of +0 could flip the sign) or overflows.
+    scan = mixed.copy()
+    same = np.flatnonzero(~mixed)
+    if n_rows < _SKIP_MIN_ROWS:
+        scan[:] = True
+    elif same.size:
+        absolute = np.abs(work[same])
+        smallest = np.where(absolute > 0, absolute, np.inf).min(axis=1)
+        low, high = _one_signed_scale_bounds(n_t)
+        scan[same] = (smallest < low) | (absolute.max(axis=1) > high)
+    n_roots = np.zeros(n_rows, dtype=np.int64)
+    reason = np.where(nonzero_rows, IRR_NO_SIGN_CHANGE, IRR_ALL_ZERO).astype(np.int8)
+    root = np.full(n_rows, np.nan)
+    if scan.all():
+        root, n_roots, reason = _irr_scan(work, nonzero_rows, ~mixed)
+    elif scan.any():
+        rows = np.flatnonzero(scan)
+        root[rows], n_roots[rows], reason[rows] = _irr_scan(
+            work[rows], nonzero_rows[rows], ~mixed[rows]
+        )
+    reason = np.where(finite_rows, reason, IRR_NOT_FINITE)
+    root = np.where(reason == IRR_OK, root, np.nan)
+    n_roots = np.where(finite_rows, n_roots, 0)
+    return root, n_roots.astype(np.int64), reason.astype(np.int8)
+
+
+def _irr_scan(
+    work: FloatArray, nonzero_rows: NDArray[np.bool_], one_signed: NDArray[np.bool_]
+) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
+    """Root, root count and reason of finite rows from the scan of their NPV profile."""
+    n_rows, n_t = work.shape
+    rates = IRR_SCAN_RATES
+    d = _scan_discount_matrix(n_t)
+    # the profile times a positive factor at every scan rate, (S, R), a block of rows at a time
+    # (what a block needs stays in cache): its sign changes, the nearest to zero, and the
+    # profile at both ends of that interval and of the scan
+    inside = np.empty(n_rows, dtype=np.int64)
+    idx = np.empty(n_rows, dtype=np.int64)
+    f_a = np.empty(n_rows)
+    f_b = np.empty(n_rows)
+    first_neg = np.empty(n_rows, dtype=bool)
+    last_neg = np.empty(n_rows, dtype=bool)
+    for b0 in range(0, n_rows, _SCAN_BLOCK_ROWS):
+        sl = slice(b0, b0 + _SCAN_BLOCK_ROWS)
+        prof = work[sl] @ d
+        neg = np.signbit(prof)
+        change = neg[:, :-1] != neg[:, 1:]
+        inside[sl] = np.count_nonzero(change, axis=1)
+        at = _nearest_change(change)
+        idx[sl] = at
+        r = np.arange(prof.shape[0])
+        f_a[sl] = prof[r, at]
+        f_b[sl] = prof[r, at + 1]
+        first_neg[sl] = neg[:, 0]
+        last_neg[sl] = neg[:, -1]
     low_neg, high_neg = _end_signs(work)
-    below = nonzero_rows & (low_neg != neg[:, 0])
-    above = nonzero_rows & (high_neg != neg[:, -1])
-    inside = change.sum(axis=1)
+    below = nonzero_rows & (low_neg != first_neg)
+    above = nonzero_rows & (high_neg != last_neg)
     n_roots = np.where(nonzero_rows, inside + below + above, 0)
-    idx = _nearest_change(change)
     has = inside > 0
     root = np.full(n_rows, np.nan)
     converged = np.zeros(n_rows, dtype=bool)
@@ -365,8 +467,8 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDAr
             work if dense else work[rows],
             rates[idx[rows]],
             rates[idx[rows] + 1],
-            prof[rows, idx[rows]],
-            prof[rows, idx[rows] + 1],
+            f_a[rows],
+            f_b[rows],
             ~has[rows],
         )
         root[rows] = np.where(has[rows] & ok, found, np.nan)
@@ -376,18 +478,14 @@ def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDAr
     reason = np.where(~has & above, IRR_ROOT_ABOVE_RANGE, reason)
     reason = np.where(~has & below, IRR_ROOT_BELOW_RANGE, reason)
     reason = np.where(~has & ~above & ~below, IRR_PROFILE_ONE_SIGN, reason)
-    one_signed = ~_sign_change_ignoring_zeros(work)
     reason = np.where(~has & ~above & ~below & one_signed, IRR_NO_SIGN_CHANGE, reason)
     reason = np.where(nonzero_rows, reason, IRR_ALL_ZERO)
-    reason = np.where(finite_rows, reason, IRR_NOT_FINITE)
-    root = np.where(reason == IRR_OK, root, np.nan)
-    n_roots = np.where(finite_rows, n_roots, 0)
     return root, n_roots.astype(np.int64), reason.astype(np.int8)
 
 
-def _sign_change_ignoring_zeros(arr: FloatArray) -> NDArray[np.bool_]:
-    """True where the non-zero flows include both signs."""
-    return np.asarray((arr > 0).any(axis=1) & (arr < 0).any(axis=1))
+#: Below this many rows still iterating, a Newton step evaluates the profile as a matrix (a few
+#: numpy calls) rather than by Horner's rule (four calls per period): the tail of slow rows.
+_HORNER_MIN_ROWS = 256
 
 
 def _newton_in_bracket(
@@ -403,34 +501,79 @@ def _newton_in_bracket(
     Returns the root and whether it zeroes the profile within :data:`IRR_RESIDUAL_TOLERANCE`.
     The profile is scaled by ``(1 + r) ** k`` with ``k = T - 1`` for brackets below zero (the
     scan includes 0, so a bracket never straddles it), as in the scan.
+
+    Notes
+    -----
+    The scaled profile is a polynomial: ``P(v) = sum_t CF_t v^t`` in ``v = 1 / (1 + r)`` above
+    zero and ``Q(w) = sum_t CF_t w^(T-1-t)`` in ``w = 1 + r`` below it, with ``0 < v, w <= 1``
+    inside the scan. Horner's rule gives it and its derivative from products and sums over the
+    periods, with no power or exponential (a few rows: one power per coefficient instead).
+    Steps are Newton's in that variable ``z`` (``z - P(z) / P'(z)``, nearly linear where the
+    IRR is large and ``P(v) ~ CF_0 + CF_1 v``), the first a secant through the bracket's ends;
+    a step that leaves the bracket bisects it (in the rate). A row stops when a step moves the
+    rate by at most 1e-13 (relative above 1).
     """
-    n_t = cf.shape[1]
-    cf_all = cf
-    k_all = np.where(hi <= 0, float(n_t - 1), 0.0)
-    x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-    x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, 0.5 * (lo + hi))
+    n_rows, n_t = cf.shape
+    below = hi <= 0
+    k_all = np.where(below, float(n_t - 1), 0.0)
+    if n_rows <= _SCALAR_MAX_ROWS:  # one scenario (evaluate): numpy's per-call cost dominates
+        found = np.array(
+            [
+                _newton_scalar(cf[i], float(lo[i]), float(hi[i]), float(f_lo[i]), float(f_hi[i]))
+                if not no_root[i]
+                else 0.5 * float(lo[i] + hi[i])
+                for i in range(n_rows)
+            ]
+        )
+        return found, _zeroes_profile(cf, k_all, found)
+    # secant through the bracket's ends in z (w = 1 + r below zero, v = 1 / (1 + r) above)
+    z_lo = np.where(below, 1.0 + lo, 1.0 / (1.0 + lo))
+    z_hi = np.where(below, 1.0 + hi, 1.0 / (1.0 + hi))
+    z0 = z_lo - f_lo * (z_hi - z_lo) / (f_hi - f_lo)
+    x = np.where(below, z0 - 1.0, 1.0 / z0 - 1.0)
+    x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
     lo_neg = np.signbit(f_lo)
-    t = np.arange(n_t, dtype=np.float64)[None, :]
+    # coefficients from the highest power down, one row per power (columns = scenarios):
+    # CF_{T-1} .. CF_0 in v above zero, CF_0 .. CF_{T-1} in w below it
+    coef = np.where(below[None, :], cf.T, cf.T[::-1])
+    power = np.arange(n_t - 1, -1, -1, dtype=np.float64)  # of each coefficient
+    horner = n_rows >= _HORNER_MIN_ROWS
+    by_row = coef.T  # (rows, powers): the few-rows evaluation
     # Newton on the rows not yet converged only (converged rows leave the working set, so a
     # few slow rows do not make the whole chunk iterate)
-    active = np.arange(cf.shape[0])
-    found = np.full(cf.shape[0], np.nan)
-    k = k_all
+    active = np.arange(n_rows)
+    found = np.full(n_rows, np.nan)
     for _ in range(100):
-        e = k[:, None] - t
-        cv = cf * np.exp(e * np.log1p(x)[:, None])
-        f = cv.sum(axis=1)
-        df = (e * cv).sum(axis=1) / (1.0 + x)
+        z = np.where(below, 1.0 + x, 1.0 / (1.0 + x))
+        if horner:
+            f = coef[0].copy()
+            dz = np.zeros_like(f)  # dP/dz
+            for j in range(1, n_t):
+                dz *= z
+                dz += f
+                f *= z
+                f += coef[j]
+        else:
+            terms = by_row * z[:, None] ** power
+            f = terms.sum(axis=1)
+            dz = (terms * power).sum(axis=1) / z
         same_as_lo = np.signbit(f) == lo_neg
         lo = np.where(same_as_lo, x, lo)
         hi = np.where(same_as_lo, hi, x)
-        nxt = x - f / df
-        bad = ~np.isfinite(nxt) | (nxt <= lo) | (nxt >= hi)
-        nxt = np.where(bad, 0.5 * (lo + hi), nxt)
+        # the step in the rate: -P / P'(w) below zero; above, v - s with s = P / P'(v) is the
+        # rate x + s / (v (v - s)) (no round trip through z, which would blur a tiny step)
+        s = f / dz
+        step = np.where(below, -s, s / (z * (z - s)))
+        nxt = x + step
         # Newton converges quadratically: a step below 1e-13 leaves an error far below it
+        scale = np.maximum(1.0, np.abs(x))
+        small = np.abs(step) <= 1e-13 * scale
+        # a step outside the bracket (or not a number) bisects it, unless it is already below
+        # the tolerance (at the root, rounding may point it just past the end x has become)
+        inside = (nxt > lo) & (nxt < hi)
+        nxt = np.where(inside, nxt, np.where(small, x, 0.5 * (lo + hi)))
         zero = f == 0
-        done = (np.abs(nxt - x) <= 1e-13 * np.maximum(1.0, np.abs(x))) | zero | no_root
-        done |= hi - lo <= 4e-16 * np.maximum(1.0, np.abs(x))
+        done = small | zero | no_root | (hi - lo <= 4e-16 * scale)
         x = np.where(zero, x, nxt)
         if done.all():
             found[active] = x
@@ -439,14 +582,71 @@ def _newton_in_bracket(
         if done.any():
             found[active[done]] = x[done]
             keep = ~done
-            active, x, lo, hi, k = active[keep], x[keep], lo[keep], hi[keep], k[keep]
-            cf, lo_neg, no_root = cf[keep], lo_neg[keep], no_root[keep]
+            active, x, lo, hi = active[keep], x[keep], lo[keep], hi[keep]
+            lo_neg, no_root, below = lo_neg[keep], no_root[keep], below[keep]
+            if horner:
+                coef = coef[:, keep]
+                horner = active.size >= _HORNER_MIN_ROWS
+                by_row = coef.T
+            else:
+                by_row = by_row[keep]
     # rows still unconverged after 100 steps keep their last iterate: the residual check decides
-    e_all = k_all[:, None] - t
-    terms = cf_all * np.exp(e_all * np.log1p(found)[:, None])
+    return found, _zeroes_profile(cf, k_all, found)
+
+
+def _zeroes_profile(cf: FloatArray, k: FloatArray, root: FloatArray) -> NDArray[np.bool_]:
+    """Whether each root zeroes its scaled profile within :data:`IRR_RESIDUAL_TOLERANCE`."""
+    t = np.arange(cf.shape[1], dtype=np.float64)[None, :]
+    terms = cf * np.exp((k[:, None] - t) * np.log1p(root)[:, None])
     residual = np.abs(terms.sum(axis=1))
-    ok = np.isfinite(found) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
-    return found, np.asarray(ok)
+    ok = np.isfinite(root) & (residual <= IRR_RESIDUAL_TOLERANCE * np.abs(terms).sum(axis=1))
+    return np.asarray(ok)
+
+
+#: Inputs of at most this many rows take :func:`_newton_scalar` (the same steps in floats).
+_SCALAR_MAX_ROWS = 2
+
+
+def _newton_scalar(cf: FloatArray, lo: float, hi: float, f_lo: float, f_hi: float) -> float:
+    """:func:`_newton_in_bracket` for one row, step for step, in Python floats."""
+    below = hi <= 0
+    coef = (cf if below else cf[::-1]).tolist()
+    z_lo = 1.0 + lo if below else 1.0 / (1.0 + lo)
+    z_hi = 1.0 + hi if below else 1.0 / (1.0 + hi)
+    with np.errstate(all="ignore"):  # numpy floats: inf / NaN instead of exceptions
+        z0 = np.float64(z_lo) - np.float64(f_lo) * (z_hi - z_lo) / np.float64(f_hi - f_lo)
+        x = float(z0 - 1.0 if below else 1.0 / z0 - 1.0)
+    if not lo < x < hi:
+        x = 0.5 * (lo + hi)
+    lo_neg = math.copysign(1.0, f_lo) < 0
+    for _ in range(100):
+        z = 1.0 + x if below else 1.0 / (1.0 + x)
+        f, dz = coef[0], 0.0
+        for c in coef[1:]:
+            dz = dz * z + f
+            f = f * z + c
+        if (math.copysign(1.0, f) < 0) == lo_neg:
+            lo = x
+        else:
+            hi = x
+        if not (math.isfinite(f) and dz != 0.0 and math.isfinite(dz)):
+            step = math.nan
+        else:
+            s = f / dz
+            denom = z * (z - s)
+            step = -s if below else (s / denom if denom != 0.0 else math.nan)
+        nxt = x + step
+        scale = max(1.0, abs(x))
+        small = abs(step) <= 1e-13 * scale
+        if not lo < nxt < hi:
+            nxt = x if small else 0.5 * (lo + hi)
+        zero = f == 0
+        done = small or zero or hi - lo <= 4e-16 * scale
+        if not zero:
+            x = nxt
+        if done:
+            break
+    return x
 
 
 def irr(flows: ArrayLike) -> FloatArray | float:

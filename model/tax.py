@@ -12,6 +12,8 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+from model.finance import one_blas_thread
+
 FloatArray = NDArray[np.float64]
 
 #: MACRS class of IT (computers, servers, network): 5-year property (IRS Publication 946).
@@ -63,24 +65,33 @@ def _macrs_rates(n: int) -> FloatArray:
 
 
 @cache
-def _facility_table(width: int) -> FloatArray:
-    """Rates of every facility class 15..39, padded to ``width`` columns: (25, width)."""
-    table = np.zeros((HIGHEST_FACILITY_CLASS - LOWEST_FACILITY_CLASS + 1, width))
-    for i, n in enumerate(range(LOWEST_FACILITY_CLASS, HIGHEST_FACILITY_CLASS + 1)):
-        r = _macrs_rates(n)[:width]
-        table[i, : r.size] = r
-    return table
+def _schedule_matrix(class_years: int, width: int) -> FloatArray:
+    """``M[s, t] = rate_{t - s}`` of the class (0 outside its table): ``placed @ M`` spreads the
+    cost placed in service in year ``s`` over the years of its recovery, cut at ``width``."""
+    rates = _macrs_rates(class_years)[:width]
+    m = np.zeros((width, width))
+    for k, r in enumerate(rates):
+        m[np.arange(width - k), np.arange(k, width)] = r
+    m.setflags(write=False)
+    return m
 
 
-def _convolve(placed: FloatArray, rates: FloatArray) -> FloatArray:
-    """``out[:, t] = sum_k placed[:, t - k] * rates[:, k]`` (rates (S, K) or (1, K))."""
-    n_t = placed.shape[1]
+def _convolve(
+    placed: FloatArray, classes: NDArray[np.int64], rows: NDArray[np.bool_]
+) -> FloatArray:
+    """``out[:, t] = sum_k placed[:, t - k] x rate_k`` of each row's class, on ``rows`` (0 elsewhere).
+
+    One matrix product per class present (rows grouped by class), not a loop over lags.
+    """
     out = np.zeros_like(placed)
-    for k in range(min(n_t, rates.shape[1])):
-        rk = rates[:, k : k + 1]
-        if not np.any(rk):
-            continue
-        out[:, k:] += placed[:, : n_t - k] * rk
+    n_t = placed.shape[1]
+    present = np.unique(classes[rows])
+    with one_blas_thread(placed.shape[0]):
+        if present.size == 1 and rows.all():
+            return np.asarray(placed @ _schedule_matrix(int(present[0]), n_t), dtype=np.float64)
+        for c in present:
+            idx = np.flatnonzero(rows & (classes == c))
+            out[idx] = placed[idx] @ _schedule_matrix(int(c), n_t)
     return out
 
 
@@ -135,15 +146,14 @@ def tax_depreciation(
     use_macrs = macrs[:, None] > 0.5
     fac_eligible = (facility_class < STRAIGHT_LINE_FROM_YEARS)[:, None]
     b_fac = np.where(fac_eligible, b, 0.0)
-    n_t = placed_it.shape[1]
     if np.any(use_macrs):
-        it_rates = _macrs_rates(IT_TAX_CLASS_YEARS)[None, :]
-        sched_it = np.where(use_macrs, _convolve(placed_it, it_rates), book_it)
+        rows = use_macrs[:, 0]
+        it_class = np.full(placed_it.shape[0], IT_TAX_CLASS_YEARS, dtype=np.int64)
+        sched_it = np.where(use_macrs, _convolve(placed_it, it_class, rows), book_it)
         idx = np.clip(
             facility_class.astype(np.int64), LOWEST_FACILITY_CLASS, HIGHEST_FACILITY_CLASS
         )
-        fac_rates = _facility_table(n_t)[idx - LOWEST_FACILITY_CLASS]
-        sched_fac = np.where(use_macrs, _convolve(placed_facility, fac_rates), book_facility)
+        sched_fac = np.where(use_macrs, _convolve(placed_facility, idx, rows), book_facility)
     else:
         sched_it, sched_fac = book_it, book_facility
     dep_it = np.where(active, b * placed_it + (1.0 - b) * sched_it, 0.0)
@@ -199,18 +209,69 @@ def cash_tax(
     any_group = bool(group.any())
     if any_group and bool(group.all()):
         return np.asarray(r * income, dtype=np.float64)
-    if not has_interest and float(nol_limit.min()) >= 1.0:
+    closed_form = not has_interest and float(nol_limit.min()) >= 1.0
+    if not any_group:
+        return _stand_alone(closed_form, taxable, rate, nol_limit, interest, ati, interest_limit)
+    # inside the group: rate x income; the stand-alone rows alone go through their recursion
+    out = np.asarray(r * income, dtype=np.float64)
+    rows = np.flatnonzero(~group)
+
+    def sub(x: FloatArray | None) -> FloatArray | None:
+        return None if x is None else x[rows]
+
+    out[rows] = _stand_alone(
+        closed_form,
+        taxable[rows],
+        rate[rows],
+        nol_limit[rows],
+        sub(interest),
+        sub(ati),
+        sub(interest_limit),
+    )
+    return out
+
+
+def _stand_alone(
+    closed_form: bool,
+    taxable: FloatArray,
+    rate: FloatArray,
+    nol_limit: FloatArray,
+    interest: FloatArray | None,
+    ati: FloatArray | None,
+    interest_limit: FloatArray | None,
+) -> FloatArray:
+    """Stand-alone cash tax of every row: the closed form (unlimited offset, no interest) or
+    the year-by-year recursion."""
+    if closed_form:
         # closed form (section 3): tax on the increments of the running maximum of cumulative
         # income, floored at zero
-        taxed = np.maximum(np.maximum.accumulate(np.cumsum(taxable, axis=1), axis=1), 0.0)
-        inc = taxed.copy()
-        inc[:, 1:] -= taxed[:, :-1]
-        alone = r * inc
-    else:
-        alone = _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
-    if not any_group:
-        return np.asarray(alone, dtype=np.float64)
-    return np.asarray(np.where(group[:, None], r * income, alone), dtype=np.float64)
+        return np.asarray(rate[:, None] * carryforward_increments(taxable), dtype=np.float64)
+    return _stand_alone_loop(taxable, rate, nol_limit, interest, ati, interest_limit)
+
+
+def carryforward_increments(income: FloatArray) -> FloatArray:
+    """Income taxed each year with unlimited loss carryforward, (S, T): the increments of
+    ``X_t = max(0, max_{s<=t} C_s)``, ``C_t`` the cumulative income (methodology section 3).
+
+    A loop over years on whole columns: the same numbers as ``cumsum`` and
+    ``maximum.accumulate`` along the rows (used below 256 rows), without their (S, T)
+    temporaries.
+    """
+    n, n_t = income.shape
+    if n < 256:  # a few rows: numpy's per-call cost dominates, the whole-table form is cheaper
+        taxed_all = np.maximum(np.maximum.accumulate(np.cumsum(income, axis=1), axis=1), 0.0)
+        increments = taxed_all.copy()
+        increments[:, 1:] -= taxed_all[:, :-1]
+        return increments
+    out = np.empty_like(income)
+    cumulative = np.zeros(n)
+    taxed = np.zeros(n)  # X_{t-1}
+    for t in range(n_t):
+        cumulative = cumulative + income[:, t]
+        now = np.maximum(taxed, cumulative)
+        np.subtract(now, taxed, out=out[:, t])
+        taxed = now
+    return out
 
 
 def _stand_alone_loop(
@@ -240,4 +301,10 @@ def _stand_alone_loop(
     return tax
 
 
-__all__ = ["TaxDepreciation", "cash_tax", "macrs_rates", "tax_depreciation"]
+__all__ = [
+    "TaxDepreciation",
+    "carryforward_increments",
+    "cash_tax",
+    "macrs_rates",
+    "tax_depreciation",
+]

@@ -403,3 +403,62 @@ def test_rates_at_or_below_minus_one_raise_naming_the_argument(rate: float) -> N
 def test_payback_near_minus_one_is_still_defined() -> None:
     # discounting at -99% magnifies later flows: pays back within the first period
     assert finance.payback(np.array([-100.0, 60.0, 60.0]), -0.99) == pytest.approx(100 / 6000)
+
+
+# ---- the IRR search's paths give the same answers (methodology section 5) -----------------------
+
+
+def _mixed_flows(rng: np.random.Generator, n_rows: int, n_t: int) -> np.ndarray:
+    """Conventional rows, rows with refresh-like outflows later, one-signed rows, large IRRs."""
+    flows = _conventional(rng, n_rows, n_t)
+    flows[1::5, n_t // 2] -= rng.uniform(50.0, 400.0, len(flows[1::5]))  # several sign changes
+    flows[2::5] = np.abs(flows[2::5])  # one sign: no root
+    flows[3::5, 0] = -rng.uniform(1e-3, 1.0, len(flows[3::5]))  # tiny outlay: IRR far above 100%
+    flows[3::5, 1:] = np.abs(flows[3::5, 1:])
+    flows[4::5, 0] = -rng.uniform(1e4, 1e6, len(flows[4::5]))  # most of the outlay lost
+    flows[4::5, 1:] = rng.uniform(0.0, 20.0, (len(flows[4::5]), n_t - 1))
+    return flows
+
+
+def test_irr_of_one_row_equals_its_irr_in_a_batch() -> None:
+    # one or two rows take the scalar Newton steps; a batch of 600 the vectorised ones (Horner's
+    # rule while many rows iterate); the scan decides the counts and reasons in both
+    flows = _mixed_flows(np.random.default_rng(11), 600, 18)
+    root, count, reason = finance.irr_diagnostics(flows)
+    assert (reason == finance.IRR_OK).sum() > 300  # the batch does exercise the Newton steps
+    assert np.nanmax(root) > 10.0 and np.nanmin(root) < -0.4  # far above 100% and far below 0
+    for i in range(0, 600, 7):
+        r1, c1, why1 = finance.irr_diagnostics(flows[i])
+        assert c1[0] == count[i] and why1[0] == reason[i]
+        if reason[i] == finance.IRR_OK:
+            assert r1[0] == pytest.approx(root[i], rel=1e-12, abs=1e-13)
+        else:
+            assert math.isnan(r1[0]) and math.isnan(root[i])
+
+
+def test_irr_in_a_batch_matches_numpy_financial_far_from_zero() -> None:
+    flows = _mixed_flows(np.random.default_rng(12), 500, 12)[3::5]  # IRRs far above 100%
+    root, count = finance.irr_details(np.tile(flows, (3, 1)))  # 300 rows: the Horner steps
+    for i, row in enumerate(flows):
+        assert count[i] == 1
+        assert root[i] == pytest.approx(npf.irr(row), rel=1e-9)
+        assert finance.npv(root[i], row) == pytest.approx(0.0, abs=1e-9 * np.abs(row).sum())
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-60, 1.0, 1e60, 1e200])
+def test_one_signed_rows_are_classified_as_by_the_scan_at_any_scale(scale: float) -> None:
+    # a batch of 100 rows skips the scan for well-scaled one-signed rows; a lone row is always
+    # scanned: the two must agree, also where the scan's terms underflow or overflow
+    rng = np.random.default_rng(13)
+    flows = -rng.uniform(0.5, 2.0, (100, 41)) * scale
+    flows[::2] *= -1.0
+    flows[::3, :5] = 0.0
+    flows[5] = 0.0
+    root, count, reason = finance.irr_diagnostics(flows)
+    for i in range(100):
+        r1, c1, why1 = finance.irr_diagnostics(flows[i])
+        assert (c1[0], why1[0]) == (count[i], reason[i])
+        assert math.isnan(root[i]) and math.isnan(r1[0])
+    if 1e-60 <= scale <= 1e60:
+        assert (count == 0).all()
+        assert (reason[5] == finance.IRR_ALL_ZERO) and (np.delete(reason, 5) == 1).all()

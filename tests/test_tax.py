@@ -88,3 +88,32 @@ def test_bonus_deducts_the_whole_it_cost_when_placed_in_service() -> None:
     # 39-year property gets no bonus
     cf15 = evaluate(s.replace(facility_tax_class_years=15)).cash_flows
     assert cf15["tax_depreciation"].iloc[2] == pytest.approx(127.5)
+
+
+def test_macrs_schedules_by_class_match_a_plain_convolution() -> None:
+    # methodology section 11.2: each year's deduction is sum_k placed_{t-k} x rate_k of the
+    # row's class (a matrix product per class in the model)
+    from model.tax import _convolve
+
+    rng = np.random.default_rng(5)
+    placed = np.where(rng.random((200, 30)) < 0.2, rng.uniform(0.0, 50.0, (200, 30)), 0.0)
+    classes = rng.integers(15, 40, 200)
+    rows = rng.random(200) < 0.7
+    got = _convolve(placed, classes, rows)
+    for i in range(200):
+        want = (
+            np.convolve(placed[i], macrs_rates(int(classes[i])))[:30] if rows[i] else np.zeros(30)
+        )
+        np.testing.assert_allclose(got[i], want, rtol=1e-13, atol=1e-12)
+
+
+def test_carryforward_increments_equal_the_running_maximum_closed_form() -> None:
+    # methodology section 3: X_t = max(0, max_{s<=t} C_s); the year loop gives the same numbers
+    from model.tax import carryforward_increments
+
+    rng = np.random.default_rng(6)
+    income = rng.normal(0.0, 10.0, (300, 25))
+    income[::4] -= 6.0
+    taxed = np.maximum(np.maximum.accumulate(np.cumsum(income, axis=1), axis=1), 0.0)
+    want = np.diff(taxed, axis=1, prepend=0.0)
+    np.testing.assert_array_equal(carryforward_increments(income), want)

@@ -643,3 +643,19 @@ def test_an_input_set_off_its_distribution_draws_only_feasible_values() -> None:
     mc = monte_carlo(BASE, n=500)
     assert (mc.draws["bonus_depreciation_share"] == 0.0).all()
     assert (mc.draws["campus_lease_yield"] >= 0.07 - 1e-12).all()
+
+
+@pytest.mark.parametrize("n", [20_000, 999])
+def test_rbd_fast_gives_salibs_indices_and_intervals(n: int) -> None:
+    # methodology section 9: the driver ranking's S1 is SALib's RBD-FAST, computed from numpy's FFT
+    from SALib.analyze import rbd_fast as salib
+
+    rng = np.random.default_rng(3)
+    x = rng.random((n, 5))
+    y = 3.0 * x[:, 0] + np.sin(6.0 * x[:, 1]) + x[:, 2] ** 2 + 0.1 * rng.standard_normal(n)
+    problem = {"num_vars": 5, "names": list("abcde"), "bounds": [[0.0, 1.0]] * 5}
+    want = salib.analyze(problem, x, y, M=10, num_resamples=10, seed=7)
+    s1, conf = uncertainty.rbd_fast(x, y, 10, 10, 7)
+    np.testing.assert_allclose(s1, want["S1"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(conf, want["S1_conf"], rtol=1e-9, atol=1e-12)
+    assert s1[0] > s1[1] > s1[2] > max(abs(s1[3]), abs(s1[4]))

@@ -1,0 +1,156 @@
+"""Check that a change leaves the model's outputs as they were (for speed work).
+
+Dumps every output of a source tree, or compares two dumps, with a relative tolerance of 1e-9
+(absolute 1e-12 for values that cancel to about zero), NaN positions identical and IRR root
+counts and reason codes equal:
+
+- ``evaluate_batch`` (with breakeven) on 20,000 random scenarios inside the bounds, every field
+  random and with the financing, tax and timing inputs at their defaults;
+- every annual line, market line and metric of ``engine.run`` on 3,000 random scenarios;
+- every preset through ``evaluate`` (metrics, cash flows, market) and a batch around each preset;
+- ``finance.irr_diagnostics``, ``npv``, ``mirr`` and ``payback`` on wild random flows;
+- Monte Carlo draws, summary and driver ranking (two presets), tornado, a grid and the stress
+  tests.
+
+Usage::
+
+    git worktree add /tmp/before <commit>            # or: git archive <commit> | tar -x -C ...
+    python scripts/check_equivalence.py dump /tmp/before /tmp/before.npz
+    python scripts/check_equivalence.py dump . /tmp/after.npz
+    python scripts/check_equivalence.py compare /tmp/before.npz /tmp/after.npz
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _table_columns(prefix: str, frame: object, out: dict[str, np.ndarray]) -> None:
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    for c in frame.columns:
+        try:
+            out[f"{prefix}/{c}"] = frame[c].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):  # text columns (labels) are not compared
+            continue
+
+
+def dump(root: str, path: str) -> None:
+    """Every output of the model in ``root`` into the ``.npz`` file ``path``."""
+    sys.path.insert(0, str(Path(root).resolve()))
+    sys.path.insert(0, str(Path(root).resolve() / "scripts"))
+    import bench_model as bm
+
+    import model
+    from model import engine, evaluate, evaluate_batch, finance, load_preset, preset_ids
+    from model.results import scenario_params
+    from model.sensitivity import grid, tornado
+    from model.stress import stress_tests
+    from model.uncertainty import monte_carlo
+
+    assert str(Path(model.__file__).resolve()).startswith(str(Path(root).resolve()))
+    res: dict[str, np.ndarray] = {}
+    table = bm.random_table(20_000, seed=12345)
+    for tag, tab in (("all", table), ("unlevered", bm.unlevered_table(table))):
+        _table_columns(f"batch/{tag}", evaluate_batch(tab, breakeven=True), res)
+    small = bm.random_table(3_000, seed=777)
+    scenarios = [bm._scenario(r) for r in small.to_dict("records")]
+    out = engine.run(scenario_params(scenarios), with_breakeven=True)
+    for group, values in (("line", out.lines), ("market", out.market), ("metric", out.metrics)):
+        for k, v in values.items():
+            res[f"run/{group}/{k}"] = np.asarray(v, dtype=np.float64)
+    for pid in preset_ids():
+        r = evaluate(load_preset(pid))
+        for k, x in r.metrics().items():
+            res[f"preset/{pid}/{k}"] = np.array([np.nan if x is None else x], dtype=np.float64)
+        for k, x in r.extra.items():
+            res[f"preset/{pid}/extra/{k}"] = np.array([x], dtype=np.float64)
+        _table_columns(f"preset/{pid}/cash_flows", r.cash_flows, res)
+        _table_columns(f"preset/{pid}/market", r.market, res)
+        around = evaluate_batch(table.head(2_000).drop(columns=["gw_built"]), load_preset(pid))
+        _table_columns(f"preset_batch/{pid}", around, res)
+    rng = np.random.default_rng(5)
+    for n_t in (2, 5, 17, 30, 41):
+        f = rng.standard_normal((4_000, n_t)) * rng.lognormal(0.0, 3.0, (4_000, 1))
+        f[:1_000, 0] = -np.abs(f[:1_000, 0]) * 10.0
+        f[1_000:1_500] = np.cumsum(f[1_000:1_500], axis=1)
+        f[1_500:1_600, 3 % n_t :] = 0.0
+        f[1_600:1_700] = np.round(f[1_600:1_700])
+        irr, count, reason = finance.irr_diagnostics(f)
+        res[f"finance/{n_t}/irr"] = irr
+        res[f"finance/{n_t}/irr_root_count"] = count.astype(np.float64)
+        res[f"finance/{n_t}/irr_reason"] = reason.astype(np.float64)
+        res[f"finance/{n_t}/npv"] = np.asarray(finance.npv(0.07, f))
+        res[f"finance/{n_t}/mirr"] = np.asarray(finance.mirr(f, 0.05, 0.08))
+        res[f"finance/{n_t}/payback"] = np.asarray(finance.payback(f, 0.05))
+    s = load_preset("bofa-base")
+    for pid, n in (("bofa-base", 30_000), ("coreweave-spv", 20_000)):
+        mc = monte_carlo(load_preset(pid), n=n)
+        _table_columns(f"mc/{pid}/draws", mc.draws, res)
+        _table_columns(f"mc/{pid}/summary", mc.summary, res)
+        _table_columns(f"mc/{pid}/drivers", mc.drivers, res)
+    _table_columns("tornado", tornado(s), res)
+    xs, ys = np.linspace(30.0, 60.0, 20), np.linspace(5.0, 20.0, 20)
+    g = grid(s, "capex_per_gw_busd", xs, "lease_rate_busd_per_gw_year", ys, "irr")
+    res["grid"] = np.asarray(getattr(g, "values", g), dtype=np.float64)
+    _table_columns("stress", stress_tests(s), res)
+    np.savez_compressed(path, **res)
+    print(f"{len(res)} outputs of {root} written to {path}")
+
+
+def compare(before_path: str, after_path: str) -> int:
+    """0 when every output of the two dumps agrees (see the module docstring), else 1."""
+    before, after = np.load(before_path), np.load(after_path)
+    bad = 0
+    for k in sorted(set(before.files) | set(after.files)):
+        if k not in before.files or k not in after.files:
+            print(f"only in one dump: {k}")
+            bad += 1
+            continue
+        x, y = before[k], after[k]
+        if x.shape != y.shape:
+            print(f"shape {k}: {x.shape} -> {y.shape}")
+            bad += 1
+            continue
+        nan_x, nan_y = np.isnan(x), np.isnan(y)
+        if (nan_x != nan_y).any():
+            print(f"NaN positions {k}: {int((nan_x != nan_y).sum())} differ")
+            bad += 1
+            continue
+        xx, yy = x[~nan_x], y[~nan_y]
+        if ("root_count" in k or "reason" in k) and (xx != yy).any():
+            print(f"counts {k}: {int((xx != yy).sum())} differ")
+            bad += 1
+            continue
+        inf_x, inf_y = np.isinf(xx), np.isinf(yy)
+        if (inf_x != inf_y).any() or (xx[inf_x] != yy[inf_y]).any():
+            print(f"infinities {k} differ")
+            bad += 1
+            continue
+        fx, fy = xx[~inf_x], yy[~inf_y]
+        tol = np.maximum(1e-9 * np.maximum(np.abs(fx), np.abs(fy)), 1e-12)
+        off = np.abs(fx - fy) > tol
+        if off.any():
+            i = int(np.argmax(off))
+            print(f"values {k}: {int(off.sum())} of {fx.size} differ, e.g. {fx[i]!r} -> {fy[i]!r}")
+            bad += 1
+    print(f"{len(before.files)} outputs compared, {bad} differ")
+    return 1 if bad else 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 4 and argv[1] == "dump":
+        dump(argv[2], argv[3])
+        return 0
+    if len(argv) == 4 and argv[1] == "compare":
+        return compare(argv[2], argv[3])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
