@@ -492,8 +492,23 @@ def main() -> None:
     st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
     init_session()
     sync_inputs()
-    with st.sidebar:
-        sidebar_controls()
+    # The sidebar's ~70 inputs are drawn after the main content: the script streams elements as
+    # it runs, so the verdict, KPIs and first chart reach the browser first (cold first chart).
+    # They are drawn even when the main content fails, so Reset to preset stays at hand.
+    sidebar = st.sidebar.container()
+    ctx: ViewContext | None = None
+    try:
+        ctx = main_content()
+    finally:
+        with sidebar:
+            sidebar_controls()
+            if ctx is not None:
+                st.divider()
+                ui.guarded("Scenario files", scenario_files.render, ctx)
+
+
+def main_content() -> ViewContext:
+    """Title, verdict, headline sliders, KPIs and the open tab; returns the view context."""
     st.title(TITLE)
     st.caption(
         "What does an AI data center earn, and what happens to those returns when inference "
@@ -530,9 +545,7 @@ def main() -> None:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
-    with st.sidebar:
-        st.divider()
-        ui.guarded("Scenario files", scenario_files.render, ctx)
+    return ctx
 
 
 def run() -> None:
