@@ -15,8 +15,10 @@ from app.charts.base import (
     MUTED,
     Chart,
     _list,
+    busd_hover,
     same_series,
     style,
+    with_label,
 )
 from app.context import ViewContext
 from model.derived import elasticity_sweep, index_sweep, npv_multiplier_sweep, revenue_per_gw_sweep
@@ -45,26 +47,29 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
             if merged and key == "lease_rate_index"
             else label
         )
-        c.add(
-            "scatter",
-            x=_list(sweep["multiplier"]),
-            y=_list(sweep[key]),
-            name=name,
-            mode="lines+markers",
+        width, dash = INDEX_STYLE[key]
+        c.line(
+            _list(sweep["multiplier"]),
+            _list(sweep[key]),
+            name,
+            INDEX_COLORS[key],
+            width=width,
+            dash=dash,
+            hover=f"{name}: %{{y:.2f}}x today",
+            markers=True,
             marker={"size": 5},
-            line={"color": INDEX_COLORS[key], **INDEX_STYLE[key]},
-            hovertemplate=f"{name}: %{{y:.2f}}x today<extra></extra>",
         )
     c.hline(1.0, dash="dot")
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
     c.yaxis.update(type="log", tickvals=INDEX_TICKS, ticktext=[f"{t:g}x" for t in INDEX_TICKS])
-    c.xaxis["ticksuffix"] = "x"
+    c.multiplier_axis(s)
     return style(
         c,
         f"Pricing pressure: market indices in year {year} (first operating year)",
-        f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
-        f"elasticity {s.demand_elasticity:g} · {ctx.label}",
+        with_label(
+            f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
+            f"elasticity {s.demand_elasticity:g}",
+            ctx.label,
+        ),
         "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
         "Index (1 = today, log scale)",
     )
@@ -86,7 +91,7 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
         if both
         else "Builder only has the gain (diffusion 0)",
         COLORS["builder"],
-        hover="Builder only: %{y:,.1f} US$ B",
+        hover=busd_hover(digits=1, label="Builder only"),
     )
     if not both:
         c.line(
@@ -94,25 +99,23 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
             _list(sweep["industry"]),
             "Whole industry has it (diffusion 1)",
             COLORS["industry"],
-            hover="Whole industry: %{y:,.1f} US$ B",
+            hover=busd_hover(digits=1, label="Whole industry"),
         )
     current_hidden = same_series(sweep["current"], sweep["builder"]) or same_series(
         sweep["current"], sweep["industry"]
     )
     if s.efficiency_diffusion not in (0.0, 1.0) and not current_hidden:
-        c.add(
-            "scatter",
-            x=x,
-            y=_list(sweep["current"]),
-            name=f"Scenario's diffusion {s.efficiency_diffusion:g}",
-            mode="lines",
-            line={"color": COLORS["current"], "width": 2, "dash": "dash"},
-            hovertemplate="Scenario diffusion: %{y:,.1f} US$ B<extra></extra>",
+        c.line(
+            x,
+            _list(sweep["current"]),
+            f"Scenario's diffusion {s.efficiency_diffusion:g}",
+            COLORS["current"],
+            width=2,
+            dash="dash",
+            hover=busd_hover(digits=1, label="Scenario diffusion"),
         )
     c.hline(0)
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
-    c.xaxis["ticksuffix"] = "x"
+    c.multiplier_axis(s)
     return style(
         c,
         "NPV against the efficiency multiplier: who gets the gain?",
@@ -143,15 +146,15 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         dash="dash",
         hover="Model host: %{y:,.2f} US$ B per GW-year",
     )
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
-    c.xaxis["ticksuffix"] = "x"
+    c.multiplier_axis(s)
     c.yaxis["rangemode"] = "tozero"
     return style(
         c,
         "Revenue per GW: lessor versus model host",
-        f"average over the {s.operating_years} operating years, no procured capacity · "
-        + ctx.label,
+        with_label(
+            f"average over the {s.operating_years} operating years, no procured capacity",
+            ctx.label,
+        ),
         "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
         "Revenue, US$ B per GW-year of facility power",
     )
@@ -167,23 +170,23 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
         f"Scenario: {s.efficiency_multiplier:g}x, diffusion {s.efficiency_diffusion:.0%}"
     )
     references = (
-        ("no_gain", "No efficiency gain (1x)", {"color": MUTED, "width": 1.5, "dash": "dot"}),
-        ("industry_2x", "2x, whole industry", {"color": COLORS["industry"], "width": 2}),
-        ("industry_4x", "4x, whole industry", {"color": "#9d0208", "width": 2}),
+        ("no_gain", "No efficiency gain (1x)", MUTED, 1.5, "dot"),
+        ("industry_2x", "2x, whole industry", COLORS["industry"], 2.0, None),
+        ("industry_4x", "4x, whole industry", "#9d0208", 2.0, None),
     )
-    for key, name, line in references:
+    for key, name, color, width, dash in references:
         if same_series(sweep[key], sweep["scenario"]):
             # drawn under the scenario's line it would be invisible: say so in its name instead
             scenario_name += f" (= {name.split(' (')[0].lower()})"
             continue
-        c.add(
-            "scatter",
-            x=x,
-            y=_list(sweep[key]),
-            name=name,
-            mode="lines",
-            line=line,
-            hovertemplate=f"{name}: %{{y:,.1f}} US$ B<extra></extra>",
+        c.line(
+            x,
+            _list(sweep[key]),
+            name,
+            color,
+            width=width,
+            dash=dash,
+            hover=busd_hover(digits=1, label=name),
         )
     c.line(
         x,
@@ -191,7 +194,7 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
         scenario_name,
         COLORS["builder"],
         width=3,
-        hover="Scenario: %{y:,.1f} US$ B",
+        hover=busd_hover(digits=1, label="Scenario"),
     )
     # the 4x curve explodes at high elasticity: clip the axis so the crossing stays readable
     values = sweep[["no_gain", "industry_2x", "industry_4x", "scenario"]].to_numpy()
@@ -212,8 +215,11 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
     return style(
         c,
         "Jevons check: NPV against the price elasticity of token demand",
-        f"pass-through {s.price_pass_through:.0%}{'; y axis clipped, hover for values' if clipped else ''}"
-        f" · {ctx.label}",
+        with_label(
+            f"pass-through {s.price_pass_through:.0%}"
+            + ("; y axis clipped, hover for values" if clipped else ""),
+            ctx.label,
+        ),
         "Price elasticity of token demand (absolute)",
         f"NPV at WACC, {BUSD}",
     )

@@ -15,7 +15,9 @@ from app.charts.base import (
     Chart,
     _list,
     _year_axis_title,
+    busd_hover,
     style,
+    with_label,
 )
 from app.context import ViewContext
 from model.bridge import npv_bridge
@@ -43,26 +45,24 @@ def cash_flow_chart(ctx: ViewContext) -> go.Figure:
         ("capex_refresh", "Capex: IT / facility refresh", cf["capex_refresh"]),
     ]
     c = Chart()
-    for key, name, series in positive:
-        if float(np.abs(series).sum()) == 0.0:
-            continue
-        c.bar(years, _list(series), name, COLORS[key])
-    for key, name, series in negative:
-        if float(np.abs(series).sum()) == 0.0:
-            continue
-        c.bar(years, _list(-series), name, COLORS[key])
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(cf["fcf"]),
-        name="Free cash flow",
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 2},
+    # costs drawn below zero; a line of zeros (no procurement, no resale) stays out of the legend
+    for sign, rows in ((1.0, positive), (-1.0, negative)):
+        for key, name, series in rows:
+            if float(np.abs(series).sum()) > 0.0:
+                c.bar(years, _list(sign * series), name, COLORS[key])
+    c.line(
+        years,
+        _list(cf["fcf"]),
+        "Free cash flow",
+        COLORS["fcf"],
+        width=2,
+        markers=True,
         marker={"size": 6},
-        hovertemplate="%{y:,.2f} US$ B",
+        hover=busd_hover(),
+        extra=True,
     )
     c.layout.update(barmode="relative", bargap=0.25)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     return style(
         c,
         "Annual cash flows: revenue by route against opex, tax and capex",
@@ -101,48 +101,49 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     years = [int(y) for y in cf["year"]]
     r = ctx.result
     c = Chart()
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(cf["cumulative_fcf"]),
-        name="Cumulative FCF (nominal)",
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 2.5},
-        hovertemplate="%{y:,.1f} US$ B",
+    c.line(
+        years,
+        _list(cf["cumulative_fcf"]),
+        "Cumulative FCF (nominal)",
+        COLORS["fcf"],
+        markers=True,
+        hover=busd_hover(digits=1),
+        extra=True,
     )
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(np.cumsum(cf["discounted_fcf"])),
-        name=f"Cumulative FCF discounted at WACC {ctx.scenario.wacc:.1%}",
-        mode="lines",
-        line={"color": COLORS["accent"], "width": 2, "dash": "dash"},
-        hovertemplate="%{y:,.1f} US$ B",
+    c.line(
+        years,
+        _list(np.cumsum(cf["discounted_fcf"])),
+        f"Cumulative FCF discounted at WACC {ctx.scenario.wacc:.1%}",
+        COLORS["accent"],
+        width=2,
+        dash="dash",
+        hover=busd_hover(digits=1),
+        extra=True,
     )
     for value, label, color in (
         (r.payback_years, "Payback", COLORS["fcf"]),
         (r.discounted_payback_years, "Discounted payback", COLORS["accent"]),
     ):
-        if value is None:
-            continue
-        c.add(
-            "scatter",
-            x=[value],
-            y=[0.0],
-            name=f"{label}: {value:.1f} years",
-            mode="markers",
-            marker={"symbol": "diamond", "size": 13, "color": color, "line": {"color": "white"}},
-            hovertemplate=f"{label}: %{{x:.1f}} years<extra></extra>",
-        )
+        if value is not None:
+            c.point(
+                value,
+                0.0,
+                f"{label}: {value:.1f} years",
+                color,
+                hover=f"{label}: %{{x:.1f}} years",
+                size=13,
+                symbol="diamond",
+                line={"color": "white"},
+            )
     if r.payback_years is None:
         c.note("No payback within the horizon", COLORS["capex_build"])
     why = payback_note(cf["year"].to_numpy(), cf["cumulative_fcf"].to_numpy(), r.payback_years)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     c.hline(0)
     return style(
         c,
         "Cumulative free cash flow and payback",
-        (why + " · " if why else "") + ctx.label,
+        with_label(why, ctx.label) if why else ctx.label,
         _year_axis_title(ctx.scenario),
         f"Cumulative FCF, {BUSD}",
     )
@@ -167,7 +168,7 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
         decreasing={"marker": {"color": NEGATIVE}},
         totals={"marker": {"color": INK}},
         connector={"line": {"color": MUTED, "width": 1}},
-        hovertemplate="%{x}: %{y:,.1f} US$ B<extra></extra>",
+        hovertemplate=busd_hover(digits=1, label="%{x}") + "<extra></extra>",
         name="Present value at WACC",
     )
     c.hline(0)
@@ -197,33 +198,31 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
         _list(npv),
         "NPV of free cash flows",
         COLORS["builder"],
-        hover="Rate %{x:.1%}: NPV %{y:,.1f} US$ B",
+        hover="Rate %{x:.1%}: " + busd_hover(digits=1, label="NPV"),
     )
     c.hline(0)
     c.vline(ctx.scenario.wacc, f"WACC {ctx.scenario.wacc:.1%}", COLORS["current"])
-    c.add(
-        "scatter",
-        x=[ctx.scenario.wacc],
-        y=[ctx.result.npv_busd],
-        name=f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
-        mode="markers",
-        marker={"size": 11, "color": COLORS["current"]},
-        hovertemplate="NPV at WACC: %{y:,.1f} US$ B<extra></extra>",
+    c.point(
+        ctx.scenario.wacc,
+        ctx.result.npv_busd,
+        f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
+        COLORS["current"],
+        hover=busd_hover(digits=1, label="NPV at WACC"),
     )
     # every sign change of the plotted profile is an IRR; a refresh can create several
     roots = npv_profile_roots(ctx.result, rates)
     irr_label = "IRR" if len(roots) <= 1 else "IRRs (several: read with MIRR)"
     if roots:
-        c.add(
-            "scatter",
-            x=roots,
-            y=[0.0] * len(roots),
-            name=f"{irr_label}: " + ", ".join(f"{x:.1%}" for x in sorted(roots)),
-            mode="markers",
-            marker={"symbol": "x", "size": 13, "color": COLORS["industry"]},
-            hovertemplate="IRR %{x:.2%}<extra></extra>",
+        c.point(
+            roots,
+            [0.0] * len(roots),
+            f"{irr_label}: " + ", ".join(f"{x:.1%}" for x in sorted(roots)),
+            COLORS["industry"],
+            hover="IRR %{x:.2%}",
+            size=13,
+            symbol="x",
         )
-    c.xaxis["tickformat"] = ".0%"
+    c.percent_axis()
     c.layout["hovermode"] = "closest"
     return style(
         c,
