@@ -16,9 +16,22 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts import GRID, INK, MUTED, NEGATIVE, POSITIVE, Chart, style
+from app.charts.base import (
+    AXIS,
+    INK,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    Chart,
+    busd_hover,
+    finite_or_none,
+    gain_loss_colors,
+    metric_hover,
+    style,
+)
 from app.context import ViewContext, is_percent, percent_unit
-from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
+from model import FIELD_SPECS, Scenario, evaluate
+from model.metrics import METRICS, format_metric, metric_label, metric_spec
 from model.stress import AS_SET
 
 # One palette (Okabe-Ito, distinguishable with the common colour-vision deficiencies): the
@@ -34,26 +47,10 @@ HEATMAP_X = "capex_per_gw_busd"
 HEATMAP_Y = "lease_rate_busd_per_gw_year"
 HEATMAP_POINTS = 21
 
-#: Metric names for people, with the unit shown on axes (fractions are shown in %).
-METRIC_TITLES: dict[str, str] = {
-    "npv_busd": "NPV at WACC",
-    "irr": "IRR",
-    "mirr": "MIRR",
-    "payback_years": "Payback",
-    "discounted_payback_years": "Discounted payback",
-    "roic": "ROIC",
-    "gross_lease_yield": "Gross lease yield",
-    "npv_per_share_usd": "NPV per share",
-    "capex_initial_busd": "Initial capex",
-    "capex_lifetime_busd": "Lifetime capex",
-    "revenue_total_busd": "Total revenue",
-    "ebitda_margin": "EBITDA margin",
-    "average_revenue_busd_per_year": "Average revenue",
-    "market_reaction_busd": "Market reaction",
-    "npv_to_market_reaction": "NPV / market reaction",
-    "irr_root_count": "IRR root count",
-}
-PERCENT_METRICS = frozenset({"irr", "mirr", "roic", "gross_lease_yield", "ebitda_margin"})
+#: Metric names for people, from the one table of metrics (:mod:`model.metrics`).
+METRIC_TITLES: dict[str, str] = {name: spec.label for name, spec in METRICS.items()}
+#: Metrics the model keeps as fractions and the charts show in percent (the same table).
+PERCENT_METRICS = frozenset(name for name, spec in METRICS.items() if spec.percent)
 
 
 def _range_text(field: str, low: float, high: float) -> str:
@@ -72,27 +69,17 @@ def esc(text: object) -> str:
 
 def metric_scale(metric: str) -> float:
     """Factor from the model's unit to the unit shown (fractions per year -> %)."""
-    return 100.0 if metric in PERCENT_METRICS else 1.0
+    return metric_spec(metric).scale
 
 
 def metric_axis(metric: str) -> str:
     """Axis title with unit, e.g. ``NPV at WACC (US$ B)`` or ``IRR (% per year)``."""
-    name = METRIC_TITLES.get(metric, metric)
-    if metric in PERCENT_METRICS:
-        unit = METRIC_UNITS.get(metric, "").replace("fraction", "%")
-    else:
-        unit = METRIC_UNITS.get(metric, "")
-    return f"{name} ({unit})"
+    return metric_label(metric, unit=True)
 
 
 def field_axis(name: str) -> str:
     spec = FIELD_SPECS[name]
     return f"{spec.label} ({spec.unit})"
-
-
-def _floats(values: object) -> list[float | None]:
-    arr = np.asarray(values, dtype=np.float64)
-    return [float(v) if np.isfinite(v) else None for v in arr]
 
 
 # ---- sensitivity ------------------------------------------------------------------------------
@@ -123,41 +110,19 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
         ("high", HIGH, "Input at high end"),
     ):
         vals = rows[f"metric_{end}"].to_numpy(dtype=np.float64) * k
-        c.add(
-            "bar",
+        c.bar(
+            finite_or_none(vals - base),
+            names,
+            title,
+            color,
             orientation="h",
-            y=names,
-            x=_floats(vals - base),
             base=[base] * len(names),
-            name=title,
-            marker={"color": color},
-            customdata=_floats(vals),
-            hovertemplate="%{y}<br>" + title + ": %{customdata:,.2f}<extra></extra>",
+            customdata=finite_or_none(vals),
+            hover=f"%{{y}}<br>{title}: {metric_label(metric)} "
+            f"{metric_hover(metric, 'customdata')}<extra></extra>",
         )
-    c.shapes.append(
-        {
-            "type": "line",
-            "xref": "x",
-            "yref": "paper",
-            "x0": base,
-            "x1": base,
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": INK, "width": 1.5},
-        }
-    )
-    c.annotations.append(
-        {
-            "x": base,
-            "xref": "x",
-            "yref": "paper",
-            "y": 1.0,
-            "yanchor": "bottom",
-            "text": f"as set: {base:,.2f}",
-            "showarrow": False,
-            "font": {"size": 11, "color": INK},
-        }
-    )
+    c.rule(base, INK, dash="solid")
+    c.label(base, f"as set: {format_metric(metric, base / k)}", INK)
     clipped = bool(table["clipped"].any())
     extra = []
     if clipped:
@@ -202,33 +167,15 @@ def wrap_label(label: str, width: int = 62) -> str:
 def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
     """Dotted lines at P10/P50/P90 with labels staggered so they never overlap."""
     for i, (name, x) in enumerate(marks):
-        c.shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x,
-                "x1": x,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": INK, "dash": "dot", "width": 1.5},
-            }
-        )
-        c.annotations.append(
-            {
-                "x": x,
-                "xref": "x",
-                "yref": "paper",
-                # above the plot, one row per mark: never over a bar
-                "y": 1.0,
-                "yanchor": "bottom",
-                "yshift": 2 + 15 * (len(marks) - 1 - i),
-                "xanchor": "center",
-                "text": f"{name} {x:,.2f}",
-                "showarrow": False,
-                "font": {"size": 11, "color": INK},
-                "bgcolor": "rgba(255,255,255,0.85)",
-            }
+        c.rule(x, INK)
+        # above the plot, one row per mark: never over a bar
+        c.label(
+            x,
+            f"{name} {x:,.2f}",
+            INK,
+            yshift=2 + 15 * (len(marks) - 1 - i),
+            xanchor="center",
+            bgcolor="rgba(255,255,255,0.85)",
         )
 
 
@@ -264,27 +211,23 @@ def heatmap_chart(
         trace.update(colorscale="Viridis")
     c.add("heatmap", **trace)
     if diverging:
-        c.add(
-            "contour",
-            x=xs,
-            y=ys,
-            z=zl,
-            showscale=False,
-            contours={"start": 0, "end": 0, "size": 1, "coloring": "none", "showlabels": False},
-            line={"color": INK, "width": 2, "dash": "dash"},
-            name=f"{METRIC_TITLES.get(metric, metric)} = 0",
-            hoverinfo="skip",
-            showlegend=True,
+        c.zero_contour(
+            xs,
+            ys,
+            zl,
+            f"{METRIC_TITLES.get(metric, metric)} = 0",
+            {"color": INK, "width": 2, "dash": "dash"},
         )
     if current is not None:
-        c.add(
-            "scatter",
-            x=[current[0]],
-            y=[current[1]],
-            mode="markers",
-            marker={"symbol": "x", "size": 12, "color": INK, "line": {"width": 2}},
-            name="Scenario as set",
-            hovertemplate="Scenario as set<extra></extra>",
+        c.point(
+            current[0],
+            current[1],
+            "Scenario as set",
+            INK,
+            hover="Scenario as set",
+            size=12,
+            symbol="x",
+            line={"width": 2},
         )
     infeasible = int(table.attrs.get("infeasible_cells", 0))
     note = (
@@ -312,6 +255,15 @@ def _padded_range(values: np.ndarray) -> list[float]:
     return [lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)]
 
 
+def _bar_text(metric: str, value: float) -> str:
+    """A bar's value label: the metric's number and unit sign without the currency words."""
+    if not np.isfinite(value):
+        return "n/a"
+    spec = metric_spec(metric)
+    shown = value * spec.scale
+    return f"{shown:,.{spec.digits}f}" + ("%" if spec.percent else "")
+
+
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
     rows = table.iloc[::-1]
@@ -322,48 +274,23 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     base_irr = float(table.loc[table["shock"] == AS_SET, "irr"].iloc[0]) * 100.0
     c = Chart()
     c.layout["hovermode"] = "closest"
-    c.add(
-        "bar",
-        orientation="h",
-        y=names,
-        x=_floats(npv),
-        name="NPV at WACC (US$ B)",
-        marker={"color": [NEG if v < 0 else POS for v in npv]},
-        text=[f"{v:,.1f}" for v in npv],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}<br>NPV %{x:,.2f} US$ B<extra></extra>",
-        xaxis="x",
-        yaxis="y",
-    )
-    c.add(
-        "bar",
-        orientation="h",
-        y=names,
-        x=_floats(irr),
-        name="IRR (% per year)",
-        marker={"color": [NEG if (np.isfinite(v) and v < 0) else POS for v in irr]},
-        text=["n/a" if not np.isfinite(v) else f"{v:,.1f}%" for v in irr],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}<br>IRR %{x:,.2f}% per year<extra></extra>",
-        xaxis="x2",
-        yaxis="y",
-    )
+    for metric, values, axis in (("npv_busd", npv, "x"), ("irr", irr, "x2")):
+        c.bar(
+            finite_or_none(values),
+            names,
+            metric_axis(metric),
+            gain_loss_colors(values),
+            orientation="h",
+            text=[_bar_text(metric, v / metric_scale(metric)) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hover=f"%{{y}}<br>{metric_label(metric)}: {metric_hover(metric)}<extra></extra>",
+            xaxis=axis,
+            yaxis="y",
+        )
     for x, ref in ((base_npv, "x"), (base_irr, "x2")):
         if np.isfinite(x):
-            c.shapes.append(
-                {
-                    "type": "line",
-                    "xref": ref,
-                    "yref": "paper",
-                    "x0": x,
-                    "x1": x,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": INK, "width": 1.2, "dash": "dot"},
-                }
-            )
+            c.rule(x, INK, width=1.2, xref=ref)
     fig = style(
         c,
         "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)",
@@ -373,18 +300,10 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         height=max(420, 120 + 48 * len(names)),
         legend=False,
     )
-    axis = {
-        "gridcolor": GRID,
-        "zerolinecolor": MUTED,
-        "linecolor": MUTED,
-        "showline": True,
-        "ticks": "outside",
-        "automargin": True,
-    }
     fig.update_layout(
         xaxis={"domain": [0.0, 0.45], "range": _padded_range(npv)},
         xaxis2={
-            **axis,
+            **AXIS,
             "range": _padded_range(irr),
             "domain": [0.55, 1.0],
             "anchor": "y",
@@ -424,15 +343,15 @@ def histogram_chart(
         share = counts / n * 100.0
         c.add(
             "bar",
-            x=_floats(mids),
-            y=_floats(share),
+            x=finite_or_none(mids),
+            y=finite_or_none(share),
             width=float(edges[1] - edges[0]),
             marker={
-                "color": [NEG if m < (hurdle[2] * k if hurdle else 0.0) else POS for m in mids],
+                "color": gain_loss_colors(mids, hurdle[2] * k if hurdle else 0.0),
                 "line": {"width": 0},
             },
             name="Share of draws",
-            hovertemplate="%{x:,.2f}: %{y:.2f}% of draws<extra></extra>",
+            hovertemplate=f"{metric_hover(metric)}: %{{y:.2f}}% of draws<extra></extra>",
         )
         p10, p50, p90 = (float(q) for q in np.percentile(v, [10, 50, 90]))
         _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)])
@@ -446,16 +365,17 @@ def histogram_chart(
     sub = wrap_label(label)
     if undefined:
         sub += f"<br>{undefined:,} draws have no IRR (cash flows never turn positive)"
-    fig = style(
-        c,
-        f"{METRIC_TITLES.get(metric, metric)}: {below:.1f}% of {n:,} draws below {where}",
-        sub,
-        metric_axis(metric),
-        "Share of draws (%)",
-        height=430,
-        legend=False,
-    )
-    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
+    title = f"{METRIC_TITLES.get(metric, metric)}: {below:.1f}% of {n:,} draws below {where}"
+    return _distribution_style(c, title, sub, metric, "Share of draws (%)")
+
+
+def _distribution_style(
+    c: Chart, title: str, subtitle: str, metric: str, y_title: str
+) -> go.Figure:
+    """:func:`style` for a distribution of draws, with room above the plot for a subtitle of
+    several lines and the P10/P50/P90 labels."""
+    fig = style(c, title, subtitle, metric_axis(metric), y_title, height=430, legend=False)
+    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * subtitle.count("<br>") + 50})
     return fig
 
 
@@ -468,30 +388,20 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
     if v.size:
         q = np.linspace(0.0, 1.0, min(v.size, 1000))
         xs = np.quantile(v, q)
-        c.add(
-            "scatter",
-            x=_floats(xs),
-            y=_floats(q * 100.0 * v.size / n),
-            mode="lines",
-            line={"color": POS, "width": 2},
-            name="Cumulative share",
-            hovertemplate="%{y:.1f}% of draws at or below %{x:,.2f}<extra></extra>",
+        c.line(
+            finite_or_none(xs),
+            finite_or_none(q * 100.0 * v.size / n),
+            "Cumulative share",
+            POS,
+            width=2,
+            hover=f"%{{y:.1f}}% of draws at or below {metric_hover(metric)}",
         )
         _percentile_marks(c, [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)])
         c.vline(0.0, "zero", NEG, "bottom")
     c.yaxis["range"] = [0, 100]
     sub = wrap_label(label)
-    fig = style(
-        c,
-        f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}",
-        sub,
-        metric_axis(metric),
-        "Share of draws at or below (%)",
-        height=430,
-        legend=False,
-    )
-    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
-    return fig
+    title = f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}"
+    return _distribution_style(c, title, sub, metric, "Share of draws at or below (%)")
 
 
 def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -> go.Figure:
@@ -515,8 +425,8 @@ def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -
         "bar",
         orientation="h",
         y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
-        x=_floats(x),
-        marker={"color": [POS if r > 0 else NEG for r in np.nan_to_num(rho)]},
+        x=finite_or_none(x),
+        marker={"color": gain_loss_colors(np.nan_to_num(rho), strict=True)},
         text=[
             (f"{v:.0f}% ({'+' if r > 0 else '−'})" if has_s1 else f"{r:+.2f}")
             if np.isfinite(v)
@@ -556,14 +466,14 @@ def compare_cumulative_chart(
     c = Chart()
     palette = ["#1f4e79", "#e76f51", "#2a9d8f", "#6d597a", "#bc6c25", "#2e86ab"]
     for i, (name, cf) in enumerate(cash.items()):
-        c.add(
-            "scatter",
-            x=[int(y) for y in cf["year"]],
-            y=_floats(cf["cumulative_fcf"]),
-            mode="lines+markers",
-            name=esc(name) + (" (base)" if name == base else ""),
-            line={"color": palette[i % len(palette)], "width": 3 if name == base else 2},
-            hovertemplate=esc(name) + ": %{y:,.1f} US$ B<extra></extra>",
+        c.line(
+            [int(y) for y in cf["year"]],
+            finite_or_none(cf["cumulative_fcf"]),
+            esc(name) + (" (base)" if name == base else ""),
+            palette[i % len(palette)],
+            width=3 if name == base else 2,
+            markers=True,
+            hover=busd_hover(digits=1, label=esc(name)),
         )
     c.hline(0.0)
     return style(

@@ -7,11 +7,12 @@ Shared by the tab modules (:mod:`app.charts.returns`, :mod:`app.charts.pricing`,
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
+from app.context import ViewContext
 from model import Scenario
 from model.metrics import metric_spec
 
@@ -126,9 +127,48 @@ def metric_hover(metric: str, axis: str = "x") -> str:
     return f"{number} {spec.unit}".strip()
 
 
+def gain_loss_colors(
+    values: Sequence[float] | np.ndarray, hurdle: float = 0.0, *, strict: bool = False
+) -> list[str]:
+    """One colour per value: :data:`NEGATIVE` below ``hurdle``, :data:`POSITIVE` otherwise.
+
+    With ``strict`` a value equal to the hurdle counts as a loss (a direction of zero is no
+    gain). A value that is not finite reads as a gain (its bar is not drawn).
+    """
+    out = []
+    for v in np.asarray(values, dtype=np.float64):
+        below = v <= hurdle if strict else v < hurdle
+        out.append(NEGATIVE if np.isfinite(v) and below else POSITIVE)
+    return out
+
+
+def on_view(
+    build: Callable[..., go.Figure], *, with_result: bool = True
+) -> Callable[[ViewContext], go.Figure]:
+    """The chart registry's form of a builder that takes ``(scenario, [result,] label)``.
+
+    The returned function draws the dashboard's scenario from its :class:`ViewContext`.
+    """
+
+    def draw(ctx: ViewContext) -> go.Figure:
+        if with_result:
+            return build(ctx.scenario, ctx.result, ctx.label)
+        return build(ctx.scenario, ctx.label)
+
+    draw.__name__ = f"{build.__name__}_for_view"
+    draw.__doc__ = f":func:`{build.__name__}` for the dashboard's scenario (chart registry form)."
+    return draw
+
+
 def with_label(text: str, label: str) -> str:
-    """A subtitle followed by the scenario's label, ``text · label`` (just ``text`` without one)."""
-    return f"{text} · {label}" if label else text
+    """A subtitle followed by the scenario's label, ``text · label`` (either alone without the other).
+
+    Examples
+    --------
+    >>> with_label("pass-through 50%", "bofa-base"), with_label("", "bofa-base")
+    ('pass-through 50% · bofa-base', 'bofa-base')
+    """
+    return f"{text} · {label}" if text and label else text or label
 
 
 class Chart:
@@ -154,6 +194,21 @@ class Chart:
         self.traces.append({"type": kind, **trace})
 
     # ---- traces ----------------------------------------------------------------------------
+    def year_line(
+        self, years: list[int], values: object, name: str, color: str, width: float = 2.5
+    ) -> None:
+        """An annual series in US$ B with a dot each year; the hover box names the series."""
+        self.line(
+            years,
+            _list(values),
+            name,
+            color,
+            width=width,
+            markers=True,
+            hover=busd_hover(),
+            extra=True,
+        )
+
     def line(
         self,
         x: Sequence[float | None],
@@ -189,8 +244,8 @@ class Chart:
 
     def bar(
         self,
-        x: Sequence[float | str],
-        y: Sequence[float | None],
+        x: Sequence[float | str | None],
+        y: Sequence[float | str | None],
         name: str,
         color: str | list[str],
         *,

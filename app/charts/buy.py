@@ -47,16 +47,7 @@ def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
         "Procurement cost (power included)",
         COLORS["procurement_cost"],
     )
-    c.line(
-        years,
-        _list(spread),
-        "Spread before variable opex and tax",
-        COLORS["fcf"],
-        width=2,
-        markers=True,
-        hover=busd_hover(),
-        extra=True,
-    )
+    c.year_line(years, spread, "Spread before variable opex and tax", COLORS["fcf"], width=2)
     c.layout.update(barmode="relative", bargap=0.3)
     c.year_axis()
     what = (

@@ -12,8 +12,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.base import BUSD, COLORS, MUTED, Chart, _list, busd_hover, style, with_label
-from app.context import ViewContext
+from app.charts.base import (
+    BUSD,
+    COLORS,
+    MUTED,
+    Chart,
+    _list,
+    busd_hover,
+    on_view,
+    style,
+    with_label,
+)
 from model import Result, Scenario, evaluate
 from model.metrics import format_metric
 
@@ -105,14 +114,18 @@ def sources_and_uses(result: Result) -> pd.DataFrame:
     return frame
 
 
+def _annual(scenario: Scenario, result: Result | None) -> tuple[Result, pd.DataFrame, list[int]]:
+    """The result (evaluated when not given), its cash-flow table and its years as ints."""
+    r = result if result is not None else evaluate(scenario)
+    return r, r.cash_flows, [int(y) for y in r.cash_flows["year"]]
+
+
 def debt_balance_chart(
     scenario: Scenario, result: Result | None = None, label: str = ""
 ) -> go.Figure:
     """Debt balance by year (line) with drawdowns, repayments and interest paid (bars), US$ B."""
-    r = result if result is not None else evaluate(scenario)
-    cf = r.cash_flows
+    r, cf, years = _annual(scenario, result)
     s = r.scenario
-    years = [int(y) for y in cf["year"]]
     building = cf["year"].to_numpy() < s.build_years
     paid = np.where(building, 0.0, cf["interest"].to_numpy(dtype=np.float64))
     c = Chart()
@@ -123,15 +136,7 @@ def debt_balance_chart(
     )
     for name, values, color in bars:
         c.bar(years, _list(values), name, color, hover=busd_hover(label=name) + "<extra></extra>")
-    c.line(
-        years,
-        _list(cf["debt_balance"]),
-        "Debt balance, year end",
-        COLORS["fcf"],
-        width=3,
-        markers=True,
-        hover=busd_hover(label="Debt balance"),
-    )
+    c.year_line(years, cf["debt_balance"], "Debt balance, year end", COLORS["fcf"], width=3)
     c.layout["barmode"] = "relative"
     c.year_axis()
     dscr = "none" if r.min_dscr is None else f"{r.min_dscr:.2f}x"
@@ -153,10 +158,8 @@ def equity_vs_project_chart(
     scenario: Scenario, result: Result | None = None, label: str = ""
 ) -> go.Figure:
     """Cumulative cash flows: the unlevered project against the builder's equity, US$ B."""
-    r = result if result is not None else evaluate(scenario)
-    cf = r.cash_flows
+    r, cf, years = _annual(scenario, result)
     s = r.scenario
-    years = [int(y) for y in cf["year"]]
     c = Chart()
     for col, name, color, dash in (
         ("fcf", "Project (unlevered FCF)", MUTED, "dash"),
@@ -191,14 +194,8 @@ def equity_vs_project_chart(
     )
 
 
-def debt_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`debt_balance_chart` for the dashboard's scenario (chart registry form)."""
-    return debt_balance_chart(ctx.scenario, ctx.result, ctx.label)
-
-
-def equity_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`equity_vs_project_chart` for the dashboard's scenario (chart registry form)."""
-    return equity_vs_project_chart(ctx.scenario, ctx.result, ctx.label)
+debt_chart = on_view(debt_balance_chart)
+equity_chart = on_view(equity_vs_project_chart)
 
 
 __all__ = [

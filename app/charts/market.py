@@ -18,10 +18,10 @@ from app.charts.base import (
     POSITIVE,
     Chart,
     finite_or_none,
+    on_view,
     style,
     with_label,
 )
-from app.context import ViewContext
 from model import Result, Scenario, evaluate
 from model.derived import lease_rate_paths, pricing_pressure_map
 
@@ -166,14 +166,8 @@ def lease_rate_paths_chart(
     )
 
 
-def pricing_pressure_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`pricing_pressure_map_chart` for the dashboard's scenario (chart registry form)."""
-    return pricing_pressure_map_chart(ctx.scenario, ctx.label)
-
-
-def lease_paths_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`lease_rate_paths_chart` for the dashboard's scenario (chart registry form)."""
-    return lease_rate_paths_chart(ctx.scenario, ctx.result, ctx.label)
+pricing_pressure_chart = on_view(pricing_pressure_map_chart, with_result=False)
+lease_paths_chart = on_view(lease_rate_paths_chart)
 
 
 __all__ = [

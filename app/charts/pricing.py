@@ -23,6 +23,8 @@ from app.charts.base import (
 from app.context import ViewContext
 from model.derived import elasticity_sweep, index_sweep, npv_multiplier_sweep, revenue_per_gw_sweep
 
+MULTIPLIER_AXIS_TITLE = "Builder's inference-efficiency multiplier (x tokens per GPU versus today)"
+
 INDEX_LABELS = {
     "token_price_index": "Token price",
     "token_volume_index": "Token volume",
@@ -62,25 +64,25 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     c.hline(1.0, dash="dot")
     c.yaxis.update(type="log", tickvals=INDEX_TICKS, ticktext=[f"{t:g}x" for t in INDEX_TICKS])
     c.multiplier_axis(s)
-    return style(
+    return _multiplier_style(
         c,
         f"Pricing pressure: market indices in year {year} (first operating year)",
-        with_label(
-            f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
-            f"elasticity {s.demand_elasticity:g}",
-            ctx.label,
-        ),
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
+        f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
+        f"elasticity {s.demand_elasticity:g}",
+        ctx.label,
         "Index (1 = today, log scale)",
     )
 
 
+def _multiplier_style(c: Chart, title: str, subtitle: str, label: str, y_title: str) -> go.Figure:
+    """:func:`style` for a chart against the efficiency multiplier (x axis titled once here)."""
+    return style(c, title, with_label(subtitle, label), MULTIPLIER_AXIS_TITLE, y_title)
+
+
 def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
     """NPV when only the builder has the efficiency gain versus when the whole industry has it."""
-    s = ctx.scenario
-    sweep = npv_multiplier_sweep(s)
+    s, sweep, c = ctx.scenario, npv_multiplier_sweep(ctx.scenario), Chart()
     x = _list(sweep["multiplier"])
-    c = Chart()
     # where both cases give the same NPV (a pure lessor in a market pinned at the user-cost
     # ceiling), one line carries both names rather than one hiding the other
     both = same_series(sweep["builder"], sweep["industry"])
@@ -116,21 +118,14 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
         )
     c.hline(0)
     c.multiplier_axis(s)
-    return style(
-        c,
-        "NPV against the efficiency multiplier: who gets the gain?",
-        ctx.label,
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
-        f"NPV at WACC, {BUSD}",
-    )
+    title = "NPV against the efficiency multiplier: who gets the gain?"
+    return _multiplier_style(c, title, "", ctx.label, f"NPV at WACC, {BUSD}")
 
 
 def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
     """Revenue per GW for a lessor of raw compute versus a host of models billed per token."""
-    s = ctx.scenario
-    sweep = revenue_per_gw_sweep(s)
+    s, sweep, c = ctx.scenario, revenue_per_gw_sweep(ctx.scenario), Chart()
     x = _list(sweep["multiplier"])
-    c = Chart()
     c.line(
         x,
         _list(sweep["lessor"]),
@@ -148,24 +143,19 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
     )
     c.multiplier_axis(s)
     c.yaxis["rangemode"] = "tozero"
-    return style(
+    return _multiplier_style(
         c,
         "Revenue per GW: lessor versus model host",
-        with_label(
-            f"average over the {s.operating_years} operating years, no procured capacity",
-            ctx.label,
-        ),
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
+        f"average over the {s.operating_years} operating years, no procured capacity",
+        ctx.label,
         "Revenue, US$ B per GW-year of facility power",
     )
 
 
 def jevons_chart(ctx: ViewContext) -> go.Figure:
     """NPV against demand elasticity: where cheaper inference stops hurting (Jevons territory)."""
-    s = ctx.scenario
-    sweep = elasticity_sweep(s)
+    s, sweep, c = ctx.scenario, elasticity_sweep(ctx.scenario), Chart()
     x = _list(sweep["elasticity"])
-    c = Chart()
     scenario_name = (
         f"Scenario: {s.efficiency_multiplier:g}x, diffusion {s.efficiency_diffusion:.0%}"
     )

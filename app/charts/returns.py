@@ -50,17 +50,7 @@ def cash_flow_chart(ctx: ViewContext) -> go.Figure:
         for key, name, series in rows:
             if float(np.abs(series).sum()) > 0.0:
                 c.bar(years, _list(sign * series), name, COLORS[key])
-    c.line(
-        years,
-        _list(cf["fcf"]),
-        "Free cash flow",
-        COLORS["fcf"],
-        width=2,
-        markers=True,
-        marker={"size": 6},
-        hover=busd_hover(),
-        extra=True,
-    )
+    c.year_line(years, cf["fcf"], "Free cash flow", COLORS["fcf"], width=2)
     c.layout.update(barmode="relative", bargap=0.25)
     c.year_axis()
     return style(
@@ -101,15 +91,7 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     years = [int(y) for y in cf["year"]]
     r = ctx.result
     c = Chart()
-    c.line(
-        years,
-        _list(cf["cumulative_fcf"]),
-        "Cumulative FCF (nominal)",
-        COLORS["fcf"],
-        markers=True,
-        hover=busd_hover(digits=1),
-        extra=True,
-    )
+    c.year_line(years, cf["cumulative_fcf"], "Cumulative FCF (nominal)", COLORS["fcf"])
     c.line(
         years,
         _list(np.cumsum(cf["discounted_fcf"])),
