@@ -12,6 +12,8 @@ MODULES = (
     "model.bridge",
     "app.text",
     "app.context",
+    "app.charts.base",
+    "app.charts",
     "app.state",
     "app.export.report",
     "app.export.images",

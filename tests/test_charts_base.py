@@ -1,0 +1,81 @@
+"""The shared chart helpers: one money hover, one gain/loss colour rule, metric formats from the
+table of metrics (methodology §9, reading the dashboard)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from app.charts.base import (
+    NEGATIVE,
+    POSITIVE,
+    Chart,
+    busd_hover,
+    gain_loss_colors,
+    metric_hover,
+    style,
+    with_label,
+)
+from app.charts_analysis import metric_axis, metric_scale, stress_chart
+from app.export.analyses import analyses
+from model import load_preset
+from model.metrics import METRICS
+
+
+def test_metric_hover_uses_the_metric_table() -> None:
+    assert metric_hover("npv_busd") == "US$ %{x:,.1f} B"
+    assert metric_hover("irr", "y") == "%{y:,.1f}%"
+    assert metric_hover("payback_years") == "%{x:,.1f} years"
+    assert busd_hover(label="Debt") == "Debt: %{y:,.2f} US$ B"
+
+
+def test_every_percent_metric_is_shown_in_percent_on_chart_axes() -> None:
+    for name, spec in METRICS.items():
+        if spec.percent:
+            assert metric_scale(name) == 100.0, name
+            assert "%" in metric_axis(name), name
+        else:
+            assert metric_scale(name) == 1.0, name
+    # a share of the market's re-rating is a percentage, not a ratio of 0.11
+    assert metric_axis("npv_to_market_reaction") == "NPV / market re-rating (%)"
+
+
+def test_gain_loss_colours_split_at_the_hurdle() -> None:
+    assert gain_loss_colors([-1.0, 0.0, 2.0]) == [NEGATIVE, POSITIVE, POSITIVE]
+    assert gain_loss_colors([-1.0, 0.0, 2.0], strict=True) == [NEGATIVE, NEGATIVE, POSITIVE]
+    assert gain_loss_colors([0.05, 0.1], hurdle=0.087) == [NEGATIVE, POSITIVE]
+    assert gain_loss_colors([math.nan]) == [POSITIVE]
+
+
+def test_with_label_never_leaves_a_dangling_separator() -> None:
+    assert with_label("a", "b") == "a · b"
+    assert with_label("", "b") == "b"
+    assert with_label("a", "") == "a"
+
+
+def test_year_line_names_the_series_on_hover_and_points_share_one_legend_entry() -> None:
+    c = Chart()
+    c.year_line([0, 1], np.array([1.0, 2.0]), "Debt balance", "#000000")
+    c.point([0.1, 0.3], [0.0, 0.0], "IRRs", "#000000", hover="IRR %{x:.2%}", symbol="x")
+    fig = style(c, "t", "s", "x", "y")
+    line, points = fig.data
+    assert line.mode == "lines+markers"
+    assert "<extra></extra>" not in line.hovertemplate  # the box says which series it is
+    assert list(points.x) == [0.1, 0.3]
+    assert points.marker.symbol == "x"
+
+
+def test_stress_bars_carry_metric_formats_and_colours() -> None:
+    table = analyses(load_preset("bofa-base")).stress
+    assert table is not None
+    fig = stress_chart(table, "bofa-base")
+    npv, irr = fig.data
+    assert npv.hovertemplate.endswith("NPV at WACC: US$ %{x:,.1f} B<extra></extra>")
+    assert irr.hovertemplate.endswith("IRR: %{x:,.1f}%<extra></extra>")
+    for trace in (npv, irr):
+        values = np.asarray(trace.x, dtype=np.float64)
+        expected = gain_loss_colors(values)
+        assert list(trace.marker.color) == expected
+    # IRR labels are percentages with one decimal, as in the KPIs
+    assert all(t == "n/a" or t.endswith("%") for t in irr.text)
