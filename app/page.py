@@ -410,6 +410,7 @@ def kpi_header(ctx: ViewContext) -> None:
         + " From the start of operation, first crossing (the cluster payback CoreWeave reports): "
         + format_metric("payback_from_operation_years", r.payback_from_operation_years)
         + ". See the cumulative cash chart in Returns. 'never' = not within the horizon.",
+        label="Payback, years",
         inverse=True,
     )
     _metric(

@@ -57,8 +57,8 @@ def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
     )
     return style(
         c,
-        f"Build vs buy: {s.procured_gw:g} GW procured at US${s.procurement_cost_busd_per_gw_year:g} B "
-        f"per GW-year, resold at US${s.lease_rate_busd_per_gw_year:g} B",
+        f"Build vs buy: {s.procured_gw:g} GW procured at US$ {s.procurement_cost_busd_per_gw_year:g} B "
+        f"per GW-year, resold at US$ {s.lease_rate_busd_per_gw_year:g} B",
         f"{what} · {ctx.label}",
         _year_axis_title(s),
         f"{BUSD} per year (nominal)",
@@ -77,7 +77,7 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
         f"NPV contribution of {s.procured_gw:g} GW procured",
         COLORS["revenue_resale"],
         width=3,
-        hover="Lease US$%{x:.2f} B/GW-yr: " + busd_hover(),
+        hover="Lease US$ %{x:.2f} B/GW-yr: " + busd_hover(),
     )
     c.point(
         s.lease_rate_busd_per_gw_year,
@@ -90,10 +90,10 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
     c.layout["hovermode"] = "closest"
     x0 = breakeven_resale_rate(sweep)
     if x0 is not None:  # where the plotted contribution turns positive (linear between points)
-        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B/GW-yr", COLORS["fcf"])
+        c.vline(x0, f"breakeven resale rate ≈ US$ {x0:.2f} B/GW-yr", COLORS["fcf"])
     c.vline(
         s.procurement_cost_busd_per_gw_year,
-        f"procurement cost US${s.procurement_cost_busd_per_gw_year:g} B/GW-yr",
+        f"procurement cost US$ {s.procurement_cost_busd_per_gw_year:g} B/GW-yr",
         COLORS["procurement_cost"],
         "bottom",
     )

@@ -155,18 +155,31 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
+    c.yaxis.update(automargin=True, range=waterfall_range(values))
     residual = float(bridge.loc[bridge["step"] == "residual_value", "pv_busd"].sum())
     share = f"{residual / npv:.0%} of NPV" if abs(npv) > 1e-9 else "NPV is zero"
-    c.yaxis["automargin"] = True
     return style(
         c,
         "NPV bridge: what carries the value",
-        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value is US$ {residual:,.1f} B "
-        f"({share}) · {ctx.label}",
+        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value US$ {residual:,.1f} B "
+        f"({share}; the tax on its gain is in Cash tax) · {ctx.label}",
         "Component (present value at the WACC rate)",
         f"Present value, {BUSD}",
         legend=False,
     )
+
+
+def waterfall_range(values: list[float], pad: float = 0.09) -> list[float]:
+    """A y range for a waterfall of steps ending in a total, with room for the value labels.
+
+    Each step's label sits outside its bar (below a fall): the range reaches ``pad`` of the span
+    beyond the lowest and highest running totals, so a label near zero clears the axis labels.
+    """
+    running = np.cumsum(values[:-1])
+    ends = [0.0, *running.tolist(), values[-1]]
+    lo, hi = min(ends), max(ends)
+    span = max(hi - lo, 1e-9)
+    return [lo - pad * span, hi + pad * span]
 
 
 def npv_profile_chart(ctx: ViewContext) -> go.Figure:
