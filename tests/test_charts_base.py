@@ -79,3 +79,13 @@ def test_stress_bars_carry_metric_formats_and_colours() -> None:
         assert list(trace.marker.color) == expected
     # IRR labels are percentages with one decimal, as in the KPIs
     assert all(t == "n/a" or t.endswith("%") for t in irr.text)
+
+
+def test_scenario_mark_label_goes_where_no_line_runs() -> None:
+    from app.charts.pricing import _free_side
+
+    x = [1.0, 2.0, 3.0]
+    # lines start at their highest: the label at 1x goes to the bottom of the plot
+    assert _free_side(x, [[20.0, 10.0, 0.0], [20.0, 15.0, 12.0]], 1.0) == "bottom"
+    # lines start low and rise: the top is free at 1x
+    assert _free_side(x, [[-5.0, 10.0, 30.0]], 1.0) == "top"

@@ -427,10 +427,15 @@ class Chart:
         """Fractions on ``axis`` read as whole percentages (0.25 -> 25%)."""
         (self.xaxis if axis == "x" else self.yaxis)["tickformat"] = ".0%"
 
-    def multiplier_axis(self, s: Scenario) -> None:
-        """Efficiency multipliers on x (``2x``), with the scenario's own multiplier marked."""
+    def multiplier_axis(self, s: Scenario, position: str = "top") -> None:
+        """Efficiency multipliers on x (``2x``), with the scenario's own multiplier marked.
+
+        ``position`` puts the mark's label at the ``top`` or ``bottom`` of the plot: where the
+        chart's lines do not run (at 1x an NPV or revenue line starts at its highest).
+        """
         if 1.0 <= s.efficiency_multiplier <= 4.0:
-            self.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
+            label = f"scenario {s.efficiency_multiplier:g}x"
+            self.vline(s.efficiency_multiplier, label, MUTED, position)
         self.xaxis["ticksuffix"] = "x"
 
     def figure(self) -> go.Figure:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from app.charts.base import (
@@ -74,6 +75,17 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     )
 
 
+def _free_side(x: list[float], series: list[list[float]], at: float) -> str:
+    """``top`` or ``bottom``: the side of the plot the lines leave free at ``x = at``.
+
+    A label at the scenario's multiplier goes where no line runs, so it never covers one.
+    """
+    values = [float(np.interp(at, x, ys)) for ys in series]
+    everything = [v for ys in series for v in ys] + [0.0]
+    room_below, room_above = min(values) - min(everything), max(everything) - max(values)
+    return "bottom" if room_below > room_above else "top"
+
+
 def _multiplier_style(c: Chart, title: str, subtitle: str, label: str, y_title: str) -> go.Figure:
     """:func:`style` for a chart against the efficiency multiplier (x axis titled once here)."""
     return style(c, title, with_label(subtitle, label), MULTIPLIER_AXIS_TITLE, y_title)
@@ -117,7 +129,8 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
             hover=busd_hover(digits=1, label="Scenario diffusion"),
         )
     c.hline(0)
-    c.multiplier_axis(s)
+    shown = [_list(sweep[k]) for k in ("builder", "industry", "current")]
+    c.multiplier_axis(s, _free_side(x, shown, s.efficiency_multiplier))
     title = "NPV against the efficiency multiplier: who gets the gain?"
     return _multiplier_style(c, title, "", ctx.label, f"NPV at WACC, {BUSD}")
 
@@ -141,7 +154,8 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         dash="dash",
         hover="Model host: %{y:,.2f} US$ B per GW-year",
     )
-    c.multiplier_axis(s)
+    shown = [_list(sweep["lessor"]), _list(sweep["host"])]
+    c.multiplier_axis(s, _free_side(x, shown, s.efficiency_multiplier))
     c.yaxis["rangemode"] = "tozero"
     return _multiplier_style(
         c,
