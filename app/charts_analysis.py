@@ -251,7 +251,7 @@ def _padded_range(values: np.ndarray) -> list[float]:
     """An axis range from 0 that leaves room for the value labels outside the bars."""
     v = values[np.isfinite(values)]
     lo, hi = (min(0.0, float(v.min())), max(0.0, float(v.max()))) if v.size else (0.0, 1.0)
-    pad = 0.22 * max(hi - lo, 1e-9)
+    pad = 0.3 * max(hi - lo, 1e-9)  # a label such as "-168.0" is ~6 characters wide
     return [lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)]
 
 
@@ -290,7 +290,8 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         )
     for x, ref in ((base_npv, "x"), (base_irr, "x2")):
         if np.isfinite(x):
-            c.rule(x, INK, width=1.2, xref=ref)
+            # under the bars and their value labels, so no number is struck through
+            c.rule(x, INK, width=1.2, xref=ref, layer="below")
     fig = style(
         c,
         "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)",

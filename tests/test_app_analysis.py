@@ -200,3 +200,27 @@ def test_heatmap_axis_bounds_of_a_rate_are_typed_in_percent() -> None:
     _clean(at)
     spec = _spec(at, "<b>NPV at WACC over")
     assert min(spec["data"][0]["x"]) == pytest.approx(0.06)
+
+
+def test_stress_table_shows_every_shock_name_and_change_in_full() -> None:
+    """A static table wraps long shock names and change lists instead of cutting them."""
+    from model.stress import shocks
+
+    at = _app("Stress tests")
+    assert len(at.table) == 1 and not at.dataframe
+    table = at.table[0].value
+    names = set(table.index)
+    assert {s.name for s in shocks()} <= names
+    assert "What changes" in table.columns
+
+
+def test_stress_reference_lines_sit_under_the_value_labels() -> None:
+    from model import load_preset
+    from model.stress import stress_tests
+
+    fig = ca.stress_chart(stress_tests(load_preset("bofa-base")), "x")
+    assert fig.layout.shapes and all(sh.layer == "below" for sh in fig.layout.shapes)
+    npv = fig.data[0]
+    lo, _ = fig.layout.xaxis.range
+    low = min(v for v in npv.x if v is not None)
+    assert lo <= low - 0.25 * (max(0.0, max(npv.x)) - min(0.0, low))  # room for "-168.0"

@@ -305,9 +305,17 @@ class Chart:
 
     # ---- reference marks -------------------------------------------------------------------
     def rule(
-        self, x: float, color: str, *, dash: str = "dot", width: float = 1.5, xref: str = "x"
+        self,
+        x: float,
+        color: str,
+        *,
+        dash: str = "dot",
+        width: float = 1.5,
+        xref: str = "x",
+        layer: str = "above",
     ) -> None:
-        """A vertical line across the plot at ``x`` (no label)."""
+        """A vertical line across the plot at ``x`` (no label); ``layer="below"`` puts it
+        under the traces and their text."""
         self.shapes.append(
             {
                 "type": "line",
@@ -318,6 +326,7 @@ class Chart:
                 "y0": 0,
                 "y1": 1,
                 "line": {"color": color, "dash": dash, "width": width},
+                "layer": layer,
             }
         )
 
