@@ -28,6 +28,7 @@ from app.charts.base import (
     gain_loss_colors,
     metric_hover,
     style,
+    title_margin,
 )
 from app.context import ViewContext, is_percent, percent_unit
 from model import FIELD_SPECS, Scenario, evaluate
@@ -105,6 +106,12 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.layout["barmode"] = "overlay"
+    # where both ends move the metric the same way, the high end's bar is drawn narrower on
+    # top of the low end's, so neither hides the other
+    low_move = rows["metric_low"].to_numpy(dtype=np.float64) * k - base
+    high_move = rows["metric_high"].to_numpy(dtype=np.float64) * k - base
+    same_side = np.nan_to_num(low_move * high_move) > 0
+    widths = {"low": [0.75] * len(names), "high": np.where(same_side, 0.4, 0.75).tolist()}
     for end, color, title in (
         ("low", LOW, "Input at low end"),
         ("high", HIGH, "Input at high end"),
@@ -115,6 +122,7 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
             names,
             title,
             color,
+            width=widths[end],
             orientation="h",
             base=[base] * len(names),
             customdata=finite_or_none(vals),
@@ -130,15 +138,17 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     if flat:
         extra.append("No effect here: " + esc(_short_list(flat)))
     subtitle = "<br>".join([esc(label), *extra])
+    title = f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range"
     fig = style(
         c,
-        f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range",
+        title,
         subtitle,
         metric_axis(metric),
         "",
-        height=max(380, 170 + 44 * len(names) + 16 * len(extra)),
+        height=max(380, 130 + 44 * len(names) + title_margin(title, subtitle)),
     )
-    fig.update_layout(margin={"t": 90 + 16 * len(extra)}, bargap=0.25)
+    # the "as set" label stands above the plot: room for it under the subtitle
+    fig.update_layout(margin={"t": title_margin(title, subtitle) + 18}, bargap=0.25)
     return fig
 
 
@@ -376,7 +386,7 @@ def _distribution_style(
     """:func:`style` for a distribution of draws, with room above the plot for a subtitle of
     several lines and the P10/P50/P90 labels."""
     fig = style(c, title, subtitle, metric_axis(metric), y_title, height=430, legend=False)
-    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * subtitle.count("<br>") + 50})
+    fig.update_layout(margin={"t": fig.layout.margin.t + 50})
     return fig
 
 

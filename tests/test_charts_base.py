@@ -89,3 +89,29 @@ def test_scenario_mark_label_goes_where_no_line_runs() -> None:
     assert _free_side(x, [[20.0, 10.0, 0.0], [20.0, 15.0, 12.0]], 1.0) == "bottom"
     # lines start low and rise: the top is free at 1x
     assert _free_side(x, [[-5.0, 10.0, 30.0]], 1.0) == "top"
+
+
+def test_title_margin_counts_every_subtitle_line_break() -> None:
+    from app.charts.base import title_html, title_margin
+
+    sub = "a scenario label<br>† range clipped<br>No effect here: a, b, c"
+    lines = title_html("Title", sub).count("<br>") + 1
+    assert lines == 4
+    assert title_margin("Title", sub) >= 32 + 20 + 16 * 3
+
+
+def test_tornado_leaves_room_for_its_notes_and_shows_both_ends() -> None:
+    from app.charts_analysis import tornado_chart
+
+    table = analyses(load_preset("bofa-base")).tornado
+    assert table is not None
+    fig = tornado_chart(table, "bofa-base")
+    lines = fig.layout.title.text.count("<br>") + 1
+    # every title line (20 px bold, 16 px grey) sits above the plot, with the "as set" label
+    assert fig.layout.margin.t >= 32 + 16 * lines + 18
+    low, high = fig.data
+    both_same_side = [
+        (lo > 0) == (hi > 0) for lo, hi in zip(low.x, high.x, strict=True) if lo and hi
+    ]
+    narrow = [w < 0.75 for w in high.width]
+    assert sum(narrow) == sum(both_same_side) > 0  # hardware cost decline: both ends lower NPV

@@ -478,7 +478,11 @@ SUBTITLE_CHARS = 56
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+    """Lines of at most ``width`` characters; a ``<br>`` in the text always starts a new line."""
+    lines: list[str] = []
+    for part in text.split("<br>"):
+        lines += textwrap.wrap(part, width, break_long_words=False, break_on_hyphens=False) or [""]
+    return lines
 
 
 def title_html(title: str, subtitle: str) -> str:
