@@ -84,7 +84,9 @@ def test_sensitivity_widgets() -> None:
     at.selectbox(key="sens_be_question").set_value("Capex per GW at which IRR = WACC").run()
     _clean(at)
     shown = [s.value.replace("\\", "") for s in at.success]
-    assert any("Capex per GW" in v and "IRR = 0.087" in v for v in shown), shown
+    # the target and the answer in the KPIs' formats: a rate in percent, money as US$ B
+    assert any("IRR reaches 8.7% at Capex per GW = US$ " in v for v in shown), shown
+    assert not any("0.087" in v for v in shown), shown
     at.selectbox(key="sens_heat_y").set_value("capex_per_gw_busd").run()
     _clean(at)
     assert any("two different inputs" in w.value for w in at.warning)
