@@ -22,6 +22,7 @@ from app.charts.base import (
     MUTED,
     NEGATIVE,
     POSITIVE,
+    SUBTITLE_CHARS,
     Chart,
     busd_hover,
     finite_or_none,
@@ -158,7 +159,7 @@ def _short_list(items: list[str], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
-def wrap_label(label: str, width: int = 62) -> str:
+def wrap_label(label: str, width: int = SUBTITLE_CHARS) -> str:
     """Break a long scenario label at ', ' so it fits a half-width chart (escaped)."""
     parts = label.split(", ")
     lines: list[str] = []
@@ -174,14 +175,26 @@ def wrap_label(label: str, width: int = 62) -> str:
     return "<br>".join(esc(x) for x in lines)
 
 
-def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
+def mark_text(metric: str, shown: float) -> str:
+    """A value on a metric's axis (already in the unit shown) in the metric's decimals.
+
+    Examples
+    --------
+    >>> mark_text("npv_busd", -45.254), mark_text("irr", 8.7)
+    ('-45.3', '8.7%')
+    """
+    spec = metric_spec(metric)
+    return f"{shown:,.{spec.digits}f}" + ("%" if spec.percent else "")
+
+
+def _percentile_marks(c: Chart, marks: list[tuple[str, float]], metric: str) -> None:
     """Dotted lines at P10/P50/P90 with labels staggered so they never overlap."""
     for i, (name, x) in enumerate(marks):
         c.rule(x, INK)
         # above the plot, one row per mark: never over a bar
         c.label(
             x,
-            f"{name} {x:,.2f}",
+            f"{name} {mark_text(metric, x)}",
             INK,
             yshift=2 + 15 * (len(marks) - 1 - i),
             xanchor="center",
@@ -365,14 +378,14 @@ def histogram_chart(
             hovertemplate=f"{metric_hover(metric)}: %{{y:.2f}}% of draws<extra></extra>",
         )
         p10, p50, p90 = (float(q) for q in np.percentile(v, [10, 50, 90]))
-        _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)])
+        _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)], metric)
     if point is not None and np.isfinite(point):
-        c.vline(point * k, f"As set {point * k:,.2f}", INK, "bottom")
+        c.vline(point * k, f"As set {mark_text(metric, point * k)}", INK, "bottom")
     below = float(np.sum(v < 0)) / n * 100 if n else float("nan")
     where = "zero"
     if hurdle is not None:
         where, below = hurdle[0], hurdle[3] * 100.0
-        c.vline(hurdle[2] * k, f"{hurdle[1]} {hurdle[2] * k:,.2f}", NEG, "bottom")
+        c.vline(hurdle[2] * k, f"{hurdle[1]} {mark_text(metric, hurdle[2] * k)}", NEG, "bottom")
     sub = wrap_label(label)
     if undefined:
         sub += f"<br>{undefined:,} draws have no IRR (cash flows never turn positive)"
@@ -407,7 +420,8 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
             width=2,
             hover=f"%{{y:.1f}}% of draws at or below {metric_hover(metric)}",
         )
-        _percentile_marks(c, [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)])
+        marks = [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)]
+        _percentile_marks(c, marks, metric)
         c.vline(0.0, "zero", NEG, "bottom")
     c.yaxis["range"] = [0, 100]
     sub = wrap_label(label)

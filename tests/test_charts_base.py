@@ -115,3 +115,16 @@ def test_tornado_leaves_room_for_its_notes_and_shows_both_ends() -> None:
     ]
     narrow = [w < 0.75 for w in high.width]
     assert sum(narrow) == sum(both_same_side) > 0  # hardware cost decline: both ends lower NPV
+
+
+def test_distribution_marks_use_the_metric_decimals() -> None:
+    from app.charts_analysis import histogram_chart
+
+    fig = histogram_chart(np.linspace(-50.0, 50.0, 2001), "npv_busd", "x", 2001, point=20.88)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "As set 20.9" in texts  # as in the KPI US$ 20.9 B, not 20.88
+    assert any(
+        t.startswith("P50 ") and t.count(".") == 1 and len(t.split(".")[1]) == 1 for t in texts
+    )
+    irr = histogram_chart(np.linspace(0.0, 0.2, 2001), "irr", "x", 2001, point=0.114)
+    assert "As set 11.4%" in [a.text for a in irr.layout.annotations]

@@ -14,6 +14,7 @@ MODULES = (
     "app.context",
     "app.charts.base",
     "app.charts",
+    "app.charts_analysis",
     "app.state",
     "app.export.report",
     "app.export.images",
