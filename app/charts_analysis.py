@@ -443,7 +443,9 @@ def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -
     )
     rows = ranking.iloc[order].iloc[::-1]
     rho = rows["spearman_rho"].to_numpy(dtype=np.float64)
-    x = rows["s1"].to_numpy(dtype=np.float64) * 100.0 if has_s1 else rho
+    # a share of variance is at least zero: an estimate a little below (sampling noise of
+    # RBD-FAST) is drawn as zero rather than as a bar pointing into the input's name
+    x = np.maximum(rows["s1"].to_numpy(dtype=np.float64) * 100.0, 0.0) if has_s1 else rho
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.add(

@@ -128,3 +128,17 @@ def test_distribution_marks_use_the_metric_decimals() -> None:
     )
     irr = histogram_chart(np.linspace(0.0, 0.2, 2001), "irr", "x", 2001, point=0.114)
     assert "As set 11.4%" in [a.text for a in irr.layout.annotations]
+
+
+def test_drivers_bars_never_point_below_zero_share() -> None:
+    import pandas as pd
+
+    from app.charts_analysis import drivers_chart
+
+    ranking = pd.DataFrame(
+        {"field": ["wacc", "capex_per_gw_busd"], "s1": [0.6, -0.002], "spearman_rho": [-0.5, 0.1]}
+    )
+    fig = drivers_chart(ranking, "x")
+    (bars,) = fig.data
+    assert min(bars.x) >= 0.0
+    assert "−" not in bars.text[list(bars.y).index("Capex per GW")].split("%")[0]
