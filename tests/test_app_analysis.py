@@ -142,8 +142,10 @@ def test_compare_defaults_to_something_else_and_offers_presets() -> None:
     # a preset added directly is compared (its KPIs appear beside the current scenario's)
     chosen.set_value(["Current scenario (unsaved)", "Preset: bofa-bull"]).run()
     assert not at.exception and not at.error
-    tables = at.dataframe
+    tables = at.table  # static tables: no column is cut at the right edge
     assert any("Preset: bofa-bull" in t.value.columns for t in tables)
+    assert any("Preset: bofa-bull: Δ vs base" in t.value.columns for t in tables)
+    assert not at.dataframe
 
 
 def test_compare_enter_then_save_does_not_warn() -> None:
