@@ -561,3 +561,10 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
     assert any(m.label == "Payback, years" for m in at.metric)
     # the sidebar is drawn after the main content, and still holds every input
     assert len(at.sidebar.number_input) == len(FIELD_SPECS)
+
+
+def test_assumption_notes_with_commas_are_read_in_full() -> None:
+    """A note with commas is one quoted CSV field: the Assumptions table shows all of it."""
+    notes = {k: a.note for k, a in assumptions().items()}
+    assert notes["it_share_of_capex"].endswith("brackets it")
+    assert notes["other_opex_busd_per_gw_year"].endswith("insurance, property tax")
