@@ -10,6 +10,7 @@ names) is HTML-escaped before it reaches a figure.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -62,6 +63,21 @@ def _range_text(field: str, low: float, high: float) -> str:
         unit = percent_unit(spec).removeprefix("%").strip()
         return f"{low * 100:.4g}% to {high * 100:.4g}% {unit}".strip()
     return f"{low:g} to {high:g} {spec.unit}"
+
+
+#: Characters per line of a stress-test shock's name on the chart's axis.
+SHOCK_NAME_CHARS = 24
+
+
+def wrap_text(text: str, width: int) -> str:
+    """User or data text escaped and broken into lines of at most ``width`` characters.
+
+    Examples
+    --------
+    >>> wrap_text("Refinancing squeeze: debt at 15% & more", 20)
+    'Refinancing squeeze:<br>debt at 15% &amp; more'
+    """
+    return "<br>".join(esc(line) for line in textwrap.wrap(text, width) or [""])
 
 
 def esc(text: object) -> str:
@@ -290,7 +306,8 @@ def _bar_text(metric: str, value: float) -> str:
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
     rows = table.iloc[::-1]
-    names = [esc(n) for n in rows["name"]]
+    # long shock names on two or three short lines: on a phone the plot keeps its width
+    names = [wrap_text(str(n), SHOCK_NAME_CHARS) for n in rows["name"]]
     npv = rows["npv_busd"].to_numpy(dtype=np.float64)
     irr = rows["irr"].to_numpy(dtype=np.float64) * 100.0
     base_npv = float(table.loc[table["shock"] == AS_SET, "npv_busd"].iloc[0])

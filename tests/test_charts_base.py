@@ -142,3 +142,13 @@ def test_drivers_bars_never_point_below_zero_share() -> None:
     (bars,) = fig.data
     assert min(bars.x) >= 0.0
     assert "−" not in bars.text[list(bars.y).index("Capex per GW")].split("%")[0]
+
+
+def test_stress_shock_names_wrap_so_a_phone_keeps_the_plot() -> None:
+    from app.charts_analysis import SHOCK_NAME_CHARS
+
+    table = analyses(load_preset("bofa-base")).stress
+    assert table is not None
+    fig = stress_chart(table, "bofa-base")
+    for name in fig.data[0].y:
+        assert all(len(line) <= SHOCK_NAME_CHARS for line in name.split("<br>")), name
