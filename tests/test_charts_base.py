@@ -27,7 +27,7 @@ def test_metric_hover_uses_the_metric_table() -> None:
     assert metric_hover("npv_busd") == "US$ %{x:,.1f} B"
     assert metric_hover("irr", "y") == "%{y:,.1f}%"
     assert metric_hover("payback_years") == "%{x:,.1f} years"
-    assert busd_hover(label="Debt") == "Debt: %{y:,.2f} US$ B"
+    assert busd_hover(label="Debt") == "Debt: US$ %{y:,.2f} B"  # as the KPIs: US$ 20.9 B
 
 
 def test_every_percent_metric_is_shown_in_percent_on_chart_axes() -> None:

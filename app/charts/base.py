@@ -101,10 +101,14 @@ AXIS: dict[str, object] = {
 }
 
 
-def busd_hover(axis: str = "y", digits: int = 2, label: str = "") -> str:
-    """Hover text of a US$ B value: ``label: 1,234.56 US$ B`` (the one money format on hover)."""
+def busd_hover(axis: str = "y", digits: int = 2, label: str = "", per: str = "") -> str:
+    """Hover text of a US$ B value, ``label: US$ 1,234.56 B`` (``per`` adds e.g. `` per GW-year``).
+
+    The money format of the KPIs (``US$ 20.9 B``); plotly puts a minus after the prefix
+    (``US$ -3.20 B``).
+    """
     head = f"{label}: " if label else ""
-    return f"{head}%{{{axis}:,.{digits}f}} {BUSD}"
+    return f"{head}US$ %{{{axis}:,.{digits}f}} B{per}"
 
 
 def metric_hover(metric: str, axis: str = "x") -> str:
@@ -218,7 +222,7 @@ class Chart:
         *,
         width: float = 2.5,
         dash: str | None = None,
-        hover: str = "%{y:,.1f} US$ B",
+        hover: str = "US$ %{y:,.1f} B",
         markers: bool = False,
         extra: bool = False,
         **trace: object,
@@ -249,7 +253,7 @@ class Chart:
         name: str,
         color: str | list[str],
         *,
-        hover: str = "%{y:,.2f} US$ B",
+        hover: str = "US$ %{y:,.2f} B",
         **trace: object,
     ) -> None:
         """A named bar series (stacked by the chart's ``barmode``); US$ B on hover by default."""

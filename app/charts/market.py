@@ -17,6 +17,7 @@ from app.charts.base import (
     NEGATIVE,
     POSITIVE,
     Chart,
+    busd_hover,
     finite_or_none,
     on_view,
     style,
@@ -52,7 +53,7 @@ def pricing_pressure_map_chart(scenario: Scenario, label: str = "") -> go.Figure
         colorscale=DIVERGING,
         colorbar={"title": {"text": f"ΔNPV, {BUSD}"}, "ticksuffix": ""},
         hovertemplate=(
-            "pass-through %{x:.0%}, elasticity %{y:.2f}: ΔNPV %{z:,.1f} US$ B<extra></extra>"
+            "pass-through %{x:.0%}, elasticity %{y:.2f}: ΔNPV US$ %{z:,.1f} B<extra></extra>"
         ),
         name="NPV change",
     )
@@ -120,7 +121,7 @@ def lease_rate_paths_chart(
             "IT vintages at spot, by age" if i == 0 else f"vintage {i}",
             "#b5a1c9",
             width=1.2,
-            hover=f"vintage {i}: %{{y:,.2f}} US$ B per GW-year",
+            hover=busd_hover(label=f"vintage {i}", per=" per GW-year"),
             legendgroup="vintages",
             showlegend=i == 0,
         )
@@ -147,7 +148,7 @@ def lease_rate_paths_chart(
             color,
             width=width,
             dash=dash,
-            hover=f"{name}: %{{y:,.2f}} US$ B per GW-year",
+            hover=busd_hover(label=name, per=" per GW-year"),
         )
     c.year_axis()
     c.yaxis["rangemode"] = "tozero"

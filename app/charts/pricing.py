@@ -144,7 +144,7 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         _list(sweep["lessor"]),
         "Lessor: all capacity leased as raw compute",
         COLORS["lessor"],
-        hover="Lessor: %{y:,.2f} US$ B per GW-year",
+        hover=busd_hover(label="Lessor", per=" per GW-year"),
     )
     c.line(
         x,
@@ -152,7 +152,7 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         "Model host: all capacity billed per token",
         COLORS["host"],
         dash="dash",
-        hover="Model host: %{y:,.2f} US$ B per GW-year",
+        hover=busd_hover(label="Model host", per=" per GW-year"),
     )
     shown = [_list(sweep["lessor"]), _list(sweep["host"])]
     c.multiplier_axis(s, _free_side(x, shown, s.efficiency_multiplier))
