@@ -182,7 +182,7 @@ def wrap_label(label: str, width: int = SUBTITLE_CHARS) -> str:
     line = ""
     for part in parts:
         candidate = f"{line}, {part}" if line else part
-        if len(candidate) > width and line:
+        if len(candidate) + 1 > width and line:  # room for the comma that ends the line
             lines.append(line + ",")
             line = part
         else:

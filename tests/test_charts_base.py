@@ -152,3 +152,15 @@ def test_stress_shock_names_wrap_so_a_phone_keeps_the_plot() -> None:
     fig = stress_chart(table, "bofa-base")
     for name in fig.data[0].y:
         assert all(len(line) <= SHOCK_NAME_CHARS for line in name.split("<br>")), name
+
+
+def test_wrapped_label_is_not_wrapped_again_by_the_title() -> None:
+    from app.charts.base import title_html
+    from app.charts_analysis import wrap_label
+
+    for label in (
+        "bofa-base: 3 GW at US$ 42.5 B/GW, lease US$ 12.5 B/GW-yr, efficiency 1x",
+        "coreweave-spv: 0.1 GW at US$ 20.23 B/GW, lease US$ 11.9 B/GW-yr, efficiency 1x",
+    ):
+        wrapped = wrap_label(label)
+        assert title_html("T", wrapped).count("<br>") == 1 + wrapped.count("<br>")
