@@ -164,3 +164,19 @@ def test_wrapped_label_is_not_wrapped_again_by_the_title() -> None:
     ):
         wrapped = wrap_label(label)
         assert title_html("T", wrapped).count("<br>") == 1 + wrapped.count("<br>")
+
+
+def test_jevons_says_where_reference_curves_run_under_the_scenario() -> None:
+    import re
+
+    from app.charts import jevons_chart
+    from app.charts.pricing import merged_from
+    from app.context import ViewContext
+    from model import evaluate
+
+    assert merged_from([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0]) == 2.0
+    assert merged_from([0.0, 1.0], [1.0, 2.0], [5.0, 5.0]) is None
+    s = load_preset("bofa-base")
+    ctx = ViewContext("bofa-base", s, evaluate(s), s, evaluate(s))
+    title = " ".join(re.sub("<[^>]+>", " ", jevons_chart(ctx).layout.title.text).split())
+    assert "the 2x and 4x lines run under the scenario's" in title

@@ -166,6 +166,28 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
     )
 
 
+def merged_from(x: list[float], line: list[float], under: list[float]) -> float | None:
+    """The first ``x`` from which ``line`` runs under ``under`` to the end (None if it does not).
+
+    Used to say where a reference curve disappears under the scenario's line.
+    """
+    a, b = np.asarray(line), np.asarray(under)
+    apart = ~np.isclose(a, b, rtol=1e-6, atol=1e-6)
+    if apart[-1] or not apart.any():
+        return None
+    return float(x[int(np.nonzero(apart)[0][-1]) + 1])
+
+
+def merged_note(merged: list[tuple[str, float]]) -> str:
+    """``; from elasticity 1.3 the 2x and 4x lines run under the scenario's`` (or '')."""
+    if not merged:
+        return ""
+    start = max(e for _, e in merged)
+    names = " and ".join(n for n, _ in merged)
+    line = "line runs" if len(merged) == 1 else "lines run"
+    return f"; from elasticity {start:g} the {names} {line} under the scenario's"
+
+
 def jevons_chart(ctx: ViewContext) -> go.Figure:
     """NPV against demand elasticity: where cheaper inference stops hurting (Jevons territory)."""
     s, sweep, c = ctx.scenario, elasticity_sweep(ctx.scenario), Chart()
@@ -178,11 +200,15 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
         ("industry_2x", "2x, whole industry", COLORS["industry"], 2.0, None),
         ("industry_4x", "4x, whole industry", "#9d0208", 2.0, None),
     )
+    merged: list[tuple[str, float]] = []
     for key, name, color, width, dash in references:
         if same_series(sweep[key], sweep["scenario"]):
             # drawn under the scenario's line it would be invisible: say so in its name instead
             scenario_name += f" (= {name.split(' (')[0].lower()})"
             continue
+        joins = merged_from(x, _list(sweep[key]), _list(sweep["scenario"]))
+        if joins is not None:
+            merged.append((name.split(",")[0], joins))
         c.line(
             x,
             _list(sweep[key]),
@@ -221,7 +247,8 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
         "Jevons check: NPV against the price elasticity of token demand",
         with_label(
             f"pass-through {s.price_pass_through:.0%}"
-            + ("; y axis clipped, hover for values" if clipped else ""),
+            + ("; y axis clipped, hover for values" if clipped else "")
+            + merged_note(merged),
             ctx.label,
         ),
         "Price elasticity of token demand (absolute)",
