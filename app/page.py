@@ -491,18 +491,24 @@ def short_preset_name(name: str) -> str:
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon="🏭", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
+    first_run = not st.session_state.get(INIT_KEY)
     init_session()
     sync_inputs()
-    # The sidebar's ~70 inputs are drawn after the main content: the script streams elements as
-    # it runs, so the verdict, KPIs and first chart reach the browser first (cold first chart).
-    # They are drawn even when the main content fails, so Reset to preset stays at hand.
+    # On a session's first run the sidebar's ~70 inputs are drawn after the main content: the
+    # script streams elements as it runs, so the verdict, KPIs and first chart reach the browser
+    # first (cold first chart). On later runs the sidebar comes first, so it is not left faded
+    # while a heavy tab computes. It is drawn even when the main content fails (Reset at hand).
     sidebar = st.sidebar.container()
+    if not first_run:
+        with sidebar:
+            sidebar_controls()
     ctx: ViewContext | None = None
     try:
         ctx = main_content()
     finally:
         with sidebar:
-            sidebar_controls()
+            if first_run:
+                sidebar_controls()
             if ctx is not None:
                 st.divider()
                 ui.guarded("Scenario files", scenario_files.render, ctx)
