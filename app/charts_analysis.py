@@ -10,15 +10,31 @@ names) is HTML-escaped before it reaches a figure.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts import GRID, INK, MUTED, NEGATIVE, POSITIVE, Chart, style
+from app.charts.base import (
+    AXIS,
+    INK,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    SUBTITLE_CHARS,
+    Chart,
+    busd_hover,
+    finite_or_none,
+    gain_loss_colors,
+    metric_hover,
+    style,
+    title_margin,
+)
 from app.context import ViewContext, is_percent, percent_unit
-from model import FIELD_SPECS, METRIC_UNITS, Scenario, evaluate
+from model import FIELD_SPECS, Scenario, evaluate
+from model.metrics import METRICS, format_metric, metric_label, metric_spec
 from model.stress import AS_SET
 
 # One palette (Okabe-Ito, distinguishable with the common colour-vision deficiencies): the
@@ -34,26 +50,10 @@ HEATMAP_X = "capex_per_gw_busd"
 HEATMAP_Y = "lease_rate_busd_per_gw_year"
 HEATMAP_POINTS = 21
 
-#: Metric names for people, with the unit shown on axes (fractions are shown in %).
-METRIC_TITLES: dict[str, str] = {
-    "npv_busd": "NPV at WACC",
-    "irr": "IRR",
-    "mirr": "MIRR",
-    "payback_years": "Payback",
-    "discounted_payback_years": "Discounted payback",
-    "roic": "ROIC",
-    "gross_lease_yield": "Gross lease yield",
-    "npv_per_share_usd": "NPV per share",
-    "capex_initial_busd": "Initial capex",
-    "capex_lifetime_busd": "Lifetime capex",
-    "revenue_total_busd": "Total revenue",
-    "ebitda_margin": "EBITDA margin",
-    "average_revenue_busd_per_year": "Average revenue",
-    "market_reaction_busd": "Market reaction",
-    "npv_to_market_reaction": "NPV / market reaction",
-    "irr_root_count": "IRR root count",
-}
-PERCENT_METRICS = frozenset({"irr", "mirr", "roic", "gross_lease_yield", "ebitda_margin"})
+#: Metric names for people, from the one table of metrics (:mod:`model.metrics`).
+METRIC_TITLES: dict[str, str] = {name: spec.label for name, spec in METRICS.items()}
+#: Metrics the model keeps as fractions and the charts show in percent (the same table).
+PERCENT_METRICS = frozenset(name for name, spec in METRICS.items() if spec.percent)
 
 
 def _range_text(field: str, low: float, high: float) -> str:
@@ -65,6 +65,21 @@ def _range_text(field: str, low: float, high: float) -> str:
     return f"{low:g} to {high:g} {spec.unit}"
 
 
+#: Characters per line of a stress-test shock's name on the chart's axis.
+SHOCK_NAME_CHARS = 24
+
+
+def wrap_text(text: str, width: int) -> str:
+    """User or data text escaped and broken into lines of at most ``width`` characters.
+
+    Examples
+    --------
+    >>> wrap_text("Refinancing squeeze: debt at 15% & more", 20)
+    'Refinancing squeeze:<br>debt at 15% &amp; more'
+    """
+    return "<br>".join(esc(line) for line in textwrap.wrap(text, width) or [""])
+
+
 def esc(text: object) -> str:
     """User or data text made literal inside a Plotly label (Plotly renders a subset of HTML)."""
     return html.escape(str(text), quote=True)
@@ -72,27 +87,17 @@ def esc(text: object) -> str:
 
 def metric_scale(metric: str) -> float:
     """Factor from the model's unit to the unit shown (fractions per year -> %)."""
-    return 100.0 if metric in PERCENT_METRICS else 1.0
+    return metric_spec(metric).scale
 
 
 def metric_axis(metric: str) -> str:
     """Axis title with unit, e.g. ``NPV at WACC (US$ B)`` or ``IRR (% per year)``."""
-    name = METRIC_TITLES.get(metric, metric)
-    if metric in PERCENT_METRICS:
-        unit = METRIC_UNITS.get(metric, "").replace("fraction", "%")
-    else:
-        unit = METRIC_UNITS.get(metric, "")
-    return f"{name} ({unit})"
+    return metric_label(metric, unit=True)
 
 
 def field_axis(name: str) -> str:
     spec = FIELD_SPECS[name]
     return f"{spec.label} ({spec.unit})"
-
-
-def _floats(values: object) -> list[float | None]:
-    arr = np.asarray(values, dtype=np.float64)
-    return [float(v) if np.isfinite(v) else None for v in arr]
 
 
 # ---- sensitivity ------------------------------------------------------------------------------
@@ -118,46 +123,31 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.layout["barmode"] = "overlay"
+    # where both ends move the metric the same way, the high end's bar is drawn narrower on
+    # top of the low end's, so neither hides the other
+    low_move = rows["metric_low"].to_numpy(dtype=np.float64) * k - base
+    high_move = rows["metric_high"].to_numpy(dtype=np.float64) * k - base
+    same_side = np.nan_to_num(low_move * high_move) > 0
+    widths = {"low": [0.75] * len(names), "high": np.where(same_side, 0.4, 0.75).tolist()}
     for end, color, title in (
         ("low", LOW, "Input at low end"),
         ("high", HIGH, "Input at high end"),
     ):
         vals = rows[f"metric_{end}"].to_numpy(dtype=np.float64) * k
-        c.add(
-            "bar",
+        c.bar(
+            finite_or_none(vals - base),
+            names,
+            title,
+            color,
+            width=widths[end],
             orientation="h",
-            y=names,
-            x=_floats(vals - base),
             base=[base] * len(names),
-            name=title,
-            marker={"color": color},
-            customdata=_floats(vals),
-            hovertemplate="%{y}<br>" + title + ": %{customdata:,.2f}<extra></extra>",
+            customdata=finite_or_none(vals),
+            hover=f"%{{y}}<br>{title}: {metric_label(metric)} "
+            f"{metric_hover(metric, 'customdata')}<extra></extra>",
         )
-    c.shapes.append(
-        {
-            "type": "line",
-            "xref": "x",
-            "yref": "paper",
-            "x0": base,
-            "x1": base,
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": INK, "width": 1.5},
-        }
-    )
-    c.annotations.append(
-        {
-            "x": base,
-            "xref": "x",
-            "yref": "paper",
-            "y": 1.0,
-            "yanchor": "bottom",
-            "text": f"as set: {base:,.2f}",
-            "showarrow": False,
-            "font": {"size": 11, "color": INK},
-        }
-    )
+    c.rule(base, INK, dash="solid")
+    c.label(base, f"as set: {format_metric(metric, base / k)}", INK)
     clipped = bool(table["clipped"].any())
     extra = []
     if clipped:
@@ -165,15 +155,17 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     if flat:
         extra.append("No effect here: " + esc(_short_list(flat)))
     subtitle = "<br>".join([esc(label), *extra])
+    title = f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range"
     fig = style(
         c,
-        f"Tornado: {METRIC_TITLES.get(metric, metric)} as each input moves across its range",
+        title,
         subtitle,
         metric_axis(metric),
         "",
-        height=max(380, 170 + 44 * len(names) + 16 * len(extra)),
+        height=max(380, 130 + 44 * len(names) + title_margin(title, subtitle)),
     )
-    fig.update_layout(margin={"t": 90 + 16 * len(extra)}, bargap=0.25)
+    # the "as set" label stands above the plot: room for it under the subtitle
+    fig.update_layout(margin={"t": title_margin(title, subtitle) + 18}, bargap=0.25)
     return fig
 
 
@@ -183,14 +175,14 @@ def _short_list(items: list[str], limit: int = 6) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
-def wrap_label(label: str, width: int = 62) -> str:
+def wrap_label(label: str, width: int = SUBTITLE_CHARS) -> str:
     """Break a long scenario label at ', ' so it fits a half-width chart (escaped)."""
     parts = label.split(", ")
     lines: list[str] = []
     line = ""
     for part in parts:
         candidate = f"{line}, {part}" if line else part
-        if len(candidate) > width and line:
+        if len(candidate) + 1 > width and line:  # room for the comma that ends the line
             lines.append(line + ",")
             line = part
         else:
@@ -199,36 +191,30 @@ def wrap_label(label: str, width: int = 62) -> str:
     return "<br>".join(esc(x) for x in lines)
 
 
-def _percentile_marks(c: Chart, marks: list[tuple[str, float]]) -> None:
+def mark_text(metric: str, shown: float) -> str:
+    """A value on a metric's axis (already in the unit shown) in the metric's decimals.
+
+    Examples
+    --------
+    >>> mark_text("npv_busd", -45.254), mark_text("irr", 8.7)
+    ('-45.3', '8.7%')
+    """
+    spec = metric_spec(metric)
+    return f"{shown:,.{spec.digits}f}" + ("%" if spec.percent else "")
+
+
+def _percentile_marks(c: Chart, marks: list[tuple[str, float]], metric: str) -> None:
     """Dotted lines at P10/P50/P90 with labels staggered so they never overlap."""
     for i, (name, x) in enumerate(marks):
-        c.shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": x,
-                "x1": x,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": INK, "dash": "dot", "width": 1.5},
-            }
-        )
-        c.annotations.append(
-            {
-                "x": x,
-                "xref": "x",
-                "yref": "paper",
-                # above the plot, one row per mark: never over a bar
-                "y": 1.0,
-                "yanchor": "bottom",
-                "yshift": 2 + 15 * (len(marks) - 1 - i),
-                "xanchor": "center",
-                "text": f"{name} {x:,.2f}",
-                "showarrow": False,
-                "font": {"size": 11, "color": INK},
-                "bgcolor": "rgba(255,255,255,0.85)",
-            }
+        c.rule(x, INK)
+        # above the plot, one row per mark: never over a bar
+        c.label(
+            x,
+            f"{name} {mark_text(metric, x)}",
+            INK,
+            yshift=2 + 15 * (len(marks) - 1 - i),
+            xanchor="center",
+            bgcolor="rgba(255,255,255,0.85)",
         )
 
 
@@ -264,27 +250,23 @@ def heatmap_chart(
         trace.update(colorscale="Viridis")
     c.add("heatmap", **trace)
     if diverging:
-        c.add(
-            "contour",
-            x=xs,
-            y=ys,
-            z=zl,
-            showscale=False,
-            contours={"start": 0, "end": 0, "size": 1, "coloring": "none", "showlabels": False},
-            line={"color": INK, "width": 2, "dash": "dash"},
-            name=f"{METRIC_TITLES.get(metric, metric)} = 0",
-            hoverinfo="skip",
-            showlegend=True,
+        c.zero_contour(
+            xs,
+            ys,
+            zl,
+            f"{METRIC_TITLES.get(metric, metric)} = 0",
+            {"color": INK, "width": 2, "dash": "dash"},
         )
     if current is not None:
-        c.add(
-            "scatter",
-            x=[current[0]],
-            y=[current[1]],
-            mode="markers",
-            marker={"symbol": "x", "size": 12, "color": INK, "line": {"width": 2}},
-            name="Scenario as set",
-            hovertemplate="Scenario as set<extra></extra>",
+        c.point(
+            current[0],
+            current[1],
+            "Scenario as set",
+            INK,
+            hover="Scenario as set",
+            size=12,
+            symbol="x",
+            line={"width": 2},
         )
     infeasible = int(table.attrs.get("infeasible_cells", 0))
     note = (
@@ -308,62 +290,48 @@ def _padded_range(values: np.ndarray) -> list[float]:
     """An axis range from 0 that leaves room for the value labels outside the bars."""
     v = values[np.isfinite(values)]
     lo, hi = (min(0.0, float(v.min())), max(0.0, float(v.max()))) if v.size else (0.0, 1.0)
-    pad = 0.22 * max(hi - lo, 1e-9)
+    pad = 0.3 * max(hi - lo, 1e-9)  # a label such as "-168.0" is ~6 characters wide
     return [lo - (pad if lo < 0 else 0.0), hi + (pad if hi > 0 else 0.0)]
+
+
+def _bar_text(metric: str, value: float) -> str:
+    """A bar's value label: the metric's number and unit sign without the currency words."""
+    if not np.isfinite(value):
+        return "n/a"
+    spec = metric_spec(metric)
+    shown = value * spec.scale
+    return f"{shown:,.{spec.digits}f}" + ("%" if spec.percent else "")
 
 
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
     """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
     rows = table.iloc[::-1]
-    names = [esc(n) for n in rows["name"]]
+    # long shock names on two or three short lines: on a phone the plot keeps its width
+    names = [wrap_text(str(n), SHOCK_NAME_CHARS) for n in rows["name"]]
     npv = rows["npv_busd"].to_numpy(dtype=np.float64)
     irr = rows["irr"].to_numpy(dtype=np.float64) * 100.0
     base_npv = float(table.loc[table["shock"] == AS_SET, "npv_busd"].iloc[0])
     base_irr = float(table.loc[table["shock"] == AS_SET, "irr"].iloc[0]) * 100.0
     c = Chart()
     c.layout["hovermode"] = "closest"
-    c.add(
-        "bar",
-        orientation="h",
-        y=names,
-        x=_floats(npv),
-        name="NPV at WACC (US$ B)",
-        marker={"color": [NEG if v < 0 else POS for v in npv]},
-        text=[f"{v:,.1f}" for v in npv],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}<br>NPV %{x:,.2f} US$ B<extra></extra>",
-        xaxis="x",
-        yaxis="y",
-    )
-    c.add(
-        "bar",
-        orientation="h",
-        y=names,
-        x=_floats(irr),
-        name="IRR (% per year)",
-        marker={"color": [NEG if (np.isfinite(v) and v < 0) else POS for v in irr]},
-        text=["n/a" if not np.isfinite(v) else f"{v:,.1f}%" for v in irr],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}<br>IRR %{x:,.2f}% per year<extra></extra>",
-        xaxis="x2",
-        yaxis="y",
-    )
+    for metric, values, axis in (("npv_busd", npv, "x"), ("irr", irr, "x2")):
+        c.bar(
+            finite_or_none(values),
+            names,
+            metric_axis(metric),
+            gain_loss_colors(values),
+            orientation="h",
+            text=[_bar_text(metric, v / metric_scale(metric)) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hover=f"%{{y}}<br>{metric_label(metric)}: {metric_hover(metric)}<extra></extra>",
+            xaxis=axis,
+            yaxis="y",
+        )
     for x, ref in ((base_npv, "x"), (base_irr, "x2")):
         if np.isfinite(x):
-            c.shapes.append(
-                {
-                    "type": "line",
-                    "xref": ref,
-                    "yref": "paper",
-                    "x0": x,
-                    "x1": x,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": INK, "width": 1.2, "dash": "dot"},
-                }
-            )
+            # under the bars and their value labels, so no number is struck through
+            c.rule(x, INK, width=1.2, xref=ref, layer="below")
     fig = style(
         c,
         "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)",
@@ -373,18 +341,10 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         height=max(420, 120 + 48 * len(names)),
         legend=False,
     )
-    axis = {
-        "gridcolor": GRID,
-        "zerolinecolor": MUTED,
-        "linecolor": MUTED,
-        "showline": True,
-        "ticks": "outside",
-        "automargin": True,
-    }
     fig.update_layout(
         xaxis={"domain": [0.0, 0.45], "range": _padded_range(npv)},
         xaxis2={
-            **axis,
+            **AXIS,
             "range": _padded_range(irr),
             "domain": [0.55, 1.0],
             "anchor": "y",
@@ -424,38 +384,39 @@ def histogram_chart(
         share = counts / n * 100.0
         c.add(
             "bar",
-            x=_floats(mids),
-            y=_floats(share),
+            x=finite_or_none(mids),
+            y=finite_or_none(share),
             width=float(edges[1] - edges[0]),
             marker={
-                "color": [NEG if m < (hurdle[2] * k if hurdle else 0.0) else POS for m in mids],
+                "color": gain_loss_colors(mids, hurdle[2] * k if hurdle else 0.0),
                 "line": {"width": 0},
             },
             name="Share of draws",
-            hovertemplate="%{x:,.2f}: %{y:.2f}% of draws<extra></extra>",
+            hovertemplate=f"{metric_hover(metric)}: %{{y:.2f}}% of draws<extra></extra>",
         )
         p10, p50, p90 = (float(q) for q in np.percentile(v, [10, 50, 90]))
-        _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)])
+        _percentile_marks(c, [("P10", p10), ("P50", p50), ("P90", p90)], metric)
     if point is not None and np.isfinite(point):
-        c.vline(point * k, f"As set {point * k:,.2f}", INK, "bottom")
+        c.vline(point * k, f"As set {mark_text(metric, point * k)}", INK, "bottom")
     below = float(np.sum(v < 0)) / n * 100 if n else float("nan")
     where = "zero"
     if hurdle is not None:
         where, below = hurdle[0], hurdle[3] * 100.0
-        c.vline(hurdle[2] * k, f"{hurdle[1]} {hurdle[2] * k:,.2f}", NEG, "bottom")
+        c.vline(hurdle[2] * k, f"{hurdle[1]} {mark_text(metric, hurdle[2] * k)}", NEG, "bottom")
     sub = wrap_label(label)
     if undefined:
         sub += f"<br>{undefined:,} draws have no IRR (cash flows never turn positive)"
-    fig = style(
-        c,
-        f"{METRIC_TITLES.get(metric, metric)}: {below:.1f}% of {n:,} draws below {where}",
-        sub,
-        metric_axis(metric),
-        "Share of draws (%)",
-        height=430,
-        legend=False,
-    )
-    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
+    title = f"{METRIC_TITLES.get(metric, metric)}: {below:.1f}% of {n:,} draws below {where}"
+    return _distribution_style(c, title, sub, metric, "Share of draws (%)")
+
+
+def _distribution_style(
+    c: Chart, title: str, subtitle: str, metric: str, y_title: str
+) -> go.Figure:
+    """:func:`style` for a distribution of draws, with room above the plot for a subtitle of
+    several lines and the P10/P50/P90 labels."""
+    fig = style(c, title, subtitle, metric_axis(metric), y_title, height=430, legend=False)
+    fig.update_layout(margin={"t": fig.layout.margin.t + 50})
     return fig
 
 
@@ -468,30 +429,21 @@ def cdf_chart(values: np.ndarray, metric: str, label: str, n: int) -> go.Figure:
     if v.size:
         q = np.linspace(0.0, 1.0, min(v.size, 1000))
         xs = np.quantile(v, q)
-        c.add(
-            "scatter",
-            x=_floats(xs),
-            y=_floats(q * 100.0 * v.size / n),
-            mode="lines",
-            line={"color": POS, "width": 2},
-            name="Cumulative share",
-            hovertemplate="%{y:.1f}% of draws at or below %{x:,.2f}<extra></extra>",
+        c.line(
+            finite_or_none(xs),
+            finite_or_none(q * 100.0 * v.size / n),
+            "Cumulative share",
+            POS,
+            width=2,
+            hover=f"%{{y:.1f}}% of draws at or below {metric_hover(metric)}",
         )
-        _percentile_marks(c, [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)])
+        marks = [(f"P{p}", float(np.percentile(v, p))) for p in (10, 50, 90)]
+        _percentile_marks(c, marks, metric)
         c.vline(0.0, "zero", NEG, "bottom")
     c.yaxis["range"] = [0, 100]
     sub = wrap_label(label)
-    fig = style(
-        c,
-        f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}",
-        sub,
-        metric_axis(metric),
-        "Share of draws at or below (%)",
-        height=430,
-        legend=False,
-    )
-    fig.update_layout(margin={"t": fig.layout.margin.t + 16 * sub.count("<br>") + 50})
-    return fig
+    title = f"Cumulative distribution of {METRIC_TITLES.get(metric, metric)}"
+    return _distribution_style(c, title, sub, metric, "Share of draws at or below (%)")
 
 
 def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -> go.Figure:
@@ -508,15 +460,17 @@ def drivers_chart(ranking: pd.DataFrame, label: str, metric: str = "npv_busd") -
     )
     rows = ranking.iloc[order].iloc[::-1]
     rho = rows["spearman_rho"].to_numpy(dtype=np.float64)
-    x = rows["s1"].to_numpy(dtype=np.float64) * 100.0 if has_s1 else rho
+    # a share of variance is at least zero: an estimate a little below (sampling noise of
+    # RBD-FAST) is drawn as zero rather than as a bar pointing into the input's name
+    x = np.maximum(rows["s1"].to_numpy(dtype=np.float64) * 100.0, 0.0) if has_s1 else rho
     c = Chart()
     c.layout["hovermode"] = "closest"
     c.add(
         "bar",
         orientation="h",
         y=[esc(FIELD_SPECS[f].label) for f in rows["field"]],
-        x=_floats(x),
-        marker={"color": [POS if r > 0 else NEG for r in np.nan_to_num(rho)]},
+        x=finite_or_none(x),
+        marker={"color": gain_loss_colors(np.nan_to_num(rho), strict=True)},
         text=[
             (f"{v:.0f}% ({'+' if r > 0 else '−'})" if has_s1 else f"{r:+.2f}")
             if np.isfinite(v)
@@ -556,14 +510,14 @@ def compare_cumulative_chart(
     c = Chart()
     palette = ["#1f4e79", "#e76f51", "#2a9d8f", "#6d597a", "#bc6c25", "#2e86ab"]
     for i, (name, cf) in enumerate(cash.items()):
-        c.add(
-            "scatter",
-            x=[int(y) for y in cf["year"]],
-            y=_floats(cf["cumulative_fcf"]),
-            mode="lines+markers",
-            name=esc(name) + (" (base)" if name == base else ""),
-            line={"color": palette[i % len(palette)], "width": 3 if name == base else 2},
-            hovertemplate=esc(name) + ": %{y:,.1f} US$ B<extra></extra>",
+        c.line(
+            [int(y) for y in cf["year"]],
+            finite_or_none(cf["cumulative_fcf"]),
+            esc(name) + (" (base)" if name == base else ""),
+            palette[i % len(palette)],
+            width=3 if name == base else 2,
+            markers=True,
+            hover=busd_hover(digits=1, label=esc(name)),
         )
     c.hline(0.0)
     return style(

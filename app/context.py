@@ -96,8 +96,9 @@ class ViewContext:
         changed = self.changes_short
         suffix = f" with {changed}" if changed else ""
         return (
-            f"{self.preset_id}{suffix}: {s.gw_built:g} GW at US${s.capex_per_gw_busd:g} B/GW, "
-            f"lease US${s.lease_rate_busd_per_gw_year:g} B/GW-yr, efficiency {s.efficiency_multiplier:g}x"
+            f"{self.preset_id}{suffix}: {s.gw_built:g} GW at US$ {s.capex_per_gw_busd:g} B/GW, "
+            f"lease US$ {s.lease_rate_busd_per_gw_year:g} B/GW-yr, "
+            f"efficiency {s.efficiency_multiplier:g}x"
         )
 
     @property

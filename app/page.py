@@ -410,6 +410,7 @@ def kpi_header(ctx: ViewContext) -> None:
         + " From the start of operation, first crossing (the cluster payback CoreWeave reports): "
         + format_metric("payback_from_operation_years", r.payback_from_operation_years)
         + ". See the cumulative cash chart in Returns. 'never' = not within the horizon.",
+        label="Payback, years",
         inverse=True,
     )
     _metric(
@@ -490,10 +491,31 @@ def short_preset_name(name: str) -> str:
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon="🏭", layout="wide")
     st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
+    first_run = not st.session_state.get(INIT_KEY)
     init_session()
     sync_inputs()
-    with st.sidebar:
-        sidebar_controls()
+    # On a session's first run the sidebar's ~70 inputs are drawn after the main content: the
+    # script streams elements as it runs, so the verdict, KPIs and first chart reach the browser
+    # first (cold first chart). On later runs the sidebar comes first, so it is not left faded
+    # while a heavy tab computes. It is drawn even when the main content fails (Reset at hand).
+    sidebar = st.sidebar.container()
+    if not first_run:
+        with sidebar:
+            sidebar_controls()
+    ctx: ViewContext | None = None
+    try:
+        ctx = main_content()
+    finally:
+        with sidebar:
+            if first_run:
+                sidebar_controls()
+            if ctx is not None:
+                st.divider()
+                ui.guarded("Scenario files", scenario_files.render, ctx)
+
+
+def main_content() -> ViewContext:
+    """Title, verdict, headline sliders, KPIs and the open tab; returns the view context."""
     st.title(TITLE)
     st.caption(
         "What does an AI data center earn, and what happens to those returns when inference "
@@ -530,9 +552,7 @@ def main() -> None:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
-    with st.sidebar:
-        st.divider()
-        ui.guarded("Scenario files", scenario_files.render, ctx)
+    return ctx
 
 
 def run() -> None:

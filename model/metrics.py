@@ -406,7 +406,7 @@ def format_metric(name: str, value: float | None, *, signed: bool = False) -> st
     A difference of two percentages is in percentage points (``pp``), not percent.
     """
     spec = metric_spec(name)
-    if name == "irr_multiple":
+    if name in ("irr_multiple", "equity_irr_multiple"):
         return spec.undefined if value is None else ("yes" if value else "no")
     shown = metric_value(name, value)
     if shown is None:

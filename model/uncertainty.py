@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 from scipy import special, stats
 from threadpoolctl import threadpool_limits
 
+from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
@@ -99,8 +100,9 @@ RBD_HARMONICS = 10
 #: Points of the Beta CDF table that PERT quantiles interpolate (dense near 0 and 1).
 PERT_TABLE_POINTS = 8_193
 
-#: Metrics of the readable summary, with a human label and a format: ``busd`` (US$ B),
-#: ``pct`` (a fraction shown in %), ``years``, ``usd`` (US$ per share).
+#: Metrics of the readable summary, with a human label and a kind (``busd`` US$ B, ``pct`` a
+#: fraction shown in %, ``years``, ``usd`` US$ per share); labels and formats on screen come from
+#: the one metrics table, :mod:`model.metrics`.
 SUMMARY_METRICS: dict[str, tuple[str, str]] = {
     "npv_busd": ("NPV at WACC", "busd"),
     "irr": ("IRR", "pct"),
@@ -167,25 +169,16 @@ def format_field(name: str, value: float) -> str:
 
 
 def format_metric(metric: str, value: float, *, signed: bool = False) -> str:
-    """A metric's value for people (formats of :data:`SUMMARY_METRICS`; others with the unit)."""
-    if not math.isfinite(value):
-        return "n/a"
-    kind = SUMMARY_METRICS.get(metric, ("", ""))[1]
-    sign = "+" if signed and value > 0 else ""
-    if kind == "busd":
-        return f"{sign}US${value:,.1f} B".replace("US$-", "-US$")
-    if kind == "pct":
-        return f"{sign}{value * 100:.1f}%"
-    if kind == "years":
-        return f"{sign}{value:.1f} years"
-    if kind == "usd":
-        return f"{sign}US${value:,.2f}".replace("US$-", "-US$")
-    return f"{sign}{value:,.4g} {METRIC_UNITS.get(metric, '')}".rstrip()
+    """A metric's value for people, in the one format of :mod:`model.metrics` (``US$ 18.0 B``,
+    ``11.1%``; a signed difference of percentages in ``pp``)."""
+    return metrics_table.format_metric(
+        metric, value if math.isfinite(value) else None, signed=signed
+    )
 
 
 def metric_label(metric: str) -> str:
-    """A metric's name for people."""
-    return SUMMARY_METRICS.get(metric, (metric.replace("_", " "), ""))[0]
+    """A metric's name for people, from the one table of :mod:`model.metrics`."""
+    return metrics_table.metric_label(metric)
 
 
 # ---- distributions -----------------------------------------------------------------------------

@@ -548,3 +548,23 @@ def test_surplus_preset_shows_the_external_business_alone() -> None:
 def test_all_figures_add_the_debt_chart_only_with_debt() -> None:
     assert "debt_balance" in charts.all_figures(_ctx("coreweave-spv"))
     assert "debt_balance" not in charts.all_figures(_ctx("bofa-base"))
+
+
+def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
+    """A KPI that shows a bare number (payback) says its unit in the label (methodology §9)."""
+    at = run_app()
+    assert_clean(at)
+    for m in at.metric:
+        bare = re.fullmatch(r"-?[\d,.]+", m.value.strip()) is not None
+        if bare:
+            assert "," in m.label and m.label.split(",")[-1].strip(), (m.label, m.value)
+    assert any(m.label == "Payback, years" for m in at.metric)
+    # the sidebar is drawn after the main content, and still holds every input
+    assert len(at.sidebar.number_input) == len(FIELD_SPECS)
+
+
+def test_assumption_notes_with_commas_are_read_in_full() -> None:
+    """A note with commas is one quoted CSV field: the Assumptions table shows all of it."""
+    notes = {k: a.note for k, a in assumptions().items()}
+    assert notes["it_share_of_capex"].endswith("brackets it")
+    assert notes["other_opex_busd_per_gw_year"].endswith("insurance, property tax")

@@ -84,7 +84,9 @@ def test_sensitivity_widgets() -> None:
     at.selectbox(key="sens_be_question").set_value("Capex per GW at which IRR = WACC").run()
     _clean(at)
     shown = [s.value.replace("\\", "") for s in at.success]
-    assert any("Capex per GW" in v and "IRR = 0.087" in v for v in shown), shown
+    # the target and the answer in the KPIs' formats: a rate in percent, money as US$ B
+    assert any("IRR reaches 8.7% at Capex per GW = US$ " in v for v in shown), shown
+    assert not any("0.087" in v for v in shown), shown
     at.selectbox(key="sens_heat_y").set_value("capex_per_gw_busd").run()
     _clean(at)
     assert any("two different inputs" in w.value for w in at.warning)
@@ -140,8 +142,10 @@ def test_compare_defaults_to_something_else_and_offers_presets() -> None:
     # a preset added directly is compared (its KPIs appear beside the current scenario's)
     chosen.set_value(["Current scenario (unsaved)", "Preset: bofa-bull"]).run()
     assert not at.exception and not at.error
-    tables = at.dataframe
+    tables = at.table  # static tables: no column is cut at the right edge
     assert any("Preset: bofa-bull" in t.value.columns for t in tables)
+    assert any("Preset: bofa-bull: Δ vs base" in t.value.columns for t in tables)
+    assert not at.dataframe
 
 
 def test_compare_enter_then_save_does_not_warn() -> None:
@@ -200,3 +204,27 @@ def test_heatmap_axis_bounds_of_a_rate_are_typed_in_percent() -> None:
     _clean(at)
     spec = _spec(at, "<b>NPV at WACC over")
     assert min(spec["data"][0]["x"]) == pytest.approx(0.06)
+
+
+def test_stress_table_shows_every_shock_name_and_change_in_full() -> None:
+    """A static table wraps long shock names and change lists instead of cutting them."""
+    from model.stress import shocks
+
+    at = _app("Stress tests")
+    assert len(at.table) == 1 and not at.dataframe
+    table = at.table[0].value
+    names = set(table.index)
+    assert {s.name for s in shocks()} <= names
+    assert "What changes" in table.columns
+
+
+def test_stress_reference_lines_sit_under_the_value_labels() -> None:
+    from model import load_preset
+    from model.stress import stress_tests
+
+    fig = ca.stress_chart(stress_tests(load_preset("bofa-base")), "x")
+    assert fig.layout.shapes and all(sh.layer == "below" for sh in fig.layout.shapes)
+    npv = fig.data[0]
+    lo, _ = fig.layout.xaxis.range
+    low = min(v for v in npv.x if v is not None)
+    assert lo <= low - 0.25 * (max(0.0, max(npv.x)) - min(0.0, low))  # room for "-168.0"

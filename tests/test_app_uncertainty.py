@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from model import BATCH_METRICS, evaluate, load_preset
-from model.uncertainty import DEFAULT_DRAWS, format_metric, monte_carlo
+from model.metrics import format_metric
+from model.uncertainty import DEFAULT_DRAWS, monte_carlo
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 
@@ -37,8 +38,8 @@ def _kpi(at: AppTest, label: str) -> str:
 
 
 def _number(text: str) -> float:
-    """-US$7.3 B -> -7.3; 63.5% -> 63.5."""
-    found = re.search(r"(-?)(?:US\$)?(\d[\d,]*\.?\d*)", text)
+    """-US$ 7.3 B -> -7.3; 63.5% -> 63.5."""
+    found = re.search(r"(-?)(?:US\$ ?)?(\d[\d,]*\.?\d*)", text)
     assert found, text
     return float(found.group(1) + found.group(2).replace(",", ""))
 

@@ -14,6 +14,7 @@ from app.charts.base import (
     Chart,
     _list,
     _year_axis_title,
+    busd_hover,
     style,
 )
 from app.context import ViewContext
@@ -34,33 +35,21 @@ def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
     years = [int(y) for y in cf["year"]]
     spread = cf["revenue_resale"] - cf["procurement_cost"]
     c = Chart()
-    c.add(
-        "bar",
-        x=years,
-        y=_list(cf["revenue_resale"]),
-        name="Resale revenue at the lease rate",
-        marker_color=COLORS["revenue_resale"],
-        hovertemplate="%{y:,.2f} US$ B",
+    c.bar(
+        years,
+        _list(cf["revenue_resale"]),
+        "Resale revenue at the lease rate",
+        COLORS["revenue_resale"],
     )
-    c.add(
-        "bar",
-        x=years,
-        y=_list(-cf["procurement_cost"]),
-        name="Procurement cost (power included)",
-        marker_color=COLORS["procurement_cost"],
-        hovertemplate="%{y:,.2f} US$ B",
+    c.bar(
+        years,
+        _list(-cf["procurement_cost"]),
+        "Procurement cost (power included)",
+        COLORS["procurement_cost"],
     )
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(spread),
-        name="Spread before variable opex and tax",
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 2},
-        hovertemplate="%{y:,.2f} US$ B",
-    )
+    c.year_line(years, spread, "Spread before variable opex and tax", COLORS["fcf"], width=2)
     c.layout.update(barmode="relative", bargap=0.3)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     what = (
         f"illustration: the {ILLUSTRATIVE_PROCURED_GW:g} GW Crusoe deal added (scenario procures none)"
         if illustrative
@@ -68,8 +57,8 @@ def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
     )
     return style(
         c,
-        f"Build vs buy: {s.procured_gw:g} GW procured at US${s.procurement_cost_busd_per_gw_year:g} B "
-        f"per GW-year, resold at US${s.lease_rate_busd_per_gw_year:g} B",
+        f"Build vs buy: {s.procured_gw:g} GW procured at US$ {s.procurement_cost_busd_per_gw_year:g} B "
+        f"per GW-year, resold at US$ {s.lease_rate_busd_per_gw_year:g} B",
         f"{what} · {ctx.label}",
         _year_axis_title(s),
         f"{BUSD} per year (nominal)",
@@ -88,25 +77,23 @@ def build_vs_buy_npv_chart(ctx: ViewContext) -> go.Figure:
         f"NPV contribution of {s.procured_gw:g} GW procured",
         COLORS["revenue_resale"],
         width=3,
-        hover="Lease US$%{x:.2f} B/GW-yr: %{y:,.2f} US$ B",
+        hover="Lease US$ %{x:.2f} B/GW-yr: " + busd_hover(),
     )
-    c.add(
-        "scatter",
-        x=[s.lease_rate_busd_per_gw_year],
-        y=[contrib["contribution_busd"]],
-        name=f"At the scenario's lease rate: US$ {contrib['contribution_busd']:,.2f} B",
-        mode="markers",
-        marker={"size": 11, "color": COLORS["fcf"]},
-        hovertemplate="%{y:,.2f} US$ B<extra></extra>",
+    c.point(
+        s.lease_rate_busd_per_gw_year,
+        contrib["contribution_busd"],
+        f"At the scenario's lease rate: US$ {contrib['contribution_busd']:,.2f} B",
+        COLORS["fcf"],
+        hover=busd_hover(),
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
     x0 = breakeven_resale_rate(sweep)
     if x0 is not None:  # where the plotted contribution turns positive (linear between points)
-        c.vline(x0, f"breakeven resale rate ≈ US${x0:.2f} B/GW-yr", COLORS["fcf"])
+        c.vline(x0, f"breakeven resale rate ≈ US$ {x0:.2f} B/GW-yr", COLORS["fcf"])
     c.vline(
         s.procurement_cost_busd_per_gw_year,
-        f"procurement cost US${s.procurement_cost_busd_per_gw_year:g} B/GW-yr",
+        f"procurement cost US$ {s.procurement_cost_busd_per_gw_year:g} B/GW-yr",
         COLORS["procurement_cost"],
         "bottom",
     )

@@ -12,8 +12,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.base import BUSD, COLORS, MUTED, Chart, style
-from app.context import ViewContext
+from app.charts.base import (
+    BUSD,
+    COLORS,
+    MUTED,
+    Chart,
+    _list,
+    busd_hover,
+    on_view,
+    style,
+    with_label,
+)
 from model import Result, Scenario, evaluate
 from model.metrics import format_metric
 
@@ -105,14 +114,18 @@ def sources_and_uses(result: Result) -> pd.DataFrame:
     return frame
 
 
+def _annual(scenario: Scenario, result: Result | None) -> tuple[Result, pd.DataFrame, list[int]]:
+    """The result (evaluated when not given), its cash-flow table and its years as ints."""
+    r = result if result is not None else evaluate(scenario)
+    return r, r.cash_flows, [int(y) for y in r.cash_flows["year"]]
+
+
 def debt_balance_chart(
     scenario: Scenario, result: Result | None = None, label: str = ""
 ) -> go.Figure:
     """Debt balance by year (line) with drawdowns, repayments and interest paid (bars), US$ B."""
-    r = result if result is not None else evaluate(scenario)
-    cf = r.cash_flows
+    r, cf, years = _annual(scenario, result)
     s = r.scenario
-    years = [int(y) for y in cf["year"]]
     building = cf["year"].to_numpy() < s.build_years
     paid = np.where(building, 0.0, cf["interest"].to_numpy(dtype=np.float64))
     c = Chart()
@@ -122,33 +135,20 @@ def debt_balance_chart(
         ("Interest paid", -paid, COLORS["tax"]),
     )
     for name, values, color in bars:
-        c.add(
-            "bar",
-            x=years,
-            y=[float(v) for v in np.asarray(values, dtype=np.float64)],
-            name=name,
-            marker={"color": color},
-            hovertemplate=f"{name}: %{{y:,.2f}} US$ B<extra></extra>",
-        )
-    c.add(
-        "scatter",
-        x=years,
-        y=[float(v) for v in cf["debt_balance"]],
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 3},
-        name="Debt balance, year end",
-        hovertemplate="Debt balance: %{y:,.2f} US$ B<extra></extra>",
-    )
+        c.bar(years, _list(values), name, color, hover=busd_hover(label=name) + "<extra></extra>")
+    c.year_line(years, cf["debt_balance"], "Debt balance, year end", COLORS["fcf"], width=3)
     c.layout["barmode"] = "relative"
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     dscr = "none" if r.min_dscr is None else f"{r.min_dscr:.2f}x"
     return style(
         c,
         "Debt: drawdowns, repayments and the balance",
-        f"loan-to-cost {s.debt_share_of_capex:.0%} at {s.debt_interest_rate:.1%}, "
-        f"{s.debt_tenor_years}-year {'sculpted' if s.debt_sculpted else 'level'} repayment, "
-        f"peak {r.peak_debt_busd:,.1f} {BUSD}, minimum DSCR {dscr}"
-        + (f" · {label}" if label else ""),
+        with_label(
+            f"loan-to-cost {s.debt_share_of_capex:.0%} at {s.debt_interest_rate:.1%}, "
+            f"{s.debt_tenor_years}-year {'sculpted' if s.debt_sculpted else 'level'} repayment, "
+            f"peak {r.peak_debt_busd:,.1f} {BUSD}, minimum DSCR {dscr}",
+            label,
+        ),
         _year_axis(s),
         f"{BUSD} per year (balance: {BUSD})",
     )
@@ -158,26 +158,25 @@ def equity_vs_project_chart(
     scenario: Scenario, result: Result | None = None, label: str = ""
 ) -> go.Figure:
     """Cumulative cash flows: the unlevered project against the builder's equity, US$ B."""
-    r = result if result is not None else evaluate(scenario)
-    cf = r.cash_flows
+    r, cf, years = _annual(scenario, result)
     s = r.scenario
-    years = [int(y) for y in cf["year"]]
     c = Chart()
     for col, name, color, dash in (
         ("fcf", "Project (unlevered FCF)", MUTED, "dash"),
         ("fcf_to_equity", "Builder's equity (FCFE)", COLORS["builder"], "solid"),
     ):
-        c.add(
-            "scatter",
-            x=years,
-            y=[float(v) for v in np.cumsum(cf[col].to_numpy(dtype=np.float64))],
-            mode="lines+markers",
-            line={"color": color, "width": 3, "dash": dash},
-            name=f"{name}, cumulative",
-            hovertemplate=f"{name}: %{{y:,.2f}} US$ B cumulative<extra></extra>",
+        c.line(
+            years,
+            _list(np.cumsum(cf[col].to_numpy(dtype=np.float64))),
+            f"{name}, cumulative",
+            color,
+            width=3,
+            dash=dash,
+            markers=True,
+            hover=busd_hover(label=name) + " cumulative",
         )
     c.hline(0.0, MUTED)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
 
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.1%}"
@@ -185,21 +184,18 @@ def equity_vs_project_chart(
     return style(
         c,
         "Project and equity cash flows, cumulative",
-        f"IRR {pct(r.irr)} project, {pct(r.equity_irr)} equity; NPV {r.npv_busd:,.1f} project, "
-        f"{r.npv_equity_busd:,.1f} to equity ({BUSD})" + (f" · {label}" if label else ""),
+        with_label(
+            f"IRR {pct(r.irr)} project, {pct(r.equity_irr)} equity; NPV {r.npv_busd:,.1f} project, "
+            f"{r.npv_equity_busd:,.1f} to equity ({BUSD})",
+            label,
+        ),
         _year_axis(s),
         f"Cumulative cash flow, {BUSD}",
     )
 
 
-def debt_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`debt_balance_chart` for the dashboard's scenario (chart registry form)."""
-    return debt_balance_chart(ctx.scenario, ctx.result, ctx.label)
-
-
-def equity_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`equity_vs_project_chart` for the dashboard's scenario (chart registry form)."""
-    return equity_vs_project_chart(ctx.scenario, ctx.result, ctx.label)
+debt_chart = on_view(debt_balance_chart)
+equity_chart = on_view(equity_vs_project_chart)
 
 
 __all__ = [

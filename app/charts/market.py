@@ -10,8 +10,19 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from app.charts.base import BUSD, COLORS, MUTED, NEGATIVE, POSITIVE, Chart, style
-from app.context import ViewContext
+from app.charts.base import (
+    BUSD,
+    COLORS,
+    MUTED,
+    NEGATIVE,
+    POSITIVE,
+    Chart,
+    busd_hover,
+    finite_or_none,
+    on_view,
+    style,
+    with_label,
+)
 from model import Result, Scenario, evaluate
 from model.derived import lease_rate_paths, pricing_pressure_map
 
@@ -42,32 +53,28 @@ def pricing_pressure_map_chart(scenario: Scenario, label: str = "") -> go.Figure
         colorscale=DIVERGING,
         colorbar={"title": {"text": f"ΔNPV, {BUSD}"}, "ticksuffix": ""},
         hovertemplate=(
-            "pass-through %{x:.0%}, elasticity %{y:.2f}: ΔNPV %{z:,.1f} US$ B<extra></extra>"
+            "pass-through %{x:.0%}, elasticity %{y:.2f}: ΔNPV US$ %{z:,.1f} B<extra></extra>"
         ),
         name="NPV change",
     )
-    c.add(
-        "contour",
-        x=x,
-        y=y,
-        z=z.tolist(),
-        contours={"start": 0.0, "end": 0.0, "size": 1.0, "coloring": "none"},
-        line={"color": "black", "width": 2.5},
-        showscale=False,
-        hoverinfo="skip",
-        name="ΔNPV = 0: margin gain offsets price pressure",
-        showlegend=True,
+    c.zero_contour(
+        x,
+        y,
+        z.tolist(),
+        "ΔNPV = 0: margin gain offsets price pressure",
+        {"color": "black", "width": 2.5},
     )
-    c.add(
-        "scatter",
-        x=[scenario.price_pass_through],
-        y=[scenario.demand_elasticity],
-        mode="markers",
-        marker={"symbol": "x", "size": 13, "color": COLORS["fcf"]},
-        name="Scenario",
-        hovertemplate="Scenario: pass-through %{x:.0%}, elasticity %{y:.2f}<extra></extra>",
+    c.point(
+        scenario.price_pass_through,
+        scenario.demand_elasticity,
+        "Scenario",
+        COLORS["fcf"],
+        hover="Scenario: pass-through %{x:.0%}, elasticity %{y:.2f}",
+        size=13,
+        symbol="x",
     )
-    c.xaxis.update(tickformat=".0%", range=[x[0], x[-1]])
+    c.percent_axis()
+    c.xaxis.update(range=[x[0], x[-1]])
     c.yaxis.update(range=[y[0], y[-1]])
     c.layout["hovermode"] = "closest"
     gain = (
@@ -78,7 +85,7 @@ def pricing_pressure_map_chart(scenario: Scenario, label: str = "") -> go.Figure
     return style(
         c,
         "Pricing pressure map: NPV change from the efficiency gain",
-        f"{gain}, diffusion {m.diffusion:.0%}" + (f" · {label}" if label else ""),
+        with_label(f"{gain}, diffusion {m.diffusion:.0%}", label),
         "Price pass-through (% of the industry's cost decline passed into token prices)",
         "Price elasticity of token demand (absolute)",
         height=520,
@@ -108,16 +115,15 @@ def lease_rate_paths_chart(
     rate = scenario.lease_rate_busd_per_gw_year
     for i, col in enumerate(vintage_cols):
         values = paths[col].to_numpy(dtype=np.float64) * rate
-        c.add(
-            "scatter",
-            x=years,
-            y=[None if not np.isfinite(v) else float(v) for v in values],
-            mode="lines",
-            line={"color": "#b5a1c9", "width": 1.2},
-            name="IT vintages at spot, by age" if i == 0 else f"vintage {i}",
+        c.line(
+            years,
+            finite_or_none(values),
+            "IT vintages at spot, by age" if i == 0 else f"vintage {i}",
+            "#b5a1c9",
+            width=1.2,
+            hover=busd_hover(label=f"vintage {i}", per=" per GW-year"),
             legendgroup="vintages",
             showlegend=i == 0,
-            hovertemplate=f"vintage {i}: %{{y:,.2f}} US$ B per GW-year<extra></extra>",
         )
     operating = paths["operating"].to_numpy(dtype=bool)
     series = {key: paths[f"{key}_busd_per_gw_year"].to_numpy(dtype=np.float64) for key, *_ in PATHS}
@@ -135,37 +141,34 @@ def lease_rate_paths_chart(
             if key in ("frontier", "ceiling", "floor")
             else np.where(operating, values, np.nan)
         )
-        c.add(
-            "scatter",
-            x=years,
-            y=[float(v) if np.isfinite(v) else None for v in shown],
-            mode="lines",
-            line={"color": color, "dash": dash, "width": width},
-            name=name,
-            hovertemplate=f"{name}: %{{y:,.2f}} US$ B per GW-year<extra></extra>",
+        c.line(
+            years,
+            finite_or_none(shown),
+            name,
+            color,
+            width=width,
+            dash=dash,
+            hover=busd_hover(label=name, per=" per GW-year"),
         )
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     c.yaxis["rangemode"] = "tozero"
     s = scenario
     return style(
         c,
         "Lease rates over the horizon: frontier, vintages, contracts and the cost bounds",
-        f"hardware decline {s.hardware_cost_decline_per_year:.0%} a year, entry lag "
-        f"{s.entry_lag_years:g} years" + (f" · {label}" if label else ""),
+        with_label(
+            f"hardware decline {s.hardware_cost_decline_per_year:.0%} a year, entry lag "
+            f"{s.entry_lag_years:g} years",
+            label,
+        ),
         f"Year from first capex (years 0-{s.build_years - 1} build)",
         "Lease rate, US$ B per GW-year of facility power",
         height=500,
     )
 
 
-def pricing_pressure_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`pricing_pressure_map_chart` for the dashboard's scenario (chart registry form)."""
-    return pricing_pressure_map_chart(ctx.scenario, ctx.label)
-
-
-def lease_paths_chart(ctx: ViewContext) -> go.Figure:
-    """:func:`lease_rate_paths_chart` for the dashboard's scenario (chart registry form)."""
-    return lease_rate_paths_chart(ctx.scenario, ctx.result, ctx.label)
+pricing_pressure_chart = on_view(pricing_pressure_map_chart, with_result=False)
+lease_paths_chart = on_view(lease_rate_paths_chart)
 
 
 __all__ = [

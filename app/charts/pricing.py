@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from app.charts.base import (
@@ -15,11 +16,15 @@ from app.charts.base import (
     MUTED,
     Chart,
     _list,
+    busd_hover,
     same_series,
     style,
+    with_label,
 )
 from app.context import ViewContext
 from model.derived import elasticity_sweep, index_sweep, npv_multiplier_sweep, revenue_per_gw_sweep
+
+MULTIPLIER_AXIS_TITLE = "Builder's inference-efficiency multiplier (x tokens per GPU versus today)"
 
 INDEX_LABELS = {
     "token_price_index": "Token price",
@@ -45,37 +50,51 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
             if merged and key == "lease_rate_index"
             else label
         )
-        c.add(
-            "scatter",
-            x=_list(sweep["multiplier"]),
-            y=_list(sweep[key]),
-            name=name,
-            mode="lines+markers",
+        width, dash = INDEX_STYLE[key]
+        c.line(
+            _list(sweep["multiplier"]),
+            _list(sweep[key]),
+            name,
+            INDEX_COLORS[key],
+            width=width,
+            dash=dash,
+            hover=f"{name}: %{{y:.2f}}x today",
+            markers=True,
             marker={"size": 5},
-            line={"color": INDEX_COLORS[key], **INDEX_STYLE[key]},
-            hovertemplate=f"{name}: %{{y:.2f}}x today<extra></extra>",
         )
     c.hline(1.0, dash="dot")
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
     c.yaxis.update(type="log", tickvals=INDEX_TICKS, ticktext=[f"{t:g}x" for t in INDEX_TICKS])
-    c.xaxis["ticksuffix"] = "x"
-    return style(
+    c.multiplier_axis(s)
+    return _multiplier_style(
         c,
         f"Pricing pressure: market indices in year {year} (first operating year)",
         f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
-        f"elasticity {s.demand_elasticity:g} · {ctx.label}",
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
+        f"elasticity {s.demand_elasticity:g}",
+        ctx.label,
         "Index (1 = today, log scale)",
     )
 
 
+def _free_side(x: list[float], series: list[list[float]], at: float) -> str:
+    """``top`` or ``bottom``: the side of the plot the lines leave free at ``x = at``.
+
+    A label at the scenario's multiplier goes where no line runs, so it never covers one.
+    """
+    values = [float(np.interp(at, x, ys)) for ys in series]
+    everything = [v for ys in series for v in ys] + [0.0]
+    room_below, room_above = min(values) - min(everything), max(everything) - max(values)
+    return "bottom" if room_below > room_above else "top"
+
+
+def _multiplier_style(c: Chart, title: str, subtitle: str, label: str, y_title: str) -> go.Figure:
+    """:func:`style` for a chart against the efficiency multiplier (x axis titled once here)."""
+    return style(c, title, with_label(subtitle, label), MULTIPLIER_AXIS_TITLE, y_title)
+
+
 def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
     """NPV when only the builder has the efficiency gain versus when the whole industry has it."""
-    s = ctx.scenario
-    sweep = npv_multiplier_sweep(s)
+    s, sweep, c = ctx.scenario, npv_multiplier_sweep(ctx.scenario), Chart()
     x = _list(sweep["multiplier"])
-    c = Chart()
     # where both cases give the same NPV (a pure lessor in a market pinned at the user-cost
     # ceiling), one line carries both names rather than one hiding the other
     both = same_series(sweep["builder"], sweep["industry"])
@@ -86,7 +105,7 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
         if both
         else "Builder only has the gain (diffusion 0)",
         COLORS["builder"],
-        hover="Builder only: %{y:,.1f} US$ B",
+        hover=busd_hover(digits=1, label="Builder only"),
     )
     if not both:
         c.line(
@@ -94,46 +113,38 @@ def npv_vs_multiplier_chart(ctx: ViewContext) -> go.Figure:
             _list(sweep["industry"]),
             "Whole industry has it (diffusion 1)",
             COLORS["industry"],
-            hover="Whole industry: %{y:,.1f} US$ B",
+            hover=busd_hover(digits=1, label="Whole industry"),
         )
     current_hidden = same_series(sweep["current"], sweep["builder"]) or same_series(
         sweep["current"], sweep["industry"]
     )
     if s.efficiency_diffusion not in (0.0, 1.0) and not current_hidden:
-        c.add(
-            "scatter",
-            x=x,
-            y=_list(sweep["current"]),
-            name=f"Scenario's diffusion {s.efficiency_diffusion:g}",
-            mode="lines",
-            line={"color": COLORS["current"], "width": 2, "dash": "dash"},
-            hovertemplate="Scenario diffusion: %{y:,.1f} US$ B<extra></extra>",
+        c.line(
+            x,
+            _list(sweep["current"]),
+            f"Scenario's diffusion {s.efficiency_diffusion:g}",
+            COLORS["current"],
+            width=2,
+            dash="dash",
+            hover=busd_hover(digits=1, label="Scenario diffusion"),
         )
     c.hline(0)
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
-    c.xaxis["ticksuffix"] = "x"
-    return style(
-        c,
-        "NPV against the efficiency multiplier: who gets the gain?",
-        ctx.label,
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
-        f"NPV at WACC, {BUSD}",
-    )
+    shown = [_list(sweep[k]) for k in ("builder", "industry", "current")]
+    c.multiplier_axis(s, _free_side(x, shown, s.efficiency_multiplier))
+    title = "NPV against the efficiency multiplier: who gets the gain?"
+    return _multiplier_style(c, title, "", ctx.label, f"NPV at WACC, {BUSD}")
 
 
 def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
     """Revenue per GW for a lessor of raw compute versus a host of models billed per token."""
-    s = ctx.scenario
-    sweep = revenue_per_gw_sweep(s)
+    s, sweep, c = ctx.scenario, revenue_per_gw_sweep(ctx.scenario), Chart()
     x = _list(sweep["multiplier"])
-    c = Chart()
     c.line(
         x,
         _list(sweep["lessor"]),
         "Lessor: all capacity leased as raw compute",
         COLORS["lessor"],
-        hover="Lessor: %{y:,.2f} US$ B per GW-year",
+        hover=busd_hover(label="Lessor", per=" per GW-year"),
     )
     c.line(
         x,
@@ -141,49 +152,71 @@ def revenue_per_gw_chart(ctx: ViewContext) -> go.Figure:
         "Model host: all capacity billed per token",
         COLORS["host"],
         dash="dash",
-        hover="Model host: %{y:,.2f} US$ B per GW-year",
+        hover=busd_hover(label="Model host", per=" per GW-year"),
     )
-    if 1.0 <= s.efficiency_multiplier <= 4.0:
-        c.vline(s.efficiency_multiplier, f"scenario {s.efficiency_multiplier:g}x", MUTED)
-    c.xaxis["ticksuffix"] = "x"
+    shown = [_list(sweep["lessor"]), _list(sweep["host"])]
+    c.multiplier_axis(s, _free_side(x, shown, s.efficiency_multiplier))
     c.yaxis["rangemode"] = "tozero"
-    return style(
+    return _multiplier_style(
         c,
         "Revenue per GW: lessor versus model host",
-        f"average over the {s.operating_years} operating years, no procured capacity · "
-        + ctx.label,
-        "Builder's inference-efficiency multiplier (x tokens per GPU versus today)",
+        f"average over the {s.operating_years} operating years, no procured capacity",
+        ctx.label,
         "Revenue, US$ B per GW-year of facility power",
     )
 
 
+def merged_from(x: list[float], line: list[float], under: list[float]) -> float | None:
+    """The first ``x`` from which ``line`` runs under ``under`` to the end (None if it does not).
+
+    Used to say where a reference curve disappears under the scenario's line.
+    """
+    a, b = np.asarray(line), np.asarray(under)
+    apart = ~np.isclose(a, b, rtol=1e-6, atol=1e-6)
+    if apart[-1] or not apart.any():
+        return None
+    return float(x[int(np.nonzero(apart)[0][-1]) + 1])
+
+
+def merged_note(merged: list[tuple[str, float]]) -> str:
+    """``; from elasticity 1.3 the 2x and 4x lines run under the scenario's`` (or '')."""
+    if not merged:
+        return ""
+    start = max(e for _, e in merged)
+    names = " and ".join(n for n, _ in merged)
+    line = "line runs" if len(merged) == 1 else "lines run"
+    return f"; from elasticity {start:g} the {names} {line} under the scenario's"
+
+
 def jevons_chart(ctx: ViewContext) -> go.Figure:
     """NPV against demand elasticity: where cheaper inference stops hurting (Jevons territory)."""
-    s = ctx.scenario
-    sweep = elasticity_sweep(s)
+    s, sweep, c = ctx.scenario, elasticity_sweep(ctx.scenario), Chart()
     x = _list(sweep["elasticity"])
-    c = Chart()
     scenario_name = (
         f"Scenario: {s.efficiency_multiplier:g}x, diffusion {s.efficiency_diffusion:.0%}"
     )
     references = (
-        ("no_gain", "No efficiency gain (1x)", {"color": MUTED, "width": 1.5, "dash": "dot"}),
-        ("industry_2x", "2x, whole industry", {"color": COLORS["industry"], "width": 2}),
-        ("industry_4x", "4x, whole industry", {"color": "#9d0208", "width": 2}),
+        ("no_gain", "No efficiency gain (1x)", MUTED, 1.5, "dot"),
+        ("industry_2x", "2x, whole industry", COLORS["industry"], 2.0, None),
+        ("industry_4x", "4x, whole industry", "#9d0208", 2.0, None),
     )
-    for key, name, line in references:
+    merged: list[tuple[str, float]] = []
+    for key, name, color, width, dash in references:
         if same_series(sweep[key], sweep["scenario"]):
             # drawn under the scenario's line it would be invisible: say so in its name instead
             scenario_name += f" (= {name.split(' (')[0].lower()})"
             continue
-        c.add(
-            "scatter",
-            x=x,
-            y=_list(sweep[key]),
-            name=name,
-            mode="lines",
-            line=line,
-            hovertemplate=f"{name}: %{{y:,.1f}} US$ B<extra></extra>",
+        joins = merged_from(x, _list(sweep[key]), _list(sweep["scenario"]))
+        if joins is not None:
+            merged.append((name.split(",")[0], joins))
+        c.line(
+            x,
+            _list(sweep[key]),
+            name,
+            color,
+            width=width,
+            dash=dash,
+            hover=busd_hover(digits=1, label=name),
         )
     c.line(
         x,
@@ -191,7 +224,7 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
         scenario_name,
         COLORS["builder"],
         width=3,
-        hover="Scenario: %{y:,.1f} US$ B",
+        hover=busd_hover(digits=1, label="Scenario"),
     )
     # the 4x curve explodes at high elasticity: clip the axis so the crossing stays readable
     values = sweep[["no_gain", "industry_2x", "industry_4x", "scenario"]].to_numpy()
@@ -212,8 +245,12 @@ def jevons_chart(ctx: ViewContext) -> go.Figure:
     return style(
         c,
         "Jevons check: NPV against the price elasticity of token demand",
-        f"pass-through {s.price_pass_through:.0%}{'; y axis clipped, hover for values' if clipped else ''}"
-        f" · {ctx.label}",
+        with_label(
+            f"pass-through {s.price_pass_through:.0%}"
+            + ("; y axis clipped, hover for values" if clipped else "")
+            + merged_note(merged),
+            ctx.label,
+        ),
         "Price elasticity of token demand (absolute)",
         f"NPV at WACC, {BUSD}",
     )

@@ -15,7 +15,9 @@ from app.charts.base import (
     Chart,
     _list,
     _year_axis_title,
+    busd_hover,
     style,
+    with_label,
 )
 from app.context import ViewContext
 from model.bridge import npv_bridge
@@ -43,26 +45,14 @@ def cash_flow_chart(ctx: ViewContext) -> go.Figure:
         ("capex_refresh", "Capex: IT / facility refresh", cf["capex_refresh"]),
     ]
     c = Chart()
-    for key, name, series in positive:
-        if float(np.abs(series).sum()) == 0.0:
-            continue
-        c.bar(years, _list(series), name, COLORS[key])
-    for key, name, series in negative:
-        if float(np.abs(series).sum()) == 0.0:
-            continue
-        c.bar(years, _list(-series), name, COLORS[key])
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(cf["fcf"]),
-        name="Free cash flow",
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 2},
-        marker={"size": 6},
-        hovertemplate="%{y:,.2f} US$ B",
-    )
+    # costs drawn below zero; a line of zeros (no procurement, no resale) stays out of the legend
+    for sign, rows in ((1.0, positive), (-1.0, negative)):
+        for key, name, series in rows:
+            if float(np.abs(series).sum()) > 0.0:
+                c.bar(years, _list(sign * series), name, COLORS[key])
+    c.year_line(years, cf["fcf"], "Free cash flow", COLORS["fcf"], width=2)
     c.layout.update(barmode="relative", bargap=0.25)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     return style(
         c,
         "Annual cash flows: revenue by route against opex, tax and capex",
@@ -101,48 +91,41 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     years = [int(y) for y in cf["year"]]
     r = ctx.result
     c = Chart()
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(cf["cumulative_fcf"]),
-        name="Cumulative FCF (nominal)",
-        mode="lines+markers",
-        line={"color": COLORS["fcf"], "width": 2.5},
-        hovertemplate="%{y:,.1f} US$ B",
-    )
-    c.add(
-        "scatter",
-        x=years,
-        y=_list(np.cumsum(cf["discounted_fcf"])),
-        name=f"Cumulative FCF discounted at WACC {ctx.scenario.wacc:.1%}",
-        mode="lines",
-        line={"color": COLORS["accent"], "width": 2, "dash": "dash"},
-        hovertemplate="%{y:,.1f} US$ B",
+    c.year_line(years, cf["cumulative_fcf"], "Cumulative FCF (nominal)", COLORS["fcf"])
+    c.line(
+        years,
+        _list(np.cumsum(cf["discounted_fcf"])),
+        f"Cumulative FCF discounted at WACC {ctx.scenario.wacc:.1%}",
+        COLORS["accent"],
+        width=2,
+        dash="dash",
+        hover=busd_hover(digits=1),
+        extra=True,
     )
     for value, label, color in (
         (r.payback_years, "Payback", COLORS["fcf"]),
         (r.discounted_payback_years, "Discounted payback", COLORS["accent"]),
     ):
-        if value is None:
-            continue
-        c.add(
-            "scatter",
-            x=[value],
-            y=[0.0],
-            name=f"{label}: {value:.1f} years",
-            mode="markers",
-            marker={"symbol": "diamond", "size": 13, "color": color, "line": {"color": "white"}},
-            hovertemplate=f"{label}: %{{x:.1f}} years<extra></extra>",
-        )
+        if value is not None:
+            c.point(
+                value,
+                0.0,
+                f"{label}: {value:.1f} years",
+                color,
+                hover=f"{label}: %{{x:.1f}} years",
+                size=13,
+                symbol="diamond",
+                line={"color": "white"},
+            )
     if r.payback_years is None:
         c.note("No payback within the horizon", COLORS["capex_build"])
     why = payback_note(cf["year"].to_numpy(), cf["cumulative_fcf"].to_numpy(), r.payback_years)
-    c.xaxis.update(dtick=1, zeroline=False)
+    c.year_axis()
     c.hline(0)
     return style(
         c,
         "Cumulative free cash flow and payback",
-        (why + " · " if why else "") + ctx.label,
+        with_label(why, ctx.label) if why else ctx.label,
         _year_axis_title(ctx.scenario),
         f"Cumulative FCF, {BUSD}",
     )
@@ -167,23 +150,36 @@ def npv_bridge_chart(ctx: ViewContext) -> go.Figure:
         decreasing={"marker": {"color": NEGATIVE}},
         totals={"marker": {"color": INK}},
         connector={"line": {"color": MUTED, "width": 1}},
-        hovertemplate="%{x}: %{y:,.1f} US$ B<extra></extra>",
+        hovertemplate=busd_hover(digits=1, label="%{x}") + "<extra></extra>",
         name="Present value at WACC",
     )
     c.hline(0)
     c.layout["hovermode"] = "closest"
+    c.yaxis.update(automargin=True, range=waterfall_range(values))
     residual = float(bridge.loc[bridge["step"] == "residual_value", "pv_busd"].sum())
     share = f"{residual / npv:.0%} of NPV" if abs(npv) > 1e-9 else "NPV is zero"
-    c.yaxis["automargin"] = True
     return style(
         c,
         "NPV bridge: what carries the value",
-        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value is US$ {residual:,.1f} B "
-        f"({share}) · {ctx.label}",
+        f"present values at WACC {ctx.scenario.wacc:.1%}; residual value US$ {residual:,.1f} B "
+        f"({share}; the tax on its gain is in Cash tax) · {ctx.label}",
         "Component (present value at the WACC rate)",
         f"Present value, {BUSD}",
         legend=False,
     )
+
+
+def waterfall_range(values: list[float], pad: float = 0.09) -> list[float]:
+    """A y range for a waterfall of steps ending in a total, with room for the value labels.
+
+    Each step's label sits outside its bar (below a fall): the range reaches ``pad`` of the span
+    beyond the lowest and highest running totals, so a label near zero clears the axis labels.
+    """
+    running = np.cumsum(values[:-1])
+    ends = [0.0, *running.tolist(), values[-1]]
+    lo, hi = min(ends), max(ends)
+    span = max(hi - lo, 1e-9)
+    return [lo - pad * span, hi + pad * span]
 
 
 def npv_profile_chart(ctx: ViewContext) -> go.Figure:
@@ -197,33 +193,31 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
         _list(npv),
         "NPV of free cash flows",
         COLORS["builder"],
-        hover="Rate %{x:.1%}: NPV %{y:,.1f} US$ B",
+        hover="Rate %{x:.1%}: " + busd_hover(digits=1, label="NPV"),
     )
     c.hline(0)
     c.vline(ctx.scenario.wacc, f"WACC {ctx.scenario.wacc:.1%}", COLORS["current"])
-    c.add(
-        "scatter",
-        x=[ctx.scenario.wacc],
-        y=[ctx.result.npv_busd],
-        name=f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
-        mode="markers",
-        marker={"size": 11, "color": COLORS["current"]},
-        hovertemplate="NPV at WACC: %{y:,.1f} US$ B<extra></extra>",
+    c.point(
+        ctx.scenario.wacc,
+        ctx.result.npv_busd,
+        f"NPV at WACC: US$ {ctx.result.npv_busd:,.1f} B",
+        COLORS["current"],
+        hover=busd_hover(digits=1, label="NPV at WACC"),
     )
     # every sign change of the plotted profile is an IRR; a refresh can create several
     roots = npv_profile_roots(ctx.result, rates)
     irr_label = "IRR" if len(roots) <= 1 else "IRRs (several: read with MIRR)"
     if roots:
-        c.add(
-            "scatter",
-            x=roots,
-            y=[0.0] * len(roots),
-            name=f"{irr_label}: " + ", ".join(f"{x:.1%}" for x in sorted(roots)),
-            mode="markers",
-            marker={"symbol": "x", "size": 13, "color": COLORS["industry"]},
-            hovertemplate="IRR %{x:.2%}<extra></extra>",
+        c.point(
+            roots,
+            [0.0] * len(roots),
+            f"{irr_label}: " + ", ".join(f"{x:.1%}" for x in sorted(roots)),
+            COLORS["industry"],
+            hover="IRR %{x:.2%}",
+            size=13,
+            symbol="x",
         )
-    c.xaxis["tickformat"] = ".0%"
+    c.percent_axis()
     c.layout["hovermode"] = "closest"
     return style(
         c,

@@ -43,7 +43,7 @@ def render(ctx: ViewContext) -> None:
         ),
     )
     cols[3].metric(
-        "NPV per GW: bought / built",
+        md("NPV per GW, US$ B: bought / built"),
         f"{c['contribution_busd_per_gw']:,.2f} / {c['build_npv_busd_per_gw']:,.2f}",
         help=md(
             "US$ B of NPV per GW procured and resold, against US$ B of NPV per GW the "

@@ -172,7 +172,7 @@ def _inputs_table(values: dict[str, dict[str, Any]], chosen: list[str]) -> None:
             name="Input",
         ),
     )
-    st.dataframe(table, width="stretch")
+    st.table(table)  # wraps long scenario names instead of cutting them
 
 
 def kpi_frame(
@@ -200,4 +200,5 @@ def _kpi_table(
     evaluated: dict[str, tuple[dict[str, float | None], pd.DataFrame]], chosen: list[str], base: str
 ) -> None:
     st.markdown("**KPIs, with the difference from the base**")
-    st.dataframe(kpi_frame(evaluated, chosen, base), width="stretch")
+    # a static table: every column shows in full, headers wrap (a grid cut the deltas off)
+    st.table(kpi_frame(evaluated, chosen, base))

@@ -87,7 +87,8 @@ def render(ctx: ViewContext) -> None:
             f"{format_metric('payback_from_operation_years', r.payback_from_operation_years)} "
             "from the start of operation, the first time it does (the cluster payback CoreWeave "
             "reports, about 2.5 years). The residual value (assets at market value at the end of "
-            f"the horizon, after tax on the gain) is {fmt_busd(r.residual_pv_busd)} of the NPV."
+            f"the horizon, after tax on the gain) is {fmt_busd(r.residual_pv_busd)} of the NPV "
+            "(the NPV bridge shows it before that tax, which it counts in Cash tax)."
         )
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)

@@ -282,10 +282,30 @@ def _breakeven_section(ctx: ViewContext) -> None:
         delta_arrow="off",
         border=True,
     )
-    text = be.reason.replace(field, spec.label).replace(
-        metric, ca.METRIC_TITLES.get(metric, metric)
-    )
     if be.value is not None:
-        st.success(escape_markdown(text))
+        # in the formats of the KPIs above (the model's reason keeps raw units)
+        st.success(escape_markdown(breakeven_sentence(field, metric, be.value, target)))
     else:
+        text = be.reason.replace(field, spec.label).replace(
+            metric, ca.METRIC_TITLES.get(metric, metric)
+        )
         st.info(escape_markdown(text))
+
+
+def breakeven_sentence(field: str, metric: str, value: float, target: float) -> str:
+    """``NPV at WACC reaches US$ 0.0 B at Lease rate = US$ 11.34 B per GW-year.``
+
+    The metric in its one format, the input as the sidebar shows it (percent for rates) with
+    its unit.
+    """
+    spec = FIELD_SPECS[field]
+    if display_scale(field) != 1:
+        shown = f"{value * 100:,.2f}{percent_unit(spec)}"
+    elif spec.unit.startswith("US$ B"):
+        shown = f"US$ {value:,.2f} B{spec.unit.removeprefix('US$ B')}"
+    else:
+        digits = 0 if spec.integer else 2
+        shown = f"{value:,.{digits}f} {spec.unit}"
+    return (
+        f"{metric_label(metric)} reaches {format_metric(metric, target)} at {spec.label} = {shown}."
+    )

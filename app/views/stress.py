@@ -61,12 +61,8 @@ def render(ctx: ViewContext) -> None:
             "Clipped": table["clipped"],
         }
     )
-    st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
-        column_config={"What changes": st.column_config.TextColumn(width="large")},
-    )
+    # a static table wraps long shock names and change lists instead of cutting them
+    st.table(shown.set_index("Shock"))
     up = table[(table["shock"] != AS_SET) & (table["npv_busd"] > base["npv_busd"] + 1e-9)]
     if not up.empty:
         why = (

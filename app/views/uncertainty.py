@@ -23,6 +23,7 @@ from app import charts_analysis as ca
 from app.context import ViewContext
 from app.ui import escape_markdown, show_chart
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario
+from model.metrics import format_metric
 from model.uncertainty import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -32,7 +33,6 @@ from model.uncertainty import (
     check_session_draws,
     default_distributions,
     default_spec,
-    format_metric,
     is_percent_field,
     monte_carlo,
     parse_distribution,

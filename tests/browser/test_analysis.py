@@ -37,7 +37,7 @@ def test_analysis_tabs_draw_charts(page: Page, app_url: str) -> None:
             )
         if tab == "Sensitivity":  # the default breakeven question is answered
             expect(
-                panel.get_by_text(re.compile(r"Lease rate = 11\.34\d* US\$ B")).first
+                panel.get_by_text(re.compile(r"Lease rate = US\$ 11\.34\d* B")).first
             ).to_be_visible(timeout=TIMEOUT_MS)
         body = page.locator("body").inner_text()
         assert "Traceback" not in body, tab
