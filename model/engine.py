@@ -8,6 +8,10 @@ are in ``docs/methodology.md``; names carry their units (``_busd`` = US$ billion
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -195,13 +199,39 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
 #: cache (large fresh arrays cost page faults), large enough to amortise numpy call overhead.
 CHUNK_ROWS = 8192
 
+#: Threads :func:`run_metrics` may use for batches of two chunks or more (capped at the cores
+#: the process may use). numpy's array operations release the GIL, so the chunks of one batch
+#: run side by side; every row is independent, so the numbers do not depend on the threads.
+#: The Monte Carlo's worker processes set it to 1 (:func:`batch_threads`).
+_MAX_THREADS = 2
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def batch_threads(n: int) -> Iterator[None]:
+    """A context in which :func:`run_metrics` uses at most ``n`` threads (1: no threads)."""
+    global _MAX_THREADS
+    before, _MAX_THREADS = _MAX_THREADS, max(1, int(n))
+    try:
+        yield
+    finally:
+        _MAX_THREADS = before
+
 
 def run_metrics(
     params: dict[str, FloatArray], *, with_breakeven: bool = False
 ) -> dict[str, FloatArray]:
     """Per-scenario metrics only, evaluated in row chunks of :data:`CHUNK_ROWS`.
 
-    Same numbers as :func:`run` (each row is independent); annual tables are not kept.
+    Same numbers as :func:`run` (each row is independent); annual tables are not kept. Batches
+    of two chunks or more run their chunks on up to two threads (numpy releases the GIL).
     """
     p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
     n = p["gw_built"].shape[0]
@@ -211,13 +241,22 @@ def run_metrics(
     in_order = bool(np.all(horizon[1:] >= horizon[:-1]))
     order = np.arange(n) if in_order else np.argsort(horizon, kind="stable")
     sorted_p = p if in_order else {k: v[order] for k, v in p.items()}
-    parts: list[dict[str, FloatArray]] = []
-    for start in range(0, n, CHUNK_ROWS):
+
+    def one_chunk(start: int) -> dict[str, FloatArray]:
         q = {k: v[start : start + CHUNK_ROWS] for k, v in sorted_p.items()}
         out = _cash_flows(q, with_metrics=True, tables=False)
         if with_breakeven:
             out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
-        parts.append(out.metrics)
+        return out.metrics
+
+    starts = list(range(0, n, CHUNK_ROWS))
+    threads = min(_MAX_THREADS, available_cores(), len(starts))
+    if threads > 1:
+        # one BLAS thread for the whole batch: the chunks' own limits then nest inside it
+        with finance.one_blas_thread(n), ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(one_chunk, starts))
+    else:
+        parts = [one_chunk(start) for start in starts]
     if not parts:
         return {}
     if in_order:

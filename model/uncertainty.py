@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import mmap
 import numbers
-import os
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -55,6 +54,7 @@ from numpy.typing import NDArray
 from scipy import special, stats
 from threadpoolctl import threadpool_limits
 
+from model import engine
 from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
@@ -1160,16 +1160,14 @@ def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
     table, base = args
     # one BLAS thread per worker process: the IRR scan is a matrix product, and two processes
     # each running a two-thread BLAS on two cores ran slower than one process (measured)
-    with threadpool_limits(limits=1):
+    # and no threads inside evaluate_batch: the workers already use the cores
+    with threadpool_limits(limits=1), engine.batch_threads(1):
         return evaluate_batch(table, base)
 
 
 def available_cores() -> int:
     """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return engine.available_cores()
 
 
 def check_workers(workers: object) -> int:

@@ -6,8 +6,8 @@ Prints:
 * slider move: seconds from a keyboard step of the "GW built" slider to the NPV KPI and the first
   chart's title both showing the new scenario (median, min and max over several moves).
 
-Targets: cold page < 8 s, slider move < 1 s median (project goals: < 4 s and < 0.5 s on a quiet machine). Without Chromium it prints a note
-and returns 0.
+Goals (the project's, on a quiet machine): first chart on a warm server < 4 s, slider move
+< 0.5 s median; each line says met or NOT met. Without Chromium it prints a note and returns 0.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from app.devserver import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, w
 
 GW_SLIDER = "GW built (GW of facility power)"
 MOVES = 7
-COLD_TARGET_S = 8.0
-MOVE_TARGET_S = 1.0
+COLD_GOAL_S = 4.0
+MOVE_GOAL_S = 0.5
 
 #: True once the first KPI differs from ``old`` and some chart title mentions ``gw`` GW.
 UPDATED_JS = """([old, gw]) => {
@@ -109,12 +109,13 @@ def main() -> int:
     print(f"cold page, server just started: first chart after {cold_server:.2f} s")
     print(
         f"cold page, fresh browser context on a warm server: first chart after "
-        f"{statistics.median(warm):.2f} s (median of {len(warm)}; target < {COLD_TARGET_S:g} s)"
+        f"{statistics.median(warm):.2f} s (median of {len(warm)}; goal < {COLD_GOAL_S:g} s: "
+        f"{'met' if statistics.median(warm) < COLD_GOAL_S else 'NOT met'})"
     )
     print(
         f"slider move (GW built, keyboard) to KPIs and chart updated: median {med:.2f} s, "
         f"min {min(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves "
-        f"(target < {MOVE_TARGET_S:g} s)"
+        f"(goal < {MOVE_GOAL_S:g} s: {'met' if med < MOVE_GOAL_S else 'NOT met'})"
     )
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     return 0

@@ -608,3 +608,24 @@ def test_token_price_decline_is_not_hardware_ageing() -> None:
     assert deflation.npv_busd >= evaluate(s).npv_busd - 1e-9
     ageing = evaluate(s.replace(hardware_cost_decline_per_year=0.25))
     assert ageing.npv_busd < evaluate(s).npv_busd
+
+
+def test_batch_on_threads_equals_one_thread() -> None:
+    """Methodology section 5: chunks of a batch run side by side give the same numbers."""
+    from model import FIELD_SPECS, evaluate_batch
+
+    rng = np.random.default_rng(11)
+    n = 3 * engine.CHUNK_ROWS + 17  # four chunks, the last one short
+    table = pd.DataFrame(
+        {
+            name: (np.round(v) if spec.integer else v)
+            for name, spec in FIELD_SPECS.items()
+            for v in [rng.uniform(spec.low, spec.high, n)]
+        }
+    )
+    table["hosting_share"] *= 1.0 - table["lease_share"]
+    with engine.batch_threads(2):
+        threaded = evaluate_batch(table, breakeven=True)
+    with engine.batch_threads(1):
+        single = evaluate_batch(table, breakeven=True)
+    pd.testing.assert_frame_equal(threaded, single, check_exact=True)
