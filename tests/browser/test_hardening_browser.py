@@ -9,12 +9,13 @@ in the DOM, the payload shows only as text, sessions never share state, and the 
 from __future__ import annotations
 
 import re
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.state import format_value
 from model import evaluate, load_preset
@@ -142,9 +143,12 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
         # three sessions move their slider (two steps of 0.1); the others must not follow
         for i in (0, 4, 9):
             slider = pages[i].get_by_role("slider", name=GW_LABEL)
-            slider.focus()
-            pages[i].keyboard.press("ArrowRight")
-            pages[i].keyboard.press("ArrowRight")
+            for step in (1, 2):
+                # one step at a time, each seen by the slider before the next (on two loaded
+                # cores a second key press during the first one's rerun can be slow to land)
+                slider.focus()
+                pages[i].keyboard.press("ArrowRight")
+                _wait_for_value(slider, round(values[i] + 0.1 * step, 1))
             expected[i] = round(values[i] + 0.2, 1)
         for i, page in enumerate(pages):
             v = expected[i]
@@ -161,6 +165,14 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
     finally:
         for c in contexts:
             c.close()
+
+
+def _wait_for_value(slider: Locator, value: float, timeout_s: float = TIMEOUT_MS / 1000) -> None:
+    """Wait until ``slider`` shows ``value`` (its aria value, as the tests read it)."""
+    deadline = time.monotonic() + timeout_s
+    while float(slider.input_value()) != value:
+        assert time.monotonic() < deadline, (slider.input_value(), value)
+        time.sleep(0.1)
 
 
 def _upload(page: Page, name: str, data: bytes) -> None:
