@@ -9,6 +9,7 @@ are in ``docs/methodology.md``; names carry their units (``_busd`` = US$ billion
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -202,8 +203,8 @@ CHUNK_ROWS = 8192
 #: Threads :func:`run_metrics` may use for batches of two chunks or more (capped at the cores
 #: the process may use). numpy's array operations release the GIL, so the chunks of one batch
 #: run side by side; every row is independent, so the numbers do not depend on the threads.
-#: The Monte Carlo's worker processes set it to 1 (:func:`batch_threads`).
-_MAX_THREADS = 2
+#: A context variable, so a limit set in one thread (a Monte Carlo worker, a session) stays there.
+_MAX_THREADS: contextvars.ContextVar[int] = contextvars.ContextVar("batch_threads", default=2)
 
 
 def available_cores() -> int:
@@ -217,12 +218,11 @@ def available_cores() -> int:
 @contextlib.contextmanager
 def batch_threads(n: int) -> Iterator[None]:
     """A context in which :func:`run_metrics` uses at most ``n`` threads (1: no threads)."""
-    global _MAX_THREADS
-    before, _MAX_THREADS = _MAX_THREADS, max(1, int(n))
+    token = _MAX_THREADS.set(max(1, int(n)))
     try:
         yield
     finally:
-        _MAX_THREADS = before
+        _MAX_THREADS.reset(token)
 
 
 def run_metrics(
@@ -250,7 +250,7 @@ def run_metrics(
         return out.metrics
 
     starts = list(range(0, n, CHUNK_ROWS))
-    threads = min(_MAX_THREADS, available_cores(), len(starts))
+    threads = min(_MAX_THREADS.get(), available_cores(), len(starts))
     if threads > 1:
         # one BLAS thread for the whole batch: the chunks' own limits then nest inside it
         with finance.one_blas_thread(n), ThreadPoolExecutor(threads) as pool:

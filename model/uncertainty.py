@@ -100,17 +100,16 @@ RBD_HARMONICS = 10
 #: Points of the Beta CDF table that PERT quantiles interpolate (dense near 0 and 1).
 PERT_TABLE_POINTS = 8_193
 
-#: Metrics of the readable summary, with a human label and a kind (``busd`` US$ B, ``pct`` a
-#: fraction shown in %, ``years``, ``usd`` US$ per share); labels and formats on screen come from
-#: the one metrics table, :mod:`model.metrics`.
-SUMMARY_METRICS: dict[str, tuple[str, str]] = {
-    "npv_busd": ("NPV at WACC", "busd"),
-    "irr": ("IRR", "pct"),
-    "mirr": ("MIRR", "pct"),
-    "payback_years": ("Payback", "years"),
-    "roic": ("ROIC", "pct"),
-    "npv_per_share_usd": ("NPV per share", "usd"),
-}
+#: Metrics of the readable summary, in order; their labels and formats come from the one metrics
+#: table, :mod:`model.metrics`.
+SUMMARY_METRICS: tuple[str, ...] = (
+    "npv_busd",
+    "irr",
+    "mirr",
+    "payback_years",
+    "roic",
+    "npv_per_share_usd",
+)
 
 
 class MonteCarloError(ValueError):
@@ -678,7 +677,7 @@ class MonteCarloResult:
         stats = {f: column_stats(self.draws[f].to_numpy(dtype=np.float64)) for f in fields}
         return _explain_gap(stats, self.scenario, fields, metric, self.summary)
 
-    def table(self, metrics: tuple[str, ...] = tuple(SUMMARY_METRICS)) -> pd.DataFrame:
+    def table(self, metrics: tuple[str, ...] = SUMMARY_METRICS) -> pd.DataFrame:
         """The summary for people: human labels, formatted values, the point estimate first.
 
         Columns ``Metric, As set (point estimate), P10, P50 (median), P90, Mean, Below zero``;
