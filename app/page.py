@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -78,6 +79,15 @@ SLIDER_RANGES: dict[str, tuple[float, float]] = {"gw_built": (0.1, 10.0)}
 def input_key(name: str) -> str:
     """Session-state key of the sidebar number input of field ``name`` (value as shown)."""
     return f"{INPUT_PREFIX}{name}"
+
+
+def group_key(group: str) -> str:
+    """Session-state key of the sidebar expander of input group ``group`` (True when open).
+
+    >>> group_key("Build & buy")
+    'grp_build_buy'
+    """
+    return "grp_" + re.sub(r"[^a-z0-9]+", "_", group.lower()).strip("_")
 
 
 def slider_key(name: str) -> str:
@@ -311,11 +321,16 @@ def sidebar_controls() -> None:
     )
     for group in GROUPS:
         names = [n for n in FIELD_NAMES if FIELD_SPECS[n].group == group]
-        with st.expander(f"{group} ({len(names)} inputs)"):
-            for name in names:
-                number_control(name)
-            if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
-                st.caption(escape_markdown(st.session_state[SHARE_NOTE_KEY]))
+        # A group's inputs are drawn only while it is open (opening it reruns the script): ~70
+        # number boxes drawn up front cost the browser about as much as the charts on a first
+        # visit. Closed groups keep their values in session state (f_<name>), so nothing is lost.
+        box = st.expander(f"{group} ({len(names)} inputs)", key=group_key(group), on_change="rerun")
+        if box.open:
+            with box:
+                for name in names:
+                    number_control(name)
+                if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
+                    st.caption(escape_markdown(st.session_state[SHARE_NOTE_KEY]))
     st.segmented_control(
         "Chart toolbar downloads",
         ["PNG", "SVG"],
@@ -471,7 +486,8 @@ def sync_url(preset_id: str, scenario: Scenario) -> None:
 
 # ---- page ---------------------------------------------------------------------------------------
 #: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
-#: (4.5:1 on white and on the sidebar's grey).
+#: (4.5:1 on white and on the sidebar's grey), and the static number tables
+#: (:func:`app.ui.numbers_table_html`): first column and header pinned, tabular figures.
 PAGE_CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
@@ -479,6 +495,23 @@ PAGE_CSS = """
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
 [data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
   opacity: 1 !important; }
+.dc-numbers { overflow: auto; max-width: 100%; max-height: 80vh; border: 1px solid #d5dae1;
+  border-radius: 0.5rem; }
+.dc-numbers:focus-visible { outline: 2px solid #1f4e9c; outline-offset: 2px; }
+.dc-numbers table { border-collapse: separate; border-spacing: 0; font-size: 14px;
+  line-height: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; margin: 0;
+  width: max-content; min-width: 100%; }
+.dc-numbers th, .dc-numbers td { padding: 5px 10px; text-align: right; color: #1f2937;
+  border: none; border-bottom: 1px solid #e1e5eb; background: #ffffff; }
+.dc-numbers thead th { position: sticky; top: 0; z-index: 1; background: #f3f5f8;
+  font-weight: 600; }
+.dc-numbers th[scope="row"] { position: sticky; left: 0; text-align: left; font-weight: 400;
+  border-right: 1px solid #e6e9ef; }
+.dc-numbers thead th:first-child { left: 0; z-index: 2; text-align: left; }
+.dc-numbers tr.strong th, .dc-numbers tr.strong td { font-weight: 700; background: #f8f9fb; }
+.dc-numbers tbody tr:last-child th, .dc-numbers tbody tr:last-child td { border-bottom: none; }
+@media (max-width: 640px) { .dc-numbers th[scope="row"] { white-space: normal; min-width: 8rem;
+  max-width: 9rem; } }
 </style>
 """
 
@@ -490,7 +523,7 @@ def short_preset_name(name: str) -> str:
 
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon="🏭", layout="wide")
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)  # constant CSS, no user text
+    st.html(PAGE_CSS)  # constant CSS, no user text; style only, so it takes no space
     first_run = not st.session_state.get(INIT_KEY)
     init_session()
     sync_inputs()

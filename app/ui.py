@@ -7,9 +7,12 @@ it goes through the one escape function (:func:`app.text.escape_markdown`).
 
 from __future__ import annotations
 
+import html
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Collection
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -123,6 +126,50 @@ def chart_file_stem(name: str, ctx: ViewContext) -> str:
     return f"{name}_{ctx.file_stem}"
 
 
+# ---- tables -------------------------------------------------------------------------------------
+#: Class of the static number tables (:func:`numbers_table_html`); their CSS is in the page's.
+NUMBERS_TABLE_CLASS = "dc-numbers"
+
+
+def numbers_table_html(
+    frame: pd.DataFrame,
+    *,
+    label: str,
+    digits: int = 2,
+    strong_rows: Collection[str] = (),
+) -> str:
+    """A static HTML table of numbers: row labels from the index, one column per frame column.
+
+    Every header, label and cell is HTML-escaped; numbers use one format (``digits`` decimals,
+    thousands separators, ``n/a`` for a missing value). The table sits in a keyboard-scrollable
+    region named ``label``, its first column pinned, so a wide table scrolls sideways on a phone.
+    A plain table rather than Streamlit's data grid: it copies into a spreadsheet as it reads and
+    keeps the grid's ~1.5 MB of JavaScript off the landing page (cold first chart).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"Y0": [1.5, -2.0]}, index=["Revenue <b>", "Capex"])
+    >>> html_text = numbers_table_html(frame, label="Cash flows", strong_rows=["Capex"])
+    >>> "Revenue &lt;b&gt;" in html_text and "-2.00" in html_text
+    True
+    """
+    esc = html.escape
+    head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in frame.columns)
+    corner = esc(str(frame.index.name or ""))
+    rows = []
+    for name, values in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
+        cells = "".join(
+            f"<td>{'n/a' if not math.isfinite(v) else f'{v:,.{digits}f}'}</td>" for v in values
+        )
+        cls = ' class="strong"' if name in strong_rows else ""
+        rows.append(f'<tr{cls}><th scope="row">{esc(str(name))}</th>{cells}</tr>')
+    return (
+        f'<div class="{NUMBERS_TABLE_CLASS}" role="region" aria-label="{esc(label)}" tabindex="0">'
+        f'<table><thead><tr><th scope="col">{corner}</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
 def md(text: str) -> str:
     """The project's own Markdown with money in it: ``$`` escaped, markup kept."""
     return escape_markdown(text, keep_markup=True)
@@ -151,5 +198,6 @@ __all__ = [
     "guarded",
     "md",
     "metric_delta",
+    "numbers_table_html",
     "show_chart",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,9 +16,11 @@ from streamlit.testing.v1 import AppTest
 from app import charts, page, state, ui
 from app.context import ViewContext
 from app.text import cite
-from app.views import compare, scenario_files
+from app.views import compare, returns, scenario_files
 from model import (
+    FIELD_NAMES,
     FIELD_SPECS,
+    GROUPS,
     HEADLINE_FIELDS,
     assumptions,
     evaluate,
@@ -31,12 +35,22 @@ APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 TABS = tuple(title for title, _ in page.TABS)
 
 
-def run_app(params: dict[str, str | list[str]] | None = None, tab: str | None = None) -> AppTest:
+def run_app(
+    params: dict[str, str | list[str]] | None = None,
+    tab: str | None = None,
+    *,
+    groups_open: bool = True,
+) -> AppTest:
+    """The dashboard after its first run; the sidebar's input groups open unless told otherwise
+    (a first visit has them closed: see test_sidebar_groups_draw_their_inputs_only_when_open)."""
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in (params or {}).items():
         at.query_params[key] = value
     if tab is not None:
         at.session_state["tab"] = tab
+    if groups_open:
+        for group in GROUPS:
+            at.session_state[page.group_key(group)] = True
     at.run()
     return at
 
@@ -514,6 +528,60 @@ def test_chart_titles_wrap_to_fit_a_phone() -> None:
         text = re.sub(r"<[^>]*>", "\n", fig.layout.title.text)
         assert all(len(line) <= charts.SUBTITLE_CHARS for line in text.split("\n")), text
         assert fig.layout.title.xref == "container"
+
+
+def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() -> None:
+    at = run_app({"preset": "bofa-base"})
+    (table,) = [h.proto.body for h in at.get("html") if "Cash-flow table" in h.proto.body]
+    cf = evaluate(load_preset("bofa-base")).cash_flows
+    rows = re.findall(r'<tr(?: class="strong")?><th scope="row">(.*?)</th>(.*?)</tr>', table)
+    lines = [returns.line_label(h) for _, h in returns.TABLE_COLUMNS]
+    assert [html.unescape(name) for name, _ in rows] == lines
+    by_line = {html.unescape(name): re.findall(r"<td>(.*?)</td>", cells) for name, cells in rows}
+    for column, header in returns.TABLE_COLUMNS:
+        line = returns.line_label(header)
+        assert by_line[line] == [f"{v:,.2f}" for v in cf[column]], line
+    assert "Line (US$ B per year)" in table  # the unit, said once in the corner
+    heads = re.findall(r'<th scope="col">(.*?)</th>', table)
+    assert heads[1] == "Y0 build" and len(heads) == len(cf) + 1
+    assert 'class="strong"><th scope="row">EBITDA</th>' in table
+
+
+def test_numbers_table_escapes_every_label_and_marks_missing_values() -> None:
+    frame = pd.DataFrame(
+        {"<script>x</script>": [1234.5, float("nan")]}, index=['a"b', "<img src=x>"]
+    )
+    text = ui.numbers_table_html(frame, label="L<>", digits=1)
+    assert "<script>" not in text and "<img" not in text
+    assert "&lt;script&gt;" in text and "&lt;img src=x&gt;" in text and "a&quot;b" in text
+    assert "<td>1,234.5</td>" in text and "<td>n/a</td>" in text
+    assert 'aria-label="L&lt;&gt;"' in text
+
+
+def test_sidebar_groups_draw_their_inputs_only_when_open() -> None:
+    at = run_app({"preset": "hosting-mix"}, groups_open=False)
+    assert_clean(at)
+    # a first visit: every group listed, closed, and no input drawn (the first chart comes sooner)
+    labels = [e.label for e in at.sidebar.expander]
+    for group in GROUPS:
+        assert any(label.startswith(f"{group} (") for label in labels), group
+    assert not at.sidebar.number_input
+    monetise = page.group_key("Monetise")
+    at.session_state[monetise] = True
+    at.run()
+    shown = {w.key for w in at.sidebar.number_input}
+    expected = {page.input_key(n) for n in FIELD_NAMES if FIELD_SPECS[n].group == "Monetise"}
+    assert shown == expected
+    at.number_input(key=page.input_key("lease_share")).set_value(80).run()
+    at.session_state[monetise] = False
+    at.run()
+    assert_clean(at)
+    # a closed group keeps what was typed: the model, the link and the KPIs still use it
+    assert not at.sidebar.number_input
+    assert at.session_state["f_lease_share"] == pytest.approx(0.8)
+    assert url(at)["lease_share"] == "0.8"
+    expected_npv = evaluate(load_preset("hosting-mix").replace(lease_share=0.8, hosting_share=0.2))
+    assert kpi(at, "NPV at WACC") == pytest.approx(expected_npv.npv_busd, abs=0.051)
 
 
 # ---- capital structure on the page (methodology §11) ---------------------------------------------

@@ -16,6 +16,8 @@ MODULES = (
     "app.charts",
     "app.charts_analysis",
     "app.state",
+    "app.ui",
+    "app.page",
     "app.export.report",
     "app.export.images",
 )

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import charts
 from app.context import ViewContext
-from app.ui import fmt_busd, fmt_pct, md, show_chart
+from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
 from model.metrics import format_metric, metric_label
 
@@ -36,6 +36,15 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Lines shown in bold in the cash-flow table: the subtotals an analyst reads first.
+STRONG_LINES: frozenset[str] = frozenset({"Revenue, total", "EBITDA", "Free cash flow"})
+
+
+def line_label(header: str) -> str:
+    """A table header without its unit, for the statement whose corner states the unit once."""
+    return header.removesuffix(" (US$ B)")
+
+
 def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
     """The annual cash flows with units in the headers (US$ B, nominal), one row per year."""
     cf = ctx.result.cash_flows
@@ -61,7 +70,8 @@ def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
         f"Y{int(y)}" + (" build" if not op else "")
         for y, op in zip(cf["year"], cf["operating"], strict=True)
     ]
-    data = {header: cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
+    # the unit is said once, in the corner ("Line (US$ B per year)"), so a label fits a phone
+    data = {line_label(header): cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
     frame = pd.DataFrame(data, index=years).T
     frame.index.name = "Line (US$ B per year)"
     return frame
@@ -109,17 +119,16 @@ def render(ctx: ViewContext) -> None:
     st.caption(
         md(
             "US$ B per year, nominal; costs and capex shown as positive amounts; every year of "
-            "the horizon is a column (scroll sideways on a narrow screen)."
+            "the horizon is a column (scroll sideways on a narrow screen). Select and copy it "
+            "into a spreadsheet, or download it as CSV or Excel from the Export tab."
         )
     )
-    table = cash_flow_statement(ctx)
-    st.dataframe(
-        table,
-        height=36 * (len(table) + 1) + 4,
-        column_config={
-            "Line (US$ B per year)": st.column_config.TextColumn(width=230, pinned=True),
-            **{c: st.column_config.NumberColumn(c, format="%.2f", width=72) for c in table.columns},
-        },
+    st.html(
+        numbers_table_html(
+            cash_flow_statement(ctx),
+            label="Cash-flow table, US$ B per year",
+            strong_rows=STRONG_LINES,
+        )
     )
 
 

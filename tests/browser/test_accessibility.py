@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app import page as app_page
+from model import FIELD_SPECS, GROUPS
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 TIMEOUT_MS = 60_000
@@ -39,6 +40,18 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
     # a changed scenario: its scenario line quotes money, the case that used to turn into maths
     page.goto(f"{app_url}/?preset=bofa-base&capex_per_gw_busd=43&wacc=0.09")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
+    # open every input group, so the audit covers the sidebar's inputs too (closed on a visit)
+    inputs = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]')
+    for group in GROUPS:
+        before = inputs.count()
+        page.locator('[data-testid="stSidebar"] summary').filter(has_text=f"{group} (").click()
+        page.wait_for_function(
+            '(n) => document.querySelectorAll(\'[data-testid="stSidebar"] '
+            '[data-testid="stNumberInput"]\').length > n',
+            arg=before,
+            timeout=TIMEOUT_MS,
+        )
+    assert inputs.count() == len(FIELD_SPECS)
     failures: dict[str, object] = {}
     for tab in TABS:
         page.get_by_role("tab", name=tab).click()
