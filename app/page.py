@@ -402,7 +402,7 @@ def kpi_header(ctx: ViewContext) -> None:
         irr_help += (
             " ⚠ The NPV profile has several roots (refresh capex flips the sign of the cash "
             f"flows), so the IRR is ambiguous: read it with MIRR {format_metric('mirr', r.mirr)} "
-            "and the NPV profile in Returns."
+            "and the NPV profile in Returns (under Payback and NPV profile)."
         )
     if r.irr is None:
         irr_help += " " + finance.irr_reason(r.cash_flows["fcf"].to_numpy()) + "."
@@ -424,7 +424,8 @@ def kpi_header(ctx: ViewContext) -> None:
         metric_spec("payback_years").description
         + " From the start of operation, first crossing (the cluster payback CoreWeave reports): "
         + format_metric("payback_from_operation_years", r.payback_from_operation_years)
-        + ". See the cumulative cash chart in Returns. 'never' = not within the horizon.",
+        + ". See the cumulative cash chart in Returns (under Payback and NPV profile). 'never' = not "
+        "within the horizon.",
         label="Payback, years",
         inverse=True,
     )

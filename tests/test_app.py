@@ -84,10 +84,30 @@ def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
     assert at.session_state["preset"] == preset_id
     r = evaluate(load_preset(preset_id))
     assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
-    # the Returns tab's charts, plus equity and debt charts when the preset is financed
+    # the Returns tab's two charts, plus equity and debt charts when the preset is financed
     financed = charts.has_financing(r) + charts.has_debt(r)
-    assert len(at.get("plotly_chart")) == 4 + financed
+    assert len(at.get("plotly_chart")) == 2 + financed
     assert url(at) == {"preset": preset_id}
+
+
+def test_payback_and_npv_profile_charts_are_drawn_when_their_expander_opens() -> None:
+    at = run_app({"preset": "openai-efficiency"})
+    more = [e for e in at.expander if e.label.startswith("Payback and NPV profile")]
+    assert len(more) == 1
+    before = _chart_titles(at)
+    assert not any(t.startswith("<b>Cumulative free cash flow") for t in before), before
+    at.session_state[returns.MORE_CHARTS_KEY] = True
+    at.run()
+    assert_clean(at)
+    after = _chart_titles(at)
+    assert len(after) == len(before) + 2
+    assert any(t.startswith("<b>Cumulative free cash flow and payback") for t in after), after
+    assert any(t.startswith("<b>NPV profile") for t in after), after
+    assert url(at) == {"preset": "openai-efficiency"}  # opening it changes no input
+
+
+def _chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
 
 @pytest.mark.parametrize("tab", TABS)
@@ -246,7 +266,7 @@ def test_bad_params_warn_fall_back_and_render(
     assert kpi(at, "NPV at WACC") == pytest.approx(
         evaluate(load_preset()).npv_busd, abs=0.051
     )  # every bad value fell back to the preset's
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 2
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,9 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Session-state key of the expander with the payback and NPV-profile charts (True when open).
+MORE_CHARTS_KEY = "returns_more_charts"
+
 #: Lines shown in bold in the cash-flow table: the subtotals an analyst reads first.
 STRONG_LINES: frozenset[str] = frozenset({"Revenue, total", "EBITDA", "Free cash flow"})
 
@@ -103,13 +106,23 @@ def render(ctx: ViewContext) -> None:
     )
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
     show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
-    show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
-    show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
+    # The payback and NPV-profile charts are drawn when their expander is opened (it reruns):
+    # two charts fewer on the landing view bring the first chart and each slider move sooner.
+    more = st.expander(
+        "Payback and NPV profile: cumulative free cash flow, and NPV against the discount rate "
+        "(2 charts)",
+        key=MORE_CHARTS_KEY,
+        on_change="rerun",
+    )
+    if more.open:
+        with more:
+            show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
+            show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
     if r.irr_multiple:
         st.info(
-            "The NPV profile crosses zero more than once (refresh capex makes the cash flows "
-            f"change sign several times), so the IRR alone is ambiguous. Read it with the MIRR "
-            f"({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
+            "The NPV profile (under Payback and NPV profile above) crosses zero more than once "
+            "(refresh capex makes the cash flows change sign several times), so the IRR alone is "
+            f"ambiguous. Read it with the MIRR ({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
         )
     if charts.has_financing(r):
         _financing_section(ctx)
