@@ -687,7 +687,7 @@ def _cash_flows(
     disc = finance.discount_factors(p["wacc"], n_years)
     discounted = fcf * disc
     depreciation_total = depreciation
-    net_book_value = np.cumsum(capex - depreciation_total, axis=1)
+    net_book_value = finance.cumulative_sum(capex - depreciation_total)
 
     lines = {
         "revenue_lease": revenue_lease,
@@ -756,7 +756,7 @@ def _cash_flows(
         age_t = np.maximum(t - start_a, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
-        lines["cumulative_fcf"] = np.cumsum(fcf, axis=1)
+        lines["cumulative_fcf"] = finance.cumulative_sum(fcf)
         market = {
             "token_price_index": _full(np.exp(price_a + price_b * t), shape),
             "token_volume_index": _full(
@@ -920,9 +920,10 @@ def _metrics(
         horizon,
         p["wacc"],
     )
-    payback = np.asarray(finance.payback(fcf))
-    payback_operation = payback_from_operation(fcf, p["build_years"])
-    disc_payback = np.asarray(finance.payback(discounted))
+    cum_fcf = finance.cumulative_sum(fcf)  # shared by both paybacks on undiscounted flows
+    payback = finance.payback_from_cumulative(fcf, cum_fcf)
+    payback_operation = _payback_from_operation(fcf, cum_fcf, p["build_years"])
+    disc_payback = finance.payback_from_cumulative(discounted, finance.cumulative_sum(discounted))
     opening_nbv = np.concatenate(
         [np.zeros((fcf.shape[0], 1)), lines["net_book_value"][:, :-1]], axis=1
     )
@@ -984,7 +985,13 @@ def payback_from_operation(fcf: FloatArray, build_years: FloatArray) -> FloatArr
     is included, so this is the cluster payback CoreWeave reports (about 2.5 years), unlike
     :func:`model.finance.payback` (the last crossing, from the first capex year).
     """
-    cum = np.cumsum(fcf, axis=1)
+    return _payback_from_operation(fcf, finance.cumulative_sum(fcf), build_years)
+
+
+def _payback_from_operation(
+    fcf: FloatArray, cum: FloatArray, build_years: FloatArray
+) -> FloatArray:
+    """:func:`payback_from_operation` from the cumulative FCF ``cum`` already summed."""
     ok = cum >= 0.0
     found = ok.any(axis=1)
     j = np.argmax(ok, axis=1)
