@@ -412,18 +412,42 @@ def _cash_flows(
     x_a = demand_a / eps_c
     x_b = (demand_b - cap_b) / eps_c - log_keep_hw
 
+    # the closed forms below work in place on one new array each (same operations, same order
+    # up to the commutativity of + and x, so the same numbers): no temporaries of (S, 4T)
+
     def log_x(tau: FloatArray) -> FloatArray:
-        return _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
+        # _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
+        v: FloatArray = x_b * tau
+        v += x_a
+        np.maximum(v, -LOG_CLIP, out=v)
+        np.minimum(v, LOG_CLIP, out=v)
+        return v
 
     # the user cost is never below the floor (methodology section 4.2), so only the override
     # can push the ceiling under it
     cap_eff = np.maximum(cap, floor_idx)
 
     def ceiling(tau: FloatArray) -> FloatArray:
-        return np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
+        # np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
+        c: FloatArray = lag - tau
+        np.maximum(c, 0.0, out=c)
+        np.minimum(c, 1.0, out=c)
+        c *= premium
+        c += user_idx
+        np.minimum(c, cap_eff, out=c)
+        return c
 
-    def frontier(tau: FloatArray) -> FloatArray:
-        return np.minimum(np.maximum(np.exp(log_x(tau)), floor_idx), ceiling(tau))
+    def frontier(tau: FloatArray, log_value: FloatArray | None = None) -> FloatArray:
+        """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
+        when the caller already has it (kept as it is)."""
+        if log_value is None:
+            v = log_x(tau)
+            np.exp(v, out=v)
+        else:
+            v = np.exp(log_value)
+        np.maximum(v, floor_idx, out=v)
+        np.minimum(v, ceiling(tau), out=v)
+        return v
 
     # ---- IT vintages: at most two per year (life >= 1), split at the exact switch time -------
     k_last = _last_vintage(life_it, b, h_end)
@@ -442,7 +466,10 @@ def _cash_flows(
     x1 = np.concatenate((switch, hi), axis=1)
     width = x1 - x0
     mid = 0.5 * (x0 + x1)
-    both = frontier(np.concatenate((mid, start), axis=1))
+    hosted = bool((p["hosting_share"] > 0.0).any())
+    tau_both = np.concatenate((mid, start), axis=1)
+    log_both = log_x(tau_both) if hosted else None  # hosting needs log_x(mid) again
+    both = frontier(tau_both, log_both)
     frontier_mid, frontier_start = both[:, : 2 * n_years], both[:, 2 * n_years :]
     in_contract = _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width)
     spot = frontier_mid * np.exp(log_keep_hw * (mid - start))
@@ -471,14 +498,21 @@ def _cash_flows(
     spare_gw: FloatArray | float = 0.0
     used = np.ones((n, n_years))
     revenue_hosting = np.zeros((n, n_years))
-    if (p["hosting_share"] > 0.0).any():
+    if hosted:
+        assert log_both is not None
         spot_billed = _sum(spot_run * width)
         spot_idle = _sum(np.where(runs, 0.0, width))
         # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
         # sold share: the host prices off the frontier rent (below), so it sells what the market
         # takes at that rent: all of it unless the floor holds the rent above its clearing level
         # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
-        sold_share = np.exp(np.minimum(eps_c * (log_x(mid) - log_floor), 0.0))
+        # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
+        # exponent is 0 there), so exp runs only where it is negative (or NaN)
+        exponent = log_both[:, : 2 * n_years] - log_floor
+        exponent *= eps_c
+        np.minimum(exponent, 0.0, out=exponent)
+        sold_share = np.ones_like(exponent)
+        np.exp(exponent, out=sold_share, where=~(exponent >= 0.0))
         # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
         seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
         # what those tokens sell for, x today's price per token (methodology section 4.4): free
