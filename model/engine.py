@@ -133,7 +133,9 @@ def _phi(x: FloatArray) -> FloatArray:
 def _psi(y: FloatArray) -> FloatArray:
     """``(1 - exp(-y)) / y`` (1 at ``y = 0``): the present value of 1 a year over 1 / rate."""
     # below 1e-12 the series 1 - y / 2 equals 1 to double precision
-    out: FloatArray = np.divide(-np.expm1(-y), y, out=np.ones_like(y), where=y > 1e-12)
+    out: FloatArray = np.empty_like(y)
+    out.fill(1.0)  # (np.ones_like's Python wrapper costs more than the work for one scenario)
+    np.divide(-np.expm1(-y), y, out=out, where=y > 1e-12)
     return out
 
 
@@ -751,9 +753,9 @@ def _cash_flows(
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     if with_metrics:
         tax_without = unlevered_tax(taxable - disposal_taxable)
-        metrics["residual_pv_busd"] = np.sum(
-            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
-        )
+        metrics["residual_pv_busd"] = (
+            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0)
+        ).sum(axis=1)
     if with_metrics and financed:
         fac_cash = p["residual_value_fraction"] * nbv_fac
         flows = ProjectFlows(
@@ -892,14 +894,19 @@ class _ResidualInputs:
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
         }
 
-    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
-        the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
+    def _reach(self, rent: FloatArray) -> FloatArray:
+        """Years until the rent, falling at delta, meets the charge (the IT then idles) or its
+        life ends (0 where the rent is already below the charge)."""
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         left = _expand(self.streams.left, rent)
-        stop = np.maximum(start, np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
-        return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
+        return np.asarray(np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
+
+    def _spot_from(self, reach: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``integral_0^stop`` of the rent and of the charge terms, ``stop = max(start, reach)``
+        (``reach``: :meth:`_reach`)."""
+        stop = np.maximum(start, reach)
+        return stop * _psi(self._fixed["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         f = self._fixed
@@ -910,8 +917,9 @@ class _ResidualInputs:
         rent_at_term = _expand(f["rent_at_term"], rate)
         charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
-        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
-        r1, c1 = self._spot_from(rent, _expand(st.term, rate))
+        reach = self._reach(rent)  # the same for both starts
+        r0, c0 = self._spot_from(reach, np.zeros_like(rent))
+        r1, c1 = self._spot_from(reach, _expand(st.term, rate))
         spot_all = rent * r0 - self.charge * c0
         spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
         contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
@@ -945,12 +953,12 @@ def _metrics(
 ) -> dict[str, FloatArray]:
     fcf = lines["fcf"]
     discounted = lines["discounted_fcf"]  # fcf x (1 + wacc) ** -t
-    npv = np.sum(discounted, axis=1)
+    npv = discounted.sum(axis=1)
     irr, n_roots = finance.irr_details(fcf)
     # MIRR at finance = reinvestment rate = wacc, from the flows already discounted at wacc
     mirr = finance.mirr_from_present_values(
-        np.sum(np.where(fcf > 0, discounted, 0.0), axis=1),
-        np.sum(np.where(fcf < 0, discounted, 0.0), axis=1),
+        np.where(fcf > 0, discounted, 0.0).sum(axis=1),
+        np.where(fcf < 0, discounted, 0.0).sum(axis=1),
         horizon,
         p["wacc"],
     )
@@ -961,8 +969,8 @@ def _metrics(
     opening_nbv = np.concatenate(
         [np.zeros((fcf.shape[0], 1)), lines["net_book_value"][:, :-1]], axis=1
     )
-    invested = np.sum(np.where(operating, opening_nbv, 0.0), axis=1)
-    nopat = np.sum(np.where(operating, lines["nopat"], 0.0), axis=1)
+    invested = np.where(operating, opening_nbv, 0.0).sum(axis=1)
+    nopat = np.where(operating, lines["nopat"], 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         roic = np.where(invested > 0, nopat / invested, np.nan)
         gross_yield = (
@@ -971,11 +979,11 @@ def _metrics(
     reaction = p["shares_outstanding_b"] * p["share_price_usd"] * p["market_reaction_excess_return"]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         npv_to_reaction = npv / reaction  # inf or NaN where there was no reaction: cleaned below
-    n_op = np.maximum(np.sum(operating, axis=1), 1)
-    revenue_total = np.sum(lines["revenue"], axis=1)
+    n_op = np.maximum(operating.sum(axis=1), 1)
+    revenue_total = lines["revenue"].sum(axis=1)
     with np.errstate(over="ignore"):
         ebitda_margin = np.divide(
-            np.sum(lines["ebitda"], axis=1),
+            lines["ebitda"].sum(axis=1),
             revenue_total,
             out=np.full(fcf.shape[0], np.nan),
             where=revenue_total > 0,
@@ -992,7 +1000,7 @@ def _metrics(
         "gross_lease_yield": gross_yield,
         "npv_per_share_usd": npv / p["shares_outstanding_b"],
         "capex_initial_busd": p["gw_built"] * p["capex_per_gw_busd"],
-        "capex_lifetime_busd": np.sum(lines["capex"], axis=1),
+        "capex_lifetime_busd": lines["capex"].sum(axis=1),
         "revenue_total_busd": revenue_total,
         "ebitda_margin": ebitda_margin,
         "average_revenue_busd_per_year": revenue_total / n_op,
@@ -1001,9 +1009,11 @@ def _metrics(
     }
     # every metric is finite or NaN (undefined): a ratio over a subnormal denominator (a revenue
     # or a market reaction of 1e-310) overflows to inf and means nothing
-    for key, value in metrics.items():
-        if not np.isfinite(value).all():
-            metrics[key] = np.where(np.isfinite(value), value, np.nan)
+    finite = np.isfinite(np.stack(list(metrics.values())))  # one test for every metric
+    if not finite.all():
+        for i, (key, value) in enumerate(metrics.items()):
+            if not finite[i].all():
+                metrics[key] = np.where(finite[i], value, np.nan)
     return metrics
 
 
@@ -1099,14 +1109,14 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         else:
             tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
-        return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
+        return np.asarray((flows * disc).sum(axis=2), dtype=np.float64)
 
     exposed = (slope_ebit > 0).any(axis=1)
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
-    slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
+    slope = (slope_ebit * disc).sum(axis=1) * (1.0 - tax_rate)
     # plus the residual's after-tax slope (its market value moves with the rents), one unit up
     up_here, _ = resid.at(np.stack([rate0 + 1.0, rate0]))  # one call for both rates
-    disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
+    disc_last = np.where(last, disc, 0.0).sum(axis=1)
     slope = slope + (up_here[0] - up_here[1]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
