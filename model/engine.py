@@ -201,9 +201,12 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
 
 
 #: glibc ``mallopt`` parameters (``malloc.h``) and the values set by :func:`_keep_freed_memory`.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 #: Heap memory a free leaves in the process before it is returned to the system (bytes).
 KEEP_FREED_BYTES = 256 * 2**20
+#: Free memory kept at the top of a heap when it grows or shrinks (bytes): the threads' heaps
+#: (glibc gives each thread its own) are otherwise trimmed to the byte and faulted in again.
+KEEP_TOP_BYTES = 64 * 2**20
 #: Arrays up to this size come from the heap (reused) rather than a fresh ``mmap`` (the most
 #: glibc allows, bytes).
 HEAP_ARRAY_MAX_BYTES = 32 * 2**20
@@ -222,7 +225,12 @@ def _keep_freed_memory() -> bool:
     """
     if not sys.platform.startswith("linux") or any(
         k in os.environ
-        for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+        for k in (
+            "MALLOC_TRIM_THRESHOLD_",
+            "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TOP_PAD_",
+            "GLIBC_TUNABLES",
+        )
     ):
         return False
     try:
@@ -235,6 +243,7 @@ def _keep_freed_memory() -> bool:
     return bool(
         mallopt(_M_MMAP_THRESHOLD, HEAP_ARRAY_MAX_BYTES)
         and mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
+        and mallopt(_M_TOP_PAD, KEEP_TOP_BYTES)
     )
 
 

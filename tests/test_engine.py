@@ -642,6 +642,7 @@ def test_freed_memory_kept_for_reuse_only_where_allowed(monkeypatch: pytest.Monk
     )
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     if glibc:
         try:
