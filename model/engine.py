@@ -145,7 +145,17 @@ def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
     v = np.minimum(u, k_last)
     # the integral is continuous at integers, so float noise in floor() does not matter
     f: FloatArray = np.floor(v)
-    out: FloatArray = f * (f - 1.0) / 2.0 + f * (v - f) + k_last * np.maximum(u - k_last, 0.0)
+    # f * (f - 1) / 2 + f * (v - f) + k_last * max(u - k_last, 0), in place (same operations)
+    out: FloatArray = f - 1.0
+    out *= f
+    out /= 2.0
+    v -= f
+    v *= f
+    out += v
+    u -= k_last
+    np.maximum(u, 0.0, out=u)
+    u *= k_last
+    out += u
     return out
 
 
@@ -464,30 +474,47 @@ def _cash_flows(
     k_last = _last_vintage(life_it, b, h_end)
     since = np.maximum(t - b, 0.0)
     k_a = np.minimum(np.floor(np.round(since / life_it, 9)), k_last)
-    start_a = b + k_a * life_it
-    start_b = start_a + life_it
+    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage];
+    # their midpoints and start times side by side in one (S, 4T) array, written in place
+    n2 = 2 * n_years
+    tau_both = np.empty((n, 2 * n2))
+    mid, start = tau_both[:, :n2], tau_both[:, n2:]
+    start_a, start_b = start[:, :n_years], start[:, n_years:]
+    np.multiply(k_a, life_it, out=start_a)
+    start_a += b  # b + k_a * life_it
+    np.add(start_a, life_it, out=start_b)
     lo = _clamp(t, b, h_end)
     hi = _clamp(t + 1.0, b, h_end)
     switch = _clamp(np.where(k_a < k_last, start_b, h_end), lo, hi)
     contract_years = _col(p, "contract_years")
     cs = _col(p, "contracted_share")
-    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage]
-    start = np.concatenate((start_a, start_b), axis=1)
     x0 = np.concatenate((lo, switch), axis=1)
     x1 = np.concatenate((switch, hi), axis=1)
     width = x1 - x0
-    mid = 0.5 * (x0 + x1)
+    np.add(x0, x1, out=mid)
+    mid *= 0.5  # 0.5 * (x0 + x1)
     hosted = bool((p["hosting_share"] > 0.0).any())
-    tau_both = np.concatenate((mid, start), axis=1)
     log_both = log_x(tau_both) if hosted else None  # hosting needs log_x(mid) again
     both = frontier(tau_both, log_both)
-    frontier_mid, frontier_start = both[:, : 2 * n_years], both[:, 2 * n_years :]
-    in_contract = _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width)
-    spot = frontier_mid * np.exp(log_keep_hw * (mid - start))
+    frontier_mid, frontier_start = both[:, :n2], both[:, n2:]
+    # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
+    in_contract = start + contract_years
+    np.minimum(x1, in_contract, out=in_contract)
+    in_contract -= x0
+    np.maximum(in_contract, 0.0, out=in_contract)
+    np.minimum(in_contract, width, out=in_contract)
+    # frontier_mid * exp(log_keep_hw * (mid - start)), in place
+    spot = mid - start
+    spot *= log_keep_hw
+    np.exp(spot, out=spot)
+    spot *= frontier_mid
     runs = spot >= floor_idx
     spot_run = np.where(runs, spot, 0.0)
-    spot_width = width - cs * in_contract
-    seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
+    spot_width = cs * in_contract
+    np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
+    seg_billed = cs * frontier_start
+    seg_billed *= in_contract
+    seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
     seg_idle = np.where(runs, 0.0, spot_width)
     op_width = hi - lo  # 1 in operating years, 0 otherwise
 

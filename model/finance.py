@@ -331,6 +331,8 @@ def _scan_discount_matrix(n_periods: int) -> FloatArray:
     return np.asarray(d, dtype=np.float64)
 
 
+assert IRR_SCAN_RATES.size <= 256  # sign changes are counted in bytes (_irr_scan)
+
 _SCAN_MID_ABS = np.abs(0.5 * (IRR_SCAN_RATES[:-1] + IRR_SCAN_RATES[1:]))
 
 
@@ -442,7 +444,9 @@ def _irr_scan(
         prof = work[sl] @ d
         neg = np.signbit(prof)
         change = neg[:, :-1] != neg[:, 1:]
-        inside[sl] = np.count_nonzero(change, axis=1)
+        # sign changes per row, summed in bytes (fewer than 256 scan intervals): about three
+        # times as fast as count_nonzero along the rows
+        inside[sl] = change.view(np.uint8).sum(axis=1, dtype=np.uint8)
         at = _nearest_change(change)
         idx[sl] = at
         r = np.arange(prof.shape[0])
