@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ctypes
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -131,7 +133,9 @@ def _phi(x: FloatArray) -> FloatArray:
 def _psi(y: FloatArray) -> FloatArray:
     """``(1 - exp(-y)) / y`` (1 at ``y = 0``): the present value of 1 a year over 1 / rate."""
     # below 1e-12 the series 1 - y / 2 equals 1 to double precision
-    out: FloatArray = np.divide(-np.expm1(-y), y, out=np.ones_like(y), where=y > 1e-12)
+    out: FloatArray = np.empty_like(y)
+    out.fill(1.0)  # (np.ones_like's Python wrapper costs more than the work for one scenario)
+    np.divide(-np.expm1(-y), y, out=out, where=y > 1e-12)
     return out
 
 
@@ -141,7 +145,17 @@ def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
     v = np.minimum(u, k_last)
     # the integral is continuous at integers, so float noise in floor() does not matter
     f: FloatArray = np.floor(v)
-    out: FloatArray = f * (f - 1.0) / 2.0 + f * (v - f) + k_last * np.maximum(u - k_last, 0.0)
+    # f * (f - 1) / 2 + f * (v - f) + k_last * max(u - k_last, 0), in place (same operations)
+    out: FloatArray = f - 1.0
+    out *= f
+    out /= 2.0
+    v -= f
+    v *= f
+    out += v
+    u -= k_last
+    np.maximum(u, 0.0, out=u)
+    u *= k_last
+    out += u
     return out
 
 
@@ -195,6 +209,55 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
         out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(p, out)
     return out
 
+
+#: glibc ``mallopt`` parameters (``malloc.h``) and the values set by :func:`_keep_freed_memory`.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+#: Heap memory a free leaves in the process before it is returned to the system (bytes).
+KEEP_FREED_BYTES = 256 * 2**20
+#: Free memory kept at the top of a heap when it grows or shrinks (bytes): the threads' heaps
+#: (glibc gives each thread its own) are otherwise trimmed to the byte and faulted in again.
+KEEP_TOP_BYTES = 64 * 2**20
+#: Arrays up to this size come from the heap (reused) rather than a fresh ``mmap`` (the most
+#: glibc allows, bytes).
+HEAP_ARRAY_MAX_BYTES = 32 * 2**20
+
+
+def _keep_freed_memory() -> bool:
+    """Let glibc reuse freed array memory instead of returning it to the system at once.
+
+    A batch chunk allocates and frees hundreds of temporaries of a few MB each. With glibc's
+    defaults, arrays above its (adaptive) ``mmap`` threshold get fresh pages from the kernel and
+    freed memory at the top of the heap goes back to it, so every temporary is page-faulted in
+    and zeroed again: measured on 2 cores, about 300,000 faults and a third of the CPU time of
+    100,000 random scenarios. Raising both thresholds keeps that memory for reuse (at most
+    :data:`KEEP_FREED_BYTES` idle). Same numbers; glibc on Linux only, and not where the user
+    set these thresholds through the environment. Returns whether the thresholds were set.
+    """
+    if not sys.platform.startswith("linux") or any(
+        k in os.environ
+        for k in (
+            "MALLOC_TRIM_THRESHOLD_",
+            "MALLOC_MMAP_THRESHOLD_",
+            "MALLOC_TOP_PAD_",
+            "GLIBC_TUNABLES",
+        )
+    ):
+        return False
+    try:
+        os.confstr("CS_GNU_LIBC_VERSION")  # raises where the C library is not glibc (musl)
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, ValueError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return bool(
+        mallopt(_M_MMAP_THRESHOLD, HEAP_ARRAY_MAX_BYTES)
+        and mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
+        and mallopt(_M_TOP_PAD, KEEP_TOP_BYTES)
+    )
+
+
+_keep_freed_memory()
 
 #: Rows evaluated at once by :func:`run_metrics`: small enough for the temporaries to stay in
 #: cache (large fresh arrays cost page faults), large enough to amortise numpy call overhead.
@@ -370,44 +433,88 @@ def _cash_flows(
     x_a = demand_a / eps_c
     x_b = (demand_b - cap_b) / eps_c - log_keep_hw
 
+    # the closed forms below work in place on one new array each (same operations, same order
+    # up to the commutativity of + and x, so the same numbers): no temporaries of (S, 4T)
+
     def log_x(tau: FloatArray) -> FloatArray:
-        return _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
+        # _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
+        v: FloatArray = x_b * tau
+        v += x_a
+        np.maximum(v, -LOG_CLIP, out=v)
+        np.minimum(v, LOG_CLIP, out=v)
+        return v
 
     # the user cost is never below the floor (methodology section 4.2), so only the override
     # can push the ceiling under it
     cap_eff = np.maximum(cap, floor_idx)
 
     def ceiling(tau: FloatArray) -> FloatArray:
-        return np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
+        # np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
+        c: FloatArray = lag - tau
+        np.maximum(c, 0.0, out=c)
+        np.minimum(c, 1.0, out=c)
+        c *= premium
+        c += user_idx
+        np.minimum(c, cap_eff, out=c)
+        return c
 
-    def frontier(tau: FloatArray) -> FloatArray:
-        return np.minimum(np.maximum(np.exp(log_x(tau)), floor_idx), ceiling(tau))
+    def frontier(tau: FloatArray, log_value: FloatArray | None = None) -> FloatArray:
+        """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
+        when the caller already has it (kept as it is)."""
+        if log_value is None:
+            v = log_x(tau)
+            np.exp(v, out=v)
+        else:
+            v = np.exp(log_value)
+        np.maximum(v, floor_idx, out=v)
+        np.minimum(v, ceiling(tau), out=v)
+        return v
 
     # ---- IT vintages: at most two per year (life >= 1), split at the exact switch time -------
     k_last = _last_vintage(life_it, b, h_end)
     since = np.maximum(t - b, 0.0)
     k_a = np.minimum(np.floor(np.round(since / life_it, 9)), k_last)
-    start_a = b + k_a * life_it
-    start_b = start_a + life_it
+    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage];
+    # their midpoints and start times side by side in one (S, 4T) array, written in place
+    n2 = 2 * n_years
+    tau_both = np.empty((n, 2 * n2))
+    mid, start = tau_both[:, :n2], tau_both[:, n2:]
+    start_a, start_b = start[:, :n_years], start[:, n_years:]
+    np.multiply(k_a, life_it, out=start_a)
+    start_a += b  # b + k_a * life_it
+    np.add(start_a, life_it, out=start_b)
     lo = _clamp(t, b, h_end)
     hi = _clamp(t + 1.0, b, h_end)
     switch = _clamp(np.where(k_a < k_last, start_b, h_end), lo, hi)
     contract_years = _col(p, "contract_years")
     cs = _col(p, "contracted_share")
-    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage]
-    start = np.concatenate((start_a, start_b), axis=1)
     x0 = np.concatenate((lo, switch), axis=1)
     x1 = np.concatenate((switch, hi), axis=1)
     width = x1 - x0
-    mid = 0.5 * (x0 + x1)
-    both = frontier(np.concatenate((mid, start), axis=1))
-    frontier_mid, frontier_start = both[:, : 2 * n_years], both[:, 2 * n_years :]
-    in_contract = _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width)
-    spot = frontier_mid * np.exp(log_keep_hw * (mid - start))
+    np.add(x0, x1, out=mid)
+    mid *= 0.5  # 0.5 * (x0 + x1)
+    hosted = bool((p["hosting_share"] > 0.0).any())
+    log_both = log_x(tau_both) if hosted else None  # hosting needs log_x(mid) again
+    both = frontier(tau_both, log_both)
+    frontier_mid, frontier_start = both[:, :n2], both[:, n2:]
+    # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
+    in_contract = start + contract_years
+    np.minimum(x1, in_contract, out=in_contract)
+    in_contract -= x0
+    np.maximum(in_contract, 0.0, out=in_contract)
+    np.minimum(in_contract, width, out=in_contract)
+    # frontier_mid * exp(log_keep_hw * (mid - start)), in place
+    spot = mid - start
+    spot *= log_keep_hw
+    np.exp(spot, out=spot)
+    spot *= frontier_mid
     runs = spot >= floor_idx
     spot_run = np.where(runs, spot, 0.0)
-    spot_width = width - cs * in_contract
-    seg_billed = cs * frontier_start * in_contract + spot_run * spot_width
+    spot_width = cs * in_contract
+    np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
+    seg_billed = cs * frontier_start
+    seg_billed *= in_contract
+    seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
     seg_idle = np.where(runs, 0.0, spot_width)
     op_width = hi - lo  # 1 in operating years, 0 otherwise
 
@@ -429,14 +536,21 @@ def _cash_flows(
     spare_gw: FloatArray | float = 0.0
     used = np.ones((n, n_years))
     revenue_hosting = np.zeros((n, n_years))
-    if (p["hosting_share"] > 0.0).any():
+    if hosted:
+        assert log_both is not None
         spot_billed = _sum(spot_run * width)
         spot_idle = _sum(np.where(runs, 0.0, width))
         # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
         # sold share: the host prices off the frontier rent (below), so it sells what the market
         # takes at that rent: all of it unless the floor holds the rent above its clearing level
         # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
-        sold_share = np.exp(np.minimum(eps_c * (log_x(mid) - log_floor), 0.0))
+        # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
+        # exponent is 0 there), so exp runs only where it is negative (or NaN)
+        exponent = log_both[:, : 2 * n_years] - log_floor
+        exponent *= eps_c
+        np.minimum(exponent, 0.0, out=exponent)
+        sold_share = np.ones_like(exponent)
+        np.exp(exponent, out=sold_share, where=~(exponent >= 0.0))
         # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
         seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
         # what those tokens sell for, x today's price per token (methodology section 4.4): free
@@ -645,7 +759,7 @@ def _cash_flows(
     disc = finance.discount_factors(p["wacc"], n_years)
     discounted = fcf * disc
     depreciation_total = depreciation
-    net_book_value = np.cumsum(capex - depreciation_total, axis=1)
+    net_book_value = finance.cumulative_sum(capex - depreciation_total)
 
     lines = {
         "revenue_lease": revenue_lease,
@@ -675,9 +789,9 @@ def _cash_flows(
     metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
     if with_metrics:
         tax_without = unlevered_tax(taxable - disposal_taxable)
-        metrics["residual_pv_busd"] = np.sum(
-            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0), axis=1
-        )
+        metrics["residual_pv_busd"] = (
+            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0)
+        ).sum(axis=1)
     if with_metrics and financed:
         fac_cash = p["residual_value_fraction"] * nbv_fac
         flows = ProjectFlows(
@@ -714,7 +828,7 @@ def _cash_flows(
         age_t = np.maximum(t - start_a, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
-        lines["cumulative_fcf"] = np.cumsum(fcf, axis=1)
+        lines["cumulative_fcf"] = finance.cumulative_sum(fcf)
         market = {
             "token_price_index": _full(np.exp(price_a + price_b * t), shape),
             "token_volume_index": _full(
@@ -816,14 +930,19 @@ class _ResidualInputs:
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
         }
 
-    def _spot_from(self, rent: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``integral_0^stop`` of the rent and of the charge terms, with ``stop >= start`` where
-        the rent, falling at delta, meets the charge (the IT then idles) or its life ends."""
+    def _reach(self, rent: FloatArray) -> FloatArray:
+        """Years until the rent, falling at delta, meets the charge (the IT then idles) or its
+        life ends (0 where the rent is already below the charge)."""
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         left = _expand(self.streams.left, rent)
-        stop = np.maximum(start, np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
-        return stop * _psi(f["aged"] * stop), stop * _psi(self.rho * stop)
+        return np.asarray(np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
+
+    def _spot_from(self, reach: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``integral_0^stop`` of the rent and of the charge terms, ``stop = max(start, reach)``
+        (``reach``: :meth:`_reach`)."""
+        stop = np.maximum(start, reach)
+        return stop * _psi(self._fixed["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         f = self._fixed
@@ -834,8 +953,9 @@ class _ResidualInputs:
         rent_at_term = _expand(f["rent_at_term"], rate)
         charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
-        r0, c0 = self._spot_from(rent, np.zeros_like(rent))
-        r1, c1 = self._spot_from(rent, _expand(st.term, rate))
+        reach = self._reach(rent)  # the same for both starts
+        r0, c0 = self._spot_from(reach, np.zeros_like(rent))
+        r1, c1 = self._spot_from(reach, _expand(st.term, rate))
         spot_all = rent * r0 - self.charge * c0
         spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
         contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
@@ -869,23 +989,24 @@ def _metrics(
 ) -> dict[str, FloatArray]:
     fcf = lines["fcf"]
     discounted = lines["discounted_fcf"]  # fcf x (1 + wacc) ** -t
-    npv = np.sum(discounted, axis=1)
+    npv = discounted.sum(axis=1)
     irr, n_roots = finance.irr_details(fcf)
     # MIRR at finance = reinvestment rate = wacc, from the flows already discounted at wacc
     mirr = finance.mirr_from_present_values(
-        np.sum(np.where(fcf > 0, discounted, 0.0), axis=1),
-        np.sum(np.where(fcf < 0, discounted, 0.0), axis=1),
+        np.where(fcf > 0, discounted, 0.0).sum(axis=1),
+        np.where(fcf < 0, discounted, 0.0).sum(axis=1),
         horizon,
         p["wacc"],
     )
-    payback = np.asarray(finance.payback(fcf))
-    payback_operation = payback_from_operation(fcf, p["build_years"])
-    disc_payback = np.asarray(finance.payback(discounted))
+    cum_fcf = finance.cumulative_sum(fcf)  # shared by both paybacks on undiscounted flows
+    payback = finance.payback_from_cumulative(fcf, cum_fcf)
+    payback_operation = _payback_from_operation(fcf, cum_fcf, p["build_years"])
+    disc_payback = finance.payback_from_cumulative(discounted, finance.cumulative_sum(discounted))
     opening_nbv = np.concatenate(
         [np.zeros((fcf.shape[0], 1)), lines["net_book_value"][:, :-1]], axis=1
     )
-    invested = np.sum(np.where(operating, opening_nbv, 0.0), axis=1)
-    nopat = np.sum(np.where(operating, lines["nopat"], 0.0), axis=1)
+    invested = np.where(operating, opening_nbv, 0.0).sum(axis=1)
+    nopat = np.where(operating, lines["nopat"], 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         roic = np.where(invested > 0, nopat / invested, np.nan)
         gross_yield = (
@@ -894,11 +1015,11 @@ def _metrics(
     reaction = p["shares_outstanding_b"] * p["share_price_usd"] * p["market_reaction_excess_return"]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         npv_to_reaction = npv / reaction  # inf or NaN where there was no reaction: cleaned below
-    n_op = np.maximum(np.sum(operating, axis=1), 1)
-    revenue_total = np.sum(lines["revenue"], axis=1)
+    n_op = np.maximum(operating.sum(axis=1), 1)
+    revenue_total = lines["revenue"].sum(axis=1)
     with np.errstate(over="ignore"):
         ebitda_margin = np.divide(
-            np.sum(lines["ebitda"], axis=1),
+            lines["ebitda"].sum(axis=1),
             revenue_total,
             out=np.full(fcf.shape[0], np.nan),
             where=revenue_total > 0,
@@ -915,7 +1036,7 @@ def _metrics(
         "gross_lease_yield": gross_yield,
         "npv_per_share_usd": npv / p["shares_outstanding_b"],
         "capex_initial_busd": p["gw_built"] * p["capex_per_gw_busd"],
-        "capex_lifetime_busd": np.sum(lines["capex"], axis=1),
+        "capex_lifetime_busd": lines["capex"].sum(axis=1),
         "revenue_total_busd": revenue_total,
         "ebitda_margin": ebitda_margin,
         "average_revenue_busd_per_year": revenue_total / n_op,
@@ -924,9 +1045,11 @@ def _metrics(
     }
     # every metric is finite or NaN (undefined): a ratio over a subnormal denominator (a revenue
     # or a market reaction of 1e-310) overflows to inf and means nothing
-    for key, value in metrics.items():
-        if not np.isfinite(value).all():
-            metrics[key] = np.where(np.isfinite(value), value, np.nan)
+    finite = np.isfinite(np.stack(list(metrics.values())))  # one test for every metric
+    if not finite.all():
+        for i, (key, value) in enumerate(metrics.items()):
+            if not finite[i].all():
+                metrics[key] = np.where(finite[i], value, np.nan)
     return metrics
 
 
@@ -942,7 +1065,13 @@ def payback_from_operation(fcf: FloatArray, build_years: FloatArray) -> FloatArr
     is included, so this is the cluster payback CoreWeave reports (about 2.5 years), unlike
     :func:`model.finance.payback` (the last crossing, from the first capex year).
     """
-    cum = np.cumsum(fcf, axis=1)
+    return _payback_from_operation(fcf, finance.cumulative_sum(fcf), build_years)
+
+
+def _payback_from_operation(
+    fcf: FloatArray, cum: FloatArray, build_years: FloatArray
+) -> FloatArray:
+    """:func:`payback_from_operation` from the cumulative FCF ``cum`` already summed."""
     ok = cum >= 0.0
     found = ok.any(axis=1)
     j = np.argmax(ok, axis=1)
@@ -1016,14 +1145,14 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         else:
             tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
-        return np.asarray(np.sum(flows * disc, axis=2), dtype=np.float64)
+        return np.asarray((flows * disc).sum(axis=2), dtype=np.float64)
 
     exposed = (slope_ebit > 0).any(axis=1)
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
-    slope = np.sum(slope_ebit * disc, axis=1) * (1.0 - tax_rate)
+    slope = (slope_ebit * disc).sum(axis=1) * (1.0 - tax_rate)
     # plus the residual's after-tax slope (its market value moves with the rents), one unit up
     up_here, _ = resid.at(np.stack([rate0 + 1.0, rate0]))  # one call for both rates
-    disc_last = np.sum(np.where(last, disc, 0.0), axis=1)
+    disc_last = np.where(last, disc, 0.0).sum(axis=1)
     slope = slope + (up_here[0] - up_here[1]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -331,6 +331,8 @@ def _scan_discount_matrix(n_periods: int) -> FloatArray:
     return np.asarray(d, dtype=np.float64)
 
 
+assert IRR_SCAN_RATES.size <= 256  # sign changes are counted in bytes (_irr_scan)
+
 _SCAN_MID_ABS = np.abs(0.5 * (IRR_SCAN_RATES[:-1] + IRR_SCAN_RATES[1:]))
 
 
@@ -442,7 +444,9 @@ def _irr_scan(
         prof = work[sl] @ d
         neg = np.signbit(prof)
         change = neg[:, :-1] != neg[:, 1:]
-        inside[sl] = np.count_nonzero(change, axis=1)
+        # sign changes per row, summed in bytes (fewer than 256 scan intervals): about three
+        # times as fast as count_nonzero along the rows
+        inside[sl] = change.view(np.uint8).sum(axis=1, dtype=np.uint8)
         at = _nearest_change(change)
         idx[sl] = at
         r = np.arange(prof.shape[0])
@@ -772,8 +776,33 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     arr, scalar = _as_2d(flows)
     if rate is not None:
         arr = arr * discount_factors(check_rate(rate), arr.shape[1])
+    return _out(payback_from_cumulative(arr, cumulative_sum(arr)), scalar)
+
+
+#: From this many rows, :func:`cumulative_sum` adds whole columns (fewer rows: ``np.cumsum``).
+_COLUMN_LOOP_MIN_ROWS = 256
+
+
+def cumulative_sum(arr: FloatArray) -> FloatArray:
+    """``np.cumsum(arr, axis=1)`` of a 2-D array, bit for bit: ``C_t = C_{t-1} + x_t``.
+
+    For many rows, a loop over the columns (one addition of two columns each) is about twice
+    as fast as numpy's accumulate along short rows; its additions are the same, in the same
+    order.
+    """
+    n, n_t = arr.shape
+    if n < _COLUMN_LOOP_MIN_ROWS or n_t < 2:
+        return np.cumsum(arr, axis=1)
+    out = np.empty_like(arr)
+    out[:, 0] = arr[:, 0]
+    for t in range(1, n_t):
+        np.add(out[:, t - 1], arr[:, t], out=out[:, t])
+    return out
+
+
+def payback_from_cumulative(arr: FloatArray, cum: FloatArray) -> FloatArray:
+    """:func:`payback` of the rows of ``arr`` (2-D) from their cumulative sums ``cum``."""
     n_t = arr.shape[1]
-    cum = np.cumsum(arr, axis=1)
     negative = cum < 0
     any_negative = negative.any(axis=1)
     last_neg = n_t - 1 - np.argmax(negative[:, ::-1], axis=1)
@@ -782,8 +811,7 @@ def payback(flows: ArrayLike, rate: ArrayLike | None = None) -> FloatArray | flo
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         frac = -cum[rows, last_neg] / arr[rows, nxt]  # in [0, 1] where it is used
     out = np.where(last_neg < n_t - 1, last_neg + frac, np.nan)
-    out = np.where(any_negative, out, 0.0)
-    return _out(out, scalar)
+    return np.asarray(np.where(any_negative, out, 0.0), dtype=np.float64)
 
 
 __all__ = [

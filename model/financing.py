@@ -113,9 +113,9 @@ def finance_project(
     # level rent in operating years recovering the lessor's funding at its yield, net of the
     # guaranteed residual at the horizon: PV_y(rent) + PV_y(guarantee) = PV_y(funding)
     disc_y = finance.discount_factors(p["campus_lease_yield"], n_t)
-    funded_pv = np.sum(lessor_funding * disc_y, axis=1)
-    guarantee_pv = guarantee * np.sum(np.where(f.last_year, disc_y, 0.0), axis=1)
-    annuity_pv = np.sum(np.where(f.operating, disc_y, 0.0), axis=1)
+    funded_pv = (lessor_funding * disc_y).sum(axis=1)
+    guarantee_pv = guarantee * np.where(f.last_year, disc_y, 0.0).sum(axis=1)
+    annuity_pv = np.where(f.operating, disc_y, 0.0).sum(axis=1)
     # rent priced over a longer lease than the years modelled (its renewals): the builder leaves
     # at the horizon, the initial term, and the guarantee settles there (methodology 11.1)
     priced = np.maximum(p["campus_lease_priced_years"], f.horizon - f.build_years)
@@ -203,7 +203,7 @@ def finance_project(
 
     # ---- metrics ----------------------------------------------------------------------------
     disc_d = finance.discount_factors(rd, n_t)
-    side = np.sum((project_equity - f.fcf) * disc_d, axis=1)
+    side = ((project_equity - f.fcf) * disc_d).sum(axis=1)
     npv_equity = np.where(financed[:, 0], keep[:, 0] * (f.npv_unlevered + side), f.npv_unlevered)
     rows = np.flatnonzero(financed[:, 0])
     equity_irr = f.irr.copy()

@@ -162,8 +162,8 @@ def tax_depreciation(
         it=dep_it,
         facility=dep_fac,
         total=dep_it + dep_fac,
-        basis_it_end=np.sum(placed_it - dep_it, axis=1),
-        basis_facility_end=np.sum(placed_facility - dep_fac, axis=1),
+        basis_it_end=(placed_it - dep_it).sum(axis=1),
+        basis_facility_end=(placed_facility - dep_fac).sum(axis=1),
     )
 
 

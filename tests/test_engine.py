@@ -629,3 +629,26 @@ def test_batch_on_threads_equals_one_thread() -> None:
     with engine.batch_threads(1):
         single = evaluate_batch(table, breakeven=True)
     pd.testing.assert_frame_equal(threaded, single, check_exact=True)
+
+
+def test_freed_memory_kept_for_reuse_only_where_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Methodology section 5: the batch's allocator setting (glibc on Linux only, never over the
+    user's own ``MALLOC_*`` settings); it changes no number (the equivalence check)."""
+    import os
+    import sys
+
+    glibc = sys.platform.startswith("linux") and bool(
+        getattr(os, "confstr_names", {}).get("CS_GNU_LIBC_VERSION")
+    )
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    if glibc:
+        try:
+            glibc = bool(os.confstr("CS_GNU_LIBC_VERSION"))
+        except ValueError:
+            glibc = False
+    assert engine._keep_freed_memory() is glibc
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    assert engine._keep_freed_memory() is False

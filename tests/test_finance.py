@@ -462,3 +462,25 @@ def test_one_signed_rows_are_classified_as_by_the_scan_at_any_scale(scale: float
     if 1e-60 <= scale <= 1e60:
         assert (count == 0).all()
         assert (reason[5] == finance.IRR_ALL_ZERO) and (np.delete(reason, 5) == 1).all()
+
+
+@pytest.mark.parametrize("rows", [1, 255, 256, 3000])
+def test_cumulative_sum_is_numpy_cumsum_bit_for_bit(rows: int) -> None:
+    """Methodology section 5: the paybacks' running sums, by columns or by numpy, are one number."""
+    rng = np.random.default_rng(rows)
+    for n_t in (1, 2, 17, 41):
+        f = rng.standard_normal((rows, n_t)) * rng.lognormal(0.0, 3.0, (rows, 1))
+        assert np.array_equal(finance.cumulative_sum(f), np.cumsum(f, axis=1))
+    f[0, 0], f[-1, -1] = np.nan, np.inf
+    assert np.array_equal(finance.cumulative_sum(f), np.cumsum(f, axis=1), equal_nan=True)
+
+
+def test_payback_from_cumulative_matches_payback() -> None:
+    """Methodology section 5: payback from running sums already built is payback."""
+    rng = np.random.default_rng(3)
+    f = rng.standard_normal((500, 12)) - 0.2
+    got = finance.payback_from_cumulative(f, finance.cumulative_sum(f))
+    np.testing.assert_array_equal(got, np.asarray(finance.payback(f)))
+    np.testing.assert_allclose(
+        [finance.payback(row) for row in f[:20]], got[:20], rtol=0.0, atol=0.0, equal_nan=True
+    )
