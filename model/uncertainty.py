@@ -36,6 +36,7 @@ are scaled down to sum to 1 and the number of such draws is reported in ``notes`
 
 from __future__ import annotations
 
+import itertools
 import math
 import mmap
 import numbers
@@ -1251,7 +1252,7 @@ def _simulate(
     """
     global _JOB
     names = [*dists, *BATCH_METRICS]
-    bounds = [(i, min(i + EVAL_CHUNK, n)) for i in range(0, n, EVAL_CHUNK)]
+    bounds = _chunk_bounds(n, workers)
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
         _, out = _shared(n, len(names))
         _JOB = _Job(scenario, dists, normals, out)
@@ -1277,6 +1278,25 @@ def _simulate(
         name: column_stats(np.ascontiguousarray(job.out[:, j])) for j, name in enumerate(names)
     }
     return pd.DataFrame(job.out, columns=names), stats, over
+
+
+def _chunk_bounds(n: int, workers: int) -> list[tuple[int, int]]:
+    """Row ranges evaluated one at a time: at most :data:`EVAL_CHUNK` rows each and, with several
+    workers, a multiple of ``workers`` ranges of equal size (within a row), so no process is left
+    with a short last range while another still works (every row is computed on its own, so the
+    ranges do not change the result).
+
+    >>> _chunk_bounds(1_000_000, 2)[:2], len(_chunk_bounds(1_000_000, 2))
+    ([(0, 125000), (125000, 250000)], 8)
+    >>> _chunk_bounds(10_000, 2)
+    [(0, 10000)]
+    """
+    if n <= EVAL_CHUNK:
+        return [(0, n)]  # one range: evaluated in this process, whatever ``workers``
+    per = max(1, workers)
+    n_chunks = per * -(-n // (per * EVAL_CHUNK))
+    edges = [n * i // n_chunks for i in range(n_chunks + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def _start_methods() -> list[str]:

@@ -264,6 +264,22 @@ def test_workers_give_identical_results() -> None:
     assert a.draws.equals(b.draws)
 
 
+@given(n=st.integers(1, 3_000_000), workers=st.integers(1, 8))
+@settings(max_examples=200, deadline=None)
+def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int, workers: int) -> None:
+    from model import uncertainty
+
+    bounds = uncertainty._chunk_bounds(n, workers)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    sizes = [b - a for a, b in bounds]
+    assert min(sizes) >= 1 and max(sizes) <= uncertainty.EVAL_CHUNK
+    if n > uncertainty.EVAL_CHUNK:  # several ranges: a multiple of the workers, equal in size
+        assert len(bounds) % workers == 0 and max(sizes) - min(sizes) <= 1
+    else:
+        assert bounds == [(0, n)]
+
+
 # ---- distributions follow the scenario (methodology §8, "Following the scenario") -------------
 
 
