@@ -7,12 +7,17 @@ installed.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # Streamlit puts only app/ on sys.path
     sys.path.insert(0, str(_ROOT))
+
+# A long-lived server hands freed memory back to the system (model.engine keeps it for reuse in
+# batch runs otherwise); set before the model is first imported.
+os.environ.setdefault("AIDC_ALLOCATOR_TUNING", "off")
 
 from app.page import run  # noqa: E402
 

@@ -222,6 +222,10 @@ KEEP_TOP_BYTES = 64 * 2**20
 HEAP_ARRAY_MAX_BYTES = 32 * 2**20
 
 
+#: Environment variable that turns the allocator setting of :func:`_keep_freed_memory` off.
+ALLOCATOR_TUNING_ENV = "AIDC_ALLOCATOR_TUNING"
+
+
 def _keep_freed_memory() -> bool:
     """Let glibc reuse freed array memory instead of returning it to the system at once.
 
@@ -231,8 +235,12 @@ def _keep_freed_memory() -> bool:
     and zeroed again: measured on 2 cores, about 300,000 faults and a third of the CPU time of
     100,000 random scenarios. Raising both thresholds keeps that memory for reuse (at most
     :data:`KEEP_FREED_BYTES` idle). Same numbers; glibc on Linux only, and not where the user
-    set these thresholds through the environment. Returns whether the thresholds were set.
+    set these thresholds through the environment, nor where :data:`ALLOCATOR_TUNING_ENV` is
+    ``off`` (the dashboard's server sets it: a long-lived process serving many sessions should
+    hand memory back rather than keep each thread's peak). Returns whether the thresholds were set.
     """
+    if os.environ.get(ALLOCATOR_TUNING_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return False
     if not sys.platform.startswith("linux") or any(
         k in os.environ
         for k in (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from pathlib import Path
 
@@ -548,6 +549,15 @@ def test_chart_titles_wrap_to_fit_a_phone() -> None:
         text = re.sub(r"<[^>]*>", "\n", fig.layout.title.text)
         assert all(len(line) <= charts.SUBTITLE_CHARS for line in text.split("\n")), text
         assert fig.layout.title.xref == "container"
+
+
+def test_the_server_hands_freed_memory_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Methodology section 5: the batch allocator setting is off in the dashboard's server."""
+    from model import engine
+
+    monkeypatch.delenv(engine.ALLOCATOR_TUNING_ENV, raising=False)
+    run_app()
+    assert os.environ.get(engine.ALLOCATOR_TUNING_ENV) == "off"
 
 
 def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() -> None:

@@ -650,5 +650,9 @@ def test_freed_memory_kept_for_reuse_only_where_allowed(monkeypatch: pytest.Monk
         except ValueError:
             glibc = False
     assert engine._keep_freed_memory() is glibc
+    monkeypatch.setenv(engine.ALLOCATOR_TUNING_ENV, "off")  # what the dashboard's server sets
+    assert engine._keep_freed_memory() is False
+    monkeypatch.setenv(engine.ALLOCATOR_TUNING_ENV, "on")
+    assert engine._keep_freed_memory() is glibc
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
     assert engine._keep_freed_memory() is False
