@@ -424,8 +424,8 @@ def kpi_header(ctx: ViewContext) -> None:
         metric_spec("payback_years").description
         + " From the start of operation, first crossing (the cluster payback CoreWeave reports): "
         + format_metric("payback_from_operation_years", r.payback_from_operation_years)
-        + ". See the cumulative cash chart in Returns (under Payback and NPV profile). 'never' = not "
-        "within the horizon.",
+        + ". See the cumulative cash chart in Returns (under Payback and NPV profile). "
+        "'never' = not within the horizon.",
         label="Payback, years",
         inverse=True,
     )
@@ -487,34 +487,20 @@ def sync_url(preset_id: str, scenario: Scenario) -> None:
 
 # ---- page ---------------------------------------------------------------------------------------
 #: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
-#: (4.5:1 on white and on the sidebar's grey), and the static number tables
-#: (:func:`app.ui.numbers_table_html`): first column and header pinned, tabular figures.
-PAGE_CSS = """
+#: (4.5:1 on white and on the sidebar's grey); then the static number tables' own
+#: (:data:`app.ui.NUMBERS_TABLE_CSS`).
+PAGE_CSS = (
+    """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stMetricDelta"] { color: #4a5563 !important; }
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
 [data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
   opacity: 1 !important; }
-.dc-numbers { overflow: auto; max-width: 100%; max-height: 80vh; border: 1px solid #d5dae1;
-  border-radius: 0.5rem; }
-.dc-numbers:focus-visible { outline: 2px solid #1f4e9c; outline-offset: 2px; }
-.dc-numbers table { border-collapse: separate; border-spacing: 0; font-size: 14px;
-  line-height: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; margin: 0;
-  width: max-content; min-width: 100%; }
-.dc-numbers th, .dc-numbers td { padding: 5px 10px; text-align: right; color: #1f2937;
-  border: none; border-bottom: 1px solid #e1e5eb; background: #ffffff; }
-.dc-numbers thead th { position: sticky; top: 0; z-index: 1; background: #f3f5f8;
-  font-weight: 600; }
-.dc-numbers th[scope="row"] { position: sticky; left: 0; text-align: left; font-weight: 400;
-  border-right: 1px solid #e6e9ef; }
-.dc-numbers thead th:first-child { left: 0; z-index: 2; text-align: left; }
-.dc-numbers tr.strong th, .dc-numbers tr.strong td { font-weight: 700; background: #f8f9fb; }
-.dc-numbers tbody tr:last-child th, .dc-numbers tbody tr:last-child td { border-bottom: none; }
-@media (max-width: 640px) { .dc-numbers th[scope="row"] { white-space: normal; min-width: 8rem;
-  max-width: 9rem; } }
 </style>
 """
+    + ui.NUMBERS_TABLE_CSS
+)
 
 
 def short_preset_name(name: str) -> str:

@@ -16,7 +16,8 @@ if str(_ROOT) not in sys.path:  # Streamlit puts only app/ on sys.path
     sys.path.insert(0, str(_ROOT))
 
 # A long-lived server hands freed memory back to the system (model.engine keeps it for reuse in
-# batch runs otherwise); set before the model is first imported.
+# batch runs otherwise); set before the model is first imported, so the name is spelled here
+# rather than read from model.engine.ALLOCATOR_TUNING_ENV.
 os.environ.setdefault("AIDC_ALLOCATOR_TUNING", "off")
 
 from app.page import run  # noqa: E402

@@ -127,8 +127,31 @@ def chart_file_stem(name: str, ctx: ViewContext) -> str:
 
 
 # ---- tables -------------------------------------------------------------------------------------
-#: Class of the static number tables (:func:`numbers_table_html`); their CSS is in the page's.
+#: Class of the static number tables (:func:`numbers_table_html`).
 NUMBERS_TABLE_CLASS = "dc-numbers"
+#: Their CSS, for class ``dc-numbers`` (the page adds it once): header row and first column
+#: pinned, tabular figures, pixel metrics (fractional row heights blur the 1 px rules), labels
+#: that wrap on a phone.
+NUMBERS_TABLE_CSS = """<style>
+.dc-numbers { overflow: auto; max-width: 100%; max-height: 80vh; border: 1px solid #d5dae1;
+  border-radius: 0.5rem; }
+.dc-numbers:focus-visible { outline: 2px solid #1f4e9c; outline-offset: 2px; }
+.dc-numbers table { border-collapse: separate; border-spacing: 0; font-size: 14px;
+  line-height: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; margin: 0;
+  width: max-content; min-width: 100%; }
+.dc-numbers th, .dc-numbers td { padding: 5px 10px; text-align: right; color: #1f2937;
+  border: none; border-bottom: 1px solid #e1e5eb; background: #ffffff; }
+.dc-numbers thead th { position: sticky; top: 0; z-index: 1; background: #f3f5f8;
+  font-weight: 600; }
+.dc-numbers th[scope="row"] { position: sticky; left: 0; text-align: left; font-weight: 400;
+  border-right: 1px solid #e6e9ef; }
+.dc-numbers thead th:first-child { left: 0; z-index: 2; text-align: left; }
+.dc-numbers tr.strong th, .dc-numbers tr.strong td { font-weight: 700; background: #f8f9fb; }
+.dc-numbers tbody tr:last-child th, .dc-numbers tbody tr:last-child td { border-bottom: none; }
+@media (max-width: 640px) { .dc-numbers th[scope="row"] { white-space: normal; min-width: 8rem;
+  max-width: 9rem; } }
+</style>
+"""
 
 
 def numbers_table_html(

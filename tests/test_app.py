@@ -586,6 +586,11 @@ def test_numbers_table_escapes_every_label_and_marks_missing_values() -> None:
     assert "&lt;script&gt;" in text and "&lt;img src=x&gt;" in text and "a&quot;b" in text
     assert "<td>1,234.5</td>" in text and "<td>n/a</td>" in text
     assert 'aria-label="L&lt;&gt;"' in text
+    assert f'class="{ui.NUMBERS_TABLE_CLASS}"' in text
+    assert (
+        f".{ui.NUMBERS_TABLE_CLASS} " in ui.NUMBERS_TABLE_CSS
+        and ui.NUMBERS_TABLE_CSS in page.PAGE_CSS
+    )
 
 
 def test_sidebar_groups_draw_their_inputs_only_when_open() -> None:

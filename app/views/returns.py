@@ -122,7 +122,8 @@ def render(ctx: ViewContext) -> None:
         st.info(
             "The NPV profile (under Payback and NPV profile above) crosses zero more than once "
             "(refresh capex makes the cash flows change sign several times), so the IRR alone is "
-            f"ambiguous. Read it with the MIRR ({fmt_pct(r.mirr)}, reinvesting and financing at the WACC) and the NPV at the WACC."
+            f"ambiguous. Read it with the MIRR ({fmt_pct(r.mirr)}, reinvesting and financing at "
+            "the WACC) and the NPV at the WACC."
         )
     if charts.has_financing(r):
         _financing_section(ctx)
