@@ -288,7 +288,9 @@ def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarr
     params: dict[str, np.ndarray] = {}
     for name in FIELD_NAMES:
         if name not in table.columns:
-            params[name] = np.full(n, float(base_values[name]))
+            # one value seen n times (a read-only view, no copy): a batch that varies a few
+            # fields does not write, nor page in, a column for each of the others
+            params[name] = np.broadcast_to(np.float64(base_values[name]), (n,))
             continue
         values, problem = _column_values(name, table[name])
         if problem:

@@ -83,6 +83,9 @@ MAX_DRAWS = 5_000_000
 SESSION_MAX_DRAWS = 100_000
 #: Rows per evaluate_batch call (bounds the temporaries of one call; a multiple of NORMAL_BLOCK).
 EVAL_CHUNK = 131_072
+#: A run of more than :data:`EVAL_CHUNK` draws is cut into a multiple of this many equal ranges
+#: (whatever the number of workers, so the ranges, hence the results, do not depend on it).
+CHUNK_GROUP = 4
 #: Rows of normals drawn from one random stream: block b uses ``SeedSequence(seed, spawn_key=(b,))``,
 #: so any range of rows can be drawn on its own (in any process) and gives the same numbers.
 NORMAL_BLOCK = 65_536
@@ -809,11 +812,98 @@ def _ranking(
     return out
 
 
+#: Below this many values :func:`percentiles_linear` calls :func:`numpy.percentile` itself (the
+#: selection below pays off on long columns only).
+SELECT_MIN_VALUES = 4_096
+
+
+def percentiles_linear(values: FloatArray, q: tuple[float, ...]) -> FloatArray:
+    """``numpy.percentile(values, q)`` (method ``"linear"``) of finite values, by selection.
+
+    The same numbers, bit for bit: the same order statistics, weights and interpolation as
+    numpy, but found by one :func:`numpy.partition` per statistic on ever smaller pieces of one
+    copy. numpy partitions the whole column around all of them at once (and its minimum and
+    maximum), which is several times slower on a million draws.
+
+    Parameters
+    ----------
+    values : ndarray of float, 1-D
+        Finite values (no NaN: numpy would sort NaN last and return NaN).
+    q : tuple of float
+        Percentiles in [0, 100].
+
+    Returns
+    -------
+    ndarray of float, one per ``q``
+
+    Notes
+    -----
+    With ``n`` values sorted as ``x_(0) <= ... <= x_(n-1)``, percentile ``q`` sits at the virtual
+    index ``v = (n - 1) q / 100``; with ``i = floor(v)``, ``g = v - i`` and ``d = x_(i+1) - x_(i)``
+    it is ``x_(i) + d g`` for ``g < 0.5`` and ``x_(i+1) - d (1 - g)`` otherwise (numpy's
+    ``_lerp``, Hyndman and Fan's method 7).
+
+    Examples
+    --------
+    >>> v = np.arange(10_000.0)[::-1]
+    >>> percentiles_linear(v, (10, 50, 90)).tolist()
+    [999.9, 4999.5, 8999.1]
+    >>> bool((percentiles_linear(v, (10, 50, 90)) == np.percentile(v, (10, 50, 90))).all())
+    True
+    """
+    n = values.size
+    if n < SELECT_MIN_VALUES:
+        return np.asarray(np.percentile(values, q), dtype=np.float64)
+    virtual = (n - 1) * np.true_divide(np.asarray(q, dtype=np.float64), 100)
+    below = np.floor(virtual)
+    gamma = virtual - below
+    lo_at = below.astype(np.intp)
+    hi_at = np.minimum(lo_at + 1, n - 1)
+    work = np.array(values, dtype=np.float64)  # a copy, partitioned in place
+    order_stat = _select(work, sorted({*lo_at.tolist(), *hi_at.tolist()}))
+    a = np.array([order_stat[i] for i in lo_at.tolist()], dtype=np.float64)
+    b = np.array([order_stat[i] for i in hi_at.tolist()], dtype=np.float64)
+    diff = b - a
+    out: FloatArray = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
+
+
+def _select(work: FloatArray, ranks: list[int]) -> dict[int, float]:
+    """The order statistics ``ranks`` (sorted) of ``work``, partitioning it in place.
+
+    Partitions around the middle rank, then each side around its own ranks: every step works on
+    a piece that excludes what is already in place. A rank at either end of its piece is that
+    piece's minimum or maximum (one pass, no partition).
+    """
+    found: dict[int, float] = {}
+    pieces = [(0, work.size, ranks)]
+    while pieces:
+        start, stop, wanted = pieces.pop()
+        piece = work[start:stop]
+        if len(wanted) == 1 and wanted[0] == start:
+            found[start] = float(piece.min())
+            continue
+        if len(wanted) == 1 and wanted[0] == stop - 1:
+            found[stop - 1] = float(piece.max())
+            continue
+        k = wanted[len(wanted) // 2]
+        piece.partition(k - start)
+        found[k] = float(work[k])
+        left = [r for r in wanted if r < k]
+        right = [r for r in wanted if r > k]
+        if left:
+            pieces.append((start, k, left))
+        if right:
+            pieces.append((k + 1, stop, right))
+    return found
+
+
 def column_stats(v: FloatArray) -> dict[str, float]:
     """Mean, std, P10/P50/P90 (numpy, over defined values), shares > 0, < 0 and defined."""
     fin = np.isfinite(v)
     d = v if fin.all() else v[fin]
-    p10, p50, p90 = np.percentile(d, PERCENTILES) if d.size else (np.nan,) * 3
+    p10, p50, p90 = percentiles_linear(d, PERCENTILES) if d.size else (np.nan,) * 3
     size = v.size
     return {
         "mean": float(d.mean()) if d.size else np.nan,
@@ -1205,19 +1295,22 @@ class _Job:
     scenario: Scenario
     dists: dict[str, Distribution]
     normals: _Normals
-    out: FloatArray  # n x (uncertain inputs, then BATCH_METRICS)
+    #: (uncertain inputs, then BATCH_METRICS) x n: one contiguous row per column of the draws,
+    #: so each column's statistics read it in place (and pandas keeps this layout as it is)
+    columns: FloatArray
 
 
 _JOB: _Job | None = None
 
 
 def _fill(job: _Job, i0: int, i1: int) -> int:
-    """Transform and evaluate rows ``i0:i1`` of the job into ``job.out``; rows with shares scaled."""
+    """Transform and evaluate rows ``i0:i1`` of the job into ``job.columns``; rows with shares scaled."""
     cols, over = _transform(job.scenario, job.dists, job.normals.rows(i0, i1))
-    k = len(cols)
-    job.out[i0:i1, :k] = np.column_stack(list(cols.values()))
+    for j, values in enumerate(cols.values()):
+        job.columns[j, i0:i1] = values
     metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
-    job.out[i0:i1, k:] = metrics[list(BATCH_METRICS)].to_numpy(dtype=np.float64)
+    for j, m in enumerate(BATCH_METRICS, start=len(cols)):
+        job.columns[j, i0:i1] = metrics[m].to_numpy(dtype=np.float64)
     return over
 
 
@@ -1228,12 +1321,22 @@ def _job_chunk(bounds: tuple[int, int]) -> int:
 
 def _job_stats(columns: list[int]) -> list[dict[str, float]]:
     assert _JOB is not None
-    return [column_stats(np.ascontiguousarray(_JOB.out[:, j])) for j in columns]
+    return [column_stats(_JOB.columns[j]) for j in columns]
+
+
+def _job_ranking(names: list[str], seed: int | None) -> pd.DataFrame:
+    assert _JOB is not None
+    return _ranking(_draws_frame(_JOB.columns, names), list(_JOB.dists), "npv_busd", seed)
 
 
 def _shared(rows: int, cols: int) -> tuple[mmap.mmap, FloatArray]:
     buf = mmap.mmap(-1, max(1, rows * cols * 8))  # anonymous and shared with forked children
     return buf, np.frombuffer(buf, dtype=np.float64, count=rows * cols).reshape(rows, cols)
+
+
+def _draws_frame(columns: FloatArray, names: list[str]) -> pd.DataFrame:
+    """The draws as a frame over ``columns`` (one row per column), without a copy."""
+    return pd.DataFrame(columns.T, columns=names, copy=False)
 
 
 def _simulate(
@@ -1242,59 +1345,66 @@ def _simulate(
     normals: _Normals,
     n: int,
     workers: int,
-) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int]:
-    """Every draw (inputs then metrics), the statistics of each column, and rows with shares scaled.
+    seed: int | None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int, pd.DataFrame]:
+    """Every draw (inputs then metrics), the statistics of each column, rows with shares scaled
+    and the driver ranking of NPV (:func:`_ranking` with ``seed``).
 
     Large runs go to forked processes: each draws its rows' normals (:class:`_Normals`), writes
     inputs and metrics into one shared anonymous map, so nothing large is pickled, then the
-    processes compute the columns' statistics in parallel. Every step is row by row (or column
-    by column), so the result is the same for any number of workers.
+    processes compute the ranking and the columns' statistics side by side. Every step is row
+    by row (or column by column), so the result is the same for any number of workers.
     """
     global _JOB
     names = [*dists, *BATCH_METRICS]
-    bounds = _chunk_bounds(n, workers)
+    bounds = _chunk_bounds(n)
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
-        _, out = _shared(n, len(names))
-        _JOB = _Job(scenario, dists, normals, out)
+        _, columns = _shared(len(names), n)
+        _JOB = _Job(scenario, dists, normals, columns)
+        pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=get_context("fork"))
         try:
-            with ProcessPoolExecutor(
-                min(workers, len(bounds)), mp_context=get_context("fork")
-            ) as pool:
-                over = sum(pool.map(_job_chunk, bounds))
-                groups = [list(range(len(names)))[w::workers] for w in range(workers)]
-                parts = list(pool.map(_job_stats, groups))
+            over = sum(pool.map(_job_chunk, bounds))
+            # the ranking first (the longest task), then a few columns a task: whichever process
+            # is free takes the next, so both finish together
+            ranking = pool.submit(_job_ranking, names, seed)
+            groups = [list(range(j, min(j + 4, len(names)))) for j in range(0, len(names), 4)]
+            parts = list(pool.map(_job_stats, groups))
+            drivers = ranking.result()
             stats = {
                 names[j]: st
                 for g, p in zip(groups, parts, strict=True)
                 for j, st in zip(g, p, strict=True)
             }
         finally:
+            # every result is in: the workers hand back their memory and exit while the caller
+            # goes on (the pool's own thread joins them)
+            pool.shutdown(wait=False, cancel_futures=True)
             _JOB = None
         # no copy: the frame keeps the map alive (through the array's base) and frees it with it
-        return pd.DataFrame(out, columns=names, copy=False), stats, over
-    job = _Job(scenario, dists, normals, np.empty((n, len(names))))
+        return _draws_frame(columns, names), stats, over, drivers
+    job = _Job(scenario, dists, normals, np.empty((len(names), n)))
     over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
-    stats = {
-        name: column_stats(np.ascontiguousarray(job.out[:, j])) for j, name in enumerate(names)
-    }
-    return pd.DataFrame(job.out, columns=names), stats, over
+    stats = {name: column_stats(job.columns[j]) for j, name in enumerate(names)}
+    draws = _draws_frame(job.columns, names)
+    return draws, stats, over, _ranking(draws, list(dists), "npv_busd", seed)
 
 
-def _chunk_bounds(n: int, workers: int) -> list[tuple[int, int]]:
-    """Row ranges evaluated one at a time: at most :data:`EVAL_CHUNK` rows each and, with several
-    workers, a multiple of ``workers`` ranges of equal size (within a row), so no process is left
-    with a short last range while another still works (every row is computed on its own, so the
-    ranges do not change the result).
+def _chunk_bounds(n: int) -> list[tuple[int, int]]:
+    """Row ranges evaluated one at a time: at most :data:`EVAL_CHUNK` rows each and, for a large
+    run, a multiple of :data:`CHUNK_GROUP` ranges of equal size (within a row), so one, two or
+    four processes share them evenly and none is left with a short last range while another
+    still works. The ranges depend on ``n`` only: each is evaluated the same way in whichever
+    process takes it, so the results are bit for bit the same for any number of workers (a
+    batch's solvers, such as the IRR's Newton steps, may round differently for other ranges).
 
-    >>> _chunk_bounds(1_000_000, 2)[:2], len(_chunk_bounds(1_000_000, 2))
+    >>> _chunk_bounds(1_000_000)[:2], len(_chunk_bounds(1_000_000))
     ([(0, 125000), (125000, 250000)], 8)
-    >>> _chunk_bounds(10_000, 2)
+    >>> _chunk_bounds(10_000)
     [(0, 10000)]
     """
     if n <= EVAL_CHUNK:
-        return [(0, n)]  # one range: evaluated in this process, whatever ``workers``
-    per = max(1, workers)
-    n_chunks = per * -(-n // (per * EVAL_CHUNK))
+        return [(0, n)]  # one range: evaluated in this process, whatever the workers
+    n_chunks = CHUNK_GROUP * -(-n // (CHUNK_GROUP * EVAL_CHUNK))
     edges = [n * i // n_chunks for i in range(n_chunks + 1)]
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
@@ -1371,7 +1481,7 @@ def monte_carlo(
     specs, dists = _prepare(scenario, distributions, bool(follow_scenario))
     fields = list(dists)
     normals = _Normals.of(copula_matrix(fields, correlation), seed)
-    draws, stats, over = _simulate(scenario, dists, normals, n, n_workers)
+    draws, stats, over, drivers = _simulate(scenario, dists, normals, n, n_workers, seed)
     notes = _notes(dists, n, over)
     gap_rows = evaluate_batch(_gap_table(scenario, fields, stats), scenario)
     point = {m: float(gap_rows[m].iloc[0]) for m in BATCH_METRICS}
@@ -1383,7 +1493,7 @@ def monte_carlo(
     return MonteCarloResult(
         draws=draws,
         summary=summary,
-        drivers=_ranking(draws, fields, "npv_busd", seed),
+        drivers=drivers,
         gap=gap,
         distributions=dists,
         specs=specs,

@@ -251,33 +251,63 @@ def test_default_distributions_are_valid_and_sourced() -> None:
     assert 0.0 <= mc.prob_loss <= 1.0
 
 
-def test_workers_give_identical_results() -> None:
+def test_workers_give_identical_results(monkeypatch) -> None:
     from model import uncertainty
 
-    old = uncertainty.EVAL_CHUNK
-    uncertainty.EVAL_CHUNK = 700
-    try:
-        a = monte_carlo(BASE, DISTS, 2000, 5, workers=1)
-        b = monte_carlo(BASE, DISTS, 2000, 5, workers=2)
-    finally:
-        uncertainty.EVAL_CHUNK = old
+    # small ranges, so the run is cut in several and the workers share them: every draw, every
+    # metric (IRRs included, to the last bit), the summary and the ranking as in one process
+    # (ranges that depended on the workers gave IRRs a last bit apart at these sizes)
+    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 600)
+    a = monte_carlo(BASE, DISTS, 40_000, 5, workers=1)
+    b = monte_carlo(BASE, DISTS, 40_000, 5, workers=2)
+    assert len(uncertainty._chunk_bounds(40_000)) == 68
     assert a.draws.equals(b.draws)
+    assert a.summary.equals(b.summary)
+    assert a.drivers.equals(b.drivers)
 
 
-@given(n=st.integers(1, 3_000_000), workers=st.integers(1, 8))
+@given(n=st.integers(1, 3_000_000))
 @settings(max_examples=200, deadline=None)
-def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int, workers: int) -> None:
+def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int) -> None:
     from model import uncertainty
 
-    bounds = uncertainty._chunk_bounds(n, workers)
+    bounds = uncertainty._chunk_bounds(n)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     sizes = [b - a for a, b in bounds]
     assert min(sizes) >= 1 and max(sizes) <= uncertainty.EVAL_CHUNK
-    if n > uncertainty.EVAL_CHUNK:  # several ranges: a multiple of the workers, equal in size
-        assert len(bounds) % workers == 0 and max(sizes) - min(sizes) <= 1
+    if n > uncertainty.EVAL_CHUNK:  # several ranges: a multiple of the group, equal in size
+        assert len(bounds) % uncertainty.CHUNK_GROUP == 0 and max(sizes) - min(sizes) <= 1
     else:
         assert bounds == [(0, n)]
+
+
+@given(
+    values=st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, 1.0, -2.5]),
+        min_size=1,
+        max_size=300,
+    ),
+    q=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=5),
+)
+@settings(max_examples=300, deadline=None)
+def test_percentiles_by_selection_are_numpys_to_the_last_bit(
+    values: list[float], q: list[float]
+) -> None:
+    # methodology §8 (Summary): the selection path on short inputs too (ties, repeated and
+    # adjacent ranks, q = 0 and 100), against numpy.percentile
+    v = np.array(values)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(uncertainty, "SELECT_MIN_VALUES", 1)
+        got = uncertainty.percentiles_linear(v, tuple(q))
+    assert np.array_equal(got, np.percentile(v, q))
+    assert np.array_equal(v, np.array(values))  # the input is left as it was
+
+
+def test_percentiles_by_selection_on_a_million_draws() -> None:
+    v = np.random.default_rng(3).lognormal(size=1_000_000)
+    q = (10, 50, 90)
+    assert np.array_equal(uncertainty.percentiles_linear(v, q), np.percentile(v, q))
 
 
 # ---- distributions follow the scenario (methodology §8, "Following the scenario") -------------
