@@ -845,9 +845,9 @@ def percentiles_linear(values: FloatArray, q: tuple[float, ...]) -> FloatArray:
 
     Examples
     --------
-    >>> v = np.arange(10_000.0)[::-1]
+    >>> v = np.arange(10_001.0)[::-1]  # 10,000 down to 0
     >>> percentiles_linear(v, (10, 50, 90)).tolist()
-    [999.9, 4999.5, 8999.1]
+    [1000.0, 5000.0, 9000.0]
     >>> bool((percentiles_linear(v, (10, 50, 90)) == np.percentile(v, (10, 50, 90))).all())
     True
     """
@@ -1304,7 +1304,7 @@ _JOB: _Job | None = None
 
 
 def _fill(job: _Job, i0: int, i1: int) -> int:
-    """Transform and evaluate rows ``i0:i1`` of the job into ``job.columns``; rows with shares scaled."""
+    """Transform and evaluate rows ``i0:i1`` into ``job.columns``; the rows with shares scaled."""
     cols, over = _transform(job.scenario, job.dists, job.normals.rows(i0, i1))
     for j, values in enumerate(cols.values()):
         job.columns[j, i0:i1] = values
