@@ -3,8 +3,9 @@
 Targets: tornado < 50 ms, 50 x 50 grid < 150 ms, the default Monte Carlo run
 (``monte_carlo(scenario)``: DEFAULT_DRAWS draws, summary, gap explanation and SALib driver ranking)
 < 300 ms in process, 1,000,000 draws < 5 s on 2 cores. Each figure is the best of a few runs after
-a warm-up (the machine may be shared); the 1,000,000-draw run is timed once, with its CPU seconds
-(this process and its workers) printed so a loaded machine can be told from a slow one.
+a warm-up (the machine may be shared); the 1,000,000-draw run is timed twice (the faster is the
+figure judged; both are printed), each with its CPU seconds (this process and its workers), so a
+loaded machine can be told from a slow one.
 """
 
 from __future__ import annotations
@@ -100,12 +101,15 @@ def main() -> int:
         ),
     ]
     workers = min(2, available_cores())
-    cpu0 = _cpu_seconds()
-    t = time.perf_counter()
-    mc = monte_carlo(s, n=1_000_000, workers=workers)
-    million = (time.perf_counter() - t) * 1000.0
-    _wait_for_workers()  # they exit after the results are in: count their CPU once they have
-    cpu = _cpu_seconds() - cpu0
+    runs: list[tuple[float, float]] = []  # (wall ms, CPU s) of each 1,000,000-draw run
+    for _ in range(2):
+        cpu0 = _cpu_seconds()
+        t = time.perf_counter()
+        mc = monte_carlo(s, n=1_000_000, workers=workers)
+        wall = (time.perf_counter() - t) * 1000.0
+        _wait_for_workers()  # they exit after the results are in: count their CPU once they have
+        runs.append((wall, _cpu_seconds() - cpu0))
+    million, cpu = min(runs)
     rows.append((f"Monte Carlo 1,000,000 draws ({workers} processes)", million, 5000.0, "ms"))
     status = 0
     print(f"{'analysis':<55} {'time':>10} {'target':>10}")
@@ -116,10 +120,12 @@ def main() -> int:
         tgt = f"< {target:,.0f}" if target is not None else ""
         print(f"{name:<55} {ms:>8,.1f} {unit} {tgt:>10} {flag}")
     line = (
-        f"Monte Carlo 1,000,000 draws ({workers} processes): {million / 1000.0:.2f} s wall, "
-        f"{cpu:.2f} CPU s in all ({cpu / workers:.2f} s per process if the {workers} run side by "
-        f"side) (goal < 5 s: {'met' if million < 5000.0 else 'NOT met'} by wall, "
-        f"{'met' if cpu / workers < 5.0 else 'NOT met'} by CPU per process)"
+        f"Monte Carlo 1,000,000 draws ({workers} processes), faster of 2 runs: "
+        f"{million / 1000.0:.2f} s wall, {cpu:.2f} CPU s in all ({cpu / workers:.2f} s per process "
+        f"if the {workers} run side by side) (goal < 5 s: "
+        f"{'met' if million < 5000.0 else 'NOT met'} by wall, "
+        f"{'met' if cpu / workers < 5.0 else 'NOT met'} by CPU per process); runs: "
+        + ", ".join(f"{w / 1000.0:.2f} s wall / {c:.2f} CPU s" for w, c in runs)
     )
     print(line)
     SUMMARY[:] = [line]
