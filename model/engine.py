@@ -152,10 +152,10 @@ def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
     v -= f
     v *= f
     out += v
-    u -= k_last
-    np.maximum(u, 0.0, out=u)
-    u *= k_last
-    out += u
+    beyond = u - k_last  # (u itself is the caller's)
+    np.maximum(beyond, 0.0, out=beyond)
+    beyond *= k_last
+    out += beyond
     return out
 
 

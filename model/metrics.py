@@ -435,8 +435,21 @@ def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
     return round(a, metric_spec(name).digits) == round(b, metric_spec(name).digits)
 
 
+#: The return metrics an analyst reads first, in the order they are shown: the Monte Carlo
+#: summary lists these, and Compare starts with them.
+RETURN_METRICS: tuple[str, ...] = (
+    "npv_busd",
+    "irr",
+    "mirr",
+    "payback_years",
+    "roic",
+    "npv_per_share_usd",
+)
+
+
 __all__ = [
     "METRICS",
+    "RETURN_METRICS",
     "MetricSpec",
     "format_metric",
     "is_zero_change",

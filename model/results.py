@@ -266,7 +266,8 @@ def _validate_columns(table: pd.DataFrame, base: Scenario) -> dict[str, np.ndarr
     the number of bad rows: wrong types (booleans, complex numbers, strings, objects), NaN and
     infinity, bounds, whole numbers, duplicate or unknown columns, and the cross-field rule
     ``lease_share + hosting_share <= 1``. Numeric columns are checked with whole-array
-    operations; only object columns are read element by element.
+    operations; only object columns are read element by element. A field the table leaves out
+    is ``base``'s value as a read-only broadcast view of length n (no copy).
     """
     names = [str(c) if isinstance(c, str) else c for c in table.columns]
     problems: list[str] = []

@@ -86,6 +86,8 @@ EVAL_CHUNK = 131_072
 #: A run of more than :data:`EVAL_CHUNK` draws is cut into a multiple of this many equal ranges
 #: (whatever the number of workers, so the ranges, hence the results, do not depend on it).
 CHUNK_GROUP = 4
+#: Columns whose statistics one worker task computes (small tasks: the workers finish together).
+STATS_COLUMNS_PER_TASK = 4
 #: Rows of normals drawn from one random stream: block b uses ``SeedSequence(seed, spawn_key=(b,))``,
 #: so any range of rows can be drawn on its own (in any process) and gives the same numbers.
 NORMAL_BLOCK = 65_536
@@ -106,14 +108,7 @@ PERT_TABLE_POINTS = 8_193
 
 #: Metrics of the readable summary, in order; their labels and formats come from the one metrics
 #: table, :mod:`model.metrics`.
-SUMMARY_METRICS: tuple[str, ...] = (
-    "npv_busd",
-    "irr",
-    "mirr",
-    "payback_years",
-    "roic",
-    "npv_per_share_usd",
-)
+SUMMARY_METRICS: tuple[str, ...] = metrics_table.RETURN_METRICS
 
 
 class MonteCarloError(ValueError):
@@ -1326,7 +1321,14 @@ def _job_stats(columns: list[int]) -> list[dict[str, float]]:
 
 def _job_ranking(names: list[str], seed: int | None) -> pd.DataFrame:
     assert _JOB is not None
-    return _ranking(_draws_frame(_JOB.columns, names), list(_JOB.dists), "npv_busd", seed)
+    return _npv_drivers(_draws_frame(_JOB.columns, names), _JOB.dists, seed)
+
+
+def _npv_drivers(
+    draws: pd.DataFrame, dists: dict[str, Distribution], seed: int | None
+) -> pd.DataFrame:
+    """The result's driver ranking: of NPV, over the uncertain inputs (:func:`_ranking`)."""
+    return _ranking(draws, list(dists), "npv_busd", seed)
 
 
 def _shared(rows: int, cols: int) -> tuple[mmap.mmap, FloatArray]:
@@ -1367,7 +1369,8 @@ def _simulate(
             # the ranking first (the longest task), then a few columns a task: whichever process
             # is free takes the next, so both finish together
             ranking = pool.submit(_job_ranking, names, seed)
-            groups = [list(range(j, min(j + 4, len(names)))) for j in range(0, len(names), 4)]
+            per = STATS_COLUMNS_PER_TASK
+            groups = [list(range(j, min(j + per, len(names)))) for j in range(0, len(names), per)]
             parts = list(pool.map(_job_stats, groups))
             drivers = ranking.result()
             stats = {
@@ -1386,7 +1389,7 @@ def _simulate(
     over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
     stats = {name: column_stats(job.columns[j]) for j, name in enumerate(names)}
     draws = _draws_frame(job.columns, names)
-    return draws, stats, over, _ranking(draws, list(dists), "npv_busd", seed)
+    return draws, stats, over, _npv_drivers(draws, dists, seed)
 
 
 def _chunk_bounds(n: int) -> list[tuple[int, int]]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from model import BATCH_METRICS, evaluate, load_preset
-from model.metrics import METRICS, format_metric, is_zero_change, metric_label, metric_unit
+from model.metrics import (
+    METRICS,
+    RETURN_METRICS,
+    format_metric,
+    is_zero_change,
+    metric_label,
+    metric_unit,
+)
 
 
 def test_every_model_metric_has_a_row() -> None:
@@ -13,6 +20,12 @@ def test_every_model_metric_has_a_row() -> None:
     assert names <= set(METRICS), names - set(METRICS)
     for spec in METRICS.values():
         assert spec.label and spec.description and spec.unit
+
+
+def test_return_metrics_are_batch_metrics_once_each() -> None:
+    # the Monte Carlo summary and Compare read them from every draw or scenario
+    assert len(set(RETURN_METRICS)) == len(RETURN_METRICS)
+    assert set(RETURN_METRICS) <= set(BATCH_METRICS)
 
 
 @pytest.mark.parametrize(

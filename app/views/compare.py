@@ -23,7 +23,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
-from model.metrics import format_metric, metric_label
+from model.metrics import RETURN_METRICS, format_metric, metric_label
 
 SAVED_KEY = "compare_saved"
 KEY = "cmp_"
@@ -34,12 +34,7 @@ MAX_SAVED = 30
 MAX_NAME_CHARS = 40
 #: KPIs compared, by metric name (labels and formats from model.metrics).
 KPIS: tuple[str, ...] = (
-    "npv_busd",
-    "irr",
-    "mirr",
-    "payback_years",
-    "roic",
-    "npv_per_share_usd",
+    *RETURN_METRICS,
     "breakeven_lease_rate_busd_per_gw_year",
     "capex_initial_busd",
     "revenue_total_busd",
