@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -157,6 +158,12 @@ def _vintage_integral(u: FloatArray, k_last: FloatArray) -> FloatArray:
     beyond *= k_last
     out += beyond
     return out
+
+
+def _column_span(any_row: BoolArray) -> slice:
+    """The columns from the first to the last marked one (an empty slice if none is)."""
+    marked = np.flatnonzero(any_row)
+    return slice(int(marked[0]), int(marked[-1]) + 1) if marked.size else slice(0, 0)
 
 
 def _last_vintage(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
@@ -444,10 +451,26 @@ def _cash_flows(
     # the closed forms below work in place on one new array each (same operations, same order
     # up to the commutativity of + and x, so the same numbers): no temporaries of (S, 4T)
 
-    def log_x(tau: FloatArray) -> FloatArray:
+    # Where every tau of a call keeps log X inside +-LOG_CLIP, or the entry premium's fade
+    # (lag - tau, clamped to [0, 1]) is 1 (or 0) at every tau, the clamps change nothing and are
+    # skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays (the
+    # defaults' 50-year lag keeps the premium whole over the horizon). ``span`` is the least
+    # and greatest tau of a call (NaN turns every shortcut off).
+    x_reach = np.abs(x_a) + np.abs(x_b)  # |log X| <= x_reach * max(1, |tau|)
+    lag_least, lag_most = float(lag.min(initial=np.inf)), float(lag.max(initial=-np.inf))
+
+    def span(tau: FloatArray) -> tuple[float, float] | None:
+        least, most = float(tau.min(initial=np.inf)), float(tau.max(initial=-np.inf))
+        return (least, most) if math.isfinite(least) and math.isfinite(most) else None
+
+    def log_x(tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         # _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
         v: FloatArray = x_b * tau
         v += x_a
+        if tau_span is not None:
+            reach = max(1.0, abs(tau_span[0]), abs(tau_span[1]))
+            if float(np.max(x_reach, initial=0.0)) * reach < LOG_CLIP - 1.0:  # (False for NaN)
+                return v
         np.maximum(v, -LOG_CLIP, out=v)
         np.minimum(v, LOG_CLIP, out=v)
         return v
@@ -456,55 +479,74 @@ def _cash_flows(
     # can push the ceiling under it
     cap_eff = np.maximum(cap, floor_idx)
 
-    def ceiling(tau: FloatArray) -> FloatArray:
+    def ceiling(tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         # np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
-        c: FloatArray = lag - tau
-        np.maximum(c, 0.0, out=c)
-        np.minimum(c, 1.0, out=c)
+        if tau_span is not None and (lag_least - tau_span[1] >= 1.0 or lag_most <= tau_span[0]):
+            # the same fade (1 or 0) at every tau: one ceiling per row, (S, 1)
+            c = np.full_like(user_idx, 1.0 if lag_least - tau_span[1] >= 1.0 else 0.0)
+        else:
+            c = lag - tau
+            np.maximum(c, 0.0, out=c)
+            np.minimum(c, 1.0, out=c)
         c *= premium
         c += user_idx
         np.minimum(c, cap_eff, out=c)
         return c
 
-    def frontier(tau: FloatArray, log_value: FloatArray | None = None) -> FloatArray:
+    def frontier(
+        tau: FloatArray,
+        log_value: FloatArray | None = None,
+        tau_span: tuple[float, float] | None = None,
+    ) -> FloatArray:
         """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
-        when the caller already has it (kept as it is)."""
+        when the caller already has it (kept as it is); ``tau_span`` = ``span(tau)``."""
+        if tau_span is None:
+            tau_span = span(tau)  # (None where tau is not finite: no shortcut)
         if log_value is None:
-            v = log_x(tau)
+            v = log_x(tau, tau_span)
             np.exp(v, out=v)
         else:
             v = np.exp(log_value)
         np.maximum(v, floor_idx, out=v)
-        np.minimum(v, ceiling(tau), out=v)
+        np.minimum(v, ceiling(tau, tau_span), out=v)
         return v
 
     # ---- IT vintages: at most two per year (life >= 1), split at the exact switch time -------
     k_last = _last_vintage(life_it, b, h_end)
     since = np.maximum(t - b, 0.0)
     k_a = np.minimum(np.floor(np.round(since / life_it, 9)), k_last)
-    # the year's two segments side by side, (S, 2T): [vintage in service at t | next vintage];
-    # their midpoints and start times side by side in one (S, 4T) array, written in place
-    n2 = 2 * n_years
-    tau_both = np.empty((n, 2 * n2))
-    mid, start = tau_both[:, :n2], tau_both[:, n2:]
-    start_a, start_b = start[:, :n_years], start[:, n_years:]
-    np.multiply(k_a, life_it, out=start_a)
+    start_a = k_a * life_it
     start_a += b  # b + k_a * life_it
-    np.add(start_a, life_it, out=start_b)
+    start_next = start_a + life_it
     lo = _clamp(t, b, h_end)
     hi = _clamp(t + 1.0, b, h_end)
-    switch = _clamp(np.where(k_a < k_last, start_b, h_end), lo, hi)
+    switch = _clamp(np.where(k_a < k_last, start_next, h_end), lo, hi)
+    op_width = hi - lo  # 1 in operating years, 0 otherwise
+    # segments only in the years where they can be non-empty: the vintage in service at the
+    # year's start over the years some row operates (a), the next vintage over the years some
+    # row switches (b); an empty segment adds exactly 0 to its year
+    cols_a = _column_span(np.asarray((op_width > 0.0).any(axis=0)))
+    cols_b = _column_span(np.asarray((switch < hi).any(axis=0)))
+    n_a = cols_a.stop - cols_a.start
+    n_seg = n_a + cols_b.stop - cols_b.start
     contract_years = _col(p, "contract_years")
     cs = _col(p, "contracted_share")
-    x0 = np.concatenate((lo, switch), axis=1)
-    x1 = np.concatenate((switch, hi), axis=1)
+    # the segments side by side, (S, a + b): [vintage in service | next vintage]; their
+    # midpoints and start times side by side in one array
+    x0 = np.concatenate((lo[:, cols_a], switch[:, cols_b]), axis=1)
+    x1 = np.concatenate((switch[:, cols_a], hi[:, cols_b]), axis=1)
+    tau_both = np.empty((n, 2 * n_seg))
+    mid, start = tau_both[:, :n_seg], tau_both[:, n_seg:]
+    start[:, :n_a] = start_a[:, cols_a]
+    start[:, n_a:] = start_next[:, cols_b]
     width = x1 - x0
     np.add(x0, x1, out=mid)
     mid *= 0.5  # 0.5 * (x0 + x1)
     hosted = bool((p["hosting_share"] > 0.0).any())
-    log_both = log_x(tau_both) if hosted else None  # hosting needs log_x(mid) again
-    both = frontier(tau_both, log_both)
-    frontier_mid, frontier_start = both[:, :n2], both[:, n2:]
+    both_span = span(tau_both)
+    log_both = log_x(tau_both, both_span) if hosted else None  # hosting needs log_x(mid) again
+    both = frontier(tau_both, log_both, both_span)
+    frontier_mid, frontier_start = both[:, :n_seg], both[:, n_seg:]
     # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
     in_contract = start + contract_years
     np.minimum(x1, in_contract, out=in_contract)
@@ -524,10 +566,13 @@ def _cash_flows(
     seg_billed *= in_contract
     seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
     seg_idle = np.where(runs, 0.0, spot_width)
-    op_width = hi - lo  # 1 in operating years, 0 otherwise
 
     def _sum(seg: FloatArray) -> FloatArray:
-        return seg[:, :n_years] + seg[:, n_years:]
+        """Per year, the sum of its segments (S, T)."""
+        total = np.zeros((n, n_years))
+        total[:, cols_a] = seg[:, :n_a]
+        total[:, cols_b] += seg[:, n_a:]
+        return total
 
     billed = _sum(seg_billed)  # index-years billed per leased GW (contract + spot)
     idle = _sum(seg_idle)  # share-years of leased GW idled
@@ -554,7 +599,7 @@ def _cash_flows(
         # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
         # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
         # exponent is 0 there), so exp runs only where it is negative (or NaN)
-        exponent = log_both[:, : 2 * n_years] - log_floor
+        exponent = log_both[:, :n_seg] - log_floor
         exponent *= eps_c
         np.minimum(exponent, 0.0, out=exponent)
         sold_share = np.ones_like(exponent)
@@ -627,7 +672,8 @@ def _cash_flows(
     # leased (its opportunity cost); 0 = a cost centre
     internal_share = 1.0 - p["lease_share"] - p["hosting_share"]
     leased_exposure = util * (lease_gw * billed + spare_gw * spot_billed)
-    if (internal_share > 0.0).any():
+    kept = bool((internal_share > 0.0).any())
+    if kept:
         internal_gw = gw * np.maximum(internal_share, 0.0)[:, None]
         internal_exposure = _col(p, "internal_transfer_price_share") * util * internal_gw * billed
         owned_exposure = leased_exposure + internal_exposure
@@ -636,8 +682,15 @@ def _cash_flows(
         owned_exposure = leased_exposure
         revenue_internal = np.zeros_like(billed)
     revenue_lease = rate * leased_exposure * ramp
-    revenue_resale = rate * util * procured * billed
-    lease_exposure = owned_exposure * ramp + util * procured * billed
+    # a line that is 0 in every row (nothing hosted, procured or kept for internal use) is left
+    # out of the sums below: x + 0 = x and x - 0 = x, so the same numbers from fewer passes
+    resold = bool(p["procured_gw"].any())
+    if resold:
+        revenue_resale = rate * util * procured * billed
+        lease_exposure = owned_exposure * ramp + util * procured * billed
+    else:
+        revenue_resale = np.zeros_like(billed)
+        lease_exposure = owned_exposure * ramp
 
     # ---- operating costs (idle capacity saves its avoidable costs) ----------------------------
     running_gw = gw * op_width - lease_gw * idle - spare_gw * spot_idle
@@ -658,11 +711,32 @@ def _cash_flows(
         lease_exposure = lease_exposure + early * np.take_along_axis(
             owned_exposure * ramp, first, axis=1
         )
-    licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
-    revenue = revenue_lease + revenue_hosting + revenue_resale + revenue_internal
+    if hosted:
+        licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
+    else:
+        licence_fee = np.zeros_like(revenue_hosting)
+    # revenue_lease + revenue_hosting + revenue_resale + revenue_internal (the lease line is
+    # never -0: the rate, utilisation and exposures are >= 0)
+    revenue = revenue_lease
+    for line, present in (
+        (revenue_hosting, hosted),
+        (revenue_resale, resold),
+        (revenue_internal, kept),
+    ):
+        if present:
+            revenue = revenue + line
+    if revenue is revenue_lease:
+        revenue = revenue_lease.copy()
     variable_opex = revenue * var_share
-    procurement_cost = op_width * procured * _col(p, "procurement_cost_busd_per_gw_year")
-    ebitda = revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
+    # revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
+    ebitda = revenue - power_cost - other_opex - variable_opex
+    if resold:
+        procurement_cost = op_width * procured * _col(p, "procurement_cost_busd_per_gw_year")
+        ebitda -= procurement_cost
+    else:
+        procurement_cost = np.zeros_like(revenue)
+    if hosted:
+        ebitda -= licence_fee
     depreciation = (
         op_width * (cost_it / p["it_life_years"] + cost_fac / p["facility_life_years"])[:, None]
     )
