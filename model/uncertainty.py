@@ -854,14 +854,31 @@ def percentiles_linear(values: FloatArray, q: tuple[float, ...]) -> FloatArray:
     gamma = virtual - below
     lo_at = below.astype(np.intp)
     hi_at = np.minimum(lo_at + 1, n - 1)
-    work = np.array(values, dtype=np.float64)  # a copy, partitioned in place
-    order_stat = _select(work, sorted({*lo_at.tolist(), *hi_at.tolist()}))
+    ranks = sorted({*lo_at.tolist(), *hi_at.tolist()})
+    order_stat = _two_valued(values, ranks)
+    if order_stat is None:
+        work = np.array(values, dtype=np.float64)  # a copy, partitioned in place
+        order_stat = _select(work, ranks)
     a = np.array([order_stat[i] for i in lo_at.tolist()], dtype=np.float64)
     b = np.array([order_stat[i] for i in hi_at.tolist()], dtype=np.float64)
     diff = b - a
     out: FloatArray = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
     return out
+
+
+def _two_valued(values: FloatArray, ranks: list[int]) -> dict[int, float] | None:
+    """The order statistics ``ranks`` of ``values`` if it holds at most two distinct values
+    (such as a count of IRR roots), from counts; else None. Partitioning such a column is slow
+    (all ties), and its order statistics are its low value up to the low value's count."""
+    head = values[:64]
+    if np.count_nonzero(head != head[0]) and np.unique(head).size > 2:
+        return None  # the usual case, known at once: many values
+    low, high = float(values.min()), float(values.max())
+    n_low = int(np.count_nonzero(values == low))
+    if n_low + int(np.count_nonzero(values == high)) < values.size and low != high:
+        return None
+    return {r: low if r < n_low else high for r in ranks}
 
 
 def _select(work: FloatArray, ranks: list[int]) -> dict[int, float]:
@@ -1331,6 +1348,18 @@ def _npv_drivers(
     return _ranking(draws, list(dists), "npv_busd", seed)
 
 
+def _early_drivers(
+    columns: FloatArray, names: list[str], dists: dict[str, Distribution], seed: int | None
+) -> pd.DataFrame | None:
+    """:func:`_npv_drivers` from the first rows of the draws (``columns``: every column, those
+    rows), or None where they hold fewer than :data:`RANKING_DRAWS` defined NPVs (the ranking
+    would read later rows too)."""
+    npv = columns[names.index("npv_busd")]
+    if int(np.count_nonzero(np.isfinite(npv))) < RANKING_DRAWS:
+        return None
+    return _npv_drivers(_draws_frame(columns, names), dists, seed)
+
+
 def _shared(rows: int, cols: int) -> tuple[mmap.mmap, FloatArray]:
     buf = mmap.mmap(-1, max(1, rows * cols * 8))  # anonymous and shared with forked children
     return buf, np.frombuffer(buf, dtype=np.float64, count=rows * cols).reshape(rows, cols)
@@ -1365,14 +1394,21 @@ def _simulate(
         _JOB = _Job(scenario, dists, normals, columns)
         pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=get_context("fork"))
         try:
-            over = sum(pool.map(_job_chunk, bounds))
-            # the ranking first (the longest task), then a few columns a task: whichever process
-            # is free takes the next, so both finish together
-            ranking = pool.submit(_job_ranking, names, seed)
+            chunks = pool.map(_job_chunk, bounds)  # results in order: the first is rows 0..
+            over = next(chunks)
+            # the ranking reads the first RANKING_DRAWS draws with a defined NPV: where the first
+            # range holds them, this process ranks them while the workers go on with the rest
+            drivers = _early_drivers(columns[:, : bounds[0][1]], names, dists, seed)
+            over += sum(chunks)
+            ranking = None if drivers is not None else pool.submit(_job_ranking, names, seed)
+            # then a few columns a task (after the ranking, the longest task, where it is still
+            # to do): whichever process is free takes the next, so both finish together
             per = STATS_COLUMNS_PER_TASK
             groups = [list(range(j, min(j + per, len(names)))) for j in range(0, len(names), per)]
             parts = list(pool.map(_job_stats, groups))
-            drivers = ranking.result()
+            if ranking is not None:
+                drivers = ranking.result()
+            assert drivers is not None
             stats = {
                 names[j]: st
                 for g, p in zip(groups, parts, strict=True)

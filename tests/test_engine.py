@@ -631,6 +631,51 @@ def test_batch_on_threads_equals_one_thread() -> None:
     pd.testing.assert_frame_equal(threaded, single, check_exact=True)
 
 
+def test_a_rows_numbers_do_not_depend_on_the_rows_batched_with_it() -> None:
+    """Methodology sections 2 and 4: a batch skips the market clamps where no tau of the batch
+    can reach them, computes vintage segments only in the years some row needs them, and leaves
+    out lines that are 0 in every row. Rows alone (every shortcut taken: 50-year entry lag, no
+    hosting, procurement or internal use) and the same rows beside rows that turn each shortcut
+    off give the same numbers, to the last bit."""
+    from model.results import scenario_params
+
+    rng = np.random.default_rng(5)
+    rows = [
+        base(
+            operating_years=20,
+            capex_per_gw_busd=float(rng.uniform(35.0, 50.0)),
+            lease_rate_busd_per_gw_year=float(rng.uniform(8.0, 16.0)),
+            it_life_years=float(rng.uniform(3.0, 6.0)),
+            wacc=float(rng.uniform(0.06, 0.12)),
+            lease_utilization=float(rng.uniform(0.7, 1.0)),
+        )
+        for _ in range(40)
+    ]
+    others = [
+        base(entry_lag_years=0.5),  # the entry premium fades inside the horizon
+        load_preset("hosting-mix").replace(build_years=2, operating_years=20),
+        base(procured_gw=1.6),
+        base(lease_share=0.5),  # half kept for internal use
+        base(build_years=1, it_life_years=1.0),  # other operating years and a switch a year
+        base(  # a market whose log X reaches the clamp (700) within the horizon
+            operating_years=20,
+            efficiency_multiplier=10.0,
+            efficiency_diffusion=1.0,
+            price_pass_through=1.0,
+            demand_elasticity=3.0,
+            token_price_decline_per_year=0.95,
+            token_demand_growth_per_year=2.0,
+            industry_capacity_growth_per_year=-0.5,
+            compute_demand_elasticity=0.2,
+        ),
+    ]
+    assert all(s.build_years + s.operating_years <= 22 for s in others)  # same table width
+    alone = engine.run_metrics(scenario_params(rows), with_breakeven=True)
+    mixed = engine.run_metrics(scenario_params(rows + others), with_breakeven=True)
+    for key, values in alone.items():
+        assert np.array_equal(mixed[key][: len(rows)], values, equal_nan=True), key
+
+
 def test_freed_memory_kept_for_reuse_only_where_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Methodology section 5: the batch's allocator setting (glibc on Linux only, never over the
     user's own ``MALLOC_*`` settings); it changes no number (the equivalence check)."""

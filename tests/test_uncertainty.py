@@ -266,6 +266,34 @@ def test_workers_give_identical_results(monkeypatch) -> None:
     assert a.drivers.equals(b.drivers)
 
 
+@pytest.mark.parametrize("ranking_draws", [400, 500, 501])
+def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
+    monkeypatch, ranking_draws: int
+) -> None:
+    # methodology §8 (Drivers): with workers, the ranking is computed as soon as the first range
+    # is in when that range holds the draws it reads (400, 500 of its 500 rows), else after
+    # every range (501); the same ranking as in one process either way
+    from model import uncertainty
+
+    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 600)
+    monkeypatch.setattr(uncertainty, "RANKING_DRAWS", ranking_draws)
+    early = []
+    real = uncertainty._early_drivers
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        early.append(result is not None)
+        return result
+
+    monkeypatch.setattr(uncertainty, "_early_drivers", spy)
+    a = monte_carlo(BASE, DISTS, 4_000, 5, workers=1)
+    b = monte_carlo(BASE, DISTS, 4_000, 5, workers=2)
+    assert uncertainty._chunk_bounds(4_000)[0] == (0, 500)
+    assert early == [ranking_draws <= 500]
+    assert a.drivers.equals(b.drivers)
+    assert a.draws.equals(b.draws)
+
+
 @given(n=st.integers(1, 3_000_000))
 @settings(max_examples=200, deadline=None)
 def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int) -> None:
@@ -307,6 +335,19 @@ def test_percentiles_by_selection_are_numpys_to_the_last_bit(
 def test_percentiles_by_selection_on_a_million_draws() -> None:
     v = np.random.default_rng(3).lognormal(size=1_000_000)
     q = (10, 50, 90)
+    assert np.array_equal(uncertainty.percentiles_linear(v, q), np.percentile(v, q))
+
+
+@pytest.mark.parametrize("share_of_twos", [0.0, 0.05, 0.1, 0.5, 0.9, 1.0])
+def test_percentiles_of_a_two_valued_column_by_counts(share_of_twos: float) -> None:
+    # methodology §8 (Summary): a column of at most two values (IRR root counts) is read from
+    # its counts, not partitioned; the same numbers as numpy, at and around the percentile ranks
+    rng = np.random.default_rng(4)
+    v = np.where(rng.random(200_000) < share_of_twos, 2.0, 1.0)
+    q = (0, 5, 10, 50, 89.99, 90, 100)
+    assert np.array_equal(uncertainty.percentiles_linear(v, q), np.percentile(v, q))
+    # a third value anywhere (past the first 64) takes the partition: still numpy's numbers
+    v[150_000] = 7.0
     assert np.array_equal(uncertainty.percentiles_linear(v, q), np.percentile(v, q))
 
 
