@@ -449,14 +449,15 @@ def _cash_flows(
     x_b = (demand_b - cap_b) / eps_c - log_keep_hw
 
     # the closed forms below work in place on one new array each (same operations, same order
-    # up to the commutativity of + and x, so the same numbers): no temporaries of (S, 4T)
+    # up to the commutativity of + and x, so the same numbers): no temporaries of the segments
 
     # Where every tau of a call keeps log X inside +-LOG_CLIP, or the entry premium's fade
     # (lag - tau, clamped to [0, 1]) is 1 (or 0) at every tau, the clamps change nothing and are
     # skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays (the
     # defaults' 50-year lag keeps the premium whole over the horizon). ``span`` is the least
     # and greatest tau of a call (NaN turns every shortcut off).
-    x_reach = np.abs(x_a) + np.abs(x_b)  # |log X| <= x_reach * max(1, |tau|)
+    # every row: |log X| <= x_reach * max(1, |tau|)
+    x_reach = float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0))
     lag_least, lag_most = float(lag.min(initial=np.inf)), float(lag.max(initial=-np.inf))
 
     def span(tau: FloatArray) -> tuple[float, float] | None:
@@ -469,7 +470,7 @@ def _cash_flows(
         v += x_a
         if tau_span is not None:
             reach = max(1.0, abs(tau_span[0]), abs(tau_span[1]))
-            if float(np.max(x_reach, initial=0.0)) * reach < LOG_CLIP - 1.0:  # (False for NaN)
+            if x_reach * reach < LOG_CLIP - 1.0:  # (False for NaN)
                 return v
         np.maximum(v, -LOG_CLIP, out=v)
         np.minimum(v, LOG_CLIP, out=v)
@@ -481,9 +482,13 @@ def _cash_flows(
 
     def ceiling(tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         # np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
-        if tau_span is not None and (lag_least - tau_span[1] >= 1.0 or lag_most <= tau_span[0]):
-            # the same fade (1 or 0) at every tau: one ceiling per row, (S, 1)
-            c = np.full_like(user_idx, 1.0 if lag_least - tau_span[1] >= 1.0 else 0.0)
+        fade = None  # the same fade at every tau: 1 (premium whole) or 0 (gone)
+        if tau_span is not None and lag_least - tau_span[1] >= 1.0:
+            fade = 1.0
+        elif tau_span is not None and lag_most <= tau_span[0]:
+            fade = 0.0
+        if fade is not None:  # one ceiling per row, (S, 1)
+            c = np.full_like(user_idx, fade)
         else:
             c = lag - tau
             np.maximum(c, 0.0, out=c)
@@ -715,18 +720,15 @@ def _cash_flows(
         licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
     else:
         licence_fee = np.zeros_like(revenue_hosting)
-    # revenue_lease + revenue_hosting + revenue_resale + revenue_internal (the lease line is
-    # never -0: the rate, utilisation and exposures are >= 0)
-    revenue = revenue_lease
-    for line, present in (
-        (revenue_hosting, hosted),
-        (revenue_resale, resold),
-        (revenue_internal, kept),
-    ):
-        if present:
-            revenue = revenue + line
-    if revenue is revenue_lease:
-        revenue = revenue_lease.copy()
+    # revenue_lease + revenue_hosting + revenue_resale + revenue_internal, in that order (the
+    # lease line is never -0: the rate, utilisation and exposures are >= 0)
+    revenue = revenue_lease.copy()
+    if hosted:
+        revenue += revenue_hosting
+    if resold:
+        revenue += revenue_resale
+    if kept:
+        revenue += revenue_internal
     variable_opex = revenue * var_share
     # revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
     ebitda = revenue - power_cost - other_opex - variable_opex

@@ -871,12 +871,11 @@ def _two_valued(values: FloatArray, ranks: list[int]) -> dict[int, float] | None
     """The order statistics ``ranks`` of ``values`` if it holds at most two distinct values
     (such as a count of IRR roots), from counts; else None. Partitioning such a column is slow
     (all ties), and its order statistics are its low value up to the low value's count."""
-    head = values[:64]
-    if np.count_nonzero(head != head[0]) and np.unique(head).size > 2:
+    if np.unique(values[:64]).size > 2:
         return None  # the usual case, known at once: many values
     low, high = float(values.min()), float(values.max())
     n_low = int(np.count_nonzero(values == low))
-    if n_low + int(np.count_nonzero(values == high)) < values.size and low != high:
+    if n_low + int(np.count_nonzero(values == high)) < values.size:  # (NaN: never equal)
         return None
     return {r: low if r < n_low else high for r in ranks}
 
@@ -1336,11 +1335,6 @@ def _job_stats(columns: list[int]) -> list[dict[str, float]]:
     return [column_stats(_JOB.columns[j]) for j in columns]
 
 
-def _job_ranking(names: list[str], seed: int | None) -> pd.DataFrame:
-    assert _JOB is not None
-    return _npv_drivers(_draws_frame(_JOB.columns, names), _JOB.dists, seed)
-
-
 def _npv_drivers(
     draws: pd.DataFrame, dists: dict[str, Distribution], seed: int | None
 ) -> pd.DataFrame:
@@ -1400,15 +1394,14 @@ def _simulate(
             # range holds them, this process ranks them while the workers go on with the rest
             drivers = _early_drivers(columns[:, : bounds[0][1]], names, dists, seed)
             over += sum(chunks)
-            ranking = None if drivers is not None else pool.submit(_job_ranking, names, seed)
-            # then a few columns a task (after the ranking, the longest task, where it is still
-            # to do): whichever process is free takes the next, so both finish together
+            # then the columns' statistics, a few columns a task: whichever process is free
+            # takes the next, so both finish together (and this process ranks every draw
+            # meanwhile, where the first range was not enough)
             per = STATS_COLUMNS_PER_TASK
             groups = [list(range(j, min(j + per, len(names)))) for j in range(0, len(names), per)]
-            parts = list(pool.map(_job_stats, groups))
-            if ranking is not None:
-                drivers = ranking.result()
-            assert drivers is not None
+            parts = pool.map(_job_stats, groups)
+            if drivers is None:
+                drivers = _npv_drivers(_draws_frame(columns, names), dists, seed)
             stats = {
                 names[j]: st
                 for g, p in zip(groups, parts, strict=True)
