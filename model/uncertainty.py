@@ -53,9 +53,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import special, stats
-from threadpoolctl import threadpool_limits
 
-from model import engine
+from model import engine, finance
 from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
@@ -79,10 +78,17 @@ DEFAULT_SEED = 1
 MAX_DRAWS = 5_000_000
 #: Largest number of draws one session of the hosted demo may request per run (the dashboard
 #: enforces it with :func:`check_session_draws`; 100,000 draws take about a second of one core
-#: and about 160 MB at peak, so a busy session cannot starve the others; methodology §8).
+#: and about 125 MB at peak, so a busy session cannot starve the others; methodology §8).
 SESSION_MAX_DRAWS = 100_000
 #: Rows per evaluate_batch call (bounds the temporaries of one call; a multiple of NORMAL_BLOCK).
 EVAL_CHUNK = 131_072
+#: Rows a range transforms and evaluates at once (a multiple of the engine's chunk of rows, so the
+#: numbers are those of the whole range at once): a range's inputs, validated columns and
+#: metrics are a few MB instead of tens. A worker's new memory is costly on a virtual machine
+#: whose host takes back freed pages (measured here: 0.6 to 3 ms a MB on first touch); a
+#: worker's first range of 1M draws made 34,000 page faults instead of 42,500, and 100,000
+#: draws in one process peak at 124 MB instead of 141 MB.
+FILL_ROWS = 2 * engine.CHUNK_ROWS
 #: A run of more than :data:`EVAL_CHUNK` draws is cut into a multiple of this many equal ranges
 #: (whatever the number of workers, so the ranges, hence the results, do not depend on it).
 CHUNK_GROUP = 4
@@ -1262,7 +1268,7 @@ def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
     # one BLAS thread per worker process: the IRR scan is a matrix product, and two processes
     # each running a two-thread BLAS on two cores ran slower than one process (measured)
     # and no threads inside evaluate_batch: the workers already use the cores
-    with threadpool_limits(limits=1), engine.batch_threads(1):
+    with finance.one_blas_thread(len(table)), engine.batch_threads(1):
         return evaluate_batch(table, base)
 
 
@@ -1316,12 +1322,28 @@ _JOB: _Job | None = None
 
 def _fill(job: _Job, i0: int, i1: int) -> int:
     """Transform and evaluate rows ``i0:i1`` into ``job.columns``; the rows with shares scaled."""
-    cols, over = _transform(job.scenario, job.dists, job.normals.rows(i0, i1))
-    for j, values in enumerate(cols.values()):
-        job.columns[j, i0:i1] = values
-    metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
-    for j, m in enumerate(BATCH_METRICS, start=len(cols)):
-        job.columns[j, i0:i1] = metrics[m].to_numpy(dtype=np.float64)
+    # one BLAS thread for the whole range, the normals' correlation product included: after a
+    # product, an OpenBLAS thread spins for a while on the core the other worker needs (measured:
+    # 1M draws on 2 workers took about 15% longer with the product on two threads)
+    with finance.one_blas_thread(i1 - i0):
+        return _fill_range(job, i0, i1)
+
+
+def _fill_range(job: _Job, i0: int, i1: int) -> int:
+    over = 0
+    # the range's normals at once (a stream's block is drawn whole, whatever rows are kept), then
+    # FILL_ROWS at a time: a multiple of the engine's chunk, so its chunks are those of the whole
+    # range (the same numbers), while the temporaries of a range stay a few MB
+    normals = job.normals.rows(i0, i1)
+    for a in range(i0, i1, FILL_ROWS):
+        b = min(a + FILL_ROWS, i1)
+        cols, scaled = _transform(job.scenario, job.dists, normals[a - i0 : b - i0])
+        for j, values in enumerate(cols.values()):
+            job.columns[j, a:b] = values
+        metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
+        for j, m in enumerate(BATCH_METRICS, start=len(cols)):
+            job.columns[j, a:b] = metrics[m].to_numpy(dtype=np.float64)
+        over += scaled
     return over
 
 
@@ -1380,45 +1402,62 @@ def _simulate(
     processes compute the ranking and the columns' statistics side by side. Every step is row
     by row (or column by column), so the result is the same for any number of workers.
     """
-    global _JOB
     names = [*dists, *BATCH_METRICS]
     bounds = _chunk_bounds(n)
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
-        _, columns = _shared(len(names), n)
-        _JOB = _Job(scenario, dists, normals, columns)
-        pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=get_context("fork"))
-        try:
-            chunks = pool.map(_job_chunk, bounds)  # results in order: the first is rows 0..
-            over = next(chunks)
-            # the ranking reads the first RANKING_DRAWS draws with a defined NPV: where the first
-            # range holds them, this process ranks them while the workers go on with the rest
-            drivers = _early_drivers(columns[:, : bounds[0][1]], names, dists, seed)
-            over += sum(chunks)
-            # then the columns' statistics, a few columns a task: whichever process is free
-            # takes the next, so both finish together (and this process ranks every draw
-            # meanwhile, where the first range was not enough)
-            per = STATS_COLUMNS_PER_TASK
-            groups = [list(range(j, min(j + per, len(names)))) for j in range(0, len(names), per)]
-            parts = pool.map(_job_stats, groups)
-            if drivers is None:
-                drivers = _npv_drivers(_draws_frame(columns, names), dists, seed)
-            stats = {
-                names[j]: st
-                for g, p in zip(groups, parts, strict=True)
-                for j, st in zip(g, p, strict=True)
-            }
-        finally:
-            # every result is in: the workers hand back their memory and exit while the caller
-            # goes on (the pool's own thread joins them)
-            pool.shutdown(wait=False, cancel_futures=True)
-            _JOB = None
-        # no copy: the frame keeps the map alive (through the array's base) and frees it with it
-        return _draws_frame(columns, names), stats, over, drivers
+        # one BLAS thread in this process (which ranks draws while the workers run) and in the
+        # workers (which inherit it): an idle OpenBLAS thread spins on a core another process needs
+        with finance.one_blas_thread(n):
+            return _simulate_forked(scenario, dists, normals, n, min(workers, len(bounds)), seed)
     job = _Job(scenario, dists, normals, np.empty((len(names), n)))
     over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
     stats = {name: column_stats(job.columns[j]) for j, name in enumerate(names)}
     draws = _draws_frame(job.columns, names)
     return draws, stats, over, _npv_drivers(draws, dists, seed)
+
+
+def _simulate_forked(
+    scenario: Scenario,
+    dists: dict[str, Distribution],
+    normals: _Normals,
+    n: int,
+    workers: int,
+    seed: int | None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int, pd.DataFrame]:
+    """:func:`_simulate` on ``workers`` forked processes (see there)."""
+    global _JOB
+    names = [*dists, *BATCH_METRICS]
+    bounds = _chunk_bounds(n)
+    _, columns = _shared(len(names), n)
+    _JOB = _Job(scenario, dists, normals, columns)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+    try:
+        chunks = pool.map(_job_chunk, bounds)  # results in order: the first is rows 0..
+        over = next(chunks)
+        # the ranking reads the first RANKING_DRAWS draws with a defined NPV: where the first
+        # range holds them, this process ranks them while the workers go on with the rest
+        drivers = _early_drivers(columns[:, : bounds[0][1]], names, dists, seed)
+        over += sum(chunks)
+        # then the columns' statistics, a few columns a task: whichever process is free
+        # takes the next, so both finish together (and this process ranks every draw
+        # meanwhile, where the first range was not enough)
+        per = STATS_COLUMNS_PER_TASK
+        groups = [list(range(j, min(j + per, len(names)))) for j in range(0, len(names), per)]
+        parts = pool.map(_job_stats, groups)
+        if drivers is None:
+            drivers = _npv_drivers(_draws_frame(columns, names), dists, seed)
+        stats = {
+            names[j]: st
+            for g, p in zip(groups, parts, strict=True)
+            for j, st in zip(g, p, strict=True)
+        }
+    finally:
+        # every result is in: the workers hand back their memory and exit while the caller
+        # goes on (the pool's own thread joins them)
+        pool.shutdown(wait=False, cancel_futures=True)
+        _JOB = None
+    # no copy: the frame keeps the map alive (through the array's base) and frees it with it
+    return _draws_frame(columns, names), stats, over, drivers
 
 
 def _chunk_bounds(n: int) -> list[tuple[int, int]]:

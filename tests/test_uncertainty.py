@@ -294,6 +294,44 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
     assert a.draws.equals(b.draws)
 
 
+def test_a_range_gives_the_same_numbers_whatever_rows_it_evaluates_at_once(monkeypatch) -> None:
+    # methodology §8 (Evaluation): a range is evaluated FILL_ROWS rows at a time, a multiple of
+    # the engine's chunk, so the draws are those of the whole range evaluated at once
+    from model import engine, uncertainty
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 256)
+    monkeypatch.setattr(uncertainty, "FILL_ROWS", 3_000 // 256 * 256 + 256)  # the whole range
+    whole = monte_carlo(BASE, DISTS, 3_000, 5)
+    monkeypatch.setattr(uncertainty, "FILL_ROWS", 512)
+    parts = monte_carlo(BASE, DISTS, 3_000, 5)
+    assert whole.draws.equals(parts.draws)
+    assert whole.summary.equals(parts.summary)
+
+
+def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
+    # methodology §8 (Evaluation): the range's products (the normals' correlation, the IRR scan)
+    # run on one BLAS thread, so no idle BLAS thread spins on a core another worker needs
+    from model import finance, uncertainty
+
+    def blas_threads() -> int:
+        info = finance._blas_controller().select(user_api="blas").info()
+        return max((lib["num_threads"] for lib in info), default=1)
+
+    if blas_threads() < 2:
+        pytest.skip("BLAS runs on one thread here already: nothing to limit")
+    seen: list[int] = []
+    real = uncertainty._fill_range
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(uncertainty, "_fill_range", spy)
+    monte_carlo(BASE, DISTS, 1_000, 5)
+    assert seen == [1]
+    assert blas_threads() >= 2  # and the limit ends with the range
+
+
 @given(n=st.integers(1, 3_000_000))
 @settings(max_examples=200, deadline=None)
 def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int) -> None:
