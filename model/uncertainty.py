@@ -1407,8 +1407,11 @@ def _simulate(
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
         # one BLAS thread in this process (which ranks draws while the workers run) and in the
         # workers (which inherit it): an idle OpenBLAS thread spins on a core another process needs
+        _, columns = _shared(len(names), n)
         with finance.one_blas_thread(n):
-            return _simulate_forked(scenario, dists, normals, n, min(workers, len(bounds)), seed)
+            return _simulate_forked(
+                _Job(scenario, dists, normals, columns), names, bounds, workers, seed
+            )
     job = _Job(scenario, dists, normals, np.empty((len(names), n)))
     over = sum(_fill(job, i0, i1) for i0, i1 in bounds)
     stats = {name: column_stats(job.columns[j]) for j, name in enumerate(names)}
@@ -1417,20 +1420,14 @@ def _simulate(
 
 
 def _simulate_forked(
-    scenario: Scenario,
-    dists: dict[str, Distribution],
-    normals: _Normals,
-    n: int,
-    workers: int,
-    seed: int | None,
+    job: _Job, names: list[str], bounds: list[tuple[int, int]], workers: int, seed: int | None
 ) -> tuple[pd.DataFrame, dict[str, dict[str, float]], int, pd.DataFrame]:
-    """:func:`_simulate` on ``workers`` forked processes (see there)."""
+    """:func:`_simulate` on forked processes (at most one per range), ``job.columns`` a shared
+    map they inherit."""
     global _JOB
-    names = [*dists, *BATCH_METRICS]
-    bounds = _chunk_bounds(n)
-    _, columns = _shared(len(names), n)
-    _JOB = _Job(scenario, dists, normals, columns)
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+    columns, dists = job.columns, job.dists
+    _JOB = job
+    pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=get_context("fork"))
     try:
         chunks = pool.map(_job_chunk, bounds)  # results in order: the first is rows 0..
         over = next(chunks)
