@@ -1321,29 +1321,28 @@ _JOB: _Job | None = None
 
 
 def _fill(job: _Job, i0: int, i1: int) -> int:
-    """Transform and evaluate rows ``i0:i1`` into ``job.columns``; the rows with shares scaled."""
+    """Transform and evaluate rows ``i0:i1`` into ``job.columns``; the rows with shares scaled.
+
+    The range's normals are drawn at once (a stream's block is drawn whole, whatever rows are
+    kept), then FILL_ROWS rows at a time are transformed and evaluated: a multiple of the
+    engine's chunk, so its chunks are those of the whole range (the same numbers), while the
+    temporaries of a range stay a few MB.
+    """
+    over = 0
     # one BLAS thread for the whole range, the normals' correlation product included: after a
     # product, an OpenBLAS thread spins for a while on the core the other worker needs (measured:
     # 1M draws on 2 workers took about 15% longer with the product on two threads)
     with finance.one_blas_thread(i1 - i0):
-        return _fill_range(job, i0, i1)
-
-
-def _fill_range(job: _Job, i0: int, i1: int) -> int:
-    over = 0
-    # the range's normals at once (a stream's block is drawn whole, whatever rows are kept), then
-    # FILL_ROWS at a time: a multiple of the engine's chunk, so its chunks are those of the whole
-    # range (the same numbers), while the temporaries of a range stay a few MB
-    normals = job.normals.rows(i0, i1)
-    for a in range(i0, i1, FILL_ROWS):
-        b = min(a + FILL_ROWS, i1)
-        cols, scaled = _transform(job.scenario, job.dists, normals[a - i0 : b - i0])
-        for j, values in enumerate(cols.values()):
-            job.columns[j, a:b] = values
-        metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
-        for j, m in enumerate(BATCH_METRICS, start=len(cols)):
-            job.columns[j, a:b] = metrics[m].to_numpy(dtype=np.float64)
-        over += scaled
+        normals = job.normals.rows(i0, i1)
+        for a in range(i0, i1, FILL_ROWS):
+            b = min(a + FILL_ROWS, i1)
+            cols, scaled = _transform(job.scenario, job.dists, normals[a - i0 : b - i0])
+            for j, values in enumerate(cols.values()):
+                job.columns[j, a:b] = values
+            metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
+            for j, m in enumerate(BATCH_METRICS, start=len(cols)):
+                job.columns[j, a:b] = metrics[m].to_numpy(dtype=np.float64)
+            over += scaled
     return over
 
 
@@ -1405,8 +1404,8 @@ def _simulate(
     names = [*dists, *BATCH_METRICS]
     bounds = _chunk_bounds(n)
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
-        # one BLAS thread in this process (which ranks draws while the workers run) and in the
-        # workers (which inherit it): an idle OpenBLAS thread spins on a core another process needs
+        # one BLAS thread in this process too (it ranks draws while the workers run, and each
+        # range sets its own): an idle OpenBLAS thread spins on a core another process needs
         _, columns = _shared(len(names), n)
         with finance.one_blas_thread(n):
             return _simulate_forked(

@@ -320,13 +320,13 @@ def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
     if blas_threads() < 2:
         pytest.skip("BLAS runs on one thread here already: nothing to limit")
     seen: list[int] = []
-    real = uncertainty._fill_range
+    real = uncertainty._transform  # called inside the range, after its normals are drawn
 
     def spy(*args, **kwargs):
         seen.append(blas_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(uncertainty, "_fill_range", spy)
+    monkeypatch.setattr(uncertainty, "_transform", spy)
     monte_carlo(BASE, DISTS, 1_000, 5)
     assert seen == [1]
     assert blas_threads() >= 2  # and the limit ends with the range
