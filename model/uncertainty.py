@@ -80,18 +80,18 @@ MAX_DRAWS = 5_000_000
 #: enforces it with :func:`check_session_draws`; 100,000 draws take about a second of one core
 #: and about 125 MB at peak, so a busy session cannot starve the others; methodology §8).
 SESSION_MAX_DRAWS = 100_000
-#: Rows per evaluate_batch call (bounds the temporaries of one call; a multiple of NORMAL_BLOCK).
+#: Most rows of one range (bounds the temporaries of one range, its normals above all; a multiple
+#: of NORMAL_BLOCK and of FILL_ROWS).
 EVAL_CHUNK = 131_072
-#: Rows a range transforms and evaluates at once (a multiple of the engine's chunk of rows, so the
-#: numbers are those of the whole range at once): a range's inputs, validated columns and
-#: metrics are a few MB instead of tens. A worker's new memory is costly on a virtual machine
-#: whose host takes back freed pages (measured here: 0.6 to 3 ms a MB on first touch); a
-#: worker's first range of 1M draws made 34,000 page faults instead of 42,500, and 100,000
+#: Rows a range transforms and evaluates at once; a multiple of the engine's chunk of rows, and
+#: every range starts at a multiple of it, so the engine's batches hold the same rows (hence give
+#: the same numbers) whatever the ranges and the workers (a batch's solvers, such as the IRR's
+#: Newton steps, may round differently in another batch). A range's inputs, validated columns
+#: and metrics stay a few MB instead of tens: a worker's new memory is costly on a virtual
+#: machine whose host takes back freed pages (measured here: 0.6 to 3 ms a MB on first touch);
+#: a worker's first range of 1M draws made 34,000 page faults instead of 42,500, and 100,000
 #: draws in one process peak at 124 MB instead of 141 MB.
 FILL_ROWS = 2 * engine.CHUNK_ROWS
-#: A run of more than :data:`EVAL_CHUNK` draws is cut into a multiple of this many equal ranges
-#: (whatever the number of workers, so the ranges, hence the results, do not depend on it).
-CHUNK_GROUP = 4
 #: Columns whose statistics one worker task computes (small tasks: the workers finish together).
 STATS_COLUMNS_PER_TASK = 4
 #: Rows of normals drawn from one random stream: block b uses ``SeedSequence(seed, spawn_key=(b,))``,
@@ -1324,9 +1324,10 @@ def _fill(job: _Job, i0: int, i1: int) -> int:
     """Transform and evaluate rows ``i0:i1`` into ``job.columns``; the rows with shares scaled.
 
     The range's normals are drawn at once (a stream's block is drawn whole, whatever rows are
-    kept), then FILL_ROWS rows at a time are transformed and evaluated: a multiple of the
-    engine's chunk, so its chunks are those of the whole range (the same numbers), while the
-    temporaries of a range stay a few MB.
+    kept), then FILL_ROWS rows at a time are transformed and evaluated, so the temporaries of
+    a range stay a few MB. Ranges start at multiples of FILL_ROWS (:func:`_chunk_bounds`), a
+    multiple of the engine's chunk: the engine's batches hold the same rows, hence give the same
+    numbers, however the run is cut into ranges and the ranges shared among workers.
     """
     over = 0
     # one BLAS thread for the whole range, the normals' correlation product included: after a
@@ -1402,7 +1403,7 @@ def _simulate(
     by row (or column by column), so the result is the same for any number of workers.
     """
     names = [*dists, *BATCH_METRICS]
-    bounds = _chunk_bounds(n)
+    bounds = _chunk_bounds(n, workers)
     if workers > 1 and len(bounds) > 1 and "fork" in _start_methods():
         # one BLAS thread in this process too (it ranks draws while the workers run, and each
         # range sets its own): an idle OpenBLAS thread spins on a core another process needs
@@ -1456,24 +1457,38 @@ def _simulate_forked(
     return _draws_frame(columns, names), stats, over, drivers
 
 
-def _chunk_bounds(n: int) -> list[tuple[int, int]]:
-    """Row ranges evaluated one at a time: at most :data:`EVAL_CHUNK` rows each and, for a large
-    run, a multiple of :data:`CHUNK_GROUP` ranges of equal size (within a row), so one, two or
-    four processes share them evenly and none is left with a short last range while another
-    still works. The ranges depend on ``n`` only: each is evaluated the same way in whichever
-    process takes it, so the results are bit for bit the same for any number of workers (a
-    batch's solvers, such as the IRR's Newton steps, may round differently for other ranges).
+def _chunk_bounds(n: int, workers: int = 1) -> list[tuple[int, int]]:
+    """Row ranges evaluated one at a time (one task each for the workers), in order.
 
+    Every range starts at a multiple of :data:`FILL_ROWS` and holds at most :data:`EVAL_CHUNK`
+    rows. With several workers the ranges shrink towards the end (guided self-scheduling,
+    Polychronopoulos and Kuck 1987): a range is at most ``1 / (2 workers)`` of the rows still
+    left, in whole pieces of FILL_ROWS, so the workers finish within about one small range of
+    each other instead of one taking a last large range while the other idles. A range smaller
+    than a block of normals stays inside one block (:data:`NORMAL_BLOCK`: a range draws the
+    whole blocks it touches). The numbers do not depend on the ranges (:func:`_fill`).
+
+    >>> [(b - a) // FILL_ROWS for a, b in _chunk_bounds(1_000_000, 2)]
+    [8, 8, 8, 8, 8, 6, 4, 2, 3, 1, 2, 1, 1, 1, 0]
     >>> _chunk_bounds(1_000_000)[:2], len(_chunk_bounds(1_000_000))
-    ([(0, 125000), (125000, 250000)], 8)
-    >>> _chunk_bounds(10_000)
+    ([(0, 131072), (131072, 262144)], 8)
+    >>> _chunk_bounds(10_000, 2)
     [(0, 10000)]
     """
     if n <= EVAL_CHUNK:
         return [(0, n)]  # one range: evaluated in this process, whatever the workers
-    n_chunks = CHUNK_GROUP * -(-n // (CHUNK_GROUP * EVAL_CHUNK))
-    edges = [n * i // n_chunks for i in range(n_chunks + 1)]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+    pieces = -(-n // FILL_ROWS)
+    most = max(1, EVAL_CHUNK // FILL_ROWS)
+    block = max(1, NORMAL_BLOCK // FILL_ROWS)
+    edges = [0]
+    at = 0  # pieces assigned so far
+    while at < pieces:
+        size = most if workers <= 1 else min(most, max(1, -(-(pieces - at) // (2 * workers))))
+        if size < block:
+            size = min(size, block - at % block)
+        at += size
+        edges.append(min(n, at * FILL_ROWS))
+    return list(itertools.pairwise(edges))
 
 
 def _start_methods() -> list[str]:

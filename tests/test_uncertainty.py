@@ -251,19 +251,43 @@ def test_default_distributions_are_valid_and_sourced() -> None:
     assert 0.0 <= mc.prob_loss <= 1.0
 
 
-def test_workers_give_identical_results(monkeypatch) -> None:
-    from model import uncertainty
+def _small_ranges(monkeypatch, fill_rows: int, eval_chunk: int) -> None:
+    """Pieces of ``fill_rows`` and ranges of at most ``eval_chunk`` rows (methodology §8,
+    Evaluation), so that a small run is cut into many ranges."""
+    from model import engine
 
-    # small ranges, so the run is cut in several and the workers share them: every draw, every
-    # metric (IRRs included, to the last bit), the summary and the ranking as in one process
-    # (ranges that depended on the workers gave IRRs a last bit apart at these sizes)
-    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 600)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", fill_rows // 2)
+    monkeypatch.setattr(uncertainty, "FILL_ROWS", fill_rows)
+    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", eval_chunk)
+
+
+def test_workers_give_identical_results(monkeypatch) -> None:
+    # methodology §8 (Limits): small ranges, so the run is cut in many and the workers share
+    # them: every draw, every metric (IRRs included, to the last bit), the summary and the
+    # ranking as in one process
+    _small_ranges(monkeypatch, 1_024, 3_072)
     a = monte_carlo(BASE, DISTS, 40_000, 5, workers=1)
     b = monte_carlo(BASE, DISTS, 40_000, 5, workers=2)
-    assert len(uncertainty._chunk_bounds(40_000)) == 68
+    assert len(uncertainty._chunk_bounds(40_000, 2)) >= 15
     assert a.draws.equals(b.draws)
     assert a.summary.equals(b.summary)
     assert a.drivers.equals(b.drivers)
+
+
+def test_the_numbers_do_not_depend_on_how_the_run_is_cut_into_ranges(monkeypatch) -> None:
+    # methodology §8 (Evaluation): ranges start at multiples of FILL_ROWS, a multiple of the
+    # engine's chunk, so the engine's batches hold the same rows for other ranges (here of 1,
+    # 8, 1 and 9 pieces) and give the same numbers to the last bit, IRRs included; batches of
+    # other rows give some IRRs a last bit apart at these sizes (ranges cut 37 rows earlier
+    # fail this test: the Newton solver's tail switches method with the rows left)
+    _small_ranges(monkeypatch, 1_024, 3_072)
+    usual = monte_carlo(BASE, DISTS, 20_000, 5, workers=2)
+    odd = [(0, 1_024), (1_024, 9_216), (9_216, 10_240), (10_240, 20_000)]
+    monkeypatch.setattr(uncertainty, "_chunk_bounds", lambda n, workers=1: odd)
+    for workers in (1, 2):
+        cut = monte_carlo(BASE, DISTS, 20_000, 5, workers=workers)
+        assert cut.draws.equals(usual.draws)
+        assert cut.summary.equals(usual.summary)
 
 
 @pytest.mark.parametrize("ranking_draws", [400, 500, 501])
@@ -275,7 +299,7 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
     # every range (501); the same ranking as in one process either way
     from model import uncertainty
 
-    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 600)
+    _small_ranges(monkeypatch, 100, 500)
     monkeypatch.setattr(uncertainty, "RANKING_DRAWS", ranking_draws)
     early = []
     real = uncertainty._early_drivers
@@ -288,7 +312,7 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
     monkeypatch.setattr(uncertainty, "_early_drivers", spy)
     a = monte_carlo(BASE, DISTS, 4_000, 5, workers=1)
     b = monte_carlo(BASE, DISTS, 4_000, 5, workers=2)
-    assert uncertainty._chunk_bounds(4_000)[0] == (0, 500)
+    assert uncertainty._chunk_bounds(4_000, 2)[0] == (0, 500)
     assert early == [ranking_draws <= 500]
     assert a.drivers.equals(b.drivers)
     assert a.draws.equals(b.draws)
@@ -332,20 +356,35 @@ def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
     assert blas_threads() >= 2  # and the limit ends with the range
 
 
-@given(n=st.integers(1, 3_000_000))
+@given(n=st.integers(1, 3_000_000), workers=st.integers(1, 4))
 @settings(max_examples=200, deadline=None)
-def test_chunk_ranges_cover_every_row_once_in_equal_shares(n: int) -> None:
+def test_chunk_ranges_cover_every_row_once_and_shrink_towards_the_end(n: int, workers: int) -> None:
+    # methodology §8 (Limits): ranges of whole pieces, at most EVAL_CHUNK rows, each at most
+    # 1 / (2 workers) of the pieces left (so the workers finish together), and a range smaller
+    # than a block of normals inside one block
     from model import uncertainty
 
-    bounds = uncertainty._chunk_bounds(n)
+    bounds = uncertainty._chunk_bounds(n, workers)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    sizes = [b - a for a, b in bounds]
-    assert min(sizes) >= 1 and max(sizes) <= uncertainty.EVAL_CHUNK
-    if n > uncertainty.EVAL_CHUNK:  # several ranges: a multiple of the group, equal in size
-        assert len(bounds) % uncertainty.CHUNK_GROUP == 0 and max(sizes) - min(sizes) <= 1
-    else:
+    if n <= uncertainty.EVAL_CHUNK:
         assert bounds == [(0, n)]
+        return
+    fill = uncertainty.FILL_ROWS
+    pieces = -(-n // fill)
+    block = uncertainty.NORMAL_BLOCK // fill
+    for a, b in bounds:
+        assert a % fill == 0 and 0 < b - a <= uncertainty.EVAL_CHUNK
+        size = -(-(b - a) // fill)
+        left = pieces - a // fill
+        if workers == 1:
+            assert b - a == uncertainty.EVAL_CHUNK or b == n
+        else:
+            assert size <= max(1, -(-left // (2 * workers)))
+        if size < block:
+            assert a // fill // block == (a // fill + size - 1) // block
+    if workers > 1:
+        assert bounds[-1][1] - bounds[-1][0] <= fill  # the last range is one piece
 
 
 @given(
@@ -582,9 +621,11 @@ def test_workers_are_capped_at_the_cores(monkeypatch) -> None:
         return real(max_workers, **kw)
 
     monkeypatch.setattr(uncertainty, "ProcessPoolExecutor", spy)
-    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", 300)
+    _small_ranges(monkeypatch, 100, 300)
     monte_carlo(BASE, DISTS, 1500, 5, workers=300)
     assert all(w <= available_cores() for w in seen)
+    if available_cores() > 1:
+        assert seen  # the run went to worker processes
     for bad in (-1, 1.5, True, "2"):
         with pytest.raises(MonteCarloError, match="workers = ") as e:
             check_workers(bad)
