@@ -21,6 +21,7 @@ from model.results import (
     Result,
     evaluate,
     evaluate_batch,
+    evaluate_columns,
     external_business,
 )
 from model.scenario import (
@@ -84,6 +85,7 @@ __all__ = [
     "derived",
     "evaluate",
     "evaluate_batch",
+    "evaluate_columns",
     "external_business",
     "finance",
     "grid",

@@ -6,7 +6,7 @@ draw come from the same inputs. Results: the draws, a summary per metric (the po
 the scenario as set beside the mean, P10, P50, P90 and the probability of a value below zero),
 an explanation of the gap between the point estimate and the median, and a ranking of the inputs
 that drive the spread (first-order variance shares from SALib's RBD-FAST on the draws, with the
-Spearman rank correlation for the direction). Methodology §8 (Monte Carlo).
+Spearman rank correlation for the direction). Methodology §9 (Monte Carlo).
 
 Distributions (``low``/``high``/``mode`` in the field's own unit)
 -----------------------------------------------------------------
@@ -58,7 +58,7 @@ from model import engine, finance
 from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
-from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
+from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch, evaluate_columns
 from model.scenario import Scenario
 from model.sensitivity import SHARE_FIELDS, check_field, check_metric
 
@@ -78,7 +78,7 @@ DEFAULT_SEED = 1
 MAX_DRAWS = 5_000_000
 #: Largest number of draws one session of the hosted demo may request per run (the dashboard
 #: enforces it with :func:`check_session_draws`; 100,000 draws take about a second of one core
-#: and about 125 MB at peak, so a busy session cannot starve the others; methodology §8).
+#: and about 125 MB at peak, so a busy session cannot starve the others; methodology §9).
 SESSION_MAX_DRAWS = 100_000
 #: Most rows of one range (bounds the temporaries of one range, its normals above all; a multiple
 #: of NORMAL_BLOCK and of FILL_ROWS).
@@ -1340,9 +1340,11 @@ def _fill(job: _Job, i0: int, i1: int) -> int:
             cols, scaled = _transform(job.scenario, job.dists, normals[a - i0 : b - i0])
             for j, values in enumerate(cols.values()):
                 job.columns[j, a:b] = values
-            metrics = _evaluate_chunk((pd.DataFrame(cols), job.scenario))
+            # no threads inside a range (the workers use the cores), nor DataFrames
+            with engine.batch_threads(1):
+                metrics = evaluate_columns(cols, job.scenario)
             for j, m in enumerate(BATCH_METRICS, start=len(cols)):
-                job.columns[j, a:b] = metrics[m].to_numpy(dtype=np.float64)
+                job.columns[j, a:b] = metrics[m]
             over += scaled
     return over
 

@@ -654,7 +654,7 @@ def test_all_figures_add_the_debt_chart_only_with_debt() -> None:
 
 
 def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
-    """A KPI that shows a bare number (payback) says its unit in the label (methodology §9)."""
+    """A KPI that shows a bare number (payback) says its unit in the label (methodology §12)."""
     at = run_app()
     assert_clean(at)
     for m in at.metric:

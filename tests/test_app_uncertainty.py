@@ -1,4 +1,4 @@
-"""The Uncertainty tab in AppTest (methodology §8, Monte Carlo): its default run is
+"""The Uncertainty tab in AppTest (methodology §9, Monte Carlo): its default run is
 ``monte_carlo(scenario)``, its numbers follow the scenario, absolute ranges remain an option, the
 gap between point estimate and median is explained, and no raw metric name reaches the screen."""
 

@@ -1,5 +1,5 @@
 """The shared chart helpers: one money hover, one gain/loss colour rule, metric formats from the
-table of metrics (methodology §9, reading the dashboard)."""
+table of metrics (methodology §12, reading the dashboard)."""
 
 from __future__ import annotations
 

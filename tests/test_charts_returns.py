@@ -1,5 +1,5 @@
 """Charts of the Returns tab: the NPV bridge's labels and the scenario line's money format
-(methodology §9, reading the dashboard; §4 NPV bridge)."""
+(methodology §12, reading the dashboard and the NPV bridge)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,7 @@ def test_parse_assignment() -> None:
             parse_assignment(bad)
 
 
-# ---- hostile files (tests/hostile): refused within a budget, with a message; methodology §8 ----
+# ---- hostile files (tests/hostile): refused within a budget, with a message; docs/deploy.md ---
 from hostile_corpus import FILE_EXPECTATIONS, HOSTILE_DIR, SHAPES, unknown_keys_json  # noqa: E402
 
 from model.io import (  # noqa: E402

@@ -17,6 +17,7 @@ from model import (
     ScenarioError,
     evaluate,
     evaluate_batch,
+    evaluate_columns,
     finance,
     load_preset,
     preset_ids,
@@ -276,6 +277,57 @@ def test_evaluate_batch_empty_and_bad_input() -> None:
         evaluate_batch(pd.DataFrame({"wacc": [0.1, "x"]}))
     with pytest.raises(ScenarioError, match="booleans"):
         evaluate_batch(pd.DataFrame({"wacc": [True, False]}))
+
+
+def test_evaluate_columns_is_evaluate_batch_without_frames() -> None:
+    # methodology §5 (batches): the same validation, engine and numbers, to the last bit
+    rng = np.random.default_rng(5)
+    n = 3_000
+    columns = {
+        "capex_per_gw_busd": rng.uniform(30.0, 60.0, n),
+        "lease_rate_busd_per_gw_year": rng.uniform(5.0, 25.0, n),
+        "it_life_years": rng.choice([2.5, 4.0, 5.5, 7.0], n),
+        "operating_years": rng.integers(5, 31, n).astype(np.float64),  # mixed horizons
+        "wacc": rng.uniform(0.05, 0.15, n),
+        "debt_share_of_capex": rng.uniform(0.0, 0.8, n),
+    }
+    base = load_preset("hosting-mix")
+    arrays = evaluate_columns(columns, base)
+    frame = evaluate_batch(pd.DataFrame(columns), base)
+    assert list(arrays) == list(BATCH_METRICS)
+    for metric in BATCH_METRICS:
+        assert np.array_equal(arrays[metric], frame[metric].to_numpy(), equal_nan=True), metric
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"gw_built": [1.0, 99.0]}, "row 1: gw_built"),
+        ({"build_years": [2, 2.5]}, "row 1: build_years"),
+        ({"gw": [1.0]}, "unknown field 'gw'"),
+        ({"lease_share": [0.8], "hosting_share": [0.5]}, "lease_share \\+ hosting_share"),
+        ({"wacc": [0.1, float("nan")]}, "row 1: wacc"),
+        ({"wacc": np.array([0.1, "x"], dtype=object)}, "not a number"),
+        ({"wacc": [True, False]}, "booleans"),
+        ({"wacc": [0.1, 0.1], "gw_built": [1.0]}, "same length"),
+        ({"wacc": [[0.1, 0.1]]}, "one-dimensional"),
+    ],
+)
+def test_evaluate_columns_refuses_what_evaluate_batch_refuses(columns, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        evaluate_columns(columns)
+    if message not in ("same length", "one-dimensional"):  # a frame cannot hold these
+        with pytest.raises(ScenarioError, match=message):
+            evaluate_batch(pd.DataFrame(columns))
+
+
+def test_evaluate_columns_empty_and_not_a_mapping() -> None:
+    empty = evaluate_columns({"gw_built": np.empty(0)})
+    assert list(empty) == list(BATCH_METRICS) and all(v.size == 0 for v in empty.values())
+    with pytest.raises(ScenarioError, match="not a mapping"):
+        evaluate_columns([1.0, 2.0])  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match="not a Scenario"):
+        evaluate_columns({"gw_built": [1.0]}, base="bofa-base")  # type: ignore[arg-type]
 
 
 def test_ratios_over_subnormal_denominators_are_undefined_not_infinite() -> None:

@@ -151,7 +151,8 @@ def test_breakeven_no_root_says_why() -> None:
     assert flat.value is None and "does not change" in flat.reason
     above = breakeven(BASE, "gw_built", "npv_busd", 0.0)
     assert above.value is None and "stays above" in above.reason
-    # market-base's NPV crosses zero between two whole numbers of operating years (section 8).
+    # market-base's NPV crosses zero between two whole numbers of operating years (methodology
+    # §9, Breakeven: a whole-number input has no breakeven value).
     market = load_preset("market-base")
     whole = breakeven(market, "operating_years", "npv_busd", 0.0)
     assert whole.value is None and "whole number" in whole.reason
@@ -174,7 +175,7 @@ def test_frames_are_frames() -> None:
 
 
 # ---- hostile input: every public function raises a ValueError naming the argument -----------
-# (methodology §7: analysis inputs are validated like scenario inputs)
+# (methodology §9: analysis inputs stay within the bounds scenario inputs have)
 import json  # noqa: E402
 import math  # noqa: E402
 

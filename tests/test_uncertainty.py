@@ -1,4 +1,4 @@
-"""Monte Carlo (methodology §8): reproducible, honours rank correlations, percentiles as numpy's,
+"""Monte Carlo (methodology §9): reproducible, honours rank correlations, percentiles as numpy's,
 within bounds; distributions follow the scenario; the gap between point estimate and median is
 explained; drivers from SALib; bad arguments give a ValueError naming them."""
 
@@ -212,7 +212,7 @@ def test_drivers_rank_by_salib_first_order_share(run10k) -> None:
     s1 = d["s1"].to_numpy()
     assert np.all(np.diff(s1) <= 0)
     # each a share of NPV's variance; correlated inputs borrow from each other, so the sum may
-    # exceed 1 (methodology §8)
+    # exceed 1 (methodology §9)
     assert np.all((s1 > -0.05) & (s1 <= 1.0)) and s1[0] > 0.2
     # the wiring: SALib's RBD-FAST on the same draws gives the same indices
     fields = list(DISTS)
@@ -252,7 +252,7 @@ def test_default_distributions_are_valid_and_sourced() -> None:
 
 
 def _small_ranges(monkeypatch, fill_rows: int, eval_chunk: int) -> None:
-    """Pieces of ``fill_rows`` and ranges of at most ``eval_chunk`` rows (methodology §8,
+    """Pieces of ``fill_rows`` and ranges of at most ``eval_chunk`` rows (methodology §9,
     Evaluation), so that a small run is cut into many ranges."""
     from model import engine
 
@@ -262,7 +262,7 @@ def _small_ranges(monkeypatch, fill_rows: int, eval_chunk: int) -> None:
 
 
 def test_workers_give_identical_results(monkeypatch) -> None:
-    # methodology §8 (Limits): small ranges, so the run is cut in many and the workers share
+    # methodology §9 (Limits): small ranges, so the run is cut in many and the workers share
     # them: every draw, every metric (IRRs included, to the last bit), the summary and the
     # ranking as in one process
     _small_ranges(monkeypatch, 1_024, 3_072)
@@ -275,7 +275,7 @@ def test_workers_give_identical_results(monkeypatch) -> None:
 
 
 def test_the_numbers_do_not_depend_on_how_the_run_is_cut_into_ranges(monkeypatch) -> None:
-    # methodology §8 (Evaluation): ranges start at multiples of FILL_ROWS, a multiple of the
+    # methodology §9 (Evaluation): ranges start at multiples of FILL_ROWS, a multiple of the
     # engine's chunk, so the engine's batches hold the same rows for other ranges (here of 1,
     # 8, 1 and 9 pieces) and give the same numbers to the last bit, IRRs included; batches of
     # other rows give some IRRs a last bit apart at these sizes (ranges cut 37 rows earlier
@@ -294,7 +294,7 @@ def test_the_numbers_do_not_depend_on_how_the_run_is_cut_into_ranges(monkeypatch
 def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
     monkeypatch, ranking_draws: int
 ) -> None:
-    # methodology §8 (Drivers): with workers, the ranking is computed as soon as the first range
+    # methodology §9 (Drivers): with workers, the ranking is computed as soon as the first range
     # is in when that range holds the draws it reads (400, 500 of its 500 rows), else after
     # every range (501); the same ranking as in one process either way
     from model import uncertainty
@@ -319,7 +319,7 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
 
 
 def test_a_range_gives_the_same_numbers_whatever_rows_it_evaluates_at_once(monkeypatch) -> None:
-    # methodology §8 (Evaluation): a range is evaluated FILL_ROWS rows at a time, a multiple of
+    # methodology §9 (Evaluation): a range is evaluated FILL_ROWS rows at a time, a multiple of
     # the engine's chunk, so the draws are those of the whole range evaluated at once
     from model import engine, uncertainty
 
@@ -333,7 +333,7 @@ def test_a_range_gives_the_same_numbers_whatever_rows_it_evaluates_at_once(monke
 
 
 def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
-    # methodology §8 (Evaluation): the range's products (the normals' correlation, the IRR scan)
+    # methodology §9 (Evaluation): the range's products (the normals' correlation, the IRR scan)
     # run on one BLAS thread, so no idle BLAS thread spins on a core another worker needs
     from model import finance, uncertainty
 
@@ -359,7 +359,7 @@ def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
 @given(n=st.integers(1, 3_000_000), workers=st.integers(1, 4))
 @settings(max_examples=200, deadline=None)
 def test_chunk_ranges_cover_every_row_once_and_shrink_towards_the_end(n: int, workers: int) -> None:
-    # methodology §8 (Limits): ranges of whole pieces, at most EVAL_CHUNK rows, each at most
+    # methodology §9 (Limits): ranges of whole pieces, at most EVAL_CHUNK rows, each at most
     # 1 / (2 workers) of the pieces left (so the workers finish together), and a range smaller
     # than a block of normals inside one block
     from model import uncertainty
@@ -399,7 +399,7 @@ def test_chunk_ranges_cover_every_row_once_and_shrink_towards_the_end(n: int, wo
 def test_percentiles_by_selection_are_numpys_to_the_last_bit(
     values: list[float], q: list[float]
 ) -> None:
-    # methodology §8 (Summary): the selection path on short inputs too (ties, repeated and
+    # methodology §9 (Summary): the selection path on short inputs too (ties, repeated and
     # adjacent ranks, q = 0 and 100), against numpy.percentile
     v = np.array(values)
     with pytest.MonkeyPatch.context() as mp:
@@ -417,7 +417,7 @@ def test_percentiles_by_selection_on_a_million_draws() -> None:
 
 @pytest.mark.parametrize("share_of_twos", [0.0, 0.05, 0.1, 0.5, 0.9, 1.0])
 def test_percentiles_of_a_two_valued_column_by_counts(share_of_twos: float) -> None:
-    # methodology §8 (Summary): a column of at most two values (IRR root counts) is read from
+    # methodology §9 (Summary): a column of at most two values (IRR root counts) is read from
     # its counts, not partitioned; the same numbers as numpy, at and around the percentile ranks
     rng = np.random.default_rng(4)
     v = np.where(rng.random(200_000) < share_of_twos, 2.0, 1.0)
@@ -428,7 +428,7 @@ def test_percentiles_of_a_two_valued_column_by_counts(share_of_twos: float) -> N
     assert np.array_equal(uncertainty.percentiles_linear(v, q), np.percentile(v, q))
 
 
-# ---- distributions follow the scenario (methodology §8, "Following the scenario") -------------
+# ---- distributions follow the scenario (methodology §9, "Following the scenario") -------------
 
 
 def _lease(rate: float):

@@ -1,7 +1,7 @@
 """Uncertainty tab: Monte Carlo over chosen inputs with rank correlations (Gaussian copula).
 
 Defaults (which inputs, their distributions and correlations, with sources) come from
-``data/distributions.toml``; by default they follow the scenario (methodology §8). The tab's
+``data/distributions.toml``; by default they follow the scenario (methodology §9). The tab's
 default run is ``model.uncertainty.monte_carlo(scenario)``: the same draws as the exports and the
 report. All computation (draws, summary, the gap explanation, drivers) is in
 :mod:`model.uncertainty`; this module only lays it out. The run is cached on the scenario's
@@ -489,7 +489,7 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         st.caption(
             "The gap splits exactly: inputs whose average differs from the value as set (all at "
             "their averages), plus non-linearity (the average NPV over the draws against NPV at "
-            "average inputs), plus skew (median against mean). Methodology §8."
+            "average inputs), plus skew (median against mean). Methodology §9."
         )
     n = int(out["n"])
     left, right = st.columns(2)

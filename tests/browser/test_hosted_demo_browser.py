@@ -1,5 +1,5 @@
 """The hosted demo under a hostile upload: ten sessions keep answering while one uploads files
-built to exhaust the parser (methodology §8; docs/deploy.md, per-session limits).
+built to exhaust the parser (docs/deploy.md, per-session limits; methodology §9, Limits).
 
 Before the parse budget, the first file here (an 88 KB dotted key) took ~8 GB and ~29 s of the
 server; every other session waited. Now each hostile file is refused with a message, and the
