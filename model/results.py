@@ -480,7 +480,7 @@ def evaluate_columns(
     if any(a.ndim != 1 for a in arrays.values()):
         raise ScenarioError(["columns must be one-dimensional arrays of values"])
     params = _validate_columns(arrays, base if base is not None else default_scenario())
-    if _column_length(arrays) == 0:
+    if params["gw_built"].shape[0] == 0:
         return {k: np.empty(0) for k in BATCH_METRICS}
     return _batch_metrics(params, False)
 

@@ -112,7 +112,7 @@ def busd_hover(axis: str = "y", digits: int = 2, label: str = "", per: str = "")
 
 
 def metric_hover(metric: str, axis: str = "x") -> str:
-    """Hover number of a metric in its shown unit and decimals (the table of metrics, methodology §12).
+    """Hover number of a metric in its shown unit and decimals (table of metrics, methodology §12).
 
     ``npv_busd`` reads ``US$ -3.2 B``, ``irr`` reads ``11.3%``; the trace holds the value as
     shown (percent metrics already multiplied by 100).
