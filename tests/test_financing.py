@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from test_properties import scenarios
 
 from model import Result, Scenario, evaluate, evaluate_batch, finance, load_preset
@@ -282,6 +282,20 @@ def test_lease_priced_over_its_modelled_years_is_the_renewed_lease() -> None:
 
 
 @given(scenarios())
+@example(  # facility cost 1.3e-15 of 12 of capex (Hypothesis found it): rounding, not a miss
+    load_preset("bofa-base").replace(
+        gw_built=0.1,
+        capex_per_gw_busd=120.0,
+        it_share_of_capex=0.9999999999999999,
+        build_years=1,
+        operating_years=1,
+        it_life_years=1.0,
+        facility_life_years=5.0,
+        wacc=0.0,
+        tax_rate=0.0,
+        campus_lease_yield=0.0,
+    )
+)
 def test_lessor_earns_its_yield_over_the_priced_lease(s: Scenario) -> None:
     # PV at the lessor's yield: rent over the priced years + guarantee at their end = funding
     n = s.operating_years
@@ -295,7 +309,11 @@ def test_lessor_earns_its_yield_over_the_priced_lease(s: Scenario) -> None:
     guarantee = 0.5 * 0.8 * fac_cost
     funded = float(np.sum(cf["lessor_funding"].to_numpy() * v[: len(cf)]))
     want = max(funded - guarantee * v[b + m - 1], 0.0)
-    assert rent * float(np.sum(v[b:])) == pytest.approx(want, rel=1e-9, abs=1e-9 * fac_cost)
+    # the facility cost is capex less its IT part: where the IT share is 1 - 1e-16 it is the
+    # rounding of that difference, so the tolerance also allows a few ulps of the whole capex
+    capex = s.gw_built * s.capex_per_gw_busd
+    tolerance = 1e-9 * fac_cost + 1e-13 * capex
+    assert rent * float(np.sum(v[b:])) == pytest.approx(want, rel=1e-9, abs=tolerance)
 
 
 def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
