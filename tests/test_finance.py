@@ -285,7 +285,25 @@ def _true_sign_change_roots(flows: np.ndarray) -> np.ndarray:
             continue
         if np.signbit(finance.npv(lo, flows)) != np.signbit(finance.npv(hi, flows)):
             keep.append(r)
+    # A root so close to -100% that -1 + d rounds to -1 (flows [-0.5, 0.25, -7.5e-144] have one
+    # at r = -1 + 3e-143) is dropped above, yet the profile does change sign there: as r -> -1
+    # the scaled profile sum_t f_t (1 + r)^(T-1-t) tends to the last flow. Count it at -1.
+    left = (keep[0] if keep else 0.0) - 1e-6
+    left = max(left, -1.0 + 1e-12)
+    scaled = float(np.polyval(f, 1.0 + left))
+    if scaled != 0.0 and np.signbit(scaled) != np.signbit(f[-1]):
+        keep.insert(0, -1.0)
     return np.array(keep)
+
+
+def test_root_next_to_minus_100_percent_is_counted() -> None:
+    """Found by Hypothesis: flows [-0.5, 0.25, -7.5e-144] have roots at -50% and at
+    -1 + 3e-143 (not representable apart from -1); the profile changes sign at both, so two
+    roots are counted and the oracle agrees."""
+    flows = np.array([-0.5, 0.25, -7.5e-144])
+    root, count, reason = finance.irr_diagnostics(flows)
+    assert int(count[0]) == 2 and _true_sign_change_roots(flows).tolist() == [-1.0, -0.5]
+    _assert_irr_properties(flows, float(root[0]), int(count[0]), int(reason[0]))
 
 
 def test_root_oracle_survives_denormal_flows() -> None:
