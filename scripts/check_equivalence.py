@@ -6,7 +6,8 @@ counts and reason codes equal:
 
 - ``evaluate_batch`` (with breakeven) on 20,000 random scenarios inside the bounds, every field
   random and with the financing, tax and timing inputs at their defaults;
-- every annual line, market line and metric of ``engine.run`` on 3,000 random scenarios;
+- every annual line, market line and metric of ``engine.run`` on 10,000 random scenarios
+  (every field random; run in chunks of :data:`RUN_CHUNK`, with the breakeven);
 - every preset through ``evaluate`` (metrics, cash flows, market) and a batch around each preset;
 - ``finance.irr_diagnostics``, ``npv``, ``mirr`` and ``payback`` on wild random flows;
 - Monte Carlo draws, summary and driver ranking (two presets), tornado, a grid and the stress
@@ -18,6 +19,10 @@ Usage::
     python scripts/check_equivalence.py dump /tmp/before /tmp/before.npz
     python scripts/check_equivalence.py dump . /tmp/after.npz
     python scripts/check_equivalence.py compare /tmp/before.npz /tmp/after.npz
+    python scripts/check_equivalence.py compare --exact /tmp/before.npz /tmp/after.npz
+
+``--exact`` asks for bit-for-bit equality instead (NaN where NaN, every other value equal as a
+float64; for a refactoring that must not change a single operation).
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+#: Random scenarios evaluated through ``engine.run`` (every annual line compared).
+RUN_SCENARIOS = 10_000
+#: Scenarios per ``engine.run`` call (bounds the memory of the annual tables).
+RUN_CHUNK = 2_500
 
 
 def _table_columns(prefix: str, frame: object, out: dict[str, np.ndarray]) -> None:
@@ -57,12 +67,26 @@ def dump(root: str, path: str) -> None:
     table = bm.random_table(20_000, seed=12345)
     for tag, tab in (("all", table), ("unlevered", bm.unlevered_table(table))):
         _table_columns(f"batch/{tag}", evaluate_batch(tab, breakeven=True), res)
-    small = bm.random_table(3_000, seed=777)
+    small = bm.random_table(RUN_SCENARIOS, seed=777)
     scenarios = [bm._scenario(r) for r in small.to_dict("records")]
-    out = engine.run(scenario_params(scenarios), with_breakeven=True)
-    for group, values in (("line", out.lines), ("market", out.market), ("metric", out.metrics)):
-        for k, v in values.items():
-            res[f"run/{group}/{k}"] = np.asarray(v, dtype=np.float64)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(scenarios), RUN_CHUNK):
+        chunk = scenarios[start : start + RUN_CHUNK]
+        out = engine.run(scenario_params(chunk), with_breakeven=True)
+        for group, values in (("line", out.lines), ("market", out.market), ("metric", out.metrics)):
+            for k, v in values.items():
+                # one row per scenario; chunks have their own year count (padded with NaN)
+                parts.setdefault(f"run/{group}/{k}", []).append(np.asarray(v, dtype=np.float64))
+    for k, arrays in parts.items():
+        width = max((a.shape[1] for a in arrays if a.ndim == 2), default=0)
+        res[k] = np.concatenate(
+            [
+                a
+                if a.ndim == 1
+                else np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)
+                for a in arrays
+            ]
+        )
     for pid in preset_ids():
         r = evaluate(load_preset(pid))
         for k, x in r.metrics().items():
@@ -102,10 +126,14 @@ def dump(root: str, path: str) -> None:
     print(f"{len(res)} outputs of {root} written to {path}")
 
 
-def compare(before_path: str, after_path: str) -> int:
-    """0 when every output of the two dumps agrees (see the module docstring), else 1."""
+def compare(before_path: str, after_path: str, *, exact: bool = False) -> int:
+    """0 when every output of the two dumps agrees (see the module docstring), else 1.
+
+    With ``exact`` every value must be the same float64 (NaN where NaN).
+    """
     before, after = np.load(before_path), np.load(after_path)
     bad = 0
+    values = 0
     for k in sorted(set(before.files) | set(after.files)):
         if k not in before.files or k not in after.files:
             print(f"only in one dump: {k}")
@@ -115,6 +143,17 @@ def compare(before_path: str, after_path: str) -> int:
         if x.shape != y.shape:
             print(f"shape {k}: {x.shape} -> {y.shape}")
             bad += 1
+            continue
+        values += x.size
+        if exact:
+            same = (x == y) | (np.isnan(x) & np.isnan(y))
+            if not same.all():
+                i = int(np.argmin(same.ravel()))
+                print(
+                    f"values {k}: {int((~same).sum())} of {x.size} differ, e.g. "
+                    f"{x.ravel()[i]!r} -> {y.ravel()[i]!r}"
+                )
+                bad += 1
             continue
         nan_x, nan_y = np.isnan(x), np.isnan(y)
         if (nan_x != nan_y).any():
@@ -138,7 +177,8 @@ def compare(before_path: str, after_path: str) -> int:
             i = int(np.argmax(off))
             print(f"values {k}: {int(off.sum())} of {fx.size} differ, e.g. {fx[i]!r} -> {fy[i]!r}")
             bad += 1
-    print(f"{len(before.files)} outputs compared, {bad} differ")
+    mode = "bit for bit" if exact else "to 1e-9"
+    print(f"{len(before.files)} outputs ({values:,} values) compared {mode}, {bad} differ")
     return 1 if bad else 0
 
 
@@ -148,6 +188,8 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 4 and argv[1] == "compare":
         return compare(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "compare" and argv[2] == "--exact":
+        return compare(argv[3], argv[4], exact=True)
     print(__doc__)
     return 2
 
