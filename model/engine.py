@@ -454,7 +454,8 @@ class _UnitCosts:
     """Costs per GW-year (US$ B) and the lease-rate bounds they set, per scenario (S, 1)
     (methodology section 4.2).
 
-    ``avoidable_gw`` is power plus other opex per GW-year, ``rho = ln(1 + wacc)``,
+    ``user_cost_gw`` is the user cost of new capacity per GW-year (US$ B),
+    ``avoidable_gw`` power plus other opex per GW-year, ``rho = ln(1 + wacc)``,
     ``delta_hw = -ln(1 - h)`` (``log_keep_hw`` its negative), ``floor_idx`` and ``user_idx``
     the floor and the user cost relative to today's rate ``rate``, ``premium`` today's rate's
     excess over the user cost (index units).
@@ -474,10 +475,16 @@ class _UnitCosts:
     floor_idx: FloatArray
     user_idx: FloatArray
     premium: FloatArray
+    user_cost_gw: FloatArray
 
 
-def _unit_costs(p: dict[str, FloatArray]) -> _UnitCosts:
-    """Unit costs, the user cost of new capacity and the floor (methodology section 4.2)."""
+def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _UnitCosts:
+    """Unit costs, the user cost of new capacity and the floor (methodology section 4.2).
+
+    ``year_end_flows=False`` prices the entrant's operating flows as continuous (the
+    convention of :func:`user_cost_busd_per_gw_year`'s exact check); the engine's flows
+    arrive at year ends.
+    """
     tax_rate = _col(p, "tax_rate")
     var_share = _col(p, "variable_opex_share_of_revenue")
     power_gw = (
@@ -506,21 +513,28 @@ def _unit_costs(p: dict[str, FloatArray]) -> _UnitCosts:
     )
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
-    arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
-    # capex is paid at the end of each build year, before operation starts at B
+    if year_end_flows:
+        arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
+    else:
+        arrears = np.ones_like(rho)
+    # the first build is paid at the end of each build year, before operation starts at B:
+    # worth b = ((1 + w)^B - 1) / (B w) of its cost at B; every refresh is paid when it starts.
+    # Per unit of capex the capital charge is then kappa + rho (b - 1): kappa for a stream of
+    # purchases at B, B + L, ... and the first one's build-period interest, once
     build_factor = (np.exp(rho * _col(p, "build_years")) - 1.0) / np.maximum(
         _col(p, "build_years") * np.expm1(rho), 1e-300
     )
-    build_factor = np.where(rho > 1e-12, build_factor, 1.0)
+    build_interest = rho * (np.where(rho > 1e-12, build_factor, 1.0) - 1.0)
     user_cost_gw = (
         (1.0 - tax_rate) * avoidable_gw * arrears
-        + it_gw * (kappa_it * build_factor - tax_rate * arrears / life_it)
-        + fac_gw * (kappa_fac * build_factor - tax_rate * arrears / life_fac)
+        + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
+        + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
     ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
     rate = _col(p, "lease_rate_busd_per_gw_year")
     rate_ref = np.maximum(rate, MIN_RATE_REF)
     user_idx = user_cost_gw / rate_ref
     return _UnitCosts(
+        user_cost_gw=user_cost_gw,
         tax_rate=tax_rate,
         var_share=var_share,
         power_gw=power_gw,
@@ -536,6 +550,57 @@ def _unit_costs(p: dict[str, FloatArray]) -> _UnitCosts:
         user_idx=user_idx,
         premium=np.maximum(1.0 - user_idx, 0.0),
     )
+
+
+def user_cost_busd_per_gw_year(
+    params: dict[str, FloatArray], *, year_end_flows: bool = True
+) -> FloatArray:
+    """The user cost of new capacity: the level rent per GW-year (US$ B) at which an entrant
+    that builds a GW and refreshes it for ever earns exactly its cost of capital after tax.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Every field of :class:`model.Scenario` as arrays of shape (S,)
+        (:func:`model.results.scenario_params`).
+    year_end_flows : bool
+        Operating flows at year ends, as in the engine (default), or continuous.
+
+    Returns
+    -------
+    ndarray
+        ``c`` per scenario, shape (S,); the ceiling index is ``c / lease_rate``.
+
+    Notes
+    -----
+    Methodology section 4.2, with ``rho = ln(1 + wacc)``, ``a = rho / wacc`` (1 for continuous
+    flows), ``b = ((1 + wacc)^B - 1) / (B wacc)``, ``kappa_L = rho / (1 - exp(-rho L))``::
+
+        c = [(1 - tax) O a + I (kappa_IT + rho (b - 1) - tax a / L_IT)
+             + Fac (kappa_fac + rho (b - 1) - tax a / L_fac)] / [(1 - v) (1 - tax) Phi a]
+
+    The build-period factor ``b`` applies to the first build only: refreshes are paid when they
+    start (the capital charge is ``kappa + rho (b - 1)``, not ``kappa b``).
+
+    Examples
+    --------
+    >>> from model import Scenario
+    >>> from model.results import scenario_params
+    >>> s = Scenario(hardware_cost_decline_per_year=0.0, tax_rate=0.0,
+    ...              variable_opex_share_of_revenue=0.0, build_years=1)
+    >>> c = user_cost_busd_per_gw_year(scenario_params([s]), year_end_flows=False)
+    >>> rho = math.log1p(s.wacc)
+    >>> def crf(life: float) -> float:
+    ...     return rho / -math.expm1(-rho * life)
+    >>> it = s.capex_per_gw_busd * s.it_share_of_capex
+    >>> fac = s.capex_per_gw_busd - it
+    >>> power = 8760 * 1000 * s.power_load_factor * s.power_price_usd_per_mwh / 1e9
+    >>> annuity = it * crf(s.it_life_years) + fac * crf(s.facility_life_years)
+    >>> bool(abs(c[0] - annuity - power - s.other_opex_busd_per_gw_year) < 1e-9)
+    True
+    """
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    return _unit_costs(p, year_end_flows=year_end_flows).user_cost_gw[:, 0]
 
 
 def _span(tau: FloatArray) -> tuple[float, float] | None:
