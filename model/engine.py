@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model import finance
-from model.fields import FIELD_NAMES
+from model.data import ENTRANT_COST_FIELDS, entrant_profiles
+from model.fields import ENTRANT_PROFILES, FIELD_NAMES
 from model.financing import (
     FINANCING_LINES,
     ProjectFlows,
@@ -481,19 +482,15 @@ class _UnitCosts:
 def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _UnitCosts:
     """Unit costs, the user cost of new capacity and the floor (methodology section 4.2).
 
-    ``year_end_flows=False`` prices the entrant's operating flows as continuous (the
-    convention of :func:`user_cost_busd_per_gw_year`'s exact check); the engine's flows
-    arrive at year ends.
+    The floor, the residual's charge and every cost of the builder's own operation use the
+    builder's inputs; the user cost that caps rents is the marginal entrant's
+    (:func:`_entrant_user_cost`). ``year_end_flows=False`` prices the entrant's operating flows
+    as continuous (the convention of :func:`user_cost_busd_per_gw_year`'s exact check); the
+    engine's flows arrive at year ends.
     """
     tax_rate = _col(p, "tax_rate")
     var_share = _col(p, "variable_opex_share_of_revenue")
-    power_gw = (
-        HOURS_PER_YEAR
-        * MWH_PER_GW_HOUR
-        * _col(p, "power_load_factor")
-        * _col(p, "power_price_usd_per_mwh")
-        / USD_PER_BUSD
-    )
+    power_gw = _power_busd_per_gw_year(p)
     avoidable_gw = power_gw + _col(p, "other_opex_busd_per_gw_year")
     rho = np.log1p(_col(p, "wacc"))
     log_keep_hw = np.log1p(-_col(p, "hardware_cost_decline_per_year"))  # <= 0
@@ -502,37 +499,17 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
     life_fac = _col(p, "facility_life_years")
     it_gw = _col(p, "capex_per_gw_busd") * _col(p, "it_share_of_capex")
     fac_gw = _col(p, "capex_per_gw_busd") - it_gw
-    kappa_it = _phi(rho * life_it) / life_it
     kappa_fac = _phi(rho * life_fac) / life_fac
-    # present value per IT life of an entrant's rent per unit of its starting level: the
-    # contracted share flat for the term, everything else ageing at the hardware decline
-    term = np.minimum(_col(p, "contract_years"), life_it)
-    aged = rho + delta_hw
-    rent_pv = life_it * _psi(aged * life_it) + _col(p, "contracted_share") * term * (
-        _psi(rho * term) - _psi(aged * term)
-    )
-    rent_factor = kappa_it * rent_pv
-    # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
-    if year_end_flows:
-        arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
-    else:
-        arrears = np.ones_like(rho)
-    # the first build is paid at the end of each build year, before operation starts at B:
-    # worth b = ((1 + w)^B - 1) / (B w) of its cost at B; every refresh is paid when it starts.
-    # Per unit of capex the capital charge is then kappa + rho (b - 1): kappa for a stream of
-    # purchases at B, B + L, ... and the first one's build-period interest, once
-    build_factor = (np.exp(rho * _col(p, "build_years")) - 1.0) / np.maximum(
-        _col(p, "build_years") * np.expm1(rho), 1e-300
-    )
-    build_interest = rho * (np.where(rho > 1e-12, build_factor, 1.0) - 1.0)
-    user_cost_gw = (
-        (1.0 - tax_rate) * avoidable_gw * arrears
-        + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
-        + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
-    ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
     rate = _col(p, "lease_rate_busd_per_gw_year")
     rate_ref = np.maximum(rate, MIN_RATE_REF)
+    floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
+    user_cost_gw = _entrant_user_cost(p, it_gw, fac_gw, year_end_flows=year_end_flows)
     user_idx = user_cost_gw / rate_ref
+    # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
+    # the ceiling then stops at the builder's floor (the builder's own user cost never is below
+    # it, so "builder" keeps its numbers)
+    builder = _col(p, "entrant_profile") == 0.0
+    user_idx = np.where(builder, user_idx, np.maximum(user_idx, floor_idx))
     return _UnitCosts(
         user_cost_gw=user_cost_gw,
         tax_rate=tax_rate,
@@ -546,10 +523,120 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         fac_gw=fac_gw,
         kappa_fac=kappa_fac,
         rate=rate,
-        floor_idx=avoidable_gw / (1.0 - var_share) / rate_ref,
+        floor_idx=floor_idx,
         user_idx=user_idx,
         premium=np.maximum(1.0 - user_idx, 0.0),
     )
+
+
+def _power_busd_per_gw_year(q: dict[str, FloatArray]) -> FloatArray:
+    """Power cost per GW-year of facility power (US$ B), (S, 1)."""
+    return (
+        HOURS_PER_YEAR
+        * MWH_PER_GW_HOUR
+        * _col(q, "power_load_factor")
+        * _col(q, "power_price_usd_per_mwh")
+        / USD_PER_BUSD
+    )
+
+
+#: Key of the entrant's facility capex per GW of its facility power (US$ B) in its inputs.
+ENTRANT_FACILITY = "entrant_facility_capex_busd_per_gw"
+#: Smallest billed share an entrant's user cost is spread over (a market that bills nothing has
+#: no finite ceiling; the override ``lease_rate_index_cap`` then caps the rent).
+MIN_BILLED_SHARE = 1e-3
+
+
+def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """The marginal entrant's cost inputs, shape (S,) each (methodology section 4.2).
+
+    ``p`` with the entrant profile's row (``data/entrant_profiles.csv``) in place of the
+    builder's WACC, lives, build years, power price, PUE, load factor, other and variable opex
+    and contract mix, ``entrant_wacc`` in place of the profile's WACC where it is above 0, and
+    the profile's facility capex per GW under :data:`ENTRANT_FACILITY` (NaN for the builder).
+    Rows whose entrant is the builder (code 0) keep the builder's values, the very same floats.
+    Capex per unit of compute, the hardware decline, the tax rate and the billed share are
+    market-wide and stay as given.
+    """
+    code = p["entrant_profile"]
+    if not np.any(code):  # every entrant is the builder
+        return p
+    index = code.astype(np.intp)
+    profiles = entrant_profiles()
+    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
+    builder = code == 0.0
+    q = dict(p)
+    q[ENTRANT_FACILITY] = np.array(
+        [np.nan, *(r.facility_capex_busd_per_gw for r in rows)], dtype=np.float64
+    )[index]
+    for f in ENTRANT_COST_FIELDS:
+        table = np.array([np.nan, *(float(getattr(r, f)) for r in rows)], dtype=np.float64)
+        q[f] = np.where(builder, p[f], table[index])
+    override = p["entrant_wacc"]
+    q["wacc"] = np.where(builder | (override <= 0.0), q["wacc"], override)
+    return q
+
+
+def _entrant_user_cost(
+    p: dict[str, FloatArray], it_gw: FloatArray, fac_gw: FloatArray, *, year_end_flows: bool
+) -> FloatArray:
+    """The marginal entrant's user cost per GW-year of the builder's facility power (US$ B),
+    (S, 1) (methodology section 4.2, "The entrant").
+
+    The entrant pays the builder's hardware price per unit of compute: its IT capex per GW of
+    its own facility power is ``I_e = I_b PUE_b / PUE_e`` (a GW of facility power holds
+    ``1 / PUE`` GW of IT); its facility capex per GW is its profile's. Its user cost ``c_e`` per
+    GW of its own facility power is converted to the builder's GW by the compute each holds,
+    ``c_b = c_e PUE_e / PUE_b``, and, where the entrant is not the builder, spread over the
+    market's billed share: ``c_b / max(lease_utilization, MIN_BILLED_SHARE)``. Where the entrant
+    is the builder both ratios are exactly 1 and nothing is divided: the numbers before
+    entrants, bit for bit.
+    """
+    q = _entrant_inputs(p)
+    pue_ratio = _col(p, "pue") / _col(q, "pue")  # PUE_b / PUE_e (exactly 1 for the builder)
+    it_gw = it_gw * pue_ratio
+    if q is not p:  # the entrant's own facility (the builder's may be rented, as opex)
+        fac_gw = np.where(_col(p, "entrant_profile") == 0.0, fac_gw, _col(q, ENTRANT_FACILITY))
+    tax_rate = _col(q, "tax_rate")
+    var_share = _col(q, "variable_opex_share_of_revenue")
+    avoidable_gw = _power_busd_per_gw_year(q) + _col(q, "other_opex_busd_per_gw_year")
+    rho = np.log1p(_col(q, "wacc"))
+    delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
+    aged = rho + delta_hw
+    life_it = _col(q, "it_life_years")
+    life_fac = _col(q, "facility_life_years")
+    kappa_it = _phi(rho * life_it) / life_it
+    kappa_fac = _phi(rho * life_fac) / life_fac
+    # present value per IT life of an entrant's rent per unit of its starting level: the
+    # contracted share flat for the term, everything else ageing at the hardware decline
+    term = np.minimum(_col(q, "contract_years"), life_it)
+    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * term * (
+        _psi(rho * term) - _psi(aged * term)
+    )
+    rent_factor = kappa_it * rent_pv
+    # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
+    if year_end_flows:
+        arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
+    else:
+        arrears = np.ones_like(rho)
+    # the first build is paid at the end of each build year, before operation starts at B:
+    # worth b = ((1 + w)^B - 1) / (B w) of its cost at B; every refresh is paid when it starts.
+    # Per unit of capex the capital charge is then kappa + rho (b - 1): kappa for a stream of
+    # purchases at B, B + L, ... and the first one's build-period interest, once
+    build_factor = (np.exp(rho * _col(q, "build_years")) - 1.0) / np.maximum(
+        _col(q, "build_years") * np.expm1(rho), 1e-300
+    )
+    build_interest = rho * (np.where(rho > 1e-12, build_factor, 1.0) - 1.0)
+    user_cost_e = (
+        (1.0 - tax_rate) * avoidable_gw * arrears
+        + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
+        + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
+    ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
+    user_cost_b = user_cost_e * (_col(q, "pue") / _col(p, "pue"))  # PUE_e / PUE_b
+    if q is p:
+        return user_cost_b
+    billed = np.maximum(_col(p, "lease_utilization"), MIN_BILLED_SHARE)
+    return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed)
 
 
 def user_cost_busd_per_gw_year(
@@ -557,6 +644,10 @@ def user_cost_busd_per_gw_year(
 ) -> FloatArray:
     """The user cost of new capacity: the level rent per GW-year (US$ B) at which an entrant
     that builds a GW and refreshes it for ever earns exactly its cost of capital after tax.
+
+    The entrant is the scenario's ``entrant_profile`` (:func:`_entrant_user_cost`), its cost
+    stated per GW of the builder's facility power; with ``entrant_profile = "builder"`` it is
+    the closed form below on the scenario's own inputs.
 
     Parameters
     ----------
@@ -587,7 +678,7 @@ def user_cost_busd_per_gw_year(
     >>> from model import Scenario
     >>> from model.results import scenario_params
     >>> s = Scenario(hardware_cost_decline_per_year=0.0, tax_rate=0.0,
-    ...              variable_opex_share_of_revenue=0.0, build_years=1)
+    ...              variable_opex_share_of_revenue=0.0, build_years=1, entrant_profile="builder")
     >>> c = user_cost_busd_per_gw_year(scenario_params([s]), year_end_flows=False)
     >>> rho = math.log1p(s.wacc)
     >>> def crf(life: float) -> float:

@@ -23,6 +23,17 @@ Usage::
 
 ``--exact`` asks for bit-for-bit equality instead (NaN where NaN, every other value equal as a
 float64; for a refactoring that must not change a single operation).
+
+A change that adds an input whose old meaning is one of its values is checked by forcing that
+value everywhere in the new tree's dump (random tables, ``engine.run`` scenarios, presets, the
+batches around them, the Monte Carlo, tornado, grid and stress scenarios) and leaving the new
+input's own distribution out of the Monte Carlo (its draws would shift every other draw)::
+
+    python scripts/check_equivalence.py dump --set entrant_profile=builder \
+        --no-draw entrant_wacc . /tmp/after.npz
+
+The new inputs' own columns (in the random tables and the Monte Carlo draws) and new tornado
+rows then show as "only in one dump" or as a changed shape; every other output must agree.
 """
 
 from __future__ import annotations
@@ -49,25 +60,39 @@ def _table_columns(prefix: str, frame: object, out: dict[str, np.ndarray]) -> No
             continue
 
 
-def dump(root: str, path: str) -> None:
-    """Every output of the model in ``root`` into the ``.npz`` file ``path``."""
+def dump(
+    root: str,
+    path: str,
+    forced: dict[str, str] | None = None,
+    no_draw: tuple[str, ...] = (),
+) -> None:
+    """Every output of the model in ``root`` into the ``.npz`` file ``path``.
+
+    ``forced`` sets fields (by name = text value) in every scenario; ``no_draw`` leaves fields'
+    distributions out of the Monte Carlo (see the module docstring).
+    """
     sys.path.insert(0, str(Path(root).resolve()))
     sys.path.insert(0, str(Path(root).resolve() / "scripts"))
     import bench_model as bm
 
     import model
-    from model import engine, evaluate, evaluate_batch, finance, load_preset, preset_ids
+    from model import engine, evaluate, evaluate_batch, finance, preset_ids
     from model.results import scenario_params
     from model.sensitivity import grid, tornado
     from model.stress import stress_tests
-    from model.uncertainty import monte_carlo
+    from model.uncertainty import default_distributions, monte_carlo
 
     assert str(Path(model.__file__).resolve()).startswith(str(Path(root).resolve()))
+    force = _forced_values(forced or {})
+
+    def load_preset(pid: str) -> model.Scenario:
+        return model.load_preset(pid).replace(**force) if force else model.load_preset(pid)
+
     res: dict[str, np.ndarray] = {}
-    table = bm.random_table(20_000, seed=12345)
+    table = _force_table(bm.random_table(20_000, seed=12345), force)
     for tag, tab in (("all", table), ("unlevered", bm.unlevered_table(table))):
         _table_columns(f"batch/{tag}", evaluate_batch(tab, breakeven=True), res)
-    small = bm.random_table(RUN_SCENARIOS, seed=777)
+    small = _force_table(bm.random_table(RUN_SCENARIOS, seed=777), force)
     scenarios = [bm._scenario(r) for r in small.to_dict("records")]
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(scenarios), RUN_CHUNK):
@@ -113,7 +138,12 @@ def dump(root: str, path: str) -> None:
         res[f"finance/{n_t}/payback"] = np.asarray(finance.payback(f, 0.05))
     s = load_preset("bofa-base")
     for pid, n in (("bofa-base", 30_000), ("coreweave-spv", 20_000)):
-        mc = monte_carlo(load_preset(pid), n=n)
+        if no_draw:
+            d = default_distributions()
+            kept = {f: v for f, v in d.distributions.items() if f not in no_draw}
+            mc = monte_carlo(load_preset(pid), kept, n=n, correlation=d.correlation)
+        else:
+            mc = monte_carlo(load_preset(pid), n=n)
         _table_columns(f"mc/{pid}/draws", mc.draws, res)
         _table_columns(f"mc/{pid}/summary", mc.summary, res)
         _table_columns(f"mc/{pid}/drivers", mc.drivers, res)
@@ -124,6 +154,21 @@ def dump(root: str, path: str) -> None:
     _table_columns("stress", stress_tests(s), res)
     np.savez_compressed(path, **res)
     print(f"{len(res)} outputs of {root} written to {path}")
+
+
+def _forced_values(forced: dict[str, str]) -> dict[str, float]:
+    from model.io import parse_assignment
+
+    return dict(parse_assignment(f"{k}={v}") for k, v in forced.items())
+
+
+def _force_table(table: object, force: dict[str, float]) -> object:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    for k, v in force.items():
+        table[k] = v
+    return table
 
 
 def compare(before_path: str, after_path: str, *, exact: bool = False) -> int:
@@ -183,9 +228,20 @@ def compare(before_path: str, after_path: str, *, exact: bool = False) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 4 and argv[1] == "dump":
-        dump(argv[2], argv[3])
-        return 0
+    if len(argv) >= 4 and argv[1] == "dump":
+        forced: dict[str, str] = {}
+        no_draw: list[str] = []
+        rest = argv[2:]
+        while len(rest) > 2 and rest[0] in ("--set", "--no-draw"):
+            if rest[0] == "--set":
+                key, _, value = rest[1].partition("=")
+                forced[key] = value
+            else:
+                no_draw.append(rest[1])
+            rest = rest[2:]
+        if len(rest) == 2:
+            dump(rest[0], rest[1], forced, tuple(no_draw))
+            return 0
     if len(argv) == 4 and argv[1] == "compare":
         return compare(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "compare" and argv[2] == "--exact":

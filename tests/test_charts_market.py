@@ -42,8 +42,9 @@ def test_lease_rate_paths_chart() -> None:
 
 
 def test_lease_rate_paths_chart_draws_a_frontier_pinned_at_the_ceiling_once() -> None:
-    # market-base's frontier sits on the ceiling in every year (methodology section 6.2)
-    s = load_preset("market-base")
+    # market-base with the builder as entrant: its frontier sits on the ceiling in every year
+    # (methodology section 6.2)
+    s = load_preset("market-base").replace(entrant_profile="builder")
     r = evaluate(s)
     fig = lease_rate_paths_chart(s, r)
     paths = lease_rate_paths(r)

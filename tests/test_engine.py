@@ -829,7 +829,8 @@ _USER_COST_FIELDS = (
 
 def _entrants(n: int, seed: int, **highs: float) -> list[Scenario]:
     """``n`` scenarios with every user-cost field uniform over its bounds (``highs`` lowers an
-    upper bound; ``it_life_years_low`` raises the IT life's lower bound)."""
+    upper bound; ``it_life_years_low`` raises the IT life's lower bound). The entrant is the
+    builder, so the closed form prices these very inputs."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
@@ -843,7 +844,7 @@ def _entrants(n: int, seed: int, **highs: float) -> list[Scenario]:
         values["variable_opex_share_of_revenue"] = min(
             values["variable_opex_share_of_revenue"], 0.8
         )
-        out.append(load_preset("market-base").replace(**values))
+        out.append(load_preset("market-base").replace(entrant_profile="builder", **values))
     return out
 
 

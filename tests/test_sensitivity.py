@@ -151,9 +151,9 @@ def test_breakeven_no_root_says_why() -> None:
     assert flat.value is None and "does not change" in flat.reason
     above = breakeven(BASE, "gw_built", "npv_busd", 0.0)
     assert above.value is None and "stays above" in above.reason
-    # market-base's NPV crosses zero between a one- and a two-year build (methodology §9,
-    # Breakeven: a whole-number input has no breakeven value)
-    market = load_preset("market-base")
+    # market-base with the builder as entrant (section 4.2) crosses zero between a one- and a
+    # two-year build (methodology §9, Breakeven: a whole-number input has no breakeven value)
+    market = load_preset("market-base").replace(entrant_profile="builder")
     whole = breakeven(market, "build_years", "npv_busd", 0.0)
     assert whole.value is None and "whole number" in whole.reason
     assert whole.bracket is not None
