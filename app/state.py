@@ -37,7 +37,8 @@ from model import (
     make_scenario,
     preset_ids,
 )
-from model.scenario import number_from_text
+from model.io import LEGACY_VALUES, legacy_values
+from model.scenario import choice_text, value_from_text
 
 PRESET_PARAM = "preset"
 #: Longest raw value (characters) accepted for one parameter; longer text is rejected unread.
@@ -67,6 +68,9 @@ def show_user_text(value: object, limit: int = SHOW_CHARS) -> str:
 
 def format_value(name: str, value: float) -> str:
     """A field value as written in the URL: the shortest text that parses back to it exactly."""
+    name_of_choice = choice_text(name, value)
+    if name_of_choice is not None:
+        return name_of_choice
     if FIELD_SPECS[name].integer:
         return str(int(value))
     x = float(value)
@@ -82,11 +86,16 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     --------
     >>> from model import load_preset
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5))
-    {'preset': 'bofa-base', 'gw_built': '4.5'}
+    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud'}
+    >>> query_params_for("bofa-base", load_preset("bofa-base"))
+    {'preset': 'bofa-base'}
     """
     base = load_preset(preset_id)
     params = {PRESET_PARAM: preset_id}
-    for name in scenario.diff(base):
+    changed = scenario.diff(base)
+    # with any change, always written: a link with fields but without them has their old
+    # meaning (model.io.LEGACY_VALUES); a link of a preset alone shows the preset as it is
+    for name in [*changed, *(k for k in LEGACY_VALUES if changed and k not in changed)]:
         params[name] = format_value(name, getattr(scenario, name))
     return params
 
@@ -102,6 +111,8 @@ def _values(raw: object) -> list[str]:
 
 def _range_text(name: str) -> str:
     spec = FIELD_SPECS[name]
+    if spec.choices:
+        return spec.range_text()
     kind = "a whole number" if spec.integer else "a number"
     return f"{kind} from {spec.range_text()}"
 
@@ -117,7 +128,7 @@ def _parse_number(name: str, text: str) -> tuple[float | int | None, str | None]
         )
     try:
         # the same strict grammar as --set: ASCII decimals only (no 1_0, no full-width digits)
-        x = number_from_text(text.strip(" \t"))
+        x = value_from_text(name, text.strip(" \t"))
     except ValueError as exc:
         return None, (
             f"URL parameter {name} = {show_user_text(text)} {exc} "
@@ -200,6 +211,9 @@ def parse_query_params(
             overrides[raw_key] = value
 
     base = load_preset(preset_id)
+    if any(str(k) != PRESET_PARAM for k in params):
+        # a link with fields but without one added since means what it meant when written
+        overrides = {**legacy_values(str(k) for k in params), **overrides}
     try:
         scenario = base.replace(**overrides)
     except ScenarioError as exc:

@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from model.fields import FIELD_SPECS
+
 
 def resource_dir(name: str) -> Path:
     """Folder ``data`` or ``docs``: inside the installed package, else the repository's.
@@ -62,11 +64,85 @@ def assumptions() -> dict[str, Assumption]:
         for row in csv.DictReader(fh):
             rows[row["parameter"]] = Assumption(
                 parameter=row["parameter"],
-                value=float(row["value"]),
+                value=_number(row["parameter"], row["value"]),
                 unit=row["unit"],
                 source=row["source"],
                 year=int(row["year"]),
                 note=row["note"],
+            )
+    return rows
+
+
+def _number(name: str, value: object) -> float:
+    """A value of ``data/`` as a float: a choice field's name (``neocloud``) as its code."""
+    spec = FIELD_SPECS.get(name)
+    if spec is not None and spec.choices and isinstance(value, str):
+        return float(spec.choice_code(value))
+    return float(value)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class EntrantProfile:
+    """The marginal entrant's costs: a row of ``data/entrant_profiles.csv`` (methodology 4.2).
+
+    Every figure is per GW of the entrant's own facility power; the entrant builds its own
+    facility (``facility_capex_busd_per_gw``), pays the builder's hardware price per unit of
+    compute and the market's tax rate, and bills the market's share of its capacity
+    (``lease_utilization``). ``utilization`` is the source's own billing
+    assumption, kept for the record (the model uses the market-wide billed share).
+    """
+
+    profile: str
+    facility_capex_busd_per_gw: float
+    wacc: float
+    it_life_years: float
+    facility_life_years: float
+    build_years: float
+    power_price_usd_per_mwh: float
+    pue: float
+    power_load_factor: float
+    other_opex_busd_per_gw_year: float
+    variable_opex_share_of_revenue: float
+    contracted_share: float
+    contract_years: float
+    utilization: float
+    source: str
+    year: int
+    note: str
+
+
+#: Columns of ``data/entrant_profiles.csv`` that the user cost reads (scenario field names).
+ENTRANT_COST_FIELDS: tuple[str, ...] = (
+    "wacc",
+    "it_life_years",
+    "facility_life_years",
+    "build_years",
+    "power_price_usd_per_mwh",
+    "pue",
+    "power_load_factor",
+    "other_opex_busd_per_gw_year",
+    "variable_opex_share_of_revenue",
+    "contracted_share",
+    "contract_years",
+)
+
+
+@cache
+def entrant_profiles() -> dict[str, EntrantProfile]:
+    """The sourced entrant profiles, keyed by ``entrant_profile`` name (not ``builder``)."""
+    rows: dict[str, EntrantProfile] = {}
+    with (DATA_DIR / "entrant_profiles.csv").open(newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            numbers = {
+                k: float(row[k])
+                for k in (*ENTRANT_COST_FIELDS, "facility_capex_busd_per_gw", "utilization")
+            }
+            rows[row["profile"]] = EntrantProfile(
+                profile=row["profile"],
+                source=row["source"],
+                year=int(row["year"]),
+                note=row["note"],
+                **numbers,
             )
     return rows
 
@@ -95,7 +171,7 @@ def presets() -> dict[str, Preset]:
     found: dict[str, Preset] = {}
     for path in sorted(PRESETS_DIR.glob("*.toml")):
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        overrides = {str(k): float(v) for k, v in raw.get("scenario", {}).items()}
+        overrides = {str(k): _number(str(k), v) for k, v in raw.get("scenario", {}).items()}
         found[raw["id"]] = Preset(
             id=str(raw["id"]),
             name=str(raw["name"]),

@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model import finance
-from model.fields import FIELD_NAMES
+from model.data import ENTRANT_COST_FIELDS, entrant_profiles
+from model.fields import ENTRANT_PROFILES, FIELD_NAMES
 from model.financing import (
     FINANCING_LINES,
     ProjectFlows,
@@ -344,16 +345,36 @@ def run_metrics(
     return {k: np.concatenate([part[k] for part in parts])[inverse] for k in parts[0]}
 
 
-def _cash_flows(
-    p: dict[str, FloatArray], *, with_metrics: bool, tables: bool = True
-) -> EngineOutput:
-    """Annual lines, market indices and (optionally) metrics of every scenario in ``p``.
+# ---- the engine's stages ------------------------------------------------------------------
+# ``_cash_flows`` runs them in order; each takes the inputs ``p`` and the containers of the
+# stages before it and returns its own container (arrays (S, T) per year, (S, 1) per scenario
+# column, (S,) per scenario), so every number is computed by the same operations in the same
+# order as when the engine was one function.
 
-    With ``tables=False`` (batch metrics) the indices that feed no line are not kept and the
-    cumulative FCF is not built: ``market`` and ``lines`` then lack those keys. Every other
-    number is the same. Formulas: ``docs/methodology.md`` sections 2-4.
+
+@dataclass(frozen=True, slots=True)
+class _Timeline:
+    """The year grid of a batch (methodology section 1).
+
+    ``t`` is (1, T) (year indices as floats), ``b`` and ``h_end`` are (S, 1) (build years and
+    horizon), ``build`` and ``horizon`` the same as (S,); ``active`` marks the years before the
+    horizon end, ``operating`` those from the end of the build on, (S, T).
     """
-    n = p["gw_built"].shape[0]
+
+    n: int
+    n_years: int
+    years: NDArray[np.int64]
+    build: FloatArray
+    horizon: FloatArray
+    t: FloatArray
+    b: FloatArray
+    h_end: FloatArray
+    active: BoolArray
+    operating: BoolArray
+
+
+def _timeline(p: dict[str, FloatArray]) -> _Timeline:
+    """Years 0 .. H - 1 of every scenario, H = B + N (methodology section 1)."""
     build = p["build_years"]
     horizon = build + p["operating_years"]
     n_years = int(np.max(horizon, initial=1.0))
@@ -362,10 +383,45 @@ def _cash_flows(
     b = build[:, None]
     h_end = horizon[:, None]
     active = t < h_end
-    operating = (t >= b) & active
+    return _Timeline(
+        n=p["gw_built"].shape[0],
+        n_years=n_years,
+        years=years,
+        build=build,
+        horizon=horizon,
+        t=t,
+        b=b,
+        h_end=h_end,
+        active=active,
+        operating=(t >= b) & active,
+    )
 
-    # ---- capital --------------------------------------------------------------------------
-    gw = _col(p, "gw_built")
+
+@dataclass(frozen=True, slots=True)
+class _Capital:
+    """Capex of the build and of the like-for-like refreshes (US$ B; methodology section 2).
+
+    ``cost_it``, ``cost_fac`` (S,) are the first build's IT and facility cost, ``build_spend``,
+    ``refresh_it``, ``refresh_fac``, ``capex_refresh``, ``capex`` (S, T) the spend per year,
+    ``nbv_it``, ``nbv_fac`` (S,) the net book values at the horizon end.
+    """
+
+    gw: FloatArray
+    cost_it: FloatArray
+    cost_fac: FloatArray
+    build_spend: FloatArray
+    refresh_it: FloatArray
+    refresh_fac: FloatArray
+    nbv_it: FloatArray
+    nbv_fac: FloatArray
+    capex_refresh: FloatArray
+    capex: FloatArray
+
+
+def _capital(p: dict[str, FloatArray], tl: _Timeline) -> _Capital:
+    """Build spend by phase and refresh spend at the exact start times (methodology sections
+    1, 2.2 and 11.4)."""
+    t, b, build = tl.t, tl.b, tl.build
     capex_total = p["gw_built"] * p["capex_per_gw_busd"]
     cost_it = capex_total * p["it_share_of_capex"]
     cost_fac = capex_total - cost_it
@@ -377,21 +433,64 @@ def _cash_flows(
         build_spend = np.where(t < b, capex_total[:, None] * (1.0 + tilt) / b, 0.0)
     else:
         build_spend = np.where(t < b, (capex_total / build)[:, None], 0.0)
-    refresh_it, nbv_it = _refresh_capex(cost_it, p["it_life_years"], build, horizon, t)
-    refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, horizon, t)
+    refresh_it, nbv_it = _refresh_capex(cost_it, p["it_life_years"], build, tl.horizon, t)
+    refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, tl.horizon, t)
     capex_refresh = refresh_it + refresh_fac
-    capex = build_spend + capex_refresh
+    return _Capital(
+        gw=_col(p, "gw_built"),
+        cost_it=cost_it,
+        cost_fac=cost_fac,
+        build_spend=build_spend,
+        refresh_it=refresh_it,
+        refresh_fac=refresh_fac,
+        nbv_it=nbv_it,
+        nbv_fac=nbv_fac,
+        capex_refresh=capex_refresh,
+        capex=build_spend + capex_refresh,
+    )
 
-    # ---- unit costs per GW-year (US$ B) and the user cost of new capacity ---------------------
+
+@dataclass(frozen=True, slots=True)
+class _UnitCosts:
+    """Costs per GW-year (US$ B) and the lease-rate bounds they set, per scenario (S, 1)
+    (methodology section 4.2).
+
+    ``user_cost_gw`` is the user cost of new capacity per GW-year (US$ B),
+    ``avoidable_gw`` power plus other opex per GW-year, ``rho = ln(1 + wacc)``,
+    ``delta_hw = -ln(1 - h)`` (``log_keep_hw`` its negative), ``floor_idx`` and ``user_idx``
+    the floor and the user cost relative to today's rate ``rate``, ``premium`` today's rate's
+    excess over the user cost (index units).
+    """
+
+    tax_rate: FloatArray
+    var_share: FloatArray
+    power_gw: FloatArray
+    avoidable_gw: FloatArray
+    rho: FloatArray
+    log_keep_hw: FloatArray
+    delta_hw: FloatArray
+    life_it: FloatArray
+    fac_gw: FloatArray
+    kappa_fac: FloatArray
+    rate: FloatArray
+    floor_idx: FloatArray
+    user_idx: FloatArray
+    premium: FloatArray
+    user_cost_gw: FloatArray
+
+
+def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _UnitCosts:
+    """Unit costs, the user cost of new capacity and the floor (methodology section 4.2).
+
+    The floor, the residual's charge and every cost of the builder's own operation use the
+    builder's inputs; the user cost that caps rents is the marginal entrant's
+    (:func:`_entrant_user_cost`). ``year_end_flows=False`` prices the entrant's operating flows
+    as continuous (the convention of :func:`user_cost_busd_per_gw_year`'s exact check); the
+    engine's flows arrive at year ends.
+    """
     tax_rate = _col(p, "tax_rate")
     var_share = _col(p, "variable_opex_share_of_revenue")
-    power_gw = (
-        HOURS_PER_YEAR
-        * MWH_PER_GW_HOUR
-        * _col(p, "power_load_factor")
-        * _col(p, "power_price_usd_per_mwh")
-        / USD_PER_BUSD
-    )
+    power_gw = _power_busd_per_gw_year(p)
     avoidable_gw = power_gw + _col(p, "other_opex_busd_per_gw_year")
     rho = np.log1p(_col(p, "wacc"))
     log_keep_hw = np.log1p(-_col(p, "hardware_cost_decline_per_year"))  # <= 0
@@ -400,37 +499,302 @@ def _cash_flows(
     life_fac = _col(p, "facility_life_years")
     it_gw = _col(p, "capex_per_gw_busd") * _col(p, "it_share_of_capex")
     fac_gw = _col(p, "capex_per_gw_busd") - it_gw
+    kappa_fac = _phi(rho * life_fac) / life_fac
+    rate = _col(p, "lease_rate_busd_per_gw_year")
+    rate_ref = np.maximum(rate, MIN_RATE_REF)
+    floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
+    user_cost_gw = _entrant_user_cost(p, it_gw, fac_gw, year_end_flows=year_end_flows)
+    user_idx = user_cost_gw / rate_ref
+    # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
+    # the ceiling then stops at the builder's floor (the builder's own user cost never is below
+    # it, so "builder" keeps its numbers)
+    builder = _col(p, "entrant_profile") == 0.0
+    user_idx = np.where(builder, user_idx, np.maximum(user_idx, floor_idx))
+    return _UnitCosts(
+        user_cost_gw=user_cost_gw,
+        tax_rate=tax_rate,
+        var_share=var_share,
+        power_gw=power_gw,
+        avoidable_gw=avoidable_gw,
+        rho=rho,
+        log_keep_hw=log_keep_hw,
+        delta_hw=delta_hw,
+        life_it=life_it,
+        fac_gw=fac_gw,
+        kappa_fac=kappa_fac,
+        rate=rate,
+        floor_idx=floor_idx,
+        user_idx=user_idx,
+        premium=np.maximum(1.0 - user_idx, 0.0),
+    )
+
+
+def _power_busd_per_gw_year(q: dict[str, FloatArray]) -> FloatArray:
+    """Power cost per GW-year of facility power (US$ B), (S, 1)."""
+    return (
+        HOURS_PER_YEAR
+        * MWH_PER_GW_HOUR
+        * _col(q, "power_load_factor")
+        * _col(q, "power_price_usd_per_mwh")
+        / USD_PER_BUSD
+    )
+
+
+#: Key of the entrant's facility capex per GW of its facility power (US$ B) in its inputs.
+ENTRANT_FACILITY = "entrant_facility_capex_busd_per_gw"
+#: Smallest billed share an entrant's user cost is spread over (a market that bills nothing has
+#: no finite ceiling; the override ``lease_rate_index_cap`` then caps the rent).
+MIN_BILLED_SHARE = 1e-3
+
+
+def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """The marginal entrant's cost inputs, shape (S,) each (methodology section 4.2).
+
+    ``p`` with the entrant profile's row (``data/entrant_profiles.csv``) in place of the
+    builder's WACC, lives, build years, power price, PUE, load factor, other and variable opex
+    and contract mix, ``entrant_wacc`` in place of the profile's WACC where it is above 0, and
+    the profile's facility capex per GW under :data:`ENTRANT_FACILITY` (NaN for the builder).
+    Rows whose entrant is the builder (code 0) keep the builder's values, the very same floats.
+    Capex per unit of compute, the hardware decline, the tax rate and the billed share are
+    market-wide and stay as given.
+    """
+    code = p["entrant_profile"]
+    if not np.any(code):  # every entrant is the builder
+        return p
+    index = code.astype(np.intp)
+    profiles = entrant_profiles()
+    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
+    builder = code == 0.0
+    q = dict(p)
+    q[ENTRANT_FACILITY] = np.array(
+        [np.nan, *(r.facility_capex_busd_per_gw for r in rows)], dtype=np.float64
+    )[index]
+    for f in ENTRANT_COST_FIELDS:
+        table = np.array([np.nan, *(float(getattr(r, f)) for r in rows)], dtype=np.float64)
+        q[f] = np.where(builder, p[f], table[index])
+    override = p["entrant_wacc"]
+    q["wacc"] = np.where(builder | (override <= 0.0), q["wacc"], override)
+    return q
+
+
+def _entrant_user_cost(
+    p: dict[str, FloatArray], it_gw: FloatArray, fac_gw: FloatArray, *, year_end_flows: bool
+) -> FloatArray:
+    """The marginal entrant's user cost per GW-year of the builder's facility power (US$ B),
+    (S, 1) (methodology section 4.2, "The entrant").
+
+    The entrant pays the builder's hardware price per unit of compute: its IT capex per GW of
+    its own facility power is ``I_e = I_b PUE_b / PUE_e`` (a GW of facility power holds
+    ``1 / PUE`` GW of IT); its facility capex per GW is its profile's. Its user cost ``c_e`` per
+    GW of its own facility power is converted to the builder's GW by the compute each holds,
+    ``c_b = c_e PUE_e / PUE_b``, and, where the entrant is not the builder, spread over the
+    market's billed share: ``c_b / max(lease_utilization, MIN_BILLED_SHARE)``. Where the entrant
+    is the builder both ratios are exactly 1 and nothing is divided: the numbers before
+    entrants, bit for bit.
+    """
+    q = _entrant_inputs(p)
+    pue_ratio = _col(p, "pue") / _col(q, "pue")  # PUE_b / PUE_e (exactly 1 for the builder)
+    it_gw = it_gw * pue_ratio
+    if q is not p:  # the entrant's own facility (the builder's may be rented, as opex)
+        fac_gw = np.where(_col(p, "entrant_profile") == 0.0, fac_gw, _col(q, ENTRANT_FACILITY))
+    tax_rate = _col(q, "tax_rate")
+    var_share = _col(q, "variable_opex_share_of_revenue")
+    avoidable_gw = _power_busd_per_gw_year(q) + _col(q, "other_opex_busd_per_gw_year")
+    rho = np.log1p(_col(q, "wacc"))
+    delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
+    aged = rho + delta_hw
+    life_it = _col(q, "it_life_years")
+    life_fac = _col(q, "facility_life_years")
     kappa_it = _phi(rho * life_it) / life_it
     kappa_fac = _phi(rho * life_fac) / life_fac
     # present value per IT life of an entrant's rent per unit of its starting level: the
     # contracted share flat for the term, everything else ageing at the hardware decline
-    term = np.minimum(_col(p, "contract_years"), life_it)
-    aged = rho + delta_hw
-    rent_pv = life_it * _psi(aged * life_it) + _col(p, "contracted_share") * term * (
+    term = np.minimum(_col(q, "contract_years"), life_it)
+    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * term * (
         _psi(rho * term) - _psi(aged * term)
     )
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
-    arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
-    # capex is paid at the end of each build year, before operation starts at B
-    build_factor = (np.exp(rho * _col(p, "build_years")) - 1.0) / np.maximum(
-        _col(p, "build_years") * np.expm1(rho), 1e-300
+    if year_end_flows:
+        arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
+    else:
+        arrears = np.ones_like(rho)
+    # the first build is paid at the end of each build year, before operation starts at B:
+    # worth b = ((1 + w)^B - 1) / (B w) of its cost at B; every refresh is paid when it starts.
+    # Per unit of capex the capital charge is then kappa + rho (b - 1): kappa for a stream of
+    # purchases at B, B + L, ... and the first one's build-period interest, once
+    build_factor = (np.exp(rho * _col(q, "build_years")) - 1.0) / np.maximum(
+        _col(q, "build_years") * np.expm1(rho), 1e-300
     )
-    build_factor = np.where(rho > 1e-12, build_factor, 1.0)
-    user_cost_gw = (
+    build_interest = rho * (np.where(rho > 1e-12, build_factor, 1.0) - 1.0)
+    user_cost_e = (
         (1.0 - tax_rate) * avoidable_gw * arrears
-        + it_gw * (kappa_it * build_factor - tax_rate * arrears / life_it)
-        + fac_gw * (kappa_fac * build_factor - tax_rate * arrears / life_fac)
+        + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
+        + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
     ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
-    rate = _col(p, "lease_rate_busd_per_gw_year")
-    rate_ref = np.maximum(rate, MIN_RATE_REF)
-    floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
-    user_idx = user_cost_gw / rate_ref
-    premium = np.maximum(1.0 - user_idx, 0.0)
-    lag = _col(p, "entry_lag_years")
-    cap = _col(p, "lease_rate_index_cap")
+    user_cost_b = user_cost_e * (_col(q, "pue") / _col(p, "pue"))  # PUE_e / PUE_b
+    if q is p:
+        return user_cost_b
+    billed = np.maximum(_col(p, "lease_utilization"), MIN_BILLED_SHARE)
+    return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed)
 
-    # ---- market: closed forms in continuous time tau (years from the start of year 0) --------
+
+def user_cost_busd_per_gw_year(
+    params: dict[str, FloatArray], *, year_end_flows: bool = True
+) -> FloatArray:
+    """The user cost of new capacity: the level rent per GW-year (US$ B) at which an entrant
+    that builds a GW and refreshes it for ever earns exactly its cost of capital after tax.
+
+    The entrant is the scenario's ``entrant_profile`` (:func:`_entrant_user_cost`), its cost
+    stated per GW of the builder's facility power; with ``entrant_profile = "builder"`` it is
+    the closed form below on the scenario's own inputs.
+
+    Parameters
+    ----------
+    params : dict of str to ndarray
+        Every field of :class:`model.Scenario` as arrays of shape (S,)
+        (:func:`model.results.scenario_params`).
+    year_end_flows : bool
+        Operating flows at year ends, as in the engine (default), or continuous.
+
+    Returns
+    -------
+    ndarray
+        ``c`` per scenario, shape (S,); the ceiling index is ``c / lease_rate``.
+
+    Notes
+    -----
+    Methodology section 4.2, with ``rho = ln(1 + wacc)``, ``a = rho / wacc`` (1 for continuous
+    flows), ``b = ((1 + wacc)^B - 1) / (B wacc)``, ``kappa_L = rho / (1 - exp(-rho L))``::
+
+        c = [(1 - tax) O a + I (kappa_IT + rho (b - 1) - tax a / L_IT)
+             + Fac (kappa_fac + rho (b - 1) - tax a / L_fac)] / [(1 - v) (1 - tax) Phi a]
+
+    The build-period factor ``b`` applies to the first build only: refreshes are paid when they
+    start (the capital charge is ``kappa + rho (b - 1)``, not ``kappa b``).
+
+    Examples
+    --------
+    >>> from model import Scenario
+    >>> from model.results import scenario_params
+    >>> s = Scenario(hardware_cost_decline_per_year=0.0, tax_rate=0.0,
+    ...              variable_opex_share_of_revenue=0.0, build_years=1, entrant_profile="builder")
+    >>> c = user_cost_busd_per_gw_year(scenario_params([s]), year_end_flows=False)
+    >>> rho = math.log1p(s.wacc)
+    >>> def crf(life: float) -> float:
+    ...     return rho / -math.expm1(-rho * life)
+    >>> it = s.capex_per_gw_busd * s.it_share_of_capex
+    >>> fac = s.capex_per_gw_busd - it
+    >>> power = 8760 * 1000 * s.power_load_factor * s.power_price_usd_per_mwh / 1e9
+    >>> annuity = it * crf(s.it_life_years) + fac * crf(s.facility_life_years)
+    >>> bool(abs(c[0] - annuity - power - s.other_opex_busd_per_gw_year) < 1e-9)
+    True
+    """
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    return _unit_costs(p, year_end_flows=year_end_flows).user_cost_gw[:, 0]
+
+
+def _span(tau: FloatArray) -> tuple[float, float] | None:
+    """The least and greatest ``tau`` (None where one is not finite: no shortcut then)."""
+    least, most = float(tau.min(initial=np.inf)), float(tau.max(initial=-np.inf))
+    return (least, most) if math.isfinite(least) and math.isfinite(most) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    """The market's closed forms in continuous time ``tau`` (years from the start of year 0),
+    per scenario (S, 1) (methodology sections 4.1 and 4.2).
+
+    Token price, volume and compute demand are ``exp(a + b tau)`` with the ``price_``,
+    ``volume_`` and ``demand_`` coefficients, industry capacity ``exp(cap_b tau)``; the frontier
+    rent before its bounds is ``exp(x_a + x_b tau)``. The methods work in place on one new array
+    each (same operations, same order up to the commutativity of + and x, so the same numbers):
+    no temporaries of the segments.
+
+    Where every ``tau`` of a call keeps log X inside +-LOG_CLIP, or the entry premium's fade
+    (lag - tau, clamped to [0, 1]) is 1 (or 0) at every tau, the clamps change nothing and are
+    skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays (the
+    defaults' 50-year lag keeps the premium whole over the horizon). ``tau_span`` is
+    :func:`_span` of a call's ``tau`` (NaN turns every shortcut off).
+    """
+
+    log_k_builder: FloatArray
+    log_keep: FloatArray
+    elasticity: FloatArray
+    eps_c: FloatArray
+    price_a: FloatArray
+    price_b: FloatArray
+    volume_a: FloatArray
+    volume_b: FloatArray
+    demand_a: FloatArray
+    demand_b: FloatArray
+    cap_b: FloatArray
+    x_a: FloatArray
+    x_b: FloatArray
+    #: every row: |log X| <= x_reach * max(1, |tau|)
+    x_reach: float
+    lag: FloatArray
+    lag_least: float
+    lag_most: float
+    user_idx: FloatArray
+    premium: FloatArray
+    floor_idx: FloatArray
+    #: the ceiling's override, never below the floor
+    cap_eff: FloatArray
+
+    def log_x(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
+        """``_clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)``: log of the unbounded frontier."""
+        v: FloatArray = self.x_b * tau
+        v += self.x_a
+        if tau_span is not None:
+            reach = max(1.0, abs(tau_span[0]), abs(tau_span[1]))
+            if self.x_reach * reach < LOG_CLIP - 1.0:  # (False for NaN)
+                return v
+        np.maximum(v, -LOG_CLIP, out=v)
+        np.minimum(v, LOG_CLIP, out=v)
+        return v
+
+    def ceiling(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
+        """``np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)``."""
+        fade = None  # the same fade at every tau: 1 (premium whole) or 0 (gone)
+        if tau_span is not None and self.lag_least - tau_span[1] >= 1.0:
+            fade = 1.0
+        elif tau_span is not None and self.lag_most <= tau_span[0]:
+            fade = 0.0
+        if fade is not None:  # one ceiling per row, (S, 1)
+            c = np.full_like(self.user_idx, fade)
+        else:
+            c = self.lag - tau
+            np.maximum(c, 0.0, out=c)
+            np.minimum(c, 1.0, out=c)
+        c *= self.premium
+        c += self.user_idx
+        np.minimum(c, self.cap_eff, out=c)
+        return c
+
+    def frontier(
+        self,
+        tau: FloatArray,
+        log_value: FloatArray | None = None,
+        tau_span: tuple[float, float] | None = None,
+    ) -> FloatArray:
+        """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
+        when the caller already has it (kept as it is); ``tau_span`` = ``_span(tau)``."""
+        if tau_span is None:
+            tau_span = _span(tau)  # (None where tau is not finite: no shortcut)
+        if log_value is None:
+            v = self.log_x(tau, tau_span)
+            np.exp(v, out=v)
+        else:
+            v = np.exp(log_value)
+        np.maximum(v, self.floor_idx, out=v)
+        np.minimum(v, self.ceiling(tau, tau_span), out=v)
+        return v
+
+
+def _market(p: dict[str, FloatArray], uc: _UnitCosts) -> _Market:
+    """Token price, volume, compute demand, capacity and the bounded frontier rent
+    (methodology sections 4.1-4.3)."""
     log_k_builder = np.log(_col(p, "efficiency_multiplier"))
     log_k_industry = log_k_builder * _col(p, "efficiency_diffusion")
     log_keep = np.log1p(-_col(p, "token_price_decline_per_year"))  # price of a capability kept
@@ -443,80 +807,95 @@ def _cash_flows(
     price_a, price_b = -pass_through * log_k_industry, log_keep
     volume_a, volume_b = -elasticity * price_a, -elasticity * log_keep + log_g
     demand_a, demand_b = volume_a - log_k_industry, volume_b + log_keep
-    cap_b = log_c - log_keep_hw
+    cap_b = log_c - uc.log_keep_hw
     # frontier rent per GW before its bounds: X = (D / K) ** (1 / eps_c) x compute per GW
     x_a = demand_a / eps_c
-    x_b = (demand_b - cap_b) / eps_c - log_keep_hw
+    x_b = (demand_b - cap_b) / eps_c - uc.log_keep_hw
+    lag = _col(p, "entry_lag_years")
+    return _Market(
+        log_k_builder=log_k_builder,
+        log_keep=log_keep,
+        elasticity=elasticity,
+        eps_c=eps_c,
+        price_a=price_a,
+        price_b=price_b,
+        volume_a=volume_a,
+        volume_b=volume_b,
+        demand_a=demand_a,
+        demand_b=demand_b,
+        cap_b=cap_b,
+        x_a=x_a,
+        x_b=x_b,
+        x_reach=float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0)),
+        lag=lag,
+        lag_least=float(lag.min(initial=np.inf)),
+        lag_most=float(lag.max(initial=-np.inf)),
+        user_idx=uc.user_idx,
+        premium=uc.premium,
+        floor_idx=uc.floor_idx,
+        # the user cost is never below the floor (methodology section 4.2), so only the
+        # override can push the ceiling under it
+        cap_eff=np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx),
+    )
 
-    # the closed forms below work in place on one new array each (same operations, same order
-    # up to the commutativity of + and x, so the same numbers): no temporaries of the segments
 
-    # Where every tau of a call keeps log X inside +-LOG_CLIP, or the entry premium's fade
-    # (lag - tau, clamped to [0, 1]) is 1 (or 0) at every tau, the clamps change nothing and are
-    # skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays (the
-    # defaults' 50-year lag keeps the premium whole over the horizon). ``span`` is the least
-    # and greatest tau of a call (NaN turns every shortcut off).
-    # every row: |log X| <= x_reach * max(1, |tau|)
-    x_reach = float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0))
-    lag_least, lag_most = float(lag.min(initial=np.inf)), float(lag.max(initial=-np.inf))
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Where a year's segments sit: the vintage in service at the year's start over the
+    columns ``cols_a`` (the first ``n_a`` segments), the next vintage over ``cols_b``."""
 
-    def span(tau: FloatArray) -> tuple[float, float] | None:
-        least, most = float(tau.min(initial=np.inf)), float(tau.max(initial=-np.inf))
-        return (least, most) if math.isfinite(least) and math.isfinite(most) else None
+    n: int
+    n_years: int
+    cols_a: slice
+    cols_b: slice
+    n_a: int
 
-    def log_x(tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
-        # _clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)
-        v: FloatArray = x_b * tau
-        v += x_a
-        if tau_span is not None:
-            reach = max(1.0, abs(tau_span[0]), abs(tau_span[1]))
-            if x_reach * reach < LOG_CLIP - 1.0:  # (False for NaN)
-                return v
-        np.maximum(v, -LOG_CLIP, out=v)
-        np.minimum(v, LOG_CLIP, out=v)
-        return v
+    def sum(self, seg: FloatArray) -> FloatArray:
+        """Per year, the sum of its segments (S, T)."""
+        total = np.zeros((self.n, self.n_years))
+        total[:, self.cols_a] = seg[:, : self.n_a]
+        total[:, self.cols_b] += seg[:, self.n_a :]
+        return total
 
-    # the user cost is never below the floor (methodology section 4.2), so only the override
-    # can push the ceiling under it
-    cap_eff = np.maximum(cap, floor_idx)
 
-    def ceiling(tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
-        # np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)
-        fade = None  # the same fade at every tau: 1 (premium whole) or 0 (gone)
-        if tau_span is not None and lag_least - tau_span[1] >= 1.0:
-            fade = 1.0
-        elif tau_span is not None and lag_most <= tau_span[0]:
-            fade = 0.0
-        if fade is not None:  # one ceiling per row, (S, 1)
-            c = np.full_like(user_idx, fade)
-        else:
-            c = lag - tau
-            np.maximum(c, 0.0, out=c)
-            np.minimum(c, 1.0, out=c)
-        c *= premium
-        c += user_idx
-        np.minimum(c, cap_eff, out=c)
-        return c
+@dataclass(frozen=True, slots=True)
+class _Vintages:
+    """IT vintages split at their exact switch times, and what their leases bill (methodology
+    section 4.5).
 
-    def frontier(
-        tau: FloatArray,
-        log_value: FloatArray | None = None,
-        tau_span: tuple[float, float] | None = None,
-    ) -> FloatArray:
-        """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
-        when the caller already has it (kept as it is); ``tau_span`` = ``span(tau)``."""
-        if tau_span is None:
-            tau_span = span(tau)  # (None where tau is not finite: no shortcut)
-        if log_value is None:
-            v = log_x(tau, tau_span)
-            np.exp(v, out=v)
-        else:
-            v = np.exp(log_value)
-        np.maximum(v, floor_idx, out=v)
-        np.minimum(v, ceiling(tau, tau_span), out=v)
-        return v
+    Per year (S, T): ``lo``, ``hi`` the operating part of the year, ``op_width`` its length (1
+    in operating years, else 0), ``start_a`` the start of the vintage in service at its start.
+    Per segment (S, a + b), side by side [vintage in service | next vintage] (placed by
+    ``cols``): ``width``, midpoint ``mid``, vintage ``start``, ``spot`` (the vintage's spot rent
+    at ``mid``), ``runs`` (spot at or above the floor), ``spot_run`` (spot where it runs, else
+    0); ``log_both`` holds log X at [mid | start] (None when nothing is hosted). ``billed`` and
+    ``idle`` (S, T) are the index-years billed and the share-years idled per leased GW.
+    """
 
-    # ---- IT vintages: at most two per year (life >= 1), split at the exact switch time -------
+    cols: _Columns
+    k_last: FloatArray
+    start_a: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    op_width: FloatArray
+    width: FloatArray
+    mid: FloatArray
+    start: FloatArray
+    log_both: FloatArray | None
+    spot: FloatArray
+    runs: BoolArray
+    spot_run: FloatArray
+    billed: FloatArray
+    idle: FloatArray
+
+
+def _vintages(
+    p: dict[str, FloatArray], tl: _Timeline, uc: _UnitCosts, mk: _Market, hosted: bool
+) -> _Vintages:
+    """At most two IT vintages per year (life >= 1), each on contract at its start-year
+    frontier for the contracted share, spot for its age otherwise (methodology section 4.5)."""
+    t, b, h_end, n = tl.t, tl.b, tl.h_end, tl.n
+    life_it = uc.life_it
     k_last = _last_vintage(life_it, b, h_end)
     since = np.maximum(t - b, 0.0)
     k_a = np.minimum(np.floor(np.round(since / life_it, 9)), k_last)
@@ -547,10 +926,10 @@ def _cash_flows(
     width = x1 - x0
     np.add(x0, x1, out=mid)
     mid *= 0.5  # 0.5 * (x0 + x1)
-    hosted = bool((p["hosting_share"] > 0.0).any())
-    both_span = span(tau_both)
-    log_both = log_x(tau_both, both_span) if hosted else None  # hosting needs log_x(mid) again
-    both = frontier(tau_both, log_both, both_span)
+    both_span = _span(tau_both)
+    # hosting needs log_x(mid) again
+    log_both = mk.log_x(tau_both, both_span) if hosted else None
+    both = mk.frontier(tau_both, log_both, both_span)
     frontier_mid, frontier_start = both[:, :n_seg], both[:, n_seg:]
     # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
     in_contract = start + contract_years
@@ -560,10 +939,10 @@ def _cash_flows(
     np.minimum(in_contract, width, out=in_contract)
     # frontier_mid * exp(log_keep_hw * (mid - start)), in place
     spot = mid - start
-    spot *= log_keep_hw
+    spot *= uc.log_keep_hw
     np.exp(spot, out=spot)
     spot *= frontier_mid
-    runs = spot >= floor_idx
+    runs = spot >= uc.floor_idx
     spot_run = np.where(runs, spot, 0.0)
     spot_width = cs * in_contract
     np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
@@ -571,94 +950,185 @@ def _cash_flows(
     seg_billed *= in_contract
     seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
     seg_idle = np.where(runs, 0.0, spot_width)
+    cols = _Columns(n=n, n_years=tl.n_years, cols_a=cols_a, cols_b=cols_b, n_a=n_a)
+    return _Vintages(
+        cols=cols,
+        k_last=k_last,
+        start_a=start_a,
+        lo=lo,
+        hi=hi,
+        op_width=op_width,
+        width=width,
+        mid=mid,
+        start=start,
+        log_both=log_both,
+        spot=spot,
+        runs=runs,
+        spot_run=spot_run,
+        billed=cols.sum(seg_billed),  # index-years billed per leased GW (contract + spot)
+        idle=cols.sum(seg_idle),  # share-years of leased GW idled
+    )
 
-    def _sum(seg: FloatArray) -> FloatArray:
-        """Per year, the sum of its segments (S, T)."""
-        total = np.zeros((n, n_years))
-        total[:, cols_a] = seg[:, :n_a]
-        total[:, cols_b] += seg[:, n_a:]
-        return total
 
-    billed = _sum(seg_billed)  # index-years billed per leased GW (contract + spot)
-    idle = _sum(seg_idle)  # share-years of leased GW idled
+@dataclass(frozen=True, slots=True)
+class _Hosting:
+    """What the hosted GW sell (methodology section 4.4).
 
-    # ---- revenue ------------------------------------------------------------------------------
+    ``revenue_hosting`` (S, T, US$ B, before the utilisation ramp); ``used`` the share of the
+    hosted capacity the market takes; ``spare_gw`` the hosted GW left over, leased at spot, and
+    ``spot_billed``, ``spot_idle`` (S, T) what a GW all at spot bills and idles (0 when nothing
+    is hosted).
+    """
+
+    revenue_hosting: FloatArray
+    used: FloatArray
+    spare_gw: FloatArray | float
+    spot_billed: FloatArray | float
+    spot_idle: FloatArray | float
+
+
+def _hosting(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    uc: _UnitCosts,
+    mk: _Market,
+    vt: _Vintages,
+    host_gw: FloatArray,
+    frontier_0: FloatArray,
+    log_floor: FloatArray,
+) -> _Hosting:
+    """Hosted tokens bounded by the market's tokens, priced off the compute rent (methodology
+    section 4.4); call only where some row hosts (``vt.log_both`` set)."""
+    assert vt.log_both is not None
+    width, spot, runs, mid = vt.width, vt.spot, vt.runs, vt.mid
+    lo, hi, op_width = vt.lo, vt.hi, vt.op_width
+    spot_billed = vt.cols.sum(vt.spot_run * width)
+    spot_idle = vt.cols.sum(np.where(runs, 0.0, width))
+    # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
+    # sold share: the host prices off the frontier rent (below), so it sells what the market
+    # takes at that rent: all of it unless the floor holds the rent above its clearing level
+    # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
+    # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
+    # exponent is 0 there), so exp runs only where it is negative (or NaN)
+    exponent = vt.log_both[:, : mid.shape[1]] - log_floor
+    exponent *= mk.eps_c
+    np.minimum(exponent, 0.0, out=exponent)
+    sold_share = np.ones_like(exponent)
+    np.exp(exponent, out=sold_share, where=~(exponent >= 0.0))
+    # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
+    seg_host = (width * sold_share) * np.exp(
+        mk.log_k_builder - mk.log_keep * mid + uc.delta_hw * vt.start
+    )
+    # what those tokens sell for, x today's price per token (methodology section 4.4): free
+    # entry into hosting prices a token at a fixed markup over the rent of the compute it
+    # uses, so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share:
+    # hosting revenue per GW follows its vintage's spot rent, as leasing does; the year-0
+    # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
+    host_markup = np.exp(mk.log_k_builder + mk.price_a) / frontier_0
+    host_units = vt.cols.sum(seg_host)  # year-weighted builder tokens x sold share
+    host_value = vt.cols.sum((width * sold_share) * spot * host_markup)  # x their price index
+    ratio = _col(p, "input_tokens_per_output_token")
+    # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
+    capacity_today_m = (
+        host_gw
+        / _col(p, "pue")
+        * _col(p, "gpus_per_gw")
+        * _col(p, "tokens_per_sec_per_gpu")
+        * SECONDS_PER_YEAR
+        * _col(p, "hosting_utilization")
+        / TOKENS_PER_M
+    )
+    capacity_m = capacity_today_m * host_units
+    mid_year = 0.5 * (lo + hi)
+    # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
+    # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
+    log_host_over_p = uc.log_keep_hw * mid_year + np.log(mk.frontier(mid_year) / frontier_0)
+    market_m = (
+        _col(p, "market_tokens_quadrillion_per_year")
+        * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
+        * np.exp(
+            _clamp(
+                mk.volume_a + mk.volume_b * mid_year - mk.elasticity * log_host_over_p,
+                -LOG_CLIP,
+                LOG_CLIP,
+            )
+        )
+        * op_width
+    )
+    allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
+    sold_m = np.minimum(capacity_m, allowed_m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        used = np.where(capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0)
+    price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
+        p, "hosting_input_price_usd_per_m_tokens"
+    )
+    return _Hosting(
+        # the sold share of capacity x what all its tokens would sell for
+        revenue_hosting=used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD,
+        used=used,
+        spare_gw=host_gw * (1.0 - used) * (op_width > 0.0),
+        spot_billed=spot_billed,
+        spot_idle=spot_idle,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Revenue:
+    """Revenue lines (S, T, US$ B) before the phased start, and what the later stages need.
+
+    ``lease_exposure`` is revenue per unit of today's lease rate (every lease-linked line is
+    proportional to it), ``owned_exposure`` its part on owned GW before the ramp; ``hosted``,
+    ``resold`` and ``kept`` say whether any row hosts, resells procured GW or keeps GW for
+    internal use (a line that is 0 in every row is left out of the sums).
+    """
+
+    revenue_lease: FloatArray
+    revenue_hosting: FloatArray
+    revenue_resale: FloatArray
+    revenue_internal: FloatArray
+    lease_exposure: FloatArray
+    owned_exposure: FloatArray
+    ramp: FloatArray | float
+    lease_gw: FloatArray
+    procured: FloatArray
+    frontier_0: FloatArray
+    log_floor: FloatArray
+    host: _Hosting
+    hosted: bool
+    resold: bool
+    kept: bool
+
+
+def _revenue(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    mk: _Market,
+    vt: _Vintages,
+    hosted: bool,
+) -> _Revenue:
+    """Lease, hosting, resale and internal revenue (methodology sections 3, 4.4, 4.5, 11.4 and
+    11.5)."""
+    n, n_years, t, b = tl.n, tl.n_years, tl.t, tl.b
+    gw, rate, billed = cap.gw, uc.rate, vt.billed
     util = _col(p, "lease_utilization")
     lease_gw = gw * _col(p, "lease_share")
     host_gw = gw * _col(p, "hosting_share")
     procured = _col(p, "procured_gw")
-    frontier_0 = frontier(np.zeros_like(b))
-    log_floor = np.log(np.maximum(floor_idx, 1e-300))
-    spot_billed: FloatArray | float = 0.0  # index-years per GW all at spot (spare hosting GW)
-    spot_idle: FloatArray | float = 0.0
-    spare_gw: FloatArray | float = 0.0
-    used = np.ones((n, n_years))
-    revenue_hosting = np.zeros((n, n_years))
+    frontier_0 = mk.frontier(np.zeros_like(b))
+    log_floor = np.log(np.maximum(uc.floor_idx, 1e-300))
     if hosted:
-        assert log_both is not None
-        spot_billed = _sum(spot_run * width)
-        spot_idle = _sum(np.where(runs, 0.0, width))
-        # builder tokens per GPU (efficiency, algorithms, its vintage's compute per GW) x the
-        # sold share: the host prices off the frontier rent (below), so it sells what the market
-        # takes at that rent: all of it unless the floor holds the rent above its clearing level
-        # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
-        # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
-        # exponent is 0 there), so exp runs only where it is negative (or NaN)
-        exponent = log_both[:, :n_seg] - log_floor
-        exponent *= eps_c
-        np.minimum(exponent, 0.0, out=exponent)
-        sold_share = np.ones_like(exponent)
-        np.exp(exponent, out=sold_share, where=~(exponent >= 0.0))
-        # bounded by the field bounds (|log| < 200 over 35 years): no clamp needed
-        seg_host = (width * sold_share) * np.exp(log_k_builder - log_keep * mid + delta_hw * start)
-        # what those tokens sell for, x today's price per token (methodology section 4.4): free
-        # entry into hosting prices a token at a fixed markup over the rent of the compute it
-        # uses, so P x G = k_builder k_ind^-p x (spot rent of the vintage) / F(0) x sold share:
-        # hosting revenue per GW follows its vintage's spot rent, as leasing does; the year-0
-        # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
-        host_markup = np.exp(log_k_builder + price_a) / frontier_0
-        host_units = _sum(seg_host)  # year-weighted builder tokens x sold share
-        host_value = _sum((width * sold_share) * spot * host_markup)  # x their price index
-        ratio = _col(p, "input_tokens_per_output_token")
-        # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
-        capacity_today_m = (
-            host_gw
-            / _col(p, "pue")
-            * _col(p, "gpus_per_gw")
-            * _col(p, "tokens_per_sec_per_gpu")
-            * SECONDS_PER_YEAR
-            * _col(p, "hosting_utilization")
-            / TOKENS_PER_M
+        host = _hosting(p, tl, uc, mk, vt, host_gw, frontier_0, log_floor)
+    else:
+        host = _Hosting(
+            revenue_hosting=np.zeros((n, n_years)),
+            used=np.ones((n, n_years)),
+            spare_gw=0.0,
+            spot_billed=0.0,  # index-years per GW all at spot (spare hosting GW)
+            spot_idle=0.0,
         )
-        capacity_m = capacity_today_m * host_units
-        mid_year = 0.5 * (lo + hi)
-        # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
-        # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
-        log_host_over_p = log_keep_hw * mid_year + np.log(frontier(mid_year) / frontier_0)
-        market_m = (
-            _col(p, "market_tokens_quadrillion_per_year")
-            * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
-            * np.exp(
-                _clamp(
-                    volume_a + volume_b * mid_year - elasticity * log_host_over_p,
-                    -LOG_CLIP,
-                    LOG_CLIP,
-                )
-            )
-            * op_width
-        )
-        allowed_m = _col(p, "hosting_market_share_cap") * market_m / (1.0 + ratio)
-        sold_m = np.minimum(capacity_m, allowed_m)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            used = np.where(
-                capacity_m > 0.0, sold_m / np.where(capacity_m > 0.0, capacity_m, 1.0), 1.0
-            )
-        spare_gw = host_gw * (1.0 - used) * (op_width > 0.0)
-        price_per_m = _col(p, "hosting_price_usd_per_m_tokens") + ratio * _col(
-            p, "hosting_input_price_usd_per_m_tokens"
-        )
-        # the sold share of capacity x what all its tokens would sell for
-        revenue_hosting = used * capacity_today_m * host_value * price_per_m / USD_PER_BUSD
+    revenue_hosting = host.revenue_hosting
     # revenue per unit of today's lease rate: every lease-linked line is proportional to it
     # billed share of owned capacity while utilisation ramps up (1 from the third year)
     ramped = bool(
@@ -676,7 +1146,7 @@ def _cash_flows(
     # capacity kept for internal use, valued at a transfer price per unit of what it would earn
     # leased (its opportunity cost); 0 = a cost centre
     internal_share = 1.0 - p["lease_share"] - p["hosting_share"]
-    leased_exposure = util * (lease_gw * billed + spare_gw * spot_billed)
+    leased_exposure = util * (lease_gw * billed + host.spare_gw * host.spot_billed)
     kept = bool((internal_share > 0.0).any())
     if kept:
         internal_gw = gw * np.maximum(internal_share, 0.0)[:, None]
@@ -696,10 +1166,63 @@ def _cash_flows(
     else:
         revenue_resale = np.zeros_like(billed)
         lease_exposure = owned_exposure * ramp
+    return _Revenue(
+        revenue_lease=revenue_lease,
+        revenue_hosting=revenue_hosting,
+        revenue_resale=revenue_resale,
+        revenue_internal=revenue_internal,
+        lease_exposure=lease_exposure,
+        owned_exposure=owned_exposure,
+        ramp=ramp,
+        lease_gw=lease_gw,
+        procured=procured,
+        frontier_0=frontier_0,
+        log_floor=log_floor,
+        host=host,
+        hosted=hosted,
+        resold=resold,
+        kept=kept,
+    )
 
-    # ---- operating costs (idle capacity saves its avoidable costs) ----------------------------
-    running_gw = gw * op_width - lease_gw * idle - spare_gw * spot_idle
-    power_cost = power_gw * running_gw
+
+@dataclass(frozen=True, slots=True)
+class _Operations:
+    """The operating lines of ``Result.cash_flows`` (S, T, US$ B; methodology section 3) and
+    EBIT per unit of today's lease rate (the breakeven search's slope)."""
+
+    revenue_lease: FloatArray
+    revenue_hosting: FloatArray
+    revenue_resale: FloatArray
+    revenue_internal: FloatArray
+    revenue: FloatArray
+    power_cost: FloatArray
+    other_opex: FloatArray
+    variable_opex: FloatArray
+    procurement_cost: FloatArray
+    licence_fee: FloatArray
+    ebitda: FloatArray
+    depreciation: FloatArray
+    ebit: FloatArray
+    ebit_per_lease_rate: FloatArray
+
+
+def _operations(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+) -> _Operations:
+    """Running costs (idle capacity saves its avoidable costs), the phased start, EBITDA and
+    book depreciation (methodology sections 2.1, 3 and 11.4)."""
+    t, b, build = tl.t, tl.b, tl.build
+    gw, op_width, host = cap.gw, vt.op_width, rev.host
+    hosted, resold, kept = rev.hosted, rev.resold, rev.kept
+    revenue_lease, revenue_hosting = rev.revenue_lease, rev.revenue_hosting
+    revenue_internal, lease_exposure = rev.revenue_internal, rev.lease_exposure
+    running_gw = gw * op_width - rev.lease_gw * vt.idle - host.spare_gw * host.spot_idle
+    power_cost = uc.power_gw * running_gw
     other_opex = _col(p, "other_opex_busd_per_gw_year") * running_gw
     phased = p["phased_online"] > 0.5
     if np.any(phased):
@@ -714,7 +1237,7 @@ def _cash_flows(
             for x in (revenue_lease, revenue_hosting, revenue_internal, power_cost, other_opex)
         )
         lease_exposure = lease_exposure + early * np.take_along_axis(
-            owned_exposure * ramp, first, axis=1
+            rev.owned_exposure * rev.ramp, first, axis=1
         )
     if hosted:
         licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
@@ -726,37 +1249,74 @@ def _cash_flows(
     if hosted:
         revenue += revenue_hosting
     if resold:
-        revenue += revenue_resale
+        revenue += rev.revenue_resale
     if kept:
         revenue += revenue_internal
-    variable_opex = revenue * var_share
+    variable_opex = revenue * uc.var_share
     # revenue - power_cost - other_opex - variable_opex - procurement_cost - licence_fee
     ebitda = revenue - power_cost - other_opex - variable_opex
     if resold:
-        procurement_cost = op_width * procured * _col(p, "procurement_cost_busd_per_gw_year")
+        procurement_cost = op_width * rev.procured * _col(p, "procurement_cost_busd_per_gw_year")
         ebitda -= procurement_cost
     else:
         procurement_cost = np.zeros_like(revenue)
     if hosted:
         ebitda -= licence_fee
     depreciation = (
-        op_width * (cost_it / p["it_life_years"] + cost_fac / p["facility_life_years"])[:, None]
+        op_width
+        * (cap.cost_it / p["it_life_years"] + cap.cost_fac / p["facility_life_years"])[:, None]
     )
-    ebit = ebitda - depreciation
-    ebit_per_lease_rate = lease_exposure * (1.0 - var_share)
+    return _Operations(
+        revenue_lease=revenue_lease,
+        revenue_hosting=revenue_hosting,
+        revenue_resale=rev.revenue_resale,
+        revenue_internal=revenue_internal,
+        revenue=revenue,
+        power_cost=power_cost,
+        other_opex=other_opex,
+        variable_opex=variable_opex,
+        procurement_cost=procurement_cost,
+        licence_fee=licence_fee,
+        ebitda=ebitda,
+        depreciation=depreciation,
+        ebit=ebitda - depreciation,
+        ebit_per_lease_rate=lease_exposure * (1.0 - uc.var_share),
+    )
 
-    # ---- residual value at market value, taxed on the gain against book ----------------------
-    last_year = t == (h_end - 1.0)
-    age_end = (h_end - b - k_last * life_it)[:, 0]  # age of the IT in service at the horizon
+
+@dataclass(frozen=True, slots=True)
+class _Residual:
+    """The residual value at the horizon (methodology section 2.3): its inputs (the breakeven
+    search reprices them), its cash and its gain against book in the last year (S, T, US$ B)."""
+
+    inputs: _ResidualInputs
+    last_year: BoolArray
+    residual_value: FloatArray
+    residual_gain: FloatArray
+
+
+def _residual(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    mk: _Market,
+    vt: _Vintages,
+) -> _Residual:
+    """Residual value at market value, taxed on the gain against book (methodology section
+    2.3)."""
+    h_end, life_it, log_keep_hw = tl.h_end, uc.life_it, uc.log_keep_hw
+    last_year = tl.t == (h_end - 1.0)
+    age_end = (h_end - tl.b - vt.k_last * life_it)[:, 0]  # age of the IT in service at the end
     left_end = np.maximum(life_it[:, 0] - age_end, 0.0)
     net_per_gw = (
         p["gw_built"] * p["lease_utilization"] * (1.0 - p["variable_opex_share_of_revenue"])
     )
-    frontier_end = frontier(h_end)[:, 0]
+    frontier_end = mk.frontier(h_end)[:, 0]
     life_end = p["it_life_years"]
     resid = _ResidualInputs(
         frac=p["residual_value_fraction"],
-        cost=cost_it,
+        cost=cap.cost_it,
         # row 0: the IT in service at the horizon; row 1: a new vintage bought there
         streams=_RentStream(
             rent_per_rate=np.stack(
@@ -766,7 +1326,10 @@ def _cash_flows(
                 )
             ),
             contract_rent_per_rate=np.stack(
-                (net_per_gw * frontier(h_end - age_end[:, None])[:, 0], net_per_gw * frontier_end)
+                (
+                    net_per_gw * mk.frontier(h_end - age_end[:, None])[:, 0],
+                    net_per_gw * frontier_end,
+                )
             ),
             term=np.stack(
                 (
@@ -777,37 +1340,81 @@ def _cash_flows(
             left=np.stack((left_end, life_end)),
         ),
         contracted_share=p["contracted_share"],
-        charge=p["gw_built"] * (avoidable_gw + fac_gw * kappa_fac)[:, 0],
-        delta=delta_hw[:, 0],
-        rho=rho[:, 0],
-        nbv_it=nbv_it,
-        nbv_fac=nbv_fac,
+        charge=p["gw_built"] * (uc.avoidable_gw + uc.fac_gw * uc.kappa_fac)[:, 0],
+        delta=uc.delta_hw[:, 0],
+        rho=uc.rho[:, 0],
+        nbv_it=cap.nbv_it,
+        nbv_fac=cap.nbv_fac,
         tax=p["tax_rate"],
     )
     residual_end, gain_end = resid.at(p["lease_rate_busd_per_gw_year"])
-    residual = np.where(last_year, residual_end[:, None], 0.0)
-    residual_gain = np.where(last_year, gain_end[:, None], 0.0)
+    return _Residual(
+        inputs=resid,
+        last_year=last_year,
+        residual_value=np.where(last_year, residual_end[:, None], 0.0),
+        residual_gain=np.where(last_year, gain_end[:, None], 0.0),
+    )
 
-    financed = bool(has_financing(p).any())
-    # ---- tax: tax depreciation separate from book (methodology section 11) ----------------------
-    book_fac = op_width * (cost_fac / p["facility_life_years"])[:, None]
+
+def _unlevered_tax(p: dict[str, FloatArray], income: FloatArray) -> FloatArray:
+    """Unlevered cash tax per year (S, T) on taxable ``income`` (methodology sections 3 and
+    11.2): the closed form for stand-alone rows with unlimited loss offset, else
+    :func:`model.tax.cash_tax`."""
+    if not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0:
+        return _tax_with_carryforward(income, p["tax_rate"])
+    return cash_tax(
+        income,
+        p["tax_rate"],
+        in_group=p["tax_in_group"],
+        nol_limit=p["nol_offset_limit_share"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tax:
+    """Tax depreciation, taxable income and unlevered cash tax (S, T, US$ B; methodology
+    section 11.2). ``disposal_taxable`` is the taxable part of the disposal at the horizon,
+    ``base_shift`` taxable income less EBIT and the book gain (None where tax depreciation is
+    book), ``basis_fac_end`` (S,) the facility's tax basis at the horizon."""
+
+    tax_depreciation: FloatArray
+    tax_depreciation_fac: FloatArray
+    basis_fac_end: FloatArray
+    disposal_taxable: FloatArray
+    taxable: FloatArray
+    base_shift: FloatArray | None
+    tax: FloatArray
+
+
+def _tax(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    vt: _Vintages,
+    ops: _Operations,
+    res: _Residual,
+) -> _Tax:
+    """Tax depreciation separate from book, taxed with the disposal's gain (methodology
+    sections 3 and 11.2)."""
+    op_width, residual_gain = vt.op_width, res.residual_gain
+    book_fac = op_width * (cap.cost_fac / p["facility_life_years"])[:, None]
     book_tax = not (p["macrs_depreciation"].any() or p["bonus_depreciation_share"].any())
     base_shift: FloatArray | None = None
     if book_tax:
         # tax depreciation is book: the same numbers as before, without float noise
-        tax_depreciation_line = depreciation
+        tax_depreciation_line = ops.depreciation
         tax_depreciation_fac = book_fac
-        basis_fac_end = nbv_fac
+        basis_fac_end = cap.nbv_fac
         disposal_taxable = residual_gain
-        taxable = ebit + residual_gain
+        taxable = ops.ebit + residual_gain
     else:
-        at_start = t == b
+        at_start = tl.t == tl.b
         tax_dep = tax_depreciation(
-            placed_it=np.where(at_start, cost_it[:, None], 0.0) + refresh_it,
-            placed_facility=np.where(at_start, cost_fac[:, None], 0.0) + refresh_fac,
-            book_it=op_width * (cost_it / p["it_life_years"])[:, None],
+            placed_it=np.where(at_start, cap.cost_it[:, None], 0.0) + cap.refresh_it,
+            placed_facility=np.where(at_start, cap.cost_fac[:, None], 0.0) + cap.refresh_fac,
+            book_it=op_width * (cap.cost_it / p["it_life_years"])[:, None],
             book_facility=book_fac,
-            active=active,
+            active=tl.active,
             macrs=p["macrs_depreciation"],
             facility_class=p["facility_tax_class_years"],
             bonus=p["bonus_depreciation_share"],
@@ -816,144 +1423,199 @@ def _cash_flows(
         tax_depreciation_fac = tax_dep.facility
         # book value less tax basis at the horizon: taxed (or deducted) with the disposal
         basis_gap = np.where(
-            last_year,
-            (nbv_it + nbv_fac - tax_dep.basis_it_end - tax_dep.basis_facility_end)[:, None],
+            res.last_year,
+            (cap.nbv_it + cap.nbv_fac - tax_dep.basis_it_end - tax_dep.basis_facility_end)[:, None],
             0.0,
         )
-        base_shift = depreciation - tax_dep.total + basis_gap
+        base_shift = ops.depreciation - tax_dep.total + basis_gap
         basis_fac_end = tax_dep.basis_facility_end
         disposal_taxable = residual_gain + basis_gap
-        taxable = ebit + residual_gain + base_shift
-    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
+        taxable = ops.ebit + residual_gain + base_shift
+    return _Tax(
+        tax_depreciation=tax_depreciation_line,
+        tax_depreciation_fac=tax_depreciation_fac,
+        basis_fac_end=basis_fac_end,
+        disposal_taxable=disposal_taxable,
+        taxable=taxable,
+        base_shift=base_shift,
+        tax=_unlevered_tax(p, taxable),
+    )
 
-    def unlevered_tax(income: FloatArray) -> FloatArray:
-        if simple_tax:  # stand-alone, unlimited loss offset: the closed form (section 3)
-            return _tax_with_carryforward(income, p["tax_rate"])
-        return cash_tax(
-            income,
-            p["tax_rate"],
-            in_group=p["tax_in_group"],
-            nol_limit=p["nol_offset_limit_share"],
-        )
 
-    tax = unlevered_tax(taxable)
-    nopat = ebit - tax
-
-    fcf = ebitda - tax - capex + residual
-    disc = finance.discount_factors(p["wacc"], n_years)
-    discounted = fcf * disc
-    depreciation_total = depreciation
-    net_book_value = finance.cumulative_sum(capex - depreciation_total)
-
+def _free_cash_flow(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    ops: _Operations,
+    res: _Residual,
+    tx: _Tax,
+) -> tuple[dict[str, FloatArray], FloatArray]:
+    """The annual lines of ``Result.cash_flows`` before financing, and the discount factors
+    ``(1 + wacc) ** -t`` (methodology sections 1 and 3)."""
+    fcf = ops.ebitda - tx.tax - cap.capex + res.residual_value
+    disc = finance.discount_factors(p["wacc"], tl.n_years)
     lines = {
-        "revenue_lease": revenue_lease,
-        "revenue_hosting": revenue_hosting,
-        "revenue_resale": revenue_resale,
-        "revenue_internal": revenue_internal,
-        "revenue": revenue,
-        "power_cost": power_cost,
-        "other_opex": other_opex,
-        "variable_opex": variable_opex,
-        "procurement_cost": procurement_cost,
-        "licence_fee": licence_fee,
-        "ebitda": ebitda,
-        "depreciation": depreciation,
-        "tax_depreciation": tax_depreciation_line,
-        "ebit": ebit,
-        "residual_gain": residual_gain,
-        "tax": tax,
-        "nopat": nopat,
-        "capex": capex,
-        "capex_refresh": capex_refresh,
-        "residual_value": residual,
+        "revenue_lease": ops.revenue_lease,
+        "revenue_hosting": ops.revenue_hosting,
+        "revenue_resale": ops.revenue_resale,
+        "revenue_internal": ops.revenue_internal,
+        "revenue": ops.revenue,
+        "power_cost": ops.power_cost,
+        "other_opex": ops.other_opex,
+        "variable_opex": ops.variable_opex,
+        "procurement_cost": ops.procurement_cost,
+        "licence_fee": ops.licence_fee,
+        "ebitda": ops.ebitda,
+        "depreciation": ops.depreciation,
+        "tax_depreciation": tx.tax_depreciation,
+        "ebit": ops.ebit,
+        "residual_gain": res.residual_gain,
+        "tax": tx.tax,
+        "nopat": ops.ebit - tx.tax,
+        "capex": cap.capex,
+        "capex_refresh": cap.capex_refresh,
+        "residual_value": res.residual_value,
         "fcf": fcf,
-        "discounted_fcf": discounted,
-        "net_book_value": net_book_value,
+        "discounted_fcf": fcf * disc,
+        "net_book_value": finance.cumulative_sum(cap.capex - ops.depreciation),
     }
-    metrics = _metrics(p, lines, operating, horizon) if with_metrics else {}
-    if with_metrics:
-        tax_without = unlevered_tax(taxable - disposal_taxable)
-        metrics["residual_pv_busd"] = (
-            (residual - (tax - tax_without)) * np.where(last_year, disc, 0.0)
-        ).sum(axis=1)
-    if with_metrics and financed:
-        fac_cash = p["residual_value_fraction"] * nbv_fac
+    return lines, disc
+
+
+def _metrics_and_financing(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    res: _Residual,
+    tx: _Tax,
+    lines: dict[str, FloatArray],
+    disc: FloatArray,
+) -> dict[str, FloatArray]:
+    """Return metrics of the project (methodology section 5), the residual's present value,
+    and the capital structure's lines and metrics (section 11.1), which join ``lines``."""
+    metrics = _metrics(p, lines, tl.operating, tl.horizon)
+    fcf, tax = lines["fcf"], lines["tax"]
+    tax_without = _unlevered_tax(p, tx.taxable - tx.disposal_taxable)
+    metrics["residual_pv_busd"] = (
+        (res.residual_value - (tax - tax_without)) * np.where(res.last_year, disc, 0.0)
+    ).sum(axis=1)
+    if bool(has_financing(p).any()):
+        fac_cash = p["residual_value_fraction"] * cap.nbv_fac
+        build_fac = cap.build_spend * (1.0 - _col(p, "it_share_of_capex"))
         flows = ProjectFlows(
             fcf=fcf,
             tax_unlevered=tax,
-            taxable_unlevered=taxable,
-            tax_depreciation=tax_depreciation_line,
-            tax_depreciation_facility=tax_depreciation_fac,
-            build_capex=build_spend,
-            build_capex_facility=build_spend * (1.0 - _col(p, "it_share_of_capex")),
-            capex_facility=build_spend * (1.0 - _col(p, "it_share_of_capex")) + refresh_fac,
+            taxable_unlevered=tx.taxable,
+            tax_depreciation=tx.tax_depreciation,
+            tax_depreciation_facility=tx.tax_depreciation_fac,
+            build_capex=cap.build_spend,
+            build_capex_facility=build_fac,
+            capex_facility=build_fac + cap.refresh_fac,
             facility_residual_cash=fac_cash,
-            facility_basis_end=basis_fac_end,
-            facility_build_cost=cost_fac,
-            operating=operating,
-            last_year=last_year,
-            build_years=build,
-            horizon=horizon,
+            facility_basis_end=tx.basis_fac_end,
+            facility_build_cost=cap.cost_fac,
+            operating=tl.operating,
+            last_year=res.last_year,
+            build_years=tl.build,
+            horizon=tl.horizon,
             npv_unlevered=metrics["npv_busd"],
             irr=metrics["irr"],
             irr_root_count=metrics["irr_root_count"],
         )
         fin_lines, fin_metrics = finance_project(p, flows)
-        metrics.update(fin_metrics)
-        lines.update(fin_lines)
-    elif with_metrics:
+    else:
         fin_lines, fin_metrics = unfinanced(fcf, tax, metrics)
-        metrics.update(fin_metrics)
-        lines.update(fin_lines)
-    shape = (n, n_years)
+    metrics.update(fin_metrics)
+    lines.update(fin_lines)
+    return metrics
+
+
+def _market_table(
+    tl: _Timeline,
+    uc: _UnitCosts,
+    mk: _Market,
+    vt: _Vintages,
+    rev: _Revenue,
+) -> dict[str, FloatArray]:
+    """The per-year market indices of ``Result.market`` at ``tau = t`` (methodology sections
+    4.1-4.5), in the documented order."""
+    t, shape = tl.t, (tl.n, tl.n_years)
+    op_width, start_a, billed = vt.op_width, vt.start_a, vt.billed
+    log_keep_hw, log_keep = uc.log_keep_hw, mk.log_keep
+    lease_idx = mk.frontier(t)
+    age_t = np.maximum(t - start_a, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
+    market = {
+        "token_price_index": _full(np.exp(mk.price_a + mk.price_b * t), shape),
+        "token_volume_index": _full(
+            np.exp(_clamp(mk.volume_a + mk.volume_b * t, -LOG_CLIP, LOG_CLIP)), shape
+        ),
+        "compute_demand_index": _full(
+            np.exp(_clamp(mk.demand_a + mk.demand_b * t, -LOG_CLIP, LOG_CLIP)), shape
+        ),
+        "industry_capacity_index": _full(np.exp(_clamp(mk.cap_b * t, -LOG_CLIP, LOG_CLIP)), shape),
+        "lease_rate_index": lease_idx,
+        "lease_rate_ceiling_index": _full(mk.ceiling(t), shape),
+        "lease_rate_floor_index": _full(uc.floor_idx, shape),
+        "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
+        "contracted_lease_rate_index": mk.frontier(start_a),
+        "billed_lease_rate_index": billed_idx,
+        "builder_tokens_per_gpu_index": np.exp(
+            _clamp(mk.log_k_builder - log_keep * t + uc.delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
+        ),
+        "hosting_volume_factor": np.exp(np.minimum(mk.eps_c * (mk.log_x(t) - rev.log_floor), 0.0)),
+        "hosting_capacity_used_share": _full(rev.host.used, shape),
+        "hosting_token_price_index": np.exp(
+            _clamp(mk.price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)
+        )
+        * lease_idx
+        / rev.frontier_0,
+    }
+    return {k: market[k] for k in INDEX_NAMES}
+
+
+def _cash_flows(
+    p: dict[str, FloatArray], *, with_metrics: bool, tables: bool = True
+) -> EngineOutput:
+    """Annual lines, market indices and (optionally) metrics of every scenario in ``p``.
+
+    With ``tables=False`` (batch metrics) the indices that feed no line are not kept and the
+    cumulative FCF is not built: ``market`` and ``lines`` then lack those keys. Every other
+    number is the same. Formulas: ``docs/methodology.md`` sections 1-5 and 11; the stages run
+    in this order: timeline, capital, unit costs, market, vintages, revenue, operations,
+    residual, tax, free cash flow, metrics and financing, market table.
+    """
+    tl = _timeline(p)
+    cap = _capital(p, tl)
+    uc = _unit_costs(p)
+    mk = _market(p, uc)
+    hosted = bool((p["hosting_share"] > 0.0).any())
+    vt = _vintages(p, tl, uc, mk, hosted)
+    rev = _revenue(p, tl, cap, uc, mk, vt, hosted)
+    ops = _operations(p, tl, cap, uc, vt, rev)
+    res = _residual(p, tl, cap, uc, mk, vt)
+    tx = _tax(p, tl, cap, vt, ops, res)
+    lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
+    metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}
     if tables:
-        lease_idx = frontier(t)
-        age_t = np.maximum(t - start_a, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
-        lines["cumulative_fcf"] = finance.cumulative_sum(fcf)
-        market = {
-            "token_price_index": _full(np.exp(price_a + price_b * t), shape),
-            "token_volume_index": _full(
-                np.exp(_clamp(volume_a + volume_b * t, -LOG_CLIP, LOG_CLIP)), shape
-            ),
-            "compute_demand_index": _full(
-                np.exp(_clamp(demand_a + demand_b * t, -LOG_CLIP, LOG_CLIP)), shape
-            ),
-            "industry_capacity_index": _full(np.exp(_clamp(cap_b * t, -LOG_CLIP, LOG_CLIP)), shape),
-            "lease_rate_index": lease_idx,
-            "lease_rate_ceiling_index": _full(ceiling(t), shape),
-            "lease_rate_floor_index": _full(floor_idx, shape),
-            "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
-            "contracted_lease_rate_index": frontier(start_a),
-            "billed_lease_rate_index": billed_idx,
-            "builder_tokens_per_gpu_index": np.exp(
-                _clamp(log_k_builder - log_keep * t + delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
-            ),
-            "hosting_volume_factor": np.exp(np.minimum(eps_c * (log_x(t) - log_floor), 0.0)),
-            "hosting_capacity_used_share": _full(used, shape),
-            "hosting_token_price_index": np.exp(
-                _clamp(price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)
-            )
-            * lease_idx
-            / frontier_0,
-        }
+        lines["cumulative_fcf"] = finance.cumulative_sum(lines["fcf"])
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
-        market = {k: market[k] for k in INDEX_NAMES}
+        market = _market_table(tl, uc, mk, vt, rev)
     return EngineOutput(
-        years=years,
+        years=tl.years,
         lines=lines,
         market=market,
-        active=active,
-        operating=operating,
-        horizon_years=horizon.astype(np.int64),
+        active=tl.active,
+        operating=tl.operating,
+        horizon_years=tl.horizon.astype(np.int64),
         metrics=metrics,
-        ebit_per_lease_rate=ebit_per_lease_rate,
+        ebit_per_lease_rate=ops.ebit_per_lease_rate,
         discount=disc,
-        residual=resid,
-        tax_base_shift=base_shift,
+        residual=res.inputs,
+        tax_base_shift=tx.base_shift,
     )
 
 

@@ -23,10 +23,25 @@ class FieldSpec:
     group: str
     description: str
     integer: bool = False
+    #: Names of a choice field's values: the value ``i`` (a whole number) is ``choices[i]``.
+    #: Files, links and ``--set`` accept and write the names; the model computes with the codes.
+    choices: tuple[str, ...] = ()
 
     def range_text(self) -> str:
         """Human-readable allowed range, e.g. ``0.1 to 50 GW of facility power``."""
+        if self.choices:
+            names = ", ".join(f"{i} or {c!r}" for i, c in enumerate(self.choices))
+            return f"one of {names}"
         return f"{_fmt(self.low)} to {_fmt(self.high)} {self.unit}"
+
+    def choice_code(self, value: str) -> int:
+        """The code of a choice's name (raises ValueError naming the field and the choices)."""
+        try:
+            return self.choices.index(value)
+        except ValueError:
+            raise ValueError(
+                f"{self.name} = {value[:40]!r} is not a known choice (allowed: {self.range_text()})"
+            ) from None
 
 
 def _fmt(x: float) -> str:
@@ -39,6 +54,8 @@ EFFICIENCY = "Efficiency and pricing"
 FINANCE = "Finance and valuation"
 FINANCING = "Financing"
 GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE, FINANCING)
+#: Values of ``entrant_profile`` in code order (0 = builder, the meaning before entrants).
+ENTRANT_PROFILES: tuple[str, ...] = ("builder", "neocloud", "hyperscaler")
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -750,11 +767,39 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Stand-alone: net interest deducted at most this share of adjusted taxable income (tax "
         "EBITDA), the excess carried forward (section 163(j): 0.3).",
     ),
+    # The marginal entrant who sets the ceiling (methodology section 4.2, "The entrant"); last,
+    # so that random tables drawn field by field keep every older field's draws
+    FieldSpec(
+        "entrant_profile",
+        "Marginal entrant",
+        "choice: 0 builder, 1 neocloud, 2 hyperscaler",
+        0,
+        2,
+        1,
+        EFFICIENCY,
+        "Whose costs set the ceiling on rents (the user cost of new capacity): a row of "
+        "data/entrant_profiles.csv (neocloud, hyperscaler), or the builder's own inputs "
+        "(builder: the meaning before entrants, which older links and files load with).",
+        integer=True,
+        choices=ENTRANT_PROFILES,
+    ),
+    FieldSpec(
+        "entrant_wacc",
+        "Entrant WACC",
+        "fraction per year (0 = the profile's)",
+        0.0,
+        0.3,
+        0.0025,
+        EFFICIENCY,
+        "Nominal after-tax cost of capital of the marginal entrant; 0 keeps its profile's. "
+        "Not used when the entrant is the builder.",
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}
 FIELD_NAMES: tuple[str, ...] = tuple(FIELD_SPECS)
 INTEGER_FIELDS: frozenset[str] = frozenset(s.name for s in _SPECS if s.integer)
+CHOICE_FIELDS: frozenset[str] = frozenset(s.name for s in _SPECS if s.choices)
 HEADLINE_FIELDS: tuple[str, ...] = (
     "gw_built",
     "capex_per_gw_busd",

@@ -21,25 +21,35 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from model.data import DEFAULT_PRESET, presets
-from model.fields import FIELD_NAMES, FIELD_SPECS
+from model.fields import CHOICE_FIELDS, FIELD_NAMES, FIELD_SPECS
 from model.scenario import (
     Scenario,
     ScenarioError,
     check_value,
+    choice_text,
     load_preset,
     make_scenario,
-    number_from_text,
     show_text,
     unknown_field_message,
+    value_from_text,
 )
 
 FORMAT_ID = "ai-dc-returns/scenario"
-FORMAT_VERSION = 1
+#: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder").
+FORMAT_VERSION = 2
+#: Versions read: a version-1 file means what it meant (see :data:`LEGACY_VALUES`).
+READ_VERSIONS = (1, 2)
+#: Fields that a file or link written before they existed takes at its old meaning rather than
+#: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
+#: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder").
+#: Files written since always name the field, and so do links with any field; a link of a
+#: preset alone shows the preset as it is.
+LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0}
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
 #: as 1,000,000 bytes in the browser (1,048,576 on the server, envelope included), so 1,000,000
@@ -79,8 +89,23 @@ def scenario_document(
     doc: dict[str, Any] = {"format": FORMAT_ID, "version": FORMAT_VERSION, "preset": preset}
     if name:
         doc["name"] = name
-    doc["scenario"] = scenario.model_dump()
+    doc["scenario"] = {
+        k: (choice_text(k, v) if k in CHOICE_FIELDS else v)
+        for k, v in scenario.model_dump().items()
+    }
     return doc
+
+
+def legacy_values(given: Iterable[str]) -> dict[str, int]:
+    """Values of :data:`LEGACY_VALUES` for the fields not in ``given`` (an old file or link).
+
+    Examples
+    --------
+    >>> legacy_values(["gw_built"]), legacy_values(["entrant_profile"])
+    ({'entrant_profile': 0}, {})
+    """
+    names = set(given)
+    return {k: v for k, v in LEGACY_VALUES.items() if k not in names}
 
 
 def to_toml(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") -> str:
@@ -97,7 +122,10 @@ def to_toml(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") ->
     lines += ["", "[scenario]"]
     for key in FIELD_NAMES:
         value = doc["scenario"][key]
-        text = str(int(value)) if FIELD_SPECS[key].integer else repr(float(value))
+        if key in CHOICE_FIELDS:
+            text = json.dumps(value)
+        else:
+            text = str(int(value)) if FIELD_SPECS[key].integer else repr(float(value))
         lines.append(f"{key} = {text}  # {FIELD_SPECS[key].unit}")
     return "\n".join(lines) + "\n"
 
@@ -293,14 +321,15 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
         fmt = doc.get("format", FORMAT_ID)
         if fmt != FORMAT_ID:
             problems.append(f"format = {str(fmt)[:40]!r} is not {FORMAT_ID!r}")
-        version = doc.get("version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
+        version = doc.get("version")
+        if version is not None and (isinstance(version, bool) or version not in READ_VERSIONS):
             problems.append(
-                f"version = {str(version)[:20]!r} is not supported (allowed: {FORMAT_VERSION})"
+                f"version = {str(version)[:20]!r} is not supported (allowed: "
+                f"{', '.join(map(str, READ_VERSIONS))})"
             )
         preset = doc.get("preset", DEFAULT_PRESET)
     else:
-        fields_obj, preset = doc, DEFAULT_PRESET
+        fields_obj, preset, version = doc, DEFAULT_PRESET, None
     if not isinstance(preset, str) or preset not in presets():
         problems.append(
             f"preset = {str(preset)[:40]!r} is unknown (allowed: {', '.join(presets())})"
@@ -321,7 +350,8 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     if problems:
         raise ScenarioError(problems)
     base = load_preset(preset).model_dump()
-    return make_scenario({**base, **values}), preset
+    old = {} if version == FORMAT_VERSION else legacy_values(values)  # unversioned reads as 1
+    return make_scenario({**base, **old, **values}), preset
 
 
 def _top_key_message(key: str) -> str:
@@ -409,8 +439,8 @@ def load_scenario_file(path: str | Path) -> tuple[Scenario, str]:
 def parse_assignment(text: str) -> tuple[str, float]:
     """Parse a ``field=value`` override (CLI ``--set``); raises ScenarioError naming the problem.
 
-    The value is read by :func:`model.scenario.number_from_text` (plain ASCII decimals, as in
-    share links).
+    The value is read by :func:`model.scenario.value_from_text` (plain ASCII decimals, as in
+    share links, or a choice's name: ``entrant_profile=hyperscaler``).
     """
     if not isinstance(text, str) or "=" not in text:
         raise ScenarioError([f"--set {show_text(text)} must look like field=value"])
@@ -420,7 +450,7 @@ def parse_assignment(text: str) -> tuple[str, float]:
         raise ScenarioError([unknown_field_message(key)])
     allowed = f"allowed: {FIELD_SPECS[key].range_text()}"
     try:
-        value = number_from_text(raw)
+        value = value_from_text(key, raw)
     except ValueError as exc:
         raise ScenarioError([f"{key} = {show_text(raw)} {exc} ({allowed})"]) from None
     try:

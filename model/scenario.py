@@ -46,14 +46,20 @@ def _f(name: str) -> Any:
 def check_value(name: str, value: object) -> float | int:
     """Validate one raw value for field ``name``; return it as float (or int for integer fields).
 
+    A choice field (``entrant_profile``) takes its value's name or its code; the code is returned.
+
     Raises
     ------
     ValueError
         With a message naming the field, the value and the allowed range.
     """
     spec = FIELD_SPECS[name]
+    if spec.choices and isinstance(value, str):
+        return spec.choice_code(value)  # a choice by name: its code
     allowed = (
-        f"allowed: {'a whole number' if spec.integer else 'a number'} from {spec.range_text()}"
+        f"allowed: {spec.range_text()}"
+        if spec.choices
+        else f"allowed: {'a whole number' if spec.integer else 'a number'} from {spec.range_text()}"
     )
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} = {_show(value)} is not a number ({allowed})")
@@ -131,6 +137,40 @@ def number_from_text(text: str) -> float:
     if not math.isfinite(x):  # e.g. 1e309
         raise ValueError("is not a finite number")
     return x
+
+
+def value_from_text(name: str, text: str) -> float:
+    """A field's value written as text (``--set``, share links): a number, or a choice's name.
+
+    A choice field (``entrant_profile``) takes its value's name (``neocloud``) or its code; every
+    other field a number in the grammar of :func:`number_from_text`. Range checks are the
+    caller's (:func:`check_value`).
+
+    Raises
+    ------
+    ValueError
+        With the reason as a phrase (``is not a number``, ``is not a known choice``).
+
+    Examples
+    --------
+    >>> value_from_text("entrant_profile", "hyperscaler"), value_from_text("gw_built", "4.5")
+    (2.0, 4.5)
+    """
+    spec = FIELD_SPECS[name]
+    if spec.choices and text in spec.choices:
+        return float(spec.choices.index(text))
+    try:
+        return number_from_text(text)
+    except ValueError:
+        if spec.choices:
+            raise ValueError("is not a known choice") from None
+        raise
+
+
+def choice_text(name: str, value: float) -> str | None:
+    """The name of a choice field's value (``neocloud``); None for other fields."""
+    spec = FIELD_SPECS[name]
+    return spec.choices[int(value)] if spec.choices else None
 
 
 class Scenario(BaseModel):
@@ -218,6 +258,9 @@ class Scenario(BaseModel):
     tax_in_group: int = _f("tax_in_group")
     nol_offset_limit_share: float = _f("nol_offset_limit_share")
     interest_limit_share_of_ati: float = _f("interest_limit_share_of_ati")
+    # The marginal entrant (a code of FIELD_SPECS["entrant_profile"].choices; 0 = builder)
+    entrant_profile: int = _f("entrant_profile")
+    entrant_wacc: float = _f("entrant_wacc")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -234,6 +277,11 @@ class Scenario(BaseModel):
     def replace(self, **changes: object) -> Scenario:
         """A validated copy with some fields changed (raises ScenarioError on bad input)."""
         return make_scenario({**self.model_dump(), **changes})
+
+    @property
+    def entrant_profile_name(self) -> str:
+        """The entrant profile's name (``builder``, ``neocloud`` or ``hyperscaler``)."""
+        return FIELD_SPECS["entrant_profile"].choices[self.entrant_profile]
 
     def diff(self, other: Scenario) -> dict[str, tuple[float, float]]:
         """Fields whose values differ: ``{name: (self_value, other_value)}``."""
@@ -312,6 +360,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "check_value",
+    "choice_text",
     "default_scenario",
     "default_value",
     "load_preset",
@@ -322,4 +371,5 @@ __all__ = [
     "show_text",
     "unknown_field_message",
     "validation_problems",
+    "value_from_text",
 ]

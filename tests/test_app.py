@@ -160,7 +160,11 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
         assert be1 == pytest.approx(be0, abs=0.011), (be0, be1)
     expected = evaluate(load_preset("bofa-base").replace(**{field: new_value}))
     assert npv1 == pytest.approx(expected.npv_busd, abs=0.051)
-    assert url(at) == {"preset": "bofa-base", field: state.format_value(field, new_value)}
+    assert url(at) == {
+        "preset": "bofa-base",
+        field: state.format_value(field, new_value),
+        "entrant_profile": "neocloud",  # a link with inputs names its entrant (section 4.2)
+    }
     delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
     assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
 
@@ -186,9 +190,16 @@ def test_query_params_round_trip_through_the_app() -> None:
     at = run_app(params)
     assert_clean(at)
     assert not at.warning
-    assert url(at) == params
+    # a link with inputs but no entrant_profile predates it: the builder sets the ceiling, and
+    # the link the app writes says so (methodology section 4.2, "The entrant")
+    assert url(at) == {**params, "entrant_profile": "builder"}
     expected = load_preset("bofa-bull").replace(
-        gw_built=4.5, wacc=0.0912, build_years=3, hosting_share=0.25, lease_share=0.75
+        gw_built=4.5,
+        wacc=0.0912,
+        build_years=3,
+        hosting_share=0.25,
+        lease_share=0.75,
+        entrant_profile="builder",
     )
     assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
     assert at.slider(key="hs_gw_built").value == pytest.approx(4.5)
@@ -208,6 +219,7 @@ def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
         "preset": "hosting-mix",
         "capex_per_gw_busd": "47.5",
         "demand_elasticity": "1.6",
+        "entrant_profile": "neocloud",
     }
     fresh = run_app(url(at))
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
@@ -299,7 +311,22 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "preset": "crusoe-resale",
         "gw_built": "3.3",
         "contract_years": "7",
+        "entrant_profile": "neocloud",  # always named with any change (section 4.2)
     }
+    hyper = state.query_params_for("crusoe-resale", base.replace(entrant_profile="hyperscaler"))
+    assert hyper == {"preset": "crusoe-resale", "entrant_profile": "hyperscaler"}
+    # an old link (inputs, no entrant) keeps the builder; a preset alone is the preset as it is
+    old = state.parse_query_params({"preset": "market-base", "gw_built": "3"})[1]
+    assert old == load_preset("market-base").replace(entrant_profile="builder")
+    assert state.parse_query_params({"preset": "market-base"})[1] == load_preset("market-base")
+    _, named, warnings = state.parse_query_params(
+        {"preset": "market-base", "gw_built": "3", "entrant_profile": "hyperscaler"}
+    )
+    assert named.entrant_profile_name == "hyperscaler" and not warnings
+    _, bad, warnings = state.parse_query_params({"gw_built": "3", "entrant_profile": "cheap"})
+    assert bad.entrant_profile_name == "neocloud"  # named (badly): the preset's, with a warning
+    assert len(warnings) == 1 and "entrant_profile = 'cheap' is not a known choice" in warnings[0]
+    assert "'builder'" in warnings[0] and "'hyperscaler'" in warnings[0]
 
 
 @settings(max_examples=60, deadline=None)

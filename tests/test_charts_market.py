@@ -27,7 +27,9 @@ def test_pricing_pressure_map_chart() -> None:
 
 
 def test_lease_rate_paths_chart() -> None:
-    s = load_preset("market-base")
+    # a rate below market-base's user cost (US$12.28 B): the frontier starts under the ceiling,
+    # so both are drawn
+    s = load_preset("market-base").replace(lease_rate_busd_per_gw_year=12.0)
     r = evaluate(s)
     fig = lease_rate_paths_chart(s, r)
     names = [t.name for t in fig.data]
@@ -37,3 +39,15 @@ def test_lease_rate_paths_chart() -> None:
     paths = lease_rate_paths(r)
     ceiling = next(t for t in fig.data if t.name.startswith("Ceiling"))
     np.testing.assert_allclose(ceiling.y, paths["ceiling_busd_per_gw_year"])
+
+
+def test_lease_rate_paths_chart_draws_a_frontier_pinned_at_the_ceiling_once() -> None:
+    # market-base with the builder as entrant: its frontier sits on the ceiling in every year
+    # (methodology section 6.2)
+    s = load_preset("market-base").replace(entrant_profile="builder")
+    r = evaluate(s)
+    fig = lease_rate_paths_chart(s, r)
+    paths = lease_rate_paths(r)
+    assert not any(t.name.startswith("Ceiling") for t in fig.data)
+    merged = next(t for t in fig.data if t.name.startswith("Frontier = ceiling"))
+    np.testing.assert_allclose(merged.y, paths["ceiling_busd_per_gw_year"])

@@ -27,6 +27,33 @@ def test_assumptions_table_has_one_sourced_row_per_field() -> None:
             assert a.value == int(a.value)
 
 
+def test_entrant_profiles_are_sourced_rows_inside_the_fields_bounds() -> None:
+    """Methodology 4.2, "The entrant": one sourced row per profile other than the builder, each
+    figure inside the bounds of the scenario field it stands in for; the neocloud is SemiAnalysis's
+    Neocloud Giant (6-year life, 80% use, US$0.087/kWh, PUE 1.35, WACC 10.25%)."""
+    from model.data import ENTRANT_COST_FIELDS, entrant_profiles
+    from model.fields import ENTRANT_PROFILES
+
+    profiles = entrant_profiles()
+    assert list(profiles) == list(ENTRANT_PROFILES[1:])
+    assert FIELD_SPECS["entrant_profile"].choices == ENTRANT_PROFILES
+    assert ENTRANT_PROFILES[0] == "builder"  # code 0: the meaning before entrants
+    for name, row in profiles.items():
+        assert row.source.strip() and row.note.strip() and 2015 <= row.year <= 2030, name
+        for f in ENTRANT_COST_FIELDS:
+            x = float(getattr(row, f))
+            assert FIELD_SPECS[f].low <= x <= FIELD_SPECS[f].high, (name, f)
+            if FIELD_SPECS[f].integer:
+                assert x == int(x), (name, f)
+        assert 0.0 < row.facility_capex_busd_per_gw < FIELD_SPECS["capex_per_gw_busd"].high
+        assert 0.0 < row.utilization <= 1.0
+    neo = profiles["neocloud"]
+    assert (neo.it_life_years, neo.utilization, neo.power_price_usd_per_mwh) == (6.0, 0.8, 87.0)
+    assert (neo.pue, neo.wacc) == (1.35, 0.1025)
+    assert "after tax" in neo.note  # the reading of its WACC is stated
+    assert assumptions()["entrant_profile"].value == ENTRANT_PROFILES.index("neocloud")
+
+
 def test_default_value_and_missing_parameter() -> None:
     assert default_value("capex_per_gw_busd") == 42.5
     with pytest.raises(KeyError, match="nope"):

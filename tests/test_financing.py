@@ -327,4 +327,6 @@ def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
     old = {"preset": "meta-hyperion-jv", "operating_years": "4"}
     _, linked, warnings = parse_query_params(old)
     assert not warnings and linked.campus_lease_priced_years == 0
-    assert linked == load_preset("meta-hyperion-jv").replace(operating_years=4)
+    # (and, older than the entrant too, with the builder as entrant: methodology section 4.2)
+    want = load_preset("meta-hyperion-jv").replace(operating_years=4, entrant_profile="builder")
+    assert linked == want

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from model import FIELD_NAMES, ScenarioError, load_preset, preset_ids
+from model import FIELD_NAMES, ScenarioError, evaluate, load_preset, preset_ids
 from model.io import (
     FORMAT_ID,
     MAX_FILE_BYTES,
@@ -31,17 +31,45 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == 1
+    assert doc["format"] == FORMAT_ID and doc["version"] == 2
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
-    assert json.loads(to_json(s))["scenario"] == s.model_dump()
+    # a choice is written by name
+    assert doc["scenario"]["entrant_profile"] == "neocloud"
+    assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), "entrant_profile": "neocloud"}
 
 
 def test_flat_and_partial_documents() -> None:
+    # a document without a version may predate entrant_profile: it means what it meant (builder)
     s, pid = scenario_from_document({"gw_built": 1.0})
-    assert s == load_preset().replace(gw_built=1.0) and pid == "bofa-base"
+    assert s == load_preset().replace(gw_built=1.0, entrant_profile="builder")
+    assert pid == "bofa-base"
     s, pid = scenario_from_document({"preset": "bofa-bull", "scenario": {"wacc": 0.1}})
-    assert s == load_preset("bofa-bull").replace(wacc=0.1) and pid == "bofa-bull"
+    assert s == load_preset("bofa-bull").replace(wacc=0.1, entrant_profile=0) and pid == "bofa-bull"
+
+
+def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the_preset() -> None:
+    """Section 4.2, "The entrant": files saved before entrant_profile keep their ceiling."""
+    s = load_preset("market-base").replace(gw_built=2.0)
+    text = to_toml(s, "market-base")
+    assert 'entrant_profile = "neocloud"' in text and parse_scenario_text(text, "toml")[0] == s
+    old = "\n".join(
+        line
+        for line in text.replace("version = 2", "version = 1").splitlines()
+        if not line.startswith("entrant_profile")
+    )
+    loaded, pid = parse_scenario_text(old, "toml")
+    assert pid == "market-base" and loaded == s.replace(entrant_profile="builder")
+    assert evaluate(loaded).npv_busd != evaluate(s).npv_busd  # the meaning kept is a different one
+    newer = parse_scenario_text('version = 2\npreset = "market-base"\n', "toml")[0]
+    assert newer == load_preset("market-base")
+    # by name or code; a bad name is named with the choices
+    assert parse_scenario_text("[scenario]\nentrant_profile = 2\n", "toml")[0].entrant_profile == 2
+    with pytest.raises(ScenarioError, match="entrant_profile = 'cheap' is not a known choice"):
+        parse_scenario_text('[scenario]\nentrant_profile = "cheap"\n', "toml")
+    assert parse_assignment("entrant_profile=hyperscaler") == ("entrant_profile", 2.0)
+    with pytest.raises(ScenarioError, match="entrant_profile = 'x' is not a known choice"):
+        parse_assignment("entrant_profile=x")
 
 
 @pytest.mark.parametrize(
@@ -114,7 +142,8 @@ def test_hostile_file_corpus(name: str) -> None:
     path = HOSTILE_DIR / name
     if not expected:
         scenario, preset = load_scenario_file(path)
-        assert scenario == load_preset().replace(gw_built=4.5) and preset == "bofa-base"
+        old = load_preset().replace(gw_built=4.5, entrant_profile="builder")  # no version
+        assert scenario == old and preset == "bofa-base"
         return
     with pytest.raises(ScenarioError) as info:
         load_scenario_file(path)

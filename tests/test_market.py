@@ -6,11 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_properties import scenarios
+from test_properties import _field, scenarios
 
-from model import FIELD_SPECS, Scenario, evaluate, evaluate_batch, load_preset
+from model import (
+    FIELD_SPECS,
+    Scenario,
+    engine,
+    evaluate,
+    evaluate_batch,
+    load_preset,
+    preset_ids,
+)
+from model.data import ENTRANT_COST_FIELDS, entrant_profiles
+from model.results import scenario_params
 
 # ---- bounds of the lease market (methodology section 4.2) -------------------------------------
 
@@ -60,8 +70,9 @@ def test_ceiling_per_unit_of_compute_falls_with_the_hardware_decline(h: float) -
 
 def test_user_cost_matches_the_annuity_cost_with_no_decline_and_no_tax() -> None:
     """At h = 0, no tax and no variable opex the ceiling is the capital-recovery cost
-    (Jorgenson 1963) of IT and facility plus opex, with year-end flows (section 4.2)."""
-    s = load_preset("epoch-1gw").replace(entry_lag_years=0.0)
+    (Jorgenson 1963) of IT and facility plus opex, with year-end flows (section 4.2); the
+    entrant is the builder, whose inputs these are."""
+    s = load_preset("epoch-1gw").replace(entry_lag_years=0.0, entrant_profile="builder")
     m = evaluate(s).market
     r = 0.0675
     rho = np.log1p(r)
@@ -112,6 +123,132 @@ def test_floor_is_the_avoidable_cash_cost_and_old_vintages_idle_below_it() -> No
         assert op["power_cost"].iloc[year] == pytest.approx(0.0)
         assert op["other_opex"].iloc[year] == pytest.approx(0.0)
     assert op["revenue_lease"].iloc[3] > 0 and op["power_cost"].iloc[3] > 0
+
+
+# ---- the marginal entrant sets the ceiling (methodology section 4.2, "The entrant") ----------
+
+#: The builder's own inputs that no longer move the market once the entrant is not the builder.
+BUILDER_OWN = (
+    "wacc",
+    "it_life_years",
+    "facility_life_years",
+    "contracted_share",
+    "contract_years",
+    "build_years",
+    "other_opex_busd_per_gw_year",
+    "variable_opex_share_of_revenue",
+    "power_price_usd_per_mwh",
+    "power_load_factor",
+)
+
+
+def _user_cost(batch: list[Scenario]) -> np.ndarray:
+    return engine.user_cost_busd_per_gw_year(scenario_params(batch))
+
+
+@settings(max_examples=60)
+@given(
+    scenarios(),
+    st.sampled_from(["neocloud", "hyperscaler"]),
+    st.fixed_dictionaries({f: _field(f) for f in BUILDER_OWN}),
+)
+def test_ceiling_ignores_the_builders_own_costs_when_the_entrant_is_not_the_builder(
+    s: Scenario, entrant: str, own: dict[str, float]
+) -> None:
+    """Any change of the builder's WACC, lives, contract mix, build years or opex leaves the
+    entrant's user cost, and the ceiling table over the years both have, as they were (where the
+    builder's floor stays below the entrant's ceiling; where it is above, the ceiling stops at
+    the floor)."""
+    a = s.replace(entrant_profile=entrant)
+    b = a.replace(**{k: int(v) if FIELD_SPECS[k].integer else v for k, v in own.items()})
+    assert _user_cost([a])[0] == _user_cost([b])[0]
+    ma, mb = evaluate(a).market, evaluate(b).market
+    n = min(len(ma), len(mb))
+    ca = ma["lease_rate_ceiling_index"].to_numpy()[:n]
+    cb = mb["lease_rate_ceiling_index"].to_numpy()[:n]
+    free = (ma["lease_rate_floor_index"].to_numpy()[:n] < ca) & (
+        mb["lease_rate_floor_index"].to_numpy()[:n] < cb
+    )
+    assert (ca[free] == cb[free]).all()
+
+
+def test_ceiling_table_is_identical_under_the_builders_own_inputs_in_every_preset() -> None:
+    """The acceptance case on every preset: doubling or halving each of the builder's own
+    inputs (within bounds) leaves the whole ceiling column as it was."""
+    for pid in preset_ids():
+        base = load_preset(pid).replace(entrant_profile="neocloud")
+        want = evaluate(base).market["lease_rate_ceiling_index"].to_numpy()
+        for k in BUILDER_OWN:
+            spec = FIELD_SPECS[k]
+            for factor in (0.5, 2.0):
+                x = min(max(getattr(base, k) * factor, spec.low), spec.high)
+                changed = base.replace(**{k: round(x) if spec.integer else x})
+                got = evaluate(changed).market["lease_rate_ceiling_index"].to_numpy()
+                n = min(len(got), len(want))
+                assert (got[:n] == want[:n]).all(), (pid, k, factor)
+    # the builder as entrant: its own WACC moves the ceiling (so the check above can fail)
+    own = load_preset("market-base").replace(entrant_profile="builder")
+    low = evaluate(own).market["lease_rate_ceiling_index"].to_numpy()
+    high = evaluate(own.replace(wacc=0.12)).market["lease_rate_ceiling_index"].to_numpy()
+    assert (high > low).any()
+
+
+@pytest.mark.parametrize("preset", ["market-base", "bofa-base", "coreweave-spv"])
+def test_npv_falls_strictly_with_the_builders_wacc(preset: str) -> None:
+    """Section 4.2: with the entrant not the builder, a dearer cost of capital only discounts
+    the builder's flows more (before, market-base's NPV rose with it: its own ceiling rose)."""
+    waccs = np.linspace(0.05, 0.15, 41)
+    out = evaluate_batch(pd.DataFrame({"wacc": waccs}), base=load_preset(preset))
+    assert (np.diff(out["npv_busd"].to_numpy()) < 0).all()
+
+
+def test_entrant_user_cost_is_the_builder_formula_on_the_entrants_inputs_per_unit_of_compute() -> (
+    None
+):
+    """Known answer: the neocloud's ceiling per builder GW is the builder-entrant closed form on
+    the profile's inputs, with the IT capex of the same compute (I_b PUE_b / PUE_e per entrant
+    GW) and its own facility capex, times PUE_e / PUE_b, over the market's billed share."""
+    prof = entrant_profiles()["neocloud"]
+    for pid in ("market-base", "coreweave-spv", "epoch-1gw"):
+        b = load_preset(pid).replace(entrant_profile="neocloud", lease_utilization=0.8)
+        it_e = b.capex_per_gw_busd * b.it_share_of_capex * b.pue / prof.pue
+        fac = prof.facility_capex_busd_per_gw  # the entrant's own facility
+        as_builder = b.replace(
+            entrant_profile="builder",
+            capex_per_gw_busd=it_e + fac,
+            it_share_of_capex=it_e / (it_e + fac),
+            **{
+                f: (int(v) if FIELD_SPECS[f].integer else v)
+                for f in ENTRANT_COST_FIELDS
+                for v in [getattr(prof, f)]
+            },
+        )
+        want = _user_cost([as_builder])[0] * prof.pue / b.pue / 0.8
+        assert _user_cost([b])[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_entrant_wacc_overrides_the_profile_and_is_ignored_for_the_builder() -> None:
+    m = load_preset("market-base")
+    neo = m.replace(entrant_profile="neocloud")
+    same = neo.replace(entrant_wacc=entrant_profiles()["neocloud"].wacc)
+    assert _user_cost([neo])[0] == _user_cost([same])[0]
+    costs = _user_cost([neo.replace(entrant_wacc=w) for w in (0.085, 0.10, 0.12)])
+    assert (np.diff(costs) > 0).all()
+    own = m.replace(entrant_profile="builder")
+    assert _user_cost([own])[0] == _user_cost([own.replace(entrant_wacc=0.12)])[0]
+    # the sourced profiles: hyperscaler capital, power and cooling are cheaper than a neocloud's
+    hyper = _user_cost([m.replace(entrant_profile="hyperscaler")])[0]
+    assert hyper < _user_cost([neo])[0]
+
+
+def test_entrant_spreads_its_cost_over_the_markets_billed_share() -> None:
+    """Vacancy is market-wide: an entrant that bills a share u of its capacity needs c / u per
+    billed GW-year; the builder as entrant keeps the earlier (fully billed) reading."""
+    neo = load_preset("market-base").replace(entrant_profile="neocloud")
+    full, part = _user_cost([neo, neo.replace(lease_utilization=0.8)])
+    assert part == pytest.approx(full / 0.8, rel=1e-15)
+    own = neo.replace(entrant_profile="builder")
+    assert _user_cost([own])[0] == _user_cost([own.replace(lease_utilization=0.8)])[0]
 
 
 # ---- vintages and continuous timing (methodology sections 2.2, 4.5) ----------------------------
@@ -293,8 +430,13 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
     # rents pinned at the user cost of new capacity once the entry lag has passed
     after = r.market[r.market["year"] >= 2]
     np.testing.assert_allclose(after["lease_rate_index"], after["lease_rate_ceiling_index"])
-    # a build at the cost of new capacity earns about its cost of capital
-    assert abs(r.npv_busd) < 0.05 * r.capex_initial_busd
+    # section 4.2, "The entrant": where the builder is the entrant, a build at the cost of new
+    # capacity earns about its cost of capital; a builder with cheaper capital, power and
+    # cooling than the marginal entrant (a neocloud) earns a rent over it
+    own = evaluate(m.replace(entrant_profile="builder"))
+    assert abs(own.npv_busd) < 0.05 * own.capex_initial_busd
+    assert m.entrant_profile_name == "neocloud"
+    assert r.npv_busd > 0.2 * r.capex_initial_busd
 
 
 def test_links_and_files_from_before_the_market_fields_still_load() -> None:

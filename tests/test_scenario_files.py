@@ -62,7 +62,8 @@ def test_upload_reader_accepts_what_the_app_writes() -> None:
 def test_flat_table_is_read_over_the_default_preset() -> None:
     scenario, preset = parse_scenario_text("gw_built = 2.5\n", "toml")
     assert preset == "bofa-base"
-    assert scenario == BASE.replace(gw_built=2.5)
+    # no version: it may predate entrant_profile, so it keeps the builder as entrant (section 4.2)
+    assert scenario == BASE.replace(gw_built=2.5, entrant_profile="builder")
 
 
 # ---- the bad-file corpus -----------------------------------------------------------------------

@@ -151,15 +151,15 @@ def test_breakeven_no_root_says_why() -> None:
     assert flat.value is None and "does not change" in flat.reason
     above = breakeven(BASE, "gw_built", "npv_busd", 0.0)
     assert above.value is None and "stays above" in above.reason
-    # market-base's NPV crosses zero between two whole numbers of operating years (methodology
-    # §9, Breakeven: a whole-number input has no breakeven value).
-    market = load_preset("market-base")
-    whole = breakeven(market, "operating_years", "npv_busd", 0.0)
+    # market-base with the builder as entrant (section 4.2) crosses zero between a one- and a
+    # two-year build (methodology §9, Breakeven: a whole-number input has no breakeven value)
+    market = load_preset("market-base").replace(entrant_profile="builder")
+    whole = breakeven(market, "build_years", "npv_busd", 0.0)
     assert whole.value is None and "whole number" in whole.reason
     assert whole.bracket is not None
     a, b = whole.bracket
-    assert np.sign(_metric(market.replace(operating_years=int(a)), "npv_busd")) != np.sign(
-        _metric(market.replace(operating_years=int(b)), "npv_busd")
+    assert np.sign(_metric(market.replace(build_years=int(a)), "npv_busd")) != np.sign(
+        _metric(market.replace(build_years=int(b)), "npv_busd")
     )
 
 
