@@ -37,7 +37,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
-from model.scenario import number_from_text
+from model.scenario import MAX_SUGGESTIONS, number_from_text
 
 PRESET_PARAM = "preset"
 #: Longest raw value (characters) accepted for one parameter; longer text is rejected unread.
@@ -160,6 +160,7 @@ def parse_query_params(
     known_presets = preset_ids()
     preset_id = DEFAULT_PRESET
     overrides: dict[str, float | int] = {}
+    n_unknown = 0
     for key in params:
         raw_key = str(key)
         values = _values(params[key])
@@ -180,7 +181,13 @@ def parse_query_params(
                 preset_id = values[0]
             continue
         if raw_key not in FIELD_SPECS:
-            close = difflib.get_close_matches(raw_key[:MAX_VALUE_CHARS], FIELD_NAMES, n=3)
+            # a suggestion for the first few only: each costs ~1 ms (see MAX_SUGGESTIONS)
+            close = (
+                difflib.get_close_matches(raw_key[:MAX_VALUE_CHARS], FIELD_NAMES, n=3)
+                if n_unknown < MAX_SUGGESTIONS
+                else []
+            )
+            n_unknown += 1
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             warnings.append(
                 f"unknown URL parameter {show_user_text(raw_key)} "

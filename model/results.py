@@ -20,7 +20,7 @@ from model.scenario import (
     default_scenario,
     share_sum_message,
     show_text,
-    unknown_field_message,
+    unknown_field_messages,
 )
 
 #: Metric columns of :func:`evaluate_batch`, named as the attributes of :class:`Result`.
@@ -285,9 +285,7 @@ def _validate_columns(
                 f"column {show_text(c)} is given {n_times} times (allowed: each field once)"
             )
         seen.add(c)
-    problems += [
-        unknown_field_message(str(c)) for c in dict.fromkeys(names) if c not in FIELD_SPECS
-    ]
+    problems += unknown_field_messages(str(c) for c in dict.fromkeys(names) if c not in FIELD_SPECS)
     if problems:
         raise ScenarioError(problems)
     n = len(table) if isinstance(table, pd.DataFrame) else _column_length(table)
