@@ -16,6 +16,7 @@ from app import state
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, evaluate_batch, load_preset, preset_ids
 from model.io import MAX_FILE_BYTES, MAX_TABLE_HEADERS, parse_scenario_text, to_json, to_toml
 from model.scenario import MAX_SUGGESTIONS, ScenarioError, make_scenario
+from model.uncertainty import MonteCarloError, monte_carlo, sample_inputs
 
 BASE = load_preset("bofa-base")
 
@@ -167,3 +168,56 @@ def test_a_link_spelled_differently_is_not_rewritten() -> None:
     assert not state.url_represents({**written, "gw_built": "4.6"}, "bofa-base", scenario)
     assert not state.url_represents({**written, "x": "1"}, "bofa-base", scenario)
     assert not state.url_represents(written, "bofa-base", BASE)
+
+
+# ---- a "scale"-following distribution below 0 is refused (docs/methodology.md section 9) -------
+_SCALED_EXCESS = {
+    "market_reaction_excess_return": {
+        "kind": "triangular",
+        "low": 0.05,
+        "mode": 0.0975,
+        "high": 0.15,
+        "follow": "scale",
+    }
+}
+
+
+def test_scale_following_below_zero_is_refused_naming_the_field_and_shift() -> None:
+    """Scaling by v / reference < 0 flipped low and high: every draw sat near one value."""
+    scenario = BASE.replace(market_reaction_excess_return=-0.25)
+    for run in (
+        lambda: monte_carlo(scenario, _SCALED_EXCESS, n=200),
+        lambda: sample_inputs(scenario, _SCALED_EXCESS, 200, 1),
+    ):
+        with pytest.raises(MonteCarloError) as info:
+            run()
+        text = str(info.value)
+        assert info.value.argument == "distributions"
+        assert text.startswith("market_reaction_excess_return = -0.25")
+        assert "follow = 'shift'" in text
+    lognormal = {
+        "market_reaction_excess_return": {
+            "kind": "lognormal",
+            "low": 0.05,
+            "high": 0.15,
+            "follow": "scale",
+        }
+    }
+    with pytest.raises(MonteCarloError, match="absolute ranges for a lognormal"):
+        monte_carlo(scenario, lognormal, n=200)
+
+
+def test_scale_following_below_zero_runs_by_shift_or_absolute() -> None:
+    """The remedies the message names run and keep a spread."""
+    scenario = BASE.replace(market_reaction_excess_return=-0.25)
+    shifted = {k: {**v, "follow": "shift"} for k, v in _SCALED_EXCESS.items()}
+    draws = monte_carlo(scenario, shifted, n=400).draws["market_reaction_excess_return"]
+    assert draws.min() < -0.25 < draws.max() and draws.std() > 0.01
+    absolute = monte_carlo(scenario, _SCALED_EXCESS, n=400, follow_scenario=False)
+    assert absolute.draws["market_reaction_excess_return"].between(0.05, 0.15).all()
+
+
+def test_scale_following_at_zero_draws_zero_and_says_so() -> None:
+    mc = monte_carlo(BASE.replace(power_price_usd_per_mwh=0.0), n=300)
+    assert (mc.draws["power_price_usd_per_mwh"] == 0.0).all()
+    assert any("every draw is 0" in note and "shift" in note for note in mc.notes)
