@@ -5,6 +5,7 @@ docs/methodology.md section 9 for the Monte Carlo)."""
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 import pytest
 from hostile_corpus import HOSTILE_DIR, SHAPES
@@ -13,7 +14,17 @@ from hypothesis import strategies as st
 
 import model.io as io_module
 from app import state
-from model import FIELD_NAMES, FIELD_SPECS, Scenario, evaluate_batch, load_preset, preset_ids
+from model import (
+    FIELD_NAMES,
+    FIELD_SPECS,
+    Scenario,
+    cpus,
+    engine,
+    evaluate_batch,
+    load_preset,
+    preset_ids,
+    uncertainty,
+)
 from model.io import MAX_FILE_BYTES, MAX_TABLE_HEADERS, parse_scenario_text, to_json, to_toml
 from model.scenario import MAX_SUGGESTIONS, ScenarioError, make_scenario
 from model.uncertainty import MonteCarloError, monte_carlo, sample_inputs
@@ -221,3 +232,67 @@ def test_scale_following_at_zero_draws_zero_and_says_so() -> None:
     mc = monte_carlo(BASE.replace(power_price_usd_per_mwh=0.0), n=300)
     assert (mc.draws["power_price_usd_per_mwh"] == 0.0).all()
     assert any("every draw is 0" in note and "shift" in note for note in mc.notes)
+
+
+# ---- the Monte Carlo pool respects the container's CPU quota (model/cpus.py) -------------------
+def _fake_cgroup(tmp_path: Path, proc: str, files: dict[str, str]) -> tuple[Path, Path]:
+    root = tmp_path / "cgroup"
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    proc_file = tmp_path / "proc-self-cgroup"
+    proc_file.write_text(proc)
+    return root, proc_file
+
+
+@pytest.mark.parametrize(
+    ("proc", "files", "quota"),
+    [
+        ("0::/\n", {"cpu.max": "200000 100000\n"}, 2.0),  # v2, cgroup namespace
+        ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+        ("0::/a/b\n", {"a/b/cpu.max": "max 100000", "a/cpu.max": "150000 100000"}, 1.5),
+        ("0::/a/b\n", {"a/b/cpu.max": "400000 100000", "cpu.max": "300000 100000"}, 3.0),
+        ("0::/\n", {}, None),  # no controller file
+        ("0::/\n", {"cpu.max": "garbage"}, None),
+        # v1 (Docker before cgroup v2): quota / period, -1 = no limit
+        (
+            "12:cpu,cpuacct:/docker/abc\n",
+            {"cpu,cpuacct/cpu.cfs_quota_us": "50000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000"},
+            0.5,
+        ),
+        (
+            "3:cpu:/\n2:cpuacct:/\n",
+            {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"},
+            None,
+        ),
+        (
+            "4:cpuacct,cpu:/x\n",
+            {"cpu/x/cpu.cfs_quota_us": "400000", "cpu/x/cpu.cfs_period_us": "100000"},
+            4.0,
+        ),
+    ],
+)
+def test_cgroup_quota_is_read_from_v1_and_v2_files(
+    tmp_path: Path, proc: str, files: dict[str, str], quota: float | None
+) -> None:
+    root, proc_file = _fake_cgroup(tmp_path, proc, files)
+    assert cpus.cgroup_cpu_quota(root, proc_file) == quota
+
+
+def test_no_proc_file_means_no_quota(tmp_path: Path) -> None:
+    assert cpus.cgroup_cpu_quota(tmp_path, tmp_path / "missing") is None
+
+
+def test_the_worker_count_is_capped_by_the_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--cpus=2`` on a 64-core host: 2 workers, not 64 (affinity alone said 64)."""
+    root, proc_file = _fake_cgroup(tmp_path, "0::/\n", {"cpu.max": "200000 100000\n"})
+    monkeypatch.setattr(engine, "available_cores", lambda: 64)
+    monkeypatch.setattr(cpus, "CGROUP_ROOT", root)
+    monkeypatch.setattr(cpus, "PROC_SELF_CGROUP", proc_file)
+    assert uncertainty.available_cores() == 2
+    assert uncertainty.check_workers(0) == 2 and uncertainty.check_workers(8) == 2
+    (root / "cpu.max").write_text("max 100000\n")
+    assert uncertainty.check_workers(0) == 64
