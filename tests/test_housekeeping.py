@@ -1,0 +1,62 @@
+"""One fact in one place, and the project's own tooling: Hypothesis profiles for every test, the
+fast inner loop and the equivalence check in the Makefile, the runtime dependencies limited to
+what the app imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import tomllib
+from pathlib import Path
+
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The profile in force when this module was imported (collection order: "h" before "p", so a
+#: profile loaded from tests/test_properties.py was not yet in force here).
+PROFILE_AT_IMPORT = settings.default
+
+
+def test_every_test_module_gets_the_derandomized_profile() -> None:
+    assert PROFILE_AT_IMPORT.derandomize is True
+    assert PROFILE_AT_IMPORT.deadline is None
+
+
+def _imported_modules(folder: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_salib_is_a_test_oracle_only() -> None:
+    """SALib checks the Monte Carlo drivers in the tests; the app never imports it."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {d.split(">")[0].split("=")[0].strip().lower() for d in project["dependencies"]}
+    dev = {
+        d.split(">")[0].split("=")[0].strip().lower()
+        for d in project["optional-dependencies"]["dev"]
+    }
+    assert "salib" not in runtime and "salib" in dev
+    assert "SALib" not in _imported_modules("model") | _imported_modules("app")
+    assert "SALib" in _imported_modules("tests")
+
+
+def test_make_has_the_inner_loop_and_the_equivalence_check() -> None:
+    for target, says in (
+        ("test-fast", "--doctest-modules model"),
+        ("equivalence", "scripts/check_equivalence.py compare"),
+    ):
+        plan = subprocess.run(
+            ["make", "-n", "-o", ".venv/.synced-stamp", target],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert plan.returncode == 0, plan.stderr
+        assert says in plan.stdout
