@@ -137,7 +137,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "power_load_factor",
         "Power load factor",
-        "fraction of facility power",
+        "fraction of facility power drawn on average",
         0.0,
         1.0,
         0.01,
@@ -241,7 +241,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "lease_utilization",
         "Lease utilisation",
-        "fraction of leased capacity",
+        "fraction of leased capacity billed",
         0.0,
         1.0,
         0.01,
@@ -282,7 +282,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "tokens_per_sec_per_gpu",
         "Tokens per second per GPU",
-        "tokens/s per GPU",
+        "output tokens/s per GPU at a latency target",
         1.0,
         100_000.0,
         50.0,
@@ -302,7 +302,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "hosting_utilization",
         "Hosting utilisation",
-        "fraction of token capacity",
+        "fraction of token capacity sold",
         0.0,
         1.0,
         0.01,
@@ -405,7 +405,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "efficiency_diffusion",
         "Efficiency diffusion",
-        "fraction (0 builder only, 1 industry)",
+        "fraction (0 builder only; 1 whole industry)",
         0.0,
         1.0,
         0.05,
@@ -415,7 +415,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "price_pass_through",
         "Price pass-through",
-        "fraction of cost decline",
+        "fraction of industry cost decline passed into token prices",
         0.0,
         1.0,
         0.05,
@@ -425,7 +425,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "demand_elasticity",
         "Demand elasticity",
-        "absolute price elasticity",
+        "absolute price elasticity of token demand",
         0.0,
         3.0,
         0.05,
@@ -541,7 +541,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "shares_outstanding_b",
         "Diluted shares",
-        "billion shares",
+        "billion diluted shares",
         0.1,
         20.0,
         0.01,

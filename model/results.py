@@ -12,6 +12,7 @@ import pandas as pd
 
 from model import engine, finance
 from model.fields import FIELD_NAMES, FIELD_SPECS, INTEGER_FIELDS
+from model.metrics import METRICS
 from model.scenario import (
     SHARE_SUM_TOLERANCE,
     Scenario,
@@ -50,33 +51,9 @@ BATCH_METRICS: tuple[str, ...] = (
     "peak_debt_busd",
 )
 
-#: Units of each metric, for tables and exports.
-METRIC_UNITS: dict[str, str] = {
-    "npv_busd": "US$ B",
-    "irr": "fraction per year",
-    "irr_root_count": "count of NPV roots at rates above -100%",
-    "mirr": "fraction per year",
-    "payback_years": "years from the first capex year (last crossing of cumulative FCF)",
-    "payback_from_operation_years": "years from the start of operation (first crossing)",
-    "residual_pv_busd": "US$ B (present value of the residual, after tax on the gain)",
-    "discounted_payback_years": "years from the first capex year",
-    "roic": "fraction per year",
-    "gross_lease_yield": "fraction per year",
-    "npv_per_share_usd": "US$ per share",
-    "capex_initial_busd": "US$ B",
-    "capex_lifetime_busd": "US$ B",
-    "revenue_total_busd": "US$ B",
-    "ebitda_margin": "fraction of revenue",
-    "average_revenue_busd_per_year": "US$ B per year",
-    "market_reaction_busd": "US$ B",
-    "npv_to_market_reaction": "ratio",
-    "breakeven_lease_rate_busd_per_gw_year": "US$ B per GW-year",
-    "equity_irr": "fraction per year (after tax, levered, the builder's own position)",
-    "equity_irr_root_count": "count of roots of the equity NPV profile at rates above -100%",
-    "npv_equity_busd": "US$ B (NPV to the builder's equity, adjusted present value)",
-    "min_dscr": "x debt service (lowest cover ratio in a year with debt service)",
-    "peak_debt_busd": "US$ B",
-}
+#: Unit of each metric as the model keeps it (fractions for rates), read from the metrics table
+#: (:data:`model.metrics.METRICS`, ``model_unit``) so that a unit is written in one place.
+METRIC_UNITS: dict[str, str] = {name: spec.model_unit for name, spec in METRICS.items()}
 
 
 def _opt(x: float) -> float | None:

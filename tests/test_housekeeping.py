@@ -60,3 +60,26 @@ def test_make_has_the_inner_loop_and_the_equivalence_check() -> None:
         )
         assert plan.returncode == 0, plan.stderr
         assert says in plan.stdout
+
+
+# ---- units in one place: the fields table and the metrics table --------------------------------
+def test_every_default_in_data_has_its_fields_unit() -> None:
+    """data/assumptions.csv states each input's unit beside its source; it must be the unit of
+    model/fields.py (which every message, file comment and label uses), word for word."""
+    from model import FIELD_NAMES, FIELD_SPECS, assumptions
+
+    table = assumptions()
+    differ = {
+        name: (table[name].unit, FIELD_SPECS[name].unit)
+        for name in FIELD_NAMES
+        if table[name].unit != FIELD_SPECS[name].unit
+    }
+    assert differ == {}
+
+
+def test_metric_units_are_the_metrics_tables() -> None:
+    from model import BATCH_METRICS, METRIC_UNITS
+    from model.metrics import METRICS
+
+    assert {name: spec.model_unit for name, spec in METRICS.items()} == METRIC_UNITS
+    assert set(BATCH_METRICS) <= set(METRIC_UNITS)
