@@ -83,3 +83,16 @@ def test_metric_units_are_the_metrics_tables() -> None:
 
     assert {name: spec.model_unit for name, spec in METRICS.items()} == METRIC_UNITS
     assert set(BATCH_METRICS) <= set(METRIC_UNITS)
+
+
+def test_the_analysis_functions_have_runnable_examples() -> None:
+    """Each has a numpydoc example (run by ``pytest --doctest-modules model``, make test-fast)."""
+    import doctest
+
+    from model import evaluate_batch
+    from model.sensitivity import breakeven, grid, tornado
+    from model.stress import stress_tests
+
+    for func in (tornado, grid, breakeven, stress_tests, evaluate_batch):
+        examples = doctest.DocTestParser().get_examples(func.__doc__ or "")
+        assert examples, f"{func.__name__} has no example"
