@@ -207,11 +207,6 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
     return out
 
 
-def changed_fields(scenario: Scenario) -> dict[str, set[str]]:
-    """The inputs each case actually changes (for checks and display)."""
-    return {k: set(scenario.diff(s)) for k, (s, _) in stress_scenarios(scenario).items()}
-
-
 __all__ = [
     "ALL_TOGETHER",
     "AS_SET",

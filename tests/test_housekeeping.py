@@ -96,3 +96,12 @@ def test_the_analysis_functions_have_runnable_examples() -> None:
     for func in (tornado, grid, breakeven, stress_tests, evaluate_batch):
         examples = doctest.DocTestParser().get_examples(func.__doc__ or "")
         assert examples, f"{func.__name__} has no example"
+
+
+def test_deleted_unused_functions_stay_gone() -> None:
+    """Functions nothing called (found by searching model/, app/, tests/ and scripts/)."""
+    import model.derived
+    import model.stress
+
+    assert not hasattr(model.stress, "changed_fields")
+    assert not hasattr(model.derived, "procured_result")
