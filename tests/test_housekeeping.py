@@ -105,3 +105,22 @@ def test_deleted_unused_functions_stay_gone() -> None:
 
     assert not hasattr(model.stress, "changed_fields")
     assert not hasattr(model.derived, "procured_result")
+
+
+# ---- the browser tests wait for states, not for times (tests/browser/waits.py) -----------------
+def test_browser_tests_wait_for_states_with_one_ceiling() -> None:
+    """No fixed pause, and every explicit timeout is the shared generous ceiling, so a busy
+    machine slows the suite down instead of failing it."""
+    import re
+
+    folder = ROOT / "tests" / "browser"
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text()
+        assert "wait_for_timeout(" not in text, path.name
+        if not path.name.startswith("test_"):  # conftest's server shutdown falls back to kill
+            continue
+        for found in re.finditer(r"timeout(?:_s)?=([^,)\n]+)", text):
+            assert "STATE_CEILING_MS" in found.group(1), (path.name, found.group())
+    conftest = (folder / "conftest.py").read_text()
+    assert "expect.set_options(timeout=STATE_CEILING_MS)" in conftest
+    assert "with_ceiling(context)" in conftest
