@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from app.export import image_problem
+from app.export.images import process_table
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,19 +38,27 @@ def _need_chromium() -> None:
 
 
 def _session_processes(sid: int) -> list[str]:
-    """Processes left in the export's session (its Chromium would be here), as 'pid comm'."""
-    left: list[str] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if int(fields[3]) == sid and fields[0] != "Z":
-            left.append(f"{entry.name} {stat[stat.find('(') + 1 : stat.rfind(')')]}")
-    return left
+    """Processes left in the export's session (its Chromium would be here), as 'pid state'."""
+    return [
+        f"{pid} {f[0]}"
+        for pid, f in process_table().items()
+        if len(f) > 3 and int(f[3]) == sid and f[0] != "Z"
+    ]
+
+
+def _export_command(out: Path, formats: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "app",
+        "export",
+        "--preset",
+        "bofa-base",
+        "--formats",
+        formats,
+        "--out",
+        str(out),
+    ]
 
 
 def _interrupt_export(
@@ -59,18 +68,7 @@ def _interrupt_export(
     stdout line containing ``trigger``, ``presses`` times; return (exit code, stdout, stderr,
     processes of its session still running once it has exited)."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "export",
-            "--preset",
-            "bofa-base",
-            "--formats",
-            "png,svg,pdf,csv",
-            "--out",
-            str(out),
-        ],
+        _export_command(out, "png,svg,pdf,csv"),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -145,18 +143,7 @@ def test_an_export_left_alone_still_exits_0(tmp_path: Path) -> None:
     _need_chromium()
     out = tmp_path / "out"
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "export",
-            "--preset",
-            "bofa-base",
-            "--formats",
-            "png,csv",
-            "--out",
-            str(out),
-        ],
+        _export_command(out, "png,csv"),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -85,12 +85,14 @@ def image_unavailable_reason() -> str | None:
 
 
 # ---- child processes ---------------------------------------------------------------------------
-def _children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
-    found: list[int] = []
+def process_table() -> dict[int, list[str]]:
+    """Every process's ``/proc/<pid>/stat`` fields after the command name: state, parent id,
+    process group, session, ... (Linux; empty elsewhere). Processes that end while being read are
+    left out."""
+    table: dict[int, list[str]] = {}
     proc = Path("/proc")
     if not proc.is_dir():
-        return found
+        return table
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -99,10 +101,13 @@ def _children_of(pid: int) -> list[int]:
         except OSError:
             continue
         # the command name is in parentheses and may hold spaces: split after the last ')'
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
+        table[int(entry.name)] = stat[stat.rfind(")") + 2 :].split()
+    return table
+
+
+def _children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
+    return [child for child, f in process_table().items() if len(f) > 1 and int(f[1]) == pid]
 
 
 def browser_processes(root: int | None = None) -> list[int]:
