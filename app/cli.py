@@ -19,12 +19,16 @@ Exit status:
 * 3: image formats were asked for explicitly with ``--formats`` but Chromium is missing (or
   failed); everything else requested was still written.
 * 1: the files could not be written (e.g. disk full); one line on stderr.
+* 130: interrupted (Ctrl-C): "interrupted" on stderr, no partial file, no Chromium left.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -194,14 +198,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK
 
 
+EXIT_INTERRUPTED = 130
+
+
+def _stop_images() -> None:
+    if "app.export" in sys.modules:  # close the shared Chromium and reap its processes
+        sys.modules["app.export"].stop_image_server()
+
+
+#: Loggers of the libraries driving Chromium, silenced in the CLI (see :func:`run`).
+_QUIET_LOGGERS = ("choreographer", "kaleido", "logistro")
+
+
+def _interrupt_once(_signum: int, _frame: object) -> None:
+    """Ctrl-C: raise KeyboardInterrupt once and ignore further presses, so that repeated presses
+    cannot cut short the clean-up (closing Chromium, removing its temporary profile)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """Entry point that never shows a traceback for input problems or Ctrl-C."""
+    """Entry point that never shows a traceback for input problems or Ctrl-C.
+
+    Ctrl-C at any point exits 130 with "interrupted" on stderr: the file being written is
+    removed (files are written atomically), the shared Chromium is closed and its processes
+    reaped, and further presses are ignored until that clean-up is done.
+    """
+    with contextlib.suppress(ValueError):  # not the main thread (tests): keep Python's handler
+        signal.signal(signal.SIGINT, _interrupt_once)
+    # the browser libraries log tracebacks when Chromium goes away mid-message (as it does on
+    # Ctrl-C, which reaches it too); the CLI reports a browser failure in its own one line
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
-        code = main(argv)
+        try:
+            code = main(argv)
+        finally:
+            _stop_images()
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_images()  # again: the interrupt may have cut the first stop short
         sys.stderr.write("interrupted\n")
-        code = 130
-    finally:
-        if "app.export" in sys.modules:  # close the shared Chromium before exiting
-            sys.modules["app.export"].stop_image_server()
+        sys.stderr.flush()
+        code = EXIT_INTERRUPTED
     raise SystemExit(code)

@@ -14,7 +14,11 @@ Two pure functions make the contract (no Streamlit needed, so they can be tested
   naming the parameter and the allowed range, and that parameter falls back to the preset's value.
   Warnings are plain text; user text in them is truncated and made printable, and the UI must still
   escape it for Markdown (see :func:`app.ui.escape_markdown`).
-* :func:`query_params_for` gives the query parameters of a scenario.
+* :func:`query_params_for` gives the query parameters of a scenario; :func:`url_represents` says
+  whether the current ones already read back as it (then the URL is left as written).
+
+Links, files and the session carry every input exactly: a value is written as Python's shortest
+``repr`` of the float and read back to the identical float (tested with Hypothesis).
 
 :func:`apply_to_session` loads a (preset, scenario) into the widgets' session state; call it from a
 widget callback (``on_change``/``on_click``), as Streamlit allows widget keys to be set only there
@@ -38,7 +42,7 @@ from model import (
     preset_ids,
 )
 from model.io import LEGACY_VALUES, legacy_values
-from model.scenario import choice_text, value_from_text
+from model.scenario import MAX_SUGGESTIONS, choice_text, value_from_text
 
 PRESET_PARAM = "preset"
 #: Longest raw value (characters) accepted for one parameter; longer text is rejected unread.
@@ -98,6 +102,30 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     for name in [*changed, *(k for k in LEGACY_VALUES if changed and k not in changed)]:
         params[name] = format_value(name, getattr(scenario, name))
     return params
+
+
+def url_represents(params: Mapping[str, Any], preset_id: str, scenario: Scenario) -> bool:
+    """Whether query parameters already read back, without a warning, as this preset and scenario.
+
+    A link that spells a value differently (``4.50``, ``45e-1``) or names a field at its preset
+    value still represents the scenario (a link with fields but no ``entrant_profile`` reads as
+    the old "builder" entrant, so it does not represent a scenario with today's default), so the page leaves the URL as the visitor wrote it and
+    writes :func:`query_params_for` only when the scenario differs.
+
+    Examples
+    --------
+    >>> from model import load_preset
+    >>> scenario = load_preset("bofa-base").replace(gw_built=4.5)
+    >>> link = {"preset": "bofa-base", "gw_built": "4.50", "entrant_profile": "neocloud"}
+    >>> url_represents(link, "bofa-base", scenario)
+    True
+    >>> url_represents({"preset": "bofa-base", "gw_built": "4.5"}, "bofa-base", scenario)
+    False
+    >>> url_represents({"gw_built": "4.6"}, "bofa-base", scenario)
+    False
+    """
+    read_preset, read_scenario, warnings = parse_query_params(params)
+    return not warnings and read_preset == preset_id and read_scenario == scenario
 
 
 def _values(raw: object) -> list[str]:
@@ -171,6 +199,7 @@ def parse_query_params(
     known_presets = preset_ids()
     preset_id = DEFAULT_PRESET
     overrides: dict[str, float | int] = {}
+    n_unknown = 0
     for key in params:
         raw_key = str(key)
         values = _values(params[key])
@@ -191,7 +220,13 @@ def parse_query_params(
                 preset_id = values[0]
             continue
         if raw_key not in FIELD_SPECS:
-            close = difflib.get_close_matches(raw_key[:MAX_VALUE_CHARS], FIELD_NAMES, n=3)
+            # a suggestion for the first few only: each costs ~1 ms (see MAX_SUGGESTIONS)
+            close = (
+                difflib.get_close_matches(raw_key[:MAX_VALUE_CHARS], FIELD_NAMES, n=3)
+                if n_unknown < MAX_SUGGESTIONS
+                else []
+            )
+            n_unknown += 1
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             warnings.append(
                 f"unknown URL parameter {show_user_text(raw_key)} "
@@ -211,8 +246,9 @@ def parse_query_params(
             overrides[raw_key] = value
 
     base = load_preset(preset_id)
-    if any(str(k) != PRESET_PARAM for k in params):
+    if any(str(k) in FIELD_SPECS for k in params):
         # a link with fields but without one added since means what it meant when written
+        # (unknown parameters alone are ignored, so they do not make a link old)
         overrides = {**legacy_values(str(k) for k in params), **overrides}
     try:
         scenario = base.replace(**overrides)
@@ -264,12 +300,9 @@ def scenario_from_session(
     session: Mapping[Any, Any], fallback: Scenario
 ) -> tuple[Scenario, list[str]]:
     """The scenario the widgets hold; on a rule broken across fields, the fallback and problems."""
-    values: dict[str, object] = {}
-    for name in FIELD_NAMES:
-        v = session.get(widget_key(name), getattr(fallback, name))
-        if isinstance(v, float):
-            v = float(f"{v:.12g}")  # drop float noise from widget arithmetic
-        values[name] = v
+    # the values as stored, unrounded: a link's or a file's value is used exactly (the widget
+    # callbacks already drop the float noise of their own percent arithmetic)
+    values = {name: session.get(widget_key(name), getattr(fallback, name)) for name in FIELD_NAMES}
     try:
         return make_scenario(values), []
     except ScenarioError as exc:
@@ -286,5 +319,6 @@ __all__ = [
     "scenario_from_session",
     "session_values",
     "show_user_text",
+    "url_represents",
     "widget_key",
 ]

@@ -134,7 +134,7 @@ def format_table(result: Result) -> str:
     """The metrics as an aligned text table with units."""
     rows = []
     for name, value in result.metrics().items():
-        unit = METRIC_UNITS.get(name, "flag (1 = several IRRs)" if name == "irr_multiple" else "")
+        unit = METRIC_UNITS.get(name, "")
         text = "n/a" if value is None else f"{value:,.4f}"
         rows.append((name, text, unit))
     w1 = max(len(r[0]) for r in rows)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from model import engine, finance
-from model.results import Result, _validate_columns, evaluate, evaluate_batch
+from model.results import Result, _validate_columns, evaluate_batch
 from model.scenario import Scenario
 
 #: Efficiency multipliers of the pricing-pressure sweeps (x tokens per GPU versus today).
@@ -339,12 +339,6 @@ def breakeven_resale_rate(sweep: pd.DataFrame) -> float | None:
     return float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
 
 
-def procured_result(scenario: Scenario) -> tuple[Result, bool]:
-    """The evaluation of :func:`procured_scenario` (one :func:`model.evaluate`)."""
-    s, illustrative = procured_scenario(scenario)
-    return evaluate(s), illustrative
-
-
 __all__ = [
     "ELASTICITY_GRID",
     "INDEX_COLUMNS",
@@ -361,7 +355,6 @@ __all__ = [
     "npv_multiplier_sweep",
     "npv_profile_roots",
     "pricing_pressure_map",
-    "procured_result",
     "procured_scenario",
     "profile_rates",
     "resale_contribution",

@@ -154,7 +154,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "power_load_factor",
         "Power load factor",
-        "fraction of facility power",
+        "fraction of facility power drawn on average",
         0.0,
         1.0,
         0.01,
@@ -258,7 +258,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "lease_utilization",
         "Lease utilisation",
-        "fraction of leased capacity",
+        "fraction of leased capacity billed",
         0.0,
         1.0,
         0.01,
@@ -299,7 +299,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "tokens_per_sec_per_gpu",
         "Tokens per second per GPU",
-        "tokens/s per GPU",
+        "output tokens/s per GPU at a latency target",
         1.0,
         100_000.0,
         50.0,
@@ -319,7 +319,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "hosting_utilization",
         "Hosting utilisation",
-        "fraction of token capacity",
+        "fraction of token capacity sold",
         0.0,
         1.0,
         0.01,
@@ -422,7 +422,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "efficiency_diffusion",
         "Efficiency diffusion",
-        "fraction (0 builder only, 1 industry)",
+        "fraction (0 builder only; 1 whole industry)",
         0.0,
         1.0,
         0.05,
@@ -432,7 +432,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "price_pass_through",
         "Price pass-through",
-        "fraction of cost decline",
+        "fraction of industry cost decline passed into token prices",
         0.0,
         1.0,
         0.05,
@@ -442,7 +442,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "demand_elasticity",
         "Demand elasticity",
-        "absolute price elasticity",
+        "absolute price elasticity of token demand",
         0.0,
         3.0,
         0.05,
@@ -558,7 +558,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "shares_outstanding_b",
         "Diluted shares",
-        "billion shares",
+        "billion diluted shares",
         0.1,
         20.0,
         0.01,
@@ -772,7 +772,7 @@ _SPECS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "entrant_profile",
         "Marginal entrant",
-        "choice: 0 builder, 1 neocloud, 2 hyperscaler",
+        "choice: builder, neocloud, hyperscaler",
         0,
         2,
         1,

@@ -9,9 +9,11 @@ Parsing runs within a budget, so that any file up to :data:`MAX_FILE_BYTES` is a
 refused in well under a second and a few tens of MB: only regular files are read (a device or a
 FIFO is refused before it is opened for reading), and a TOML file is pre-scanned for the shapes
 that make ``tomllib`` slow (it is quadratic in the number of parts of a dotted key): at most
-:data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots per line, :data:`MAX_PAIRS` pairs and
-:data:`MAX_DIGITS` digits in a row. A UTF-8 byte-order mark is accepted; an empty file, duplicate JSON keys and numbers
-with more digits than any field allows are refused with a message.
+:data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots per line, :data:`MAX_PAIRS` pairs,
+:data:`MAX_TABLE_HEADERS` table headers and :data:`MAX_DIGITS` digits in a row; only the first
+:data:`model.scenario.MAX_SUGGESTIONS` unknown keys get a "did you mean" suggestion. A UTF-8
+byte-order mark is accepted; an empty file, duplicate JSON keys and numbers with more digits than
+any field allows are refused with a message.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from model.data import DEFAULT_PRESET, presets
 from model.fields import CHOICE_FIELDS, FIELD_NAMES, FIELD_SPECS
 from model.scenario import (
+    MAX_SUGGESTIONS,
     Scenario,
     ScenarioError,
     check_value,
@@ -67,11 +70,17 @@ MAX_PAIRS = 2_000
 #: Most dots in a TOML file outside strings and comments (a saved file has about 40): bounds the
 #: work on many moderately dotted keys or table headers (2,000 lines of 16 took ~0.4 s).
 MAX_DOTS = 2_000
+#: Most table headers (``[name]`` or ``[[name]]`` lines) in a TOML file (a saved file has one):
+#: each unknown header is a table ``tomllib`` builds and a problem to report, and a header has no
+#: ``=`` or ``.`` for the other bounds to count (2,000 of them took ~1 s).
+MAX_TABLE_HEADERS = 100
 #: Most digits in a row (no field needs more; Python refuses to convert > 4,300-digit integers).
 MAX_DIGITS = 100
 _TOP_KEYS = frozenset({"format", "version", "preset", "name", "scenario"})
 _DIGIT_RUN = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
 _BOM = "\ufeff"
+#: A line that opens a table header (after optional spaces); counted in one regex pass.
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 #: Single-line TOML strings (basic with escapes, literal) and a comment: one linear regex pass.
 _STRINGS_AND_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#.*')
 
@@ -221,8 +230,9 @@ def check_toml_budget(text: str) -> None:
 
     Checks, before any parsing: at most :data:`MAX_LINES` lines, :data:`MAX_DOTS_PER_LINE` dots on
     a line outside strings and comments (long dotted keys are quadratic to parse),
-    :data:`MAX_PAIRS` ``=`` signs and :data:`MAX_DOTS` dots outside strings and comments, and :data:`MAX_DIGITS` digits in a
-    row. Each check is one linear pass over the text.
+    :data:`MAX_PAIRS` ``=`` signs and :data:`MAX_DOTS` dots outside strings and comments,
+    :data:`MAX_TABLE_HEADERS` lines opening with ``[``, and :data:`MAX_DIGITS` digits in a row.
+    Each check is one linear pass over the text.
     """
     n_lines = text.count("\n") + 1
     if n_lines > MAX_LINES:
@@ -252,6 +262,14 @@ def check_toml_budget(text: str) -> None:
                         f"{limit:,} in a TOML file)"
                     ]
                 )
+    headers = len(_TABLE_HEADER.findall(text))
+    if headers > MAX_TABLE_HEADERS:
+        raise ScenarioError(
+            [
+                f"file has {headers:,} table headers (allowed: at most {MAX_TABLE_HEADERS} "
+                "[table] lines in a TOML file)"
+            ]
+        )
     run = _DIGIT_RUN.search(text)
     if run is not None:
         line_no = text.count("\n", 0, run.start()) + 1
@@ -339,9 +357,11 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
         problems.append("scenario must be a table of field = value pairs")
         fields_obj = {}
     values: dict[str, object] = {}
+    n_unknown = 0
     for key, value in fields_obj.items():
         if key not in FIELD_SPECS:
-            problems.append(unknown_field_message(str(key)))
+            problems.append(unknown_field_message(str(key), suggest=n_unknown < MAX_SUGGESTIONS))
+            n_unknown += 1
             continue
         try:
             values[key] = check_value(key, value)

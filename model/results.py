@@ -12,6 +12,7 @@ import pandas as pd
 
 from model import engine, finance
 from model.fields import FIELD_NAMES, FIELD_SPECS, INTEGER_FIELDS
+from model.metrics import METRICS
 from model.scenario import (
     SHARE_SUM_TOLERANCE,
     Scenario,
@@ -20,7 +21,7 @@ from model.scenario import (
     default_scenario,
     share_sum_message,
     show_text,
-    unknown_field_message,
+    unknown_field_messages,
 )
 
 #: Metric columns of :func:`evaluate_batch`, named as the attributes of :class:`Result`.
@@ -50,33 +51,9 @@ BATCH_METRICS: tuple[str, ...] = (
     "peak_debt_busd",
 )
 
-#: Units of each metric, for tables and exports.
-METRIC_UNITS: dict[str, str] = {
-    "npv_busd": "US$ B",
-    "irr": "fraction per year",
-    "irr_root_count": "count of NPV roots at rates above -100%",
-    "mirr": "fraction per year",
-    "payback_years": "years from the first capex year (last crossing of cumulative FCF)",
-    "payback_from_operation_years": "years from the start of operation (first crossing)",
-    "residual_pv_busd": "US$ B (present value of the residual, after tax on the gain)",
-    "discounted_payback_years": "years from the first capex year",
-    "roic": "fraction per year",
-    "gross_lease_yield": "fraction per year",
-    "npv_per_share_usd": "US$ per share",
-    "capex_initial_busd": "US$ B",
-    "capex_lifetime_busd": "US$ B",
-    "revenue_total_busd": "US$ B",
-    "ebitda_margin": "fraction of revenue",
-    "average_revenue_busd_per_year": "US$ B per year",
-    "market_reaction_busd": "US$ B",
-    "npv_to_market_reaction": "ratio",
-    "breakeven_lease_rate_busd_per_gw_year": "US$ B per GW-year",
-    "equity_irr": "fraction per year (after tax, levered, the builder's own position)",
-    "equity_irr_root_count": "count of roots of the equity NPV profile at rates above -100%",
-    "npv_equity_busd": "US$ B (NPV to the builder's equity, adjusted present value)",
-    "min_dscr": "x debt service (lowest cover ratio in a year with debt service)",
-    "peak_debt_busd": "US$ B",
-}
+#: Unit of each metric as the model keeps it (fractions for rates), read from the metrics table
+#: (:data:`model.metrics.METRICS`, ``model_unit``) so that a unit is written in one place.
+METRIC_UNITS: dict[str, str] = {name: spec.model_unit for name, spec in METRICS.items()}
 
 
 def _opt(x: float) -> float | None:
@@ -285,9 +262,7 @@ def _validate_columns(
                 f"column {show_text(c)} is given {n_times} times (allowed: each field once)"
             )
         seen.add(c)
-    problems += [
-        unknown_field_message(str(c)) for c in dict.fromkeys(names) if c not in FIELD_SPECS
-    ]
+    problems += unknown_field_messages(str(c) for c in dict.fromkeys(names) if c not in FIELD_SPECS)
     if problems:
         raise ScenarioError(problems)
     n = len(table) if isinstance(table, pd.DataFrame) else _column_length(table)
@@ -424,6 +399,19 @@ def evaluate_batch(
     Notes
     -----
     Same engine as :func:`evaluate`, vectorised over rows with numpy: no per-scenario Python loop.
+
+    Examples
+    --------
+    Two scenarios around a preset (the fields not given are the preset's), the same numbers as
+    :func:`evaluate` row by row:
+
+    >>> from model import load_preset
+    >>> base = load_preset("bofa-base")
+    >>> batch = evaluate_batch({"gw_built": [3.0, 4.5], "wacc": [0.087, 0.10]}, base)
+    >>> batch["npv_busd"].round(2).tolist()
+    [17.96, 11.66]
+    >>> bool(batch["npv_busd"].iloc[1] == evaluate(base.replace(gw_built=4.5, wacc=0.10)).npv_busd)
+    True
     """
     if base is not None and not isinstance(base, Scenario):
         raise ScenarioError([f"base = {show_text(base)} is not a Scenario"])

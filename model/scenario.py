@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,11 @@ from model.data import DEFAULT_PRESET, assumptions, default_value, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS
 
 SHARE_SUM_TOLERANCE = 1e-9
+#: Unknown names given a "did you mean" suggestion per file, link or table; the rest are listed
+#: without one. A suggestion costs ~1 ms for a name close to a field's (difflib's full ratio), so
+#: suggesting for all 33,000 field-like keys of a 1 MB file took 20-45 s (docs/deploy.md's budget
+#: is ~0.5 s a file).
+MAX_SUGGESTIONS = 5
 
 
 class ScenarioError(ValueError):
@@ -301,11 +306,13 @@ def share_sum_message(lease_share: float, hosting_share: float) -> str:
 def validation_problems(exc: ValidationError) -> list[str]:
     """Turn a pydantic ValidationError on Scenario into one clear message per problem."""
     problems: list[str] = []
+    n_unknown = 0
     for err in exc.errors():
         loc = err.get("loc", ())
         name = str(loc[0]) if loc else ""
         if err.get("type") == "extra_forbidden":
-            problems.append(unknown_field_message(name))
+            problems.append(unknown_field_message(name, suggest=n_unknown < MAX_SUGGESTIONS))
+            n_unknown += 1
             continue
         msg = str(err.get("msg", ""))
         msg = msg.removeprefix("Value error, ")
@@ -315,11 +322,36 @@ def validation_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
-def unknown_field_message(name: str) -> str:
-    """Message for a field name the scenario does not have, with the closest known names."""
-    close = difflib.get_close_matches(name[:80], FIELD_NAMES, n=3)  # bounded work
+def unknown_field_message(name: str, suggest: bool = True) -> str:
+    """Message for a field name the scenario does not have, with the closest known names.
+
+    ``suggest=False`` leaves the suggestion out: callers reporting many unknown names suggest
+    for the first :data:`MAX_SUGGESTIONS` only (see :func:`unknown_field_messages`).
+
+    Examples
+    --------
+    >>> unknown_field_message("gw_biult")
+    "unknown field 'gw_biult' (not a scenario input; did you mean gw_built?)"
+    >>> unknown_field_message("gw_biult", suggest=False)
+    "unknown field 'gw_biult' (not a scenario input)"
+    """
+    close = difflib.get_close_matches(name[:80], FIELD_NAMES, n=3) if suggest else []
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f"unknown field {_show(name)} (not a scenario input{hint})"
+
+
+def unknown_field_messages(names: Iterable[str]) -> list[str]:
+    """One message per unknown name; the first :data:`MAX_SUGGESTIONS` with suggestions.
+
+    Examples
+    --------
+    >>> messages = unknown_field_messages(["gw_biult"] * 7)
+    >>> sum("did you mean" in m for m in messages), len(messages)
+    (5, 7)
+    """
+    return [
+        unknown_field_message(name, suggest=i < MAX_SUGGESTIONS) for i, name in enumerate(names)
+    ]
 
 
 def make_scenario(values: Mapping[str, object]) -> Scenario:
@@ -357,6 +389,7 @@ def default_scenario() -> Scenario:
 
 
 __all__ = [
+    "MAX_SUGGESTIONS",
     "Scenario",
     "ScenarioError",
     "check_value",
@@ -370,6 +403,7 @@ __all__ = [
     "share_sum_message",
     "show_text",
     "unknown_field_message",
+    "unknown_field_messages",
     "validation_problems",
     "value_from_text",
 ]

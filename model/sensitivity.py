@@ -185,6 +185,15 @@ def tornado(
     ------
     ScenarioError, ValueError
         Unknown field or metric; a low or high that is not a finite number, or low > high.
+
+    Examples
+    --------
+    The inputs that move NPV most across their sourced ranges (US$ B), largest swing first:
+
+    >>> from model import load_preset
+    >>> t = tornado(load_preset("bofa-base"))
+    >>> [(r.field, round(r.metric_low, 1), round(r.metric_high, 1)) for r in t.head(2).itertuples()]
+    [('it_life_years', -65.9, 26.0), ('lease_rate_busd_per_gw_year', -21.3, 56.8)]
     """
     check_scenario(scenario)
     check_metric(metric)
@@ -311,6 +320,15 @@ def grid(
         cell equals ``evaluate(scenario.replace(x_field=x, y_field=y))``'s metric. Cells that break
         ``lease_share + hosting_share <= 1`` are NaN and counted in ``attrs["infeasible_cells"]``.
         One :func:`model.evaluate_batch` call for the whole grid.
+
+    Examples
+    --------
+    NPV (US$ B) over GW built (columns) and WACC (rows):
+
+    >>> from model import load_preset
+    >>> g = grid(load_preset("bofa-base"), "gw_built", [2.0, 4.0], "wacc", [0.08, 0.10])
+    >>> g.round(1).values.tolist(), g.attrs["infeasible_cells"]
+    ([[16.0, 32.1], [5.2, 10.4]], 0)
     """
     check_scenario(scenario)
     check_field(x_field, "x_field")
@@ -425,6 +443,15 @@ def breakeven(
     :func:`scipy.optimize.brentq`, and the result is checked to reach the target within
     :data:`BREAKEVEN_TOLERANCE`. Whole-number fields are scanned at every whole number.
     Crossings closer together than the scan spacing can be missed.
+
+    Examples
+    --------
+    The capex per GW at which NPV falls to 0 (US$ B per GW; the scenario has 42.5):
+
+    >>> from model import load_preset
+    >>> be = breakeven(load_preset("bofa-base"), "capex_per_gw_busd")
+    >>> round(be.value, 2), be.crossings, abs(be.metric_at_value) <= BREAKEVEN_TOLERANCE
+    (47.12, 1, True)
     """
     check_scenario(scenario)
     check_field(field)

@@ -151,6 +151,15 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
         units), ``clipped`` (notes where a value was clipped to the field's bounds), ``description,
         source``, every metric of :data:`model.BATCH_METRICS`, and ``delta_npv_busd`` (US$ B) and
         ``delta_irr`` (fraction per year) against the scenario as set.
+
+    Examples
+    --------
+    >>> from model import load_preset
+    >>> table = stress_tests(load_preset("bofa-base")).set_index("shock")
+    >>> round(float(table.loc["rate_spike", "delta_npv_busd"]), 1)  # US$ B against as set
+    -21.6
+    >>> round(float(table.loc["all_together", "npv_busd"]), 1)
+    -168.0
     """
     cases = stress_scenarios(scenario)
     base = scenario.model_dump()
@@ -196,11 +205,6 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
         "delta_irr": METRIC_UNITS["irr"],
     }
     return out
-
-
-def changed_fields(scenario: Scenario) -> dict[str, set[str]]:
-    """The inputs each case actually changes (for checks and display)."""
-    return {k: set(scenario.diff(s)) for k, (s, _) in stress_scenarios(scenario).items()}
 
 
 __all__ = [

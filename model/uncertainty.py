@@ -25,7 +25,9 @@ lives) the run multiplies them by ``value as set / reference``; with ``follow = 
 and shares) it adds ``value as set - reference``; with ``follow = "absolute"`` (the default for a
 mapping without ``follow``) it uses them as given. So a sourced range keeps its relative spread
 and skew wherever the scenario puts the input. ``monte_carlo(..., follow_scenario=False)`` treats
-every distribution as absolute.
+every distribution as absolute. Scaling needs a value as set >= 0: below 0 it would flip low and
+high and squeeze the range, so the run refuses it with a message naming the field and suggesting
+"shift" (or absolute ranges for a lognormal); at 0 every draw is 0, and the notes say so.
 
 Every draw lies within the field's bounds: a distribution that reaches past them is **truncated**
 (the copula's uniform is rescaled into the bounds' quantile range; no point mass piles up at a
@@ -54,7 +56,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from model import engine, finance
+from model import cpus, engine, finance
 from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
@@ -1152,11 +1154,37 @@ def _prepare(
                 "distributions", f"distributions: key {_short(name)} is not a field name"
             )
     specs = {name: parse_distribution(name, spec) for name, spec in distributions.items()}
+    if follow_scenario:
+        for name, d in specs.items():
+            _check_scale_base(d, float(getattr(scenario, name)))
     dists = {
         name: (d.at(float(getattr(scenario, name))) if follow_scenario else d.at_reference())
         for name, d in specs.items()
     }
     return specs, dists
+
+
+def _check_scale_base(d: Distribution, value_as_set: float) -> None:
+    """Refuse a "scale"-following distribution on a value as set < 0 (raises MonteCarloError).
+
+    Scaling by ``value_as_set / reference < 0`` would flip low and high and squeeze the range,
+    silently: an input set to -0.25 drew -0.05 every time. "shift" moves the range by the
+    difference instead (a lognormal, positive by nature, takes absolute ranges). At exactly 0 the
+    documented rule holds: every draw is 0, and the run's notes say so.
+    """
+    if d.follow != "scale" or value_as_set >= 0:
+        return
+    remedy = (
+        "use absolute ranges for a lognormal"
+        if d.kind == "lognormal"
+        else "use follow = 'shift', or absolute ranges"
+    )
+    raise MonteCarloError(
+        "distributions",
+        f"{d.field} = {value_as_set:g} ({FIELD_SPECS[d.field].unit}): follow = 'scale' multiplies "
+        f"the range by the value as set / reference, which is negative (allowed: 'scale' for a "
+        f"value as set >= 0; {remedy})",
+    )
 
 
 def sample_inputs(
@@ -1243,6 +1271,12 @@ def _notes(dists: dict[str, Distribution], n: int, over_count: int) -> list[str]
         for f in dists
         if f in INTEGER_FIELDS
     ]
+    notes += [
+        f"{FIELD_SPECS[f].label} is set to 0 and its range follows the scenario by scale: every "
+        "draw is 0 (follow = 'shift' keeps a spread around 0)"
+        for f, d in dists.items()
+        if d.low == d.high == 0.0  # only scaling by 0 gives this (a range needs low < high)
+    ]
     truncated = [f for f, d in dists.items() if d.truncated()]
     if truncated:
         notes.append(
@@ -1273,8 +1307,9 @@ def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
 
 
 def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    return engine.available_cores()
+    """CPU cores this process may use: its affinity mask capped by its cgroup's CPU quota (v1 or
+    v2; ``--cpus=2`` on a 64-core host gives 2), see :mod:`model.cpus`."""
+    return cpus.usable_cores(engine.available_cores(), cpus.cgroup_cpu_quota())
 
 
 def check_workers(workers: object) -> int:

@@ -5,6 +5,12 @@ is under a second and a few hundred MB for any file up to ``model.io.MAX_FILE_BY
 Run: ``.venv/bin/python scripts/parse_budget.py``. (Without the pre-scan, ``tomllib`` took 1.8 s
 and 396 MB for a 20 KB dotted key on this machine kind, and ~8 GB for 88 KB: do not measure that
 here.)
+
+The red team's shapes, before and after bounding them (this machine kind, one run each):
+"field-like unknown JSON keys" (1 MB, ~31,700 keys like ``gw_built_7``) took 34.3 s with a
+"did you mean" for every key and 0.085 s with one for the first 5 only; "unknown TOML table
+headers" (1,999 ``[gw_built_7]`` lines) took 2.85 s through tomllib and 0.001 s refused by the
+pre-scan (at most 100 headers).
 """
 
 from __future__ import annotations

@@ -11,7 +11,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from model.fields import FIELD_NAMES
+
 HOSTILE_DIR = Path(__file__).resolve().parent / "hostile"
+
+
+def field_like_json_keys(size: int) -> bytes:
+    """A flat JSON file of ``size`` bytes of unknown keys that look like field names
+    (``gw_built_7``): each is close enough to a field for difflib's full ratio (~1 ms a key), so
+    suggesting for all ~33,000 of a 1 MB file took 20-45 s to refuse."""
+    parts: list[str] = []
+    total = 2
+    for i in range(size):
+        part = f'"{FIELD_NAMES[i % len(FIELD_NAMES)]}_{i}": 1'
+        total += len(part) + 1
+        if total > size:
+            break
+        parts.append(part)
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def unknown_table_headers_toml(size: int, n: int = 1_999) -> bytes:
+    """A TOML file of ``n`` unknown table headers that look like field names (``[gw_built_7]``):
+    no ``=`` or ``.``, so only the line bound held them (2,000 took ~1 s)."""
+    lines = "".join(f"[{FIELD_NAMES[i % len(FIELD_NAMES)]}_{i}]\n" for i in range(n))
+    return lines.encode()[:size]
 
 
 def _fill(unit: str, size: int, head: str = "", tail: str = "") -> str:
@@ -66,6 +90,8 @@ SHAPES: dict[str, Callable[[int], tuple[bytes, str]]] = {
         "json",
     ),
     "long JSON string": lambda n: (_fill("a", n, '{"name": "', '"}').encode(), "json"),
+    "field-like unknown JSON keys": lambda n: (field_like_json_keys(n), "json"),
+    "unknown TOML table headers": lambda n: (unknown_table_headers_toml(n), "toml"),
 }
 
 #: tests/hostile/<file> -> text its refusal must contain ("" = the file loads, gw_built = 4.5).
@@ -83,6 +109,7 @@ FILE_EXPECTATIONS: dict[str, str] = {
     "too-many-lines.toml": "5,001 lines",
     "deep-arrays.toml": "nested too deeply",
     "shares-above-one.json": "exceeds 1",
+    "unknown-table-headers.toml": "1,999 table headers",
 }
 
 

@@ -1,35 +1,25 @@
 """Hypothesis over the whole bounded input space: evaluate never raises, every output is finite
 or None, the accounting identities hold, and evaluate_batch equals evaluate.
 
-Profiles: ``dev`` (default) and ``ci`` (when the CI environment variable is set) keep the suite
-fast; ``thorough`` (HYPOTHESIS_PROFILE=thorough) runs many more examples.
+Profiles (registered in tests/conftest.py): ``dev`` (default) and ``ci`` (when the CI environment
+variable is set) keep the suite fast; ``thorough`` (HYPOTHESIS_PROFILE=thorough) runs many more
+examples.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from test_engine import assert_accounting_identities
 from test_finance import _assert_irr_properties
 from test_results import assert_metrics_consistent
 
 from model import FIELD_SPECS, Scenario, evaluate, evaluate_batch
-
-_COMMON: dict[str, Any] = {
-    "deadline": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
-settings.register_profile("dev", max_examples=60, **_COMMON)
-settings.register_profile("ci", max_examples=80, derandomize=True, **_COMMON)
-settings.register_profile("thorough", max_examples=3000, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 def _field(name: str) -> st.SearchStrategy[float]:

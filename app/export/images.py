@@ -6,7 +6,8 @@ Without Chromium, :func:`images_available` is False and :func:`chart_image` rais
 :class:`ExportError` with a plain message.
 
 Hardening: a render that hangs or fails stops the browser, and every Chromium process it left
-behind is killed and reaped (:func:`reap_browser_children`); a chart larger than
+behind is killed and reaped (:func:`reap_browser_children`); Ctrl-C (KeyboardInterrupt) is never
+taken for a browser failure: the browser is stopped and the interrupt passed on; a chart larger than
 :data:`MAX_SIDE_PX` is refused before rendering; the bytes are checked (magic number and a
 minimum size) before they count as an image.
 """
@@ -20,6 +21,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +85,14 @@ def image_unavailable_reason() -> str | None:
 
 
 # ---- child processes ---------------------------------------------------------------------------
-def _children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
-    found: list[int] = []
+def process_table() -> dict[int, list[str]]:
+    """Every process's ``/proc/<pid>/stat`` fields after the command name: state, parent id,
+    process group, session, ... (Linux; empty elsewhere). Processes that end while being read are
+    left out."""
+    table: dict[int, list[str]] = {}
     proc = Path("/proc")
     if not proc.is_dir():
-        return found
+        return table
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -97,10 +101,13 @@ def _children_of(pid: int) -> list[int]:
         except OSError:
             continue
         # the command name is in parentheses and may hold spaces: split after the last ')'
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return found
+        table[int(entry.name)] = stat[stat.rfind(")") + 2 :].split()
+    return table
+
+
+def _children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
+    return [child for child, f in process_table().items() if len(f) > 1 and int(f[1]) == pid]
 
 
 def browser_processes(root: int | None = None) -> list[int]:
@@ -119,15 +126,37 @@ def browser_processes(root: int | None = None) -> list[int]:
     return out
 
 
+#: Longest wait for killed Chromium processes to be gone (s): a ceiling, normally ~10 ms.
+REAP_WAIT_S = 5.0
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :].split()[:1] != ["Z"]
+
+
 def reap_browser_children() -> int:
-    """Kill every Chromium this process started and reap the direct children; returns the count."""
+    """Kill every Chromium this process started and reap the direct children; returns the count.
+
+    Waits (at most :data:`REAP_WAIT_S`) until the killed processes are gone, so that nothing
+    writes into the browser's temporary profile while it is removed at exit.
+    """
     pids = browser_processes()
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + REAP_WAIT_S
     for pid in pids:
         with contextlib.suppress(OSError):  # only direct children can be reaped by us
             os.waitpid(pid, os.WNOHANG)
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, os.WNOHANG)
     return len(pids)
 
 
@@ -159,6 +188,10 @@ class _ImageServer:
         import kaleido
 
         loop = asyncio.new_event_loop()
+        # a render cancelled by a timeout or Ctrl-C can end in an error no one awaits (the
+        # browser's pipe closed under it); render() has already reported or retried it, so the
+        # loop must not print its traceback at exit
+        loop.set_exception_handler(lambda _loop, _context: None)
         thread = threading.Thread(target=loop.run_forever, name="kaleido-image-server", daemon=True)
         thread.start()
 
@@ -175,6 +208,8 @@ class _ImageServer:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
             reap_browser_children()
+            if not isinstance(exc, Exception):  # Ctrl-C is the user's, not a browser failure
+                raise
             self.failed = (
                 f"Image export (PNG, SVG, PDF) is unavailable: Chromium at {browser} could not "
                 f"start ({_brief(exc)}). Interactive HTML, CSV, XLSX and the report still work, "
@@ -190,14 +225,21 @@ class _ImageServer:
         self._loop = self._thread = self._kaleido = None
         if loop is None:
             return
+        interrupted: BaseException | None = None
         if k is not None and thread is not None and thread.is_alive():
-            with contextlib.suppress(BaseException):  # a hung browser: killed below
+            try:
                 asyncio.run_coroutine_threadsafe(k.close(), loop).result(timeout=10)
+            except Exception:  # noqa: S110  a hung or dead browser: killed below
+                pass
+            except BaseException as exc:  # Ctrl-C: finish the clean-up, then pass it on
+                interrupted = exc
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join(timeout=5)
         # whatever close() left behind (a hung browser, its zygotes and renderers)
         reap_browser_children()
+        if interrupted is not None:
+            raise interrupted
 
     def start(self) -> None:
         """Start the browser now (optional: :meth:`render` starts it on first use)."""
@@ -227,6 +269,8 @@ class _ImageServer:
                 except BaseException as exc:
                     future.cancel()
                     self._stop()  # a crashed or stuck browser: start afresh next time
+                    if not isinstance(exc, Exception):  # Ctrl-C: stop, do not retry
+                        raise
                     problem = _brief(exc)
                     continue
                 problem = image_problem(data, fmt)

@@ -8,7 +8,9 @@
   is ``"true"``: then a missing Chromium is a failure.
 
 Use the ``page``/``context``/``browser`` fixtures of pytest-playwright as usual and mark tests
-with ``@pytest.mark.browser``.
+with ``@pytest.mark.browser``. Waits are for states with one generous ceiling
+(tests/browser/waits.py): the ``context`` fixture and ``expect`` default to it, and a context a
+test makes itself goes through ``with_ceiling``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import BrowserContext, expect
+from waits import STATE_CEILING_MS, with_ceiling
 
 from app.devserver import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, wait_healthy
 
-STARTUP_TIMEOUT_S = 60.0
+#: The server's start is a state too (health answers "ok"), with the same generous ceiling.
+STARTUP_TIMEOUT_S = STATE_CEILING_MS / 1000
+
+# every expect(...) assertion waits for its state up to the ceiling (Playwright's default is 5 s)
+expect.set_options(timeout=STATE_CEILING_MS)
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    """pytest-playwright's context, with every wait and action of its pages bounded by the
+    ceiling instead of Playwright's 30 s (tests/browser/waits.py)."""
+    return with_ceiling(context)
 
 
 def _in_ci() -> bool:

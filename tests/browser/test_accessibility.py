@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from waits import STATE_CEILING_MS, wait_settled
 
 from app import page as app_page
 from model import FIELD_SPECS, GROUPS
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-TIMEOUT_MS = 60_000
 #: Every tab of the dashboard, in order (from the page, so a new tab is checked too).
 TABS = tuple(title for title, _ in app_page.TABS)
 
@@ -39,7 +39,7 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
     page.set_viewport_size({"width": 1440, "height": 900})
     # a changed scenario: its scenario line quotes money, the case that used to turn into maths
     page.goto(f"{app_url}/?preset=bofa-base&capex_per_gw_busd=43&wacc=0.09")
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=STATE_CEILING_MS)
     # open every input group, so the audit covers the sidebar's inputs too (closed on a visit)
     inputs = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]')
     opened = 0
@@ -48,14 +48,14 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
         # Opening a group reruns the script, which streams the boxes in: wait for all of the
         # open groups' boxes, not the first new one (a partial count made this check flaky).
         opened += sum(1 for spec in FIELD_SPECS.values() if spec.group == group)
-        expect(inputs).to_have_count(opened, timeout=TIMEOUT_MS)
+        expect(inputs).to_have_count(opened, timeout=STATE_CEILING_MS)
     assert opened == len(FIELD_SPECS)
     failures: dict[str, object] = {}
     for tab in TABS:
         page.get_by_role("tab", name=tab).click()
         panel = page.get_by_role("tabpanel", name=tab)
-        expect(panel).to_be_visible(timeout=TIMEOUT_MS)
-        page.wait_for_timeout(2500)  # let the tab's charts and tables settle
+        expect(panel).to_be_visible(timeout=STATE_CEILING_MS)
+        wait_settled(page)  # the tab's charts and tables drawn, no rerun in flight
         if page.evaluate("typeof axe") == "undefined":
             page.add_script_tag(path=str(AXE))
         serious = _serious(page.evaluate(_RUN_AXE))

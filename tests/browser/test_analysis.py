@@ -6,8 +6,8 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from waits import STATE_CEILING_MS
 
-TIMEOUT_MS = 60_000
 #: Tab -> texts of chart titles that must be drawn (Plotly SVG text).
 TABS = {
     "Sensitivity": ["Tornado: NPV at WACC", "NPV at WACC over Capex per GW and Lease rate"],
@@ -19,7 +19,7 @@ TABS = {
 
 def _open(page: Page, url: str) -> None:
     page.goto(url)
-    expect(page.get_by_role("tab", name="Sensitivity")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_role("tab", name="Sensitivity")).to_be_visible(timeout=STATE_CEILING_MS)
 
 
 @pytest.mark.browser
@@ -33,12 +33,12 @@ def test_analysis_tabs_draw_charts(page: Page, app_url: str) -> None:
             # titles wrap onto several SVG lines, which join without spaces
             words = re.compile(r"\s*".join(re.escape(w) for w in title.split()))
             expect(panel.locator("svg text.gtitle", has_text=words).first).to_be_visible(
-                timeout=TIMEOUT_MS
+                timeout=STATE_CEILING_MS
             )
         if tab == "Sensitivity":  # the default breakeven question is answered
             expect(
                 panel.get_by_text(re.compile(r"Lease rate = US\$ 11\.34\d* B")).first
-            ).to_be_visible(timeout=TIMEOUT_MS)
+            ).to_be_visible(timeout=STATE_CEILING_MS)
         body = page.locator("body").inner_text()
         assert "Traceback" not in body, tab
         assert not re.search(r"could not be drawn|StreamlitAPIException", body), tab

@@ -6,12 +6,12 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from waits import STATE_CEILING_MS, with_ceiling
 
 pytestmark = pytest.mark.browser
 
 GW_SLIDER = "GW built (GW of facility power)"
 KPI = '[data-testid="stMetricValue"]'
-FIRST_CHART_MS = 60_000  # a cold page draws its first chart in 6-9 s on 2 cores; leave room
 
 #: True once NPV and NPV per share (KPIs 1 and 5; the others are scale-free) differ from ``old``
 #: and some chart title mentions ``gw`` GW. Streamlit redraws element by element, so waiting on
@@ -33,12 +33,12 @@ LEASE_REVENUE_JS = """() => {
 
 
 def open_dashboard(page: Page, url: str) -> None:
-    page.set_default_timeout(FIRST_CHART_MS)
+    page.set_default_timeout(STATE_CEILING_MS)
     page.goto(url)
-    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=FIRST_CHART_MS)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=STATE_CEILING_MS)
     # the page streams in: the first chart can be drawn before the last of the six KPIs
     page.wait_for_function(
-        f"() => document.querySelectorAll('{KPI}').length >= 6", timeout=FIRST_CHART_MS
+        f"() => document.querySelectorAll('{KPI}').length >= 6", timeout=STATE_CEILING_MS
     )
 
 
@@ -65,8 +65,10 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
 
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(UPDATED_JS, arg=[[before[0], before[4]], "3.1"], timeout=30_000)
-    page.wait_for_url(re.compile(r"[?&]gw_built=3\.1(&|$)"), timeout=30_000)
+    page.wait_for_function(
+        UPDATED_JS, arg=[[before[0], before[4]], "3.1"], timeout=STATE_CEILING_MS
+    )
+    page.wait_for_url(re.compile(r"[?&]gw_built=3\.1(&|$)"), timeout=STATE_CEILING_MS)
     assert float(slider.input_value()) == pytest.approx(3.1)
     assert "preset=bofa-base" in page.url
 
@@ -77,17 +79,19 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
     assert lease_after == pytest.approx(lease_before * 3.1 / 3.0, rel=1e-6)
 
     shared = page.url
-    other = browser.new_context()
+    other = with_ceiling(browser.new_context())
     try:
         fresh = other.new_page()
         open_dashboard(fresh, shared)
-        expect(fresh.get_by_role("slider", name=GW_SLIDER)).to_have_value("3.1", timeout=30_000)
+        expect(fresh.get_by_role("slider", name=GW_SLIDER)).to_have_value(
+            "3.1", timeout=STATE_CEILING_MS
+        )
         fresh.wait_for_function(
             "(want) => { const v = document.querySelectorAll('[data-testid=\"stMetricValue\"]');"
             " return v.length >= 6 && Array.from(v).slice(0, 6).map(e => e.innerText.trim())"
             ".join('|') === want; }",
             arg="|".join(after),
-            timeout=30_000,
+            timeout=STATE_CEILING_MS,
         )
         assert kpi_texts(fresh) == after
     finally:
@@ -97,7 +101,7 @@ def test_slider_updates_kpis_chart_and_url_and_the_link_reproduces_them(
 def test_bad_link_shows_a_warning_and_the_page_still_renders(page: Page, app_url: str) -> None:
     open_dashboard(page, f"{app_url}/?gw_built=abc&wacc=5&%3Cscript%3Ealert(1)%3C/script%3E=1")
     alert = page.get_by_text("This link has 3 problems")
-    expect(alert).to_be_visible(timeout=30_000)
+    expect(alert).to_be_visible(timeout=STATE_CEILING_MS)
     box = page.locator('[data-testid="stAlert"]').filter(has_text="This link has")
     text = box.inner_text()
     assert "gw_built" in text and "0.1 to 50 GW of facility power" in text
@@ -106,7 +110,7 @@ def test_bad_link_shows_a_warning_and_the_page_still_renders(page: Page, app_url
     assert box.locator("script").count() == 0  # ...never as markup
     assert len(kpi_texts(page)) == 6
     # the bad values were dropped from the URL, the valid state kept
-    page.wait_for_url(re.compile(r"\?preset=bofa-base$"), timeout=30_000)
+    page.wait_for_url(re.compile(r"\?preset=bofa-base$"), timeout=STATE_CEILING_MS)
 
 
 def test_chart_toolbar_downloads_png(page: Page, app_url: str) -> None:
@@ -114,7 +118,7 @@ def test_chart_toolbar_downloads_png(page: Page, app_url: str) -> None:
     chart = page.locator(".js-plotly-plot").first
     chart.hover()
     button = chart.locator('.modebar-btn[data-title^="Download plot"]')
-    with page.expect_download(timeout=30_000) as info:
+    with page.expect_download(timeout=STATE_CEILING_MS) as info:
         button.click()
     # named like the Export tab's file for the same chart and scenario
     assert info.value.suggested_filename == "cash_flows_bofa-base.png"

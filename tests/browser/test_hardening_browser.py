@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
+from waits import STATE_CEILING_MS, wait_settled, with_ceiling
 
 from app.state import format_value
 from model import evaluate, load_preset
@@ -23,7 +24,6 @@ from model.io import to_toml
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 GW_LABEL = "GW built (GW of facility power)"
 SCRIPT_SRC = re.compile(r"<script[^>]*\bsrc\s*=", re.I)
 NO_INJECTION_JS = """() => ({
@@ -48,12 +48,12 @@ def _open(page: Page, url: str) -> list[str]:
 
     page.on("dialog", on_dialog)
     page.goto(url)
-    page.get_by_test_id("stMetric").first.wait_for(timeout=TIMEOUT_MS)
+    page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
     return dialogs
 
 
 def _assert_not_injected(page: Page, dialogs: list[str]) -> None:
-    page.wait_for_timeout(500)  # give any payload a chance to run
+    wait_settled(page)  # the page drawn and idle: a payload would have run by now
     assert dialogs == []
     found = page.evaluate(NO_INJECTION_JS)
     assert found == {"scripts": 0, "imgs": 0, "svgs": 0, "bold": 0, "flag": False}, found
@@ -107,7 +107,7 @@ def test_hostile_link_shows_text_not_markup(
 ) -> None:
     dialogs = _open(page, _url(app_url, pairs))
     warning = page.get_by_test_id("stAlertContentWarning").first
-    warning.wait_for(timeout=TIMEOUT_MS)
+    warning.wait_for(timeout=STATE_CEILING_MS)
     text = warning.inner_text()
     for message in messages:  # the payload is on the page as plain text
         assert message in text, (message, text)
@@ -129,7 +129,9 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
     minutes on two cores and prove nothing about session state); sliders, KPIs and URL are.
     """
     values = [round(1.0 + 0.5 * i, 1) for i in range(10)]  # gw_built 1.0 ... 5.5
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in values]
+    contexts = [
+        with_ceiling(browser.new_context(viewport={"width": 1280, "height": 900})) for _ in values
+    ]
     try:
         for c in contexts:
             c.route(re.compile(r".*/PlotlyChart\.[^/]*\.js$"), _skip_chart_code)
@@ -138,7 +140,7 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
             page.goto(f"{app_url}/?gw_built={v}", wait_until="commit")
         expected = dict(enumerate(values))
         for i, page in enumerate(pages):
-            page.get_by_test_id("stMetric").first.wait_for(timeout=TIMEOUT_MS)
+            page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
             assert float(page.get_by_role("slider", name=GW_LABEL).input_value()) == values[i]
         # three sessions move their slider (two steps of 0.1); the others must not follow
         for i in (0, 4, 9):
@@ -154,20 +156,22 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
             v = expected[i]
             shown = re.escape(format_value("gw_built", v))  # as the app writes it: 1.0 -> "1"
             page.wait_for_url(
-                re.compile(rf"gw_built={shown}(&|$)"), timeout=TIMEOUT_MS, wait_until="commit"
+                re.compile(rf"gw_built={shown}(&|$)"), timeout=STATE_CEILING_MS, wait_until="commit"
             )
             assert float(page.get_by_role("slider", name=GW_LABEL).input_value()) == v
             npv = evaluate(load_preset("bofa-base").replace(gw_built=v)).npv_busd
             metric = page.get_by_test_id("stMetric").filter(has_text="NPV at WACC").first
             expect(metric.get_by_test_id("stMetricValue")).to_contain_text(
-                f"{npv:,.1f}", timeout=TIMEOUT_MS
+                f"{npv:,.1f}", timeout=STATE_CEILING_MS
             )
     finally:
         for c in contexts:
             c.close()
 
 
-def _wait_for_value(slider: Locator, value: float, timeout_s: float = TIMEOUT_MS / 1000) -> None:
+def _wait_for_value(
+    slider: Locator, value: float, timeout_s: float = STATE_CEILING_MS / 1000
+) -> None:
     """Wait until ``slider`` shows ``value`` (its aria value, as the tests read it)."""
     deadline = time.monotonic() + timeout_s
     while float(slider.input_value()) != value:
@@ -186,38 +190,38 @@ def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str
     slider = page.get_by_role("slider", name=GW_LABEL)
     _upload(page, "<img src=x onerror=alert(1)>.json", b'{"scenario": {"gw_built": "<b>9</b>"}}')
     error = page.get_by_test_id("stAlertContentError").filter(has_text="was not loaded")
-    error.wait_for(timeout=TIMEOUT_MS)
+    error.wait_for(timeout=STATE_CEILING_MS)
     assert "gw_built" in error.inner_text()
     assert float(slider.input_value()) == 4.5
     _assert_not_injected(page, dialogs)
     good = load_preset("bofa-base").replace(gw_built=7.5)
     _upload(page, "good.toml", to_toml(good).encode())
-    page.wait_for_url(re.compile(r"gw_built=7\.5"), timeout=TIMEOUT_MS, wait_until="commit")
+    page.wait_for_url(re.compile(r"gw_built=7\.5"), timeout=STATE_CEILING_MS, wait_until="commit")
     expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Loaded")).to_be_visible(
-        timeout=TIMEOUT_MS
+        timeout=STATE_CEILING_MS
     )
-    expect(page.get_by_role("slider", name=GW_LABEL)).to_have_value("7.5", timeout=TIMEOUT_MS)
+    expect(page.get_by_role("slider", name=GW_LABEL)).to_have_value("7.5", timeout=STATE_CEILING_MS)
 
 
 def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_path: Path) -> None:
     _open(page, f"{app_url}/?gw_built=4.5")
     page.get_by_role("tab", name="Export").click()
     report_button = page.get_by_role("button", name="Report (HTML)")
-    report_button.wait_for(timeout=TIMEOUT_MS)
-    with page.expect_download(timeout=TIMEOUT_MS) as info:
+    report_button.wait_for(timeout=STATE_CEILING_MS)
+    with page.expect_download(timeout=STATE_CEILING_MS) as info:
         report_button.click()
     report = tmp_path / info.value.suggested_filename
     info.value.save_as(report)
     html = report.read_text(encoding="utf-8")
     assert not SCRIPT_SRC.search(html)
     assert 'id="chart-cash_flows"' in html and "4.5 GW" in html
-    with page.expect_download(timeout=TIMEOUT_MS) as info:
+    with page.expect_download(timeout=STATE_CEILING_MS) as info:
         page.get_by_role("button", name="PNG").first.click()
     png = tmp_path / "chart.png"
     info.value.save_as(png)
     assert info.value.suggested_filename == "cash_flows_bofa-base_gw-built-4.5.png"
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    with page.expect_download(timeout=TIMEOUT_MS) as info:
+    with page.expect_download(timeout=STATE_CEILING_MS) as info:
         page.get_by_role("button", name="SVG").first.click()
     svg = tmp_path / "chart.svg"
     info.value.save_as(svg)
@@ -226,5 +230,5 @@ def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_pa
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(report.as_uri())
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=STATE_CEILING_MS)
     assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == []

@@ -14,6 +14,7 @@ import re
 import pytest
 from hostile_corpus import HOSTILE_DIR, SHAPES
 from playwright.sync_api import Browser, Page, expect
+from waits import STATE_CEILING_MS, with_ceiling
 
 from app.state import format_value
 from model import evaluate, load_preset
@@ -21,7 +22,6 @@ from model.io import MAX_FILE_BYTES
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 GW_LABEL = "GW built (GW of facility power)"
 
 #: At the limit: Streamlit's uploader passes files of up to 1,000,000 bytes, the parser's limit.
@@ -48,12 +48,12 @@ def _upload(page: Page, name: str, data: bytes) -> None:
 def _expect_kpi(page: Page, gw: float) -> None:
     shown = re.escape(format_value("gw_built", gw))
     page.wait_for_url(
-        re.compile(rf"gw_built={shown}(&|$)"), timeout=TIMEOUT_MS, wait_until="commit"
+        re.compile(rf"gw_built={shown}(&|$)"), timeout=STATE_CEILING_MS, wait_until="commit"
     )
     npv = evaluate(load_preset("bofa-base").replace(gw_built=gw)).npv_busd
     metric = page.get_by_test_id("stMetric").filter(has_text="NPV at WACC").first
     expect(metric.get_by_test_id("stMetricValue")).to_contain_text(
-        f"{npv:,.1f}", timeout=TIMEOUT_MS
+        f"{npv:,.1f}", timeout=STATE_CEILING_MS
     )
 
 
@@ -61,7 +61,9 @@ def test_ten_sessions_keep_answering_while_one_uploads_hostile_files(
     browser: Browser, app_url: str
 ) -> None:
     values = [round(1.0 + 0.5 * i, 1) for i in range(10)]
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in values]
+    contexts = [
+        with_ceiling(browser.new_context(viewport={"width": 1280, "height": 900})) for _ in values
+    ]
     try:
         for c in contexts:
             c.route(re.compile(r".*/PlotlyChart\.[^/]*\.js$"), _skip_chart_code)
@@ -69,7 +71,7 @@ def test_ten_sessions_keep_answering_while_one_uploads_hostile_files(
         for page, v in zip(pages, values, strict=True):
             page.goto(f"{app_url}/?gw_built={v}", wait_until="commit")
         for page in pages:
-            page.get_by_test_id("stMetric").first.wait_for(timeout=TIMEOUT_MS)
+            page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
         attacker, others = pages[0], pages[1:]
         expected = list(values)
         for round_no, (name, data, says) in enumerate(HOSTILE_UPLOADS):
@@ -83,7 +85,7 @@ def test_ten_sessions_keep_answering_while_one_uploads_hostile_files(
                 _expect_kpi(page, expected[i])
             # the error names this file (an earlier file's error does not count)
             error = attacker.get_by_test_id("stAlertContentError").filter(has_text=name)
-            error.first.wait_for(timeout=TIMEOUT_MS)
+            error.first.wait_for(timeout=STATE_CEILING_MS)
             text = error.first.inner_text()
             assert "was not loaded" in text and says in text, (round_no, text)
             # the attacker's own scenario is unchanged and its page still works

@@ -1,0 +1,126 @@
+"""One fact in one place, and the project's own tooling: Hypothesis profiles for every test, the
+fast inner loop and the equivalence check in the Makefile, the runtime dependencies limited to
+what the app imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import tomllib
+from pathlib import Path
+
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The profile in force when this module was imported (collection order: "h" before "p", so a
+#: profile loaded from tests/test_properties.py was not yet in force here).
+PROFILE_AT_IMPORT = settings.default
+
+
+def test_every_test_module_gets_the_derandomized_profile() -> None:
+    assert PROFILE_AT_IMPORT.derandomize is True
+    assert PROFILE_AT_IMPORT.deadline is None
+
+
+def _imported_modules(folder: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_salib_is_a_test_oracle_only() -> None:
+    """SALib checks the Monte Carlo drivers in the tests; the app never imports it."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {d.split(">")[0].split("=")[0].strip().lower() for d in project["dependencies"]}
+    dev = {
+        d.split(">")[0].split("=")[0].strip().lower()
+        for d in project["optional-dependencies"]["dev"]
+    }
+    assert "salib" not in runtime and "salib" in dev
+    assert "SALib" not in _imported_modules("model") | _imported_modules("app")
+    assert "SALib" in _imported_modules("tests")
+
+
+def test_make_has_the_inner_loop_and_the_equivalence_check() -> None:
+    for target, says in (
+        ("test-fast", "--doctest-modules model"),
+        ("equivalence", "scripts/check_equivalence.py compare"),
+    ):
+        plan = subprocess.run(
+            ["make", "-n", "-o", ".venv/.synced-stamp", target],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert plan.returncode == 0, plan.stderr
+        assert says in plan.stdout
+
+
+# ---- units in one place: the fields table and the metrics table --------------------------------
+def test_every_default_in_data_has_its_fields_unit() -> None:
+    """data/assumptions.csv states each input's unit beside its source; it must be the unit of
+    model/fields.py (which every message, file comment and label uses), word for word."""
+    from model import FIELD_NAMES, FIELD_SPECS, assumptions
+
+    table = assumptions()
+    differ = {
+        name: (table[name].unit, FIELD_SPECS[name].unit)
+        for name in FIELD_NAMES
+        if table[name].unit != FIELD_SPECS[name].unit
+    }
+    assert differ == {}
+
+
+def test_metric_units_are_the_metrics_tables() -> None:
+    from model import BATCH_METRICS, METRIC_UNITS
+    from model.metrics import METRICS
+
+    assert {name: spec.model_unit for name, spec in METRICS.items()} == METRIC_UNITS
+    assert set(BATCH_METRICS) <= set(METRIC_UNITS)
+
+
+def test_the_analysis_functions_have_runnable_examples() -> None:
+    """Each has a numpydoc example (run by ``pytest --doctest-modules model``, make test-fast)."""
+    import doctest
+
+    from model import evaluate_batch
+    from model.sensitivity import breakeven, grid, tornado
+    from model.stress import stress_tests
+
+    for func in (tornado, grid, breakeven, stress_tests, evaluate_batch):
+        examples = doctest.DocTestParser().get_examples(func.__doc__ or "")
+        assert examples, f"{func.__name__} has no example"
+
+
+def test_deleted_unused_functions_stay_gone() -> None:
+    """Functions nothing called (found by searching model/, app/, tests/ and scripts/)."""
+    import model.derived
+    import model.stress
+
+    assert not hasattr(model.stress, "changed_fields")
+    assert not hasattr(model.derived, "procured_result")
+
+
+# ---- the browser tests wait for states, not for times (tests/browser/waits.py) -----------------
+def test_browser_tests_wait_for_states_with_one_ceiling() -> None:
+    """No fixed pause, and every explicit timeout is the shared generous ceiling, so a busy
+    machine slows the suite down instead of failing it."""
+    import re
+
+    folder = ROOT / "tests" / "browser"
+    for path in sorted(folder.glob("*.py")):
+        text = path.read_text()
+        assert "wait_for_timeout(" not in text, path.name
+        if not path.name.startswith("test_"):  # conftest's server shutdown falls back to kill
+            continue
+        for found in re.finditer(r"timeout(?:_s)?=([^,)\n]+)", text):
+            assert "STATE_CEILING_MS" in found.group(1), (path.name, found.group())
+    conftest = (folder / "conftest.py").read_text()
+    assert "expect.set_options(timeout=STATE_CEILING_MS)" in conftest
+    assert "with_ceiling(context)" in conftest
