@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from model import finance
+from model import cpus, finance
 from model.data import ENTRANT_COST_FIELDS, entrant_profiles
 from model.fields import ENTRANT_PROFILES, FIELD_NAMES
 from model.financing import (
@@ -294,6 +294,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def usable_cores() -> int:
+    """Cores this process may keep busy: its affinity capped by its cgroup's CPU quota (v1 or v2;
+    ``--cpus=2`` on a 64-core host gives 2), see :mod:`model.cpus`. Sizes the batch threads and
+    the Monte Carlo's worker pool."""
+    return cpus.usable_cores(available_cores(), cpus.cgroup_cpu_quota())
+
+
 @contextlib.contextmanager
 def batch_threads(n: int) -> Iterator[None]:
     """A context in which :func:`run_metrics` uses at most ``n`` threads (1: no threads)."""
@@ -329,7 +336,8 @@ def run_metrics(
         return out.metrics
 
     starts = list(range(0, n, CHUNK_ROWS))
-    threads = min(_MAX_THREADS.get(), available_cores(), len(starts))
+    threads = min(_MAX_THREADS.get(), len(starts))
+    threads = min(threads, usable_cores()) if threads > 1 else threads
     if threads > 1:
         # one BLAS thread for the whole batch: the chunks' own limits then nest inside it
         with finance.one_blas_thread(n), ThreadPoolExecutor(threads) as pool:

@@ -56,7 +56,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from model import cpus, engine, finance
+from model import engine, finance
 from model import metrics as metrics_table
 from model.data import DATA_DIR, assumptions
 from model.fields import FIELD_SPECS, INTEGER_FIELDS
@@ -1309,7 +1309,7 @@ def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
 def available_cores() -> int:
     """CPU cores this process may use: its affinity mask capped by its cgroup's CPU quota (v1 or
     v2; ``--cpus=2`` on a 64-core host gives 2), see :mod:`model.cpus`."""
-    return cpus.usable_cores(engine.available_cores(), cpus.cgroup_cpu_quota())
+    return engine.usable_cores()
 
 
 def check_workers(workers: object) -> int:

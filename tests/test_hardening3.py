@@ -304,3 +304,36 @@ def test_the_worker_count_is_capped_by_the_quota(
     assert uncertainty.check_workers(0) == 2 and uncertainty.check_workers(8) == 2
     (root / "cpu.max").write_text("max 100000\n")
     assert uncertainty.check_workers(0) == 64
+
+
+def test_the_batch_threads_are_capped_by_the_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``evaluate_batch`` threads on a one-CPU quota: none (affinity alone said 64)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    from model import evaluate_batch
+
+    root, proc_file = _fake_cgroup(tmp_path, "0::/\n", {"cpu.max": "100000 100000\n"})
+    monkeypatch.setattr(engine, "available_cores", lambda: 64)
+    monkeypatch.setattr(cpus, "CGROUP_ROOT", root)
+    monkeypatch.setattr(cpus, "PROC_SELF_CGROUP", proc_file)
+    pools: list[int | None] = []
+
+    class Recording(ThreadPoolExecutor):
+        def __init__(self, max_workers: int | None = None) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers)
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Recording)
+    table = pd.DataFrame([BASE.model_dump()] * (2 * engine.CHUNK_ROWS + 1))
+    assert engine.usable_cores() == 1
+    evaluate_batch(table)
+    assert pools == []
+    (root / "cpu.max").write_text("300000 100000\n")
+    assert engine.usable_cores() == 3
+    with engine.batch_threads(4):  # the batch asks for 4; 3 chunks and a 3-CPU quota give 3
+        evaluate_batch(table)
+    assert pools == [3]
