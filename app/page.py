@@ -22,7 +22,7 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -45,6 +45,9 @@ from model import (
     presets,
 )
 from model.metrics import format_metric, metric_label, metric_spec
+
+if TYPE_CHECKING:
+    from model.band import HeadlineBand
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,15 @@ def deferred_view(module: str) -> Callable[[ViewContext], None]:
 def evaluate_cached(values: dict[str, Any]) -> Result:
     """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
     return evaluate(make_scenario(values))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def band_cached(values: dict[str, Any]) -> HeadlineBand:
+    """:func:`model.band.headline_band` of the scenario, cached on its ``model_dump()`` (the
+    draws' count and seed are fixed, so the inputs are all that matters)."""
+    from model.band import headline_band  # scipy: imported after the first chart is sent
+
+    return headline_band(make_scenario(values))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -365,17 +377,21 @@ def _metric(
     *,
     label: str | None = None,
     inverse: bool = False,
+    bands: dict[str, Any],
 ) -> None:
+    """One KPI card: the value, its change against the preset, and a slot for its band
+    (filled by :func:`fill_bands` once the open tab is drawn)."""
     now, ref = _value(result, name), _value(preset, name)
     delta = ui.metric_delta(name, now, ref)
-    col.metric(
+    card = col.container(border=True, key=f"kpi_{name}")
+    card.metric(
         escape_markdown(label or metric_label(name), keep_markup=True),
         value,
         delta=delta,
         delta_color="inverse" if inverse else "normal",
         help=escape_markdown(help_text, keep_markup=True),
-        border=True,
     )
+    bands[name] = card.empty()
 
 
 def _value(result: Result, name: str) -> float | None:
@@ -383,9 +399,13 @@ def _value(result: Result, name: str) -> float | None:
     return None if v is None else float(v)
 
 
-def kpi_header(ctx: ViewContext) -> None:
-    """Six KPIs with the unit in the label and the change against the preset (none when zero)."""
+def kpi_header(ctx: ViewContext) -> dict[str, Any]:
+    """Six KPIs with the unit in the label and the change against the preset (none when zero).
+
+    Returns each card's empty slot for its P10-P90 band, by metric name.
+    """
     r, p, s = ctx.result, ctx.preset_result, ctx.scenario
+    bands: dict[str, Any] = {}
     cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.3])]
     _metric(
         cols[0],
@@ -394,6 +414,7 @@ def kpi_header(ctx: ViewContext) -> None:
         r,
         p,
         f"{metric_spec('npv_busd').description} WACC {s.wacc:.1%}.",
+        bands=bands,
     )
     irr_value = format_metric("irr", r.irr)
     irr_help = metric_spec("irr").description
@@ -414,6 +435,7 @@ def kpi_header(ctx: ViewContext) -> None:
         p,
         irr_help,
         label="IRR, per year" + (" (several)" if r.irr_multiple else ""),
+        bands=bands,
     )
     _metric(
         cols[2],
@@ -428,6 +450,7 @@ def kpi_header(ctx: ViewContext) -> None:
         "'never' = not within the horizon.",
         label="Payback, years",
         inverse=True,
+        bands=bands,
     )
     _metric(
         cols[3],
@@ -437,6 +460,7 @@ def kpi_header(ctx: ViewContext) -> None:
         p,
         metric_spec("roic").description,
         label="ROIC, per year",
+        bands=bands,
     )
     _metric(
         cols[4],
@@ -446,6 +470,7 @@ def kpi_header(ctx: ViewContext) -> None:
         p,
         f"NPV divided by {s.shares_outstanding_b:g} B diluted shares.",
         label="NPV per share",
+        bands=bands,
     )
     be = r.breakeven_lease_rate_busd_per_gw_year
     _metric(
@@ -459,6 +484,7 @@ def kpi_header(ctx: ViewContext) -> None:
         "nothing is leased or no rate in 0-60 breaks even.",
         label="Breakeven lease, per GW-yr",
         inverse=True,
+        bands=bands,
     )
     # the builder's own position when debt, a partner or a campus lease is set (methodology §11)
     entries = charts.equity_kpis(r)
@@ -466,7 +492,8 @@ def kpi_header(ctx: ViewContext) -> None:
         names = {"Equity IRR": "equity_irr", "NPV to equity": "npv_equity_busd"}
         names["Minimum DSCR"] = "min_dscr"
         for col, (label, value, help_text) in zip(st.columns(3), entries, strict=False):
-            _metric(col, names[label], value, r, p, help_text + ".", label=label)
+            _metric(col, names[label], value, r, p, help_text + ".", label=label, bands=bands)
+    return bands
 
 
 def changed_summary(ctx: ViewContext) -> str:
@@ -556,13 +583,14 @@ def main_content() -> ViewContext:
         preset_result=evaluate_cached(base.model_dump()),
     )
     sync_url(preset_id, scenario)
-    st.markdown(f"**{escape_markdown(verdict(ctx))}**")
+    verdict_box = st.empty()
+    verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
     controls, kpis = st.columns([1, 2], gap="medium")
     with controls:
         for name in HEADLINE_FIELDS:
             headline_slider(name)
     with kpis:
-        kpi_header(ctx)
+        band_slots = kpi_header(ctx)
     st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
 
     # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
@@ -572,7 +600,37 @@ def main_content() -> ViewContext:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
+    fill_bands(ctx, verdict_box, band_slots)
     return ctx
+
+
+def fill_bands(ctx: ViewContext, verdict_box: Any, slots: dict[str, Any]) -> None:
+    """Each KPI's P10-P90 band (and P(NPV > 0) on NPV), and the verdict's sentence when the
+    NPV as set lies outside its P25-P75 range (methodology §9, Headline band).
+
+    Drawn last, into slots the cards left, so the verdict, KPIs and open tab reach the browser
+    before the simulation (and scipy's import on a session's first run) runs.
+    """
+    try:
+        band = band_cached(ctx.scenario.model_dump())
+    except Exception:
+        log.exception("headline band failed")
+        for slot in slots.values():
+            slot.caption("P10–P90: not available (the simulation failed; see the server log)")
+        return
+    for name, slot in slots.items():
+        slot.caption(escape_markdown(band_caption(name, band), keep_markup=True))
+    extra = band.npv_outside_text()
+    if extra:
+        verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}** {escape_markdown(extra)}")
+
+
+def band_caption(name: str, band: HeadlineBand) -> str:
+    """The caption under a KPI: its P10-P90 range; NPV adds the chance of value created."""
+    text = band.bands[name].text()
+    if name == "npv_busd":
+        text += f" · P(NPV > 0) {band.prob_npv_positive * 100:.0f}%"
+    return text
 
 
 def run() -> None:
