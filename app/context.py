@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from model import FIELD_SPECS, FieldSpec, Result, Scenario
+from model.conditions import compare_to
 from model.metrics import format_metric
 
 #: Changed inputs named in a label or a file name before "and N more".
@@ -127,7 +128,7 @@ def verdict(ctx: ViewContext) -> str:
     if r.irr is None:
         first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
     else:
-        word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
+        word = compare_to(r.irr, s.wacc)  # at the precision shown: 6.8% is equal to 6.8%
         several = " (one of several IRRs)" if r.irr_multiple else ""
         first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
     verb = "creates" if r.npv_busd >= 0 else "destroys"

@@ -585,6 +585,7 @@ def main_content() -> ViewContext:
     sync_url(preset_id, scenario)
     verdict_box = st.empty()
     verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
+    ui.show_conditions(ctx)
     controls, kpis = st.columns([1, 2], gap="medium")
     with controls:
         for name in HEADLINE_FIELDS:

@@ -20,6 +20,7 @@ from app.charts import chart_config
 from app.context import ViewContext, display_scale, is_percent, percent_unit
 from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
+from model.conditions import conditions_of
 from model.metrics import format_metric, is_zero_change
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,22 @@ def numbers_table_html(
     )
 
 
+def show_conditions(ctx: ViewContext, metrics: Collection[str] | None = None) -> None:
+    """The conditions the result carries (:func:`model.conditions.conditions_of`), or those that
+    qualify one of ``metrics``: warnings in one warning box, notes as a caption."""
+    found = [
+        c
+        for c in conditions_of(ctx.result)
+        if metrics is None or any(m in metrics for m in c.metrics)
+    ]
+    warnings = [c.text for c in found if c.severity == "warning"]
+    notes = [c.text for c in found if c.severity == "note"]
+    if warnings:
+        st.warning("\n".join(f"- {escape_markdown(w)}" for w in warnings), icon="⚠️")
+    if notes:
+        st.caption(escape_markdown("Note: " + " ".join(notes)))
+
+
 def md(text: str) -> str:
     """The project's own Markdown with money in it: ``$`` escaped, markup kept."""
     return escape_markdown(text, keep_markup=True)
@@ -223,4 +240,5 @@ __all__ = [
     "metric_delta",
     "numbers_table_html",
     "show_chart",
+    "show_conditions",
 ]

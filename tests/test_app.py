@@ -185,7 +185,9 @@ def test_query_params_round_trip_through_the_app() -> None:
     }
     at = run_app(params)
     assert_clean(at)
-    assert not at.warning
+    # no problem with the link (the only warnings are the result's conditions: a quarter
+    # hosted at 4.5 GW meets the hosting market-share cap)
+    assert all("hosting market" in w.value for w in at.warning), [w.value for w in at.warning]
     assert url(at) == params
     expected = load_preset("bofa-bull").replace(
         gw_built=4.5, wacc=0.0912, build_years=3, hosting_share=0.25, lease_share=0.75

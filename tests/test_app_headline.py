@@ -76,3 +76,37 @@ def test_verdict_says_when_the_point_estimate_is_outside_the_middle_half() -> No
     # bofa-base sits above its draws (full use, a 5.5-year IT life at the top of 3-6 years)
     assert "The point estimate is above the middle half" in verdict
     assert "IT life" in verdict and "Lease utilisation" in verdict
+
+
+# ---- conditions (methodology §12, Conditions) ---------------------------------------------------
+def warnings_text(at: AppTest) -> str:
+    return " ".join(w.value for w in at.warning).replace("\\", "")
+
+
+def test_landing_says_the_hosting_cap_binds() -> None:
+    at = run_app({"lease_share": "0", "hosting_share": "1"}, groups_open=False)
+    assert_clean(at)
+    assert "The hosting market-share cap binds" in warnings_text(at)
+    assert "The hosting market-share cap binds" not in warnings_text(run_app(groups_open=False))
+
+
+def test_returns_tab_warns_of_a_negative_dscr() -> None:
+    params = {
+        "debt_share_of_capex": "0.6",
+        "macrs_depreciation": "1",
+        "bonus_depreciation_share": "1",
+        "tax_in_group": "1",
+    }
+    at = run_app(params, tab="Returns", groups_open=False)
+    assert_clean(at)
+    text = warnings_text(at)
+    # on the landing view and again in the tab that shows the equity IRR and the DSCR
+    assert text.count("The minimum debt-service cover ratio is -0.50x") == 2
+
+
+def test_equal_irr_and_wacc_read_equal_to() -> None:
+    at = run_app({"preset": "epoch-1gw"}, groups_open=False)
+    verdict = at.markdown[0].value.replace("\\", "")
+    assert "equal to the 6.8% cost of capital" in verdict
+    notes = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "is equal to the 6.8% cost of capital at the precision shown" in notes

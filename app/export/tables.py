@@ -10,6 +10,7 @@ import pandas as pd
 from app.context import ViewContext
 from app.text import cite
 from model import FIELD_NAMES, FIELD_SPECS, Result
+from model.conditions import conditions_of
 from model.data import assumptions, presets
 from model.metrics import format_metric, metric_label, metric_spec
 
@@ -94,6 +95,16 @@ def inputs_frame(ctx: ViewContext) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def conditions_frame(result: Result) -> pd.DataFrame:
+    """The conditions the result carries (:func:`model.conditions.conditions_of`), one a row:
+    ``Condition`` (stable code), ``Severity``, ``What it means for this result``."""
+    rows = [
+        {"Condition": c.code, "Severity": c.severity, "What it means for this result": c.text}
+        for c in conditions_of(result)
+    ]
+    return pd.DataFrame(rows, columns=["Condition", "Severity", "What it means for this result"])
+
+
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV (UTF-8, comma, '.' decimal, no index); undefined values as empty cells."""
     return frame.to_csv(index=False, lineterminator="\n")
@@ -102,6 +113,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 __all__ = [
     "CASH_FLOW_NOTE",
     "cash_flows_frame",
+    "conditions_frame",
     "csv_text",
     "format_metric",
     "inputs_frame",

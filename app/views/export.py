@@ -12,7 +12,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import export
+from app import export, ui
 from app.context import ViewContext
 from app.text import escape_markdown
 from app.ui import chart_file_stem
@@ -51,6 +51,7 @@ def render(ctx: ViewContext) -> None:
 
     st.subheader("Export")
     st.caption(escape_markdown(f"Scenario: {ctx.label}. Files are made when you click."))
+    ui.show_conditions(ctx)  # what the files' notes say too (report, conditions.csv)
 
     st.markdown("**Report and data**")
     cols = st.columns(4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import charts
+from app import charts, ui
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
@@ -80,8 +80,21 @@ def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
     return frame
 
 
+#: Metrics this tab shows: the conditions that qualify one of them are repeated here.
+SHOWN_METRICS = (
+    "npv_busd",
+    "irr",
+    "payback_years",
+    "revenue_total_busd",
+    "min_dscr",
+    "equity_irr",
+    "npv_equity_busd",
+)
+
+
 def render(ctx: ViewContext) -> None:
     r, s = ctx.result, ctx.scenario
+    ui.show_conditions(ctx, SHOWN_METRICS)
     st.caption(
         md(
             f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
