@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from model import FIELD_SPECS, FieldSpec, Result, Scenario
 from model.conditions import compare_to
+from model.fields import format_field_value, is_percent_unit
 from model.metrics import format_metric
 
 #: Changed inputs named in a label or a file name before "and N more".
@@ -24,7 +25,7 @@ def is_percent(spec: FieldSpec) -> bool:
     Derived from the unit (``fraction of capex``, ``fraction per year``...), so a new field with
     such a unit is shown in percent without further work.
     """
-    return spec.unit.startswith("fraction")
+    return is_percent_unit(spec.unit)
 
 
 def percent_unit(spec: FieldSpec) -> str:
@@ -49,12 +50,7 @@ def field_value_text(name: str, value: float) -> str:
     >>> field_value_text("wacc", 0.087), field_value_text("gw_built", 4.5)
     ('8.7%', '4.5')
     """
-    spec = FIELD_SPECS[name]
-    if is_percent(spec):
-        return f"{float(value) * 100:.4g}%"
-    if spec.unit.startswith("x "):  # multipliers read 2x
-        return f"{float(value):,.10g}x"
-    return f"{float(value):,.10g}"
+    return format_field_value(name, value)  # the one format, from the table of fields
 
 
 def _slug(text: str) -> str:

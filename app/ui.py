@@ -21,7 +21,7 @@ from app.context import ViewContext, display_scale, is_percent, percent_unit
 from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
 from model.conditions import conditions_of
-from model.metrics import format_metric, is_zero_change
+from model.metrics import format_busd, format_metric, format_percent, format_usd, is_zero_change
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +30,14 @@ CHART_FORMAT_KEY = "chart_format"
 
 
 # ---- number formats ---------------------------------------------------------------------------
-def fmt_busd(x: float | None, digits: int = 1) -> str:
-    """US$ billions, e.g. ``US$ 10.3 B`` (``n/a`` when undefined)."""
-    if x is None:
-        return "n/a"
-    text = f"{abs(x):,.{digits}f}"
-    return f"{'-' if x < 0 and float(text.replace(',', '')) != 0 else ''}US$ {text} B"
-
-
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x * 100:,.{digits}f}%"
+# the one money, percent and dollar formats of the table of metrics (model/metrics.py)
+fmt_busd = format_busd
+fmt_pct = format_percent
+fmt_usd = format_usd
 
 
 def fmt_years(x: float | None) -> str:
-    return "never" if x is None else f"{x:,.1f} years"
-
-
-def fmt_usd(x: float | None) -> str:
-    return "n/a" if x is None else f"US$ {x:,.2f}"
+    return format_metric("payback_years", x)
 
 
 def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
@@ -210,6 +200,21 @@ def show_conditions(ctx: ViewContext, metrics: Collection[str] | None = None) ->
         st.caption(escape_markdown("Note: " + " ".join(notes)))
 
 
+#: Pixels of a row of Streamlit's data grid (and of its header row), for a grid with every row.
+GRID_ROW_PX = 35
+
+
+def grid_height(rows: int) -> int:
+    """Height (px) of a data grid that shows all ``rows`` without an inner scroll bar."""
+    return GRID_ROW_PX * (rows + 1) + 3
+
+
+def text_table(frame: pd.DataFrame) -> None:
+    """A read-only table of text: every row shown, long cells wrapped (none cut), the first
+    column as row labels; cells are shown literally (numbers already in their one format)."""
+    st.table(frame.set_index(frame.columns[0]))
+
+
 def md(text: str) -> str:
     """The project's own Markdown with money in it: ``$`` escaped, markup kept."""
     return escape_markdown(text, keep_markup=True)
@@ -235,10 +240,12 @@ __all__ = [
     "field_help",
     "field_label",
     "fmt_busd",
+    "grid_height",
     "guarded",
     "md",
     "metric_delta",
     "numbers_table_html",
     "show_chart",
     "show_conditions",
+    "text_table",
 ]

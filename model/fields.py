@@ -33,6 +33,38 @@ def _fmt(x: float) -> str:
     return f"{x:,.10g}"
 
 
+def is_percent_unit(unit: str) -> bool:
+    """True for a share or a rate (unit ``fraction ...``): kept as a fraction, shown in percent."""
+    return unit.startswith("fraction")
+
+
+def format_field_value(name: str, value: float) -> str:
+    """A field's value as people read it, the one format: ``8.7%`` for a rate or share (the
+    model keeps 0.087), ``2x`` for a multiplier, ``4.5`` otherwise (the unit is in the label).
+
+    Examples
+    --------
+    >>> format_field_value("wacc", 0.087), format_field_value("gw_built", 4.5)
+    ('8.7%', '4.5')
+    >>> format_field_value("hosting_share", 0.5), format_field_value("efficiency_multiplier", 2)
+    ('50%', '2x')
+    """
+    spec = FIELD_SPECS[name]
+    if is_percent_unit(spec.unit):
+        return f"{float(value) * 100:.4g}%"
+    if spec.unit.startswith("x "):
+        return f"{float(value):,.10g}x"
+    return f"{float(value):,.10g}"
+
+
+def format_field_range(name: str) -> str:
+    """The allowed range as people read it: ``0% to 100%``, ``0.1 to 50 GW of facility power``."""
+    spec = FIELD_SPECS[name]
+    if is_percent_unit(spec.unit):
+        return f"{format_field_value(name, spec.low)} to {format_field_value(name, spec.high)}"
+    return spec.range_text()
+
+
 BUILD = "Build"
 MONETISE = "Monetise"
 EFFICIENCY = "Efficiency and pricing"

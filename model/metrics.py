@@ -419,12 +419,54 @@ def format_metric(name: str, value: float | None, *, signed: bool = False) -> st
         if spec.percent:
             return f"{sign}{number} pp"
         return f"{sign}{spec.prefix}{number}{spec.suffix}"
-    if spec.percent:
-        return f"{shown:,.{digits}f}%"
-    number = f"{shown:,.{digits}f}"
-    if number.startswith("-"):  # -US$ 3.0 B reads better than US$ -3.0 B
-        return f"-{spec.prefix}{number[1:]}{spec.suffix}"
-    return f"{spec.prefix}{number}{spec.suffix}"
+    return _number(shown, digits, spec.prefix, "%" if spec.percent else spec.suffix)
+
+
+def _number(shown: float, digits: int, prefix: str = "", suffix: str = "") -> str:
+    """``shown`` with ``digits`` decimals between prefix and suffix, the sign before the prefix
+    (``-US$ 3.0 B``, not ``US$ -3.0 B``), and no sign on a value that rounds to zero."""
+    number = f"{round(shown, digits) + 0.0:,.{digits}f}"
+    if number.startswith("-") and float(number[1:].replace(",", "")) == 0:
+        number = number[1:]  # -0.0 rounds to zero: no sign ("US$ 0.0 B", never "-US$ 0.0 B")
+    if number.startswith("-"):
+        return f"-{prefix}{number[1:]}{suffix}"
+    return f"{prefix}{number}{suffix}"
+
+
+def format_busd(value: float | None, digits: int = 1) -> str:
+    """US$ billions in the one money format: ``US$ 12.5 B``, ``-US$ 12.5 B``; ``n/a`` when
+    undefined.
+
+    Examples
+    --------
+    >>> format_busd(12.54), format_busd(-12.54), format_busd(-0.04), format_busd(None)
+    ('US$ 12.5 B', '-US$ 12.5 B', 'US$ 0.0 B', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value), digits, "US$ ", " B")
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.087`` -> ``8.7%``; ``n/a`` when undefined.
+
+    >>> format_percent(0.087), format_percent(-0.0001), format_percent(None)
+    ('8.7%', '0.0%', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value) * 100.0, digits, suffix="%")
+
+
+def format_usd(value: float | None, digits: int = 2) -> str:
+    """US dollars (per share, say): ``US$ 6.99``; ``n/a`` when undefined.
+
+    >>> format_usd(6.991), format_usd(-19.284)
+    ('US$ 6.99', '-US$ 19.28')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value), digits, "US$ ")
 
 
 def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
@@ -451,7 +493,10 @@ __all__ = [
     "METRICS",
     "RETURN_METRICS",
     "MetricSpec",
+    "format_busd",
     "format_metric",
+    "format_percent",
+    "format_usd",
     "is_zero_change",
     "metric_label",
     "metric_spec",
