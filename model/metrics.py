@@ -477,6 +477,47 @@ def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
     return round(a, metric_spec(name).digits) == round(b, metric_spec(name).digits)
 
 
+#: Every line of :attr:`model.Result.cash_flows`: its label with the unit, as the cash-flow
+#: table, the CSV files' first header row and the exports show it (the second header row of a
+#: CSV keeps these code names for machines).
+LINE_LABELS: dict[str, str] = {
+    "year": "Year (from first capex)",
+    "operating": "Operating (True in the years that earn revenue)",
+    "revenue_lease": "Revenue: lease (US$ B)",
+    "revenue_hosting": "Revenue: hosting (US$ B)",
+    "revenue_resale": "Revenue: resale (US$ B)",
+    "revenue_internal": "Revenue: internal use at the transfer price (US$ B)",
+    "revenue": "Revenue, total (US$ B)",
+    "power_cost": "Power (US$ B)",
+    "other_opex": "Other fixed opex (US$ B)",
+    "variable_opex": "Variable opex (US$ B)",
+    "procurement_cost": "Procurement (US$ B)",
+    "licence_fee": "Model licence fee (US$ B)",
+    "ebitda": "EBITDA (US$ B)",
+    "depreciation": "Depreciation (US$ B)",
+    "tax_depreciation": "Tax depreciation (US$ B)",
+    "ebit": "EBIT (US$ B)",
+    "residual_gain": "of which gain over book, taxed (US$ B)",
+    "tax": "Cash tax (US$ B)",
+    "nopat": "NOPAT (US$ B)",
+    "capex": "Capex incl. refresh (US$ B)",
+    "capex_refresh": "of which refresh (US$ B)",
+    "residual_value": "Residual value, market (US$ B)",
+    "fcf": "Free cash flow (US$ B)",
+    "cumulative_fcf": "Cumulative FCF (US$ B)",
+    "discounted_fcf": "Discounted FCF at WACC (US$ B)",
+    "net_book_value": "Net book value, end of year (US$ B)",
+    "lessor_funding": "Facility funded by the campus lessor (US$ B)",
+    "campus_rent": "Campus lease rent (US$ B)",
+    "debt_drawdown": "Debt drawn (US$ B)",
+    "interest": "Interest (US$ B)",
+    "debt_repayment": "Debt repaid (US$ B)",
+    "debt_balance": "Debt balance, end of year (US$ B)",
+    "tax_levered": "Cash tax with the debt's interest deducted (US$ B)",
+    "fcf_to_equity": "Free cash flow to the builder's equity (US$ B)",
+}
+
+
 #: The return metrics an analyst reads first, in the order they are shown: the Monte Carlo
 #: summary lists these, and Compare starts with them.
 RETURN_METRICS: tuple[str, ...] = (
@@ -490,6 +531,7 @@ RETURN_METRICS: tuple[str, ...] = (
 
 
 __all__ = [
+    "LINE_LABELS",
     "METRICS",
     "RETURN_METRICS",
     "MetricSpec",

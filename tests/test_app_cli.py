@@ -92,9 +92,9 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
     if "tornado" in charts:  # the analysis module is there: its summaries are in the workbook
         assert {"sensitivity_npv", "monte_carlo_summary"} <= set(wb.sheetnames)
     # CSVs parse
-    cf = pd.read_csv(out / "cash_flows.csv")
+    cf = pd.read_csv(out / "cash_flows.csv", header=1)  # row 0: labels with units
     assert {"year", "revenue", "fcf"} <= set(cf.columns)
-    metrics = pd.read_csv(out / "metrics.csv")
+    metrics = pd.read_csv(out / "metrics.csv", header=1)
     assert "npv_busd" in set(metrics["metric"])
     conditions = pd.read_csv(out / "conditions.csv")
     assert list(conditions.columns) == ["Condition", "Severity", "What it means for this result"]
@@ -116,7 +116,7 @@ def test_exported_metrics_match_the_model(full_export) -> None:
     out, _, _ = full_export
     from model import evaluate
 
-    metrics = pd.read_csv(out / "metrics.csv").set_index("metric")
+    metrics = pd.read_csv(out / "metrics.csv", header=1).set_index("metric")
     assert metrics.loc["npv_busd", "value"] == pytest.approx(evaluate(EXPECTED).npv_busd)
 
 

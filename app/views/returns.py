@@ -9,30 +9,34 @@ from app import charts, ui
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
-from model.metrics import format_metric, metric_label
+from model.metrics import LINE_LABELS, format_metric, metric_label
 
-#: Cash-flow table columns: (column in Result.cash_flows, header with unit).
-TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("revenue_lease", "Revenue: lease (US$ B)"),
-    ("revenue_hosting", "Revenue: hosting (US$ B)"),
-    ("revenue_resale", "Revenue: resale (US$ B)"),
-    ("revenue", "Revenue, total (US$ B)"),
-    ("power_cost", "Power (US$ B)"),
-    ("other_opex", "Other fixed opex (US$ B)"),
-    ("variable_opex", "Variable opex (US$ B)"),
-    ("procurement_cost", "Procurement (US$ B)"),
-    ("licence_fee", "Model licence fee (US$ B)"),
-    ("ebitda", "EBITDA (US$ B)"),
-    ("depreciation", "Depreciation (US$ B)"),
-    ("ebit", "EBIT (US$ B)"),
-    ("tax", "Cash tax (US$ B)"),
-    ("capex", "Capex incl. refresh (US$ B)"),
-    ("capex_refresh", "of which refresh (US$ B)"),
-    ("residual_value", "Residual value, market (US$ B)"),
-    ("residual_gain", "of which gain over book, taxed (US$ B)"),
-    ("fcf", "Free cash flow (US$ B)"),
-    ("cumulative_fcf", "Cumulative FCF (US$ B)"),
-    ("discounted_fcf", "Discounted FCF at WACC (US$ B)"),
+#: Cash-flow table columns: (column in Result.cash_flows, header with unit from the one table
+#: of lines, :data:`model.metrics.LINE_LABELS`).
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (line, LINE_LABELS[line])
+    for line in (
+        "revenue_lease",
+        "revenue_hosting",
+        "revenue_resale",
+        "revenue",
+        "power_cost",
+        "other_opex",
+        "variable_opex",
+        "procurement_cost",
+        "licence_fee",
+        "ebitda",
+        "depreciation",
+        "ebit",
+        "tax",
+        "capex",
+        "capex_refresh",
+        "residual_value",
+        "residual_gain",
+        "fcf",
+        "cumulative_fcf",
+        "discounted_fcf",
+    )
 )
 
 
