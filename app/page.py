@@ -514,8 +514,9 @@ def sync_url(preset_id: str, scenario: Scenario) -> None:
 
 # ---- page ---------------------------------------------------------------------------------------
 #: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
-#: (4.5:1 on white and on the sidebar's grey); then the static number tables' own
-#: (:data:`app.ui.NUMBERS_TABLE_CSS`).
+#: (4.5:1 on white and on the sidebar's grey); KPI values sized to the viewport and allowed to
+#: wrap rather than be cut with an ellipsis ("-US$ 12.37" in a narrow card); then the static
+#: number tables' own (:data:`app.ui.NUMBERS_TABLE_CSS`).
 PAGE_CSS = (
     """
 <style>
@@ -524,6 +525,9 @@ PAGE_CSS = (
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
 [data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
   opacity: 1 !important; }
+[class*="st-key-kpi_"] [data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.1vw, 2.25rem); }
+[class*="st-key-kpi_"] [data-testid="stMetricValue"] > div { white-space: normal;
+  overflow: visible; text-overflow: clip; }
 </style>
 """
     + ui.NUMBERS_TABLE_CSS
