@@ -44,6 +44,7 @@ from model import (
     preset_ids,
     presets,
 )
+from model.fields import flag_meanings
 from model.metrics import format_metric, metric_label, metric_spec
 
 if TYPE_CHECKING:
@@ -180,7 +181,9 @@ def sync_inputs() -> None:
         value = ss.get(state.widget_key(name))
         if value is None:
             continue
-        shown = _shown(name, value)
+        shown: float | int | bool = _shown(name, value)
+        if flag_meanings(name) is not None:
+            shown = bool(shown)  # a toggle holds True/False; the model keeps 1/0
         key = input_key(name)
         if ss.get(key) != shown:
             ss[key] = shown
@@ -253,13 +256,25 @@ def _decimals(name: str) -> int:
 
 
 def number_control(name: str) -> None:
-    """A sidebar input for one field: unit in the label, range and source in the help.
+    """A sidebar input for one field: unit in the label, range and source in the help; a
+    yes/no input (:func:`model.fields.flag_meanings`) is a toggle.
 
     No min/max on the widget: an out-of-range value reaches :func:`on_input_change`, which puts
     the box back and says why (a bounded widget only turns red and keeps the bad value).
     """
     spec = FIELD_SPECS[name]
     key = input_key(name)
+    meanings = flag_meanings(name)
+    if meanings is not None:
+        off, on = meanings
+        st.toggle(
+            escape_markdown(spec.label, keep_markup=True),
+            key=key,
+            help=escape_markdown(f"On: {on}. Off: {off}. ", keep_markup=True) + ui.field_help(name),
+            on_change=on_input_change,
+            args=(name, key),
+        )
+        return
     common: dict[str, Any] = {
         "key": key,
         "help": ui.field_help(name),

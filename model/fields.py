@@ -7,6 +7,7 @@ value inside them evaluates without error.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -55,6 +56,29 @@ def format_field_value(name: str, value: float) -> str:
     if spec.unit.startswith("x "):
         return f"{float(value):,.10g}x"
     return f"{float(value):,.10g}"
+
+
+_FLAG_UNIT = re.compile(r"^0 \((?P<off>[^()]*(?:\([^()]*\)[^()]*)*)\) or 1 \((?P<on>.*)\)$")
+
+
+def flag_meanings(name: str) -> tuple[str, str] | None:
+    """What off (0) and on (1) mean for a yes/no input, read from its unit; None for others.
+
+    A yes/no input is a whole number from 0 to 1 whose unit says ``0 (...) or 1 (...)``: the
+    dashboard shows it as a toggle; links and files keep 0 or 1.
+
+    Examples
+    --------
+    >>> flag_meanings("macrs_depreciation")
+    ('tax follows book straight-line', 'MACRS')
+    >>> flag_meanings("gw_built") is None
+    True
+    """
+    spec = FIELD_SPECS[name]
+    if not (spec.integer and spec.low == 0 and spec.high == 1):
+        return None
+    m = _FLAG_UNIT.match(spec.unit)
+    return None if m is None else (m.group("off"), m.group("on"))
 
 
 def format_field_range(name: str) -> str:

@@ -29,6 +29,7 @@ from model import (
     load_preset,
     preset_ids,
 )
+from model.fields import flag_meanings
 from model.metrics import format_metric, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
@@ -399,6 +400,15 @@ def test_toolbar_format_follows_the_sidebar_choice() -> None:
 def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
     at = _default_app()
     spec = FIELD_SPECS[field]
+    meanings = flag_meanings(field)
+    if meanings is not None:  # a yes/no input: a toggle that says what on and off mean
+        toggle = at.toggle(key=page.input_key(field))
+        assert toggle.label.replace("\\", "") == spec.label
+        plain = toggle.help.replace("\\", "")
+        assert f"On: {meanings[1]}. Off: {meanings[0]}." in plain
+        assert "Sourced default" in plain and field in plain
+        assert cite(assumptions()[field].source, assumptions()[field].year) in plain
+        return
     widget = at.number_input(key=page.input_key(field))
     assert ui.field_unit(spec) in widget.label.replace("\\", "")
     assert widget.help and "Sourced default" in widget.help and field in widget.help
@@ -665,7 +675,8 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
             assert "," in m.label and m.label.split(",")[-1].strip(), (m.label, m.value)
     assert any(m.label == "Payback, years" for m in at.metric)
     # the sidebar is drawn after the main content, and still holds every input
-    assert len(at.sidebar.number_input) == len(FIELD_SPECS)
+    # (yes/no inputs as toggles)
+    assert len(at.sidebar.number_input) + len(at.sidebar.toggle) == len(FIELD_SPECS)
 
 
 def test_assumption_notes_with_commas_are_read_in_full() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model import load_preset
+from model import FIELD_NAMES, load_preset
 from model.band import headline_band
 from model.metrics import format_metric
 from tests.test_app import assert_clean, run_app
@@ -110,3 +112,29 @@ def test_equal_irr_and_wacc_read_equal_to() -> None:
     assert "equal to the 6.8% cost of capital" in verdict
     notes = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "is equal to the 6.8% cost of capital at the precision shown" in notes
+
+
+# ---- yes/no inputs are toggles (methodology §12) ------------------------------------------------
+def test_yes_no_inputs_are_toggles_that_round_trip_through_links_and_files() -> None:
+    from model.fields import flag_meanings
+    from model.io import load_scenario_file, to_toml
+
+    at = run_app()
+    assert_clean(at)
+    flags = [n for n in FIELD_NAMES if flag_meanings(n) is not None]
+    assert set(flags) == {"phased_online", "debt_sculpted", "macrs_depreciation", "tax_in_group"}
+    for name in flags:
+        assert at.toggle(key=f"in_{name}").value is False  # bofa-base: all off
+    assert not [n for n in at.number_input if n.key in {f"in_{f}" for f in flags}]
+    at.toggle(key="in_macrs_depreciation").set_value(True).run()
+    assert_clean(at)
+    assert at.session_state["f_macrs_depreciation"] == 1
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert link["macrs_depreciation"] == "1"  # links keep 0/1
+    again = run_app(link)
+    assert again.toggle(key="in_macrs_depreciation").value is True
+    # a scenario file written from it keeps the value and loads back into the toggle
+    path = Path(tempfile.mkdtemp()) / "s.toml"
+    path.write_text(to_toml(load_preset("bofa-base").replace(macrs_depreciation=1), "bofa-base"))
+    scenario, _ = load_scenario_file(path)
+    assert scenario.macrs_depreciation == 1

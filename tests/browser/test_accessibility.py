@@ -41,7 +41,11 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
     page.goto(f"{app_url}/?preset=bofa-base&capex_per_gw_busd=43&wacc=0.09")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
     # open every input group, so the audit covers the sidebar's inputs too (closed on a visit)
-    inputs = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]')
+    # (number boxes, and toggles for the yes/no inputs)
+    inputs = page.locator(
+        '[data-testid="stSidebar"] [data-testid="stNumberInput"], '
+        '[data-testid="stSidebar"] [data-testid="stCheckbox"]'
+    )
     opened = 0
     for group in GROUPS:
         page.locator('[data-testid="stSidebar"] summary').filter(has_text=f"{group} (").click()
