@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -67,6 +68,13 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Assumptions & method", "app.views.assumptions"),
 )
 
+#: How the leased and hosted shares interact (shown at the top of their input group).
+SHARES_NOTE = (
+    "Leased and hosted shares split the owned capacity: together at most 100%; the rest is "
+    "kept for internal use (valued at the internal transfer price). Raising one share past "
+    "what the other leaves lowers the other. Hosted capacity whose tokens the market-share "
+    "cap leaves unsold is leased at the market rate instead."
+)
 INIT_KEY = "_initialised"
 #: Session-state key of the open tab (its title); set it in AppTest to draw another tab.
 TAB_KEY = "tab"
@@ -354,6 +362,8 @@ def sidebar_controls() -> None:
         box = st.expander(f"{group} ({len(names)} inputs)", key=group_key(group), on_change="rerun")
         if box.open:
             with box:
+                if group == "Monetise":
+                    st.caption(SHARES_NOTE)
                 for name in names:
                     number_control(name)
                 if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
@@ -519,6 +529,24 @@ def changed_summary(ctx: ViewContext) -> str:
     return "Changed from the preset: " + "; ".join(changes) + "."
 
 
+def share_link(preset_id: str, scenario: Scenario) -> str:
+    """The link that reproduces the scenario: the page's address (as the browser reports it)
+    and the query parameters of :func:`app.state.query_params_for` (the address bar's)."""
+    query = urlencode(state.query_params_for(preset_id, scenario))
+    base = st.context.url or ""
+    return f"{base}?{query}" if query else base
+
+
+def copy_link(ctx: ViewContext) -> None:
+    """A "Copy link" button: the scenario's link in a box with a copy button."""
+    with st.popover("Copy link", icon=":material/link:"):
+        st.code(share_link(ctx.preset_id, ctx.scenario), language=None, wrap_lines=True)
+        st.caption(
+            "Copy it with the button at the box's top right. It opens this scenario exactly "
+            "(the preset and every input that differs from it); the address bar holds the same."
+        )
+
+
 def sync_url(preset_id: str, scenario: Scenario) -> None:
     """Write the scenario into the URL (only when it differs, to avoid history noise)."""
     desired = state.query_params_for(preset_id, scenario)
@@ -612,6 +640,7 @@ def main_content() -> ViewContext:
     with kpis:
         band_slots = kpi_header(ctx)
     st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
+    copy_link(ctx)
 
     # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
     # one view, not nine. Tests pick the tab with session_state[TAB_KEY] = "<tab title>".

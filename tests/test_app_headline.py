@@ -138,3 +138,28 @@ def test_yes_no_inputs_are_toggles_that_round_trip_through_links_and_files() -> 
     path.write_text(to_toml(load_preset("bofa-base").replace(macrs_depreciation=1), "bofa-base"))
     scenario, _ = load_scenario_file(path)
     assert scenario.macrs_depreciation == 1
+
+
+# ---- small frictions ---------------------------------------------------------------------------
+def test_copy_link_box_holds_the_scenarios_link() -> None:
+    at = run_app(groups_open=False)
+    at.slider(key="hs_gw_built").set_value(4.5).run()
+    assert_clean(at)
+    links = [c.value for c in at.code if "preset=" in c.value]
+    assert links and links[0].endswith("?preset=bofa-base&gw_built=4.5"), links
+    assert any(p.proto.popover.label == "Copy link" for p in at.get("popover"))
+
+
+def test_shares_say_how_they_interact() -> None:
+    at = run_app()
+    notes = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")
+    assert "Leased and hosted shares split the owned capacity: together at most 100%" in notes
+
+
+def test_refinancing_squeeze_says_it_needs_debt() -> None:
+    at = run_app(tab="Stress tests", groups_open=False)
+    names = list(at.table[0].value.index)
+    squeeze = [n for n in names if n.startswith("Refinancing squeeze")]
+    assert squeeze and squeeze[0].endswith("(needs debt: none set, so only its slower ramp applies)")
+    levered = run_app({"preset": "coreweave-spv"}, tab="Stress tests", groups_open=False)
+    assert not [n for n in levered.table[0].value.index if "needs debt" in n]
