@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from model import FIELD_SPECS, FieldSpec, Result, Scenario
 from model.conditions import compare_to
+from model.derived import price_target_gap_share
 from model.fields import format_field_value, is_percent_unit
 from model.metrics import format_metric
 
@@ -139,6 +140,9 @@ def verdict(ctx: ViewContext) -> str:
             "on the report"
         )
     text += "."
+    target = target_gap_text(r)
+    if target:
+        text += " " + target
     be = r.breakeven_lease_rate_busd_per_gw_year
     if be is not None and s.lease_share > 0:
         text += (
@@ -146,6 +150,30 @@ def verdict(ctx: ViewContext) -> str:
             f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
         )
     return text
+
+
+def target_gap_text(r: Result) -> str:
+    """How much of the gap from the share price to the price target the build's NPV per share
+    explains (:func:`model.derived.price_target_gap_share`); empty without a gap.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset
+    >>> target_gap_text(evaluate(load_preset("bofa-base")))
+    'Its NPV per share, US$ 6.99, is 5% of the US$ 135 gap from the US$ 700 share price to the US$ 835 price target.'
+    """
+    share = price_target_gap_share(r)
+    if share is None:
+        return ""
+    s = r.scenario
+    per_share = format_metric("npv_per_share_usd", r.npv_per_share_usd)
+    gap = (
+        f"the US$ {s.price_target_usd - s.share_price_usd:,.0f} gap from the "
+        f"US$ {s.share_price_usd:,.0f} share price to the US$ {s.price_target_usd:,.0f} price target"
+    )
+    if share < 0:
+        return f"Its NPV per share, {per_share}, works against {gap}."
+    return f"Its NPV per share, {per_share}, is {share * 100:.0f}% of {gap}."
 
 
 _CHANGE = re.compile(r"^(\w+) (\S+) -> (\S+)(?: (.*))?$")

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from app import charts, state, ui
-from app.context import ViewContext, display_scale, verdict
+from app.context import ViewContext, display_scale, target_gap_text, verdict
 from app.text import cite, escape_markdown
 from app.views import scenario_files
 from model import (
@@ -493,7 +493,7 @@ def kpi_header(ctx: ViewContext) -> dict[str, Any]:
         format_metric("npv_per_share_usd", r.npv_per_share_usd),
         r,
         p,
-        f"NPV divided by {s.shares_outstanding_b:g} B diluted shares.",
+        f"NPV divided by {s.shares_outstanding_b:g} B diluted shares. {target_gap_text(r)}",
         label="NPV per share",
         bands=bands,
     )

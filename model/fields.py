@@ -615,6 +615,17 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Used only to size the market's one-day re-rating in US$ B.",
     ),
     FieldSpec(
+        "price_target_usd",
+        "Price target",
+        "US$ per share",
+        1.0,
+        10_000.0,
+        1.0,
+        FINANCE,
+        "An analyst's price target per share; changes no cash flow, only the share of the gap "
+        "from the share price to the target that the build's NPV per share explains.",
+    ),
+    FieldSpec(
         "market_reaction_excess_return",
         "Market reaction",
         "fraction of market value",

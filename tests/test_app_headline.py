@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model import FIELD_NAMES, load_preset
+from model import FIELD_NAMES, evaluate, load_preset
 from model.band import headline_band
 from model.metrics import format_metric
 from tests.test_app import assert_clean, run_app
@@ -160,6 +160,25 @@ def test_refinancing_squeeze_says_it_needs_debt() -> None:
     at = run_app(tab="Stress tests", groups_open=False)
     names = list(at.table[0].value.index)
     squeeze = [n for n in names if n.startswith("Refinancing squeeze")]
-    assert squeeze and squeeze[0].endswith("(needs debt: none set, so only its slower ramp applies)")
+    assert squeeze and squeeze[0].endswith(
+        "(needs debt: none set, so only its slower ramp applies)"
+    )
     levered = run_app({"preset": "coreweave-spv"}, tab="Stress tests", groups_open=False)
     assert not [n for n in levered.table[0].value.index if "needs debt" in n]
+
+
+def test_price_target_gap_share_in_the_verdict_and_the_link() -> None:
+    """BofA's US$ 835 target: the build's NPV per share against the gap from today's price
+    (methodology §12, Verdict)."""
+    at = run_app(groups_open=False)
+    verdict = at.markdown[0].value.replace("\\", "")
+    r = evaluate(load_preset("bofa-base"))
+    share = r.npv_per_share_usd / (835.0 - 700.0)
+    assert f"is {share * 100:.0f}% of the US$ 135 gap from the US$ 700 share price" in verdict
+    assert "US$ 835 price target" in verdict
+    lower = run_app({"price_target_usd": "1000"}, groups_open=False)
+    text = lower.markdown[0].value.replace("\\", "")
+    assert f"is {r.npv_per_share_usd / 300 * 100:.0f}% of the US$ 300 gap" in text
+    # no gap to explain when the target is at or below the price
+    none = run_app({"price_target_usd": "700"}, groups_open=False)
+    assert "price target" not in none.markdown[0].value
