@@ -45,7 +45,7 @@ from model import (
     preset_ids,
     presets,
 )
-from model.fields import flag_meanings
+from model.fields import FIELD_CHOICES, flag_meanings
 from model.metrics import format_metric, metric_label, metric_spec
 
 if TYPE_CHECKING:
@@ -265,7 +265,8 @@ def _decimals(name: str) -> int:
 
 def number_control(name: str) -> None:
     """A sidebar input for one field: unit in the label, range and source in the help; a
-    yes/no input (:func:`model.fields.flag_meanings`) is a toggle.
+    yes/no input (:func:`model.fields.flag_meanings`) is a toggle, an input with a few sourced
+    values (:data:`model.fields.FIELD_CHOICES`) a select.
 
     No min/max on the widget: an out-of-range value reaches :func:`on_input_change`, which puts
     the box back and says why (a bounded widget only turns red and keeps the bad value).
@@ -279,6 +280,18 @@ def number_control(name: str) -> None:
             escape_markdown(spec.label, keep_markup=True),
             key=key,
             help=escape_markdown(f"On: {on}. Off: {off}. ", keep_markup=True) + ui.field_help(name),
+            on_change=on_input_change,
+            args=(name, key),
+        )
+        return
+    if name in FIELD_CHOICES:
+        current = _shown(name, st.session_state[state.widget_key(name)])
+        options = sorted({*FIELD_CHOICES[name], current})  # a linked value off the list stays
+        st.selectbox(
+            ui.field_label(spec),
+            options,
+            key=key,
+            help=ui.field_help(name),
             on_change=on_input_change,
             args=(name, key),
         )

@@ -81,6 +81,14 @@ def flag_meanings(name: str) -> tuple[str, str] | None:
     return None if m is None else (m.group("off"), m.group("on"))
 
 
+#: Inputs that take one of a few sourced values (the dashboard shows a select; links and files
+#: may hold any value within the bounds, which the select then adds to its options).
+FIELD_CHOICES: dict[str, tuple[float, ...]] = {
+    # MACRS classes of the facility (IRS Publication 946)
+    "facility_tax_class_years": (15, 20, 39),
+}
+
+
 def format_field_range(name: str) -> str:
     """The allowed range as people read it: ``0% to 100%``, ``0.1 to 50 GW of facility power``."""
     spec = FIELD_SPECS[name]

@@ -29,7 +29,7 @@ from model import (
     load_preset,
     preset_ids,
 )
-from model.fields import flag_meanings
+from model.fields import FIELD_CHOICES, flag_meanings
 from model.metrics import format_metric, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
@@ -401,6 +401,13 @@ def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
     at = _default_app()
     spec = FIELD_SPECS[field]
     meanings = flag_meanings(field)
+    if field in FIELD_CHOICES:  # a few sourced values: a select, unit and source as elsewhere
+        box = at.selectbox(key=page.input_key(field))
+        assert ui.field_unit(spec) in box.label.replace("\\", "")
+        assert cite(assumptions()[field].source, assumptions()[field].year) in box.help.replace(
+            "\\", ""
+        )
+        return
     if meanings is not None:  # a yes/no input: a toggle that says what on and off mean
         toggle = at.toggle(key=page.input_key(field))
         assert toggle.label.replace("\\", "") == spec.label
@@ -675,8 +682,9 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
             assert "," in m.label and m.label.split(",")[-1].strip(), (m.label, m.value)
     assert any(m.label == "Payback, years" for m in at.metric)
     # the sidebar is drawn after the main content, and still holds every input
-    # (yes/no inputs as toggles)
-    assert len(at.sidebar.number_input) + len(at.sidebar.toggle) == len(FIELD_SPECS)
+    # (yes/no inputs as toggles, a choice as a select: the preset picker is the other select)
+    controls = len(at.sidebar.number_input) + len(at.sidebar.toggle) + len(at.sidebar.selectbox)
+    assert controls == len(FIELD_SPECS) + 1
 
 
 def test_assumption_notes_with_commas_are_read_in_full() -> None:

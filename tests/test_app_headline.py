@@ -182,3 +182,16 @@ def test_price_target_gap_share_in_the_verdict_and_the_link() -> None:
     # no gap to explain when the target is at or below the price
     none = run_app({"price_target_usd": "700"}, groups_open=False)
     assert "price target" not in none.markdown[0].value
+
+
+def test_a_choice_is_a_select_and_keeps_a_linked_value_off_its_list() -> None:
+    at = run_app()
+    box = at.selectbox(key="in_facility_tax_class_years")
+    assert box.options == ["15", "20", "39"] and box.value == 39
+    box.set_value(15).run()
+    assert_clean(at)
+    assert at.session_state["f_facility_tax_class_years"] == 15
+    assert at.query_params["facility_tax_class_years"] == "15"
+    linked = run_app({"facility_tax_class_years": "25"})  # within bounds, not a class
+    assert linked.selectbox(key="in_facility_tax_class_years").value == 25
+    assert "25" in linked.selectbox(key="in_facility_tax_class_years").options
