@@ -19,7 +19,15 @@ from numpy.typing import NDArray
 from model.metrics import format_metric
 from model.results import evaluate_batch
 from model.scenario import Scenario
-from model.uncertainty import DEFAULT_SEED, monte_carlo
+from model.uncertainty import (
+    DEFAULT_SEED,
+    _explain_gap,
+    _gap_table,
+    column_stats,
+    default_distributions,
+    sample_inputs,
+    summarise,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -47,6 +55,7 @@ MAX_PULLS = 3
 #: An input is named only if its own effect is at least this share of the largest one.
 PULL_SHARE = 0.25
 BREAKEVEN = "breakeven_lease_rate_busd_per_gw_year"
+NPV = "npv_busd"
 
 
 def band_percentiles(values: FloatArray, never: bool = False) -> tuple[float, ...]:
@@ -210,14 +219,16 @@ def headline_band(
 
     Notes
     -----
-    The draws are :func:`model.uncertainty.monte_carlo` ``(scenario, n=n, seed=seed)``: the
-    sourced distributions and correlations, following the scenario. Percentiles are numpy's
-    linear ones over the draws where the metric is defined (:func:`band_percentiles`; an
-    undefined payback counts as never). The breakeven lease rate of each draw is
-    :func:`model.evaluate_batch` ``(..., breakeven=True)`` on the drawn inputs. The pulls are the
-    inputs whose effect on NPV (moving that input alone from its value as set to the average of
-    its draws) has the sign of ``P50 - point``, largest first, each at least
-    :data:`PULL_SHARE` of the largest. Methodology §9 (Headline band).
+    The draws are those of :func:`model.uncertainty.monte_carlo` ``(scenario, n=n, seed=seed)``
+    (the sourced distributions and correlations, following the scenario), drawn with its
+    :func:`~model.uncertainty.sample_inputs` and evaluated once with
+    :func:`model.evaluate_batch` (with the breakeven lease rate where something is leased), so
+    the run's driver ranking, which the band does not show, is not computed. Percentiles are
+    numpy's linear ones over the draws where the metric is defined (:func:`band_percentiles`;
+    an undefined payback counts as never). The pulls come from the Uncertainty tab's gap
+    attribution on these draws: the inputs whose effect on NPV (moving that input alone from
+    its value as set to the average of its draws) has the sign of ``P50 - point``, largest
+    first, each at least :data:`PULL_SHARE` of the largest. Methodology §9 (Headline band).
 
     Examples
     --------
@@ -228,25 +239,29 @@ def headline_band(
     >>> sorted(band.bands) == sorted(KPI_METRICS)
     True
     """
-    mc = monte_carlo(scenario, n=n, seed=seed)
-    draws = mc.draws
-    bands: dict[str, MetricBand] = {}
+    d = default_distributions()
+    inputs, dists, _ = sample_inputs(scenario, d.distributions, n, seed, d.correlation)
+    fields = list(dists)
+    # one evaluation gives every metric and, where something is leased, the breakeven rate
+    leased = scenario.lease_share > 0
+    metrics = evaluate_batch(inputs, scenario, breakeven=leased)
     columns: dict[str, FloatArray] = {
-        m: draws[m].to_numpy(dtype=np.float64) for m in KPI_METRICS if m in draws
+        m: metrics[m].to_numpy(dtype=np.float64) for m in KPI_METRICS if m in metrics
     }
-    if scenario.lease_share > 0:
-        inputs = draws[list(mc.distributions)]
-        columns[BREAKEVEN] = evaluate_batch(inputs, scenario, breakeven=True)[BREAKEVEN].to_numpy(
-            dtype=np.float64
-        )
-    else:
-        columns[BREAKEVEN] = np.full(len(draws), np.nan)
+    if not leased:
+        columns[BREAKEVEN] = np.full(n, np.nan)
+    bands: dict[str, MetricBand] = {}
     for m in KPI_METRICS:
         v = columns[m]
         p10, p25, p50, p75, p90 = band_percentiles(v, never=m in NEVER_METRICS)
         defined = float(np.count_nonzero(np.isfinite(v)) / v.size)
         bands[m] = MetricBand(m, p10, p25, p50, p75, p90, defined)
-    gap = mc.gap
+    # the Uncertainty tab's gap attribution, on these draws
+    stats = {f: column_stats(inputs[f].to_numpy(dtype=np.float64)) for f in fields}
+    stats[NPV] = column_stats(columns[NPV])
+    gap_rows = evaluate_batch(_gap_table(scenario, fields, stats), scenario)
+    summary = summarise(metrics, (NPV,), {NPV: float(gap_rows[NPV].iloc[0])}, stats)
+    gap = _explain_gap(stats, scenario, fields, NPV, summary, gap_rows)
     direction = gap.p50 - gap.point
     pulls: list[Pull] = []
     if math.isfinite(direction) and direction != 0:
@@ -266,11 +281,11 @@ def headline_band(
             ]
     return HeadlineBand(
         bands=bands,
-        prob_npv_positive=mc.prob_npv_positive,
+        prob_npv_positive=float(stats[NPV]["prob_above_zero"]),
         npv_point_busd=float(gap.point),
         pulls=tuple(pulls),
         gap_reason=gap.reason,
-        n=mc.n,
+        n=n,
         seed=int(seed),
     )
 

@@ -31,6 +31,10 @@ def test_band_is_the_uncertainty_tabs_simulation() -> None:
         assert b.p90 == mc.summary.loc[m, "p90"]
     assert band.prob_npv_positive == mc.prob_npv_positive
     assert band.npv_point_busd == mc.summary.loc["npv_busd", "point"]
+    # the pulls are the run's gap attribution: the same inputs and effects
+    effects = dict(zip(mc.gap.inputs["label"], mc.gap.inputs["effect"], strict=True))
+    assert band.pulls and all(p.effect_busd == effects[p.label] for p in band.pulls)
+    assert band.gap_reason == mc.gap.reason
     assert sorted(band.bands) == sorted(KPI_METRICS)
 
 
