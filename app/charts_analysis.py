@@ -157,7 +157,7 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
             for f, n in zip(table["field"], table["note"], strict=True)
             if str(n)
         )
-        extra.append(wrap_text(f"† range clipped: {notes}", 120))
+        extra.append(esc(f"† range clipped: {notes}"))  # the title wraps it for a phone
     if flat:
         extra.append("No effect here: " + esc(_short_list(flat)))
     subtitle = "<br>".join([esc(label), *extra])

@@ -692,7 +692,10 @@ def band_caption(name: str, band: HeadlineBand) -> str:
     text = band.bands[name].text()
     if name == "npv_busd":
         text += f" · P(NPV > 0) {band.prob_npv_positive * 100:.0f}%"
-    return text
+    # an amount never breaks across lines ("US$" / "13.0 B")
+    return (
+        text.replace("US$ ", "US$\u00a0").replace(" B", "\u00a0B").replace(" years", "\u00a0years")
+    )
 
 
 def run() -> None:

@@ -54,7 +54,7 @@ def test_band_matches_the_model_and_says_the_chance_of_value() -> None:
     at = run_app(groups_open=False)
     band = headline_band(load_preset("bofa-base"))
     npv = band.bands["npv_busd"]
-    shown = kpi_cards(at)["npv_busd"][1].replace("\\", "")
+    shown = kpi_cards(at)["npv_busd"][1].replace("\\", "").replace("\u00a0", " ")
     assert format_metric("npv_busd", npv.p10) in shown
     assert format_metric("npv_busd", npv.p90) in shown
     assert f"P(NPV > 0) {band.prob_npv_positive * 100:.0f}%" in shown
