@@ -183,19 +183,20 @@ class HeadlineBand:
             return None
         m = "npv_busd"
         head = (
-            f"The point estimate is {side} the middle half of the simulated outcomes "
-            f"(NPV P25–P75: {format_metric(m, b.p25)} to {format_metric(m, b.p75)}; "
+            f"The point estimate is {side} the middle half of simulated outcomes "
+            f"(NPV P25–P75 {format_metric(m, b.p25)} to {format_metric(m, b.p75)}; "
             f"{self.prob_npv_positive * 100:.0f}% chance that NPV > 0)"
         )
         if not self.pulls:
             return f"{head}. {self.gap_reason}"
-        way = "below" if side == "above" else "above"
-        named = "; ".join(
-            f"{p.label} averages {p.mean_text} against {p.as_set_text} as set "
-            f"({format_metric(m, p.effect_busd, signed=True)} on its own)"
+        way = "lower" if side == "above" else "higher"
+        named = [
+            f"{p.label} ({p.mean_text} vs {p.as_set_text}, "
+            f"{format_metric(m, p.effect_busd, signed=True)} alone)"
             for p in self.pulls
-        )
-        return f"{head}: the sourced ranges average {way} the values as set, mainly {named}."
+        ]
+        listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        return f"{head}: the sourced ranges average {way} than set for {listed}."
 
 
 def headline_band(
