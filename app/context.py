@@ -176,6 +176,17 @@ def target_gap_text(r: Result) -> str:
     return f"Its NPV per share, {per_share}, is {share * 100:.0f}% of {gap}."
 
 
+def plain_names(text: str) -> str:
+    """Text for people: every field's code name replaced by its label.
+
+    >>> plain_names("1 of 10 draws had lease_share + hosting_share > 1")
+    '1 of 10 draws had Leased share + Hosted share > 1'
+    """
+    for field in sorted(FIELD_SPECS, key=len, reverse=True):
+        text = text.replace(field, FIELD_SPECS[field].label)
+    return text
+
+
 _CHANGE = re.compile(r"^(\w+) (\S+) -> (\S+)(?: (.*))?$")
 
 
@@ -197,7 +208,5 @@ def changes_text(text: str) -> str:
             shown_unit = "" if is_percent(spec) else f" {unit}".rstrip()
             parts.append(f"{spec.label} {old} → {new}{shown_unit}")
             continue
-        for field in sorted(FIELD_SPECS, key=len, reverse=True):
-            item = item.replace(field, FIELD_SPECS[field].label)
-        parts.append(item.replace(" -> ", " → "))
+        parts.append(plain_names(item).replace(" -> ", " → "))
     return "; ".join(p for p in parts if p)

@@ -483,10 +483,10 @@ def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
 LINE_LABELS: dict[str, str] = {
     "year": "Year (from first capex)",
     "operating": "Operating (True in the years that earn revenue)",
+    # the cash-flow statement's lines, in its order (STATEMENT_LINES)
     "revenue_lease": "Revenue: lease (US$ B)",
     "revenue_hosting": "Revenue: hosting (US$ B)",
     "revenue_resale": "Revenue: resale (US$ B)",
-    "revenue_internal": "Revenue: internal use at the transfer price (US$ B)",
     "revenue": "Revenue, total (US$ B)",
     "power_cost": "Power (US$ B)",
     "other_opex": "Other fixed opex (US$ B)",
@@ -495,17 +495,19 @@ LINE_LABELS: dict[str, str] = {
     "licence_fee": "Model licence fee (US$ B)",
     "ebitda": "EBITDA (US$ B)",
     "depreciation": "Depreciation (US$ B)",
-    "tax_depreciation": "Tax depreciation (US$ B)",
     "ebit": "EBIT (US$ B)",
-    "residual_gain": "of which gain over book, taxed (US$ B)",
     "tax": "Cash tax (US$ B)",
-    "nopat": "NOPAT (US$ B)",
     "capex": "Capex incl. refresh (US$ B)",
     "capex_refresh": "of which refresh (US$ B)",
     "residual_value": "Residual value, market (US$ B)",
+    "residual_gain": "of which gain over book, taxed (US$ B)",
     "fcf": "Free cash flow (US$ B)",
     "cumulative_fcf": "Cumulative FCF (US$ B)",
     "discounted_fcf": "Discounted FCF at WACC (US$ B)",
+    # the other lines of the annual table (CSV and workbook)
+    "revenue_internal": "Revenue: internal use at the transfer price (US$ B)",
+    "tax_depreciation": "Tax depreciation (US$ B)",
+    "nopat": "NOPAT (US$ B)",
     "net_book_value": "Net book value, end of year (US$ B)",
     "lessor_funding": "Facility funded by the campus lessor (US$ B)",
     "campus_rent": "Campus lease rent (US$ B)",
@@ -516,6 +518,10 @@ LINE_LABELS: dict[str, str] = {
     "tax_levered": "Cash tax with the debt's interest deducted (US$ B)",
     "fcf_to_equity": "Free cash flow to the builder's equity (US$ B)",
 }
+#: The lines of the cash-flow statement (Returns tab), in order: from revenue to discounted FCF.
+STATEMENT_LINES: tuple[str, ...] = tuple(LINE_LABELS)[
+    tuple(LINE_LABELS).index("revenue_lease") : tuple(LINE_LABELS).index("discounted_fcf") + 1
+]
 
 
 #: The return metrics an analyst reads first, in the order they are shown: the Monte Carlo
@@ -534,6 +540,7 @@ __all__ = [
     "LINE_LABELS",
     "METRICS",
     "RETURN_METRICS",
+    "STATEMENT_LINES",
     "MetricSpec",
     "format_busd",
     "format_metric",

@@ -9,34 +9,12 @@ from app import charts, ui
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
-from model.metrics import LINE_LABELS, format_metric, metric_label
+from model.metrics import LINE_LABELS, STATEMENT_LINES, format_metric, metric_label
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit from the one table
 #: of lines, :data:`model.metrics.LINE_LABELS`).
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
-    (line, LINE_LABELS[line])
-    for line in (
-        "revenue_lease",
-        "revenue_hosting",
-        "revenue_resale",
-        "revenue",
-        "power_cost",
-        "other_opex",
-        "variable_opex",
-        "procurement_cost",
-        "licence_fee",
-        "ebitda",
-        "depreciation",
-        "ebit",
-        "tax",
-        "capex",
-        "capex_refresh",
-        "residual_value",
-        "residual_gain",
-        "fcf",
-        "cumulative_fcf",
-        "discounted_fcf",
-    )
+    (line, LINE_LABELS[line]) for line in STATEMENT_LINES
 )
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
+from app.context import ViewContext, plain_names
 from app.ui import escape_markdown, grid_height, show_chart, text_table
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario
 from model.metrics import format_metric
@@ -552,7 +552,7 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         text_table(out["table"])
         text_table(_drivers_table(out["drivers_irr"], "IRR"))
         for note in out["notes"]:
-            st.caption(escape_markdown(note))
+            st.caption(escape_markdown(plain_names(note)))
 
 
 def _drivers_table(drivers: pd.DataFrame, what: str) -> pd.DataFrame:
