@@ -21,7 +21,14 @@ from app.context import ViewContext, display_scale, is_percent, percent_unit
 from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
 from model.conditions import conditions_of
-from model.metrics import format_busd, format_metric, format_percent, format_usd, is_zero_change
+from model.metrics import (
+    format_busd,
+    format_metric,
+    format_number,
+    format_percent,
+    format_usd,
+    is_zero_change,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +137,7 @@ NUMBERS_TABLE_CSS = """<style>
 .dc-numbers table { border-collapse: separate; border-spacing: 0; font-size: 14px;
   line-height: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; margin: 0;
   width: max-content; min-width: 100%; }
-.dc-numbers th, .dc-numbers td { padding: 5px 10px; text-align: right; color: #1f2937;
+.dc-numbers th, .dc-numbers td { padding: 5px 8px; text-align: right; color: #1f2937;
   border: none; border-bottom: 1px solid #e1e5eb; background: #ffffff; }
 .dc-numbers thead th { position: sticky; top: 0; z-index: 1; background: #f3f5f8;
   font-weight: 600; }
@@ -173,7 +180,8 @@ def numbers_table_html(
     rows = []
     for name, values in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
         cells = "".join(
-            f"<td>{'n/a' if not math.isfinite(v) else f'{v:,.{digits}f}'}</td>" for v in values
+            f"<td>{'n/a' if not math.isfinite(v) else format_number(v, digits)}</td>"
+            for v in values
         )
         cls = ' class="strong"' if name in strong_rows else ""
         rows.append(f'<tr{cls}><th scope="row">{esc(str(name))}</th>{cells}</tr>')

@@ -433,6 +433,15 @@ def _number(shown: float, digits: int, prefix: str = "", suffix: str = "") -> st
     return f"{prefix}{number}{suffix}"
 
 
+def format_number(value: float, digits: int) -> str:
+    """A plain number with thousands separators, never ``-0.0``: the cells of number tables.
+
+    >>> format_number(-1234.56, 1), format_number(-0.04, 1)
+    ('-1,234.6', '0.0')
+    """
+    return _number(float(value), digits)
+
+
 def format_busd(value: float | None, digits: int = 1) -> str:
     """US$ billions in the one money format: ``US$ 12.5 B``, ``-US$ 12.5 B``; ``n/a`` when
     undefined.
@@ -544,6 +553,7 @@ __all__ = [
     "MetricSpec",
     "format_busd",
     "format_metric",
+    "format_number",
     "format_percent",
     "format_usd",
     "is_zero_change",

@@ -30,7 +30,7 @@ from model import (
     preset_ids,
 )
 from model.fields import FIELD_CHOICES, flag_meanings
-from model.metrics import format_metric, metric_label
+from model.metrics import format_metric, format_number, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 #: Every tab of the dashboard, in order (from the page, so a new tab is checked too).
@@ -589,7 +589,8 @@ def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() 
     by_line = {html.unescape(name): re.findall(r"<td>(.*?)</td>", cells) for name, cells in rows}
     for column, header in returns.TABLE_COLUMNS:
         line = returns.line_label(header)
-        assert by_line[line] == [f"{v:,.2f}" for v in cf[column]], line
+        # US$ B to 0.1, never "-0.0"
+        assert by_line[line] == [format_number(v, 1) for v in cf[column]], line
     assert "Line (US$ B per year)" in table  # the unit, said once in the corner
     heads = re.findall(r'<th scope="col">(.*?)</th>', table)
     assert heads[1] == "Y0 build" and len(heads) == len(cf) + 1

@@ -9,7 +9,13 @@ from app import charts, ui
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
-from model.metrics import LINE_LABELS, STATEMENT_LINES, format_metric, metric_label
+from model.metrics import (
+    LINE_LABELS,
+    STATEMENT_LINES,
+    format_metric,
+    metric_label,
+    metric_spec,
+)
 
 #: Cash-flow table columns: (column in Result.cash_flows, header with unit from the one table
 #: of lines, :data:`model.metrics.LINE_LABELS`).
@@ -128,14 +134,15 @@ def render(ctx: ViewContext) -> None:
     st.caption(
         md(
             "US$ B per year, nominal; costs and capex shown as positive amounts; every year of "
-            "the horizon is a column (scroll sideways on a narrow screen). Select and copy it "
-            "into a spreadsheet, or download it as CSV or Excel from the Export tab."
+            "the horizon is a column (scroll sideways on a phone). Select and copy it into a "
+            "spreadsheet, or download it at full precision as CSV or Excel from the Export tab."
         )
     )
     st.html(
         numbers_table_html(
             cash_flow_statement(ctx),
             label="Cash-flow table, US$ B per year",
+            digits=metric_spec("npv_busd").digits,  # US$ B to 0.1, as everywhere on screen
             strong_rows=STRONG_LINES,
         )
     )
