@@ -151,7 +151,13 @@ def tornado_chart(table: pd.DataFrame, label: str) -> go.Figure:
     clipped = bool(table["clipped"].any())
     extra = []
     if clipped:
-        extra.append("† range clipped to the model's domain (see the note below the chart)")
+        # the notes themselves, so an exported image says what was clipped without the page
+        notes = "; ".join(
+            f"{FIELD_SPECS[str(f)].label} {n}"
+            for f, n in zip(table["field"], table["note"], strict=True)
+            if str(n)
+        )
+        extra.append(esc(f"† range clipped: {notes}"))  # the title wraps it for a phone
     if flat:
         extra.append("No effect here: " + esc(_short_list(flat)))
     subtitle = "<br>".join([esc(label), *extra])

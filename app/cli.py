@@ -6,9 +6,9 @@ Usage::
                          [--formats png,svg,pdf,html,csv,xlsx,report]
 
 All formats by default. Writes one file per chart per format named by chart (``cash_flows.png``,
-``npv_profile.svg``, ...), ``cash_flows.csv``, ``metrics.csv``, ``workbook.xlsx``,
-``report.html`` and always ``scenario.toml`` (loads back with ``--scenario``), printing a
-progress line per file.
+``npv_profile.svg``, ...), ``cash_flows.csv``, ``metrics.csv``, ``conditions.csv``,
+``workbook.xlsx``, ``report.html`` and always ``scenario.toml`` (loads back with
+``--scenario``), printing a progress line per file.
 
 Exit status:
 

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 
 from model import FIELD_SPECS, FieldSpec, Result, Scenario
+from model.conditions import compare_to
+from model.derived import price_target_gap_share
+from model.fields import format_field_value, is_percent_unit
 from model.metrics import format_metric
 
 #: Changed inputs named in a label or a file name before "and N more".
@@ -23,7 +26,7 @@ def is_percent(spec: FieldSpec) -> bool:
     Derived from the unit (``fraction of capex``, ``fraction per year``...), so a new field with
     such a unit is shown in percent without further work.
     """
-    return spec.unit.startswith("fraction")
+    return is_percent_unit(spec.unit)
 
 
 def percent_unit(spec: FieldSpec) -> str:
@@ -48,12 +51,7 @@ def field_value_text(name: str, value: float) -> str:
     >>> field_value_text("wacc", 0.087), field_value_text("gw_built", 4.5)
     ('8.7%', '4.5')
     """
-    spec = FIELD_SPECS[name]
-    if is_percent(spec):
-        return f"{float(value) * 100:.4g}%"
-    if spec.unit.startswith("x "):  # multipliers read 2x
-        return f"{float(value):,.10g}x"
-    return f"{float(value):,.10g}"
+    return format_field_value(name, value)  # the one format, from the table of fields
 
 
 def _slug(text: str) -> str:
@@ -127,7 +125,7 @@ def verdict(ctx: ViewContext) -> str:
     if r.irr is None:
         first = f"No IRR (see the IRR help) against a {wacc} cost of capital"
     else:
-        word = "above" if r.irr > s.wacc else ("below" if r.irr < s.wacc else "equal to")
+        word = compare_to(r.irr, s.wacc)  # at the precision shown: 6.8% is equal to 6.8%
         several = " (one of several IRRs)" if r.irr_multiple else ""
         first = f"Earns {format_metric('irr', r.irr)} a year{several}, {word} the {wacc} cost of capital"
     verb = "creates" if r.npv_busd >= 0 else "destroys"
@@ -142,12 +140,50 @@ def verdict(ctx: ViewContext) -> str:
             "on the report"
         )
     text += "."
+    target = target_gap_text(r)
+    if target:
+        text += " " + target
     be = r.breakeven_lease_rate_busd_per_gw_year
     if be is not None and s.lease_share > 0:
         text += (
             f" Leasing breaks even at US$ {be:,.2f} B per GW-year "
             f"(set at US$ {s.lease_rate_busd_per_gw_year:g} B)."
         )
+    return text
+
+
+def target_gap_text(r: Result) -> str:
+    """How much of the gap from the share price to the price target the build's NPV per share
+    explains (:func:`model.derived.price_target_gap_share`); empty without a gap.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset
+    >>> target_gap_text(evaluate(load_preset("bofa-base")))
+    'Its NPV per share, US$ 6.99, is 5% of the US$ 135 gap from the US$ 700 share price to the US$ 835 price target.'
+    """
+    share = price_target_gap_share(r)
+    if share is None:
+        return ""
+    s = r.scenario
+    per_share = format_metric("npv_per_share_usd", r.npv_per_share_usd)
+    gap = (
+        f"the US$ {s.price_target_usd - s.share_price_usd:,.0f} gap from the "
+        f"US$ {s.share_price_usd:,.0f} share price to the US$ {s.price_target_usd:,.0f} price target"
+    )
+    if share < 0:
+        return f"Its NPV per share, {per_share}, works against {gap}."
+    return f"Its NPV per share, {per_share}, is {share * 100:.0f}% of {gap}."
+
+
+def plain_names(text: str) -> str:
+    """Text for people: every field's code name replaced by its label.
+
+    >>> plain_names("1 of 10 draws had lease_share + hosting_share > 1")
+    '1 of 10 draws had Leased share + Hosted share > 1'
+    """
+    for field in sorted(FIELD_SPECS, key=len, reverse=True):
+        text = text.replace(field, FIELD_SPECS[field].label)
     return text
 
 
@@ -172,7 +208,5 @@ def changes_text(text: str) -> str:
             shown_unit = "" if is_percent(spec) else f" {unit}".rstrip()
             parts.append(f"{spec.label} {old} → {new}{shown_unit}")
             continue
-        for field in sorted(FIELD_SPECS, key=len, reverse=True):
-            item = item.replace(field, FIELD_SPECS[field].label)
-        parts.append(item.replace(" -> ", " → "))
+        parts.append(plain_names(item).replace(" -> ", " → "))
     return "; ".join(p for p in parts if p)

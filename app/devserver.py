@@ -33,14 +33,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_streamlit(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start ``app/streamlit_app.py`` headless on 127.0.0.1:``port``, logging to ``log_path``."""
+def start_streamlit(
+    port: int, log_path: Path, script: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``script`` (default ``app/streamlit_app.py``) headless on 127.0.0.1:``port``,
+    logging to ``log_path``."""
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(ROOT / "app" / "streamlit_app.py"),
+        str(script or ROOT / "app" / "streamlit_app.py"),
         "--server.headless",
         "true",
         "--server.address",

@@ -22,12 +22,13 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from app import charts, state, ui
-from app.context import ViewContext, display_scale, verdict
+from app.context import ViewContext, display_scale, target_gap_text, verdict
 from app.text import cite, escape_markdown
 from app.views import scenario_files
 from model import (
@@ -44,7 +45,11 @@ from model import (
     preset_ids,
     presets,
 )
+from model.fields import FIELD_CHOICES, flag_meanings
 from model.metrics import format_metric, metric_label, metric_spec
+
+if TYPE_CHECKING:
+    from model.band import HeadlineBand
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,13 @@ TABS: tuple[tuple[str, str], ...] = (
     ("Assumptions & method", "app.views.assumptions"),
 )
 
+#: How the leased and hosted shares interact (shown at the top of their input group).
+SHARES_NOTE = (
+    "Leased and hosted shares split the owned capacity: together at most 100%; the rest is "
+    "kept for internal use (valued at the internal transfer price). Raising one share past "
+    "what the other leaves lowers the other. Hosted capacity whose tokens the market-share "
+    "cap leaves unsold is leased at the market rate instead."
+)
 INIT_KEY = "_initialised"
 #: Session-state key of the open tab (its title); set it in AppTest to draw another tab.
 TAB_KEY = "tab"
@@ -120,6 +132,15 @@ def evaluate_cached(values: dict[str, Any]) -> Result:
     return evaluate(make_scenario(values))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def band_cached(values: dict[str, Any]) -> HeadlineBand:
+    """:func:`model.band.headline_band` of the scenario, cached on its ``model_dump()`` (the
+    draws' count and seed are fixed, so the inputs are all that matters)."""
+    from model.band import headline_band  # scipy: imported after the first chart is sent
+
+    return headline_band(make_scenario(values))
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def preset_scenario(preset_id: str) -> Scenario:
     return load_preset(preset_id)
@@ -168,7 +189,9 @@ def sync_inputs() -> None:
         value = ss.get(state.widget_key(name))
         if value is None:
             continue
-        shown = _shown(name, value)
+        shown: float | int | bool = _shown(name, value)
+        if flag_meanings(name) is not None:
+            shown = bool(shown)  # a toggle holds True/False; the model keeps 1/0
         key = input_key(name)
         if ss.get(key) != shown:
             ss[key] = shown
@@ -241,13 +264,50 @@ def _decimals(name: str) -> int:
 
 
 def number_control(name: str) -> None:
-    """A sidebar input for one field: unit in the label, range and source in the help.
+    """A sidebar input for one field: unit in the label, range and source in the help; a
+    yes/no input (:func:`model.fields.flag_meanings`) is a toggle, an input with a few sourced
+    values (:data:`model.fields.FIELD_CHOICES`) or named choices (``FieldSpec.choices``) a select.
 
     No min/max on the widget: an out-of-range value reaches :func:`on_input_change`, which puts
     the box back and says why (a bounded widget only turns red and keeps the bad value).
     """
     spec = FIELD_SPECS[name]
     key = input_key(name)
+    meanings = flag_meanings(name)
+    if meanings is not None:
+        off, on = meanings
+        st.toggle(
+            escape_markdown(spec.label, keep_markup=True),
+            key=key,
+            help=escape_markdown(f"On: {on}. Off: {off}. ", keep_markup=True) + ui.field_help(name),
+            on_change=on_input_change,
+            args=(name, key),
+        )
+        return
+    if spec.choices:  # named choices (the entrant): the model keeps the code, the select names
+        names = spec.choices
+        st.selectbox(
+            escape_markdown(spec.label, keep_markup=True),
+            list(range(len(names))),
+            key=key,
+            format_func=lambda code: names[int(code)],
+            help=ui.field_help(name),
+            on_change=on_input_change,
+            args=(name, key),
+        )
+        return
+    if name in FIELD_CHOICES:
+        current = _shown(name, st.session_state[state.widget_key(name)])
+        options = sorted({*FIELD_CHOICES[name], current})  # a linked value off the list stays
+        st.selectbox(
+            ui.field_label(spec),
+            options,
+            key=key,
+            help=ui.field_help(name),
+            on_change=on_input_change,
+            args=(name, key),
+        )
+        return
     common: dict[str, Any] = {
         "key": key,
         "help": ui.field_help(name),
@@ -327,6 +387,8 @@ def sidebar_controls() -> None:
         box = st.expander(f"{group} ({len(names)} inputs)", key=group_key(group), on_change="rerun")
         if box.open:
             with box:
+                if group == "Monetise":
+                    st.caption(SHARES_NOTE)
                 for name in names:
                     number_control(name)
                 if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
@@ -365,17 +427,21 @@ def _metric(
     *,
     label: str | None = None,
     inverse: bool = False,
+    bands: dict[str, Any],
 ) -> None:
+    """One KPI card: the value, its change against the preset, and a slot for its band
+    (filled by :func:`fill_bands` once the open tab is drawn)."""
     now, ref = _value(result, name), _value(preset, name)
     delta = ui.metric_delta(name, now, ref)
-    col.metric(
+    card = col.container(border=True, key=f"kpi_{name}")
+    card.metric(
         escape_markdown(label or metric_label(name), keep_markup=True),
         value,
         delta=delta,
         delta_color="inverse" if inverse else "normal",
         help=escape_markdown(help_text, keep_markup=True),
-        border=True,
     )
+    bands[name] = card.empty()
 
 
 def _value(result: Result, name: str) -> float | None:
@@ -383,9 +449,13 @@ def _value(result: Result, name: str) -> float | None:
     return None if v is None else float(v)
 
 
-def kpi_header(ctx: ViewContext) -> None:
-    """Six KPIs with the unit in the label and the change against the preset (none when zero)."""
+def kpi_header(ctx: ViewContext) -> dict[str, Any]:
+    """Six KPIs with the unit in the label and the change against the preset (none when zero).
+
+    Returns each card's empty slot for its P10-P90 band, by metric name.
+    """
     r, p, s = ctx.result, ctx.preset_result, ctx.scenario
+    bands: dict[str, Any] = {}
     cols = [*st.columns(3), *st.columns([1.0, 1.0, 1.3])]
     _metric(
         cols[0],
@@ -394,6 +464,7 @@ def kpi_header(ctx: ViewContext) -> None:
         r,
         p,
         f"{metric_spec('npv_busd').description} WACC {s.wacc:.1%}.",
+        bands=bands,
     )
     irr_value = format_metric("irr", r.irr)
     irr_help = metric_spec("irr").description
@@ -414,6 +485,7 @@ def kpi_header(ctx: ViewContext) -> None:
         p,
         irr_help,
         label="IRR, per year" + (" (several)" if r.irr_multiple else ""),
+        bands=bands,
     )
     _metric(
         cols[2],
@@ -428,6 +500,7 @@ def kpi_header(ctx: ViewContext) -> None:
         "'never' = not within the horizon.",
         label="Payback, years",
         inverse=True,
+        bands=bands,
     )
     _metric(
         cols[3],
@@ -437,6 +510,7 @@ def kpi_header(ctx: ViewContext) -> None:
         p,
         metric_spec("roic").description,
         label="ROIC, per year",
+        bands=bands,
     )
     _metric(
         cols[4],
@@ -444,8 +518,9 @@ def kpi_header(ctx: ViewContext) -> None:
         format_metric("npv_per_share_usd", r.npv_per_share_usd),
         r,
         p,
-        f"NPV divided by {s.shares_outstanding_b:g} B diluted shares.",
+        f"NPV divided by {s.shares_outstanding_b:g} B diluted shares. {target_gap_text(r)}",
         label="NPV per share",
+        bands=bands,
     )
     be = r.breakeven_lease_rate_busd_per_gw_year
     _metric(
@@ -459,6 +534,7 @@ def kpi_header(ctx: ViewContext) -> None:
         "nothing is leased or no rate in 0-60 breaks even.",
         label="Breakeven lease, per GW-yr",
         inverse=True,
+        bands=bands,
     )
     # the builder's own position when debt, a partner or a campus lease is set (methodology §11)
     entries = charts.equity_kpis(r)
@@ -466,7 +542,8 @@ def kpi_header(ctx: ViewContext) -> None:
         names = {"Equity IRR": "equity_irr", "NPV to equity": "npv_equity_busd"}
         names["Minimum DSCR"] = "min_dscr"
         for col, (label, value, help_text) in zip(st.columns(3), entries, strict=False):
-            _metric(col, names[label], value, r, p, help_text + ".", label=label)
+            _metric(col, names[label], value, r, p, help_text + ".", label=label, bands=bands)
+    return bands
 
 
 def changed_summary(ctx: ViewContext) -> str:
@@ -477,18 +554,41 @@ def changed_summary(ctx: ViewContext) -> str:
     return "Changed from the preset: " + "; ".join(changes) + "."
 
 
+def share_link(preset_id: str, scenario: Scenario) -> str:
+    """The link that reproduces the scenario: the page's address (as the browser reports it)
+    and the query parameters of :func:`app.state.query_params_for` (the address bar's)."""
+    query = urlencode(state.query_params_for(preset_id, scenario))
+    base = st.context.url or ""
+    return f"{base}?{query}" if query else base
+
+
+def copy_link(ctx: ViewContext) -> None:
+    """A "Copy link" button: the scenario's link in a box with a copy button."""
+    with st.popover("Copy link", icon=":material/link:"):
+        st.code(share_link(ctx.preset_id, ctx.scenario), language=None, wrap_lines=True)
+        st.caption(
+            "Copy it with the button at the box's top right. It opens this scenario exactly "
+            "(the preset and every input that differs from it); the address bar holds the same."
+        )
+
+
 def sync_url(preset_id: str, scenario: Scenario) -> None:
-    """Write the scenario into the URL (only when it differs, to avoid history noise)."""
-    desired = state.query_params_for(preset_id, scenario)
+    """Write the scenario into the URL, only when the URL does not already read back as it: a
+    link as the visitor wrote it (``4.50``, an older link without a newer field) stays as it is,
+    and nothing is rounded (:func:`app.state.url_represents`)."""
     current = {k: st.query_params.get_all(k) for k in st.query_params}
+    if state.url_represents(current, preset_id, scenario):
+        return
+    desired = state.query_params_for(preset_id, scenario)
     if current != {k: [v] for k, v in desired.items()}:
         st.query_params.from_dict(desired)
 
 
 # ---- page ---------------------------------------------------------------------------------------
 #: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
-#: (4.5:1 on white and on the sidebar's grey); then the static number tables' own
-#: (:data:`app.ui.NUMBERS_TABLE_CSS`).
+#: (4.5:1 on white and on the sidebar's grey); KPI values sized to the viewport and allowed to
+#: wrap rather than be cut with an ellipsis ("-US$ 12.37" in a narrow card); then the static
+#: number tables' own (:data:`app.ui.NUMBERS_TABLE_CSS`).
 PAGE_CSS = (
     """
 <style>
@@ -497,6 +597,9 @@ PAGE_CSS = (
 [data-testid="stCaptionContainer"] { opacity: 1 !important; }
 [data-testid="stSidebar"] [data-testid="stCaptionContainer"] { color: #3e4753 !important;
   opacity: 1 !important; }
+[class*="st-key-kpi_"] [data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.1vw, 2.25rem); }
+[class*="st-key-kpi_"] [data-testid="stMetricValue"] > div { white-space: normal;
+  overflow: visible; text-overflow: clip; }
 </style>
 """
     + ui.NUMBERS_TABLE_CSS
@@ -556,14 +659,17 @@ def main_content() -> ViewContext:
         preset_result=evaluate_cached(base.model_dump()),
     )
     sync_url(preset_id, scenario)
-    st.markdown(f"**{escape_markdown(verdict(ctx))}**")
+    verdict_box = st.empty()
+    verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
+    ui.show_conditions(ctx)
     controls, kpis = st.columns([1, 2], gap="medium")
     with controls:
         for name in HEADLINE_FIELDS:
             headline_slider(name)
     with kpis:
-        kpi_header(ctx)
+        band_slots = kpi_header(ctx)
     st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
+    copy_link(ctx)
 
     # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
     # one view, not nine. Tests pick the tab with session_state[TAB_KEY] = "<tab title>".
@@ -572,7 +678,40 @@ def main_content() -> ViewContext:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
+    fill_bands(ctx, verdict_box, band_slots)
     return ctx
+
+
+def fill_bands(ctx: ViewContext, verdict_box: Any, slots: dict[str, Any]) -> None:
+    """Each KPI's P10-P90 band (and P(NPV > 0) on NPV), and the verdict's sentence when the
+    NPV as set lies outside its P25-P75 range (methodology §9, Headline band).
+
+    Drawn last, into slots the cards left, so the verdict, KPIs and open tab reach the browser
+    before the simulation (and scipy's import on a session's first run) runs.
+    """
+    try:
+        band = band_cached(ctx.scenario.model_dump())
+    except Exception:
+        log.exception("headline band failed")
+        for slot in slots.values():
+            slot.caption("P10–P90: not available (the simulation failed; see the server log)")
+        return
+    for name, slot in slots.items():
+        slot.caption(escape_markdown(band_caption(name, band), keep_markup=True))
+    extra = band.npv_outside_text()
+    if extra:
+        verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}** {escape_markdown(extra)}")
+
+
+def band_caption(name: str, band: HeadlineBand) -> str:
+    """The caption under a KPI: its P10-P90 range; NPV adds the chance of value created."""
+    text = band.bands[name].text()
+    if name == "npv_busd":
+        text += f" · P(NPV > 0) {band.prob_npv_positive * 100:.0f}%"
+    # an amount never breaks across lines ("US$" / "13.0 B")
+    return (
+        text.replace("US$ ", "US$\u00a0").replace(" B", "\u00a0B").replace(" years", "\u00a0years")
+    )
 
 
 def run() -> None:

@@ -20,7 +20,15 @@ from app.charts import chart_config
 from app.context import ViewContext, display_scale, is_percent, percent_unit
 from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
-from model.metrics import format_metric, is_zero_change
+from model.conditions import conditions_of
+from model.metrics import (
+    format_busd,
+    format_metric,
+    format_number,
+    format_percent,
+    format_usd,
+    is_zero_change,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +37,14 @@ CHART_FORMAT_KEY = "chart_format"
 
 
 # ---- number formats ---------------------------------------------------------------------------
-def fmt_busd(x: float | None, digits: int = 1) -> str:
-    """US$ billions, e.g. ``US$ 10.3 B`` (``n/a`` when undefined)."""
-    if x is None:
-        return "n/a"
-    text = f"{abs(x):,.{digits}f}"
-    return f"{'-' if x < 0 and float(text.replace(',', '')) != 0 else ''}US$ {text} B"
-
-
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x * 100:,.{digits}f}%"
+# the one money, percent and dollar formats of the table of metrics (model/metrics.py)
+fmt_busd = format_busd
+fmt_pct = format_percent
+fmt_usd = format_usd
 
 
 def fmt_years(x: float | None) -> str:
-    return "never" if x is None else f"{x:,.1f} years"
-
-
-def fmt_usd(x: float | None) -> str:
-    return "n/a" if x is None else f"US$ {x:,.2f}"
+    return format_metric("payback_years", x)
 
 
 def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
@@ -139,7 +137,7 @@ NUMBERS_TABLE_CSS = """<style>
 .dc-numbers table { border-collapse: separate; border-spacing: 0; font-size: 14px;
   line-height: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; margin: 0;
   width: max-content; min-width: 100%; }
-.dc-numbers th, .dc-numbers td { padding: 5px 10px; text-align: right; color: #1f2937;
+.dc-numbers th, .dc-numbers td { padding: 5px 8px; text-align: right; color: #1f2937;
   border: none; border-bottom: 1px solid #e1e5eb; background: #ffffff; }
 .dc-numbers thead th { position: sticky; top: 0; z-index: 1; background: #f3f5f8;
   font-weight: 600; }
@@ -182,7 +180,8 @@ def numbers_table_html(
     rows = []
     for name, values in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
         cells = "".join(
-            f"<td>{'n/a' if not math.isfinite(v) else f'{v:,.{digits}f}'}</td>" for v in values
+            f"<td>{'n/a' if not math.isfinite(v) else format_number(v, digits)}</td>"
+            for v in values
         )
         cls = ' class="strong"' if name in strong_rows else ""
         rows.append(f'<tr{cls}><th scope="row">{esc(str(name))}</th>{cells}</tr>')
@@ -191,6 +190,37 @@ def numbers_table_html(
         f'<table><thead><tr><th scope="col">{corner}</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def show_conditions(ctx: ViewContext, metrics: Collection[str] | None = None) -> None:
+    """The conditions the result carries (:func:`model.conditions.conditions_of`), or those that
+    qualify one of ``metrics``: warnings in one warning box, notes as a caption."""
+    found = [
+        c
+        for c in conditions_of(ctx.result)
+        if metrics is None or any(m in metrics for m in c.metrics)
+    ]
+    warnings = [c.text for c in found if c.severity == "warning"]
+    notes = [c.text for c in found if c.severity == "note"]
+    if warnings:
+        st.warning("\n".join(f"- {escape_markdown(w)}" for w in warnings), icon="⚠️")
+    if notes:
+        st.caption(escape_markdown("Note: " + " ".join(notes)))
+
+
+#: Pixels of a row of Streamlit's data grid (and of its header row), for a grid with every row.
+GRID_ROW_PX = 35
+
+
+def grid_height(rows: int) -> int:
+    """Height (px) of a data grid that shows all ``rows`` without an inner scroll bar."""
+    return GRID_ROW_PX * (rows + 1) + 3
+
+
+def text_table(frame: pd.DataFrame) -> None:
+    """A read-only table of text: every row shown, long cells wrapped (none cut), the first
+    column as row labels; cells are shown literally (numbers already in their one format)."""
+    st.table(frame.set_index(frame.columns[0]))
 
 
 def md(text: str) -> str:
@@ -218,9 +248,12 @@ __all__ = [
     "field_help",
     "field_label",
     "fmt_busd",
+    "grid_height",
     "guarded",
     "md",
     "metric_delta",
     "numbers_table_html",
     "show_chart",
+    "show_conditions",
+    "text_table",
 ]

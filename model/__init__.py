@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from model import derived, finance
+from model.conditions import CONDITIONS, Condition, conditions_of
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
 from model.results import (
@@ -65,6 +66,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BATCH_METRICS",
+    "CONDITIONS",
     "DEFAULT_PRESET",
     "FIELD_NAMES",
     "FIELD_SPECS",
@@ -72,6 +74,7 @@ __all__ = [
     "HEADLINE_FIELDS",
     "METRIC_UNITS",
     "Breakeven",
+    "Condition",
     "FieldSpec",
     "MonteCarloResult",
     "Result",
@@ -79,6 +82,7 @@ __all__ = [
     "ScenarioError",
     "assumptions",
     "breakeven",
+    "conditions_of",
     "default_distributions",
     "default_ranges",
     "default_scenario",

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from model.conditions import conditions_of, conditions_text
 from model.data import DEFAULT_PRESET
 from model.io import load_scenario_file, parse_assignment
 from model.results import METRIC_UNITS, Result, evaluate
@@ -116,11 +117,18 @@ def _clean(value: Any) -> Any:
 
 
 def result_json(result: Result, preset: str) -> dict[str, Any]:
-    """The JSON object printed by ``--json``: scenario, metrics, cash_flows, market."""
+    """The JSON object printed by ``--json``: scenario, metrics, conditions, cash_flows, market.
+
+    ``conditions`` lists what the result carries (:func:`model.conditions.conditions_of`):
+    ``code``, ``severity`` and ``text`` each.
+    """
     return {
         "preset": preset,
         "scenario": result.scenario.model_dump(),
         "metrics": {k: _clean(v) for k, v in result.metrics().items()},
+        "conditions": [
+            {"code": c.code, "severity": c.severity, "text": c.text} for c in conditions_of(result)
+        ],
         "cash_flows": [
             {k: _clean(v) for k, v in row.items()} for row in result.cash_flows.to_dict("records")
         ],
@@ -159,4 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{scenario.capex_per_gw_busd:g} B per GW\n"
         )
         sys.stdout.write(format_table(result) + "\n")
+        for line in conditions_text(result):
+            sys.stdout.write(line + "\n")
     return 0

@@ -339,6 +339,28 @@ def breakeven_resale_rate(sweep: pd.DataFrame) -> float | None:
     return float(rates[i] - values[i] * (rates[i + 1] - rates[i]) / (values[i + 1] - values[i]))
 
 
+def price_target_gap_share(result: Result) -> float | None:
+    """Share of the gap from the share price to the analyst's price target that the build's
+    NPV per share explains (methodology §12, Verdict).
+
+    Notes
+    -----
+    ``share = npv_per_share_usd / (price_target_usd - share_price_usd)``; None when the target
+    is not above the share price (no gap to explain). Negative when the build destroys value.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset
+    >>> round(price_target_gap_share(evaluate(load_preset("bofa-base"))), 3)  # 6.99 / (835 - 700)
+    0.052
+    """
+    s = result.scenario
+    gap = s.price_target_usd - s.share_price_usd
+    if not gap > 0:
+        return None
+    return float(result.npv_per_share_usd / gap)
+
+
 __all__ = [
     "ELASTICITY_GRID",
     "INDEX_COLUMNS",
@@ -354,6 +376,7 @@ __all__ = [
     "lease_rate_paths",
     "npv_multiplier_sweep",
     "npv_profile_roots",
+    "price_target_gap_share",
     "pricing_pressure_map",
     "procured_scenario",
     "profile_rates",

@@ -7,6 +7,7 @@ value inside them evaluates without error.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -46,6 +47,69 @@ class FieldSpec:
 
 def _fmt(x: float) -> str:
     return f"{x:,.10g}"
+
+
+def is_percent_unit(unit: str) -> bool:
+    """True for a share or a rate (unit ``fraction ...``): kept as a fraction, shown in percent."""
+    return unit.startswith("fraction")
+
+
+def format_field_value(name: str, value: float) -> str:
+    """A field's value as people read it, the one format: ``8.7%`` for a rate or share (the
+    model keeps 0.087), ``2x`` for a multiplier, ``4.5`` otherwise (the unit is in the label).
+
+    Examples
+    --------
+    >>> format_field_value("wacc", 0.087), format_field_value("gw_built", 4.5)
+    ('8.7%', '4.5')
+    >>> format_field_value("hosting_share", 0.5), format_field_value("efficiency_multiplier", 2)
+    ('50%', '2x')
+    """
+    spec = FIELD_SPECS[name]
+    if is_percent_unit(spec.unit):
+        return f"{float(value) * 100:.4g}%"
+    if spec.unit.startswith("x "):
+        return f"{float(value):,.10g}x"
+    return f"{float(value):,.10g}"
+
+
+_FLAG_UNIT = re.compile(r"^0 \((?P<off>[^()]*(?:\([^()]*\)[^()]*)*)\) or 1 \((?P<on>.*)\)$")
+
+
+def flag_meanings(name: str) -> tuple[str, str] | None:
+    """What off (0) and on (1) mean for a yes/no input, read from its unit; None for others.
+
+    A yes/no input is a whole number from 0 to 1 whose unit says ``0 (...) or 1 (...)``: the
+    dashboard shows it as a toggle; links and files keep 0 or 1.
+
+    Examples
+    --------
+    >>> flag_meanings("macrs_depreciation")
+    ('tax follows book straight-line', 'MACRS')
+    >>> flag_meanings("gw_built") is None
+    True
+    """
+    spec = FIELD_SPECS[name]
+    if not (spec.integer and spec.low == 0 and spec.high == 1):
+        return None
+    m = _FLAG_UNIT.match(spec.unit)
+    return None if m is None else (m.group("off"), m.group("on"))
+
+
+#: Inputs that take one of a few sourced values (the dashboard shows a select; links and files
+#: may hold any value within the bounds, which the select then adds to its options).
+FIELD_CHOICES: dict[str, tuple[float, ...]] = {
+    # MACRS classes of the facility (IRS Publication 946)
+    "facility_tax_class_years": (15, 20, 39),
+}
+
+
+def format_field_range(name: str) -> str:
+    """The allowed range as people read it: ``0% to 100%``, ``0.1 to 50 GW of facility power``."""
+    spec = FIELD_SPECS[name]
+    if is_percent_unit(spec.unit):
+        return f"{format_field_value(name, spec.low)} to {format_field_value(name, spec.high)}"
+    return spec.range_text()
 
 
 BUILD = "Build"
@@ -574,6 +638,17 @@ _SPECS: tuple[FieldSpec, ...] = (
         1.0,
         FINANCE,
         "Used only to size the market's one-day re-rating in US$ B.",
+    ),
+    FieldSpec(
+        "price_target_usd",
+        "Price target",
+        "US$ per share",
+        1.0,
+        10_000.0,
+        1.0,
+        FINANCE,
+        "An analyst's price target per share; changes no cash flow, only the share of the gap "
+        "from the share price to the target that the build's NPV per share explains.",
     ),
     FieldSpec(
         "market_reaction_excess_return",

@@ -419,12 +419,63 @@ def format_metric(name: str, value: float | None, *, signed: bool = False) -> st
         if spec.percent:
             return f"{sign}{number} pp"
         return f"{sign}{spec.prefix}{number}{spec.suffix}"
-    if spec.percent:
-        return f"{shown:,.{digits}f}%"
-    number = f"{shown:,.{digits}f}"
-    if number.startswith("-"):  # -US$ 3.0 B reads better than US$ -3.0 B
-        return f"-{spec.prefix}{number[1:]}{spec.suffix}"
-    return f"{spec.prefix}{number}{spec.suffix}"
+    return _number(shown, digits, spec.prefix, "%" if spec.percent else spec.suffix)
+
+
+def _number(shown: float, digits: int, prefix: str = "", suffix: str = "") -> str:
+    """``shown`` with ``digits`` decimals between prefix and suffix, the sign before the prefix
+    (``-US$ 3.0 B``, not ``US$ -3.0 B``), and no sign on a value that rounds to zero."""
+    number = f"{round(shown, digits) + 0.0:,.{digits}f}"
+    if number.startswith("-") and float(number[1:].replace(",", "")) == 0:
+        number = number[1:]  # -0.0 rounds to zero: no sign ("US$ 0.0 B", never "-US$ 0.0 B")
+    if number.startswith("-"):
+        return f"-{prefix}{number[1:]}{suffix}"
+    return f"{prefix}{number}{suffix}"
+
+
+def format_number(value: float, digits: int) -> str:
+    """A plain number with thousands separators, never ``-0.0``: the cells of number tables.
+
+    >>> format_number(-1234.56, 1), format_number(-0.04, 1)
+    ('-1,234.6', '0.0')
+    """
+    return _number(float(value), digits)
+
+
+def format_busd(value: float | None, digits: int = 1) -> str:
+    """US$ billions in the one money format: ``US$ 12.5 B``, ``-US$ 12.5 B``; ``n/a`` when
+    undefined.
+
+    Examples
+    --------
+    >>> format_busd(12.54), format_busd(-12.54), format_busd(-0.04), format_busd(None)
+    ('US$ 12.5 B', '-US$ 12.5 B', 'US$ 0.0 B', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value), digits, "US$ ", " B")
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.087`` -> ``8.7%``; ``n/a`` when undefined.
+
+    >>> format_percent(0.087), format_percent(-0.0001), format_percent(None)
+    ('8.7%', '0.0%', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value) * 100.0, digits, suffix="%")
+
+
+def format_usd(value: float | None, digits: int = 2) -> str:
+    """US dollars (per share, say): ``US$ 6.99``; ``n/a`` when undefined.
+
+    >>> format_usd(6.991), format_usd(-19.284)
+    ('US$ 6.99', '-US$ 19.28')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return _number(float(value), digits, "US$ ")
 
 
 def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
@@ -433,6 +484,53 @@ def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return round(a, metric_spec(name).digits) == round(b, metric_spec(name).digits)
+
+
+#: Every line of :attr:`model.Result.cash_flows`: its label with the unit, as the cash-flow
+#: table, the CSV files' first header row and the exports show it (the second header row of a
+#: CSV keeps these code names for machines).
+LINE_LABELS: dict[str, str] = {
+    "year": "Year (from first capex)",
+    "operating": "Operating (True in the years that earn revenue)",
+    # the cash-flow statement's lines, in its order (STATEMENT_LINES)
+    "revenue_lease": "Revenue: lease (US$ B)",
+    "revenue_hosting": "Revenue: hosting (US$ B)",
+    "revenue_resale": "Revenue: resale (US$ B)",
+    "revenue": "Revenue, total (US$ B)",
+    "power_cost": "Power (US$ B)",
+    "other_opex": "Other fixed opex (US$ B)",
+    "variable_opex": "Variable opex (US$ B)",
+    "procurement_cost": "Procurement (US$ B)",
+    "licence_fee": "Model licence fee (US$ B)",
+    "ebitda": "EBITDA (US$ B)",
+    "depreciation": "Depreciation (US$ B)",
+    "ebit": "EBIT (US$ B)",
+    "tax": "Cash tax (US$ B)",
+    "capex": "Capex incl. refresh (US$ B)",
+    "capex_refresh": "of which refresh (US$ B)",
+    "residual_value": "Residual value, market (US$ B)",
+    "residual_gain": "of which gain over book, taxed (US$ B)",
+    "fcf": "Free cash flow (US$ B)",
+    "cumulative_fcf": "Cumulative FCF (US$ B)",
+    "discounted_fcf": "Discounted FCF at WACC (US$ B)",
+    # the other lines of the annual table (CSV and workbook)
+    "revenue_internal": "Revenue: internal use at the transfer price (US$ B)",
+    "tax_depreciation": "Tax depreciation (US$ B)",
+    "nopat": "NOPAT (US$ B)",
+    "net_book_value": "Net book value, end of year (US$ B)",
+    "lessor_funding": "Facility funded by the campus lessor (US$ B)",
+    "campus_rent": "Campus lease rent (US$ B)",
+    "debt_drawdown": "Debt drawn (US$ B)",
+    "interest": "Interest (US$ B)",
+    "debt_repayment": "Debt repaid (US$ B)",
+    "debt_balance": "Debt balance, end of year (US$ B)",
+    "tax_levered": "Cash tax with the debt's interest deducted (US$ B)",
+    "fcf_to_equity": "Free cash flow to the builder's equity (US$ B)",
+}
+#: The lines of the cash-flow statement (Returns tab), in order: from revenue to discounted FCF.
+STATEMENT_LINES: tuple[str, ...] = tuple(LINE_LABELS)[
+    tuple(LINE_LABELS).index("revenue_lease") : tuple(LINE_LABELS).index("discounted_fcf") + 1
+]
 
 
 #: The return metrics an analyst reads first, in the order they are shown: the Monte Carlo
@@ -448,10 +546,16 @@ RETURN_METRICS: tuple[str, ...] = (
 
 
 __all__ = [
+    "LINE_LABELS",
     "METRICS",
     "RETURN_METRICS",
+    "STATEMENT_LINES",
     "MetricSpec",
+    "format_busd",
     "format_metric",
+    "format_number",
+    "format_percent",
+    "format_usd",
     "is_zero_change",
     "metric_label",
     "metric_spec",

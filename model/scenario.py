@@ -245,6 +245,7 @@ class Scenario(BaseModel):
     residual_value_fraction: float = _f("residual_value_fraction")
     shares_outstanding_b: float = _f("shares_outstanding_b")
     share_price_usd: float = _f("share_price_usd")
+    price_target_usd: float = _f("price_target_usd")
     market_reaction_excess_return: float = _f("market_reaction_excess_return")
     # Financing and tax
     debt_share_of_capex: float = _f("debt_share_of_capex")

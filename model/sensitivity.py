@@ -24,7 +24,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from model.data import default_ranges
-from model.fields import FIELD_SPECS, INTEGER_FIELDS
+from model.fields import (
+    FIELD_SPECS,
+    INTEGER_FIELDS,
+    format_field_range,
+    format_field_value,
+)
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
 from model.scenario import Scenario, ScenarioError, show_text, unknown_field_message
 
@@ -127,22 +132,27 @@ def clip_to_domain(scenario: Scenario, name: str, value: float) -> tuple[float, 
     spec = FIELD_SPECS[name]
     notes: list[str] = []
     x = float(value)
+
+    def text(v: float) -> str:
+        return format_field_value(name, v)
+
     if name in INTEGER_FIELDS and x != round(x):
         x = float(round(x))
         notes.append(f"{value:g} rounded to {x:g} (whole {spec.unit})")
     cap = upper_limit(scenario, name)
     if x < spec.low:
-        notes.append(f"{x:g} clipped to {spec.low:g} (bounds {spec.range_text()})")
+        notes.append(f"{text(x)} clipped to {text(spec.low)} (allowed {format_field_range(name)})")
         x = spec.low
     elif x > cap:
         if cap < spec.high:
             other = other_share(name)
             notes.append(
-                f"{x:g} clipped to {cap:g} (lease_share + hosting_share <= 1 with "
-                f"{other} = {float(getattr(scenario, other)):g})"
+                f"{text(x)} clipped to {text(cap)} (leased and hosted shares add up to at most "
+                f"100%, with {FIELD_SPECS[other].label} at "
+                f"{format_field_value(other, float(getattr(scenario, other)))})"
             )
         else:
-            notes.append(f"{x:g} clipped to {cap:g} (bounds {spec.range_text()})")
+            notes.append(f"{text(x)} clipped to {text(cap)} (allowed {format_field_range(name)})")
         x = cap
     return x, "; ".join(notes)
 

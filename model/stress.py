@@ -126,7 +126,7 @@ def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> tuple[Scen
         current = make_scenario(values)
         new, note = clip_to_domain(current, c.field, c.apply(float(values[c.field])))
         if note:
-            notes.append(f"{c.field}: {note}")
+            notes.append(f"{FIELD_SPECS[c.field].label}: {note}")
         values[c.field] = int(new) if FIELD_SPECS[c.field].integer else new
     return make_scenario(values), notes
 

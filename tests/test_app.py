@@ -29,7 +29,8 @@ from model import (
     load_preset,
     preset_ids,
 )
-from model.metrics import format_metric, metric_label
+from model.fields import FIELD_CHOICES, flag_meanings
+from model.metrics import format_metric, format_number, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 #: Every tab of the dashboard, in order (from the page, so a new tab is checked too).
@@ -189,10 +190,13 @@ def test_query_params_round_trip_through_the_app() -> None:
     }
     at = run_app(params)
     assert_clean(at)
-    assert not at.warning
-    # a link with inputs but no entrant_profile predates it: the builder sets the ceiling, and
-    # the link the app writes says so (methodology section 4.2, "The entrant")
-    assert url(at) == {**params, "entrant_profile": "builder"}
+    # no problem with the link (the only warnings are the result's conditions: a quarter
+    # hosted at 4.5 GW meets the hosting market-share cap)
+    assert all("hosting market" in w.value for w in at.warning), [w.value for w in at.warning]
+    # a link with inputs but no entrant_profile predates it: the builder sets the ceiling
+    # (methodology section 4.2, "The entrant"), and the link stays as written, since it reads
+    # back as the same scenario (app.state.url_represents)
+    assert url(at) == params
     expected = load_preset("bofa-bull").replace(
         gw_built=4.5,
         wacc=0.0912,
@@ -424,6 +428,31 @@ def test_toolbar_format_follows_the_sidebar_choice() -> None:
 def test_every_field_has_a_control_with_unit_and_source(field: str) -> None:
     at = _default_app()
     spec = FIELD_SPECS[field]
+    meanings = flag_meanings(field)
+    if field in FIELD_CHOICES:  # a few sourced values: a select, unit and source as elsewhere
+        box = at.selectbox(key=page.input_key(field))
+        assert ui.field_unit(spec) in box.label.replace("\\", "")
+        assert cite(assumptions()[field].source, assumptions()[field].year) in box.help.replace(
+            "\\", ""
+        )
+        return
+    if spec.choices:  # named choices (the entrant): a select of the names, the code kept
+        box = at.selectbox(key=page.input_key(field))
+        assert box.label.replace("\\", "") == spec.label
+        assert list(box.options) == list(spec.choices)
+        assert box.value == getattr(load_preset("bofa-base"), field)
+        assert cite(assumptions()[field].source, assumptions()[field].year) in box.help.replace(
+            "\\", ""
+        )
+        return
+    if meanings is not None:  # a yes/no input: a toggle that says what on and off mean
+        toggle = at.toggle(key=page.input_key(field))
+        assert toggle.label.replace("\\", "") == spec.label
+        plain = toggle.help.replace("\\", "")
+        assert f"On: {meanings[1]}. Off: {meanings[0]}." in plain
+        assert "Sourced default" in plain and field in plain
+        assert cite(assumptions()[field].source, assumptions()[field].year) in plain
+        return
     widget = at.number_input(key=page.input_key(field))
     assert ui.field_unit(spec) in widget.label.replace("\\", "")
     assert widget.help and "Sourced default" in widget.help and field in widget.help
@@ -597,7 +626,8 @@ def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() 
     by_line = {html.unescape(name): re.findall(r"<td>(.*?)</td>", cells) for name, cells in rows}
     for column, header in returns.TABLE_COLUMNS:
         line = returns.line_label(header)
-        assert by_line[line] == [f"{v:,.2f}" for v in cf[column]], line
+        # US$ B to 0.1, never "-0.0"
+        assert by_line[line] == [format_number(v, 1) for v in cf[column]], line
     assert "Line (US$ B per year)" in table  # the unit, said once in the corner
     heads = re.findall(r'<th scope="col">(.*?)</th>', table)
     assert heads[1] == "Y0 build" and len(heads) == len(cf) + 1
@@ -690,7 +720,9 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
             assert "," in m.label and m.label.split(",")[-1].strip(), (m.label, m.value)
     assert any(m.label == "Payback, years" for m in at.metric)
     # the sidebar is drawn after the main content, and still holds every input
-    assert len(at.sidebar.number_input) == len(FIELD_SPECS)
+    # (yes/no inputs as toggles, a choice as a select: the preset picker is the other select)
+    controls = len(at.sidebar.number_input) + len(at.sidebar.toggle) + len(at.sidebar.selectbox)
+    assert controls == len(FIELD_SPECS) + 1
 
 
 def test_assumption_notes_with_commas_are_read_in_full() -> None:
@@ -698,3 +730,16 @@ def test_assumption_notes_with_commas_are_read_in_full() -> None:
     notes = {k: a.note for k, a in assumptions().items()}
     assert notes["it_share_of_capex"].endswith("brackets it")
     assert notes["other_opex_busd_per_gw_year"].endswith("insurance, property tax")
+
+
+def test_the_entrant_select_sets_the_scenario_and_the_link() -> None:
+    """Choosing the hyperscaler entrant moves the ceiling and writes its name into the link
+    (methodology section 4.2, "The entrant")."""
+    at = run_app({"preset": "market-base"})
+    before = kpi(at, "NPV at WACC")
+    at.selectbox(key=page.input_key("entrant_profile")).set_value(2).run()
+    assert_clean(at)
+    expected = load_preset("market-base").replace(entrant_profile="hyperscaler")
+    assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
+    assert kpi(at, "NPV at WACC") != pytest.approx(before, abs=0.051)
+    assert url(at)["entrant_profile"] == "hyperscaler"

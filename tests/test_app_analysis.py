@@ -107,9 +107,26 @@ def test_compare_saves_and_escapes_names() -> None:
     _clean(at)
     spec = _spec(at, "<b>Cumulative free cash flow of the compared")
     names = [t["name"] for t in spec["data"]]
-    assert len(names) == 2
+    # the saved scenario beside the presets, not beside its own unsaved copy
+    assert len(names) == 3
     assert any("&lt;script&gt;" in n for n in names)
     assert not any("<script>" in n for n in names)
+    assert not any(n.startswith("Current scenario") for n in names)
+
+
+def test_compare_after_save_keeps_presets_and_the_saved_scenario_side_by_side() -> None:
+    at = _app("Compare")
+    before = at.multiselect[0].value
+    at.text_input(key="cmp_name").set_value("mine")
+    next(b for b in at.button if b.label == "Save current scenario").click().run()
+    _clean(at)
+    chosen = at.multiselect[0].value
+    assert chosen == ["mine", "Preset: bofa-bear", "Preset: bofa-bull"], chosen
+    assert set(before) - {"Current scenario (unsaved)"} <= set(chosen)
+    kpis = next(t.value for t in at.table if t.value.index.name == "KPI")
+    # every delta against the base is a real comparison (not all ±0 against a copy)
+    deltas = [c for c in kpis.columns if c.endswith("Δ vs base")]
+    assert deltas and any(not str(v).startswith("±") for c in deltas for v in kpis[c])
 
 
 def test_analysis_figures_for_export() -> None:
@@ -213,7 +230,8 @@ def test_stress_table_shows_every_shock_name_and_change_in_full() -> None:
     at = _app("Stress tests")
     assert len(at.table) == 1 and not at.dataframe
     table = at.table[0].value
-    names = set(table.index)
+    # (without debt the refinancing squeeze's name says it needs debt)
+    names = {n.split(" (needs debt")[0] for n in table.index}
     assert {s.name for s in shocks()} <= names
     assert "What changes" in table.columns
 

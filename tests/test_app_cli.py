@@ -92,10 +92,12 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
     if "tornado" in charts:  # the analysis module is there: its summaries are in the workbook
         assert {"sensitivity_npv", "monte_carlo_summary"} <= set(wb.sheetnames)
     # CSVs parse
-    cf = pd.read_csv(out / "cash_flows.csv")
+    cf = pd.read_csv(out / "cash_flows.csv", header=1)  # row 0: labels with units
     assert {"year", "revenue", "fcf"} <= set(cf.columns)
-    metrics = pd.read_csv(out / "metrics.csv")
+    metrics = pd.read_csv(out / "metrics.csv", header=1)
     assert "npv_busd" in set(metrics["metric"])
+    conditions = pd.read_csv(out / "conditions.csv")
+    assert list(conditions.columns) == ["Condition", "Severity", "What it means for this result"]
     # the scenario file loads back to the same Scenario
     scenario, preset = load_scenario_file(out / "scenario.toml")
     assert scenario == EXPECTED
@@ -104,7 +106,9 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
     written = sorted(p.name for p in out.iterdir())
     wrote = [ln for ln in lines if ln.startswith("wrote ")]
     assert len(wrote) == len(written)
-    assert len(written) == 4 * len(charts) + 6  # + plotly.min.js shared by the chart pages
+    # + scenario, cash flows, metrics, conditions, workbook, report and the chart pages'
+    # shared plotly.min.js
+    assert len(written) == 4 * len(charts) + 7
     assert lines[-1].startswith(f"done: {len(written)} files")
 
 
@@ -112,7 +116,7 @@ def test_exported_metrics_match_the_model(full_export) -> None:
     out, _, _ = full_export
     from model import evaluate
 
-    metrics = pd.read_csv(out / "metrics.csv").set_index("metric")
+    metrics = pd.read_csv(out / "metrics.csv", header=1).set_index("metric")
     assert metrics.loc["npv_busd", "value"] == pytest.approx(evaluate(EXPECTED).npv_busd)
 
 
@@ -215,7 +219,12 @@ def test_without_chromium_asking_for_images_exits_3(tmp_path, monkeypatch, capsy
     code = cli.main(["export", "--out", str(out), "--formats", "png,csv"])
     captured = capsys.readouterr()
     assert code == cli.EXIT_IMAGES_UNAVAILABLE == 3
-    assert {p.name for p in out.iterdir()} == {"scenario.toml", "cash_flows.csv", "metrics.csv"}
+    assert {p.name for p in out.iterdir()} == {
+        "scenario.toml",
+        "cash_flows.csv",
+        "metrics.csv",
+        "conditions.csv",
+    }
     assert captured.err.strip().splitlines()[-1].startswith("error: images not written")
 
 

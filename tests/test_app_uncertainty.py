@@ -100,6 +100,9 @@ def _all_text(at: AppTest) -> str:
         if "field" in v.columns:  # the editors: their raw-name key column is hidden on screen
             continue
         parts.append(" ".join(map(str, v.columns)) + " " + v.to_string())
+    for table in at.table:  # the read-only tables: every row shown, cells wrapped
+        v = table.value
+        parts.append(" ".join(map(str, v.columns)) + " " + v.to_string())
     return "\n".join(parts)
 
 
@@ -108,8 +111,8 @@ def test_no_raw_metric_names_and_rates_in_percent() -> None:
     text = _all_text(at)
     for name in BATCH_METRICS:
         assert not re.search(rf"\b{name}\b", text), name
-    summary = next(df.value for df in at.dataframe if "Metric" in df.value.columns)
-    irr = summary.set_index("Metric").loc["IRR"]
+    summary = next(tb.value for tb in at.table if tb.value.index.name == "Metric")
+    irr = summary.loc["IRR"]
     for col in ("As set (point estimate)", "P10", "P50 (median)", "P90", "Mean"):
         assert irr[col].endswith("%"), irr[col]
     editor = next(df.value for df in at.dataframe if "reference" in df.value.columns)

@@ -19,6 +19,7 @@ MODULES = (
     "app.ui",
     "app.page",
     "app.export.report",
+    "app.export.tables",
     "app.export.images",
 )
 

@@ -191,12 +191,21 @@ def test_markdown_has_no_raw_html_or_script_links() -> None:
 
 # ---- data --------------------------------------------------------------------------------------
 def test_csv_round_trips(ctx) -> None:
-    cf = pd.read_csv(io.StringIO(export.csv_text(export.cash_flows_frame(ctx.result))))
+    text = export.cash_flows_csv(ctx.result)
+    # first header row: labels with units for people; the second: code names for machines
+    labels = pd.read_csv(io.StringIO(text), nrows=0).columns
+    assert list(labels)[:3] == [
+        "Year (from first capex)",
+        "Operating (True in the years that earn revenue)",
+        "Revenue: lease (US$ B)",
+    ]
+    assert all("(" in label for label in labels)  # every header names its unit
+    cf = pd.read_csv(io.StringIO(text), header=1)
     assert list(cf.columns) == list(ctx.result.cash_flows.columns)
     pd.testing.assert_frame_equal(
         cf, ctx.result.cash_flows.reset_index(drop=True), check_dtype=False, rtol=1e-12
     )
-    metrics = pd.read_csv(io.StringIO(export.csv_text(export.metrics_frame(ctx.result))))
+    metrics = pd.read_csv(io.StringIO(export.metrics_csv(ctx.result)), header=1)
     values = ctx.result.metrics()
     assert list(metrics["metric"]) == list(values)
     for row in metrics.itertuples():

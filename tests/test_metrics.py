@@ -57,3 +57,14 @@ def test_labels_and_units() -> None:
     assert metric_label("irr", unit=True) == "IRR (% per year)"
     assert metric_unit("npv_busd") == "US$ B"
     assert metric_label("not_a_metric") == "not a metric"
+
+
+def test_money_never_reads_minus_zero() -> None:
+    """One money style: ``-US$ 12.5 B`` for a loss, and no sign on a value that rounds to zero."""
+    from model.metrics import format_busd, format_percent
+
+    assert format_metric("npv_busd", -0.04) == "US$ 0.0 B"
+    assert format_metric("npv_busd", -12.54) == "-US$ 12.5 B"
+    assert format_busd(-0.049) == "US$ 0.0 B" and format_busd(-0.05001) == "-US$ 0.1 B"
+    assert format_metric("irr", -0.00004) == "0.0%" and format_percent(-0.0004) == "0.0%"
+    assert format_metric("npv_per_share_usd", -0.004) == "US$ 0.00"

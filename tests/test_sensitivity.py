@@ -48,7 +48,12 @@ def test_tornado_clips_share_range_and_shows_it() -> None:
     t = tornado(BASE, {"hosting_share": (0.0, 0.5), "gw_built": (1.0, 80.0)}).set_index("field")
     assert bool(t.loc["hosting_share", "clipped"])
     assert t.loc["hosting_share", "high"] == 0.0
-    assert "lease_share + hosting_share <= 1" in t.loc["hosting_share", "note"]
+    # in words for people: labels and percentages, no field names
+    note = t.loc["hosting_share", "note"]
+    assert note == (
+        "high 50% clipped to 0% (leased and hosted shares add up to at most 100%, with Leased share "
+        "at 100%)"
+    )
     assert bool(t.loc["gw_built", "clipped"])
     assert t.loc["gw_built", "high"] == FIELD_SPECS["gw_built"].high
     assert "50" in t.loc["gw_built", "note"]

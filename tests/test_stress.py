@@ -104,8 +104,8 @@ def test_token_deflation_is_a_downside_without_jevons() -> None:
 def test_clipping_is_reported() -> None:
     s = BASE.replace(wacc=0.29)
     t = stress_tests(s).set_index("shock")
-    assert "wacc" in t.loc["rate_spike", "clipped"]
-    assert "0.3" in t.loc["rate_spike", "clipped"]
+    # in words for people: the label and percentages (methodology §12)
+    assert t.loc["rate_spike", "clipped"] == "WACC: 32% clipped to 30% (allowed 0% to 30%)"
     shocked, notes = stress_scenarios(s)["rate_spike"]
     assert shocked.wacc == FIELD_SPECS["wacc"].high and notes
     # already past a shock: at_most/at_least keep it a downside (no change)
@@ -120,7 +120,7 @@ def test_apply_changes_keeps_share_constraint() -> None:
     mix = load_preset("hosting-mix")
     shocked, notes = apply_changes(mix, (Change("lease_share", "add", 0.3),))
     assert shocked.lease_share + shocked.hosting_share <= 1 + 1e-12
-    assert any("lease_share + hosting_share <= 1" in n for n in notes)
+    assert any("leased and hosted shares add up to at most 100%" in n for n in notes), notes
     assert np.isfinite(evaluate(shocked).npv_busd)
 
 

@@ -33,7 +33,7 @@ from app.export.images import (
     find_browser,
 )
 from app.export.report import chart_html, figure_title, report_html
-from app.export.tables import cash_flows_frame, csv_text, metrics_frame
+from app.export.tables import cash_flows_csv, conditions_frame, csv_text, metrics_csv
 from app.export.workbook import workbook_bytes
 
 ALL_FORMATS: tuple[str, ...] = ("png", "svg", "pdf", "html", "csv", "xlsx", "report")
@@ -151,9 +151,11 @@ def write_exports(
             put(f"{name}.html", chart_html(fig, figure_title(fig) or name, plotlyjs="directory"), t)
     if "csv" in formats:
         t = time.perf_counter()
-        put("cash_flows.csv", csv_text(cash_flows_frame(ctx.result)), t)
+        put("cash_flows.csv", cash_flows_csv(ctx.result), t)
         t = time.perf_counter()
-        put("metrics.csv", csv_text(metrics_frame(ctx.result)), t)
+        put("metrics.csv", metrics_csv(ctx.result), t)
+        t = time.perf_counter()
+        put("conditions.csv", csv_text(conditions_frame(ctx.result)), t)
     if "xlsx" in formats:
         t = time.perf_counter()
         put("workbook.xlsx", workbook_bytes(ctx, summaries), t)

@@ -23,6 +23,7 @@ from app.context import ViewContext, changes_text, field_value_text, percent_uni
 from app.export.images import figure_size
 from app.export.tables import CASH_FLOW_NOTE, cash_flows_frame, inputs_frame, metrics_frame
 from model import FIELD_SPECS
+from model.conditions import conditions_text
 from model.data import DOCS_DIR, presets
 from model.metrics import format_metric, metric_label
 
@@ -271,6 +272,9 @@ def report_html(
     if not chart_blocks:
         chart_blocks.append("<p>No charts are available in this version.</p>")
     notes_html = "".join(f'<p class="note">{esc(n)}</p>' for n in (notes or []))
+    conditions_html = "".join(
+        f'<p class="note">{esc(line)}</p>' for line in conditions_text(ctx.result)
+    )
 
     inputs = inputs_frame(ctx)
     inputs_view = inputs[["label", "value", "unit", "basis", "source", "year", "note"]].copy()
@@ -325,7 +329,7 @@ def report_html(
         f"Generated {esc(generated)}. Money in US$ billions (B), nominal; rates per year. "
         "Charts are interactive (hover for values; the camera icon saves a PNG).</p>"
         f"{nav}"
-        f'<h2 id="metrics">Metrics</h2>{changed_html}{kpi_html}'
+        f'<h2 id="metrics">Metrics</h2>{changed_html}{kpi_html}{conditions_html}'
         f'<h2 id="charts">Charts</h2>{notes_html}'
         + (f'<ol class="toc">{"".join(toc)}</ol>' if toc else "")
         + f"{''.join(chart_blocks)}"

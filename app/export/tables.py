@@ -10,8 +10,9 @@ import pandas as pd
 from app.context import ViewContext
 from app.text import cite
 from model import FIELD_NAMES, FIELD_SPECS, Result
+from model.conditions import conditions_of
 from model.data import assumptions, presets
-from model.metrics import format_metric, metric_label, metric_spec
+from model.metrics import LINE_LABELS, format_metric, metric_label, metric_spec
 
 CASH_FLOW_NOTE = (
     "Cash-flow lines are US$ B per year (nominal); year 0 is the first construction year; "
@@ -94,6 +95,53 @@ def inputs_frame(ctx: ViewContext) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def conditions_frame(result: Result) -> pd.DataFrame:
+    """The conditions the result carries (:func:`model.conditions.conditions_of`), one a row:
+    ``Condition`` (stable code), ``Severity``, ``What it means for this result``."""
+    rows = [
+        {"Condition": c.code, "Severity": c.severity, "What it means for this result": c.text}
+        for c in conditions_of(result)
+    ]
+    return pd.DataFrame(rows, columns=["Condition", "Severity", "What it means for this result"])
+
+
+#: Header labels of metrics.csv's columns (the second header row keeps the code names).
+METRICS_CSV_LABELS: dict[str, str] = {
+    "metric": "Metric code",
+    "label": "Metric",
+    "value": "Value in the model unit (rates and shares as fractions)",
+    "unit": "Model unit",
+    "shown": "As shown (rates and shares in %)",
+}
+
+
+def labelled_csv(frame: pd.DataFrame, labels: dict[str, str]) -> str:
+    r"""CSV with two header rows: labels with units for people, then the code names.
+
+    Read it back with ``pandas.read_csv(path, header=1)`` (code names) or ``header=0``
+    (labels); a spreadsheet shows the labels on top.
+
+    Examples
+    --------
+    >>> labelled_csv(pd.DataFrame({"fcf": [1.5]}), {"fcf": "Free cash flow (US$ B)"})
+    'Free cash flow (US$ B)\nfcf\n1.5\n'
+    """
+    head = pd.DataFrame([list(frame.columns)], columns=[labels.get(c, c) for c in frame.columns])
+    return head.to_csv(index=False, lineterminator="\n") + frame.to_csv(
+        index=False, header=False, lineterminator="\n"
+    )
+
+
+def cash_flows_csv(result: Result) -> str:
+    """cash_flows.csv: one row per year, labels with units then code names as headers."""
+    return labelled_csv(cash_flows_frame(result), LINE_LABELS)
+
+
+def metrics_csv(result: Result) -> str:
+    """metrics.csv: one row per metric, labels then code names as headers."""
+    return labelled_csv(metrics_frame(result), METRICS_CSV_LABELS)
+
+
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV (UTF-8, comma, '.' decimal, no index); undefined values as empty cells."""
     return frame.to_csv(index=False, lineterminator="\n")
@@ -101,11 +149,15 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 __all__ = [
     "CASH_FLOW_NOTE",
+    "cash_flows_csv",
     "cash_flows_frame",
+    "conditions_frame",
     "csv_text",
     "format_metric",
     "inputs_frame",
+    "labelled_csv",
     "market_frame",
     "metric_unit",
+    "metrics_csv",
     "metrics_frame",
 ]

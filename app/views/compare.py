@@ -60,18 +60,34 @@ def clean_name(raw: str) -> tuple[str | None, str | None]:
 
 
 def default_choice(ctx: ViewContext, saved: dict[str, dict[str, Any]]) -> list[str]:
-    """Scenarios compared by default: the current one and something *else* to compare it with.
+    """Scenarios compared by default: the scenario as set beside *other* scenarios.
 
-    Saved scenarios first; with none saved, the preset it started from (when it was changed) or
-    the other presets of the same note.
+    The saved scenarios (the latest first), the current scenario unless it is one of them (no
+    comparison of a scenario with its own copy), then presets to fill the row: the one it
+    started from when it was changed, then the other presets of the BofA note. Nothing is
+    listed twice with the same inputs.
     """
-    chosen = [CURRENT, *list(saved)[: MAX_COMPARED - 1]]
-    if len(chosen) > 1:
-        return chosen
-    if ctx.scenario != ctx.preset_scenario:
-        return [CURRENT, PRESET_PREFIX + ctx.preset_id]
-    others = [p for p in ("bofa-bear", "bofa-bull", "bofa-base") if p != ctx.preset_id]
-    return [CURRENT, *[PRESET_PREFIX + p for p in others if p in preset_ids()][:2]]
+    current = ctx.scenario.model_dump()
+    chosen = [] if current in saved.values() else [CURRENT]
+    values = [] if current in saved.values() else [current]
+    for name in reversed(list(saved)):
+        if len(chosen) >= MAX_COMPARED - 1 or saved[name] in values:
+            continue
+        chosen.append(name)
+        values.append(saved[name])
+    candidates = [ctx.preset_id, "bofa-bear", "bofa-base", "bofa-bull"]
+    for preset in candidates:
+        if (
+            len(chosen) >= MAX_COMPARED
+            or len(chosen) >= len(saved) + 3
+            or preset not in preset_ids()
+        ):
+            continue
+        dump = load_preset(preset).model_dump()
+        if dump not in values:
+            chosen.append(PRESET_PREFIX + preset)
+            values.append(dump)
+    return chosen
 
 
 def render(ctx: ViewContext) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import export
+from app import export, ui
 from app.context import ViewContext
 from app.text import escape_markdown
 from app.ui import chart_file_stem
@@ -51,6 +51,7 @@ def render(ctx: ViewContext) -> None:
 
     st.subheader("Export")
     st.caption(escape_markdown(f"Scenario: {ctx.label}. Files are made when you click."))
+    ui.show_conditions(ctx)  # what the files' notes say too (report, conditions.csv)
 
     st.markdown("**Report and data**")
     cols = st.columns(4)
@@ -79,7 +80,7 @@ def render(ctx: ViewContext) -> None:
     )
     cols[2].download_button(
         "Cash flows (CSV)",
-        data=lambda: export.csv_text(export.cash_flows_frame(ctx.result)),
+        data=lambda: export.cash_flows_csv(ctx.result),
         file_name=data_file_name("cash_flows", ctx, "csv"),
         mime=export.MIME["csv"],
         key="export_cash_flows_csv",
@@ -89,12 +90,13 @@ def render(ctx: ViewContext) -> None:
     )
     cols[3].download_button(
         "Metrics (CSV)",
-        data=lambda: export.csv_text(export.metrics_frame(ctx.result)),
+        data=lambda: export.metrics_csv(ctx.result),
         file_name=data_file_name("metrics", ctx, "csv"),
         mime=export.MIME["csv"],
         key="export_metrics_csv",
         icon=":material/download:",
-        help="metric, label, value, unit (empty value = undefined)",
+        help="One row per metric: label, value in the model's unit, unit, as shown; the first "
+        "header row has labels, the second the code names (empty value = undefined)",
         width="stretch",
     )
     cols = st.columns(4)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts
+from app import charts, ui
 from app.context import ViewContext
 from app.ui import show_chart
 
 
 def render(ctx: ViewContext) -> None:
     s = ctx.scenario
+    ui.show_conditions(ctx, ("revenue_total_busd",))
     industry = s.efficiency_multiplier**s.efficiency_diffusion
     st.caption(
         f"The builder serves {s.efficiency_multiplier:g}x today's tokens per GPU; with "

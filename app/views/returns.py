@@ -5,34 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import charts
+from app import charts, ui
 from app.context import ViewContext
 from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
 from model import external_business
-from model.metrics import format_metric, metric_label
+from model.metrics import (
+    LINE_LABELS,
+    STATEMENT_LINES,
+    format_metric,
+    metric_label,
+    metric_spec,
+)
 
-#: Cash-flow table columns: (column in Result.cash_flows, header with unit).
-TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("revenue_lease", "Revenue: lease (US$ B)"),
-    ("revenue_hosting", "Revenue: hosting (US$ B)"),
-    ("revenue_resale", "Revenue: resale (US$ B)"),
-    ("revenue", "Revenue, total (US$ B)"),
-    ("power_cost", "Power (US$ B)"),
-    ("other_opex", "Other fixed opex (US$ B)"),
-    ("variable_opex", "Variable opex (US$ B)"),
-    ("procurement_cost", "Procurement (US$ B)"),
-    ("licence_fee", "Model licence fee (US$ B)"),
-    ("ebitda", "EBITDA (US$ B)"),
-    ("depreciation", "Depreciation (US$ B)"),
-    ("ebit", "EBIT (US$ B)"),
-    ("tax", "Cash tax (US$ B)"),
-    ("capex", "Capex incl. refresh (US$ B)"),
-    ("capex_refresh", "of which refresh (US$ B)"),
-    ("residual_value", "Residual value, market (US$ B)"),
-    ("residual_gain", "of which gain over book, taxed (US$ B)"),
-    ("fcf", "Free cash flow (US$ B)"),
-    ("cumulative_fcf", "Cumulative FCF (US$ B)"),
-    ("discounted_fcf", "Discounted FCF at WACC (US$ B)"),
+#: Cash-flow table columns: (column in Result.cash_flows, header with unit from the one table
+#: of lines, :data:`model.metrics.LINE_LABELS`).
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (line, LINE_LABELS[line]) for line in STATEMENT_LINES
 )
 
 
@@ -80,8 +68,21 @@ def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
     return frame
 
 
+#: Metrics this tab shows: the conditions that qualify one of them are repeated here.
+SHOWN_METRICS = (
+    "npv_busd",
+    "irr",
+    "payback_years",
+    "revenue_total_busd",
+    "min_dscr",
+    "equity_irr",
+    "npv_equity_busd",
+)
+
+
 def render(ctx: ViewContext) -> None:
     r, s = ctx.result, ctx.scenario
+    ui.show_conditions(ctx, SHOWN_METRICS)
     st.caption(
         md(
             f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
@@ -133,14 +134,15 @@ def render(ctx: ViewContext) -> None:
     st.caption(
         md(
             "US$ B per year, nominal; costs and capex shown as positive amounts; every year of "
-            "the horizon is a column (scroll sideways on a narrow screen). Select and copy it "
-            "into a spreadsheet, or download it as CSV or Excel from the Export tab."
+            "the horizon is a column (scroll sideways on a phone). Select and copy it into a "
+            "spreadsheet, or download it at full precision as CSV or Excel from the Export tab."
         )
     )
     st.html(
         numbers_table_html(
             cash_flow_statement(ctx),
             label="Cash-flow table, US$ B per year",
+            digits=metric_spec("npv_busd").digits,  # US$ B to 0.1, as everywhere on screen
             strong_rows=STRONG_LINES,
         )
     )

@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import charts_analysis as ca
 from app.context import ViewContext, display_scale, field_value_text, percent_unit
-from app.ui import escape_markdown, md, show_chart
+from app.ui import escape_markdown, md, show_chart, text_table
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
 from model.metrics import format_metric, metric_label
 from model.sensitivity import Breakeven, breakeven, grid, tornado
@@ -96,23 +96,39 @@ def _tornado_section(ctx: ViewContext) -> None:
             + ".",
             icon="✂️",
         )
-    k = ca.metric_scale(metric)
-    unit = ca.metric_axis(metric).split("(", 1)[-1].rstrip(")")
-    shown = pd.DataFrame(
+    with st.expander("Tornado table (ranges, values and sources)"):
+        text_table(tornado_table(table, metric))
+
+
+def tornado_table(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The tornado for people: every input's range and the metric at each end, each number in
+    its one format (inputs as the fields show them, rates in %; the metric as the metrics
+    table shows it), the swing signed, and the source of the range in full."""
+    return pd.DataFrame(
         {
             "Input": [_field_name(f) for f in table["field"]],
-            "As set": table["base"],
-            "Low": table["low"],
-            "High": table["high"],
-            f"At low ({unit})": table["metric_low"] * k,
-            f"At high ({unit})": table["metric_high"] * k,
-            f"Swing ({unit})": table["swing"] * k,
-            "Clipped": table["note"].where(table["clipped"], ""),
-            "Range source": table["source"],
+            "As set": [
+                field_value_text(f, v) for f, v in zip(table["field"], table["base"], strict=True)
+            ],
+            "Low": [
+                field_value_text(f, v) for f, v in zip(table["field"], table["low"], strict=True)
+            ],
+            "High": [
+                field_value_text(f, v) for f, v in zip(table["field"], table["high"], strict=True)
+            ],
+            f"{metric_label(metric)} at low": [
+                format_metric(metric, v) for v in table["metric_low"]
+            ],
+            f"{metric_label(metric)} at high": [
+                format_metric(metric, v) for v in table["metric_high"]
+            ],
+            "Swing (high - low)": [format_metric(metric, v, signed=True) for v in table["swing"]],
+            "Clipped": [
+                str(n) if c else "" for n, c in zip(table["note"], table["clipped"], strict=True)
+            ],
+            "Range source": [str(s) for s in table["source"]],
         }
     )
-    with st.expander("Tornado table (ranges, values and sources)"):
-        st.dataframe(shown, hide_index=True, width="stretch")
 
 
 def _default_axis(ctx: ViewContext, name: str) -> tuple[float, float]:

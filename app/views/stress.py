@@ -31,6 +31,10 @@ def _f(x: object) -> float | None:
     return v if np.isfinite(v) else None
 
 
+#: Appended to the refinancing squeeze's name when the scenario has no debt.
+NO_DEBT_SUFFIX = " (needs debt: none set, so only its slower ramp applies)"
+
+
 def render(ctx: ViewContext) -> None:
     st.caption(
         "Each named shock changes only the inputs listed, one shock at a time, then all "
@@ -43,6 +47,11 @@ def render(ctx: ViewContext) -> None:
     except ValueError as exc:
         st.warning(escape_markdown(str(exc)))
         return
+    if ctx.scenario.debt_share_of_capex == 0:
+        # the squeeze raises the cost of debt: without debt only its slower ramp applies
+        table = table.copy()
+        squeeze = table["shock"] == "refinancing_squeeze"
+        table.loc[squeeze, "name"] = table.loc[squeeze, "name"] + NO_DEBT_SUFFIX
     show_chart(ca.stress_chart(table, ctx.label), "stress_tests", ctx)
     base = table[table["shock"] == AS_SET].iloc[0]
     shown = pd.DataFrame(

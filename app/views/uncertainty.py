@@ -20,8 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from app import charts_analysis as ca
-from app.context import ViewContext
-from app.ui import escape_markdown, show_chart
+from app.context import ViewContext, plain_names
+from app.ui import escape_markdown, grid_height, show_chart, text_table
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario
 from model.metrics import format_metric
 from model.uncertainty import (
@@ -33,6 +33,7 @@ from model.uncertainty import (
     check_session_draws,
     default_distributions,
     default_spec,
+    format_field,
     is_percent_field,
     monte_carlo,
     parse_distribution,
@@ -159,6 +160,11 @@ def _row_to_screen(row: dict[str, Any]) -> dict[str, Any]:
     }
     for c in NUMBER_COLUMNS:
         out[c] = _to_screen(f, row.get(c))
+    if out["mode"] is None and out["low"] is not None and out["high"] is not None:
+        # a distribution without a mode (uniform, normal, lognormal): show the middle, which
+        # such a run ignores, rather than an empty "None" cell; it becomes the mode if the
+        # kind is changed to triangular or PERT
+        out["mode"] = 0.5 * (float(out["low"]) + float(out["high"]))
     return out
 
 
@@ -170,7 +176,19 @@ def _running_text(row: dict[str, Any], s: Scenario, follow: bool) -> str:
     except ValueError as exc:
         return f"cannot run: {exc}"
     drawn = d.at(float(getattr(s, d.field))) if follow else d.at_reference()
-    return drawn.text().split(": ", 1)[-1]
+    text = drawn.text().split(": ", 1)[-1]
+    if not drawn.truncated():
+        return text
+    # the stated range reaches past the input's bounds: say what is actually drawn
+    bounds = FIELD_SPECS[d.field]
+    lo, hi = (float(x) for x in drawn.ppf(np.array([1e-9, 1.0 - 1e-9])))
+    kept = (
+        f"every draw is {format_field(d.field, lo)}"
+        if format_field(d.field, lo) == format_field(d.field, hi)
+        else f"draws from {format_field(d.field, lo)} to {format_field(d.field, hi)}"
+    )
+    allowed = f"{format_field(d.field, bounds.low)} to {format_field(d.field, bounds.high)}"
+    return f"{text}, truncated to the allowed {allowed}: {kept}"
 
 
 def _spec_of(row: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +228,7 @@ def _distribution_table(
         key=KEY + "dist_" + sel_key,
         hide_index=True,
         width="stretch",
+        height=grid_height(len(base)),
         num_rows="fixed",
         disabled=["field", "input", "source"],
         column_config={
@@ -256,13 +275,14 @@ def _distribution_table(
         new["kind"], new["follow"] = row["kind"], row["follow"]
         for c in NUMBER_COLUMNS:
             shown, before = _clean(row.get(c)), _clean(old.get(c))
-            if shown != before:  # edited on screen: back to the model's unit
+            # edited on screen, or a mode now needed that was only shown: back to the model's unit
+            if shown != before or (c == "mode" and new.get(c) is None and shown is not None):
                 new[c] = (
                     None if shown is None else (shown / 100.0 if is_percent_field(f) else shown)
                 )
         store[f] = new
         out.append(new)
-    st.dataframe(
+    text_table(
         pd.DataFrame(
             {
                 "Input": [FIELD_SPECS[str(r["field"])].label for r in out],
@@ -270,9 +290,7 @@ def _distribution_table(
                     _running_text(r, ctx.scenario, follow) for r in out
                 ],
             }
-        ),
-        hide_index=True,
-        width="stretch",
+        )
     )
     return out
 
@@ -473,7 +491,7 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         parts = out["parts"][["part", "text"]].rename(
             columns={"part": "Part of the gap", "text": "NPV"}
         )
-        st.dataframe(parts, hide_index=True, width="stretch")
+        text_table(parts)
         gi = out["gap_inputs"][
             ["label", "as_set_text", "mean_text", "shift_text", "effect_text"]
         ].rename(
@@ -485,7 +503,7 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
                 "effect_text": "NPV moving this input alone to its average",
             }
         )
-        st.dataframe(gi, hide_index=True, width="stretch")
+        text_table(gi)
         st.caption(
             "The gap splits exactly: inputs whose average differs from the value as set (all at "
             "their averages), plus non-linearity (the average NPV over the draws against NPV at "
@@ -529,12 +547,12 @@ def _results(ctx: ViewContext, out: dict[str, Any]) -> None:
         "from the sign of the rank correlation. With correlated inputs part of a driver's share "
         "is borrowed from the inputs it moves with."
     )
-    st.dataframe(_drivers_table(drivers, "NPV"), hide_index=True, width="stretch")
+    text_table(_drivers_table(drivers, "NPV"))
     with st.expander("Summary of the main metrics, and notes"):
-        st.dataframe(out["table"], hide_index=True, width="stretch")
-        st.dataframe(_drivers_table(out["drivers_irr"], "IRR"), hide_index=True, width="stretch")
+        text_table(out["table"])
+        text_table(_drivers_table(out["drivers_irr"], "IRR"))
         for note in out["notes"]:
-            st.caption(escape_markdown(note))
+            st.caption(escape_markdown(plain_names(note)))
 
 
 def _drivers_table(drivers: pd.DataFrame, what: str) -> pd.DataFrame:

@@ -41,15 +41,21 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
     page.goto(f"{app_url}/?preset=bofa-base&capex_per_gw_busd=43&wacc=0.09")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=STATE_CEILING_MS)
     # open every input group, so the audit covers the sidebar's inputs too (closed on a visit)
-    inputs = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]')
-    opened = 0
+    # (number boxes, toggles for the yes/no inputs, selects for choices; the preset picker is
+    # a select outside the groups, hence + 1)
+    inputs = page.locator(
+        '[data-testid="stSidebar"] [data-testid="stNumberInput"], '
+        '[data-testid="stSidebar"] [data-testid="stCheckbox"], '
+        '[data-testid="stSidebar"] [data-testid="stSelectbox"]'
+    )
+    opened = 1
     for group in GROUPS:
         page.locator('[data-testid="stSidebar"] summary').filter(has_text=f"{group} (").click()
         # Opening a group reruns the script, which streams the boxes in: wait for all of the
         # open groups' boxes, not the first new one (a partial count made this check flaky).
         opened += sum(1 for spec in FIELD_SPECS.values() if spec.group == group)
         expect(inputs).to_have_count(opened, timeout=STATE_CEILING_MS)
-    assert opened == len(FIELD_SPECS)
+    assert opened == len(FIELD_SPECS) + 1
     failures: dict[str, object] = {}
     for tab in TABS:
         page.get_by_role("tab", name=tab).click()

@@ -122,3 +122,30 @@ def test_chart_toolbar_downloads_png(page: Page, app_url: str) -> None:
         button.click()
     # named like the Export tab's file for the same chart and scenario
     assert info.value.suggested_filename == "cash_flows_bofa-base.png"
+
+
+#: Every KPI value's text box against its element: [text, scrollWidth, clientWidth] of the value
+#: and of its inner text box (where Streamlit would cut a long value with an ellipsis).
+KPI_WIDTHS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMetricValue"]'))
+  .map(e => { const inner = e.querySelector('div') || e;
+    return [e.innerText.trim(), e.scrollWidth, e.clientWidth, inner.scrollWidth,
+            inner.clientWidth]; })"""
+#: KPI cards whose P10-P90 band has been drawn (it comes after the open tab).
+BANDS_JS = """(n) => Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+  .filter(e => e.innerText.startsWith('P10–P90')).length >= n"""
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
+def test_kpi_values_are_never_cut_and_every_card_has_its_band(
+    page: Page, app_url: str, viewport: tuple[int, int]
+) -> None:
+    """Measured in the browser: no KPI value is wider than its box (bofa-bear's NPV per share,
+    -US$ 12.37, was cut at 1440 px), and every card shows its P10-P90 band."""
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    for preset, cards in (("bofa-bear", 6), ("coreweave-spv", 9)):
+        open_dashboard(page, f"{app_url}/?preset={preset}")
+        page.wait_for_function(BANDS_JS, arg=cards, timeout=STATE_CEILING_MS)
+        widths = page.evaluate(KPI_WIDTHS_JS)
+        assert len(widths) >= cards
+        for text, scroll, client, inner_scroll, inner_client in widths:
+            assert scroll <= client and inner_scroll <= inner_client, (preset, viewport, text)

@@ -1,0 +1,348 @@
+"""The conditions a result carries: bounds that bind and numbers to read with care, said in words.
+
+A result can be right and still mislead when read alone: a hosted share that the market-share cap
+turns into leased capacity, a debt-service cover below one next to an attractive equity IRR, an
+IRR that is one of several, a breakeven that no rate within the field's range reaches. This
+module is the one list of them: :data:`CONDITIONS` names each with a stable code and says what
+it means; :func:`conditions_of` returns the ones a result carries, each with a plain sentence and
+the metrics it qualifies, so the dashboard, the command line and the exports show the same
+words. Methodology §12 (Conditions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from model.fields import FIELD_SPECS
+from model.metrics import format_metric, metric_value
+from model.results import Result
+
+Severity = Literal["warning", "note"]
+
+#: Every condition: code -> (severity, what it means). The codes are stable (files and tests
+#: name them); the sentence a result carries (:func:`conditions_of`) adds its own numbers.
+CONDITIONS: dict[str, tuple[Severity, str]] = {
+    "hosting_cap_binds": (
+        "warning",
+        "The hosting market-share cap binds: part of the hosted capacity finds no buyers for its "
+        "tokens and is leased instead (or idles below the market floor).",
+    ),
+    "dscr_negative": (
+        "warning",
+        "The minimum debt-service cover ratio is negative: in some year the project's cash "
+        "before debt service is below zero, so the debt is serviced from elsewhere.",
+    ),
+    "dscr_below_one": (
+        "warning",
+        "The minimum debt-service cover ratio is below 1: in some year the project's cash does "
+        "not cover its debt service.",
+    ),
+    "irr_undefined": ("warning", "The IRR is undefined: the cash flows never change sign."),
+    "irr_multiple": (
+        "warning",
+        "The IRR is one of several: the NPV profile has more than one root, so read it with the "
+        "MIRR and the NPV profile.",
+    ),
+    "irr_equals_wacc": (
+        "note",
+        "The IRR equals the cost of capital at the precision shown: the build just earns it.",
+    ),
+    "equity_irr_undefined": (
+        "warning",
+        "The equity IRR is undefined: the builder's cash flows never change sign.",
+    ),
+    "equity_irr_multiple": (
+        "warning",
+        "The equity IRR is one of several: read it with the NPV to equity.",
+    ),
+    "breakeven_outside_range": (
+        "note",
+        "No lease rate within the field's range brings NPV to zero.",
+    ),
+    "payback_never": ("note", "Cumulative cash never turns positive within the horizon."),
+    "market_ceiling_binds": (
+        "note",
+        "The market's lease rate sits at its ceiling (the cost of new capacity) for most of the "
+        "horizon: stronger demand would not raise it.",
+    ),
+    "market_floor_binds": (
+        "note",
+        "The market's lease rate sits at its floor (the cash cost of running the hardware) for "
+        "most of the horizon: weaker demand idles capacity instead of lowering it.",
+    ),
+}
+#: A bound "binds for most of the horizon" when it holds in more than this share of operating years.
+MOST_OF_HORIZON = 0.5
+#: Relative gap below which a bounded rate counts as sitting at its bound.
+BOUND_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition a result carries.
+
+    Attributes
+    ----------
+    code : str
+        Stable code, a key of :data:`CONDITIONS`.
+    severity : {"warning", "note"}
+        A warning changes how a headline number reads; a note explains one.
+    text : str
+        One plain sentence with the result's own numbers (no field names).
+    metrics : tuple of str
+        The metrics it qualifies (names of :mod:`model.metrics`).
+    """
+
+    code: str
+    severity: Severity
+    text: str
+    metrics: tuple[str, ...]
+
+
+def compare_to(value: float, reference: float, metric: str = "irr") -> str:
+    """``above``, ``below`` or ``equal to``, at the precision the metric is shown with.
+
+    Examples
+    --------
+    >>> compare_to(0.06755, 0.0675), compare_to(0.0686, 0.0675), compare_to(0.0664, 0.0675)
+    ('equal to', 'above', 'below')
+    """
+    a, b = metric_value(metric, value), metric_value(metric, reference)
+    if a is None or b is None:
+        return "not comparable to"
+    digits = 1 if metric == "irr" else 2
+    if format_metric(metric, value) == format_metric(metric, reference) or round(
+        a, digits
+    ) == round(b, digits):
+        return "equal to"
+    return "above" if a > b else "below"
+
+
+def _operating(result: Result) -> np.ndarray:
+    return np.asarray(result.market_columns["operating"], dtype=bool)
+
+
+def frontier_before_bounds(result: Result) -> np.ndarray:
+    """The market's frontier rent index before its floor and ceiling, per year (methodology §4.2).
+
+    ``X = (D / K) ** (1 / eps_c) x (1 - h) ** -t`` from the market table's compute demand ``D``
+    and industry capacity ``K`` at the start of each year ``t``; the bounded rent is
+    ``min(max(X, floor), ceiling)``, so a rent below ``X`` is held down by the ceiling and one
+    above it held up by the floor.
+    """
+    m, s = result.market_columns, result.scenario
+    t = np.asarray(m["year"], dtype=np.float64)
+    log_ratio = np.log(np.asarray(m["compute_demand_index"])) - np.log(
+        np.asarray(m["industry_capacity_index"])
+    )
+    log_x = (
+        log_ratio / s.compute_demand_elasticity - np.log1p(-s.hardware_cost_decline_per_year) * t
+    )
+    return np.asarray(np.exp(log_x), dtype=np.float64)
+
+
+def _bound_years(result: Result) -> tuple[int, int, int]:
+    """Operating years with the rent held down by its ceiling, held up by its floor, and all."""
+    m = result.market_columns
+    op = _operating(result)
+    rent = np.asarray(m["lease_rate_index"], dtype=np.float64)[op]
+    x = frontier_before_bounds(result)[op]
+    ceiling = np.asarray(m["lease_rate_ceiling_index"], dtype=np.float64)[op]
+    floor = np.asarray(m["lease_rate_floor_index"], dtype=np.float64)[op]
+    tol = BOUND_TOLERANCE * np.maximum(1.0, np.abs(rent))
+    at_ceiling = (np.abs(rent - ceiling) <= tol) & (x > rent + tol)
+    at_floor = (np.abs(rent - floor) <= tol) & (x < rent - tol)
+    return int(at_ceiling.sum()), int(at_floor.sum()), int(op.sum())
+
+
+def _make(code: str, text: str, metrics: tuple[str, ...]) -> Condition:
+    return Condition(code, CONDITIONS[code][0], text, metrics)
+
+
+def conditions_of(result: Result) -> list[Condition]:
+    """The conditions ``result`` carries, warnings first, each with its own numbers.
+
+    Parameters
+    ----------
+    result : Result
+        An evaluation (:func:`model.evaluate`).
+
+    Returns
+    -------
+    list of Condition
+        Empty when nothing needs saying.
+
+    Notes
+    -----
+    * ``hosting_cap_binds``: a hosted share above zero and ``hosting_capacity_used_share < 1``
+      in an operating year (methodology §4.4); the unsold capacity is leased at spot.
+    * ``dscr_negative`` / ``dscr_below_one``: ``min_dscr < 0`` / ``0 <= min_dscr < 1``
+      (``DSCR_t = CFADS_t / debt service_t``, methodology §11.1).
+    * ``irr_undefined``, ``irr_multiple`` and the equity IRR's: no root, or several roots
+      (methodology §5). ``irr_equals_wacc``: IRR and WACC equal at the IRR's shown precision.
+    * ``breakeven_outside_range``: something is leased but no lease rate within the field's
+      bounds gives NPV = 0.
+    * ``payback_never``: no payback within the horizon.
+    * ``market_ceiling_binds`` / ``market_floor_binds``: in more than half of the operating
+      years the rent sits at its ceiling with the unbounded frontier above it (or at its floor
+      with the frontier below it): :func:`frontier_before_bounds`, methodology §4.2.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset
+    >>> [c.code for c in conditions_of(evaluate(load_preset("epoch-1gw")))]
+    ['irr_equals_wacc']
+    """
+    r, s = result, result.scenario
+    found: list[Condition] = []
+    cf = r.cash_flow_columns
+    op = _operating(r)
+    if s.hosting_share > 0 and op.any():
+        used = np.asarray(r.market_columns["hosting_capacity_used_share"], dtype=np.float64)[op]
+        if float(used.min()) < 1.0 - 1e-9:
+            lease = np.asarray(cf["revenue_lease"], dtype=np.float64)[op]
+            found.append(
+                _make(
+                    "hosting_cap_binds",
+                    f"The hosting market-share cap binds: only {float(used.min()) * 100:.1f}% of "
+                    f"the hosted capacity ({s.hosting_share * 100:.0f}% of the GW) sells tokens "
+                    f"in some years (the cap is {s.hosting_market_share_cap * 100:g}% of the "
+                    "market's tokens); the rest is leased at the market rate, which is why "
+                    "lease revenue averages "
+                    f"{format_metric('npv_busd', float(lease.mean()))} a year with a leased share "
+                    f"of {s.lease_share * 100:.0f}%.",
+                    ("npv_busd", "revenue_total_busd", "irr"),
+                )
+            )
+    if r.min_dscr is not None and math.isfinite(r.min_dscr):
+        dscr = f"{r.min_dscr:.2f}x"
+        if r.min_dscr < 0:
+            found.append(
+                _make(
+                    "dscr_negative",
+                    f"The minimum debt-service cover ratio is {dscr}: in at least one year the "
+                    "project's cash before debt service is negative (a refresh's capex, or tax), "
+                    "so that year's debt service comes from the builder, not the project; read "
+                    "the equity IRR with that in mind.",
+                    ("min_dscr", "equity_irr", "npv_equity_busd"),
+                )
+            )
+        elif r.min_dscr < 1:
+            found.append(
+                _make(
+                    "dscr_below_one",
+                    f"The minimum debt-service cover ratio is {dscr}: in at least one year the "
+                    "project's cash does not cover its debt service (lenders usually ask 1.2x "
+                    "or more).",
+                    ("min_dscr", "equity_irr", "npv_equity_busd"),
+                )
+            )
+    if r.irr is None:
+        found.append(
+            _make(
+                "irr_undefined",
+                "The IRR is undefined: the free cash flows never change sign (read the NPV).",
+                ("irr",),
+            )
+        )
+    elif r.irr_multiple:
+        found.append(
+            _make(
+                "irr_multiple",
+                f"The IRR of {format_metric('irr', r.irr)} is one of several: refresh capex flips "
+                "the sign of the cash flows, so the NPV profile has more than one root; read it "
+                f"with the MIRR ({format_metric('mirr', r.mirr)}) and the NPV profile.",
+                ("irr",),
+            )
+        )
+    financed = r.peak_debt_busd > 0 or s.partner_share_of_capex > 0 or s.campus_lease_share > 0
+    if financed and r.equity_irr is None:
+        found.append(
+            _make(
+                "equity_irr_undefined",
+                "The equity IRR is undefined: the builder's cash flows never change sign (read "
+                "the NPV to equity).",
+                ("equity_irr",),
+            )
+        )
+    elif financed and r.equity_irr_multiple:
+        found.append(
+            _make(
+                "equity_irr_multiple",
+                f"The equity IRR of {format_metric('irr', r.equity_irr)} is one of several: read "
+                "it with the NPV to equity.",
+                ("equity_irr",),
+            )
+        )
+    spec = FIELD_SPECS["lease_rate_busd_per_gw_year"]
+    if s.lease_share > 0 and r.breakeven_lease_rate_busd_per_gw_year is None:
+        found.append(
+            _make(
+                "breakeven_outside_range",
+                "No lease rate from "
+                f"{spec.low:g} to {spec.high:g} US$ B per GW-year brings NPV to zero, so the "
+                "breakeven lease rate reads n/a.",
+                ("breakeven_lease_rate_busd_per_gw_year",),
+            )
+        )
+    if r.payback_years is None:
+        found.append(
+            _make(
+                "payback_never",
+                f"Cumulative cash never turns positive within the {s.operating_years:g} operating "
+                "years modelled, "
+                "so payback reads never.",
+                ("payback_years",),
+            )
+        )
+    ceiling_years, floor_years, years = _bound_years(r)
+    if years and ceiling_years > MOST_OF_HORIZON * years:
+        found.append(
+            _make(
+                "market_ceiling_binds",
+                f"The market's lease rate sits at its ceiling, the cost of new capacity, in "
+                f"{ceiling_years} of {years} operating years: demand would pay more, but "
+                "entrants would build; more demand does not raise revenue there.",
+                ("npv_busd", "revenue_total_busd"),
+            )
+        )
+    if years and floor_years > MOST_OF_HORIZON * years:
+        found.append(
+            _make(
+                "market_floor_binds",
+                f"The market's lease rate sits at its floor, the cash cost of running the "
+                f"hardware, in {floor_years} of {years} operating years: capacity idles rather "
+                "than rent for less.",
+                ("npv_busd", "revenue_total_busd"),
+            )
+        )
+    if r.irr is not None and compare_to(r.irr, s.wacc) == "equal to":
+        found.append(
+            _make(
+                "irr_equals_wacc",
+                f"The IRR ({format_metric('irr', r.irr)}) is equal to the "
+                f"{format_metric('irr', s.wacc)} cost of capital at the precision shown: the "
+                f"build just earns its cost of capital (NPV {format_metric('npv_busd', r.npv_busd)}).",
+                ("irr", "npv_busd"),
+            )
+        )
+    return sorted(found, key=lambda c: c.severity != "warning")
+
+
+def conditions_text(result: Result) -> list[str]:
+    """The conditions as lines for text output (``Warning: ...`` / ``Note: ...``)."""
+    return [f"{c.severity.capitalize()}: {c.text}" for c in conditions_of(result)]
+
+
+__all__ = [
+    "CONDITIONS",
+    "Condition",
+    "compare_to",
+    "conditions_of",
+    "conditions_text",
+    "frontier_before_bounds",
+]
