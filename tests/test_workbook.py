@@ -32,6 +32,7 @@ from model.workbook import (
     LIVE_INPUTS,
     MARKET,
     MODEL_INPUTS,
+    MODEL_PATHS,
     RETURN_METRICS,
     RETURNS,
     live_workbook,
@@ -336,3 +337,17 @@ def test_workbook_saves_and_opens_again(tmp_path: Path) -> None:
     live_workbook(load_preset("hosting-mix")).save(path)
     wb = load_workbook(path)
     assert wb.sheetnames[:7] == ["About", INPUTS, MARKET, "Derived", CASH, RETURNS, "Check"]
+
+
+def test_methodology_lists_the_live_inputs_and_the_model_paths() -> None:
+    """Section 13 names every live input under "Live inputs" and none under the others."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methodology.md").read_text()
+    section = text[text.index("## 13. The live workbook") :]
+    live = section[
+        section.index("**Live inputs**") : section.index("**Inputs that need the model**")
+    ]
+    rest = section[section.index("**Inputs that need the model**") :]
+    assert set(re.findall(r"`(\w+)`", live)) & set(FIELD_SPECS) == set(LIVE_INPUTS)
+    assert set(MODEL_INPUTS) <= set(re.findall(r"`(\w+)`", rest))
+    for name in MODEL_PATHS:
+        assert f"`{name}`" in section
