@@ -1188,7 +1188,9 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
         data = Reference(
             ws_cf, min_col=FIRST_YEAR_COL, max_col=FIRST_YEAR_COL + n_years - 1, min_row=r
         )
-        chart.series.append(Series(data, title=name))
+        series = Series(data, title=name)
+        series.smooth = False  # straight segments between year ends, as the flows are annual
+        chart.series.append(series)
     yr = cf.row_of["year"]
     chart.set_categories(
         Reference(ws_cf, min_col=FIRST_YEAR_COL, max_col=FIRST_YEAR_COL + n_years - 1, min_row=yr)
