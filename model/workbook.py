@@ -2,8 +2,9 @@
 
 :func:`live_workbook` builds an openpyxl workbook whose sheets recalculate in Excel, LibreOffice
 Calc and Google Sheets (only functions all three have: no LAMBDA, LET, dynamic arrays or
-macros). ``Inputs`` holds every field as a named cell, ``Market`` the market paths (closed forms
-as formulas; the paths that need the model as its values, with a stale flag), ``Derived`` the
+macros). ``Inputs`` holds every field as a named cell, ``Market`` the market paths by year
+(the frontier rent and its bounds, vintages, hosting: formulas from
+:mod:`model.workbook_market`) and the stale flag, ``Derived`` the
 scalars the rows share, ``Cash flows`` every line of :data:`model.engine.LINE_NAMES` as one
 formula per row copied across the years, ``Returns`` the metrics as named cells and ``Check``
 the model's figures beside the workbook's. Conventions: ``docs/methodology.md`` section 13.
@@ -21,96 +22,27 @@ from typing import Any
 
 import numpy as np
 
-from model.engine import INDEX_NAMES, LINE_NAMES
+from model.engine import LINE_NAMES
 from model.fields import FIELD_NAMES, FIELD_SPECS
 from model.metrics import metric_label
-from model.results import Result, evaluate
+from model.results import BATCH_METRICS, Result, evaluate
 from model.scenario import Scenario
 from model.tax import HIGHEST_FACILITY_CLASS, IT_TAX_CLASS_YEARS, LOWEST_FACILITY_CLASS, macrs_rates
+from model.workbook_market import MARKET_SCALARS, RESIDUAL_SCALARS, index_rows, market_rows
 
+#: Inputs that set the workbook's columns (the years of the horizon): editing one raises the
+#: stale flag (re-run the model and export again).
+STRUCTURAL_INPUTS: tuple[str, ...] = ("build_years", "operating_years")
 #: Inputs the workbook's formulas follow exactly: edit them in ``Inputs`` and every line and
 #: metric recalculates to what :func:`model.evaluate` gives for the edited scenario (tested in
-#: LibreOffice). They enter only the formula layer, never a model-valued market path.
-LIVE_INPUTS: tuple[str, ...] = (
-    "build_front_loading",
-    "phased_online",
-    "ramp_first_year_share",
-    "ramp_second_year_share",
-    "hosting_licence_fee_share",
-    "procured_gw",
-    "procurement_cost_busd_per_gw_year",
-    "internal_transfer_price_share",
-    "residual_value_fraction",
-    "shares_outstanding_b",
-    "share_price_usd",
-    "market_reaction_excess_return",
-    "debt_share_of_capex",
-    "debt_interest_rate",
-    "debt_tenor_years",
-    "debt_sculpted",
-    "target_dscr",
-    "partner_share_of_capex",
-    "campus_lease_share",
-    "campus_lease_yield",
-    "campus_rvg_share",
-    "campus_lease_priced_years",
-    "macrs_depreciation",
-    "facility_tax_class_years",
-    "bonus_depreciation_share",
-    "tax_in_group",
-    "nol_offset_limit_share",
-    "interest_limit_share_of_ati",
-)
-#: Inputs that set the workbook's columns (the years of the horizon).
-STRUCTURAL_INPUTS: tuple[str, ...] = ("build_years", "operating_years")
-#: Every other input feeds a model-valued market path (the frontier rent is bounded by the user
-#: cost of new capacity, so capex, power, WACC, tax rate and lives move it too): editing one of
-#: these in the workbook raises the stale flag instead of a silent wrong number.
-MODEL_INPUTS: tuple[str, ...] = tuple(
-    n for n in FIELD_NAMES if n not in LIVE_INPUTS and n not in STRUCTURAL_INPUTS
-)
+#: LibreOffice): every field but the two that set the columns.
+LIVE_INPUTS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n not in STRUCTURAL_INPUTS)
 
-#: Market paths the cash flows take from the model (per year, US$ B unless an index), with what
-#: each is. They come from one extra evaluation of the scenario with the live ramp, phasing,
-#: transfer price and residual fraction at neutral values (1, 0, 1, 1), which the formulas apply.
-MODEL_PATHS: dict[str, str] = {
-    "lease_revenue_before_ramp_busd": "lease revenue before the utilisation ramp and phasing",
-    "hosting_revenue_before_ramp_busd": "hosting revenue before the ramp and phasing",
-    "internal_revenue_at_full_transfer_busd": (
-        "internal-use revenue at a transfer price of 100% of the lease rate, before ramp"
-    ),
-    "power_cost_before_phasing_busd": "power cost of the running GW (idle GW save it)",
-    "other_opex_before_phasing_busd": "other opex of the running GW",
-    "billed_lease_rate_index": "billed lease-rate index (contract + spot over the vintages)",
-}
-#: The one model-valued scalar: the residual at a fraction of 100% (IT at market value, capped
-#: at the cost of new IT, plus the facility's book value), US$ B at the horizon.
-RESIDUAL_NAME = "residual_value_at_full_fraction_busd"
-
-#: Metrics the ``Returns`` sheet computes, named as in :mod:`model.metrics`.
-RETURN_METRICS: tuple[str, ...] = (
-    "npv_busd",
-    "irr",
-    "mirr",
-    "payback_years",
-    "payback_from_operation_years",
-    "discounted_payback_years",
-    "roic",
-    "gross_lease_yield",
-    "npv_per_share_usd",
-    "capex_initial_busd",
-    "capex_lifetime_busd",
-    "revenue_total_busd",
-    "ebitda_margin",
-    "average_revenue_busd_per_year",
-    "market_reaction_busd",
-    "npv_to_market_reaction",
-    "residual_pv_busd",
-    "equity_irr",
-    "npv_equity_busd",
-    "min_dscr",
-    "peak_debt_busd",
-)
+#: Root counts of the IRR search: the model's diagnostics, not spreadsheet formulas.
+NOT_IN_WORKBOOK: tuple[str, ...] = ("irr_root_count", "equity_irr_root_count")
+#: Metrics the ``Returns`` sheet computes: every batch metric of :mod:`model.results` (named as in
+#: :mod:`model.metrics`) but the root counts, so a new metric cannot be forgotten.
+RETURN_METRICS: tuple[str, ...] = tuple(m for m in BATCH_METRICS if m not in NOT_IN_WORKBOOK)
 
 #: Sheet names.
 ABOUT, INPUTS, MARKET, DERIVED, CASH, RETURNS, CHECK, TABLES = (
@@ -367,7 +299,7 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
         Row(
             "residual_value",
             "residual value at the horizon",
-            f"{{last_year}}*residual_value_fraction*{RESIDUAL_NAME}",
+            "{last_year}*residual_value_fraction*residual_value_at_full_fraction_busd",
         ),
         Row("fcf", "free cash flow", "{ebitda}-{tax}-{capex}+{residual_value}"),
         Row("cumulative_fcf", "cumulative FCF", "{cumulative_fcf@prev}+{fcf}"),
@@ -848,66 +780,24 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _market_formula_rows() -> list[Row]:
-    """Closed-form market paths (section 4.1): formulas in the inputs."""
-    clip = "EXP(MAX(MIN({0},700),-700))"
-    return [
-        Row("token_price_index", "token price index", "EXP(price_a+log_keep*{year})", INDEX_FORMAT),
-        Row(
-            "token_volume_index",
-            "token volume index",
-            clip.format("volume_a+volume_b*{year}"),
-            INDEX_FORMAT,
-        ),
-        Row(
-            "compute_demand_index",
-            "compute demand index",
-            clip.format("demand_a+demand_b*{year}"),
-            INDEX_FORMAT,
-        ),
-        Row(
-            "industry_capacity_index",
-            "industry compute capacity index",
-            clip.format("capacity_b*{year}"),
-            INDEX_FORMAT,
-        ),
-        Row(
-            "lease_rate_floor_index",
-            "lease-rate floor index (avoidable costs)",
-            "lease_rate_floor_index_now",
-            INDEX_FORMAT,
-        ),
-    ]
+_ALL_DERIVED = (*_DERIVED, *MARKET_SCALARS, *RESIDUAL_SCALARS)
+
+_KIND_FORMAT = {
+    "index": INDEX_FORMAT,
+    "busd": BUSD_FORMAT,
+    "years": "0.00",
+    "gw": "0.000",
+    "share": PERCENT_FORMAT,
+    "count": "#,##0",
+}
 
 
-# ---- building -------------------------------------------------------------------------------
-
-
-def model_paths(scenario: Scenario, result: Result) -> dict[str, np.ndarray]:
-    """The model-valued paths of :data:`MODEL_PATHS` (per year) and :data:`RESIDUAL_NAME`.
-
-    One extra evaluation with the live ramp, phasing, transfer price and residual fraction at
-    neutral values; the workbook's formulas apply the scenario's own values to these.
-    """
-    base = evaluate(
-        scenario.replace(
-            ramp_first_year_share=1.0,
-            ramp_second_year_share=1.0,
-            phased_online=0,
-            internal_transfer_price_share=1.0,
-            residual_value_fraction=1.0,
-        )
+def _market_rows() -> tuple[list[Row], list[Row]]:
+    """The market indices and the market workings as rows (``model.workbook_market``)."""
+    return (
+        [Row(r.name, r.label, r.template, _KIND_FORMAT[r.kind]) for r in index_rows()],
+        [Row(r.name, r.label, r.template, _KIND_FORMAT[r.kind]) for r in market_rows()],
     )
-    cf = base.cash_flow_columns
-    return {
-        "lease_revenue_before_ramp_busd": cf["revenue_lease"],
-        "hosting_revenue_before_ramp_busd": cf["revenue_hosting"],
-        "internal_revenue_at_full_transfer_busd": cf["revenue_internal"],
-        "power_cost_before_phasing_busd": cf["power_cost"],
-        "other_opex_before_phasing_busd": cf["other_opex"],
-        "billed_lease_rate_index": result.market_columns["billed_lease_rate_index"],
-        RESIDUAL_NAME: np.array([float(cf["residual_value"][-1])]),
-    }
 
 
 def model_metrics(result: Result) -> dict[str, float | None]:
@@ -963,7 +853,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     -----
     Sheets: ``About``, ``Inputs`` (named cells), ``Market``, ``Derived``, ``Cash flows``,
     ``Returns``, ``Check`` and ``Tax tables``. Inputs in :data:`LIVE_INPUTS` recalculate
-    exactly; the others feed model-valued paths and raise the stale flag on ``Market``.
+    exactly; the two of :data:`STRUCTURAL_INPUTS` set the columns and raise the stale flag.
 
     Examples
     --------
@@ -980,7 +870,6 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     values = scenario.model_dump()
     n_years = len(result.cash_flow_columns["year"])
     years = list(range(n_years))
-    paths = model_paths(scenario, result)
 
     wb = Workbook()
     about = wb.active
@@ -993,7 +882,6 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     ws_ck = wb.create_sheet(CHECK)
     ws_tt = wb.create_sheet(TABLES)
     input_fill = PatternFill("solid", fgColor="FFF2CC")
-    model_fill = PatternFill("solid", fgColor="E7E6E6")
 
     # ---- Inputs -----------------------------------------------------------------------------
     head = ["field", "label", "value", "unit", "source", "year", "live", "built with", "stale"]
@@ -1004,11 +892,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     for i, name in enumerate(FIELD_NAMES, start=2):
         spec = FIELD_SPECS[name]
         v = values[name]
-        kind = (
-            "live"
-            if name in LIVE_INPUTS
-            else ("structural: re-run" if name in STRUCTURAL_INPUTS else "model: re-run")
-        )
+        kind = "live" if name in LIVE_INPUTS else "structural: re-run"
         src, year = sources.get(name, ("", None))
         entries = [name, spec.label, v, spec.unit, src, year, kind, v]
         for c, x in enumerate(entries, start=1):
@@ -1039,11 +923,11 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     )
     _define(wb, "market_paths_status", f"{_quote(MARKET)}!$B$2")
     ws_mk["B2"].font = Font(bold=True, color="C00000")
-    ws_mk["A3"] = "model value"
+    ws_mk["A3"] = "formulas"
     ws_mk["B3"] = (
-        "Grey rows are the model's values at export (they need the model: the frontier rent "
-        "bounded by cost, vintages and contracts, hosting, the residual's market value). "
-        "White rows are formulas in the inputs."
+        "Every path is a formula in the inputs (methodology section 4): the indices first, then "
+        "the workings (IT vintages split at the exact switch time, contract and spot billing, "
+        "idle capacity, hosting bounded by the market's tokens, the running GW)."
     )
     for sheet, header in ((mk, 5), (cf, 1)):
         sheet.ws.cell(header, 1, "line" if sheet is cf else "path")
@@ -1053,35 +937,21 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
             sheet.ws.cell(header, FIRST_YEAR_COL + j, f"year {j}")
         _style_header(sheet.ws, header, FIRST_YEAR_COL + n_years - 1)
     year_row = Row("year", "year index", "", "0")
+    index_part, working_part = _market_rows()
     mk.reserve([year_row])
+    mk.next_row += 2
+    mk.reserve(index_part)
+    mk.next_row += len(index_part) + 2
+    mk.reserve(working_part)
     mk.write([year_row], values={"year": np.arange(n_years, dtype=np.float64)})
-    mk.heading("Closed forms (formulas)")
-    formula_rows = _market_formula_rows()
-    mk.reserve(formula_rows)
-    mk.write(formula_rows)
-    mk.heading("Model values (re-run the model when the stale flag shows)")
-    model_rows = [
-        Row(k, v, "", INDEX_FORMAT if "index" in k else BUSD_FORMAT) for k, v in MODEL_PATHS.items()
-    ]
-    shown = [
-        n for n in INDEX_NAMES if n not in MODEL_PATHS and n not in {r.name for r in formula_rows}
-    ]
-    model_rows += [Row(n, n.replace("_", " ") + " (model)", "", INDEX_FORMAT) for n in shown]
-    mk.reserve(model_rows)
-    model_values = {**paths, **{n: result.market_columns[n] for n in shown}}
-    mk.write(model_rows, values=model_values)
-    for row in model_rows:
-        for c in range(1, FIRST_YEAR_COL + n_years):
-            ws_mk.cell(mk.row_of[row.name], c).fill = model_fill
-    r = mk.next_row + 1
-    ws_mk.cell(r, 1, RESIDUAL_NAME)
-    ws_mk.cell(r, 2, "residual at a fraction of 100% (IT at market value + facility book)")
-    ws_mk.cell(r, 3, "model value")
-    cell = ws_mk.cell(r, FIRST_YEAR_COL, float(paths[RESIDUAL_NAME][0]))
-    cell.number_format = BUSD_FORMAT
-    for c in range(1, FIRST_YEAR_COL + 1):
-        ws_mk.cell(r, c).fill = model_fill
-    _define(wb, RESIDUAL_NAME, f"{_quote(MARKET)}!${_col(FIRST_YEAR_COL)}${r}")
+    ws_mk.cell(mk.row_of[index_part[0].name] - 1, 1, "Market indices (1 = today)").font = Font(
+        bold=True, size=12
+    )
+    mk.write(index_part)
+    ws_mk.cell(mk.row_of[working_part[0].name] - 1, 1, "Workings").font = Font(bold=True, size=12)
+    mk.write(working_part)
+    for row in index_part:
+        _define(wb, row.name, f"{_quote(MARKET)}!{mk.span(row.name)}")
     ws_mk.freeze_panes = ws_mk.cell(6, FIRST_YEAR_COL)
     _widths(ws_mk, {"A": 38, "B": 52, "C": 16})
 
@@ -1142,7 +1012,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     for c, h in enumerate(["name", "value", "unit", "what", "formula"], start=1):
         ws_dv.cell(1, c, h)
     _style_header(ws_dv, 1, 5)
-    for i, (name, template, unit, what) in enumerate(_DERIVED, start=2):
+    for i, (name, template, unit, what) in enumerate(_ALL_DERIVED, start=2):
         ws_dv.cell(i, 1, name)
         cell = ws_dv.cell(i, 2, cf.formula(template, FIRST_YEAR_COL, DERIVED))
         cell.number_format = BUSD_FORMAT if unit.startswith("US$") else "0.0000"
@@ -1150,7 +1020,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
         ws_dv.cell(i, 4, what)
         ws_dv.cell(i, 5, readable(template))
         _define(wb, name, f"{_quote(DERIVED)}!$B${i}")
-    guess_row = len(_DERIVED) + 2
+    guess_row = len(_ALL_DERIVED) + 2
     for k, (name, metric) in enumerate((("irr_guess", "irr"), ("equity_irr_guess", "equity_irr"))):
         model_value = getattr(result, metric)
         ws_dv.cell(guess_row + k, 1, name)
@@ -1214,10 +1084,12 @@ IRR_FALLBACK_GUESSES: tuple[float, ...] = (0.0, -0.2, 0.2, -0.5, 0.5)
 
 
 def _irr(flows: str, guess: str) -> str:
-    """``IRR(flows, guess)``, then the fallback guesses, blank if none converges."""
+    """``IRR(flows, guess)``, then the fallback guesses, blank if none converges above -100%."""
     out = '""'
     for g in reversed((guess, *(repr(x) for x in IRR_FALLBACK_GUESSES))):
-        out = f"IFERROR(IRR({flows},{g}),{out})"
+        # a "root" at or below -100% is no rate of return: try the next start instead
+        one = f"IRR({flows},{g})"
+        out = f"IFERROR(IF({one}>-1,{one},NA()),{out})"
     return out
 
 
@@ -1235,7 +1107,13 @@ def _return_formulas() -> dict[str, str]:
     return {
         "npv_busd": "SUM({discounted_fcf@all})",
         "irr": _irr("{fcf@all}", "irr_guess"),
-        "mirr": 'IF(horizon_years>1,IFERROR(MIRR({fcf@all},wacc,wacc),""),"")',
+        # MIRR(fcf, wacc, wacc) from the discounted flows, as the model computes it (section 5;
+        # LibreOffice's MIRR() gave no value where the ratio is tiny, e.g. a MIRR of -99.8%)
+        "mirr": (
+            'IF(AND(horizon_years>1,SUMIF({discounted_fcf@all},">0")>0,'
+            'SUMIF({discounted_fcf@all},"<0")<0),(SUMIF({discounted_fcf@all},">0")'
+            '/-SUMIF({discounted_fcf@all},"<0"))^(1/(horizon_years-1))*(1+wacc)-1,"")'
+        ),
         "payback_years": "IFERROR(" + payback(neg, "cumulative_fcf", "fcf") + ',"")',
         "discounted_payback_years": "IFERROR("
         + payback(dneg, "cumulative_discounted_fcf", "discounted_fcf")
@@ -1368,7 +1246,6 @@ def _about_sheet(ws: Any, scenario: Scenario, label: str, wb: Any) -> None:
     from openpyxl.styles import Alignment, Font
 
     live = ", ".join(LIVE_INPUTS)
-    model = ", ".join(MODEL_INPUTS)
     text = [
         ("AI data-center returns: a live workbook", True),
         (f"Scenario: {label or 'as exported'}", False),
@@ -1388,11 +1265,9 @@ def _about_sheet(ws: Any, scenario: Scenario, label: str, wb: Any) -> None:
         ),
         (f"Live inputs (the formulas follow them exactly): {live}.", False),
         (
-            "Inputs that need the model (they move the market paths on 'Market', grey rows: the "
-            "frontier lease rate bounded by the user cost of new capacity, vintages and "
-            f"contracts, hosting, the residual's market value): {model}. Changing one shows "
-            "'market paths are stale' on 'Market' (cell B2): re-run the model and export again. "
-            "build_years and operating_years set the columns.",
+            f"Structural inputs: {', '.join(STRUCTURAL_INPUTS)} set the columns (the years of the "
+            "horizon); changing one shows 'market paths are stale: re-run the model for ...' on "
+            "'Market' (cell B2): export again from the model.",
             False,
         ),
         ("Status: see Market!B2.", False),
@@ -1442,13 +1317,10 @@ def workbook_bytes(scenario: Scenario, result: Result | None = None, label: str 
 
 __all__ = [
     "LIVE_INPUTS",
-    "MODEL_INPUTS",
-    "MODEL_PATHS",
     "RETURN_METRICS",
     "STRUCTURAL_INPUTS",
     "live_workbook",
     "model_metrics",
-    "model_paths",
     "readable",
     "workbook_bytes",
 ]
