@@ -923,8 +923,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     )
     _define(wb, "market_paths_status", f"{_quote(MARKET)}!$B$2")
     ws_mk["B2"].font = Font(bold=True, color="C00000")
-    ws_mk["A3"] = "formulas"
-    ws_mk["B3"] = (
+    ws_mk["A3"] = (
         "Every path is a formula in the inputs (methodology section 4): the indices first, then "
         "the workings (IT vintages split at the exact switch time, contract and spot billing, "
         "idle capacity, hosting bounded by the market's tokens, the running GW)."

@@ -238,6 +238,14 @@ def test_workbook_sheets_and_values(ctx) -> None:
     assert list(mc["npv_busd"]) == [3.0, 4.0]
 
 
+def test_workbook_value_sheets_never_hold_a_formula(ctx) -> None:
+    """A table cell that starts with "=" stays text in the value sheets (no formula injection)."""
+    data = export.workbook_bytes(ctx, {"labels": pd.DataFrame({"label": ["=1+1", "plain"]})})
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["labels"]
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
+
+
 def test_sheet_names_are_made_valid() -> None:
     taken: set[str] = set()
     a = export._sheet_name("a/b:c*d?[e]" + "x" * 40, taken)

@@ -56,8 +56,11 @@ def _write_frame(ws: Any, frame: pd.DataFrame) -> None:
     from openpyxl.utils import get_column_letter
 
     ws.append([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        ws.append([_cell_value(v) for v in row])
+    for r, row in enumerate(frame.itertuples(index=False), start=2):
+        for c, v in enumerate(row, start=1):
+            cell = ws.cell(r, c, _cell_value(v))
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # data is never a formula (a label starting with "=")
     ws.freeze_panes = "A2"
     for cell in ws[1]:
         cell.font = Font(bold=True)
