@@ -1052,6 +1052,9 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     chart.y_axis.title = "US$ B"
     chart.x_axis.title = "year"
     chart.height, chart.width = 9, 18
+    chart.x_axis.tickLblPos = "low"  # year labels below the plot, not on the zero line
+    chart.x_axis.delete = False  # (openpyxl 3.1 leaves this unset: Excel then hides the axes)
+    chart.y_axis.delete = False
     for name in ("revenue", "ebitda", "fcf", "cumulative_fcf"):
         r = cf.row_of[name]
         data = Reference(
