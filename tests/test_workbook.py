@@ -27,6 +27,7 @@ from model.engine import INDEX_NAMES, LINE_NAMES
 from model.fields import FIELD_SPECS
 from model.workbook import (
     CASH,
+    CHECK,
     FIRST_YEAR_COL,
     INPUTS,
     LIVE_INPUTS,
@@ -360,3 +361,25 @@ def test_methodology_lists_the_live_inputs() -> None:
     rest = section[section.index("**Structural inputs**") :]
     assert set(re.findall(r"`(\w+)`", live)) & set(FIELD_SPECS) == set(LIVE_INPUTS)
     assert set(STRUCTURAL_INPUTS) <= set(re.findall(r"`(\w+)`", rest))
+
+
+def test_check_sheet_shows_no_difference_after_recalculation(recalculated) -> None:
+    """``Check`` compares the workbook with the model at export: every difference ~0."""
+    for key in ("preset-bofa-base", "preset-meta-hyperion-jv", "random-2"):
+        ws = recalculated[key].book[CHECK]
+        seen = 0
+        for r in range(4, ws.max_row + 1):
+            name = ws.cell(r, 1).value
+            if name in RETURN_METRICS:
+                model, diff = ws.cell(r, 2).value, ws.cell(r, 4).value
+                assert diff == 0 or abs(diff) <= REL * abs(model or 0.0) + ABS, (key, name, diff)
+                seen += 1
+            elif name in LINE_NAMES:
+                total = ws.cell(r, 2).value  # sum over the years of |workbook - model|
+                scale = sum(
+                    abs(ws.cell(r, c).value or 0.0)
+                    for c in range(FIRST_YEAR_COL, ws.max_column + 1)
+                )
+                assert total <= REL * scale + ABS * len(LINE_NAMES), (key, name, total)
+                seen += 1
+        assert seen == len(RETURN_METRICS) + len(LINE_NAMES), key
