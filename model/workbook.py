@@ -1073,7 +1073,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     _check_sheet(ws_ck, result, cf, n_years)
 
     # ---- About ------------------------------------------------------------------------------
-    _about_sheet(about, scenario, label, wb)
+    _about_sheet(about, label)
     for ws in (about, ws_in, ws_mk, ws_dv, ws_cf, ws_rt, ws_ck, ws_tt):
         ws.sheet_view.zoomScale = 100
     about["A1"].alignment = Alignment(wrap_text=False)
@@ -1244,7 +1244,7 @@ def _check_sheet(ws: Any, result: Result, cf: _YearSheet, n_years: int) -> None:
     _widths(ws, {"A": 32, "B": 22, "C": 16, "D": 16})
 
 
-def _about_sheet(ws: Any, scenario: Scenario, label: str, wb: Any) -> None:
+def _about_sheet(ws: Any, label: str) -> None:
     from openpyxl.styles import Alignment, Font
 
     live = ", ".join(LIVE_INPUTS)
@@ -1260,7 +1260,9 @@ def _about_sheet(ws: Any, scenario: Scenario, label: str, wb: Any) -> None:
         ),
         (
             "How to use it: change a yellow cell on 'Inputs' and read 'Returns' (NPV, IRR, "
-            "MIRR, paybacks, equity IRR, DSCR...). Each row of 'Cash flows' is one formula copied "
+            "MIRR, paybacks, equity IRR, DSCR...): the market paths on 'Market' (frontier lease "
+            "rate and its bounds, vintages, hosting) follow too. Each row of 'Cash flows' is one "
+            "formula copied "
             "across the years; column C shows it in names. 'Check' shows the model's figures at "
             "export beside the workbook's.",
             False,
@@ -1280,8 +1282,8 @@ def _about_sheet(ws: Any, scenario: Scenario, label: str, wb: Any) -> None:
             False,
         ),
         (
-            "Other sheets: the model's value tables (inputs with sources, cash_flows, metrics, "
-            "market, analyses, notes) follow the live sheets.",
+            "Other sheets: the model's values at export (input_sources, cash_flows, metrics, "
+            "market_values, analysis tables, notes) follow the live sheets.",
             False,
         ),
     ]
