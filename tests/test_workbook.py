@@ -7,6 +7,7 @@ test session in one headless call; its values are then read back with openpyxl. 
 
 from __future__ import annotations
 
+import fcntl
 import io
 import math
 import os
@@ -121,17 +122,11 @@ class Recalculated:
     book: Any  # openpyxl workbook of values
 
 
-@pytest.fixture(scope="session")
-def recalculated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Recalculated]]:
-    """Every case's workbook built, edited, recalculated by LibreOffice in one call, read back."""
-    if SOFFICE is None:
-        if _in_ci():
-            pytest.fail("LibreOffice (soffice) not found: CI needs libreoffice-calc-nogui")
-        pytest.skip("LibreOffice (soffice) not found (set CI=true to fail)")
-    root = tmp_path_factory.mktemp("workbooks")
-    src, out = root / "in", root / "out"
+def _convert(cases: list[Case], root: Path) -> str:
+    """Build, edit and save every case's workbook under ``root/in``; LibreOffice recalculates
+    them all in one call into ``root/out``. Returns LibreOffice's error output."""
+    src = root / "in"
     src.mkdir()
-    cases = _cases()
     for case in cases:
         wb = live_workbook(case.built_from, label=case.key)
         ws = wb[INPUTS]
@@ -140,17 +135,16 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             if name in case.edits:
                 ws.cell(row, 3).value = case.edits[name]
         wb.save(src / f"{case.key}.xlsx")
-    profile = (root / "profile").as_uri()
     done = subprocess.run(
         [
-            SOFFICE,
-            f"-env:UserInstallation={profile}",
+            str(SOFFICE),
+            f"-env:UserInstallation={(root / 'profile').as_uri()}",
             "--headless",
             "--calc",
             "--convert-to",
             "xlsx",
             "--outdir",
-            str(out),
+            str(root / "out"),
             *(str(src / f"{c.key}.xlsx") for c in cases),
         ],
         capture_output=True,
@@ -158,10 +152,39 @@ def recalculated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         timeout=1800,
         check=False,
     )
+    return done.stderr
+
+
+@pytest.fixture(scope="session")
+def recalculated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Recalculated]]:
+    """Every case's workbook built, edited, recalculated by LibreOffice in one call, read back.
+
+    Under pytest-xdist the workers share one set: the first to take the lock converts, the
+    others wait for it and read the same files (the workbooks do not depend on the worker).
+    """
+    if SOFFICE is None:
+        if _in_ci():
+            pytest.fail("LibreOffice (soffice) not found: CI needs libreoffice-calc-nogui")
+        pytest.skip("LibreOffice (soffice) not found (set CI=true to fail)")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    root = base / "recalculated-workbooks"
+    cases = _cases()
+    with open(base / "recalculated-workbooks.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            if root.exists():
+                shutil.rmtree(root)  # a conversion that did not finish
+            root.mkdir()
+            (root / "stderr.txt").write_text(_convert(cases, root))
+            (root / "done").write_text("ok")
+        fcntl.flock(lock, fcntl.LOCK_UN)
     books = {}
     for case in cases:
-        path = out / f"{case.key}.xlsx"
-        assert path.exists(), f"LibreOffice did not convert {case.key}: {done.stderr[-2000:]}"
+        path = root / "out" / f"{case.key}.xlsx"
+        stderr = (root / "stderr.txt").read_text()[-2000:]
+        assert path.exists(), f"LibreOffice did not convert {case.key}: {stderr}"
         books[case.key] = Recalculated(case, load_workbook(path, data_only=True))
     yield books
 
