@@ -1027,6 +1027,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
         ws_dv.cell(guess_row + k, 3, "fraction per year")
         ws_dv.cell(guess_row + k, 4, f"starting guess of IRR(): the model's {metric} at export")
         _define(wb, name, f"{_quote(DERIVED)}!$B${guess_row + k}")
+    _irr_scan(ws_dv, cf, wb, guess_row + 3)
     ws_dv.freeze_panes = "B2"
     _widths(ws_dv, {"A": 32, "B": 14, "C": 16, "D": 58, "E": 90})
 
@@ -1082,13 +1083,59 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
 
 #: Further starting points of IRR() when the first guess does not converge (after an edit the
 #: export-time IRR can be far from the new root); with one root every start finds it.
-IRR_FALLBACK_GUESSES: tuple[float, ...] = (0.0, -0.2, 0.2, -0.5, 0.5)
+IRR_FALLBACK_GUESSES: tuple[float, ...] = (0.0, -0.2, 0.2, -0.5, 0.5, -0.7, -0.9, 1.0)
+
+
+#: Rates at which ``Derived`` evaluates the NPV of the flows to bracket their IRR: the midpoint
+#: of the sign change nearest zero starts IRR() near the model's root (the root closest to 0),
+#: where LibreOffice's IRR() from a start far off does not converge (a root of -72%).
+IRR_SCAN_RATES: tuple[float, ...] = (
+    *(round(-0.95 + 0.05 * i, 2) for i in range(30)),  # -95% .. 50% by 5 points
+    0.6, 0.7, 0.8, 0.9, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+)  # fmt: skip
+
+
+def _irr_scan(ws: Any, cf: _YearSheet, wb: Any, top: int) -> None:
+    """NPV of ``fcf`` and ``fcf_to_equity`` at :data:`IRR_SCAN_RATES` and the midpoint of the
+    sign change nearest zero of each (names ``irr_scan_guess``, ``equity_irr_scan_guess``)."""
+    from openpyxl.styles import Font
+
+    ws.cell(top, 1, "IRR scan: NPV at each rate, and the bracket of the root nearest zero")
+    ws.cell(top, 1).font = Font(bold=True)
+    heads = ["rate", "NPV fcf", "bracket mid", "|mid|", "NPV fcf_to_equity", "bracket mid", "|mid|"]
+    for c, h in enumerate(heads, start=1):
+        ws.cell(top + 1, c, h)
+    first, last = top + 2, top + 1 + len(IRR_SCAN_RATES)
+    years = f"{_quote(CASH)}!{cf.span('year')}"
+    for i, rate in enumerate(IRR_SCAN_RATES):
+        r = first + i
+        ws.cell(r, 1, rate).number_format = PERCENT_FORMAT
+        for c, line in ((2, "fcf"), (5, "fcf_to_equity")):
+            ws.cell(r, c, f"=SUMPRODUCT({_quote(CASH)}!{cf.span(line)},(1+A{r})^(-{years}))")
+            ws.cell(r, c).number_format = BUSD_FORMAT
+            v, m = _col(c), _col(c + 1)
+            ws.cell(r, c + 1, f'=IF(AND(A{r + 1}<>"",{v}{r}*{v}{r + 1}<=0),(A{r}+A{r + 1})/2,"")')
+            ws.cell(r, c + 2, f'=IF({m}{r}="",1E9,ABS({m}{r}))')
+    for c, name in ((3, "irr_scan_guess"), (6, "equity_irr_scan_guess")):
+        mid, size = _col(c), _col(c + 1)
+        r = last + 2 + (c // 3 - 1)
+        ws.cell(r, 1, name)
+        ws.cell(
+            r,
+            2,
+            f"=IF(MIN({size}{first}:{size}{last})>=1E9,0,INDEX({mid}{first}:{mid}{last},"
+            f"MATCH(MIN({size}{first}:{size}{last}),{size}{first}:{size}{last},0)))",
+        ).number_format = PERCENT_FORMAT
+        ws.cell(r, 4, "start of IRR() inside the bracket of the root nearest zero")
+        _define(wb, name, f"{_quote(DERIVED)}!$B${r}")
 
 
 def _irr(flows: str, guess: str) -> str:
-    """``IRR(flows, guess)``, then the fallback guesses, blank if none converges above -100%."""
+    """``IRR(flows, guess)``, then from the scan's bracket and the fallback guesses; blank if
+    none converges above -100%."""
+    scan = "equity_irr_scan_guess" if guess.startswith("equity") else "irr_scan_guess"
     out = '""'
-    for g in reversed((guess, *(repr(x) for x in IRR_FALLBACK_GUESSES))):
+    for g in reversed((guess, scan, *(repr(x) for x in IRR_FALLBACK_GUESSES))):
         # a "root" at or below -100% is no rate of return: try the next start instead
         one = f"IRR({flows},{g})"
         out = f"IFERROR(IF({one}>-1,{one},NA()),{out})"

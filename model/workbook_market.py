@@ -10,7 +10,15 @@ written for one scenario; the template syntax is :class:`model.workbook.Row`'s.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from model import data as _data
+from model import fields as _fields
+
+#: Whether the model prices the ceiling at the marginal entrant's user cost (methodology 4.2,
+#: "The entrant": ``entrant_profile``, ``entrant_wacc``, the first build's interest
+#: ``rho (b - 1)``); without it, the builder's own user cost (``kappa b``).
+HAS_ENTRANT: bool = hasattr(_data, "ENTRANT_COST_FIELDS")
 
 #: Seconds per year and tokens per quadrillion / per million, as in the engine.
 SECONDS_PER_YEAR = 31_536_000
@@ -43,6 +51,160 @@ def frontier(tau: str) -> str:
     )
 
 
+def _entrant_scalars() -> list[tuple[str, str, str, str]]:
+    """The marginal entrant's user cost (section 4.2, "The entrant"): the builder's inputs for
+    ``entrant_profile`` 0, the sourced profile's (``data/entrant_profiles.csv``) otherwise."""
+    data: Any = _data  # (names the model has once the entrant is in: see HAS_ENTRANT)
+    fields: Any = _fields
+    profiles = [data.entrant_profiles()[name] for name in fields.ENTRANT_PROFILES[1:]]
+    out = []
+    for f in data.ENTRANT_COST_FIELDS:
+        values = ",".join(repr(float(getattr(r, f))) for r in profiles)
+        out.append(
+            (
+                f"ent_{f}",
+                f"CHOOSE(entrant_profile+1,{f},{values})",
+                "as the field",
+                f"entrant's {f}",
+            )
+        )
+    out[0] = (
+        "ent_wacc",
+        "IF(OR(entrant_profile=0,entrant_wacc<=0),CHOOSE(entrant_profile+1,wacc,"
+        + ",".join(repr(float(r.wacc)) for r in profiles)
+        + "),entrant_wacc)",
+        "fraction per year",
+        "entrant's WACC (entrant_wacc where above 0)",
+    )
+    facility = ",".join(repr(float(r.facility_capex_busd_per_gw)) for r in profiles)
+    rho, life_it, life_fac = "ent_log_discount", "ent_it_life_years", "ent_facility_life_years"
+    out += [
+        (
+            "ent_facility_busd_per_gw",
+            f"CHOOSE(entrant_profile+1,facility_busd_per_gw,{facility})",
+            "US$ B per GW",
+            "entrant's facility capex per GW of its facility power",
+        ),
+        (
+            "ent_it_busd_per_gw",
+            "it_busd_per_gw*pue/ent_pue",
+            "US$ B per GW",
+            "entrant's IT capex per GW of its facility power (the builder's price of compute)",
+        ),
+        (
+            "ent_avoidable_busd_per_gw_year",
+            "8760*1000*ent_power_load_factor*ent_power_price_usd_per_mwh/1E9"
+            "+ent_other_opex_busd_per_gw_year",
+            "US$ B per GW-year",
+            "entrant's avoidable costs",
+        ),
+        ("ent_log_discount", "LN(1+ent_wacc)", "per year", "ln(1 + entrant's WACC)"),
+        ("ent_aged_rate", f"{rho}+hardware_decline_rate", "per year", "discount + decline"),
+        ("kappa_it", f"1/{psi(f'{rho}*{life_it}')}/{life_it}", "per year", "IT capital recovery"),
+        (
+            "ent_kappa_facility",
+            f"1/{psi(f'{rho}*{life_fac}')}/{life_fac}",
+            "per year",
+            "facility capital recovery (entrant)",
+        ),
+        (
+            "contract_term_years",
+            f"MIN(ent_contract_years,{life_it})",
+            "years",
+            "entrant's contract term within its IT life",
+        ),
+        (
+            "rent_pv_years",
+            f"{life_it}*{psi(f'ent_aged_rate*{life_it}')}+ent_contracted_share*contract_term_years*"
+            f"({psi(f'{rho}*contract_term_years')}-{psi('ent_aged_rate*contract_term_years')})",
+            "years",
+            "present value of an entrant's rent per unit of its starting level",
+        ),
+        ("rent_factor", "kappa_it*rent_pv_years", "ratio", "rent factor"),
+        (
+            "arrears_factor",
+            f"1/{psi(f'-{rho}')}",
+            "ratio",
+            "year-end flows against a continuous flow: ln(1 + r) / r",
+        ),
+        (
+            "build_interest",
+            f"{rho}*({psi(f'-{rho}*ent_build_years')}/{psi(f'-{rho}')}-1)",
+            "per year",
+            "the first build's interest per unit of capex, rho (b - 1)",
+        ),
+        (
+            "user_cost_busd_per_gw_year",
+            "((1-tax_rate)*ent_avoidable_busd_per_gw_year*arrears_factor"
+            "+ent_it_busd_per_gw*(kappa_it+build_interest-tax_rate*arrears_factor/ent_it_life_years)"
+            "+ent_facility_busd_per_gw*(ent_kappa_facility+build_interest"
+            "-tax_rate*arrears_factor/ent_facility_life_years))"
+            "/((1-ent_variable_opex_share_of_revenue)*(1-tax_rate)*rent_factor*arrears_factor)"
+            "*ent_pue/pue/IF(entrant_profile=0,1,MAX(lease_utilization,0.001))",
+            "US$ B per GW-year",
+            "the marginal entrant's user cost per GW of the builder's facility power",
+        ),
+    ]
+    return out
+
+
+def _builder_scalars() -> list[tuple[str, str, str, str]]:
+    """The builder's own user cost (``kappa b`` per unit of capex): the engine before the
+    marginal entrant of section 4.2 (kept while this branch's base lacks it)."""
+    return [
+        (
+            "kappa_it",
+            f"1/{psi('log_discount*it_life_years')}/it_life_years",
+            "per year",
+            "capital recovery of IT (continuous)",
+        ),
+        (
+            "contract_term_years",
+            "MIN(contract_years,it_life_years)",
+            "years",
+            "contract term within the IT life",
+        ),
+        (
+            "rent_pv_years",
+            f"it_life_years*{psi('aged_rate*it_life_years')}+contracted_share*contract_term_years*"
+            f"({psi('log_discount*contract_term_years')}-{psi('aged_rate*contract_term_years')})",
+            "years",
+            "present value of an entrant's rent per unit of its starting level",
+        ),
+        ("rent_factor", "kappa_it*rent_pv_years", "ratio", "rent factor"),
+        (
+            "arrears_factor",
+            f"1/{psi('-log_discount')}",
+            "ratio",
+            "year-end flows against a continuous flow: ln(1 + r) / r",
+        ),
+        (
+            "build_factor",
+            f"{psi('-log_discount*build_years')}/{psi('-log_discount')}",
+            "ratio",
+            "capex paid over the build years, valued at the start of operation",
+        ),
+        (
+            "user_cost_busd_per_gw_year",
+            "((1-tax_rate)*avoidable_busd_per_gw_year*arrears_factor"
+            "+it_busd_per_gw*(kappa_it*build_factor-tax_rate*arrears_factor/it_life_years)"
+            "+facility_busd_per_gw*(kappa_facility*build_factor"
+            "-tax_rate*arrears_factor/facility_life_years))"
+            "/((1-variable_opex_share_of_revenue)*(1-tax_rate)*rent_factor*arrears_factor)",
+            "US$ B per GW-year",
+            "user cost of new capacity: the rent an entrant needs (section 4.2)",
+        ),
+    ]
+
+
+_USER_COST_INDEX = (
+    "IF(entrant_profile=0,user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001),"
+    "MAX(user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001),"
+    "lease_rate_floor_index_now))"
+    if HAS_ENTRANT
+    else "user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001)"
+)
+
 #: name, formula, unit, what: scalars of the ``Derived`` sheet (each a defined name).
 MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -66,60 +228,19 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "US$ B per GW",
         "facility capex per GW",
     ),
-    (
-        "kappa_it",
-        f"1/{psi('log_discount*it_life_years')}/it_life_years",
-        "per year",
-        "capital recovery of IT (continuous)",
-    ),
+    ("aged_rate", "log_discount+hardware_decline_rate", "per year", "discount + decline"),
     (
         "kappa_facility",
         f"1/{psi('log_discount*facility_life_years')}/facility_life_years",
         "per year",
-        "capital recovery of the facility",
+        "capital recovery of the builder's facility (the residual's charge)",
     ),
-    (
-        "contract_term_years",
-        "MIN(contract_years,it_life_years)",
-        "years",
-        "contract term within the IT life",
-    ),
-    ("aged_rate", "log_discount+hardware_decline_rate", "per year", "discount + decline"),
-    (
-        "rent_pv_years",
-        f"it_life_years*{psi('aged_rate*it_life_years')}+contracted_share*contract_term_years*"
-        f"({psi('log_discount*contract_term_years')}-{psi('aged_rate*contract_term_years')})",
-        "years",
-        "present value of an entrant's rent per unit of its starting level",
-    ),
-    ("rent_factor", "kappa_it*rent_pv_years", "ratio", "rent factor"),
-    (
-        "arrears_factor",
-        f"1/{psi('-log_discount')}",
-        "ratio",
-        "year-end flows against a continuous flow: ln(1 + r) / r",
-    ),
-    (
-        "build_factor",
-        f"{psi('-log_discount*build_years')}/{psi('-log_discount')}",
-        "ratio",
-        "capex paid over the build years, valued at the start of operation",
-    ),
-    (
-        "user_cost_busd_per_gw_year",
-        "((1-tax_rate)*avoidable_busd_per_gw_year*arrears_factor"
-        "+it_busd_per_gw*(kappa_it*build_factor-tax_rate*arrears_factor/it_life_years)"
-        "+facility_busd_per_gw*(kappa_facility*build_factor"
-        "-tax_rate*arrears_factor/facility_life_years))"
-        "/((1-variable_opex_share_of_revenue)*(1-tax_rate)*rent_factor*arrears_factor)",
-        "US$ B per GW-year",
-        "user cost of new capacity: the rent an entrant needs (section 4.2)",
-    ),
+    *(_entrant_scalars() if HAS_ENTRANT else _builder_scalars()),
     (
         "user_cost_index",
-        "user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001)",
+        _USER_COST_INDEX,
         "index",
-        "user cost against today's lease rate",
+        "the user cost against today's lease rate (an entrant's: not below the floor)",
     ),
     ("entry_premium", "MAX(1-user_cost_index,0)", "index", "premium until entry arrives"),
     (
