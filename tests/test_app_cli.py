@@ -87,7 +87,7 @@ def test_round_trip_every_file_is_there_and_valid(full_export) -> None:
     assert report.count("Plotly.newPlot") >= len(charts)
     # the workbook opens and has the sheets
     wb = load_workbook(out / "workbook.xlsx", read_only=True)
-    for sheet in ("inputs", "cash_flows", "metrics"):
+    for sheet in ("Inputs", "Cash flows", "Returns", "input_sources", "cash_flows", "metrics"):
         assert sheet in wb.sheetnames
     if "tornado" in charts:  # the analysis module is there: its summaries are in the workbook
         assert {"sensitivity_npv", "monte_carlo_summary"} <= set(wb.sheetnames)

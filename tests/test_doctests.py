@@ -10,6 +10,7 @@ import pytest
 MODULES = (
     "model.metrics",
     "model.bridge",
+    "model.workbook",
     "app.text",
     "app.context",
     "app.charts.base",

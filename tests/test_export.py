@@ -222,9 +222,18 @@ def test_workbook_sheets_and_values(ctx) -> None:
     summary = pd.DataFrame({"draw": [1, 2], "npv_busd": [3.0, 4.0]})
     data = export.workbook_bytes(ctx, {"monte_carlo": summary})
     wb = load_workbook(io.BytesIO(data), read_only=True)
-    assert wb.sheetnames[:4] == ["inputs", "cash_flows", "metrics", "market"]
+    # the live model first (methodology section 13), then the model's value sheets
+    assert wb.sheetnames[:5] == ["About", "Inputs", "Market", "Derived", "Cash flows"]
+    values = wb.sheetnames.index("input_sources")
+    assert wb.sheetnames[values : values + 4] == [
+        "input_sources",
+        "cash_flows",
+        "metrics",
+        "market_values",
+    ]
     assert "monte_carlo" in wb.sheetnames and "notes" in wb.sheetnames
-    inputs = pd.read_excel(io.BytesIO(data), sheet_name="inputs")
+    assert len(data) < 1_000_000  # a default-sized export stays under 1 MB
+    inputs = pd.read_excel(io.BytesIO(data), sheet_name="input_sources")
     for column in ("field", "value", "unit", "source", "year", "basis"):
         assert column in inputs.columns
     assert list(inputs["field"]) == list(FIELD_NAMES)
@@ -236,6 +245,14 @@ def test_workbook_sheets_and_values(ctx) -> None:
     assert cf["fcf"].to_numpy() == pytest.approx(ctx.result.cash_flows["fcf"].to_numpy())
     mc = pd.read_excel(io.BytesIO(data), sheet_name="monte_carlo")
     assert list(mc["npv_busd"]) == [3.0, 4.0]
+
+
+def test_workbook_value_sheets_never_hold_a_formula(ctx) -> None:
+    """A table cell that starts with "=" stays text in the value sheets (no formula injection)."""
+    data = export.workbook_bytes(ctx, {"labels": pd.DataFrame({"label": ["=1+1", "plain"]})})
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["labels"]
+    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
 
 
 def test_sheet_names_are_made_valid() -> None:

@@ -1,12 +1,16 @@
-"""The XLSX workbook of an export: inputs, cash flows, metrics, market, analysis tables, notes."""
+"""The XLSX workbook of an export: the live model (formulas), then the model's value sheets:
+inputs with sources, cash flows, metrics, market, analysis tables, notes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Mapping
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from app.context import ViewContext
@@ -17,6 +21,7 @@ from app.export.tables import (
     market_frame,
     metrics_frame,
 )
+from model.workbook import live_workbook
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -30,16 +35,53 @@ def _sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def workbook_bytes(ctx: ViewContext, summaries: Mapping[str, pd.DataFrame] | None = None) -> bytes:
-    """An XLSX workbook: inputs, cash_flows, metrics, market, any summaries, and notes."""
-    from openpyxl.styles import Alignment, Font
+#: The model's value sheets beside the live ones (names differ from the live sheets' in more
+#: than case: spreadsheet sheet names are unique regardless of case).
+VALUE_SHEETS: tuple[str, ...] = ("input_sources", "cash_flows", "metrics", "market_values")
+
+
+def _cell_value(v: object) -> object:
+    """A value openpyxl writes: numpy scalars as Python numbers, NaN and NA as empty."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is pd.NA or v is None:
+        return None
+    return v
+
+
+def _write_frame(ws: Any, frame: pd.DataFrame) -> None:
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    ws.append([str(c) for c in frame.columns])
+    for r, row in enumerate(frame.itertuples(index=False), start=2):
+        for c, v in enumerate(row, start=1):
+            cell = ws.cell(r, c, _cell_value(v))
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # data is never a formula (a label starting with "=")
+    ws.freeze_panes = "A2"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for i, column in enumerate(frame.columns, start=1):
+        values = [str(column), *(str(v) for v in frame[column].head(200))]
+        width = min(max(len(v) for v in values) + 2, 60)
+        ws.column_dimensions[get_column_letter(i)].width = max(width, 8)
+
+
+def workbook_bytes(ctx: ViewContext, summaries: Mapping[str, pd.DataFrame] | None = None) -> bytes:
+    """An XLSX workbook: the live model (:func:`model.workbook.live_workbook`: About, Inputs,
+    Market, Derived, Cash flows, Returns, Check, Tax tables), then the model's value sheets
+    (input sources, cash flows, metrics, market indices), any summaries, and notes."""
+    from openpyxl.styles import Alignment
+
+    wb = live_workbook(ctx.scenario, ctx.result, ctx.label)
     sheets: list[tuple[str, pd.DataFrame]] = [
-        ("inputs", inputs_frame(ctx)),
-        ("cash_flows", cash_flows_frame(ctx.result)),
-        ("metrics", metrics_frame(ctx.result)),
-        ("market", market_frame(ctx.result)),
+        (VALUE_SHEETS[0], inputs_frame(ctx)),
+        (VALUE_SHEETS[1], cash_flows_frame(ctx.result)),
+        (VALUE_SHEETS[2], metrics_frame(ctx.result)),
+        (VALUE_SHEETS[3], market_frame(ctx.result)),
     ]
     for key, frame in (summaries or {}).items():
         sheets.append((str(key), frame))
@@ -48,33 +90,30 @@ def workbook_bytes(ctx: ViewContext, summaries: Mapping[str, pd.DataFrame] | Non
             "note": [
                 f"Scenario: {ctx.label}",
                 f"Base preset: {ctx.preset_id}",
+                "The first sheets are a live model (formulas): see 'About'. The sheets from "
+                f"'{VALUE_SHEETS[0]}' on hold the model's values at export.",
                 CASH_FLOW_NOTE,
-                "inputs: 'basis' says whether a value is the sourced default, the preset's, or "
-                "changed in this scenario; 'source' and 'year' are the source of that value.",
+                f"{VALUE_SHEETS[0]}: 'basis' says whether a value is the sourced default, the "
+                "preset's, or changed in this scenario; 'source' and 'year' are the source of "
+                "that value.",
                 "metrics: empty value = undefined (e.g. no IRR without a sign change in the "
                 "cash flows).",
-                "Method: docs/methodology.md in the project (also in report.html).",
+                "Method: docs/methodology.md in the project (also in report.html); the live "
+                "workbook is its section 13.",
                 f"Generated {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
             ]
         }
     )
     sheets.append(("notes", notes))
+    taken = {name.lower() for name in wb.sheetnames}
+    for key, frame in sheets:
+        name = _sheet_name(key, taken)
+        ws = wb.create_sheet(name)
+        _write_frame(ws, frame)
+        if key == "notes":
+            ws.column_dimensions["A"].width = 110
+            for row in ws.iter_rows(min_row=2):
+                row[0].alignment = Alignment(wrap_text=True)
     buffer = io.BytesIO()
-    taken: set[str] = set()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for key, frame in sheets:
-            name = _sheet_name(key, taken)
-            frame.to_excel(writer, sheet_name=name, index=False)
-            ws = writer.sheets[name]
-            ws.freeze_panes = "A2"
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-            for i, column in enumerate(frame.columns, start=1):
-                values = [str(column), *(str(v) for v in frame[column].head(200))]
-                width = min(max(len(v) for v in values) + 2, 60)
-                ws.column_dimensions[get_column_letter(i)].width = max(width, 8)
-            if name == "notes":
-                ws.column_dimensions["A"].width = 110
-                for row in ws.iter_rows(min_row=2):
-                    row[0].alignment = Alignment(wrap_text=True)
+    wb.save(buffer)
     return buffer.getvalue()
