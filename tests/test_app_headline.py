@@ -146,7 +146,10 @@ def test_copy_link_box_holds_the_scenarios_link() -> None:
     at.slider(key="hs_gw_built").set_value(4.5).run()
     assert_clean(at)
     links = [c.value for c in at.code if "preset=" in c.value]
-    assert links and links[0].endswith("?preset=bofa-base&gw_built=4.5"), links
+    # a link with a change always names the entrant (without it, it reads as the old builder)
+    assert links and links[0].endswith("?preset=bofa-base&gw_built=4.5&entrant_profile=neocloud"), (
+        links
+    )
     assert any(p.proto.popover.label == "Copy link" for p in at.get("popover"))
 
 
