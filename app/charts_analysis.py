@@ -33,7 +33,7 @@ from app.charts.base import (
     title_margin,
 )
 from app.context import ViewContext, is_percent, percent_unit
-from model import FIELD_SPECS, Scenario, evaluate
+from model import FIELD_SPECS, Scenario
 from model.metrics import METRICS, format_metric, metric_label, metric_spec
 from model.stress import AS_SET
 
@@ -589,13 +589,6 @@ def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
         )
         out["mc_drivers"] = drivers_chart(mc.drivers, label)
     return out
-
-
-def cash_flows_of(values: Mapping[str, Mapping[str, object]]) -> dict[str, pd.DataFrame]:
-    """Annual cash flows of saved scenarios (name -> model_dump), via :func:`model.evaluate`."""
-    from model import make_scenario
-
-    return {name: evaluate(make_scenario(v)).cash_flows for name, v in values.items()}
 
 
 __all__ = [

@@ -26,7 +26,6 @@ from model.metrics import (
     format_metric,
     format_number,
     format_percent,
-    format_usd,
     is_zero_change,
 )
 
@@ -40,11 +39,6 @@ CHART_FORMAT_KEY = "chart_format"
 # the one money, percent and dollar formats of the table of metrics (model/metrics.py)
 fmt_busd = format_busd
 fmt_pct = format_percent
-fmt_usd = format_usd
-
-
-def fmt_years(x: float | None) -> str:
-    return format_metric("payback_years", x)
 
 
 def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
