@@ -33,7 +33,7 @@ from app.charts.base import (
     title_margin,
 )
 from app.context import ViewContext, is_percent, percent_unit
-from model import FIELD_SPECS, Scenario, evaluate
+from model import FIELD_SPECS, Scenario
 from model.metrics import METRICS, format_metric, metric_label, metric_spec
 from model.stress import AS_SET
 
@@ -65,8 +65,11 @@ def _range_text(field: str, low: float, high: float) -> str:
     return f"{low:g} to {high:g} {spec.unit}"
 
 
-#: Characters per line of a stress-test shock's name on the chart's axis.
-SHOCK_NAME_CHARS = 24
+#: Characters per line of a stress-test shock's name, written above its bars across the chart's
+#: width (about 300 px at 13 px on a 390 px phone).
+SHOCK_NAME_CHARS = 46
+#: Stress chart rows in pixels: a bar, the gap under it, one line of a shock's name above it.
+STRESS_BAR_PX, STRESS_GAP_PX, STRESS_LINE_PX = 20.0, 14.0, 17.0
 
 
 def wrap_text(text: str, width: int) -> str:
@@ -310,27 +313,41 @@ def _bar_text(metric: str, value: float) -> str:
 
 
 def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
-    """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set."""
+    """NPV (US$ B) and IRR (% per year) under each shock, against the scenario as set.
+
+    Each shock's name is written above its two bars, across the whole width, rather than on
+    the y axis: on a phone the axis labels took half the width and ran into each other.
+    """
     rows = table.iloc[::-1]
-    # long shock names on two or three short lines: on a phone the plot keeps its width
     names = [wrap_text(str(n), SHOCK_NAME_CHARS) for n in rows["name"]]
+    # y in pixels from the bottom: each row a gap, its bar, then its name's lines
+    centres, tops, y0 = [], [], 0.0
+    for name in names:
+        centres.append(y0 + STRESS_GAP_PX + STRESS_BAR_PX / 2)
+        tops.append(y0 + STRESS_GAP_PX + STRESS_BAR_PX + 3)
+        y0 += STRESS_GAP_PX + STRESS_BAR_PX + 3 + STRESS_LINE_PX * (name.count("<br>") + 1)
     npv = rows["npv_busd"].to_numpy(dtype=np.float64)
     irr = rows["irr"].to_numpy(dtype=np.float64) * 100.0
     base_npv = float(table.loc[table["shock"] == AS_SET, "npv_busd"].iloc[0])
     base_irr = float(table.loc[table["shock"] == AS_SET, "irr"].iloc[0]) * 100.0
     c = Chart()
     c.layout["hovermode"] = "closest"
+    plain = [esc(n) for n in rows["name"]]
     for metric, values, axis in (("npv_busd", npv, "x"), ("irr", irr, "x2")):
         c.bar(
             finite_or_none(values),
-            names,
+            centres,
             metric_axis(metric),
             gain_loss_colors(values),
             orientation="h",
+            width=STRESS_BAR_PX,
             text=[_bar_text(metric, v / metric_scale(metric)) for v in values],
             textposition="outside",
             cliponaxis=False,
-            hover=f"%{{y}}<br>{metric_label(metric)}: {metric_hover(metric)}<extra></extra>",
+            customdata=plain,
+            hover=(
+                f"%{{customdata}}<br>{metric_label(metric)}: {metric_hover(metric)}<extra></extra>"
+            ),
             xaxis=axis,
             yaxis="y",
         )
@@ -338,25 +355,44 @@ def stress_chart(table: pd.DataFrame, label: str) -> go.Figure:
         if np.isfinite(x):
             # under the bars and their value labels, so no number is struck through
             c.rule(x, INK, width=1.2, xref=ref, layer="below")
+    title = "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)"
+    top = title_margin(title, esc(label))
     fig = style(
-        c,
-        "Stress tests: NPV and IRR under each shock (dotted line: scenario as set)",
-        esc(label),
-        "NPV at WACC (US$ B)",
-        "",
-        height=max(420, 120 + 48 * len(names)),
-        legend=False,
+        c, title, esc(label), "NPV at WACC (US$ B)", "", height=int(y0) + top + 110, legend=False
     )
     fig.update_layout(
-        xaxis={"domain": [0.0, 0.45], "range": _padded_range(npv)},
+        margin={"l": 12, "r": 24},
+        yaxis={
+            "range": [0.0, y0],
+            "showticklabels": False,
+            "showgrid": False,
+            "zeroline": False,
+            "ticks": "",
+            "fixedrange": True,
+        },
+        xaxis={"domain": [0.0, 0.47], "range": _padded_range(npv)},
         xaxis2={
             **AXIS,
             "range": _padded_range(irr),
-            "domain": [0.55, 1.0],
+            "domain": [0.53, 1.0],
             "anchor": "y",
             "title": {"text": "IRR (% per year)", "font": {"size": 13}},
         },
     )
+    for name, y in zip(names, tops, strict=True):
+        fig.add_annotation(
+            text=name,
+            x=0.0,
+            xref="paper",
+            xanchor="left",
+            y=y,
+            yref="y",
+            yanchor="bottom",
+            align="left",
+            showarrow=False,
+            font={"size": 13, "color": INK},
+            bgcolor="rgba(255,255,255,0.85)",  # the reference lines pass behind the name
+        )
     return fig
 
 
@@ -589,13 +625,6 @@ def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
         )
         out["mc_drivers"] = drivers_chart(mc.drivers, label)
     return out
-
-
-def cash_flows_of(values: Mapping[str, Mapping[str, object]]) -> dict[str, pd.DataFrame]:
-    """Annual cash flows of saved scenarios (name -> model_dump), via :func:`model.evaluate`."""
-    from model import make_scenario
-
-    return {name: evaluate(make_scenario(v)).cash_flows for name, v in values.items()}
 
 
 __all__ = [

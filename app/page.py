@@ -587,7 +587,8 @@ def sync_url(preset_id: str, scenario: Scenario) -> None:
 # ---- page ---------------------------------------------------------------------------------------
 #: The project's own CSS (no user text): captions and help text dark enough for WCAG AA
 #: (4.5:1 on white and on the sidebar's grey); KPI values sized to the viewport and allowed to
-#: wrap rather than be cut with an ellipsis ("-US$ 12.37" in a narrow card); then the static
+#: wrap rather than be cut with an ellipsis ("-US$ 12.37" in a narrow card); the stress figures'
+#: shock names wrapped on a wide screen (app.views.stress.STRESS_FIGURES_KEY); then the static
 #: number tables' own (:data:`app.ui.NUMBERS_TABLE_CSS`).
 PAGE_CSS = (
     """
@@ -600,6 +601,8 @@ PAGE_CSS = (
 [class*="st-key-kpi_"] [data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.1vw, 2.25rem); }
 [class*="st-key-kpi_"] [data-testid="stMetricValue"] > div { white-space: normal;
   overflow: visible; text-overflow: clip; }
+@media (min-width: 641px) { .st-key-stress_figures .dc-numbers th[scope="row"] {
+  white-space: normal; width: 24rem; } }
 </style>
 """
     + ui.NUMBERS_TABLE_CSS

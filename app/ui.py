@@ -26,7 +26,6 @@ from model.metrics import (
     format_metric,
     format_number,
     format_percent,
-    format_usd,
     is_zero_change,
 )
 
@@ -40,11 +39,6 @@ CHART_FORMAT_KEY = "chart_format"
 # the one money, percent and dollar formats of the table of metrics (model/metrics.py)
 fmt_busd = format_busd
 fmt_pct = format_percent
-fmt_usd = format_usd
-
-
-def fmt_years(x: float | None) -> str:
-    return format_metric("payback_years", x)
 
 
 def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
@@ -152,6 +146,15 @@ NUMBERS_TABLE_CSS = """<style>
 """
 
 
+def _number_cell(v: object, digits: int) -> str:
+    """A cell of :func:`numbers_table_html`: text as given (escaped), a number in one format."""
+    if isinstance(v, str):
+        # "$" as an entity: Streamlit's Markdown would set "US$ 3 ... US$ 4" as maths
+        return html.escape(v).replace("$", "&#36;")
+    x = float(v)  # type: ignore[arg-type]
+    return "n/a" if not math.isfinite(x) else format_number(x, digits)
+
+
 def numbers_table_html(
     frame: pd.DataFrame,
     *,
@@ -162,7 +165,8 @@ def numbers_table_html(
     """A static HTML table of numbers: row labels from the index, one column per frame column.
 
     Every header, label and cell is HTML-escaped; numbers use one format (``digits`` decimals,
-    thousands separators, ``n/a`` for a missing value). The table sits in a keyboard-scrollable
+    thousands separators, ``n/a`` for a missing value); a text cell (a figure already in its
+    metric's format, e.g. ``-US$ 3.7 B``) is shown as given. The table sits in a keyboard-scrollable
     region named ``label``, its first column pinned, so a wide table scrolls sideways on a phone.
     A plain table rather than Streamlit's data grid: it copies into a spreadsheet as it reads and
     keeps the grid's ~1.5 MB of JavaScript off the landing page (cold first chart).
@@ -178,11 +182,8 @@ def numbers_table_html(
     head = "".join(f'<th scope="col">{esc(str(c))}</th>' for c in frame.columns)
     corner = esc(str(frame.index.name or ""))
     rows = []
-    for name, values in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
-        cells = "".join(
-            f"<td>{'n/a' if not math.isfinite(v) else format_number(v, digits)}</td>"
-            for v in values
-        )
+    for name, values in zip(frame.index, frame.to_numpy(dtype=object), strict=True):
+        cells = "".join(f"<td>{_number_cell(v, digits)}</td>" for v in values)
         cls = ' class="strong"' if name in strong_rows else ""
         rows.append(f'<tr{cls}><th scope="row">{esc(str(name))}</th>{cells}</tr>')
     return (

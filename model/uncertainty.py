@@ -1297,15 +1297,6 @@ def _notes(dists: dict[str, Distribution], n: int, over_count: int) -> list[str]
     return notes
 
 
-def _evaluate_chunk(args: tuple[pd.DataFrame, Scenario]) -> pd.DataFrame:
-    table, base = args
-    # one BLAS thread per worker process: the IRR scan is a matrix product, and two processes
-    # each running a two-thread BLAS on two cores ran slower than one process (measured)
-    # and no threads inside evaluate_batch: the workers already use the cores
-    with finance.one_blas_thread(len(table)), engine.batch_threads(1):
-        return evaluate_batch(table, base)
-
-
 def available_cores() -> int:
     """CPU cores this process may use: its affinity mask capped by its cgroup's CPU quota (v1 or
     v2; ``--cpus=2`` on a 64-core host gives 2), see :mod:`model.cpus`."""
@@ -1322,22 +1313,6 @@ def check_workers(workers: object) -> int:
         )
     cores = available_cores()
     return cores if int(workers) == 0 else min(int(workers), cores)
-
-
-def evaluate_draws(inputs: pd.DataFrame, scenario: Scenario, workers: int = 1) -> pd.DataFrame:
-    """Every metric for every row of ``inputs``: evaluate_batch in chunks, optionally in processes.
-
-    ``workers`` is capped at the available cores (:func:`check_workers`).
-    """
-    workers = check_workers(workers)
-    chunks = [inputs.iloc[i : i + EVAL_CHUNK] for i in range(0, len(inputs), EVAL_CHUNK)]
-    if workers > 1 and len(chunks) > 1 and "fork" in _start_methods():
-        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=get_context("fork")) as pool:
-            parts = list(pool.map(_evaluate_chunk, [(c, scenario) for c in chunks]))
-    else:
-        # the same single BLAS thread as the workers, so results do not depend on ``workers``
-        parts = [_evaluate_chunk((c, scenario)) for c in chunks]
-    return pd.concat(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass

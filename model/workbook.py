@@ -45,7 +45,7 @@ NOT_IN_WORKBOOK: tuple[str, ...] = ("irr_root_count", "equity_irr_root_count")
 RETURN_METRICS: tuple[str, ...] = tuple(m for m in BATCH_METRICS if m not in NOT_IN_WORKBOOK)
 
 #: Sheet names.
-ABOUT, INPUTS, MARKET, DERIVED, CASH, RETURNS, CHECK, TABLES = (
+ABOUT, INPUTS, MARKET, DERIVED, CASH, RETURNS, CHECK, TABLES, CONDITIONS = (
     "About",
     "Inputs",
     "Market",
@@ -54,7 +54,10 @@ ABOUT, INPUTS, MARKET, DERIVED, CASH, RETURNS, CHECK, TABLES = (
     "Returns",
     "Check",
     "Tax tables",
+    "Conditions",
 )
+#: Headers of the ``Conditions`` sheet: as conditions.csv (``app.export.tables.conditions_frame``).
+CONDITION_HEADERS: tuple[str, str, str] = ("Condition", "Severity", "What it means for this result")
 FIRST_YEAR_COL = 4  # column D: year 0
 BUSD_FORMAT = "#,##0.0;-#,##0.0"
 INDEX_FORMAT = "0.000"
@@ -852,7 +855,8 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     Notes
     -----
     Sheets: ``About``, ``Inputs`` (named cells), ``Market``, ``Derived``, ``Cash flows``,
-    ``Returns``, ``Check`` and ``Tax tables``. Inputs in :data:`LIVE_INPUTS` recalculate
+    ``Returns``, ``Check``, ``Tax tables`` and ``Conditions`` (the conditions of
+    :func:`model.conditions.conditions_of` that hold for the result at export, as sentences). Inputs in :data:`LIVE_INPUTS` recalculate
     exactly; the two of :data:`STRUCTURAL_INPUTS` set the columns and raise the stale flag.
 
     Examples
@@ -1073,9 +1077,11 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     # ---- Check ------------------------------------------------------------------------------
     _check_sheet(ws_ck, result, cf, n_years)
 
-    # ---- About ------------------------------------------------------------------------------
+    # ---- Conditions and About ---------------------------------------------------------------
+    ws_cd = wb.create_sheet(CONDITIONS)
+    _conditions_sheet(ws_cd, result)
     _about_sheet(about, label)
-    for ws in (about, ws_in, ws_mk, ws_dv, ws_cf, ws_rt, ws_ck, ws_tt):
+    for ws in (about, ws_in, ws_mk, ws_dv, ws_cf, ws_rt, ws_ck, ws_tt, ws_cd):
         ws.sheet_view.zoomScale = 100
     about["A1"].alignment = Alignment(wrap_text=False)
     return wb
@@ -1291,6 +1297,25 @@ def _check_sheet(ws: Any, result: Result, cf: _YearSheet, n_years: int) -> None:
     _widths(ws, {"A": 32, "B": 22, "C": 16, "D": 16})
 
 
+def _conditions_sheet(ws: Any, result: Result) -> None:
+    """The conditions that hold for ``result`` (values at export: they do not recalculate)."""
+    from openpyxl.styles import Alignment
+
+    from model.conditions import conditions_of
+
+    ws.append(list(CONDITION_HEADERS))
+    _style_header(ws, 1, len(CONDITION_HEADERS))
+    held = conditions_of(result)
+    for c in held:
+        ws.append([c.code, c.severity, c.text])
+    if not held:
+        ws.append(["none", "note", "No condition qualifies this result's headline numbers."])
+    for row in ws.iter_rows(min_row=2):
+        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    _widths(ws, {"A": 28, "B": 10, "C": 110})
+
+
 def _about_sheet(ws: Any, label: str) -> None:
     from openpyxl.styles import Alignment, Font
 
@@ -1323,6 +1348,12 @@ def _about_sheet(ws: Any, label: str) -> None:
         ),
         ("Status: see Market!B2.", False),
         (
+            "Conditions: the sheet 'Conditions' lists, in sentences, the conditions that hold "
+            "for the result at export (e.g. a capped ceiling, an IRR that is not unique); they "
+            "qualify its headline numbers and do not recalculate after an edit.",
+            False,
+        ),
+        (
             "Conventions: US$ B nominal; year 0 is the first construction year; flows at year "
             "ends; rates as fractions shown as %. Method: docs/methodology.md, section 13 for "
             "this workbook.",
@@ -1330,7 +1361,8 @@ def _about_sheet(ws: Any, label: str) -> None:
         ),
         (
             "Other sheets: the model's values at export (input_sources, cash_flows, metrics, "
-            "market_values, analysis tables, notes) follow the live sheets.",
+            "market_values, analysis tables, notes) follow the live sheets; their first header "
+            "row is the label with its unit, the second the code name.",
             False,
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -234,6 +235,27 @@ def test_stress_table_shows_every_shock_name_and_change_in_full() -> None:
     names = {n.split(" (needs debt")[0] for n in table.index}
     assert {s.name for s in shocks()} <= names
     assert "What changes" in table.columns
+
+
+def test_stress_figures_table_has_every_shock_and_its_formatted_figures() -> None:
+    """The figures sit in a static table whose shock names are pinned and whose figures never
+    wrap (methodology §12): a phone scrolls it sideways, one figure per line."""
+    from app.page import PAGE_CSS
+    from app.views.stress import STRESS_FIGURES_KEY
+    from model.metrics import format_metric
+    from model.stress import stress_tests
+
+    at = _app("Stress tests")
+    tables = [m.value for m in at.markdown if 'aria-label="Stress test figures"' in m.value]
+    assert len(tables) == 1
+    html_text = tables[0]
+    expected = stress_tests(load_preset("bofa-base"))
+    for row in expected.itertuples():
+        assert f'<th scope="row">{html.escape(str(row.name))}' in html_text
+        npv = html.escape(format_metric("npv_busd", row.npv_busd)).replace("$", "&#36;")
+        assert f"<td>{npv}</td>" in html_text
+        assert f"<td>{format_metric('irr', row.irr)}</td>" in html_text
+    assert f".st-key-{STRESS_FIGURES_KEY} .dc-numbers" in PAGE_CSS  # names wrap on a wide screen
 
 
 def test_stress_reference_lines_sit_under_the_value_labels() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.state import query_params_for
 from model import FIELD_NAMES, evaluate, load_preset
 from model.band import headline_band
 from model.metrics import format_metric
@@ -146,10 +148,10 @@ def test_copy_link_box_holds_the_scenarios_link() -> None:
     at.slider(key="hs_gw_built").set_value(4.5).run()
     assert_clean(at)
     links = [c.value for c in at.code if "preset=" in c.value]
-    # a link with a change always names the entrant (without it, it reads as the old builder)
-    assert links and links[0].endswith("?preset=bofa-base&gw_built=4.5&entrant_profile=neocloud"), (
-        links
-    )
+    # the change, then the fields whose old meaning a link must pin (app.state.query_params_for)
+    query = urlencode(query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5)))
+    assert query.startswith("preset=bofa-base&gw_built=4.5")
+    assert links and links[0].endswith("?" + query), links
     assert any(p.proto.popover.label == "Copy link" for p in at.get("popover"))
 
 

@@ -119,3 +119,36 @@ def test_no_raw_metric_names_and_rates_in_percent() -> None:
     wacc = editor.set_index("field").loc["wacc"]
     assert wacc["low"] == pytest.approx(7.4) and wacc["high"] == pytest.approx(10.0)  # in %
     assert "WACC (% per year)" in wacc["input"]
+
+
+def test_preview_of_a_scaled_range_below_zero_says_the_runs_refusal() -> None:
+    """An input set below 0 with a range that scales (§9, following the scenario): the preview
+    names the field, the value and the remedy, as the run's MonteCarloError does, never the
+    flipped range the scaling would give (0.0975 x -0.25/0.0975 ... reversed)."""
+    from model import FIELD_NAMES
+    from model.uncertainty import MonteCarloError, default_distributions, monte_carlo
+
+    field = "market_reaction_excess_return"
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["preset"] = "bofa-base"
+    at.query_params[field] = "-0.25"
+    at.session_state["tab"] = "Uncertainty"
+    at.session_state["unc_fields"] = [*default_distributions().distributions, field]
+    # the analyst chose "scaled with the value as set" for it (its default row shifts)
+    spec = {"kind": "triangular", "low": 0.05, "mode": 0.0975, "high": 0.15, "follow": "scale"}
+    at.session_state["unc_store"] = {
+        field: {"field": field, **spec, "reference": 0.0975, "source": "test"}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    drawn = next(t.value for t in at.table if "Drawn for the scenario as set" in t.value.columns)
+    text = drawn.loc["Market reaction", "Drawn for the scenario as set"]
+    assert text.startswith("cannot run: market_reaction_excess_return = -0.25"), text
+    assert "follow = 'shift'" in text and "%" not in text  # no range, flipped or not
+    scenario = load_preset("bofa-base").replace(**{field: -0.25})
+    with pytest.raises(MonteCarloError) as info:
+        monte_carlo(scenario, {field: {**spec, "reference": 0.0975}}, n=100)
+    assert text == f"cannot run: {info.value}"  # the run's own words
+    assert field in FIELD_NAMES
+    # the other rows still preview their ranges
+    assert "cannot run" not in drawn.loc["Capex per GW", "Drawn for the scenario as set"]

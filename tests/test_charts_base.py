@@ -144,14 +144,38 @@ def test_drivers_bars_never_point_below_zero_share() -> None:
     assert "−" not in bars.text[list(bars.y).index("Capex per GW")].split("%")[0]
 
 
-def test_stress_shock_names_wrap_so_a_phone_keeps_the_plot() -> None:
-    from app.charts_analysis import SHOCK_NAME_CHARS
+def test_stress_shock_names_sit_above_their_bars_so_a_phone_keeps_the_plot() -> None:
+    """Names across the width above each pair of bars, not on the y axis (where on a 390 px
+    phone they took half the plot and overlapped): one name per bar, in order, wrapped, and no
+    name reaching into the bar above it."""
+    from app.charts_analysis import (
+        SHOCK_NAME_CHARS,
+        STRESS_BAR_PX,
+        STRESS_LINE_PX,
+        esc,
+        wrap_text,
+    )
 
     table = analyses(load_preset("bofa-base")).stress
     assert table is not None
     fig = stress_chart(table, "bofa-base")
-    for name in fig.data[0].y:
-        assert all(len(line) <= SHOCK_NAME_CHARS for line in name.split("<br>")), name
+    assert fig.layout.yaxis.showticklabels is False
+    names = [a for a in fig.layout.annotations if a.yref == "y"]
+    expected = [wrap_text(n, SHOCK_NAME_CHARS) for n in table["name"][::-1]]
+    assert [a.text for a in names] == expected
+    for a in names:
+        assert a.xref == "paper" and a.x == 0 and a.yanchor == "bottom"
+        assert all(len(line) <= SHOCK_NAME_CHARS for line in a.text.split("<br>")), a.text
+    bars = list(fig.data[0].y)
+    assert list(fig.data[0].customdata) == [esc(n) for n in table["name"][::-1]]
+    # the bottom of the next bar up, then the top of the plot
+    ceilings = [b - STRESS_BAR_PX / 2 for b in bars[1:]] + [fig.layout.yaxis.range[1]]
+    for a, bar, ceiling in zip(names, bars, ceilings, strict=True):
+        assert a.y > bar + STRESS_BAR_PX / 2  # above its own bar
+        top = a.y + STRESS_LINE_PX * (a.text.count("<br>") + 1)
+        assert top <= ceiling + 1e-9  # clear of the next bar up
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert plot_px >= fig.layout.yaxis.range[1]  # a y unit is at least a pixel
 
 
 def test_wrapped_label_is_not_wrapped_again_by_the_title() -> None:

@@ -233,7 +233,8 @@ def test_workbook_sheets_and_values(ctx) -> None:
     ]
     assert "monte_carlo" in wb.sheetnames and "notes" in wb.sheetnames
     assert len(data) < 1_000_000  # a default-sized export stays under 1 MB
-    inputs = pd.read_excel(io.BytesIO(data), sheet_name="input_sources")
+    # two header rows: labels with units on top, the code names below (as the CSVs)
+    inputs = pd.read_excel(io.BytesIO(data), sheet_name="input_sources", header=1)
     for column in ("field", "value", "unit", "source", "year", "basis"):
         assert column in inputs.columns
     assert list(inputs["field"]) == list(FIELD_NAMES)
@@ -241,10 +242,44 @@ def test_workbook_sheets_and_values(ctx) -> None:
     assert row["value"] == 4.5 and row["basis"] == "changed in this scenario"
     wacc = inputs.set_index("field").loc["wacc"]
     assert wacc["basis"] == "sourced default" and isinstance(wacc["source"], str)
-    cf = pd.read_excel(io.BytesIO(data), sheet_name="cash_flows")
+    cf = pd.read_excel(io.BytesIO(data), sheet_name="cash_flows", header=1)
     assert cf["fcf"].to_numpy() == pytest.approx(ctx.result.cash_flows["fcf"].to_numpy())
-    mc = pd.read_excel(io.BytesIO(data), sheet_name="monte_carlo")
+    mc = pd.read_excel(io.BytesIO(data), sheet_name="monte_carlo", header=1)
     assert list(mc["npv_busd"]) == [3.0, 4.0]
+
+
+def test_workbook_headers_are_labels_with_units_and_conditions_are_stated() -> None:
+    """No value sheet has code names as its headers: labels (with units for the figures) on top,
+    the code names in the second row; the hosting-cap case states its condition (the sentence
+    of conditions.csv) on 'Conditions'."""
+    scenario = load_preset("bofa-base").model_copy(
+        update={"lease_share": 0.0, "hosting_share": 1.0}
+    )
+    c = export.make_context(scenario, "bofa-base")
+    stress = pd.DataFrame({"shock": ["x"], "npv_busd": [1.0], "delta_irr": [0.01]})
+    wb = load_workbook(io.BytesIO(export.workbook_bytes(c, {"stress_tests": stress})))
+    conditions = export.conditions_frame(c.result)
+    sentence = conditions.set_index("Condition").loc["hosting_cap_binds"].iloc[-1]
+    assert sentence in [cell.value for cell in wb["Conditions"]["C"]]
+    for sheet in ("input_sources", "cash_flows", "metrics", "market_values", "stress_tests"):
+        ws = wb[sheet]
+        labels = [cell.value for cell in ws[1]]
+        codes = [cell.value for cell in ws[2]]
+        assert not set(labels) & set(codes), (sheet, set(labels) & set(codes))
+        assert ws.freeze_panes == "A3"
+    cf_labels = dict(
+        zip([x.value for x in wb["cash_flows"][2]], [x.value for x in wb["cash_flows"][1]])
+    )
+    assert cf_labels["fcf"] == "Free cash flow (US$ B)"
+    assert all("(" in cf_labels[n] for n in cf_labels if n not in ("year", "operating"))
+    market = dict(
+        zip([x.value for x in wb["market_values"][2]], [x.value for x in wb["market_values"][1]])
+    )
+    assert market["lease_rate_index"] == "Frontier lease rate (index, 1 = today)"
+    st = dict(
+        zip([x.value for x in wb["stress_tests"][2]], [x.value for x in wb["stress_tests"][1]])
+    )
+    assert st["npv_busd"] == "NPV at WACC (US$ B)"
 
 
 def test_workbook_value_sheets_never_hold_a_formula(ctx) -> None:
@@ -252,7 +287,7 @@ def test_workbook_value_sheets_never_hold_a_formula(ctx) -> None:
     data = export.workbook_bytes(ctx, {"labels": pd.DataFrame({"label": ["=1+1", "plain"]})})
     wb = load_workbook(io.BytesIO(data))
     ws = wb["labels"]
-    assert ws["A2"].value == "=1+1" and ws["A2"].data_type == "s"
+    assert ws["A3"].value == "=1+1" and ws["A3"].data_type == "s"
 
 
 def test_sheet_names_are_made_valid() -> None:

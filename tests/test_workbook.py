@@ -24,11 +24,13 @@ import pytest
 from openpyxl import load_workbook
 
 from model import Scenario, ScenarioError, evaluate, load_preset, preset_ids
+from model.conditions import conditions_of
 from model.engine import INDEX_NAMES, LINE_NAMES
 from model.fields import FIELD_SPECS
 from model.workbook import (
     CASH,
     CHECK,
+    CONDITIONS,
     FIRST_YEAR_COL,
     INPUTS,
     LIVE_INPUTS,
@@ -374,6 +376,29 @@ def test_workbook_saves_and_opens_again(tmp_path: Path) -> None:
     live_workbook(load_preset("hosting-mix")).save(path)
     wb = load_workbook(path)
     assert wb.sheetnames[:7] == ["About", INPUTS, MARKET, "Derived", CASH, RETURNS, "Check"]
+
+
+def test_conditions_sheet_says_the_hosting_cap_binds() -> None:
+    """Every hosted GW at 100% (bofa-base, lease share 0): the workbook states, as a sentence,
+    that the hosting cap binds (methodology section 13), as conditions.csv does; About names
+    the sheet."""
+    scenario = load_preset("bofa-base").model_copy(
+        update={"lease_share": 0.0, "hosting_share": 1.0}
+    )
+    result = evaluate(scenario)
+    held = {c.code: c.text for c in conditions_of(result)}
+    assert "hosting_cap_binds" in held
+    wb = live_workbook(scenario, result)
+    rows = [[c.value for c in row] for row in wb[CONDITIONS].iter_rows()]
+    assert rows[0] == ["Condition", "Severity", "What it means for this result"]
+    assert {r[0]: r[2] for r in rows[1:]} == held
+    assert "hosting market-share cap binds" in held["hosting_cap_binds"]
+    about = " ".join(str(c.value) for c in wb["About"]["A"] if c.value)
+    assert f"'{CONDITIONS}'" in about
+    # the bofa-base preset as published carries no such condition
+    base = live_workbook(load_preset("bofa-base"))
+    texts = [c.value for c in base[CONDITIONS]["C"]]
+    assert not any("hosting market-share cap" in str(t) for t in texts)
 
 
 def test_methodology_states_which_inputs_are_live() -> None:

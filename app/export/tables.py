@@ -132,6 +132,103 @@ def labelled_csv(frame: pd.DataFrame, labels: dict[str, str]) -> str:
     )
 
 
+#: Header labels of input_sources' columns (the workbook's second header row keeps the codes).
+INPUTS_LABELS: dict[str, str] = {
+    "field": "Input code",
+    "label": "Input",
+    "group": "Group",
+    "value": "Value (in the unit of the next column; rates as fractions)",
+    "unit": "Unit",
+    "source": "Source of this value",
+    "year": "Year of the source",
+    "basis": "Where the value comes from",
+    "sourced_default": "Sourced default (same unit)",
+    "sourced_default_source": "Source of the default",
+    "sourced_default_year": "Year of the default's source",
+    "allowed_range": "Allowed range",
+    "note": "Note",
+}
+#: Header labels of the analysis tables' descriptive columns (sensitivity, stress, Monte Carlo).
+SUMMARY_LABELS: dict[str, str] = {
+    "field": "Input code",
+    "label": "Label",
+    "unit": "Unit",
+    "low": "Low value of the input (its unit)",
+    "high": "High value of the input (its unit)",
+    "base": "Base value of the input (its unit)",
+    "metric_low": "NPV at the low value (US$ B)",
+    "metric_high": "NPV at the high value (US$ B)",
+    "metric_base": "NPV at the base value (US$ B)",
+    "swing": "Swing of NPV, high minus low (US$ B)",
+    "clipped": "Clipped to the allowed range (True/False)",
+    "note": "Note",
+    "source": "Source",
+    "shock": "Shock code",
+    "name": "Shock",
+    "changes": "Inputs it changes",
+    "description": "What it does",
+    "delta_npv_busd": "Change in NPV vs the scenario (US$ B)",
+    "delta_irr": "Change in IRR vs the scenario (fraction per year)",
+    "metric": "Metric code",
+    "draws": "Draws (count)",
+    "seed": "Random seed",
+    "point": "Point estimate (model unit)",
+    "mean": "Mean (model unit)",
+    "std": "Standard deviation (model unit)",
+    "p10": "10th percentile (model unit)",
+    "p50": "Median (model unit)",
+    "p90": "90th percentile (model unit)",
+    "prob_above_zero": "Probability above zero (fraction)",
+    "prob_below_zero": "Probability below zero (fraction)",
+    "defined_share": "Share of draws where defined (fraction)",
+    "s1": "First-order Sobol index (fraction of variance)",
+    "s1_conf": "95% confidence half-width of the Sobol index",
+    "spearman_rho": "Spearman rank correlation with NPV",
+    "p_value": "p-value of the correlation",
+    "share_of_rho2": "Share of the squared correlations (fraction)",
+}
+
+
+def _market_labels() -> dict[str, str]:
+    from model.workbook_market import index_rows
+
+    unit = {"index": "index, 1 = today", "share": "fraction"}
+    out = {"year": LINE_LABELS["year"], "operating": LINE_LABELS["operating"]}
+    for r in index_rows():
+        out[r.name] = f"{r.label[0].upper()}{r.label[1:]} ({unit.get(r.kind, r.kind)})"
+    out.setdefault("hosting_capacity_used_share", "Share of the hosting capacity in use (fraction)")
+    return out
+
+
+def column_label(name: str, labels: dict[str, str] | None = None) -> str:
+    """The header a person reads for a table column: its label with its unit.
+
+    Looked up in ``labels``, then the cash-flow lines, the market indices, the metrics (label
+    and model unit) and the analysis tables' columns; a column none of them knows gets its
+    code written as words.
+
+    Examples
+    --------
+    >>> column_label("fcf")
+    'Free cash flow (US$ B)'
+    >>> column_label("npv_busd")
+    'NPV at WACC (US$ B)'
+    """
+    for table in (labels or {}, LINE_LABELS, _market_labels()):
+        if name in table:
+            return table[name]
+    try:
+        spec = metric_spec(name)
+    except (KeyError, ValueError):
+        spec = None
+    if spec is not None and spec.model_unit:
+        return f"{metric_label(name)} ({spec.model_unit})"
+    if name in SUMMARY_LABELS:
+        return SUMMARY_LABELS[name]
+    words = str(name).replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 def cash_flows_csv(result: Result) -> str:
     """cash_flows.csv: one row per year, labels with units then code names as headers."""
     return labelled_csv(cash_flows_frame(result), LINE_LABELS)
@@ -149,8 +246,11 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 __all__ = [
     "CASH_FLOW_NOTE",
+    "INPUTS_LABELS",
+    "SUMMARY_LABELS",
     "cash_flows_csv",
     "cash_flows_frame",
+    "column_label",
     "conditions_frame",
     "csv_text",
     "format_metric",

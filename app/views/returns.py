@@ -36,20 +36,6 @@ def line_label(header: str) -> str:
     return header.removesuffix(" (US$ B)")
 
 
-def cash_flow_table(ctx: ViewContext) -> pd.DataFrame:
-    """The annual cash flows with units in the headers (US$ B, nominal), one row per year."""
-    cf = ctx.result.cash_flows
-    table = pd.DataFrame(
-        {
-            "Year (from first capex)": cf["year"].astype(int),
-            "Phase": ["operate" if op else "build" for op in cf["operating"]],
-        }
-    )
-    for col, header in TABLE_COLUMNS:
-        table[header] = cf[col].astype(float)
-    return table
-
-
 def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
     """The cash flows as an analyst reads them: one row per line, one column per year.
 

@@ -11,7 +11,7 @@ import streamlit as st
 from app import charts_analysis as ca
 from app.context import ViewContext, changes_text
 from app.text import cite
-from app.ui import escape_markdown, show_chart
+from app.ui import escape_markdown, numbers_table_html, show_chart
 from model import make_scenario
 from model.metrics import format_metric
 from model.stress import AS_SET, shocks, stress_tests
@@ -30,6 +30,10 @@ def _f(x: object) -> float | None:
     v = float(x)  # type: ignore[arg-type]
     return v if np.isfinite(v) else None
 
+
+#: Container of the stress figures table: on a wide screen its shock names wrap in a column of
+#: fixed width (app.page.PAGE_CSS) so every figure stays in view without scrolling.
+STRESS_FIGURES_KEY = "stress_figures"
 
 #: Appended to the refinancing squeeze's name when the scenario has no debt.
 NO_DEBT_SUFFIX = " (needs debt: none set, so only its slower ramp applies)"
@@ -54,9 +58,9 @@ def render(ctx: ViewContext) -> None:
         table.loc[squeeze, "name"] = table.loc[squeeze, "name"] + NO_DEBT_SUFFIX
     show_chart(ca.stress_chart(table, ctx.label), "stress_tests", ctx)
     base = table[table["shock"] == AS_SET].iloc[0]
-    shown = pd.DataFrame(
+    names = list(table["name"])
+    figures = pd.DataFrame(
         {
-            "Shock": table["name"],
             "NPV": [format_metric("npv_busd", _f(v)) for v in table["npv_busd"]],
             "Δ NPV vs as set": [
                 format_metric("npv_busd", _f(v), signed=True) for v in table["delta_npv_busd"]
@@ -66,12 +70,25 @@ def render(ctx: ViewContext) -> None:
                 format_metric("irr", _f(v), signed=True) for v in table["delta_irr"]
             ],
             "Payback": [format_metric("payback_years", _f(v)) for v in table["payback_years"]],
-            "What changes": [_labelled(t) for t in table["changes"]],
-            "Clipped": table["clipped"],
-        }
+        },
+        index=pd.Index(names, name="Shock"),
     )
-    # a static table wraps long shock names and change lists instead of cutting them
-    st.table(shown.set_index("Shock"))
+    # the figures on one line each, the shock names pinned: a phone scrolls the table sideways
+    # instead of breaking "-US$ 65.2 B" into three lines
+    with st.container(key=STRESS_FIGURES_KEY):
+        st.markdown(
+            numbers_table_html(figures, label="Stress test figures"), unsafe_allow_html=True
+        )
+    # what each shock changes: long text, wrapped in a static table (never cut)
+    st.table(
+        pd.DataFrame(
+            {
+                "What changes": [_labelled(t) for t in table["changes"]],
+                "Clipped": table["clipped"],
+            },
+            index=pd.Index(names, name="Shock"),
+        )
+    )
     up = table[(table["shock"] != AS_SET) & (table["npv_busd"] > base["npv_busd"] + 1e-9)]
     if not up.empty:
         why = (

@@ -30,6 +30,8 @@ from model.uncertainty import (
     FOLLOW,
     KINDS,
     SESSION_MAX_DRAWS,
+    MonteCarloError,
+    _check_scale_base,
     check_session_draws,
     default_distributions,
     default_spec,
@@ -175,7 +177,15 @@ def _running_text(row: dict[str, Any], s: Scenario, follow: bool) -> str:
         d = parse_distribution(str(row["field"]), spec)
     except ValueError as exc:
         return f"cannot run: {exc}"
-    drawn = d.at(float(getattr(s, d.field))) if follow else d.at_reference()
+    if follow:
+        value_as_set = float(getattr(s, d.field))
+        try:  # the run's own refusal (a "scale" range below 0 would flip), in the same words
+            _check_scale_base(d, value_as_set)
+        except MonteCarloError as exc:
+            return f"cannot run: {exc}"
+        drawn = d.at(value_as_set)
+    else:
+        drawn = d.at_reference()
     text = drawn.text().split(": ", 1)[-1]
     if not drawn.truncated():
         return text
