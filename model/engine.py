@@ -1051,14 +1051,19 @@ def _hosting(
     # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
     # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
     log_host_over_p = uc.log_keep_hw * mid_year + np.log(mk.frontier(mid_year) / frontier_0)
+    tokens_m = _col(p, "market_tokens_quadrillion_per_year") * (
+        TOKENS_PER_QUADRILLION / TOKENS_PER_M
+    )
+    # the growth factor is bounded so the product stays below exp(LOG_CLIP) (~1e304): an
+    # overflow to inf would make inf x 0 = NaN in an idle year or under a cap of 0, where the
+    # tokens sold are finite (min with the hosted capacity)
     market_m = (
-        _col(p, "market_tokens_quadrillion_per_year")
-        * (TOKENS_PER_QUADRILLION / TOKENS_PER_M)
+        tokens_m
         * np.exp(
             _clamp(
                 mk.volume_a + mk.volume_b * mid_year - mk.elasticity * log_host_over_p,
                 -LOG_CLIP,
-                LOG_CLIP,
+                LOG_CLIP - np.log(np.maximum(tokens_m, 1.0)),
             )
         )
         * op_width
@@ -1718,7 +1723,9 @@ class _ResidualInputs:
         # the value of its rents, but never more than the same rents would cost to create anew:
         # where a new vintage's rents are worth more than its cost, the surplus is the site's
         # (power, permits), not the hardware's (methodology section 2.3)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # (the quotient is used only where new > cost, where it is below 1: an overflow or 0 / 0
+        # in the rows it is not used for is no result's, so it warns no one)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
         value_it = np.maximum(0.0, old * scale)
         cash = self.frac * (value_it + self.nbv_fac)

@@ -729,7 +729,9 @@ def _rbd_first_order(x: FloatArray, y: FloatArray, harmonics: int) -> float:
         power[1:-1] *= 2.0
     else:
         power[1:] *= 2.0
-    return float(np.sum(power[1 : harmonics + 1]) / np.sum(power[1:]))
+    total = float(np.sum(power[1:]))
+    # outputs that do not vary: no share to explain (NaN, without a 0 / 0 warning)
+    return float(np.sum(power[1 : harmonics + 1]) / total) if total > 0.0 else math.nan
 
 
 def _unskew(s1: float, harmonics: int, n: int) -> float:
@@ -918,15 +920,33 @@ def _select(work: FloatArray, ranks: list[int]) -> dict[int, float]:
     return found
 
 
+#: Largest absolute value whose square and whose sum over draws stay finite in float64.
+_PLAIN_STATS_MAX = 1e150
+
+
+def _mean_std(d: FloatArray) -> tuple[float, float]:
+    """Mean and standard deviation of finite values (NaN of none), without overflow: values
+    beyond :data:`_PLAIN_STATS_MAX` (their squares or sum would overflow) are divided by the
+    largest magnitude first and the results multiplied back (both are at most that magnitude)."""
+    if not d.size:
+        return math.nan, math.nan
+    big = float(np.max(np.abs(d)))
+    if big <= _PLAIN_STATS_MAX:
+        return float(d.mean()), float(d.std())
+    scaled = d / big
+    return float(scaled.mean()) * big, float(scaled.std()) * big
+
+
 def column_stats(v: FloatArray) -> dict[str, float]:
     """Mean, std, P10/P50/P90 (numpy, over defined values), shares > 0, < 0 and defined."""
     fin = np.isfinite(v)
     d = v if fin.all() else v[fin]
     p10, p50, p90 = percentiles_linear(d, PERCENTILES) if d.size else (np.nan,) * 3
     size = v.size
+    mean, std = _mean_std(d)
     return {
-        "mean": float(d.mean()) if d.size else np.nan,
-        "std": float(d.std()) if d.size else np.nan,
+        "mean": mean,
+        "std": std,
         "p10": float(p10),
         "p50": float(p50),
         "p90": float(p90),

@@ -556,6 +556,31 @@ def test_breakeven_is_none_without_lease_exposure() -> None:
     assert capped.breakeven_lease_rate_busd_per_gw_year is not None
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_market_that_grows_past_float_range_stays_finite() -> None:
+    """No floor (no power, no opex) and a rent that falls 20 years at 59% a year at elasticity
+    2.68: the market's tokens at the host's price exceed 1e308. They are bounded below that
+    (section 4.4), so no overflow and no inf x 0 = NaN in an idle year: NPV stays finite."""
+    s = base(
+        operating_years=20,
+        power_load_factor=0.0,
+        other_opex_busd_per_gw_year=0.0,
+        lease_share=0.0,
+        hosting_share=1.0,
+        demand_elasticity=2.6791520504111563,
+        token_demand_growth_per_year=-0.5,
+        industry_capacity_growth_per_year=2.0,
+        hardware_cost_decline_per_year=0.5925716396705613,
+        compute_demand_elasticity=0.2,
+    )
+    r = evaluate(s)
+    assert math.isfinite(r.npv_busd)
+    assert np.isfinite(r.market.drop(columns=["year", "operating"]).to_numpy()).all()
+    # the hosted capacity still sells everything the market takes (the cap does not bind)
+    used = r.market["hosting_capacity_used_share"].to_numpy()[r.market["operating"].to_numpy()]
+    assert used == pytest.approx(1.0)
+
+
 def test_npv_matches_numpy_financial_on_the_fcf_column() -> None:
     for preset in ("bofa-base", "hosting-mix", "openai-efficiency", "market-base"):
         r = evaluate(load_preset(preset))
@@ -893,3 +918,83 @@ def test_user_cost_is_within_2_5_percent_of_a_year_end_entrant_over_the_field_ra
     entrants = _entrants(150, seed=43)
     new_err, _ = _year_end_errors(entrants)
     assert new_err.max() <= 0.025
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_the_breakeven_of_a_tiny_billed_share_warns_no_one() -> None:
+    """Found by Hypothesis: a billed share of 3e-305 overflowed a quotient the residual rule does
+    not use (section 5: every metric finite or None, no warning)."""
+    s = Scenario(
+        gw_built=0.1,
+        capex_per_gw_busd=5.0,
+        it_share_of_capex=1.0,
+        build_years=1,
+        operating_years=1,
+        it_life_years=1.0,
+        facility_life_years=5.0,
+        power_price_usd_per_mwh=0.0,
+        pue=1.0,
+        power_load_factor=0.0,
+        other_opex_busd_per_gw_year=0.0,
+        variable_opex_share_of_revenue=0.0,
+        build_front_loading=-1.0,
+        phased_online=0,
+        ramp_first_year_share=0.0,
+        ramp_second_year_share=0.0,
+        lease_share=0.0,
+        hosting_share=0.0,
+        lease_rate_busd_per_gw_year=0.0,
+        lease_utilization=3.32841797230796e-305,
+        contracted_share=1.0,
+        contract_years=1,
+        gpus_per_gw=50000.0,
+        tokens_per_sec_per_gpu=1.0,
+        hosting_price_usd_per_m_tokens=0.0,
+        hosting_utilization=0.0,
+        input_tokens_per_output_token=0.0,
+        hosting_input_price_usd_per_m_tokens=0.0,
+        hosting_licence_fee_share=0.0,
+        market_tokens_quadrillion_per_year=1.0,
+        hosting_market_share_cap=0.0,
+        procured_gw=0.0,
+        procurement_cost_busd_per_gw_year=0.0,
+        internal_transfer_price_share=0.0,
+        efficiency_multiplier=0.25,
+        efficiency_diffusion=0.0,
+        price_pass_through=0.0,
+        demand_elasticity=0.0,
+        token_demand_growth_per_year=-0.5,
+        industry_capacity_growth_per_year=-0.5,
+        token_price_decline_per_year=0.0,
+        hardware_cost_decline_per_year=0.6,
+        compute_demand_elasticity=0.2,
+        entry_lag_years=0.0,
+        lease_rate_index_cap=1.0,
+        wacc=0.0,
+        tax_rate=0.0,
+        residual_value_fraction=0.0,
+        shares_outstanding_b=0.1,
+        share_price_usd=1.0,
+        price_target_usd=1.0,
+        market_reaction_excess_return=-1.0,
+        debt_share_of_capex=0.0,
+        debt_interest_rate=0.0,
+        debt_tenor_years=1,
+        debt_sculpted=0,
+        target_dscr=1.0,
+        partner_share_of_capex=0.0,
+        campus_lease_share=0.0,
+        campus_lease_yield=0.0,
+        campus_rvg_share=0.0,
+        campus_lease_priced_years=0,
+        macrs_depreciation=0,
+        facility_tax_class_years=15,
+        bonus_depreciation_share=0.0,
+        tax_in_group=0,
+        nol_offset_limit_share=0.0,
+        interest_limit_share_of_ati=0.0,
+        entrant_profile=0,
+        entrant_wacc=0.0,
+    )
+    assert evaluate(s).npv_busd == pytest.approx(-0.5)
+    assert evaluate(s).breakeven_lease_rate_busd_per_gw_year is None

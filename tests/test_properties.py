@@ -59,6 +59,16 @@ def test_evaluate_never_raises_and_outputs_are_finite_or_none(s: Scenario) -> No
     assert_metrics_consistent(r)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@given(st.lists(scenarios(), min_size=1, max_size=4))
+def test_no_numpy_warning_reaches_users(batch: list[Scenario]) -> None:
+    """Valid extreme scenarios compute without overflow or 0 / 0 (methodology section 5: every
+    metric finite or None): evaluate and evaluate_batch with the breakeven raise no warning."""
+    for s in batch:
+        evaluate(s)
+    evaluate_batch(pd.DataFrame([s.model_dump() for s in batch]), breakeven=True)
+
+
 def _close(got: float, want: float | None, scale: float) -> bool:
     if want is None or not math.isfinite(want):
         return math.isnan(got)

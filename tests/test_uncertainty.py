@@ -825,3 +825,34 @@ def test_rbd_fast_gives_salibs_indices_and_intervals(n: int) -> None:
     np.testing.assert_allclose(s1, want["S1"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(conf, want["S1_conf"], rtol=1e-9, atol=1e-12)
     assert s1[0] > s1[1] > s1[2] > max(abs(s1[3]), abs(s1[4]))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [
+        ("lease_rate_busd_per_gw_year", 5e-324, 60.0),  # draws spread over 300 decades
+        ("lease_rate_busd_per_gw_year", 1e-310, 1e-309),  # every draw subnormal
+        ("phased_online", 5e-324, 1.0),  # NPV the same in every draw
+    ],
+)
+def test_a_lognormal_with_a_tiny_low_raises_no_warning(field: str, low: float, high: float) -> None:
+    """Section 9: statistics of draws up to 1e300 are computed without overflow (scaled by the
+    largest), and a driver ranking of outputs that do not vary is NaN without a 0 / 0."""
+    dist = {field: {"kind": "lognormal", "low": low, "high": high, "follow": "absolute"}}
+    r = uncertainty.monte_carlo(load_preset("bofa-base"), dist, n=500, seed=1)
+    summary = r.summary
+    assert np.isfinite(summary.loc["npv_busd", ["mean", "std", "p10", "p50", "p90"]]).all()
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_mean_and_std_of_huge_values_do_not_overflow() -> None:
+    """The scaled path gives numpy's answer where numpy's is finite, and a finite one beyond."""
+    v = np.array([1e200, -3e200, 2e200, 5e199])
+    scaled = uncertainty.column_stats(v)
+    plain = v / 1e200
+    assert scaled["mean"] == pytest.approx(plain.mean() * 1e200, rel=1e-15)
+    assert scaled["std"] == pytest.approx(plain.std() * 1e200, rel=1e-15)
+    huge = uncertainty.column_stats(np.array([1.7e308, 1.6e308, 1.5e308]))  # sum > float max
+    assert huge["mean"] == pytest.approx(1.6e308, rel=1e-14)
+    assert huge["std"] == pytest.approx(np.sqrt(2.0 / 3.0) * 1e307, rel=1e-12)
