@@ -246,9 +246,9 @@ def parse_query_params(
             overrides[raw_key] = value
 
     base = load_preset(preset_id)
-    if any(str(k) in FIELD_SPECS for k in params):
-        # a link with fields but without one added since means what it meant when written
-        # (unknown parameters alone are ignored, so they do not make a link old)
+    if overrides:
+        # a link that sets fields but not one added since means what it meant when written
+        # (unknown parameters and refused values set nothing, so they do not make a link old)
         overrides = {**legacy_values(str(k) for k in params), **overrides}
     try:
         scenario = base.replace(**overrides)

@@ -743,3 +743,12 @@ def test_the_entrant_select_sets_the_scenario_and_the_link() -> None:
     assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
     assert kpi(at, "NPV at WACC") != pytest.approx(before, abs=0.051)
     assert url(at)["entrant_profile"] == "hyperscaler"
+
+
+def test_a_link_whose_values_are_all_refused_is_not_an_old_link() -> None:
+    """Refused values set nothing, so the link shows the preset as it is today (its entrant
+    included) and the URL becomes the preset's alone (methodology section 4.2, "The entrant")."""
+    at = run_app({"gw_built": "abc", "wacc": "5"})
+    assert_clean(at)
+    assert url(at) == {"preset": "bofa-base"}
+    assert at.selectbox(key=page.input_key("entrant_profile")).value == 1
