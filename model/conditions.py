@@ -63,6 +63,12 @@ CONDITIONS: dict[str, tuple[Severity, str]] = {
         "note",
         "No lease rate within the field's range brings NPV to zero.",
     ),
+    "breakeven_approximate": (
+        "warning",
+        "The breakeven lease rate is approximate: it scales today's lease path with the market's "
+        "floor and ceiling held where they are today, and NPV at that rate is not zero; the "
+        "Sensitivity tab's goal seek gives the exact rate.",
+    ),
     "payback_never": ("note", "Cumulative cash never turns positive within the horizon."),
     "market_ceiling_binds": (
         "note",
@@ -77,6 +83,9 @@ CONDITIONS: dict[str, tuple[Severity, str]] = {
 }
 #: A bound "binds for most of the horizon" when it holds in more than this share of operating years.
 MOST_OF_HORIZON = 0.5
+#: NPV (US$ B) at the breakeven lease rate beyond which the breakeven is flagged approximate:
+#: half the US$ 0.1 B the dashboard shows NPV to.
+BREAKEVEN_NPV_TOLERANCE_BUSD = 0.05
 #: Relative gap below which a bounded rate counts as sitting at its bound.
 BOUND_TOLERANCE = 1e-9
 
@@ -186,6 +195,10 @@ def conditions_of(result: Result) -> list[Condition]:
       (methodology §5). ``irr_equals_wacc``: IRR and WACC equal at the IRR's shown precision.
     * ``breakeven_outside_range``: something is leased but no lease rate within the field's
       bounds gives NPV = 0.
+    * ``breakeven_approximate``: NPV at the reported breakeven lease rate is more than
+      :data:`BREAKEVEN_NPV_TOLERANCE_BUSD` from zero (the rate scales today's lease path with
+      the bounds held at today's values, methodology §5; where they move, e.g. a ceiling set by
+      an entrant's absolute cost, it misses).
     * ``payback_never``: no payback within the horizon.
     * ``market_ceiling_binds`` / ``market_floor_binds``: in more than half of the operating
       years the rent sits at its ceiling with the unbounded frontier above it (or at its floor
@@ -289,6 +302,23 @@ def conditions_of(result: Result) -> list[Condition]:
                 ("breakeven_lease_rate_busd_per_gw_year",),
             )
         )
+    x = r.breakeven_lease_rate_busd_per_gw_year
+    if x is not None:
+        from model.results import evaluate  # (one evaluation: the check is worth its 2 ms)
+
+        at = evaluate(s.replace(lease_rate_busd_per_gw_year=x)).npv_busd
+        if abs(at) > BREAKEVEN_NPV_TOLERANCE_BUSD:
+            found.append(
+                _make(
+                    "breakeven_approximate",
+                    f"The breakeven lease rate of {format_metric('breakeven_lease_rate_busd_per_gw_year', x)} "
+                    "is approximate: it scales today's lease path with the market's floor and "
+                    "ceiling held where they are today, and NPV at that rate is "
+                    f"{format_metric('npv_busd', at)}, not zero. The Sensitivity tab's goal seek "
+                    "gives the exact rate.",
+                    ("breakeven_lease_rate_busd_per_gw_year",),
+                )
+            )
     if r.payback_years is None:
         found.append(
             _make(

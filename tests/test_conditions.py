@@ -132,3 +132,21 @@ def test_report_and_conditions_csv_carry_the_conditions() -> None:
     frame = conditions_frame(r)
     assert frame["Condition"].tolist()[0] == "hosting_cap_binds"
     assert conditions_frame(evaluate(base)).empty
+
+
+def test_breakeven_approximate_where_the_entrants_ceiling_binds() -> None:
+    """market-base's rent sits on the entrant's ceiling, an absolute cost that does not scale with
+    today's rate: NPV at the reported breakeven is far from zero, and the result says so; in a
+    still market (bofa-base) the breakeven is exact and nothing is said (methodology §5)."""
+    market = evaluate(load_preset("market-base"))
+    x = market.breakeven_lease_rate_busd_per_gw_year
+    assert x is not None
+    at = evaluate(market.scenario.replace(lease_rate_busd_per_gw_year=x)).npv_busd
+    assert abs(at) > 1.0
+    codes = [c.code for c in conditions_of(market)]
+    assert "breakeven_approximate" in codes
+    text = next(c.text for c in conditions_of(market) if c.code == "breakeven_approximate")
+    assert "not zero" in text and "goal seek" in text
+    base = evaluate(load_preset("bofa-base"))
+    assert base.breakeven_lease_rate_busd_per_gw_year is not None
+    assert "breakeven_approximate" not in [c.code for c in conditions_of(base)]
