@@ -69,7 +69,9 @@ def test_ten_sessions_keep_answering_while_one_uploads_hostile_files(
             c.route(re.compile(r".*/PlotlyChart\.[^/]*\.js$"), _skip_chart_code)
         pages = [c.new_page() for c in contexts]
         for page, v in zip(pages, values, strict=True):
-            page.goto(f"{app_url}/?gw_built={v}", wait_until="commit")
+            # written as the app writes links (see test_hardening_browser)
+            link = f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud"
+            page.goto(f"{app_url}/?{link}", wait_until="commit")
         for page in pages:
             page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
         attacker, others = pages[0], pages[1:]
