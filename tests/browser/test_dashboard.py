@@ -6,7 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from waits import STATE_CEILING_MS, with_ceiling
+from waits import SETTLED_JS, STATE_CEILING_MS, with_ceiling
 
 pytestmark = pytest.mark.browser
 
@@ -130,9 +130,16 @@ KPI_WIDTHS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stM
   .map(e => { const inner = e.querySelector('div') || e;
     return [e.innerText.trim(), e.scrollWidth, e.clientWidth, inner.scrollWidth,
             inner.clientWidth]; })"""
-#: KPI cards whose P10-P90 band has been drawn (it comes after the open tab).
-BANDS_JS = """(n) => Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
-  .filter(e => e.innerText.startsWith('P10–P90')).length >= n"""
+#: At least n KPI cards drawn, each with its P10-P90 band (it comes after the open tab), and the
+#: page settled: a count taken mid-rerun can see the old run's bands beside fewer new cards.
+BANDS_JS = (
+    """(n) => document.querySelectorAll('[data-testid="stMetricValue"]').length >= n
+  && Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
+       .filter(e => e.innerText.startsWith('P10–P90')).length >= n
+  && ("""
+    + SETTLED_JS
+    + """)()"""
+)
 
 
 @pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)])
