@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from waits import STATE_CEILING_MS, wait_settled
+from waits import STATE_CEILING_MS, wait_still
 
 from app import page as app_page
 from model import FIELD_SPECS, GROUPS
@@ -61,7 +61,8 @@ def test_every_tab_passes_axe_and_shows_no_maths(page: Page, app_url: str) -> No
         page.get_by_role("tab", name=tab).click()
         panel = page.get_by_role("tabpanel", name=tab)
         expect(panel).to_be_visible(timeout=STATE_CEILING_MS)
-        wait_settled(page)  # the tab's charts and tables drawn, no rerun in flight
+        # the tab's charts and tables drawn, no rerun in flight, no element mid-fade
+        wait_still(page)
         if page.evaluate("typeof axe") == "undefined":
             page.add_script_tag(path=str(AXE))
         serious = _serious(page.evaluate(_RUN_AXE))

@@ -31,6 +31,20 @@ def wait_settled(page: Page) -> None:
     page.wait_for_function(SETTLED_JS, timeout=STATE_CEILING_MS)
 
 
+#: Every finite CSS animation and transition has ended (a rerun fades its elements out and back
+#: in; axe measures colour contrast with the opacity of the moment, so a fading slider label
+#: reads as low contrast). Infinite animations (a spinner) do not count: they never end.
+ANIMATIONS_DONE_JS = """() => document.getAnimations().every(a =>
+  a.playState !== 'running' || !isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))"""
+
+
+def wait_still(page: Page) -> None:
+    """Wait until the page has settled and no finite animation is running, at most the ceiling."""
+    wait_settled(page)
+    page.wait_for_function(ANIMATIONS_DONE_JS, timeout=STATE_CEILING_MS)
+    wait_settled(page)
+
+
 def with_ceiling(context: BrowserContext) -> BrowserContext:
     """``context`` with every wait, action and navigation of its pages bounded by the ceiling
     (instead of Playwright's 30 s); for contexts a test makes with ``browser.new_context``."""
