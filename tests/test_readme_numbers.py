@@ -56,12 +56,15 @@ def test_the_worked_example_is_the_models() -> None:
     from model import evaluate, load_preset
     from model.metrics import format_metric
 
-    r = evaluate(load_preset("bofa-base"))
+    s = load_preset("bofa-base")
+    r = evaluate(s)
     table = rn.blocks()["worked-example"]
     for metric in ("npv_busd", "irr", "mirr", "gross_lease_yield", "residual_pv_busd"):
         assert format_metric(metric, r.metrics()[metric]) in table, metric
-    power = float(r.cash_flows["power_cost"].iloc[3])
-    assert power == pytest.approx(3 * 8760 * 0.85 * 40 / 1e6, rel=1e-9)  # GW x h x load x US$/MWh
+    # the power line's arithmetic as the table states it: GW x 8,760 h x load x US$ per MWh
+    power = float(r.cash_flows["power_cost"].iloc[s.build_years + 1])
+    want = s.gw_built * 8760 * s.power_load_factor * s.power_price_usd_per_mwh / 1e6
+    assert power == pytest.approx(want, rel=1e-9)
 
 
 def test_an_unknown_marker_is_an_error(tmp_path: Path) -> None:
