@@ -34,8 +34,8 @@ from model.scenario import Scenario
 
 #: The field the two readings set (nothing else differs between them).
 LAG_FIELD = "entry_lag_years"
-#: The still market's entry lag: the field's maximum (50 years, beyond any horizon the model
-#: allows to matter for today's premium).
+#: The still market's entry lag: the field's maximum (50 years, beyond the longest horizon the
+#: fields allow, 5 build + 30 operating years: today's premium lasts to the end).
 STILL_ENTRY_LAG_YEARS: float = float(FIELD_SPECS[LAG_FIELD].high)
 
 Reading = Literal["still", "moving"]
