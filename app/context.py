@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from model import FIELD_SPECS, FieldSpec, Result, Scenario
+from model import FIELD_SPECS, FieldSpec, Readings, Result, Scenario
 from model.conditions import compare_to
 from model.derived import price_target_gap_share
 from model.fields import format_field_value, is_percent_unit
@@ -60,13 +60,18 @@ def _slug(text: str) -> str:
 
 @dataclass(frozen=True)
 class ViewContext:
-    """The current scenario and its evaluation, plus the chosen preset's for deltas."""
+    """The current scenario and its evaluation, plus the chosen preset's for deltas.
+
+    ``readings`` holds the still-market and moving-market readings of the scenario
+    (:func:`model.market_readings`) where the caller computed them; the verdict gives both.
+    """
 
     preset_id: str
     scenario: Scenario
     result: Result
     preset_scenario: Scenario
     preset_result: Result
+    readings: Readings | None = None
 
     @property
     def changes(self) -> list[str]:
@@ -116,9 +121,20 @@ class ViewContext:
 
 
 def verdict(ctx: ViewContext) -> str:
-    """One line in plain words: IRR against WACC, NPV, share of the re-rating, breakeven.
+    """One line in plain words: IRR against WACC, NPV, share of the re-rating, the NPV if
+    today's rent premium lasts and once entrants catch up (when ``ctx.readings`` is set),
+    breakeven.
 
     Plain text (no Markdown); the caller escapes it.
+
+    Examples
+    --------
+    >>> from model import evaluate, load_preset, market_readings
+    >>> s = load_preset("bofa-base")
+    >>> r = evaluate(s)
+    >>> line = verdict(ViewContext("bofa-base", s, r, s, r, market_readings(s, r)))
+    >>> "if today's rent premium lasts;" in line and "once entrants catch up" in line
+    True
     """
     r, s = ctx.result, ctx.scenario
     wacc = f"{s.wacc * 100:.1f}%"
@@ -140,6 +156,8 @@ def verdict(ctx: ViewContext) -> str:
             "on the report"
         )
     text += "."
+    if ctx.readings is not None:
+        text += " " + ctx.readings.sentence()
     target = target_gap_text(r)
     if target:
         text += " " + target

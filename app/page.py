@@ -36,14 +36,18 @@ from model import (
     FIELD_SPECS,
     GROUPS,
     HEADLINE_FIELDS,
+    Readings,
     Result,
     Scenario,
     evaluate,
     finance,
     load_preset,
     make_scenario,
+    median_entry_lag_years,
+    moving_market,
     preset_ids,
     presets,
+    still_market,
 )
 from model.fields import FIELD_CHOICES, flag_meanings
 from model.metrics import format_metric, metric_label, metric_spec
@@ -130,6 +134,16 @@ def deferred_view(module: str) -> Callable[[ViewContext], None]:
 def evaluate_cached(values: dict[str, Any]) -> Result:
     """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
     return evaluate(make_scenario(values))
+
+
+def readings_cached(scenario: Scenario, result: Result) -> Readings:
+    """The still-market and moving-market readings (:func:`model.market_readings`), each
+    through :func:`evaluate_cached`: one more ``evaluate`` (about 1-2 ms) where the scenario as
+    set is one of them, a cache hit on a rerun."""
+    still, moving = (
+        evaluate_cached(reading(scenario).model_dump()) for reading in (still_market, moving_market)
+    )
+    return Readings(scenario, result, still, moving, median_entry_lag_years())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -428,9 +442,10 @@ def _metric(
     label: str | None = None,
     inverse: bool = False,
     bands: dict[str, Any],
+    note: str = "",
 ) -> None:
-    """One KPI card: the value, its change against the preset, and a slot for its band
-    (filled by :func:`fill_bands` once the open tab is drawn)."""
+    """One KPI card: the value, its change against the preset, an optional note (a caption),
+    and a slot for its band (filled by :func:`fill_bands` once the open tab is drawn)."""
     now, ref = _value(result, name), _value(preset, name)
     delta = ui.metric_delta(name, now, ref)
     card = col.container(border=True, key=f"kpi_{name}")
@@ -441,6 +456,8 @@ def _metric(
         delta_color="inverse" if inverse else "normal",
         help=escape_markdown(help_text, keep_markup=True),
     )
+    if note:
+        card.caption(escape_markdown(note, keep_markup=True))
     bands[name] = card.empty()
 
 
@@ -463,8 +480,10 @@ def kpi_header(ctx: ViewContext) -> dict[str, Any]:
         format_metric("npv_busd", r.npv_busd),
         r,
         p,
-        f"{metric_spec('npv_busd').description} WACC {s.wacc:.1%}.",
+        f"{metric_spec('npv_busd').description} WACC {s.wacc:.1%}."
+        + (f" Two readings of these inputs: {ctx.readings.sentence()}" if ctx.readings else ""),
         bands=bands,
+        note="" if ctx.readings is None else readings_note(ctx.readings),
     )
     irr_value = format_metric("irr", r.irr)
     irr_help = metric_spec("irr").description
@@ -544,6 +563,29 @@ def kpi_header(ctx: ViewContext) -> dict[str, Any]:
         for col, (label, value, help_text) in zip(st.columns(3), entries, strict=False):
             _metric(col, names[label], value, r, p, help_text + ".", label=label, bands=bands)
     return bands
+
+
+def readings_note(readings: Readings) -> str:
+    """The NPV card's line with both readings (methodology §12.1), amounts kept on one line.
+
+    >>> from model import load_preset, market_readings
+    >>> note = readings_note(market_readings(load_preset("bofa-bear")))
+    >>> note.replace("\u00a0", " ")  # doctest: +ELLIPSIS
+    'Premium lasts: -US$ ... B · entrants catch up after 2 years: -US$ ... B'
+    """
+
+    def money(x: float) -> str:
+        return nbsp(format_metric("npv_busd", x))
+
+    return (
+        f"Premium lasts: {money(readings.still.npv_busd)} · entrants catch up after "
+        f"{nbsp(readings.lag_text())}: {money(readings.moving.npv_busd)}"
+    )
+
+
+def nbsp(text: str) -> str:
+    """Text whose amounts never break across lines (``US$`` / ``13.0 B``, ``2`` / ``years``)."""
+    return text.replace("US$ ", "US$\u00a0").replace(" B", "\u00a0B").replace(" year", "\u00a0year")
 
 
 def changed_summary(ctx: ViewContext) -> str:
@@ -654,12 +696,14 @@ def main_content() -> ViewContext:
     scenario, problems = state.scenario_from_session(st.session_state, base)
     for problem in problems:
         st.warning(escape_markdown(problem) + " Using the preset's values meanwhile.")
+    result = evaluate_cached(scenario.model_dump())
     ctx = ViewContext(
         preset_id=preset_id,
         scenario=scenario,
-        result=evaluate_cached(scenario.model_dump()),
+        result=result,
         preset_scenario=base,
         preset_result=evaluate_cached(base.model_dump()),
+        readings=readings_cached(scenario, result),
     )
     sync_url(preset_id, scenario)
     verdict_box = st.empty()
@@ -711,10 +755,7 @@ def band_caption(name: str, band: HeadlineBand) -> str:
     text = band.bands[name].text()
     if name == "npv_busd":
         text += f" · P(NPV > 0) {band.prob_npv_positive * 100:.0f}%"
-    # an amount never breaks across lines ("US$" / "13.0 B")
-    return (
-        text.replace("US$ ", "US$\u00a0").replace(" B", "\u00a0B").replace(" years", "\u00a0years")
-    )
+    return nbsp(text)  # an amount never breaks across lines ("US$" / "13.0 B")
 
 
 def run() -> None:

@@ -5,6 +5,7 @@ The public API::
     from model import Scenario, evaluate, evaluate_batch, Result, load_preset
     from model import tornado, grid, breakeven, monte_carlo, stress_tests   # analyst toolkit
     from model import derived   # the sweeps, maps and paths the charts draw
+    from model import market_readings  # a scenario's NPV if the market stays still or moves
 
 Everything is pure (no Streamlit, no Plotly), typed, and vectorised where it runs in batch.
 """
@@ -16,6 +17,13 @@ from model import derived, finance
 from model.conditions import CONDITIONS, Condition, conditions_of
 from model.data import DEFAULT_PRESET, assumptions, default_ranges, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS, GROUPS, HEADLINE_FIELDS, FieldSpec
+from model.readings import (
+    Readings,
+    market_readings,
+    median_entry_lag_years,
+    moving_market,
+    still_market,
+)
 from model.results import (
     BATCH_METRICS,
     METRIC_UNITS,
@@ -77,6 +85,7 @@ __all__ = [
     "Condition",
     "FieldSpec",
     "MonteCarloResult",
+    "Readings",
     "Result",
     "Scenario",
     "ScenarioError",
@@ -95,10 +104,14 @@ __all__ = [
     "grid",
     "load_preset",
     "make_scenario",
+    "market_readings",
+    "median_entry_lag_years",
     "monte_carlo",
+    "moving_market",
     "preset_ids",
     "presets",
     "shocks",
+    "still_market",
     "stress_scenarios",
     "stress_tests",
     "tornado",
