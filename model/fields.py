@@ -869,6 +869,20 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Nominal after-tax cost of capital of the marginal entrant; 0 keeps its profile's. "
         "Not used when the entrant is the builder.",
     ),
+    # Book life apart from service life (methodology section 11.8); after the entrant, so that
+    # random tables drawn field by field keep every older field's draws
+    FieldSpec(
+        "it_book_life_years",
+        "IT book depreciation life",
+        "years",
+        1.0,
+        15.0,
+        0.5,
+        BUILD,
+        "Life over which the IT is depreciated in the accounts (reported EBIT, EPS, ROIC, book "
+        "value); what is left at an early retirement is written off. Moves no cash: the IT "
+        "life sets the refresh and the tax straight-line.",
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}

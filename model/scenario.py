@@ -267,6 +267,8 @@ class Scenario(BaseModel):
     # The marginal entrant (a code of FIELD_SPECS["entrant_profile"].choices; 0 = builder)
     entrant_profile: int = _f("entrant_profile")
     entrant_wacc: float = _f("entrant_wacc")
+    # Book life apart from the service life (methodology section 11.8)
+    it_book_life_years: float = _f("it_book_life_years")
 
     @field_validator("*", mode="before")
     @classmethod

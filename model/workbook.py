@@ -276,8 +276,9 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
         ),
         Row(
             "depreciation",
-            "book depreciation (straight line)",
-            "{operating}*(cost_it_busd/it_life_years+cost_facility_busd/facility_life_years)",
+            "book depreciation (IT over its book life with write-offs, section 11.8)",
+            "{it_book_charged}-{it_book_charged@prev}"
+            "+{operating}*cost_facility_busd/facility_life_years",
         ),
         Row(
             "tax_depreciation",
@@ -380,10 +381,30 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
             ),
             Row(
                 f"book_depreciation_{cls}",
-                f"book depreciation, {cls}",
+                f"straight line over the service life, {cls} (the tax straight-line)",
                 f"{{operating}}*({cost}/{life})",
             ),
         ]
+    # the IT's book charge by the end of the year's operating part (section 11.8): vintages
+    # retired n, the age a of the one in service, cost / L_b (n min(L_b, L_s) + min(a, L_b))
+    # plus n write-offs of cost max(1 - L_s / L_b, 0)
+    op_end = "(MIN(MAX({year}+1,build_years),horizon_years)-build_years)"
+    workings += [
+        Row(
+            "it_retired_by_end",
+            "IT vintages retired by the year's end (at most the last started)",
+            f"MIN(INT(ROUND({op_end}/it_life_years,9)),last_it_vintage)",
+            "0.000",
+        ),
+        Row(
+            "it_book_charged",
+            "IT book charge to date: depreciation over the book life and write-offs",
+            "cost_it_busd/it_book_life_years*({it_retired_by_end}*MIN(it_book_life_years,"
+            f"it_life_years)+MIN({op_end}-{{it_retired_by_end}}*it_life_years,"
+            "it_book_life_years))+{it_retired_by_end}*cost_it_busd*"
+            "MAX(1-it_life_years/it_book_life_years,0)",
+        ),
+    ]
     workings += [
         Row(
             "capex_facility",
@@ -604,10 +625,10 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "nbv_it_end_busd",
-        "cost_it_busd*MIN(MAX(((last_it_vintage+1)*it_life_years-(horizon_years-build_years))"
-        "/it_life_years,0),1)",
+        "cost_it_busd*MAX(1-(horizon_years-build_years-last_it_vintage*it_life_years)"
+        "/it_book_life_years,0)",
         "US$ B",
-        "book value of the IT at the horizon",
+        "book value of the IT at the horizon (over its book life, section 11.8)",
     ),
     (
         "nbv_facility_end_busd",
@@ -618,9 +639,10 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "book_tax",
-        "IF(AND(macrs_depreciation=0,bonus_depreciation_share=0),1,0)",
+        "IF(AND(macrs_depreciation=0,bonus_depreciation_share=0,"
+        "it_book_life_years=it_life_years),1,0)",
         "flag",
-        "1: tax depreciation is book depreciation",
+        "1: tax depreciation is book depreciation (straight line, book life = service life)",
     ),
     (
         "facility_bonus_share",
