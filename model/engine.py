@@ -172,6 +172,11 @@ def _last_vintage(life: FloatArray, build: FloatArray, horizon: FloatArray) -> F
     return np.maximum(np.ceil(np.round((horizon - build) / life, 9)) - 1.0, 0.0)
 
 
+def _life_left(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
+    """Years left at the horizon of the vintage of a class in service then (S,)."""
+    return np.asarray((_last_vintage(life, build, horizon) + 1.0) * life - (horizon - build))
+
+
 def _refresh_capex(
     cost: FloatArray, life: FloatArray, build: FloatArray, horizon: FloatArray, t: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -1589,6 +1594,7 @@ def _metrics_and_financing(
             facility_residual_cash=fac_cash,
             facility_basis_end=tx.basis_fac_end,
             facility_build_cost=cap.cost_fac,
+            facility_life_left=_life_left(p["facility_life_years"], tl.build, tl.horizon),
             operating=tl.operating,
             last_year=res.last_year,
             build_years=tl.build,

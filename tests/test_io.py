@@ -37,7 +37,8 @@ def test_files_carry_every_field_with_units() -> None:
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
     assert doc["scenario"]["entrant_profile"] == "neocloud"
-    assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), "entrant_profile": "neocloud"}
+    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc"}
+    assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), **names}
 
 
 def test_flat_and_partial_documents() -> None:
