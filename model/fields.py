@@ -682,7 +682,8 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.0025,
         FINANCING,
         "Interest on the opening balance each year; also the cost of debt that discounts the "
-        "tax shield and the campus-lease flows.",
+        "debt's flows and its tax shield (the campus lease is valued at the lessee borrowing "
+        "rate).",
     ),
     FieldSpec(
         "debt_tenor_years",
@@ -748,7 +749,8 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.0025,
         FINANCING,
         "Return the lessor requires: the builder's level rent in operating years recovers the "
-        "lessor's funding at this yield, net of the guaranteed residual.",
+        "lessor's funding at this yield, with the lessor's share of the campus at the end of "
+        "the priced lease.",
     ),
     FieldSpec(
         "campus_rvg_share",

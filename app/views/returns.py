@@ -177,7 +177,8 @@ def _financing_section(ctx: ViewContext) -> None:
             "builder's own cash flows differ: equity IRR "
             f"{format_metric('equity_irr', r.equity_irr)}, NPV to equity "
             f"{format_metric('npv_equity_busd', r.npv_equity_busd)} (adjusted present value: the "
-            "unlevered NPV plus the value of the financing at the cost of debt)."
+            "unlevered NPV plus the debt's flows and tax shield at the cost of debt and the "
+            "campus lease's at the lessee's after-tax borrowing rate, methodology §11.9)."
         )
     )
     table = charts.sources_and_uses(r)
