@@ -134,3 +134,14 @@ def test_batch_equals_single_with_a_book_life_apart() -> None:
         one = evaluate(base.replace(**row.to_dict()))
         assert batch["roic"][i] == pytest.approx(one.roic, rel=1e-12)
         assert batch["npv_busd"][i] == pytest.approx(one.npv_busd, rel=1e-12)
+
+
+def test_every_legacy_field_names_the_version_that_added_it() -> None:
+    from model.io import LEGACY_FIELDS, LEGACY_SINCE, READ_VERSIONS
+
+    assert set(LEGACY_FIELDS) == set(LEGACY_SINCE)
+    assert all(v in READ_VERSIONS and v > min(READ_VERSIONS) for v in LEGACY_SINCE.values())
+    # a version-2 file keeps its entrant as written but lacks the book life: its IT life's
+    text = 'version = 2\npreset = "coreweave-spv"\n[scenario]\nit_life_years = 4.0\n'
+    s = parse_scenario_text(text, "toml")[0]
+    assert s.it_book_life_years == 4.0 and s.entrant_profile_name == "neocloud"
