@@ -41,7 +41,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
-from model.io import LEGACY_VALUES, legacy_values
+from model.io import LEGACY_FIELDS, legacy_values
 from model.scenario import MAX_SUGGESTIONS, choice_text, value_from_text
 
 PRESET_PARAM = "preset"
@@ -90,7 +90,9 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     --------
     >>> from model import load_preset
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5))
-    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud'}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud',
+     'it_book_life_years': '5.5'}
     >>> query_params_for("bofa-base", load_preset("bofa-base"))
     {'preset': 'bofa-base'}
     """
@@ -98,8 +100,8 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     params = {PRESET_PARAM: preset_id}
     changed = scenario.diff(base)
     # with any change, always written: a link with fields but without them has their old
-    # meaning (model.io.LEGACY_VALUES); a link of a preset alone shows the preset as it is
-    for name in [*changed, *(k for k in LEGACY_VALUES if changed and k not in changed)]:
+    # meaning (model.io.LEGACY_VALUES, LEGACY_FROM); a link of a preset alone shows the preset as it is
+    for name in [*changed, *(k for k in LEGACY_FIELDS if changed and k not in changed)]:
         params[name] = format_value(name, getattr(scenario, name))
     return params
 
@@ -249,7 +251,9 @@ def parse_query_params(
     if overrides:
         # a link that sets fields but not one added since means what it meant when written
         # (unknown parameters and refused values set nothing, so they do not make a link old)
-        overrides = {**legacy_values(str(k) for k in params), **overrides}
+        given = [str(k) for k in params]
+        old = legacy_values(given, {**base.model_dump(), **overrides})
+        overrides = {**old, **overrides}
     try:
         scenario = base.replace(**overrides)
     except ScenarioError as exc:

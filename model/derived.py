@@ -384,3 +384,46 @@ __all__ = [
     "resale_lease_sweep",
     "revenue_per_gw_sweep",
 ]
+
+
+# ---- depreciation life (methodology section 11.8) --------------------------------------------
+#: Book lives the depreciation-life panel compares (years): the critics' ~3-year economic life,
+#: Meta's 5.5 (10-K) and the peers' 6 (Microsoft, Alphabet, Amazon, CoreWeave).
+BOOK_LIFE_GRID: tuple[float, ...] = (3.0, 5.5, 6.0)
+
+
+@lru_cache(maxsize=128)
+def depreciation_life_paths(scenario: Scenario) -> pd.DataFrame:
+    """Reported operating income and EPS by year for each book life of :data:`BOOK_LIFE_GRID`
+    against the cash they do not change (one engine pass, methodology section 11.8).
+
+    Long table, one row per book life and year: ``book_life_years``, ``year``,
+    ``operating_income_busd`` (reported EBIT), ``reported_tax_busd`` (GAAP tax expense: the tax
+    rate on pre-tax book income, ``tax_rate x (ebit + residual_gain - interest)``, current and
+    deferred together), ``net_income_busd``, ``eps_usd`` (net income per diluted share, US$),
+    ``pretax_cash_busd`` (EBITDA - capex + residual value: the same for every book life) and
+    ``cash_per_share_usd`` (FCF to equity per share). Years from the first to the last of the
+    horizon.
+    """
+    lives = np.asarray(BOOK_LIFE_GRID, dtype=np.float64)
+    out = batch_tables(pd.DataFrame({"it_book_life_years": lives}), scenario)
+    n_years = int(out.horizon_years[0])
+    lines = {k: v[:, :n_years] for k, v in out.lines.items()}
+    pretax_book = lines["ebit"] + lines["residual_gain"] - lines["interest"]
+    reported_tax = scenario.tax_rate * pretax_book
+    net_income = pretax_book - reported_tax
+    shares = scenario.shares_outstanding_b
+    pretax_cash = lines["ebitda"] - lines["capex"] + lines["residual_value"]
+    years = np.tile(out.years[:n_years], len(lives))
+    return pd.DataFrame(
+        {
+            "book_life_years": np.repeat(lives, n_years),
+            "year": years.astype(np.int64),
+            "operating_income_busd": lines["ebit"].ravel(),
+            "reported_tax_busd": reported_tax.ravel(),
+            "net_income_busd": net_income.ravel(),
+            "eps_usd": (net_income / shares).ravel(),
+            "pretax_cash_busd": pretax_cash.ravel(),
+            "cash_per_share_usd": (lines["fcf_to_equity"] / shares).ravel(),
+        }
+    )

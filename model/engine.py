@@ -172,6 +172,11 @@ def _last_vintage(life: FloatArray, build: FloatArray, horizon: FloatArray) -> F
     return np.maximum(np.ceil(np.round((horizon - build) / life, 9)) - 1.0, 0.0)
 
 
+def _life_left(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
+    """Years left at the horizon of the vintage of a class in service then (S,)."""
+    return np.asarray((_last_vintage(life, build, horizon) + 1.0) * life - (horizon - build))
+
+
 def _refresh_capex(
     cost: FloatArray, life: FloatArray, build: FloatArray, horizon: FloatArray, t: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -411,7 +416,11 @@ class _Capital:
 
     ``cost_it``, ``cost_fac`` (S,) are the first build's IT and facility cost, ``build_spend``,
     ``refresh_it``, ``refresh_fac``, ``capex_refresh``, ``capex`` (S, T) the spend per year,
-    ``nbv_it``, ``nbv_fac`` (S,) the net book values at the horizon end.
+    ``nbv_it``, ``nbv_fac`` (S,) the net book values at the horizon end (the IT's over its book
+    life), ``book_it`` (S, T) the IT's book depreciation with its write-offs at retirement
+    (section 11.8), ``straight_it`` (S, T) and ``service_nbv_it`` (S,) the straight line over the
+    service life and what it leaves (the tax straight-line, section 11.2), ``book_is_service``
+    whether every row's book life is its service life (then the two are the same arrays).
     """
 
     gw: FloatArray
@@ -424,6 +433,47 @@ class _Capital:
     nbv_fac: FloatArray
     capex_refresh: FloatArray
     capex: FloatArray
+    book_it: FloatArray
+    straight_it: FloatArray
+    service_nbv_it: FloatArray
+    book_is_service: bool
+
+
+def _book_it(
+    p: dict[str, FloatArray], tl: _Timeline, cost_it: FloatArray, op_width: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """IT book depreciation per year (S, T) and the IT's book value at the horizon (S,) over the
+    book life ``L_b`` apart from the service life ``L_s`` (methodology section 11.8).
+
+    Each vintage (service ``[b + k L_s, b + (k + 1) L_s)``) is charged ``cost / L_b`` a year
+    while its age is below ``L_b``; a vintage retired before its book life ends has the rest,
+    ``cost (1 - L_s / L_b)``, written off at its retirement. With ``u = z - b``, ``n(z)`` the
+    vintages retired by ``z`` (at most ``k_last``) and ``a = u - n L_s`` the age of the one in
+    service, the charge by ``z`` is ``cost / L_b (n min(L_b, L_s) + min(a, L_b))`` plus
+    ``n cost max(1 - L_s / L_b, 0)``; year t is charged its difference between the ends of the
+    year's operating part. A vintage that reaches the horizon keeps ``cost max(1 - a / L_b, 0)``.
+    """
+    life_s = p["it_life_years"][:, None]
+    life_b = p["it_book_life_years"][:, None]
+    b, h_end = tl.b, tl.h_end
+    k_last = _last_vintage(life_s, b, h_end)
+    cost = cost_it[:, None]
+    write_off = cost * np.maximum(1.0 - life_s / life_b, 0.0)
+
+    def charged(z: FloatArray) -> FloatArray:
+        u = np.maximum(z - b, 0.0)
+        n = np.minimum(np.floor(np.round(u / life_s, 9)), k_last)
+        age = u - n * life_s
+        return np.asarray(
+            cost / life_b * (n * np.minimum(life_b, life_s) + np.minimum(age, life_b))
+            + n * write_off
+        )
+
+    lo = _clamp(tl.t, b, h_end)
+    book = np.where(op_width > 0.0, charged(lo + op_width) - charged(lo), 0.0)
+    age_end = (h_end - b - k_last * life_s)[:, 0]
+    nbv_end = cost_it * np.maximum(1.0 - age_end / p["it_book_life_years"], 0.0)
+    return book, nbv_end
 
 
 def _capital(p: dict[str, FloatArray], tl: _Timeline) -> _Capital:
@@ -444,6 +494,13 @@ def _capital(p: dict[str, FloatArray], tl: _Timeline) -> _Capital:
     refresh_it, nbv_it = _refresh_capex(cost_it, p["it_life_years"], build, tl.horizon, t)
     refresh_fac, nbv_fac = _refresh_capex(cost_fac, p["facility_life_years"], build, tl.horizon, t)
     capex_refresh = refresh_it + refresh_fac
+    op_width = _clamp(t + 1.0, b, tl.h_end) - _clamp(t, b, tl.h_end)
+    straight_it = op_width * (cost_it / p["it_life_years"])[:, None]
+    book_is_service = bool(np.array_equal(p["it_book_life_years"], p["it_life_years"]))
+    if book_is_service:
+        book_it, nbv_book_it = straight_it, nbv_it
+    else:
+        book_it, nbv_book_it = _book_it(p, tl, cost_it, op_width)
     return _Capital(
         gw=_col(p, "gw_built"),
         cost_it=cost_it,
@@ -451,10 +508,14 @@ def _capital(p: dict[str, FloatArray], tl: _Timeline) -> _Capital:
         build_spend=build_spend,
         refresh_it=refresh_it,
         refresh_fac=refresh_fac,
-        nbv_it=nbv_it,
+        nbv_it=nbv_book_it,
         nbv_fac=nbv_fac,
         capex_refresh=capex_refresh,
         capex=build_spend + capex_refresh,
+        book_it=book_it,
+        straight_it=straight_it,
+        service_nbv_it=nbv_it,
+        book_is_service=book_is_service,
     )
 
 
@@ -1275,10 +1336,13 @@ def _operations(
         procurement_cost = np.zeros_like(revenue)
     if hosted:
         ebitda -= licence_fee
-    depreciation = (
-        op_width
-        * (cap.cost_it / p["it_life_years"] + cap.cost_fac / p["facility_life_years"])[:, None]
-    )
+    if cap.book_is_service:
+        depreciation = (
+            op_width
+            * (cap.cost_it / p["it_life_years"] + cap.cost_fac / p["facility_life_years"])[:, None]
+        )
+    else:  # the IT over its book life (section 11.8)
+        depreciation = cap.book_it + op_width * (cap.cost_fac / p["facility_life_years"])[:, None]
     return _Operations(
         revenue_lease=revenue_lease,
         revenue_hosting=revenue_hosting,
@@ -1411,7 +1475,10 @@ def _tax(
     sections 3 and 11.2)."""
     op_width, residual_gain = vt.op_width, res.residual_gain
     book_fac = op_width * (cap.cost_fac / p["facility_life_years"])[:, None]
-    book_tax = not (p["macrs_depreciation"].any() or p["bonus_depreciation_share"].any())
+    # tax straight-line is over the service life: the book life (section 11.8) moves no cash
+    book_tax = cap.book_is_service and not (
+        p["macrs_depreciation"].any() or p["bonus_depreciation_share"].any()
+    )
     base_shift: FloatArray | None = None
     if book_tax:
         # tax depreciation is book: the same numbers as before, without float noise
@@ -1425,7 +1492,7 @@ def _tax(
         tax_dep = tax_depreciation(
             placed_it=np.where(at_start, cap.cost_it[:, None], 0.0) + cap.refresh_it,
             placed_facility=np.where(at_start, cap.cost_fac[:, None], 0.0) + cap.refresh_fac,
-            book_it=op_width * (cap.cost_it / p["it_life_years"])[:, None],
+            book_it=cap.straight_it,
             book_facility=book_fac,
             active=tl.active,
             macrs=p["macrs_depreciation"],
@@ -1527,6 +1594,7 @@ def _metrics_and_financing(
             facility_residual_cash=fac_cash,
             facility_basis_end=tx.basis_fac_end,
             facility_build_cost=cap.cost_fac,
+            facility_life_left=_life_left(p["facility_life_years"], tl.build, tl.horizon),
             operating=tl.operating,
             last_year=res.last_year,
             build_years=tl.build,

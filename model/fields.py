@@ -120,6 +120,8 @@ FINANCING = "Financing"
 GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE, FINANCING)
 #: Values of ``entrant_profile`` in code order (0 = builder, the meaning before entrants).
 ENTRANT_PROFILES: tuple[str, ...] = ("builder", "neocloud", "hyperscaler")
+#: Values of ``debt_sizing`` in code order (0 = ltc, the meaning before DSCR sizing).
+DEBT_SIZINGS: tuple[str, ...] = ("ltc", "dscr")
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -680,7 +682,8 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.0025,
         FINANCING,
         "Interest on the opening balance each year; also the cost of debt that discounts the "
-        "tax shield and the campus-lease flows.",
+        "debt's flows and its tax shield (the campus lease is valued at the lessee borrowing "
+        "rate).",
     ),
     FieldSpec(
         "debt_tenor_years",
@@ -746,18 +749,20 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.0025,
         FINANCING,
         "Return the lessor requires: the builder's level rent in operating years recovers the "
-        "lessor's funding at this yield, net of the guaranteed residual.",
+        "lessor's funding at this yield, with the lessor's share of the campus at the end of "
+        "the priced lease.",
     ),
     FieldSpec(
         "campus_rvg_share",
         "Residual-value guarantee",
-        "fraction of the lessor's facility cost",
+        "fraction of the lessor's unrecovered balance",
         0.0,
         1.0,
         0.05,
         FINANCING,
-        "At the horizon the builder pays the lessor any shortfall of the campus's value below "
-        "this share of its build cost.",
+        "At the horizon the builder pays the lessor any shortfall of the lessor's share of the "
+        "campus's value below this share of the lessor's unrecovered balance (its funding at "
+        "its yield less the rent received): 1 makes the lessor whole, as Hyperion's bonds are.",
     ),
     FieldSpec(
         "campus_lease_priced_years",
@@ -868,6 +873,67 @@ _SPECS: tuple[FieldSpec, ...] = (
         EFFICIENCY,
         "Nominal after-tax cost of capital of the marginal entrant; 0 keeps its profile's. "
         "Not used when the entrant is the builder.",
+    ),
+    # Book life apart from service life (methodology section 11.8); after the entrant, so that
+    # random tables drawn field by field keep every older field's draws
+    FieldSpec(
+        "it_book_life_years",
+        "IT book depreciation life",
+        "years",
+        1.0,
+        15.0,
+        0.5,
+        BUILD,
+        "Life over which the IT is depreciated in the accounts (reported EBIT, EPS, ROIC, book "
+        "value); what is left at an early retirement is written off. Moves no cash: the IT "
+        "life sets the refresh and the tax straight-line.",
+    ),
+    # Leases and financing at their own rates (methodology sections 11.9 and 11.10)
+    FieldSpec(
+        "lessee_borrowing_rate",
+        "Lessee borrowing rate",
+        "fraction per year (pre-tax)",
+        0.0,
+        0.3,
+        0.0025,
+        FINANCING,
+        "The builder's incremental borrowing rate: the campus lease's flows are valued at it "
+        "after tax, (1 - tax rate) x this rate (Myers, Dill and Bautista 1976).",
+    ),
+    FieldSpec(
+        "debt_sizing",
+        "Debt sizing",
+        "choice: ltc, dscr",
+        0,
+        1,
+        1,
+        FINANCING,
+        "ltc: debt is the loan-to-cost share of the build; dscr: the smaller of that and the "
+        "debt the cash flow available for debt service carries at the target DSCR over the "
+        "tenor.",
+        integer=True,
+        choices=DEBT_SIZINGS,
+    ),
+    FieldSpec(
+        "campus_colocation_rent_busd_per_gw_year",
+        "Colocation rent",
+        "US$ B per GW-year (today)",
+        0.0,
+        10.0,
+        0.05,
+        FINANCING,
+        "Rent a campus earns leased as colocation (powered shell, no IT): what the lessor's "
+        "campus is worth when the builder leaves at the end of the initial term.",
+    ),
+    FieldSpec(
+        "campus_colocation_rent_growth",
+        "Colocation rent growth",
+        "fraction per year",
+        -0.1,
+        0.1,
+        0.005,
+        FINANCING,
+        "Yearly growth of the colocation rent from today.",
     ),
 )
 

@@ -47,6 +47,7 @@ class ProjectFlows:
     facility_residual_cash: FloatArray  # (S,) at the horizon
     facility_basis_end: FloatArray  # (S,) tax basis left at the horizon
     facility_build_cost: FloatArray  # (S,)
+    facility_life_left: FloatArray  # (S,) years of the facility in service at the horizon left
     operating: BoolArray
     last_year: BoolArray
     build_years: FloatArray
@@ -109,29 +110,9 @@ def finance_project(
 
     # ---- campus lease (builder as lessee) ---------------------------------------------------
     lessor_funding = s * f.capex_facility
-    guarantee = p["campus_rvg_share"] * p["campus_lease_share"] * f.facility_build_cost
-    # level rent in operating years recovering the lessor's funding at its yield, net of the
-    # guaranteed residual at the horizon: PV_y(rent) + PV_y(guarantee) = PV_y(funding)
-    disc_y = finance.discount_factors(p["campus_lease_yield"], n_t)
-    funded_pv = (lessor_funding * disc_y).sum(axis=1)
-    guarantee_pv = guarantee * np.where(f.last_year, disc_y, 0.0).sum(axis=1)
-    annuity_pv = np.where(f.operating, disc_y, 0.0).sum(axis=1)
-    # rent priced over a longer lease than the years modelled (its renewals): the builder leaves
-    # at the horizon, the initial term, and the guarantee settles there (methodology 11.1)
-    priced = np.maximum(p["campus_lease_priced_years"], f.horizon - f.build_years)
-    longer = priced > f.horizon - f.build_years
-    if np.any(longer):
-        log_y = np.log1p(p["campus_lease_yield"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_year = -np.expm1(-priced * log_y) / p["campus_lease_yield"]
-        per_year = np.where(p["campus_lease_yield"] > 1e-12, per_year, priced)
-        annuity_pv = np.where(longer, np.exp((1.0 - f.build_years) * log_y) * per_year, annuity_pv)
-        guarantee_at_end = guarantee * np.exp(-(f.build_years + priced - 1.0) * log_y)
-        guarantee_pv = np.where(longer, guarantee_at_end, guarantee_pv)
-    level_rent = np.maximum(funded_pv - guarantee_pv, 0.0) / np.maximum(annuity_pv, 1e-300)
-    rent = np.where(f.operating, level_rent[:, None], 0.0)
-    handover = p["campus_lease_share"] * f.facility_residual_cash
-    shortfall = np.maximum(guarantee - handover, 0.0)
+    terms = _campus_lease(p, f, lessor_funding)
+    rent = np.where(f.operating, terms.level_rent[:, None], 0.0)
+    handover, shortfall = terms.handover, terms.shortfall
     end_payment = np.where(f.last_year, (handover + shortfall)[:, None], 0.0)
     lease_flow = lessor_funding - rent - end_payment
     facility_gain = f.facility_residual_cash - f.facility_basis_end
@@ -155,6 +136,12 @@ def finance_project(
     last_repay = f.build_years + n_repay - 1.0
     sculpted = p["debt_sculpted"] > 0.5
     target = p["target_dscr"]
+    by_dscr = (p["debt_sizing"] > 0.5) & (loan_to_cost > 0)
+    if np.any(by_dscr):
+        scale = _dscr_scale(
+            draw_cash, cfads_pre, rd, target, sculpted, f.build_years, last_repay, n_repay
+        )
+        draw_cash = draw_cash * np.where(by_dscr, scale, 1.0)[:, None]
     drawdown = np.zeros((n, n_t))
     interest = np.zeros((n, n_t))
     repayment = np.zeros((n, n_t))
@@ -202,8 +189,15 @@ def finance_project(
     tax_levered = np.where(financed, tax_levered, f.tax_unlevered)
 
     # ---- metrics ----------------------------------------------------------------------------
+    # APV (methodology 11.1, 11.9): the lease's flows (with their tax) at the lessee's after-tax
+    # borrowing rate, the debt's (with its interest tax shield) at the cost of debt
     disc_d = finance.discount_factors(rd, n_t)
-    side = ((project_equity - f.fcf) * disc_d).sum(axis=1)
+    lease_side = cfads_pre - f.fcf
+    debt_side = project_equity - cfads_pre
+    side = (debt_side * disc_d).sum(axis=1)
+    if leased:
+        lessee_rate = p["lessee_borrowing_rate"] * (1.0 - rate)
+        side = side + (lease_side * finance.discount_factors(lessee_rate, n_t)).sum(axis=1)
     npv_equity = np.where(financed[:, 0], keep[:, 0] * (f.npv_unlevered + side), f.npv_unlevered)
     rows = np.flatnonzero(financed[:, 0])
     equity_irr = f.irr.copy()
@@ -268,3 +262,145 @@ __all__ = [
     "has_financing",
     "unfinanced",
 ]
+
+
+@dataclass(frozen=True)
+class CampusLease:
+    """The campus lease's terms per scenario (S,), US$ B (methodology 11.1 and 11.9).
+
+    ``level_rent`` the rent a year; ``campus_value`` the campus at the horizon (the project's
+    residual of it where the lease runs to the horizon, the present value of colocation rent
+    where the builder leaves before the priced term); ``balance`` the lessor's unrecovered
+    balance at the horizon; ``guarantee`` the part of it guaranteed; ``lessor_payoff``
+    ``max(s x campus_value, guarantee)``; ``handover`` the builder's share of the project's
+    residual given up (``s x R``) and ``shortfall`` the guarantee it pays,
+    ``max(guarantee - s x campus_value, 0)``.
+    """
+
+    level_rent: FloatArray
+    campus_value: FloatArray
+    balance: FloatArray
+    guarantee: FloatArray
+    lessor_payoff: FloatArray
+    handover: FloatArray
+    shortfall: FloatArray
+
+
+def colocation_value(
+    p: dict[str, FloatArray], at_year: FloatArray, life_left: FloatArray
+) -> FloatArray:
+    """Present value at the end of year ``at_year`` (S,) of the campus's colocation rent over
+    ``life_left`` (S,) years, at the lessor's yield (methodology 11.9), US$ B.
+
+    ``V = c x GW x (1 + g)^at_year x sum_{j=1..l} q^j = c GW (1 + g)^at_year q (1 - q^l) / (1 - q)``
+    with ``q = (1 + g) / (1 + y)`` (``l`` years where ``q = 1``; ``l`` need not be whole).
+    """
+    g = p["campus_colocation_rent_growth"]
+    y = p["campus_lease_yield"]
+    life = np.maximum(life_left, 0.0)
+    log_q = np.log1p(g) - np.log1p(y)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        annuity = np.exp(log_q) * -np.expm1(life * log_q) / -np.expm1(log_q)
+    annuity = np.where(np.abs(log_q) > 1e-12, annuity, life)
+    rent_now = p["campus_colocation_rent_busd_per_gw_year"] * p["gw_built"]
+    return np.asarray(rent_now * np.exp(at_year * np.log1p(g)) * annuity, dtype=np.float64)
+
+
+def _campus_lease(
+    p: dict[str, FloatArray], f: ProjectFlows, lessor_funding: FloatArray
+) -> CampusLease:
+    """The level rent, the lessor's unrecovered balance and the guarantee (methodology 11.9).
+
+    The rent ``Q`` in the operating years of the priced lease (``M = max(priced, N)`` years)
+    recovers the lessor's funding at its yield ``y`` with the lessor's payoff at the priced end:
+    ``sum Q v_t + P_M v_(B+M-1) = sum s K_t v_t``. Renewed through the horizon (``M = N``) the
+    payoff is the lessor's share of the campus as the project counts it, ``P = s R``; priced
+    longer (the builder leaves at the horizon), it is the share of the campus's colocation value
+    at the priced end over what is left then of the facility in service at the horizon. At the
+    horizon the lessor's unrecovered balance is ``B_H = sum_t (s K_t - Q_t)(1 + y)^(H-1-t)``;
+    the guarantee is ``g B_H``; the lessor receives ``max(s V_H, g B_H)`` and the builder hands
+    over ``s R`` plus the shortfall ``max(g B_H - s V_H, 0)``.
+    """
+    n_t = lessor_funding.shape[1]
+    share = p["campus_lease_share"]
+    y = p["campus_lease_yield"]
+    n_op = f.horizon - f.build_years
+    disc_y = finance.discount_factors(y, n_t)
+    funded_pv = (lessor_funding * disc_y).sum(axis=1)
+    v_end = np.where(f.last_year, disc_y, 0.0).sum(axis=1)
+    annuity_pv = np.where(f.operating, disc_y, 0.0).sum(axis=1)
+    residual = f.facility_residual_cash
+    campus_value = residual
+    terminal_pv = share * residual * v_end
+    # rent priced over a longer lease than the years modelled (its renewals): the builder leaves
+    # at the horizon, the initial term (methodology 11.1, 11.9)
+    priced = np.maximum(p["campus_lease_priced_years"], n_op)
+    longer = priced > n_op
+    if np.any(longer):
+        log_y = np.log1p(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_year = -np.expm1(-priced * log_y) / y
+        per_year = np.where(y > 1e-12, per_year, priced)
+        annuity_pv = np.where(longer, np.exp((1.0 - f.build_years) * log_y) * per_year, annuity_pv)
+        end_priced = f.build_years + priced - 1.0
+        value_priced = colocation_value(p, end_priced, f.facility_life_left - (priced - n_op))
+        terminal_pv = np.where(
+            longer, share * value_priced * np.exp(-end_priced * log_y), terminal_pv
+        )
+        value_exit = colocation_value(p, f.horizon - 1.0, f.facility_life_left)
+        campus_value = np.where(longer, value_exit, residual)
+    level_rent = np.maximum(funded_pv - terminal_pv, 0.0) / np.maximum(annuity_pv, 1e-300)
+    # unrecovered balance at the horizon: funding less the rent paid, carried at the yield
+    rent_pv = level_rent * np.where(f.operating, disc_y, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        carried = (funded_pv - rent_pv) / np.where(v_end > 0.0, v_end, 1.0)
+    balance = np.where(v_end > 0.0, carried, 0.0)
+    guarantee = p["campus_rvg_share"] * np.maximum(balance, 0.0)
+    lessor_share = share * campus_value
+    shortfall = np.maximum(guarantee - lessor_share, 0.0)
+    return CampusLease(
+        level_rent=level_rent,
+        campus_value=campus_value,
+        balance=balance,
+        guarantee=guarantee,
+        lessor_payoff=np.maximum(lessor_share, guarantee),
+        handover=share * residual,
+        shortfall=shortfall,
+    )
+
+
+def _dscr_scale(
+    draw_cash: FloatArray,
+    cfads: FloatArray,
+    rd: FloatArray,
+    target: FloatArray,
+    sculpted: NDArray[np.bool_],
+    build_years: FloatArray,
+    last_repay: FloatArray,
+    n_repay: FloatArray,
+) -> FloatArray:
+    """Share of the loan-to-cost draws kept under DSCR sizing (methodology 11.10), (S,).
+
+    The loan-to-cost balance at completion (interest capitalised) is
+    ``D_LTC = sum_{t<B} draw_t (1 + r)^(B-1-t)``; the debt the cash flow available for debt
+    service carries at the target DSCR ``d`` over the repayment years is, sculpted,
+    ``D_DSCR = sum_{t=B}^{B+m-1} max(CFADS_t, 0) / d x (1 + r)^-(t-B+1)`` and, level,
+    ``min_t max(CFADS_t, 0) / d x (1 - (1 + r)^-m) / r``. The debt is ``min(D_LTC, D_DSCR)``:
+    every draw is scaled by ``min(1, D_DSCR / D_LTC)``.
+    """
+    n_t = cfads.shape[1]
+    t = np.arange(n_t, dtype=np.float64)[None, :]
+    b = build_years[:, None]
+    log_r = np.log1p(rd)[:, None]
+    d_ltc = (np.where(t < b, draw_cash, 0.0) * np.exp((b - 1.0 - t) * log_r)).sum(axis=1)
+    repaying = (t >= b) & (t <= last_repay[:, None])
+    cover = np.maximum(cfads, 0.0) / target[:, None]
+    sculpt = np.where(repaying, cover * np.exp(-(t - b + 1.0) * log_r), 0.0).sum(axis=1)
+    lowest = np.min(np.where(repaying, cover, np.inf), axis=1, initial=np.inf)
+    lowest = np.where(np.isfinite(lowest), lowest, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annuity = np.where(rd > 1e-12, -np.expm1(-n_repay * np.log1p(rd)) / rd, n_repay)
+    capacity = np.where(sculpted, sculpt, lowest * annuity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = capacity / np.where(d_ltc > 0.0, d_ltc, 1.0)
+    return np.asarray(np.where(d_ltc > 0.0, np.minimum(1.0, ratio), 1.0), dtype=np.float64)

@@ -43,16 +43,26 @@ from model.scenario import (
 )
 
 FORMAT_ID = "ai-dc-returns/scenario"
-#: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder").
-FORMAT_VERSION = 2
-#: Versions read: a version-1 file means what it meant (see :data:`LEGACY_VALUES`).
-READ_VERSIONS = (1, 2)
+#: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder");
+#: version 3 adds ``it_book_life_years`` (older files load it as their ``it_life_years``).
+FORMAT_VERSION = 3
+#: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
+READ_VERSIONS = (1, 2, 3)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
 #: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder").
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
 LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0}
+#: Fields whose old meaning is another field's value: a file or link without
+#: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
+#: life before book and service lives were apart; methodology section 11.8).
+LEGACY_FROM: dict[str, str] = {"it_book_life_years": "it_life_years"}
+#: Every field an old file or link may lack (written in every link that changes a field).
+LEGACY_FIELDS: tuple[str, ...] = (*LEGACY_VALUES, *LEGACY_FROM)
+#: The file format version that added each of :data:`LEGACY_FIELDS`: a file of an older version
+#: without the field takes its old meaning; a file of that version or later, the preset's value.
+LEGACY_SINCE: dict[str, int] = {"entrant_profile": 2, "it_book_life_years": 3}
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
 #: as 1,000,000 bytes in the browser (1,048,576 on the server, envelope included), so 1,000,000
@@ -105,16 +115,29 @@ def scenario_document(
     return doc
 
 
-def legacy_values(given: Iterable[str]) -> dict[str, int]:
-    """Values of :data:`LEGACY_VALUES` for the fields not in ``given`` (an old file or link).
+def legacy_values(
+    given: Iterable[str], values: Mapping[str, Any] | None = None, version: int | None = None
+) -> dict[str, float | int]:
+    """Old meanings of the fields not in ``given`` (an old file or link): the constants of
+    :data:`LEGACY_VALUES` and, where ``values`` (the scenario's values as read, the preset's
+    under the file's or link's) is given, the fields of :data:`LEGACY_FROM` at their source
+    field's value. With a file's ``version``, only the fields added after it
+    (:data:`LEGACY_SINCE`); a link has no version and may lack any.
 
     Examples
     --------
     >>> legacy_values(["gw_built"]), legacy_values(["entrant_profile"])
     ({'entrant_profile': 0}, {})
+    >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0})
+    {'it_book_life_years': 3.0}
     """
     names = set(given)
-    return {k: v for k, v in LEGACY_VALUES.items() if k not in names}
+    if version is not None:
+        names |= {k for k, since in LEGACY_SINCE.items() if since <= version}
+    out: dict[str, float | int] = {k: v for k, v in LEGACY_VALUES.items() if k not in names}
+    if values is not None:
+        out.update({k: values[src] for k, src in LEGACY_FROM.items() if k not in names})
+    return out
 
 
 def to_toml(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") -> str:
@@ -370,7 +393,9 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     if problems:
         raise ScenarioError(problems)
     base = load_preset(preset).model_dump()
-    old = {} if version == FORMAT_VERSION else legacy_values(values)  # unversioned reads as 1
+    # unversioned reads as 1
+    read_as = 1 if version is None else int(version)
+    old = legacy_values(values, {**base, **values}, read_as)
     return make_scenario({**base, **old, **values}), preset
 
 

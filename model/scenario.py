@@ -267,6 +267,13 @@ class Scenario(BaseModel):
     # The marginal entrant (a code of FIELD_SPECS["entrant_profile"].choices; 0 = builder)
     entrant_profile: int = _f("entrant_profile")
     entrant_wacc: float = _f("entrant_wacc")
+    # Book life apart from the service life (methodology section 11.8)
+    it_book_life_years: float = _f("it_book_life_years")
+    # Leases and financing at their own rates (methodology sections 11.9 and 11.10)
+    lessee_borrowing_rate: float = _f("lessee_borrowing_rate")
+    debt_sizing: int = _f("debt_sizing")
+    campus_colocation_rent_busd_per_gw_year: float = _f("campus_colocation_rent_busd_per_gw_year")
+    campus_colocation_rent_growth: float = _f("campus_colocation_rent_growth")
 
     @field_validator("*", mode="before")
     @classmethod

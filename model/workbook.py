@@ -196,6 +196,16 @@ def _integral(x: str, life: str, k: str) -> str:
     return f"{life}*({f}*({f}-1)/2+{f}*({v}-{f})+{k}*MAX({u}-{k},0))"
 
 
+def _colocation(at: str, life: str) -> str:
+    """PV at the end of year ``at`` of colocation rent over ``life`` years at the lessor's yield:
+    ``c GW (1 + g)^at q (1 - q^l) / (1 - q)`` (``l`` where ``q = 1``; section 11.9)."""
+    return (
+        f"campus_colocation_rent_busd_per_gw_year*gw_built*(1+campus_colocation_rent_growth)^({at})"
+        f"*IF(ABS(campus_coloc_q-1)>1E-12,campus_coloc_q*(1-campus_coloc_q^({life}))"
+        f"/(1-campus_coloc_q),{life})"
+    )
+
+
 def _tax_rows(prefix: str, income: str, label: str) -> list[Row]:
     """Stand-alone loss pool: ``used = min(pool, lambda x profit)`` (methodology 11.2)."""
     return [
@@ -276,8 +286,9 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
         ),
         Row(
             "depreciation",
-            "book depreciation (straight line)",
-            "{operating}*(cost_it_busd/it_life_years+cost_facility_busd/facility_life_years)",
+            "book depreciation (IT over its book life with write-offs, section 11.8)",
+            "{it_book_charged}-{it_book_charged@prev}"
+            "+{operating}*cost_facility_busd/facility_life_years",
         ),
         Row(
             "tax_depreciation",
@@ -380,10 +391,30 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
             ),
             Row(
                 f"book_depreciation_{cls}",
-                f"book depreciation, {cls}",
+                f"straight line over the service life, {cls} (the tax straight-line)",
                 f"{{operating}}*({cost}/{life})",
             ),
         ]
+    # the IT's book charge by the end of the year's operating part (section 11.8): vintages
+    # retired n, the age a of the one in service, cost / L_b (n min(L_b, L_s) + min(a, L_b))
+    # plus n write-offs of cost max(1 - L_s / L_b, 0)
+    op_end = "(MIN(MAX({year}+1,build_years),horizon_years)-build_years)"
+    workings += [
+        Row(
+            "it_retired_by_end",
+            "IT vintages retired by the year's end (at most the last started)",
+            f"MIN(INT(ROUND({op_end}/it_life_years,9)),last_it_vintage)",
+            "0.000",
+        ),
+        Row(
+            "it_book_charged",
+            "IT book charge to date: depreciation over the book life and write-offs",
+            "cost_it_busd/it_book_life_years*({it_retired_by_end}*MIN(it_book_life_years,"
+            f"it_life_years)+MIN({op_end}-{{it_retired_by_end}}*it_life_years,"
+            "it_book_life_years))+{it_retired_by_end}*cost_it_busd*"
+            "MAX(1-it_life_years/it_book_life_years,0)",
+        ),
+    ]
     workings += [
         Row(
             "capex_facility",
@@ -481,10 +512,36 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
             "{fcf}+{tax}-{tax_with_lease}+{lease_flow}",
         ),
         Row(
-            "debt_draw_cash",
-            "debt drawn for build capex",
+            "debt_draw_ltc",
+            "debt drawn for build capex at the loan-to-cost share",
             "debt_share_of_capex*({build_capex}-campus_lease_share*({build_capex}"
             "*(1-it_share_of_capex)))",
+        ),
+        Row(
+            "debt_draw_cash",
+            "debt drawn for build capex (DSCR sizing scales it, section 11.10)",
+            "{debt_draw_ltc}*debt_sizing_scale",
+        ),
+        Row(
+            "debt_ltc_at_completion",
+            "loan-to-cost draw carried to completion (interest capitalised)",
+            "IF({year}<build_years,{debt_draw_ltc}*(1+debt_interest_rate)^(build_years-1-{year}),0)",
+        ),
+        Row(
+            "debt_repaying",
+            "1 in the years of repayment",
+            "IF(AND({year}>=build_years,{year}<=debt_last_repay_year),1,0)",
+            "0",
+        ),
+        Row(
+            "debt_cover",
+            "CFADS before debt / target DSCR in the years of repayment (else blank)",
+            'IF({debt_repaying}=1,MAX({cfads_before_debt},0)/target_dscr,"")',
+        ),
+        Row(
+            "debt_cover_pv",
+            "that cover discounted to completion at the cost of debt",
+            "IF({debt_repaying}=1,{debt_cover}*(1+debt_interest_rate)^(build_years-1-{year}),0)",
         ),
         Row("debt_opening", "opening debt balance", "{debt_balance@prev}"),
         Row(
@@ -546,8 +603,9 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
         ),
         Row(
             "equity_side_pv",
-            "financing side effects at the cost of debt",
-            "({project_equity_flow}-{fcf})*(1+debt_interest_rate)^(-{year})",
+            "financing side effects: debt at its cost, the lease at the lessee's after-tax rate",
+            "({project_equity_flow}-{cfads_before_debt})*(1+debt_interest_rate)^(-{year})"
+            "+({cfads_before_debt}-{fcf})*(1+lessee_borrowing_rate*(1-tax_rate))^(-{year})",
         ),
         Row(
             "cumulative_discounted_fcf",
@@ -604,10 +662,10 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "nbv_it_end_busd",
-        "cost_it_busd*MIN(MAX(((last_it_vintage+1)*it_life_years-(horizon_years-build_years))"
-        "/it_life_years,0),1)",
+        "cost_it_busd*MAX(1-(horizon_years-build_years-last_it_vintage*it_life_years)"
+        "/it_book_life_years,0)",
         "US$ B",
-        "book value of the IT at the horizon",
+        "book value of the IT at the horizon (over its book life, section 11.8)",
     ),
     (
         "nbv_facility_end_busd",
@@ -618,9 +676,10 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "book_tax",
-        "IF(AND(macrs_depreciation=0,bonus_depreciation_share=0),1,0)",
+        "IF(AND(macrs_depreciation=0,bonus_depreciation_share=0,"
+        "it_book_life_years=it_life_years),1,0)",
         "flag",
-        "1: tax depreciation is book depreciation",
+        "1: tax depreciation is book depreciation (straight line, book life = service life)",
     ),
     (
         "facility_bonus_share",
@@ -666,10 +725,10 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
         "facility's gain on disposal against its tax basis",
     ),
     (
-        "campus_guarantee_busd",
-        "campus_rvg_share*campus_lease_share*cost_facility_busd",
-        "US$ B",
-        "residual value guaranteed to the lessor",
+        "facility_life_left_years",
+        "(last_facility_vintage+1)*facility_life_years-(horizon_years-build_years)",
+        "years",
+        "life left at the horizon of the facility in service then",
     ),
     (
         "campus_priced_years",
@@ -694,28 +753,66 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
         "present value of 1 a year of rent",
     ),
     (
-        "campus_guarantee_pv_busd",
-        "IF(campus_priced_years>operating_years,campus_guarantee_busd*"
-        "EXP(-(build_years+campus_priced_years-1)*campus_log_yield),"
-        "campus_guarantee_busd*SUMPRODUCT({last_year@all},{lessor_discount@all}))",
+        "campus_coloc_q",
+        "(1+campus_colocation_rent_growth)/(1+campus_lease_yield)",
+        "ratio",
+        "colocation rent growth over the lessor's discount, a year",
+    ),
+    (
+        "campus_value_priced_busd",
+        _colocation(
+            "build_years+campus_priced_years-1",
+            "MAX(facility_life_left_years-(campus_priced_years-operating_years),0)",
+        ),
         "US$ B",
-        "present value of the guarantee",
+        "campus at the end of the priced lease: PV of colocation rent (section 11.9)",
+    ),
+    (
+        "campus_value_busd",
+        "IF(campus_priced_years>operating_years,"
+        + _colocation("horizon_years-1", "MAX(facility_life_left_years,0)")
+        + ",facility_residual_cash_busd)",
+        "US$ B",
+        "campus at the horizon: colocation value on an exit, else the project's residual",
+    ),
+    (
+        "campus_terminal_pv_busd",
+        "IF(campus_priced_years>operating_years,campus_lease_share*campus_value_priced_busd*"
+        "EXP(-(build_years+campus_priced_years-1)*campus_log_yield),"
+        "campus_lease_share*facility_residual_cash_busd*"
+        "SUMPRODUCT({last_year@all},{lessor_discount@all}))",
+        "US$ B",
+        "present value of the lessor's payoff the rent is priced on",
     ),
     (
         "campus_level_rent_busd",
-        "MAX(campus_funded_pv_busd-campus_guarantee_pv_busd,0)/MAX(campus_annuity_pv,1E-300)",
+        "MAX(campus_funded_pv_busd-campus_terminal_pv_busd,0)/MAX(campus_annuity_pv,1E-300)",
         "US$ B per year",
         "level campus rent",
+    ),
+    (
+        "campus_balance_busd",
+        "IF(SUMPRODUCT({last_year@all},{lessor_discount@all})>0,"
+        "(campus_funded_pv_busd-campus_level_rent_busd*SUMPRODUCT({operating@all},"
+        "{lessor_discount@all}))/SUMPRODUCT({last_year@all},{lessor_discount@all}),0)",
+        "US$ B",
+        "lessor's unrecovered balance at the horizon",
+    ),
+    (
+        "campus_guarantee_busd",
+        "campus_rvg_share*MAX(campus_balance_busd,0)",
+        "US$ B",
+        "guarantee: a share of the lessor's unrecovered balance",
     ),
     (
         "campus_handover_busd",
         "campus_lease_share*facility_residual_cash_busd",
         "US$ B",
-        "lessor's share of the facility's residual",
+        "builder's share of the project's residual given up",
     ),
     (
         "campus_shortfall_busd",
-        "MAX(campus_guarantee_busd-campus_handover_busd,0)",
+        "MAX(campus_guarantee_busd-campus_lease_share*campus_value_busd,0)",
         "US$ B",
         "guarantee shortfall paid at the horizon",
     ),
@@ -737,6 +834,27 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
         "(-debt_repay_years)),1/debt_repay_years)",
         "per year",
         "level-payment factor",
+    ),
+    (
+        "debt_ltc_balance_busd",
+        "SUM({debt_ltc_at_completion@all})",
+        "US$ B",
+        "loan-to-cost debt at completion",
+    ),
+    (
+        "debt_dscr_capacity_busd",
+        "IF(debt_sculpted>0.5,SUM({debt_cover_pv@all}),MIN({debt_cover@all})*"
+        "IF(debt_interest_rate>1E-12,(1-(1+debt_interest_rate)^(-debt_repay_years))"
+        "/debt_interest_rate,debt_repay_years))",
+        "US$ B",
+        "debt the cash flow carries at the target DSCR (section 11.10)",
+    ),
+    (
+        "debt_sizing_scale",
+        "IF(AND(debt_sizing=1,debt_share_of_capex>0,debt_ltc_balance_busd>0),"
+        "MIN(1,debt_dscr_capacity_busd/debt_ltc_balance_busd),1)",
+        "fraction",
+        "share of the loan-to-cost draws kept (DSCR sizing)",
     ),
     (
         "fcf_scale_busd",

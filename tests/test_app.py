@@ -165,6 +165,7 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
         "preset": "bofa-base",
         field: state.format_value(field, new_value),
         "entrant_profile": "neocloud",  # a link with inputs names its entrant (section 4.2)
+        "it_book_life_years": "5.5",  # and its book life (section 11.8)
     }
     delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
     assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
@@ -224,6 +225,7 @@ def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
         "capex_per_gw_busd": "47.5",
         "demand_elasticity": "1.6",
         "entrant_profile": "neocloud",
+        "it_book_life_years": "5.5",
     }
     fresh = run_app(url(at))
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
@@ -316,9 +318,14 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "gw_built": "3.3",
         "contract_years": "7",
         "entrant_profile": "neocloud",  # always named with any change (section 4.2)
+        "it_book_life_years": "5.5",  # likewise (section 11.8)
     }
     hyper = state.query_params_for("crusoe-resale", base.replace(entrant_profile="hyperscaler"))
-    assert hyper == {"preset": "crusoe-resale", "entrant_profile": "hyperscaler"}
+    assert hyper == {
+        "preset": "crusoe-resale",
+        "entrant_profile": "hyperscaler",
+        "it_book_life_years": "5.5",
+    }
     # an old link (inputs, no entrant) keeps the builder; a preset alone is the preset as it is
     old = state.parse_query_params({"preset": "market-base", "gw_built": "3"})[1]
     assert old == load_preset("market-base").replace(entrant_profile="builder")
@@ -752,3 +759,20 @@ def test_a_link_whose_values_are_all_refused_is_not_an_old_link() -> None:
     assert_clean(at)
     assert url(at) == {"preset": "bofa-base"}
     assert at.selectbox(key=page.input_key("entrant_profile")).value == 1
+
+
+def test_the_depreciation_life_panel_is_last_and_drawn_when_opened() -> None:
+    """Methodology §11.8: operating income and EPS for book lives of 3 / 5.5 / 6 years."""
+    at = run_app({"preset": "bofa-base"})
+    labels = [e.label for e in at.expander]
+    panel = [lab for lab in labels if lab.startswith("Reported operating income and EPS")]
+    assert len(panel) == 1
+    before = _chart_titles(at)
+    at.session_state[returns.DEPRECIATION_LIFE_KEY] = True
+    at.run()
+    assert_clean(at)
+    after = _chart_titles(at)
+    assert len(after) == len(before) + 2
+    assert after[-2].startswith("<b>Depreciation life: reported operating income")
+    assert after[-1].startswith("<b>Depreciation life: EPS")
+    assert url(at) == {"preset": "bofa-base"}

@@ -11,6 +11,7 @@ import pytest
 from model import FIELD_NAMES, ScenarioError, evaluate, load_preset, preset_ids
 from model.io import (
     FORMAT_ID,
+    FORMAT_VERSION,
     MAX_FILE_BYTES,
     parse_assignment,
     parse_scenario_text,
@@ -31,12 +32,13 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == 2
+    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 3
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
     assert doc["scenario"]["entrant_profile"] == "neocloud"
-    assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), "entrant_profile": "neocloud"}
+    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc"}
+    assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), **names}
 
 
 def test_flat_and_partial_documents() -> None:
@@ -55,7 +57,7 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     assert 'entrant_profile = "neocloud"' in text and parse_scenario_text(text, "toml")[0] == s
     old = "\n".join(
         line
-        for line in text.replace("version = 2", "version = 1").splitlines()
+        for line in text.replace(f"version = {FORMAT_VERSION}", "version = 1").splitlines()
         if not line.startswith("entrant_profile")
     )
     loaded, pid = parse_scenario_text(old, "toml")

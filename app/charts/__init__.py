@@ -70,6 +70,8 @@ from app.charts.pricing import (
 from app.charts.returns import (
     cash_flow_chart,
     cumulative_fcf_chart,
+    depreciation_life_eps_chart,
+    depreciation_life_income_chart,
     npv_bridge_chart,
     npv_profile_chart,
     payback_note,
@@ -92,6 +94,8 @@ CHARTS: dict[str, Callable[[ViewContext], go.Figure]] = {
     "npv_bridge": npv_bridge_chart,
     "cumulative_fcf": cumulative_fcf_chart,
     "npv_profile": npv_profile_chart,
+    "depreciation_life_income": depreciation_life_income_chart,
+    "depreciation_life_eps": depreciation_life_eps_chart,
     "pricing_indices": pricing_indices_chart,
     "npv_vs_multiplier": npv_vs_multiplier_chart,
     "revenue_per_gw": revenue_per_gw_chart,
@@ -106,7 +110,8 @@ CHARTS: dict[str, Callable[[ViewContext], go.Figure]] = {
 def all_figures(ctx: ViewContext) -> dict[str, go.Figure]:
     """Every chart of the Returns, Pricing pressure and Build vs buy tabs, by file-safe name.
 
-    Keys: ``cash_flows``, ``cumulative_fcf``, ``npv_profile`` (Returns); ``pricing_indices``,
+    Keys: ``cash_flows``, ``cumulative_fcf``, ``npv_profile``, ``depreciation_life_income``,
+    ``depreciation_life_eps`` (Returns); ``pricing_indices``,
     ``npv_vs_multiplier``, ``revenue_per_gw``, ``jevons``, ``pricing_pressure_map``,
     ``lease_rate_paths`` (Pricing pressure); ``build_vs_buy``,
     ``build_vs_buy_npv`` (Build vs buy); with financing ``equity_vs_project`` and, with debt,
@@ -161,6 +166,8 @@ __all__ = [
     "cumulative_fcf_chart",
     "debt_balance_chart",
     "debt_chart",
+    "depreciation_life_eps_chart",
+    "depreciation_life_income_chart",
     "elasticity_sweep",
     "equity_chart",
     "equity_kpis",

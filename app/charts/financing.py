@@ -64,7 +64,8 @@ def equity_kpis(result: Result) -> list[tuple[str, str, str]]:
             "NPV to equity",
             format_metric("npv_equity_busd", result.npv_equity_busd),
             "Adjusted present value of the builder's share: unlevered NPV plus the financing "
-            "flows (tax shield, lease) at the cost of debt",
+            "flows: debt and its tax shield at the cost of debt, the lease at the lessee's "
+            "after-tax borrowing rate",
         ),
     ]
     if has_debt(result):

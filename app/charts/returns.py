@@ -21,7 +21,12 @@ from app.charts.base import (
 )
 from app.context import ViewContext
 from model.bridge import npv_bridge
-from model.derived import npv_profile_roots, profile_rates
+from model.derived import (
+    BOOK_LIFE_GRID,
+    depreciation_life_paths,
+    npv_profile_roots,
+    profile_rates,
+)
 
 
 def cash_flow_chart(ctx: ViewContext) -> go.Figure:
@@ -225,4 +230,88 @@ def npv_profile_chart(ctx: ViewContext) -> go.Figure:
         ctx.label,
         "Discount rate (% per year, nominal after tax)",
         f"NPV, {BUSD}",
+    )
+
+
+#: Colours of the book lives of the depreciation-life panel (3 / 5.5 / 6 years), darkest longest.
+BOOK_LIFE_COLORS: tuple[str, ...] = ("#c0392b", "#2e86c1", "#1b4f72")
+#: The cash the book life leaves unchanged, drawn as light bars behind the lines.
+CASH_BAR = "#bcc6d0"
+
+
+def _book_life_name(life: float, scenario_life: float) -> str:
+    mark = " (as set)" if abs(life - scenario_life) < 1e-9 else ""
+    return f"Book life {life:g} years{mark}"
+
+
+def depreciation_life_income_chart(ctx: ViewContext) -> go.Figure:
+    """Reported operating income (EBIT) by year for book lives of 3 / 5.5 / 6 years against the
+    pre-tax cash they leave unchanged (methodology §11.8)."""
+    s = ctx.scenario
+    paths = depreciation_life_paths(s)
+    c = Chart()
+    first = paths[paths["book_life_years"] == BOOK_LIFE_GRID[0]]
+    years = [int(y) for y in first["year"]]
+    c.bar(years, _list(first["pretax_cash_busd"]), "Pre-tax cash (every book life)", CASH_BAR)
+    for life, color in zip(BOOK_LIFE_GRID, BOOK_LIFE_COLORS, strict=True):
+        rows = paths[paths["book_life_years"] == life]
+        c.year_line(
+            years,
+            rows["operating_income_busd"].to_numpy(),
+            f"Operating income, {_book_life_name(life, s.it_book_life_years).lower()}",
+            color,
+        )
+    c.year_axis()
+    return style(
+        c,
+        "Depreciation life: reported operating income against cash",
+        with_label(
+            f"IT in service {s.it_life_years:g} years; a shorter book life charges more early, "
+            "a longer one writes off at each refresh; cash does not move",
+            ctx.label,
+        ),
+        _year_axis_title(s),
+        f"{BUSD} per year (nominal)",
+        height=480,
+    )
+
+
+def depreciation_life_eps_chart(ctx: ViewContext) -> go.Figure:
+    """Reported EPS (GAAP tax expense at the tax rate on book income) by year for book lives of
+    3 / 5.5 / 6 years against free cash flow to equity per share (methodology §11.8)."""
+    s = ctx.scenario
+    paths = depreciation_life_paths(s)
+    c = Chart()
+    first = paths[paths["book_life_years"] == BOOK_LIFE_GRID[0]]
+    years = [int(y) for y in first["year"]]
+    c.bar(
+        years,
+        _list(first["cash_per_share_usd"]),
+        "Free cash flow to equity per share",
+        CASH_BAR,
+        hover="US$ %{y:,.2f}",
+    )
+    for life, color in zip(BOOK_LIFE_GRID, BOOK_LIFE_COLORS, strict=True):
+        rows = paths[paths["book_life_years"] == life]
+        c.line(
+            years,
+            _list(rows["eps_usd"]),
+            f"EPS, {_book_life_name(life, s.it_book_life_years).lower()}",
+            color,
+            markers=True,
+            hover="US$ %{y:,.2f}",
+            extra=True,
+        )
+    c.year_axis()
+    return style(
+        c,
+        "Depreciation life: EPS from the build against cash per share",
+        with_label(
+            f"Net income after GAAP tax at {s.tax_rate:.0%} on book income, per "
+            f"{s.shares_outstanding_b:g} B diluted shares",
+            ctx.label,
+        ),
+        _year_axis_title(s),
+        "US$ per share per year",
+        height=480,
     )

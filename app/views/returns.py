@@ -26,6 +26,8 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
 
 #: Session-state key of the expander with the payback and NPV-profile charts (True when open).
 MORE_CHARTS_KEY = "returns_more_charts"
+#: Session-state key of the depreciation-life panel's expander (methodology §11.8).
+DEPRECIATION_LIFE_KEY = "returns_depreciation_life"
 
 #: Lines shown in bold in the cash-flow table: the subtotals an analyst reads first.
 STRONG_LINES: frozenset[str] = frozenset({"Revenue, total", "EBITDA", "Free cash flow"})
@@ -132,6 +134,37 @@ def render(ctx: ViewContext) -> None:
             strong_rows=STRONG_LINES,
         )
     )
+    _depreciation_life_section(ctx)
+
+
+def _depreciation_life_section(ctx: ViewContext) -> None:
+    """Reported operating income and EPS for book lives of 3 / 5.5 / 6 years against the cash
+    they do not change (methodology §11.8); last in the view."""
+    s = ctx.scenario
+    st.subheader("Depreciation life")
+    # drawn when opened (it reruns), as the payback charts: the landing view keeps two charts
+    panel = st.expander(
+        "Reported operating income and EPS for book lives of 3, 5.5 and 6 years, against cash "
+        "(2 charts)",
+        key=DEPRECIATION_LIFE_KEY,
+        on_change="rerun",
+    )
+    if not panel.open:
+        return
+    panel.caption(
+        md(
+            f"The IT is in service {s.it_life_years:g} years (refreshed then); its book life, "
+            f"{s.it_book_life_years:g} years as set, only spreads its cost over the reported "
+            "years: Meta depreciates servers over 5.5 years (10-K), Microsoft, Alphabet, Amazon "
+            "and CoreWeave over 6, critics argue about 3. A book life longer than the service "
+            "life writes the rest off at each refresh. Cash, tax paid and NPV are the same for "
+            "every book life; EPS uses the reported (GAAP) tax expense, the tax rate on book "
+            "income."
+        )
+    )
+    with panel:
+        show_chart(charts.depreciation_life_income_chart(ctx), "depreciation_life_income", ctx)
+        show_chart(charts.depreciation_life_eps_chart(ctx), "depreciation_life_eps", ctx)
 
 
 def _financing_section(ctx: ViewContext) -> None:
@@ -144,7 +177,8 @@ def _financing_section(ctx: ViewContext) -> None:
             "builder's own cash flows differ: equity IRR "
             f"{format_metric('equity_irr', r.equity_irr)}, NPV to equity "
             f"{format_metric('npv_equity_busd', r.npv_equity_busd)} (adjusted present value: the "
-            "unlevered NPV plus the value of the financing at the cost of debt)."
+            "unlevered NPV plus the debt's flows and tax shield at the cost of debt and the "
+            "campus lease's at the lessee's after-tax borrowing rate, methodology §11.9)."
         )
     )
     table = charts.sources_and_uses(r)
