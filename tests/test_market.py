@@ -157,18 +157,23 @@ def test_ceiling_ignores_the_builders_own_costs_when_the_entrant_is_not_the_buil
 ) -> None:
     """Any change of the builder's WACC, lives, contract mix, build years or opex leaves the
     entrant's user cost, and the ceiling table over the years both have, as they were (where the
-    builder's floor stays below the entrant's ceiling; where it is above, the ceiling stops at
-    the floor)."""
+    builder's floor stays below the entrant's user cost and ceiling; where it is above, the
+    ceiling fades toward the floor and stops at the floor)."""
     a = s.replace(entrant_profile=entrant)
     b = a.replace(**{k: int(v) if FIELD_SPECS[k].integer else v for k, v in own.items()})
-    assert _user_cost([a])[0] == _user_cost([b])[0]
+    user_cost = _user_cost([a])[0]
+    assert user_cost == _user_cost([b])[0]
     ma, mb = evaluate(a).market, evaluate(b).market
     n = min(len(ma), len(mb))
     ca = ma["lease_rate_ceiling_index"].to_numpy()[:n]
     cb = mb["lease_rate_ceiling_index"].to_numpy()[:n]
-    free = (ma["lease_rate_floor_index"].to_numpy()[:n] < ca) & (
-        mb["lease_rate_floor_index"].to_numpy()[:n] < cb
-    )
+    # The ceiling fades from today's rate toward max(entrant's user cost, floor) (section 4.2):
+    # only where both floors sit below the entrant's user cost does the floor not shape it.
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero lease rate: an infinite index
+        user_idx = user_cost / a.lease_rate_busd_per_gw_year
+    fa = ma["lease_rate_floor_index"].to_numpy()[:n]
+    fb = mb["lease_rate_floor_index"].to_numpy()[:n]
+    free = (fa < ca) & (fb < cb) & (fa < user_idx) & (fb < user_idx)
     assert (ca[free] == cb[free]).all()
 
 
