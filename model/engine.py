@@ -32,7 +32,7 @@ from model.financing import (
     has_financing,
     unfinanced,
 )
-from model.tax import carryforward_increments, cash_tax, tax_depreciation
+from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -1371,10 +1371,8 @@ def _residual(
 
 def _unlevered_tax(p: dict[str, FloatArray], income: FloatArray) -> FloatArray:
     """Unlevered cash tax per year (S, T) on taxable ``income`` (methodology sections 3 and
-    11.2): the closed form for stand-alone rows with unlimited loss offset, else
-    :func:`model.tax.cash_tax`."""
-    if not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0:
-        return _tax_with_carryforward(income, p["tax_rate"])
+    11.2): :func:`model.tax.cash_tax`, the one dispatch (its closed form for stand-alone rows
+    with unlimited loss offset, the group's rate x income, else the recursion)."""
     return cash_tax(
         income,
         p["tax_rate"],
@@ -1844,17 +1842,6 @@ def _payback_from_operation(
     return np.where(found, np.maximum(crossing - (build_years - 1.0), 0.0), np.nan)
 
 
-def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
-    """Cash tax per year: ``rate`` x positive EBIT after using losses carried forward.
-
-    With unlimited carryforward (no carryback), cumulative taxable income to year t equals the
-    running maximum of cumulative EBIT, floored at zero: ``X_t = max(0, max_{s<=t} C_s)``. Tax is
-    paid on its increments (:func:`model.tax.carryforward_increments`): no recursion on a loss
-    pool is needed.
-    """
-    return np.asarray(rate[:, None] * carryforward_increments(ebit), dtype=np.float64)
-
-
 #: |NPV| (US$ B) per US$ B of lifetime capex (at least 1) within which a lease rate counts as the
 #: breakeven: 1e-9, i.e. US$ 1e-7 B on a US$ 100 B build (the goal seek's is US$ 1e-6 B).
 BREAKEVEN_NPV_TOLERANCE = 1e-9
@@ -2071,7 +2058,6 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
 
     n_t = ebit0.shape[1]
     tax_tiled: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
-    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
 
     def npv_at(x: FloatArray) -> FloatArray:
         """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
@@ -2085,14 +2071,11 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
         if g not in tax_tiled:
             tax_tiled[g] = (
                 np.tile(tax_rate, g),
-                np.tile(p["tax_in_group"], g) if not simple_tax else p["tax_in_group"],
-                np.tile(p["nol_offset_limit_share"], g) if not simple_tax else tax_rate,
+                np.tile(p["tax_in_group"], g),
+                np.tile(p["nol_offset_limit_share"], g),
             )
         rate_g, group_g, nol_g = tax_tiled[g]
-        if simple_tax:  # stand-alone, unlimited loss offset: the closed form
-            tax = _tax_with_carryforward(flat, rate_g).reshape(g, n, n_t)
-        else:
-            tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
+        tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
         return np.asarray((flows * disc).sum(axis=2), dtype=np.float64)
 

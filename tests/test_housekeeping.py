@@ -124,3 +124,17 @@ def test_browser_tests_wait_for_states_with_one_ceiling() -> None:
     conftest = (folder / "conftest.py").read_text()
     assert "expect.set_options(timeout=STATE_CEILING_MS)" in conftest
     assert "with_ceiling(context)" in conftest
+
+
+# ---- one tax dispatch: every cash tax through model.tax.cash_tax (methodology §3, §11.2) -----
+def test_the_engine_dispatches_tax_in_one_place() -> None:
+    """The engine's unlevered tax and the breakeven's trial rates both call ``cash_tax`` (its
+    closed form for stand-alone rows with unlimited loss offset); no copy of that test or of the
+    closed form is left in the engine."""
+    from model import engine
+
+    source = (ROOT / "model" / "engine.py").read_text()
+    assert not hasattr(engine, "_tax_with_carryforward")
+    assert "carryforward_increments" not in source
+    assert "simple_tax" not in source
+    assert source.count("cash_tax(") == 2  # _unlevered_tax and the breakeven's trial rates
