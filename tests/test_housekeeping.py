@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -138,3 +139,71 @@ def test_the_engine_dispatches_tax_in_one_place() -> None:
     assert "carryforward_increments" not in source
     assert "simple_tax" not in source
     assert source.count("cash_tax(") == 2  # _unlevered_tax and the breakeven's trial rates
+
+
+# ---- no import cycle: the analysis charts live in app/charts/, the export imports them ---------
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports, from every import statement (those inside
+    functions too, so a local import cannot hide a cycle); the ``model`` package's own
+    re-exports left out (its submodules import names from it by design)."""
+    paths = {}
+    for folder in ("app", "model"):
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            paths[".".join(parts)] = path
+    paths.pop("model")
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in paths}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {node.module} & paths.keys()
+                deps |= {f"{node.module}.{a.name}" for a in node.names} & paths.keys()
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_no_import_cycle_in_app_or_model() -> None:
+    graph = _import_graph()
+    assert "app.charts.analysis" in graph and "app.charts_analysis" not in graph
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    cycles = sorted(m for m in graph if reaches(m, m))
+    assert cycles == []
+
+
+def test_the_chart_modules_load_without_the_export() -> None:
+    """Importing every chart module (a fresh interpreter) loads no ``app.export`` module: the
+    export imports the charts, never the other way round."""
+    code = (
+        "import sys, app.charts, app.charts.analysis; "
+        "print(sorted(m for m in sys.modules if m.startswith('app.export')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_exception_is_swallowed_in_the_export_of_analyses() -> None:
+    """Every ``except Exception`` in app/export/analyses.py records what failed in a note (no
+    bare ``pass`` leaving a table out without a word)."""
+    tree = ast.parse((ROOT / "app" / "export" / "analyses.py").read_text(encoding="utf-8"))
+    handlers = [n for n in ast.walk(tree) if isinstance(n, ast.ExceptHandler)]
+    assert handlers
+    for node in handlers:
+        assert not all(isinstance(s, ast.Pass) for s in node.body), node.lineno

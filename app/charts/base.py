@@ -1,7 +1,7 @@
 """The one look of every chart: palette, template, the :class:`Chart` builder and :func:`style`.
 
 Shared by the tab modules (:mod:`app.charts.returns`, :mod:`app.charts.pricing`,
-:mod:`app.charts.buy`) and :mod:`app.charts_analysis`.
+:mod:`app.charts.buy`) and :mod:`app.charts.analysis`.
 """
 
 from __future__ import annotations

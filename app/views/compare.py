@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import charts_analysis as ca
+from app.charts import analysis as ca
 from app.context import ViewContext, display_scale, percent_unit
 from app.ui import escape_markdown, show_chart
 from model import (
