@@ -207,3 +207,22 @@ def test_no_exception_is_swallowed_in_the_export_of_analyses() -> None:
     assert handlers
     for node in handlers:
         assert not all(isinstance(s, ast.Pass) for s in node.body), node.lineno
+
+
+# ---- one formatter path: the app formats money, percent and metrics with model/metrics.py ------
+def test_the_app_has_no_formatter_of_its_own() -> None:
+    """No ``fmt_*`` function or alias in app/: money, percent and metric figures come from
+    :mod:`model.metrics` as they are (the dashboard, the CLI and the exports read the same)."""
+    import app.ui
+
+    assert not [name for name in dir(app.ui) if name.startswith("fmt_")]
+    for path in (ROOT / "app").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.Assign):
+                names = (
+                    [node.name]
+                    if isinstance(node, ast.FunctionDef)
+                    else [t.id for t in node.targets if isinstance(t, ast.Name)]
+                )
+                assert not [n for n in names if n.startswith("fmt_")], path.name
