@@ -226,3 +226,59 @@ def test_the_app_has_no_formatter_of_its_own() -> None:
                     else [t.id for t in node.targets if isinstance(t, ast.Name)]
                 )
                 assert not [n for n in names if n.startswith("fmt_")], path.name
+
+
+# ---- the Monte Carlo split by job, its names importable from model.uncertainty as before --------
+#: The public names of model.uncertainty before the split (and the private ones other modules use).
+UNCERTAINTY_NAMES = [
+    "DEFAULT_DRAWS",
+    "DEFAULT_SEED",
+    "FOLLOW",
+    "KINDS",
+    "MAX_DRAWS",
+    "SESSION_MAX_DRAWS",
+    "DefaultDistributions",
+    "Distribution",
+    "GapExplanation",
+    "MonteCarloError",
+    "MonteCarloResult",
+    "available_cores",
+    "check_session_draws",
+    "check_workers",
+    "column_stats",
+    "copula_matrix",
+    "default_distributions",
+    "default_spec",
+    "format_field",
+    "format_metric",
+    "is_percent_field",
+    "monte_carlo",
+    "parse_distribution",
+    "percentiles_linear",
+    "rbd_fast",
+    "sample_inputs",
+    "summarise",
+    "_check_scale_base",
+    "_explain_gap",
+    "_gap_table",
+]
+
+
+def test_the_monte_carlo_is_split_by_job() -> None:
+    import importlib
+
+    import model.uncertainty
+
+    folder = ROOT / "model" / "uncertainty"
+    jobs = ("common", "distributions", "sampling", "statistics", "drivers", "run")
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*jobs, "__init__"])
+    for job in jobs:
+        module = importlib.import_module(f"model.uncertainty.{job}")
+        assert module.__doc__, job
+        assert len((folder / f"{job}.py").read_text().splitlines()) <= 500, job
+    missing = [n for n in UNCERTAINTY_NAMES if not hasattr(model.uncertainty, n)]
+    assert missing == []
+    assert (
+        model.uncertainty.monte_carlo
+        is importlib.import_module("model.uncertainty.run").monte_carlo
+    )
