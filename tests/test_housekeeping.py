@@ -282,3 +282,14 @@ def test_the_monte_carlo_is_split_by_job() -> None:
         model.uncertainty.monte_carlo
         is importlib.import_module("model.uncertainty.run").monte_carlo
     )
+
+
+def test_the_sweep_grids_are_defined_once() -> None:
+    """The pricing-pressure sweeps' grids (and the illustrative Crusoe deal) are model/derived.py's;
+    the charts use the same objects, not copies (methodology §10)."""
+    import app.charts.base
+    import model.derived
+
+    for name in ("MULTIPLIER_GRID", "INDEX_GRID", "ELASTICITY_GRID", "ILLUSTRATIVE_PROCURED_GW"):
+        assert getattr(app.charts.base, name) is getattr(model.derived, name), name
+    assert "np.linspace" not in (ROOT / "app" / "charts" / "base.py").read_text()
