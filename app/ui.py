@@ -21,13 +21,7 @@ from app.context import ViewContext, display_scale, is_percent, percent_unit
 from app.text import cite, escape_markdown
 from model import FIELD_SPECS, FieldSpec, assumptions
 from model.conditions import conditions_of
-from model.metrics import (
-    format_busd,
-    format_metric,
-    format_number,
-    format_percent,
-    is_zero_change,
-)
+from model.metrics import format_metric, format_number, is_zero_change
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +30,8 @@ CHART_FORMAT_KEY = "chart_format"
 
 
 # ---- number formats ---------------------------------------------------------------------------
-# the one money, percent and dollar formats of the table of metrics (model/metrics.py)
-fmt_busd = format_busd
-fmt_pct = format_percent
+# money, percent and metric formats: model/metrics.py's, called as they are (one formatter path);
+# inputs in the unit shown: field_value below
 
 
 def metric_delta(name: str, x: float | None, ref: float | None) -> str | None:
@@ -248,7 +241,7 @@ __all__ = [
     "escape_markdown",
     "field_help",
     "field_label",
-    "fmt_busd",
+    "field_value",
     "grid_height",
     "guarded",
     "md",

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from model.fields import FIELD_SPECS
 from model.metrics import format_metric, metric_value
-from model.results import Result
+from model.results import Result, evaluate_batch
 
 Severity = Literal["warning", "note"]
 
@@ -61,13 +62,8 @@ CONDITIONS: dict[str, tuple[Severity, str]] = {
     ),
     "breakeven_outside_range": (
         "note",
-        "No lease rate within the field's range brings NPV to zero.",
-    ),
-    "breakeven_approximate": (
-        "warning",
-        "The breakeven lease rate is approximate: it scales today's lease path with the market's "
-        "floor and ceiling held where they are today, and NPV at that rate is not zero; the "
-        "Sensitivity tab's goal seek gives the exact rate.",
+        "No lease rate within the field's range brings NPV to zero: NPV stays on one side of "
+        "zero at every rate, or jumps across it.",
     ),
     "payback_never": ("note", "Cumulative cash never turns positive within the horizon."),
     "market_ceiling_binds": (
@@ -83,9 +79,6 @@ CONDITIONS: dict[str, tuple[Severity, str]] = {
 }
 #: A bound "binds for most of the horizon" when it holds in more than this share of operating years.
 MOST_OF_HORIZON = 0.5
-#: NPV (US$ B) at the breakeven lease rate beyond which the breakeven is flagged approximate:
-#: half the US$ 0.1 B the dashboard shows NPV to.
-BREAKEVEN_NPV_TOLERANCE_BUSD = 0.05
 #: Relative gap below which a bounded rate counts as sitting at its bound.
 BOUND_TOLERANCE = 1e-9
 
@@ -172,6 +165,33 @@ def _make(code: str, text: str, metrics: tuple[str, ...]) -> Condition:
     return Condition(code, CONDITIONS[code][0], text, metrics)
 
 
+def _breakeven_outside_range(r: Result) -> Condition:
+    """The ``breakeven_outside_range`` condition, its sentence from NPV at both ends of the
+    lease rate's range (one two-row batch, only where the breakeven is None)."""
+    spec = FIELD_SPECS["lease_rate_busd_per_gw_year"]
+    ends = evaluate_batch(
+        pd.DataFrame({"lease_rate_busd_per_gw_year": [spec.low, spec.high]}), r.scenario
+    )["npv_busd"].to_numpy(dtype=np.float64)
+    low, high = (format_metric("npv_busd", float(v)) for v in ends)
+    span = f"from {spec.low:g} to {spec.high:g} US$ B per GW-year"
+    at_ends = f"{low} at {spec.low:g}, {high} at {spec.high:g}"
+    npv_signs = {bool(v > 0) for v in (*ends, r.npv_busd)}
+    if npv_signs == {True}:
+        why = f"NPV stays above zero at every lease rate {span} ({at_ends})"
+    elif npv_signs == {False}:
+        why = f"NPV stays below zero at every lease rate {span} ({at_ends})"
+    else:
+        why = (
+            f"NPV jumps across zero between lease rates {span} without reaching it (the model "
+            "is discontinuous there, e.g. capacity idles at the market's floor)"
+        )
+    return _make(
+        "breakeven_outside_range",
+        f"{why}, so the breakeven lease rate reads n/a.",
+        ("breakeven_lease_rate_busd_per_gw_year",),
+    )
+
+
 def conditions_of(result: Result) -> list[Condition]:
     """The conditions ``result`` carries, warnings first, each with its own numbers.
 
@@ -194,11 +214,9 @@ def conditions_of(result: Result) -> list[Condition]:
     * ``irr_undefined``, ``irr_multiple`` and the equity IRR's: no root, or several roots
       (methodology §5). ``irr_equals_wacc``: IRR and WACC equal at the IRR's shown precision.
     * ``breakeven_outside_range``: something is leased but no lease rate within the field's
-      bounds gives NPV = 0.
-    * ``breakeven_approximate``: NPV at the reported breakeven lease rate is more than
-      :data:`BREAKEVEN_NPV_TOLERANCE_BUSD` from zero (the rate scales today's lease path with
-      the bounds held at today's values, methodology §5; where they move, e.g. a ceiling set by
-      an entrant's absolute cost, it misses).
+      bounds gives NPV = 0 (the breakeven lease rate is None, methodology §5); the sentence
+      says why from NPV at both ends of the range: it stays above zero, stays below it, or
+      jumps across it.
     * ``payback_never``: no payback within the horizon.
     * ``market_ceiling_binds`` / ``market_floor_binds``: in more than half of the operating
       years the rent sits at its ceiling with the unbounded frontier above it (or at its floor
@@ -291,34 +309,8 @@ def conditions_of(result: Result) -> list[Condition]:
                 ("equity_irr",),
             )
         )
-    spec = FIELD_SPECS["lease_rate_busd_per_gw_year"]
     if s.lease_share > 0 and r.breakeven_lease_rate_busd_per_gw_year is None:
-        found.append(
-            _make(
-                "breakeven_outside_range",
-                "No lease rate from "
-                f"{spec.low:g} to {spec.high:g} US$ B per GW-year brings NPV to zero, so the "
-                "breakeven lease rate reads n/a.",
-                ("breakeven_lease_rate_busd_per_gw_year",),
-            )
-        )
-    x = r.breakeven_lease_rate_busd_per_gw_year
-    if x is not None:
-        from model.results import evaluate  # (one evaluation: the check is worth its 2 ms)
-
-        at = evaluate(s.replace(lease_rate_busd_per_gw_year=x)).npv_busd
-        if abs(at) > BREAKEVEN_NPV_TOLERANCE_BUSD:
-            found.append(
-                _make(
-                    "breakeven_approximate",
-                    f"The breakeven lease rate of {format_metric('breakeven_lease_rate_busd_per_gw_year', x)} "
-                    "is approximate: it scales today's lease path with the market's floor and "
-                    "ceiling held where they are today, and NPV at that rate is "
-                    f"{format_metric('npv_busd', at)}, not zero. The Sensitivity tab's goal seek "
-                    "gives the exact rate.",
-                    ("breakeven_lease_rate_busd_per_gw_year",),
-                )
-            )
+        found.append(_breakeven_outside_range(r))
     if r.payback_years is None:
         found.append(
             _make(

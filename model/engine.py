@@ -32,7 +32,7 @@ from model.financing import (
     has_financing,
     unfinanced,
 )
-from model.tax import carryforward_increments, cash_tax, tax_depreciation
+from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -1435,10 +1435,8 @@ def _residual(
 
 def _unlevered_tax(p: dict[str, FloatArray], income: FloatArray) -> FloatArray:
     """Unlevered cash tax per year (S, T) on taxable ``income`` (methodology sections 3 and
-    11.2): the closed form for stand-alone rows with unlimited loss offset, else
-    :func:`model.tax.cash_tax`."""
-    if not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0:
-        return _tax_with_carryforward(income, p["tax_rate"])
+    11.2): :func:`model.tax.cash_tax`, the one dispatch (its closed form for stand-alone rows
+    with unlimited loss offset, the group's rate x income, else the recursion)."""
     return cash_tax(
         income,
         p["tax_rate"],
@@ -1912,19 +1910,196 @@ def _payback_from_operation(
     return np.where(found, np.maximum(crossing - (build_years - 1.0), 0.0), np.nan)
 
 
-def _tax_with_carryforward(ebit: FloatArray, rate: FloatArray) -> FloatArray:
-    """Cash tax per year: ``rate`` x positive EBIT after using losses carried forward.
-
-    With unlimited carryforward (no carryback), cumulative taxable income to year t equals the
-    running maximum of cumulative EBIT, floored at zero: ``X_t = max(0, max_{s<=t} C_s)``. Tax is
-    paid on its increments (:func:`model.tax.carryforward_increments`): no recursion on a loss
-    pool is needed.
-    """
-    return np.asarray(rate[:, None] * carryforward_increments(ebit), dtype=np.float64)
+#: |NPV| (US$ B) per US$ B of lifetime capex (at least 1) within which a lease rate counts as the
+#: breakeven: 1e-9, i.e. US$ 1e-7 B on a US$ 100 B build (the goal seek's is US$ 1e-6 B).
+BREAKEVEN_NPV_TOLERANCE = 1e-9
+#: Passes of the engine the breakeven's bracketed solve may take after its first check.
+BREAKEVEN_MAX_PASSES = 100
+#: Steps of the breakeven's solve with one point a row; later steps also probe either side of
+#: the estimate (few rows are left then, and a pass costs about the same for 1 or 3 points a row).
+BREAKEVEN_PLAIN_STEPS = 8
+#: Rates from 0 to :data:`BREAKEVEN_LEASE_MAX` (evenly spaced) the breakeven scans where NPV has
+#: one sign at both ends and at the guess: a crossing pair narrower than their spacing
+#: (3.75) is missed.
+BREAKEVEN_SCAN_POINTS = 17
 
 
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
-    """Lease rate (US$ B per GW-year) at which NPV = 0, by a bracketing secant on [0, max].
+    """Lease rate (US$ B per GW-year) at which NPV = 0 with every bound applied, in [0, max].
+
+    The fast guess :func:`_breakeven_scaled` holds the market's floor, ceiling and idling as
+    computed at today's rate; it is exact where they do not move with the rate (a still market
+    that stays inside its bounds). The whole engine then checks it, in one batch pass: rows
+    whose NPV there is within :data:`BREAKEVEN_NPV_TOLERANCE` x lifetime capex of zero keep it.
+    For the others (and rows the guess left without a root) the engine gives NPV at 0 and at
+    the maximum; where NPV has one sign at those points and the guess, a scan of
+    :data:`BREAKEVEN_SCAN_POINTS` rates and today's looks for a crossing between them (NPV can
+    rise and fall with the rate where a bound moves). The crossing nearest today's rate (the
+    goal seek's rule) is then solved by the Illinois variant of regula falsi on the engine, all
+    unsolved rows in one pass a step (a few rows: with a probe either side of each estimate).
+    NaN where no rate in ``[0, BREAKEVEN_LEASE_MAX]`` gives NPV = 0 (NPV keeps one sign, or
+    jumps across zero). Methodology section 5.
+    """
+    n = p["gw_built"].shape[0]
+    guess = _breakeven_scaled(p, base)
+    tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
+    rate_now = p["lease_rate_busd_per_gw_year"]
+    x = np.full(n, np.nan)
+    has = np.flatnonzero(np.isfinite(guess))
+    lacks = np.flatnonzero(~np.isfinite(guess))
+    top = BREAKEVEN_LEASE_MAX
+    # one pass: NPV at the guess where there is one, at both ends where there is none
+    f = _npv_at_lease_rates(
+        p,
+        np.concatenate([has, lacks, lacks]),
+        np.concatenate([guess[has], np.zeros(lacks.size), np.full(lacks.size, top)]),
+    )
+    f_guess, f_low, f_high = np.split(f, [has.size, has.size + lacks.size])
+    hit = np.abs(f_guess) <= tol[has]
+    x[has[hit]] = guess[has[hit]]
+    missed, f_missed = has[~hit], f_guess[~hit]
+    if missed.size == 0 and lacks.size == 0:  # (a still market inside its bounds)
+        return x
+    # the ends of the rows whose guess missed, in one more pass where there are any
+    ends = _npv_at_lease_rates(
+        p,
+        np.concatenate([missed, missed]),
+        np.concatenate([np.zeros(missed.size), np.full(missed.size, top)]),
+    )
+    m_low, m_high = np.split(ends, [missed.size])
+    # every unsolved row's points so far: 0, the guess (or the top again), today's rate (NPV
+    # as computed), the top; in order
+    rows = np.concatenate([missed, lacks])
+    npv_now = base.metrics.get("npv_busd")
+    pts = np.vstack(
+        [
+            np.zeros(rows.size),
+            np.concatenate([guess[missed], np.full(lacks.size, top)]),
+            rate_now[rows] if npv_now is not None else np.full(rows.size, top),
+            np.full(rows.size, top),
+        ]
+    )
+    fs = np.vstack(
+        [
+            np.concatenate([m_low, f_low]),
+            np.concatenate([f_missed, f_high]),
+            npv_now[rows] if npv_now is not None else np.concatenate([m_high, f_high]),
+            np.concatenate([m_high, f_high]),
+        ]
+    )
+    order = np.argsort(pts, axis=0, kind="stable")
+    pts, fs = np.take_along_axis(pts, order, axis=0), np.take_along_axis(fs, order, axis=0)
+    root, lo, hi, f_lo, f_hi = _nearest_crossing(pts, fs, tol[rows], rate_now[rows])
+    # one sign everywhere so far: a scan between them
+    flat = np.isnan(root) & np.isnan(lo)
+    if flat.any():
+        scan_rows = rows[flat]
+        grid = np.linspace(0.0, top, BREAKEVEN_SCAN_POINTS)
+        s_pts = np.sort(
+            np.vstack([np.repeat(grid[:, None], scan_rows.size, axis=1), rate_now[scan_rows]]),
+            axis=0,
+        )
+        s_fs = _npv_at_lease_rates(p, np.tile(scan_rows, s_pts.shape[0]), s_pts.ravel())
+        found = _nearest_crossing(
+            s_pts, s_fs.reshape(s_pts.shape), tol[scan_rows], rate_now[scan_rows]
+        )
+        for mine, theirs in zip((root, lo, hi, f_lo, f_hi), found, strict=True):
+            mine[flat] = theirs
+    x[rows] = root
+    open_ = ~np.isnan(lo)
+    rows, lo, hi, f_lo, f_hi = rows[open_], lo[open_], hi[open_], f_lo[open_], f_hi[open_]
+    reach = 0.05 * (hi - lo)  # half-width of the probes either side of each estimate
+    kept = np.zeros(rows.size, dtype=np.int64)  # the end kept last time: -1 low, 1 high, 0 none
+    for step_no in range(BREAKEVEN_MAX_PASSES):
+        if rows.size == 0:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        est = np.where(np.isfinite(est) & (est > lo) & (est < hi), est, 0.5 * (lo + hi))
+        # after the first steps (the rows left are then few, and a pass costs about the same
+        # for 1 or 3 points a row): a probe either side of the estimate, so a close estimate
+        # shrinks the bracket to the probes' width
+        if step_no >= BREAKEVEN_PLAIN_STEPS:
+            trial = np.stack([np.maximum(est - reach, lo), est, np.minimum(est + reach, hi)])
+        else:
+            trial = est[None, :]
+        k = trial.shape[0]
+        ft = _npv_at_lease_rates(p, np.tile(rows, k), trial.ravel()).reshape(k, rows.size)
+        near = np.abs(ft) <= tol[rows]
+        done = near.any(axis=0)
+        cols = np.arange(rows.size)
+        pick = np.where(near[k // 2], k // 2, np.argmax(near, axis=0))  # the estimate first
+        x[rows[done]] = trial[pick, cols][done]
+        # the new bracket: the first sign change along lo, the trial points, hi
+        pts, fs = np.vstack([lo, trial, hi]), np.vstack([f_lo, ft, f_hi])
+        change = np.signbit(fs[:-1]) != np.signbit(fs[1:])
+        j = np.argmax(change, axis=0)
+        new_lo, new_hi = pts[j, cols], pts[j + 1, cols]
+        step = np.abs(est - np.clip(est, new_lo, new_hi))
+        new_f_lo, new_f_hi = fs[j, cols], fs[j + 1, cols]
+        # Illinois: halve the value at an end kept twice in a row
+        now = np.where(j == 0, -1, np.where(j == k, 1, 0))
+        new_f_lo = np.where((now == -1) & (kept == -1), 0.5 * new_f_lo, new_f_lo)
+        new_f_hi = np.where((now == 1) & (kept == 1), 0.5 * new_f_hi, new_f_hi)
+        lo, hi, f_lo, f_hi, kept = new_lo, new_hi, new_f_lo, new_f_hi, now
+        reach = np.maximum(np.minimum(0.5 * reach, 0.05 * (hi - lo)), step)
+        # a bracket as narrow as floats allow without NPV reaching zero: NPV jumps across it
+        stuck = (hi - lo) <= 4.0 * np.finfo(np.float64).eps * np.maximum(1.0, hi)
+        go = ~done & ~stuck & change.any(axis=0)
+        rows, lo, hi, f_lo, f_hi, reach, kept = (
+            rows[go],
+            lo[go],
+            hi[go],
+            f_lo[go],
+            f_hi[go],
+            reach[go],
+            kept[go],
+        )
+    return x
+
+
+def _nearest_crossing(
+    pts: FloatArray, fs: FloatArray, tol: FloatArray, rate_now: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per column of ``pts`` (rates in increasing order, (K, R)) and NPV there ``fs``: the
+    crossing of zero nearest ``rate_now``, as the goal seek picks it. Returns the root where it
+    is a point (|NPV| <= ``tol``), else NaN; and the bracket (low, high rate, NPV at each) where
+    it is a sign change, else NaN."""
+    k, r = pts.shape
+    cols = np.arange(r)
+    exact = np.abs(fs) <= tol
+    change = (np.signbit(fs[:-1]) != np.signbit(fs[1:])) & ~exact[:-1] & ~exact[1:]
+    # distance of each candidate from today's rate (inf where it is none)
+    d_exact = np.where(exact, np.abs(pts - rate_now), np.inf)
+    d_change = np.where(change, np.abs(0.5 * (pts[:-1] + pts[1:]) - rate_now), np.inf)
+    i_exact, i_change = np.argmin(d_exact, axis=0), np.argmin(d_change, axis=0)
+    best_exact, best_change = d_exact[i_exact, cols], d_change[i_change, cols]
+    is_root = np.isfinite(best_exact) & (best_exact <= best_change)
+    is_bracket = np.isfinite(best_change) & ~is_root
+    nan = np.full(r, np.nan)
+    root = np.where(is_root, pts[i_exact, cols], nan)
+    lo = np.where(is_bracket, pts[i_change, cols], nan)
+    hi = np.where(is_bracket, pts[np.minimum(i_change + 1, k - 1), cols], nan)
+    f_lo = np.where(is_bracket, fs[i_change, cols], nan)
+    f_hi = np.where(is_bracket, fs[np.minimum(i_change + 1, k - 1), cols], nan)
+    return root, lo, hi, f_lo, f_hi
+
+
+def _npv_at_lease_rates(
+    p: dict[str, FloatArray], rows: NDArray[np.intp], rates: FloatArray
+) -> FloatArray:
+    """NPV (US$ B) of the scenarios ``rows`` of ``p`` with their lease rate set to ``rates``:
+    one pass of the whole engine (bounds, idling, hosting, residual and tax as at that rate)."""
+    if rows.size == 0:
+        return np.zeros(0)
+    q = {k: v[rows] for k, v in p.items()}
+    q["lease_rate_busd_per_gw_year"] = np.asarray(rates, dtype=np.float64)
+    out = _cash_flows(q, with_metrics=False, tables=False)
+    return np.asarray(out.lines["discounted_fcf"].sum(axis=1), dtype=np.float64)
+
+
+def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
+    """The fast guess of :func:`_breakeven_lease`, by a bracketing secant on [0, max].
 
     The rate scales the scenario's whole lease-rate path (frontier, bounds and idling held as
     computed): every operating line is then affine in it, the residual value is rebuilt from
@@ -1951,7 +2126,6 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
 
     n_t = ebit0.shape[1]
     tax_tiled: dict[int, tuple[FloatArray, FloatArray, FloatArray]] = {}
-    simple_tax = not p["tax_in_group"].any() and float(p["nol_offset_limit_share"].min()) >= 1.0
 
     def npv_at(x: FloatArray) -> FloatArray:
         """NPV at lease rates ``x`` of shape (G, S): G trial rates for every scenario."""
@@ -1965,14 +2139,11 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         if g not in tax_tiled:
             tax_tiled[g] = (
                 np.tile(tax_rate, g),
-                np.tile(p["tax_in_group"], g) if not simple_tax else p["tax_in_group"],
-                np.tile(p["nol_offset_limit_share"], g) if not simple_tax else tax_rate,
+                np.tile(p["tax_in_group"], g),
+                np.tile(p["nol_offset_limit_share"], g),
             )
         rate_g, group_g, nol_g = tax_tiled[g]
-        if simple_tax:  # stand-alone, unlimited loss offset: the closed form
-            tax = _tax_with_carryforward(flat, rate_g).reshape(g, n, n_t)
-        else:
-            tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
+        tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
         flows = ebitda0 + shift - tax + other + np.where(last, cash[:, :, None], 0.0)
         return np.asarray((flows * disc).sum(axis=2), dtype=np.float64)
 

@@ -199,8 +199,9 @@ def cash_tax(
     Stand-alone, year by year: interest deductible ``d_t = min(i_t + c_{t-1}, l x max(ATI_t, 0))``
     (carry ``c_t = i_t + c_{t-1} - d_t``); income ``y_t = taxable_t - d_t``; a loss adds to the
     pool ``N``; a profit uses ``u_t = min(N_{t-1}, lambda y_t)`` and pays ``rate (y_t - u_t)``.
-    With ``lambda = 1`` and no interest this is the closed form of
-    :func:`model.engine._tax_with_carryforward` (a running maximum of cumulative income).
+    With ``lambda = 1`` and no interest this is the closed form: tax on the increments of
+    the running maximum of cumulative income (:func:`carryforward_increments`). The engine's
+    every cash tax comes through here (one dispatch).
     """
     r = rate[:, None]
     has_interest = interest is not None and bool(interest.any())

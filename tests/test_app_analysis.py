@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import charts_analysis as ca
-from app.charts_analysis import analysis_figures
+from app.charts import analysis as ca
 from app.context import ViewContext
+from app.export.analyses import analysis_figures
 from model import evaluate, load_preset
 
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +93,27 @@ def test_never_percentiles_rank_undefined_draws_last(values: list[float], undefi
             assert math.isclose(g, float(np.percentile(with_top, p)), rel_tol=1e-12, abs_tol=1e-9)
     # without ``never`` the undefined draws are left out
     assert band_percentiles(arr)[2] == float(np.percentile(np.array(values), 50))
+
+
+def test_band_solves_the_breakeven_only_where_something_is_leased(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The breakeven's solve (a few engine passes, methodology §5) runs in the band only where its
+    KPI is shown: a scenario that leases nothing gets an undefined band without it."""
+    from model import engine
+
+    calls: list[int] = []
+    solve = engine._breakeven_lease
+
+    def counted(p: dict[str, np.ndarray], base: engine.EngineOutput) -> np.ndarray:
+        calls.append(int(p["gw_built"].shape[0]))
+        return solve(p, base)
+
+    monkeypatch.setattr(engine, "_breakeven_lease", counted)
+    hosted = headline_band(
+        load_preset("bofa-base").replace(lease_share=0.0, hosting_share=1.0), n=500
+    )
+    assert calls == []
+    assert hosted.bands["breakeven_lease_rate_busd_per_gw_year"].defined_share == 0.0
+    headline_band(load_preset("bofa-base"), n=500)
+    assert sum(calls) == 500

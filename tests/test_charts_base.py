@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from app.charts.analysis import metric_axis, metric_scale, stress_chart
 from app.charts.base import (
     NEGATIVE,
     POSITIVE,
@@ -17,7 +18,6 @@ from app.charts.base import (
     style,
     with_label,
 )
-from app.charts_analysis import metric_axis, metric_scale, stress_chart
 from app.export.analyses import analyses
 from model import load_preset
 from model.metrics import METRICS
@@ -101,7 +101,7 @@ def test_title_margin_counts_every_subtitle_line_break() -> None:
 
 
 def test_tornado_leaves_room_for_its_notes_and_shows_both_ends() -> None:
-    from app.charts_analysis import tornado_chart
+    from app.charts.analysis import tornado_chart
 
     table = analyses(load_preset("bofa-base")).tornado
     assert table is not None
@@ -118,7 +118,7 @@ def test_tornado_leaves_room_for_its_notes_and_shows_both_ends() -> None:
 
 
 def test_distribution_marks_use_the_metric_decimals() -> None:
-    from app.charts_analysis import histogram_chart
+    from app.charts.analysis import histogram_chart
 
     fig = histogram_chart(np.linspace(-50.0, 50.0, 2001), "npv_busd", "x", 2001, point=20.88)
     texts = [a.text for a in fig.layout.annotations]
@@ -133,7 +133,7 @@ def test_distribution_marks_use_the_metric_decimals() -> None:
 def test_drivers_bars_never_point_below_zero_share() -> None:
     import pandas as pd
 
-    from app.charts_analysis import drivers_chart
+    from app.charts.analysis import drivers_chart
 
     ranking = pd.DataFrame(
         {"field": ["wacc", "capex_per_gw_busd"], "s1": [0.6, -0.002], "spearman_rho": [-0.5, 0.1]}
@@ -148,7 +148,7 @@ def test_stress_shock_names_sit_above_their_bars_so_a_phone_keeps_the_plot() -> 
     """Names across the width above each pair of bars, not on the y axis (where on a 390 px
     phone they took half the plot and overlapped): one name per bar, in order, wrapped, and no
     name reaching into the bar above it."""
-    from app.charts_analysis import (
+    from app.charts.analysis import (
         SHOCK_NAME_CHARS,
         STRESS_BAR_PX,
         STRESS_LINE_PX,
@@ -179,8 +179,8 @@ def test_stress_shock_names_sit_above_their_bars_so_a_phone_keeps_the_plot() -> 
 
 
 def test_wrapped_label_is_not_wrapped_again_by_the_title() -> None:
+    from app.charts.analysis import wrap_label
     from app.charts.base import title_html
-    from app.charts_analysis import wrap_label
 
     for label in (
         "bofa-base: 3 GW at US$ 42.5 B/GW, lease US$ 12.5 B/GW-yr, efficiency 1x",

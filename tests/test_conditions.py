@@ -134,19 +134,22 @@ def test_report_and_conditions_csv_carry_the_conditions() -> None:
     assert conditions_frame(evaluate(base)).empty
 
 
-def test_breakeven_approximate_where_the_entrants_ceiling_binds() -> None:
+def test_breakeven_is_exact_where_the_entrants_ceiling_binds() -> None:
     """market-base's rent sits on the entrant's ceiling, an absolute cost that does not scale with
-    today's rate: NPV at the reported breakeven is far from zero, and the result says so; in a
-    still market (bofa-base) the breakeven is exact and nothing is said (methodology §5)."""
+    today's rate: the breakeven lease rate is still the rate at which NPV = 0 (every bound
+    applied, methodology §5), so no condition calls it approximate."""
     market = evaluate(load_preset("market-base"))
     x = market.breakeven_lease_rate_busd_per_gw_year
     assert x is not None
     at = evaluate(market.scenario.replace(lease_rate_busd_per_gw_year=x)).npv_busd
-    assert abs(at) > 1.0
-    codes = [c.code for c in conditions_of(market)]
-    assert "breakeven_approximate" in codes
-    text = next(c.text for c in conditions_of(market) if c.code == "breakeven_approximate")
-    assert "not zero" in text and "goal seek" in text
-    base = evaluate(load_preset("bofa-base"))
-    assert base.breakeven_lease_rate_busd_per_gw_year is not None
-    assert "breakeven_approximate" not in [c.code for c in conditions_of(base)]
+    assert abs(at) <= 1e-9 * market.capex_lifetime_busd
+    assert "breakeven_approximate" not in CONDITIONS
+    assert not [c for c in conditions_of(market) if c.code.startswith("breakeven")]
+
+
+def test_breakeven_outside_range_says_which_side_npv_stays() -> None:
+    """No rate reaches NPV = 0: the sentence says NPV's side with its values at 0 and 60."""
+    below = evaluate(load_preset("bofa-base").replace(capex_per_gw_busd=120.0, wacc=0.3))
+    text = next(c.text for c in conditions_of(below) if c.code == "breakeven_outside_range")
+    assert text.startswith("NPV stays below zero at every lease rate from 0 to 60")
+    assert "at 0," in text and "at 60)" in text and text.endswith("reads n/a.")

@@ -15,7 +15,7 @@ MODULES = (
     "app.context",
     "app.charts.base",
     "app.charts",
-    "app.charts_analysis",
+    "app.charts.analysis",
     "app.state",
     "app.ui",
     "app.page",

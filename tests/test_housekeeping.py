@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -124,3 +125,171 @@ def test_browser_tests_wait_for_states_with_one_ceiling() -> None:
     conftest = (folder / "conftest.py").read_text()
     assert "expect.set_options(timeout=STATE_CEILING_MS)" in conftest
     assert "with_ceiling(context)" in conftest
+
+
+# ---- one tax dispatch: every cash tax through model.tax.cash_tax (methodology §3, §11.2) -----
+def test_the_engine_dispatches_tax_in_one_place() -> None:
+    """The engine's unlevered tax and the breakeven's trial rates both call ``cash_tax`` (its
+    closed form for stand-alone rows with unlimited loss offset); no copy of that test or of the
+    closed form is left in the engine."""
+    from model import engine
+
+    source = (ROOT / "model" / "engine.py").read_text()
+    assert not hasattr(engine, "_tax_with_carryforward")
+    assert "carryforward_increments" not in source
+    assert "simple_tax" not in source
+    assert source.count("cash_tax(") == 2  # _unlevered_tax and the breakeven's trial rates
+
+
+# ---- no import cycle: the analysis charts live in app/charts/, the export imports them ---------
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports, from every import statement (those inside
+    functions too, so a local import cannot hide a cycle); the ``model`` package's own
+    re-exports left out (its submodules import names from it by design)."""
+    paths = {}
+    for folder in ("app", "model"):
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            paths[".".join(parts)] = path
+    paths.pop("model")
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in paths}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {node.module} & paths.keys()
+                deps |= {f"{node.module}.{a.name}" for a in node.names} & paths.keys()
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_no_import_cycle_in_app_or_model() -> None:
+    graph = _import_graph()
+    assert "app.charts.analysis" in graph and "app.charts_analysis" not in graph
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph[todo.pop()]:
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    cycles = sorted(m for m in graph if reaches(m, m))
+    assert cycles == []
+
+
+def test_the_chart_modules_load_without_the_export() -> None:
+    """Importing every chart module (a fresh interpreter) loads no ``app.export`` module: the
+    export imports the charts, never the other way round."""
+    code = (
+        "import sys, app.charts, app.charts.analysis; "
+        "print(sorted(m for m in sys.modules if m.startswith('app.export')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_exception_is_swallowed_in_the_export_of_analyses() -> None:
+    """Every ``except Exception`` in app/export/analyses.py records what failed in a note (no
+    bare ``pass`` leaving a table out without a word)."""
+    tree = ast.parse((ROOT / "app" / "export" / "analyses.py").read_text(encoding="utf-8"))
+    handlers = [n for n in ast.walk(tree) if isinstance(n, ast.ExceptHandler)]
+    assert handlers
+    for node in handlers:
+        assert not all(isinstance(s, ast.Pass) for s in node.body), node.lineno
+
+
+# ---- one formatter path: the app formats money, percent and metrics with model/metrics.py ------
+def test_the_app_has_no_formatter_of_its_own() -> None:
+    """No ``fmt_*`` function or alias in app/: money, percent and metric figures come from
+    :mod:`model.metrics` as they are (the dashboard, the CLI and the exports read the same)."""
+    import app.ui
+
+    assert not [name for name in dir(app.ui) if name.startswith("fmt_")]
+    for path in (ROOT / "app").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.Assign):
+                names = (
+                    [node.name]
+                    if isinstance(node, ast.FunctionDef)
+                    else [t.id for t in node.targets if isinstance(t, ast.Name)]
+                )
+                assert not [n for n in names if n.startswith("fmt_")], path.name
+
+
+# ---- the Monte Carlo split by job, its names importable from model.uncertainty as before --------
+#: The public names of model.uncertainty before the split (and the private ones other modules use).
+UNCERTAINTY_NAMES = [
+    "DEFAULT_DRAWS",
+    "DEFAULT_SEED",
+    "FOLLOW",
+    "KINDS",
+    "MAX_DRAWS",
+    "SESSION_MAX_DRAWS",
+    "DefaultDistributions",
+    "Distribution",
+    "GapExplanation",
+    "MonteCarloError",
+    "MonteCarloResult",
+    "available_cores",
+    "check_session_draws",
+    "check_workers",
+    "column_stats",
+    "copula_matrix",
+    "default_distributions",
+    "default_spec",
+    "format_field",
+    "format_metric",
+    "is_percent_field",
+    "monte_carlo",
+    "parse_distribution",
+    "percentiles_linear",
+    "rbd_fast",
+    "sample_inputs",
+    "summarise",
+    "_check_scale_base",
+    "_explain_gap",
+    "_gap_table",
+]
+
+
+def test_the_monte_carlo_is_split_by_job() -> None:
+    import importlib
+
+    import model.uncertainty
+
+    folder = ROOT / "model" / "uncertainty"
+    jobs = ("common", "distributions", "sampling", "statistics", "drivers", "run")
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*jobs, "__init__"])
+    for job in jobs:
+        module = importlib.import_module(f"model.uncertainty.{job}")
+        assert module.__doc__, job
+        assert len((folder / f"{job}.py").read_text().splitlines()) <= 500, job
+    missing = [n for n in UNCERTAINTY_NAMES if not hasattr(model.uncertainty, n)]
+    assert missing == []
+    assert (
+        model.uncertainty.monte_carlo
+        is importlib.import_module("model.uncertainty.run").monte_carlo
+    )
+
+
+def test_the_sweep_grids_are_defined_once() -> None:
+    """The pricing-pressure sweeps' grids (and the illustrative Crusoe deal) are model/derived.py's;
+    the charts use the same objects, not copies (methodology §10)."""
+    import app.charts.base
+    import model.derived
+
+    for name in ("MULTIPLIER_GRID", "INDEX_GRID", "ELASTICITY_GRID", "ILLUSTRATIVE_PROCURED_GW"):
+        assert getattr(app.charts.base, name) is getattr(model.derived, name), name
+    assert "np.linspace" not in (ROOT / "app" / "charts" / "base.py").read_text()

@@ -25,6 +25,9 @@ from model.uncertainty import (
     default_spec,
     monte_carlo,
 )
+from model.uncertainty import drivers as mc_drivers
+from model.uncertainty import run as mc_run
+from model.uncertainty import sampling as mc_sampling
 
 BASE = load_preset("bofa-base")
 DISTS = {
@@ -216,8 +219,8 @@ def test_drivers_rank_by_salib_first_order_share(run10k) -> None:
     assert np.all((s1 > -0.05) & (s1 <= 1.0)) and s1[0] > 0.2
     # the wiring: SALib's RBD-FAST on the same draws gives the same indices
     fields = list(DISTS)
-    x = mc.draws[fields].to_numpy()[: uncertainty.RANKING_DRAWS]
-    y = mc.draws["npv_busd"].to_numpy()[: uncertainty.RANKING_DRAWS]
+    x = mc.draws[fields].to_numpy()[: mc_drivers.RANKING_DRAWS]
+    y = mc.draws["npv_busd"].to_numpy()[: mc_drivers.RANKING_DRAWS]
     problem = {"num_vars": len(fields), "names": fields, "bounds": [[0, 1]] * len(fields)}
     ref = rbd_fast.analyze(problem, x, y, M=10, num_resamples=2, seed=7)
     got = d.set_index("field")["s1"]
@@ -257,8 +260,8 @@ def _small_ranges(monkeypatch, fill_rows: int, eval_chunk: int) -> None:
     from model import engine
 
     monkeypatch.setattr(engine, "CHUNK_ROWS", fill_rows // 2)
-    monkeypatch.setattr(uncertainty, "FILL_ROWS", fill_rows)
-    monkeypatch.setattr(uncertainty, "EVAL_CHUNK", eval_chunk)
+    monkeypatch.setattr(mc_run, "FILL_ROWS", fill_rows)
+    monkeypatch.setattr(mc_run, "EVAL_CHUNK", eval_chunk)
 
 
 def test_workers_give_identical_results(monkeypatch) -> None:
@@ -268,7 +271,7 @@ def test_workers_give_identical_results(monkeypatch) -> None:
     _small_ranges(monkeypatch, 1_024, 3_072)
     a = monte_carlo(BASE, DISTS, 40_000, 5, workers=1)
     b = monte_carlo(BASE, DISTS, 40_000, 5, workers=2)
-    assert len(uncertainty._chunk_bounds(40_000, 2)) >= 15
+    assert len(mc_run._chunk_bounds(40_000, 2)) >= 15
     assert a.draws.equals(b.draws)
     assert a.summary.equals(b.summary)
     assert a.drivers.equals(b.drivers)
@@ -283,7 +286,7 @@ def test_the_numbers_do_not_depend_on_how_the_run_is_cut_into_ranges(monkeypatch
     _small_ranges(monkeypatch, 1_024, 3_072)
     usual = monte_carlo(BASE, DISTS, 20_000, 5, workers=2)
     odd = [(0, 1_024), (1_024, 9_216), (9_216, 10_240), (10_240, 20_000)]
-    monkeypatch.setattr(uncertainty, "_chunk_bounds", lambda n, workers=1: odd)
+    monkeypatch.setattr(mc_run, "_chunk_bounds", lambda n, workers=1: odd)
     for workers in (1, 2):
         cut = monte_carlo(BASE, DISTS, 20_000, 5, workers=workers)
         assert cut.draws.equals(usual.draws)
@@ -297,22 +300,21 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
     # methodology §9 (Drivers): with workers, the ranking is computed as soon as the first range
     # is in when that range holds the draws it reads (400, 500 of its 500 rows), else after
     # every range (501); the same ranking as in one process either way
-    from model import uncertainty
 
     _small_ranges(monkeypatch, 100, 500)
-    monkeypatch.setattr(uncertainty, "RANKING_DRAWS", ranking_draws)
+    monkeypatch.setattr(mc_drivers, "RANKING_DRAWS", ranking_draws)
     early = []
-    real = uncertainty._early_drivers
+    real = mc_run._early_drivers
 
     def spy(*args, **kwargs):
         result = real(*args, **kwargs)
         early.append(result is not None)
         return result
 
-    monkeypatch.setattr(uncertainty, "_early_drivers", spy)
+    monkeypatch.setattr(mc_run, "_early_drivers", spy)
     a = monte_carlo(BASE, DISTS, 4_000, 5, workers=1)
     b = monte_carlo(BASE, DISTS, 4_000, 5, workers=2)
-    assert uncertainty._chunk_bounds(4_000, 2)[0] == (0, 500)
+    assert mc_run._chunk_bounds(4_000, 2)[0] == (0, 500)
     assert early == [ranking_draws <= 500]
     assert a.drivers.equals(b.drivers)
     assert a.draws.equals(b.draws)
@@ -321,12 +323,12 @@ def test_driver_ranking_from_the_first_range_is_the_ranking_of_the_run(
 def test_a_range_gives_the_same_numbers_whatever_rows_it_evaluates_at_once(monkeypatch) -> None:
     # methodology §9 (Evaluation): a range is evaluated FILL_ROWS rows at a time, a multiple of
     # the engine's chunk, so the draws are those of the whole range evaluated at once
-    from model import engine, uncertainty
+    from model import engine
 
     monkeypatch.setattr(engine, "CHUNK_ROWS", 256)
-    monkeypatch.setattr(uncertainty, "FILL_ROWS", 3_000 // 256 * 256 + 256)  # the whole range
+    monkeypatch.setattr(mc_run, "FILL_ROWS", 3_000 // 256 * 256 + 256)  # the whole range
     whole = monte_carlo(BASE, DISTS, 3_000, 5)
-    monkeypatch.setattr(uncertainty, "FILL_ROWS", 512)
+    monkeypatch.setattr(mc_run, "FILL_ROWS", 512)
     parts = monte_carlo(BASE, DISTS, 3_000, 5)
     assert whole.draws.equals(parts.draws)
     assert whole.summary.equals(parts.summary)
@@ -335,7 +337,7 @@ def test_a_range_gives_the_same_numbers_whatever_rows_it_evaluates_at_once(monke
 def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
     # methodology §9 (Evaluation): the range's products (the normals' correlation, the IRR scan)
     # run on one BLAS thread, so no idle BLAS thread spins on a core another worker needs
-    from model import finance, uncertainty
+    from model import finance
 
     def blas_threads() -> int:
         info = finance._blas_controller().select(user_api="blas").info()
@@ -344,13 +346,13 @@ def test_a_range_is_evaluated_on_one_blas_thread(monkeypatch) -> None:
     if blas_threads() < 2:
         pytest.skip("BLAS runs on one thread here already: nothing to limit")
     seen: list[int] = []
-    real = uncertainty._transform  # called inside the range, after its normals are drawn
+    real = mc_run._transform  # called inside the range, after its normals are drawn
 
     def spy(*args, **kwargs):
         seen.append(blas_threads())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(uncertainty, "_transform", spy)
+    monkeypatch.setattr(mc_run, "_transform", spy)
     monte_carlo(BASE, DISTS, 1_000, 5)
     assert seen == [1]
     assert blas_threads() >= 2  # and the limit ends with the range
@@ -362,23 +364,22 @@ def test_chunk_ranges_cover_every_row_once_and_shrink_towards_the_end(n: int, wo
     # methodology §9 (Limits): ranges of whole pieces, at most EVAL_CHUNK rows, each at most
     # 1 / (2 workers) of the pieces left (so the workers finish together), and a range smaller
     # than a block of normals inside one block
-    from model import uncertainty
 
-    bounds = uncertainty._chunk_bounds(n, workers)
+    bounds = mc_run._chunk_bounds(n, workers)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
-    if n <= uncertainty.EVAL_CHUNK:
+    if n <= mc_run.EVAL_CHUNK:
         assert bounds == [(0, n)]
         return
-    fill = uncertainty.FILL_ROWS
+    fill = mc_run.FILL_ROWS
     pieces = -(-n // fill)
-    block = uncertainty.NORMAL_BLOCK // fill
+    block = mc_sampling.NORMAL_BLOCK // fill
     for a, b in bounds:
-        assert a % fill == 0 and 0 < b - a <= uncertainty.EVAL_CHUNK
+        assert a % fill == 0 and 0 < b - a <= mc_run.EVAL_CHUNK
         size = -(-(b - a) // fill)
         left = pieces - a // fill
         if workers == 1:
-            assert b - a == uncertainty.EVAL_CHUNK or b == n
+            assert b - a == mc_run.EVAL_CHUNK or b == n
         else:
             assert size <= max(1, -(-left // (2 * workers)))
         if size < block:
@@ -614,13 +615,13 @@ def test_workers_are_capped_at_the_cores(monkeypatch) -> None:
     assert check_workers(0) == available_cores()
     assert check_workers(1) == 1
     seen = []
-    real = uncertainty.ProcessPoolExecutor
+    real = mc_run.ProcessPoolExecutor
 
     def spy(max_workers, **kw):
         seen.append(max_workers)
         return real(max_workers, **kw)
 
-    monkeypatch.setattr(uncertainty, "ProcessPoolExecutor", spy)
+    monkeypatch.setattr(mc_run, "ProcessPoolExecutor", spy)
     _small_ranges(monkeypatch, 100, 300)
     monte_carlo(BASE, DISTS, 1500, 5, workers=300)
     assert all(w <= available_cores() for w in seen)

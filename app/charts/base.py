@@ -1,7 +1,7 @@
 """The one look of every chart: palette, template, the :class:`Chart` builder and :func:`style`.
 
 Shared by the tab modules (:mod:`app.charts.returns`, :mod:`app.charts.pricing`,
-:mod:`app.charts.buy`) and :mod:`app.charts_analysis`.
+:mod:`app.charts.buy`) and :mod:`app.charts.analysis`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ import plotly.graph_objects as go
 
 from app.context import ViewContext
 from model import Scenario
+
+# The sweeps' grids and the illustrative deal are the model's (model/derived.py computes what the
+# charts draw): one definition, re-exported here for the chart modules.
+from model.derived import ELASTICITY_GRID as ELASTICITY_GRID
+from model.derived import ILLUSTRATIVE_PROCURED_GW as ILLUSTRATIVE_PROCURED_GW
+from model.derived import INDEX_GRID as INDEX_GRID
+from model.derived import MULTIPLIER_GRID as MULTIPLIER_GRID
 from model.metrics import metric_spec
 
 # ---- the one look ------------------------------------------------------------------------------
@@ -62,13 +69,6 @@ BUSD = "US$ B"
 #: distinguishable with the common colour-vision deficiencies).
 POSITIVE = "#0072B2"
 NEGATIVE = "#D55E00"
-#: Efficiency multipliers of the pricing-pressure sweeps (x tokens per GPU versus today).
-MULTIPLIER_GRID = np.round(np.linspace(1.0, 4.0, 31), 6)
-#: Coarser grid for sweeps that need full annual tables (one :func:`evaluate` per point).
-INDEX_GRID = np.round(np.linspace(1.0, 4.0, 13), 6)
-ELASTICITY_GRID = np.round(np.linspace(0.0, 3.0, 31), 6)
-#: The Crusoe deal, used to illustrate build vs buy when a scenario procures nothing.
-ILLUSTRATIVE_PROCURED_GW = 1.6
 
 
 #: The shared template: small on purpose (plotly's default template costs ~60 ms per figure).

@@ -1,22 +1,28 @@
 """Each analysis of an export computed once, for its charts and its tables alike.
 
 :func:`analyses` runs the tornado, the stress tests, the heatmap grid and the Monte Carlo for a
-scenario once (cached per scenario), and both :func:`scenario_figures` (charts) and
-:func:`scenario_summaries` (workbook and report tables) read from it.
+scenario once (cached per scenario), and both :func:`scenario_figures` (charts, the analysis
+ones by :func:`analysis_figures` from :mod:`app.charts.analysis`) and :func:`scenario_summaries`
+(workbook and report tables) read from it. It imports the chart modules; they never import it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.charts import all_figures
+from app.charts import analysis as ca
 from app.context import ViewContext
 from app.export.images import _brief
 from model import Scenario, evaluate, load_preset
+from model.sensitivity import grid, tornado
+from model.stress import stress_tests
+from model.uncertainty import MonteCarloResult, monte_carlo
 
 
 def make_context(scenario: Scenario, preset_id: str) -> ViewContext:
@@ -46,7 +52,7 @@ class Analyses:
     tornado: pd.DataFrame | None = None
     grid: pd.DataFrame | None = None
     stress: pd.DataFrame | None = None
-    monte_carlo: Any = None
+    monte_carlo: MonteCarloResult | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -55,33 +61,59 @@ def analyses(scenario: Scenario) -> Analyses:
     """Run every analysis of the export once for ``scenario`` (cached)."""
     out = Analyses()
     try:
-        from model.sensitivity import tornado
-
         out.tornado = tornado(scenario).reset_index(drop=True)
     except Exception as exc:  # an analysis bug must not block the other exports
         out.notes.append(f"sensitivity: could not be computed ({_brief(exc)})")
     try:
-        from app import charts_analysis as ca
-        from model.sensitivity import grid
-
         xs = ca.default_heatmap_values(scenario, ca.HEATMAP_X)
         ys = ca.default_heatmap_values(scenario, ca.HEATMAP_Y)
         out.grid = grid(scenario, ca.HEATMAP_X, xs, ca.HEATMAP_Y, ys, "npv_busd")
     except Exception as exc:
         out.notes.append(f"heatmap: could not be computed ({_brief(exc)})")
     try:
-        from model.stress import stress_tests
-
         out.stress = stress_tests(scenario).reset_index(drop=True)
     except Exception as exc:
         out.notes.append(f"stress tests: could not be computed ({_brief(exc)})")
     try:
-        from model.uncertainty import monte_carlo
-
         # the default run: the same draws the Uncertainty tab shows (methodology §9)
         out.monte_carlo = monte_carlo(scenario)
     except Exception as exc:
         out.notes.append(f"Monte Carlo: could not be computed ({_brief(exc)})")
+    return out
+
+
+def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
+    """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``, ``mc_drivers``.
+
+    Drawn from :func:`analyses` (each analysis runs once per export and also
+    fills the workbook and report tables): tornado of NPV over the ranges of
+    ``data/ranges.csv``; heatmap of NPV over capex per GW and lease rate; the stress tests of
+    ``data/stress_tests.toml``; a Monte Carlo histogram of NPV. No Streamlit needed.
+    """
+    s = ctx.scenario
+    label = ctx.label
+    a = analyses(s)
+    out: dict[str, go.Figure] = {}
+    if a.tornado is not None:
+        out["tornado"] = ca.tornado_chart(a.tornado, label)
+    if a.grid is not None:
+        out["heatmap"] = ca.heatmap_chart(
+            a.grid, label, (getattr(s, ca.HEATMAP_X), getattr(s, ca.HEATMAP_Y))
+        )
+    if a.stress is not None:
+        out["stress_tests"] = ca.stress_chart(a.stress, label)
+    if a.monte_carlo is not None:
+        mc = a.monte_carlo
+        out["mc_npv"] = ca.histogram_chart(
+            mc.draws["npv_busd"].to_numpy(),
+            "npv_busd",
+            label,
+            mc.n,
+            point=float(
+                mc.summary["point"].to_numpy(dtype=float)[mc.summary.index.get_loc("npv_busd")]
+            ),
+        )
+        out["mc_drivers"] = ca.drivers_chart(mc.drivers, label)
     return out
 
 
@@ -90,25 +122,17 @@ def scenario_figures(
 ) -> tuple[dict[str, go.Figure], list[str]]:
     """Every chart the dashboard draws for this scenario, keyed by file-safe name.
 
-    Returns the figures and notes about any chart group that failed to load or build (so a
-    failing analysis module never blocks exporting the main charts).
+    Returns the figures and notes about any chart group that failed to build (so a failing
+    analysis chart never blocks exporting the main charts).
     """
     figures: dict[str, go.Figure] = {}
     notes: list[str] = []
-    builders: list[tuple[str, str, str]] = [("main charts", "app.charts", "all_figures")]
+    builders: list[tuple[str, Callable[[ViewContext], dict[str, go.Figure]]]] = [
+        ("main charts", all_figures)
+    ]
     if analysis:
-        builders.append(("analysis charts", "app.charts_analysis", "analysis_figures"))
-    for label, module_name, func_name in builders:
-        try:
-            module = __import__(module_name, fromlist=[func_name])
-            build = getattr(module, func_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:  # the module exists but an import inside it failed
-                notes.append(f"{label}: could not be loaded ({_brief(exc)})")
-            continue  # a chart group not in this version: nothing to export, nothing to say
-        except (ImportError, AttributeError) as exc:
-            notes.append(f"{label}: could not be loaded ({_brief(exc)})")
-            continue
+        builders.append(("analysis charts", analysis_figures))
+    for label, build in builders:
         try:
             built = build(ctx)
         except Exception as exc:  # a chart bug must not stop the other exports
@@ -136,12 +160,9 @@ def scenario_summaries(ctx: ViewContext) -> dict[str, pd.DataFrame]:
         out["stress_tests"] = a.stress
     mc = a.monte_carlo
     if mc is not None:
-        try:
-            summary = mc.summary.reset_index()
-            summary.insert(1, "draws", mc.n)
-            summary.insert(2, "seed", mc.seed)
-            out["monte_carlo_summary"] = summary
-            out["monte_carlo_drivers"] = mc.drivers.reset_index(drop=True)
-        except Exception:  # noqa: S110 (a changed Monte Carlo API: leave the table out)
-            pass
+        summary = mc.summary.reset_index()
+        summary.insert(1, "draws", mc.n)
+        summary.insert(2, "seed", mc.seed)
+        out["monte_carlo_summary"] = summary
+        out["monte_carlo_drivers"] = mc.drivers.reset_index(drop=True)
     return out

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import charts_analysis as ca
-from app.context import ViewContext, display_scale, percent_unit
-from app.ui import escape_markdown, show_chart
+from app.charts import analysis as ca
+from app.context import ViewContext, percent_unit
+from app.ui import escape_markdown, field_value, show_chart
 from model import (
     FIELD_NAMES,
     FIELD_SPECS,
@@ -174,10 +174,7 @@ def _inputs_table(values: dict[str, dict[str, Any]], chosen: list[str]) -> None:
         st.caption("All compared scenarios have the same inputs.")
         return
     table = pd.DataFrame(
-        {
-            name: [f"{float(values[name][f]) * display_scale(f):,.10g}" for f in differ]
-            for name in chosen
-        },
+        {name: [field_value(f, float(values[name][f])) for f in differ] for name in chosen},
         index=pd.Index(
             [f"{FIELD_SPECS[f].label} ({percent_unit(FIELD_SPECS[f])})" for f in differ],
             name="Input",

@@ -7,12 +7,14 @@ import streamlit as st
 
 from app import charts, ui
 from app.context import ViewContext
-from app.ui import fmt_busd, fmt_pct, md, numbers_table_html, show_chart
+from app.ui import md, numbers_table_html, show_chart
 from model import external_business
 from model.metrics import (
     LINE_LABELS,
     STATEMENT_LINES,
+    format_busd,
     format_metric,
+    format_percent,
     metric_label,
     metric_spec,
 )
@@ -75,9 +77,9 @@ def render(ctx: ViewContext) -> None:
         md(
             f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
             f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
-            f"{fmt_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
-            f"{fmt_busd(r.capex_lifetime_busd)}, EBITDA margin {fmt_pct(r.ebitda_margin)}, "
-            f"MIRR {fmt_pct(r.mirr)}."
+            f"{format_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
+            f"{format_busd(r.capex_lifetime_busd)}, EBITDA margin {format_percent(r.ebitda_margin)}, "
+            f"MIRR {format_percent(r.mirr)}."
         )
     )
     st.caption(
@@ -89,7 +91,7 @@ def render(ctx: ViewContext) -> None:
             f"{format_metric('payback_from_operation_years', r.payback_from_operation_years)} "
             "from the start of operation, the first time it does (the cluster payback CoreWeave "
             "reports, about 2.5 years). The residual value (assets at market value at the end of "
-            f"the horizon, after tax on the gain) is {fmt_busd(r.residual_pv_busd)} of the NPV "
+            f"the horizon, after tax on the gain) is {format_busd(r.residual_pv_busd)} of the NPV "
             "(the NPV bridge shows it before that tax, which it counts in Cash tax)."
         )
     )
@@ -111,7 +113,7 @@ def render(ctx: ViewContext) -> None:
         st.info(
             "The NPV profile (under Payback and NPV profile above) crosses zero more than once "
             "(refresh capex makes the cash flows change sign several times), so the IRR alone is "
-            f"ambiguous. Read it with the MIRR ({fmt_pct(r.mirr)}, reinvesting and financing at "
+            f"ambiguous. Read it with the MIRR ({format_percent(r.mirr)}, reinvesting and financing at "
             "the WACC) and the NPV at the WACC."
         )
     if charts.has_financing(r):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import charts_analysis as ca
+from app.charts import analysis as ca
 from app.context import ViewContext, display_scale, field_value_text, percent_unit
 from app.ui import escape_markdown, md, show_chart, text_table
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario

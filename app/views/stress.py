@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import charts_analysis as ca
+from app.charts import analysis as ca
 from app.context import ViewContext, changes_text
 from app.text import cite
 from app.ui import escape_markdown, numbers_table_html, show_chart

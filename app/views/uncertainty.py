@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import charts_analysis as ca
+from app.charts import analysis as ca
 from app.context import ViewContext, plain_names
 from app.ui import escape_markdown, grid_height, show_chart, text_table
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario

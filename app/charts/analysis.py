@@ -3,7 +3,7 @@
 Each builder takes the analysis result (a DataFrame from :mod:`model.sensitivity`,
 :mod:`model.uncertainty` or :mod:`model.stress`) and the scenario's label, and returns a figure in
 the project's one look (:func:`app.charts.style`): units on every axis, a title that names the
-scenario. :func:`analysis_figures` draws the default set for export. User text (saved scenario
+scenario. :func:`app.export.analyses.analysis_figures` draws the default set for export. User text (saved scenario
 names) is HTML-escaped before it reaches a figure.
 """
 
@@ -32,8 +32,8 @@ from app.charts.base import (
     style,
     title_margin,
 )
-from app.context import ViewContext, is_percent, percent_unit
-from model import FIELD_SPECS, Scenario
+from app.context import is_percent, percent_unit
+from model import FIELD_SPECS, Scenario, default_ranges
 from model.metrics import METRICS, format_metric, metric_label, metric_spec
 from model.stress import AS_SET
 
@@ -574,8 +574,6 @@ def compare_cumulative_chart(
 # ---- for export -------------------------------------------------------------------------------
 def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS) -> np.ndarray:
     """Sensible values for a heatmap axis: the sourced range widened around the value as set."""
-    from model import default_ranges
-
     spec = FIELD_SPECS[name]
     v = float(getattr(s, name))
     if name in default_ranges():
@@ -592,43 +590,7 @@ def default_heatmap_values(s: Scenario, name: str, points: int = HEATMAP_POINTS)
     return np.round(np.linspace(lo, hi, points), 10)
 
 
-def analysis_figures(ctx: ViewContext) -> dict[str, go.Figure]:
-    """The analysis charts for export: ``tornado``, ``heatmap``, ``stress_tests``, ``mc_npv``, ``mc_drivers``.
-
-    Drawn from :func:`app.export.analyses.analyses` (each analysis runs once per export and also
-    fills the workbook and report tables): tornado of NPV over the ranges of
-    ``data/ranges.csv``; heatmap of NPV over capex per GW and lease rate; the stress tests of
-    ``data/stress_tests.toml``; a Monte Carlo histogram of NPV. No Streamlit needed.
-    """
-    from app.export.analyses import analyses
-
-    s = ctx.scenario
-    label = ctx.label
-    a = analyses(s)
-    out: dict[str, go.Figure] = {}
-    if a.tornado is not None:
-        out["tornado"] = tornado_chart(a.tornado, label)
-    if a.grid is not None:
-        out["heatmap"] = heatmap_chart(
-            a.grid, label, (getattr(s, HEATMAP_X), getattr(s, HEATMAP_Y))
-        )
-    if a.stress is not None:
-        out["stress_tests"] = stress_chart(a.stress, label)
-    if a.monte_carlo is not None:
-        mc = a.monte_carlo
-        out["mc_npv"] = histogram_chart(
-            mc.draws["npv_busd"].to_numpy(),
-            "npv_busd",
-            label,
-            mc.n,
-            point=float(mc.summary.loc["npv_busd", "point"]),
-        )
-        out["mc_drivers"] = drivers_chart(mc.drivers, label)
-    return out
-
-
 __all__ = [
-    "analysis_figures",
     "cdf_chart",
     "compare_cumulative_chart",
     "drivers_chart",
