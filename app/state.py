@@ -97,9 +97,15 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     base = load_preset(preset_id)
     params = {PRESET_PARAM: preset_id}
     changed = scenario.diff(base)
-    # with any change, always written: a link with fields but without them has their old
-    # meaning (model.io.LEGACY_VALUES); a link of a preset alone shows the preset as it is
-    for name in [*changed, *(k for k in LEGACY_VALUES if changed and k not in changed)]:
+    # with any change, written where they differ from their old meaning: a link with fields
+    # but without them has their old meaning (model.io.LEGACY_VALUES); a link of a preset alone
+    # shows the preset as it is
+    old = [
+        k
+        for k, v in LEGACY_VALUES.items()
+        if changed and k not in changed and getattr(scenario, k) != v
+    ]
+    for name in [*changed, *old]:
         params[name] = format_value(name, getattr(scenario, name))
     return params
 

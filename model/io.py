@@ -43,16 +43,20 @@ from model.scenario import (
 )
 
 FORMAT_ID = "ai-dc-returns/scenario"
-#: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder").
-FORMAT_VERSION = 2
-#: Versions read: a version-1 file means what it meant (see :data:`LEGACY_VALUES`).
-READ_VERSIONS = (1, 2)
+#: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder");
+#: version 3 ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0).
+FORMAT_VERSION = 3
+#: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
+READ_VERSIONS = (1, 2, 3)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
-#: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder").
+#: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder"), and one
+#: without ``lease_rate_tenor_years`` reads its lease rate as today's spot rent (0).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
-LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0}
+LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0, "lease_rate_tenor_years": 0}
+#: The file version that first wrote each field of :data:`LEGACY_VALUES` (an older file lacks it).
+LEGACY_SINCE_VERSION: dict[str, int] = {"entrant_profile": 2, "lease_rate_tenor_years": 3}
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
 #: as 1,000,000 bytes in the browser (1,048,576 on the server, envelope included), so 1,000,000
@@ -111,7 +115,7 @@ def legacy_values(given: Iterable[str]) -> dict[str, int]:
     Examples
     --------
     >>> legacy_values(["gw_built"]), legacy_values(["entrant_profile"])
-    ({'entrant_profile': 0}, {})
+    ({'entrant_profile': 0, 'lease_rate_tenor_years': 0}, {'lease_rate_tenor_years': 0})
     """
     names = set(given)
     return {k: v for k, v in LEGACY_VALUES.items() if k not in names}
@@ -370,7 +374,12 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     if problems:
         raise ScenarioError(problems)
     base = load_preset(preset).model_dump()
-    old = {} if version == FORMAT_VERSION else legacy_values(values)  # unversioned reads as 1
+    # a field a file of its version could not write keeps its old meaning (unversioned reads as 1)
+    old = {
+        k: v
+        for k, v in legacy_values(values).items()
+        if int(version or 1) < LEGACY_SINCE_VERSION[k]
+    }
     return make_scenario({**base, **old, **values}), preset
 
 

@@ -267,6 +267,8 @@ class Scenario(BaseModel):
     # The marginal entrant (a code of FIELD_SPECS["entrant_profile"].choices; 0 = builder)
     entrant_profile: int = _f("entrant_profile")
     entrant_wacc: float = _f("entrant_wacc")
+    lease_rate_tenor_years: float = _f("lease_rate_tenor_years")
+    contract_term_premium: float = _f("contract_term_premium")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -31,7 +31,7 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == 2
+    assert doc["format"] == FORMAT_ID and doc["version"] == 3
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
@@ -55,15 +55,26 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     assert 'entrant_profile = "neocloud"' in text and parse_scenario_text(text, "toml")[0] == s
     old = "\n".join(
         line
-        for line in text.replace("version = 2", "version = 1").splitlines()
+        for line in text.replace("version = 3", "version = 1").splitlines()
         if not line.startswith("entrant_profile")
     )
     loaded, pid = parse_scenario_text(old, "toml")
     assert pid == "market-base" and loaded == s.replace(entrant_profile="builder")
     assert evaluate(loaded).npv_busd != evaluate(s).npv_busd  # the meaning kept is a different one
-    newer = parse_scenario_text('version = 2\npreset = "market-base"\n', "toml")[0]
+    newer = parse_scenario_text('version = 3\npreset = "market-base"\n', "toml")[0]
     assert newer == load_preset("market-base")
     # by name or code; a bad name is named with the choices
+    # a version-2 file names the entrant but predates the quote's tenor: it reads its lease rate
+    # as spot (section 4.6), where the preset now reads a 3-year rent
+    spv = load_preset("coreweave-spv")
+    assert spv.lease_rate_tenor_years == 3.0
+    v2 = "\n".join(
+        line
+        for line in to_toml(spv, "coreweave-spv").replace("version = 3", "version = 2").splitlines()
+        if not line.startswith("lease_rate_tenor_years")
+    )
+    assert parse_scenario_text(v2, "toml")[0] == spv.replace(lease_rate_tenor_years=0.0)
+    assert evaluate(spv.replace(lease_rate_tenor_years=0.0)).npv_busd != evaluate(spv).npv_busd
     assert parse_scenario_text("[scenario]\nentrant_profile = 2\n", "toml")[0].entrant_profile == 2
     with pytest.raises(ScenarioError, match="entrant_profile = 'cheap' is not a known choice"):
         parse_scenario_text('[scenario]\nentrant_profile = "cheap"\n', "toml")
