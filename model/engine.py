@@ -9,9 +9,9 @@ are in ``docs/methodology.md``; names carry their units (``_busd`` = US$ billion
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import contextvars
 import ctypes
+import dataclasses
 import math
 import os
 import sys
