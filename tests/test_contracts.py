@@ -130,9 +130,6 @@ def test_three_over_one_year_of_an_h100_era_vintage_is_near_the_observed_085(h: 
     assert ratio == pytest.approx({0.15: 0.867, 0.2: 0.825, 0.25: 0.785}[h], abs=0.005)
 
 
-_BOUNDED = [n for n in FIELD_NAMES if not FIELD_SPECS[n].choices]
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_contract_rates_are_finite_and_positive_over_the_whole_input_space(
@@ -140,7 +137,7 @@ def test_contract_rates_are_finite_and_positive_over_the_whole_input_space(
 ) -> None:
     """Section 4.6 (Hypothesis over every field's bounds): the contract rate indices of every
     tenor, and the installed vintage's contract rate, are finite and > 0 in every year."""
-    values: dict[str, object] = {}
+    values: dict[str, float] = {}
     for name in FIELD_NAMES:
         spec = FIELD_SPECS[name]
         if spec.integer:
@@ -149,9 +146,7 @@ def test_contract_rates_are_finite_and_positive_over_the_whole_input_space(
             values[name] = data.draw(
                 st.floats(spec.low, spec.high, allow_nan=False, allow_infinity=False), label=name
             )
-    values["hosting_share"] = min(
-        float(values["hosting_share"]), 1.0 - float(values["lease_share"])
-    )  # type: ignore[arg-type]
+    values["hosting_share"] = min(values["hosting_share"], 1.0 - values["lease_share"])
     try:
         s = load_preset("bofa-base").replace(**values)
     except ValueError:
