@@ -148,10 +148,13 @@ def _psi(y: FloatArray) -> FloatArray:
 
 
 def _discounted_years(k: FloatArray, x: FloatArray) -> FloatArray:
-    """``integral_0^x exp(-k a) da = x psi(k x)`` for ``x >= 0`` and ``k`` of either sign."""
+    """``integral_0^x exp(-k a) da = (1 - exp(-k x)) / k`` for ``x >= 0`` and ``k`` of either
+    sign (``x`` at ``k = 0``; ``expm1`` keeps it exact for small ``k x``)."""
     y = k * x
     out: FloatArray = np.array(np.broadcast_to(x, y.shape), dtype=np.float64)
-    np.divide(-np.expm1(-y), np.where(k == 0.0, 1.0, k), out=out, where=np.abs(y) > 1e-12)
+    np.expm1(-y, out=y)
+    np.negative(y, out=y)
+    np.divide(y, k, out=out, where=k != 0.0)
     return out
 
 
@@ -892,24 +895,27 @@ def _level_rent(
     exp(-rho a) da`` with ``V(a) = F(s + a) (1 - h)^a``. The frontier inside the term is taken
     geometric between its values at signing and at expiry (exact wherever no bound starts or
     stops binding inside the term), so ``V(a) = F(s) exp(r a)`` crosses the floor at most once
-    (``V(0) = F(s) >= f``) and the integral is a closed form; a tenor of 0 is spot, ``F(s)``.
-    ``frontier_sign`` is ``mk.frontier(sign)`` where the caller has it.
+    (``V(0) = F(s) >= f``) and the integral is a closed form. A tenor below 1e-9 years counts as
+    1e-9 (spot, ``F(s)``, to that precision). ``frontier_sign`` is ``mk.frontier(sign)`` where
+    the caller has it; ``tenor`` broadcasts against ``sign``.
     """
     f_start = mk.frontier(sign) if frontier_sign is None else frontier_sign
-    m = np.broadcast_to(tenor, f_start.shape)
-    has_term = m > 1e-9
-    term = np.where(has_term, m, 1.0)
-    f_end = mk.frontier(sign + m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.log(f_end / f_start) / term + uc.log_keep_hw  # the vintage's rent: F(s) e^(r a)
-        # where it reaches the floor (falling rents only: V(0) is never below it)
-        cross = np.log(uc.floor_idx / f_start) / np.where(r < 0.0, r, -1.0)
-    above = np.where(r < 0.0, _clamp(np.nan_to_num(cross, nan=0.0, posinf=np.inf), 0.0, m), m)
+    term = np.maximum(tenor, 1e-9)
+    f_end = mk.frontier(sign + term)
+    r = np.log(f_end / f_start)
+    r /= term
+    r += uc.log_keep_hw  # the vintage's rent on the chord: F(s) exp(r a)
+    falling = r < 0.0
+    with np.errstate(divide="ignore"):  # a floor of 0 is never reached: +inf, then the term
+        cross = np.log(uc.floor_idx / f_start)
+    cross /= np.where(falling, r, -1.0)  # >= 0: where a falling rent reaches the floor
+    above = np.where(falling, np.minimum(np.maximum(cross, 0.0), term), term)
     rho = uc.rho_market
-    spot_pv = f_start * _discounted_years(rho - r, above)
-    floor_pv = uc.floor_idx * (_discounted_years(rho, m) - _discounted_years(rho, above))
-    level = (spot_pv + floor_pv) / _discounted_years(rho, term)
-    return np.where(has_term, level, f_start)
+    whole = _discounted_years(rho, term)
+    level = f_start * _discounted_years(rho - r, above)
+    level += uc.floor_idx * (whole - _discounted_years(rho, above))
+    level /= whole
+    return level
 
 
 def _contract_rate(
@@ -1054,8 +1060,19 @@ def _vintages(
     spot_run = np.where(runs, spot, 0.0)
     spot_width = cs * in_contract
     np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
-    # each vintage's contract rate (section 4.6); a share of 0 bills none of it
-    contract = _contract_rate(p, tl, uc, mk, start, frontier_start) if cs.any() else frontier_start
+    # each vintage's contract rate (section 4.6), once per vintage; a share of 0 bills none
+    if cs.any():
+        n_vintages = int(k_last.max(initial=0.0)) + 1
+        by_vintage = np.ones((n, n_vintages))  # the first vintage's: the quote
+        if n_vintages > 1:
+            later = b + life_it * np.arange(1.0, n_vintages)[None, :]
+            by_vintage[:, 1:] = _level_rent(mk, uc, later, np.minimum(contract_years, life_it))
+            by_vintage[:, 1:] *= np.exp(np.minimum(contract_years, life_it) * uc.log_term_premium)
+        seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
+        np.minimum(seg_k, n_vintages - 1, out=seg_k)
+        contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
+    else:
+        contract = frontier_start
     seg_billed = cs * contract
     seg_billed *= in_contract
     seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
@@ -1442,12 +1459,8 @@ def _residual(
             ),
             # contract rates as the vintages' (section 4.6): the in-service IT's, and a new
             # vintage's signed at the horizon
-            contract_rent_per_rate=np.stack(
-                (
-                    net_per_gw * _contract_rate(p, tl, uc, mk, h_end - age_end[:, None])[:, 0],
-                    net_per_gw * _contract_rate(p, tl, uc, mk, h_end)[:, 0],
-                )
-            ),
+            contract_rent_per_rate=net_per_gw
+            * _contract_rate(p, tl, uc, mk, np.hstack((h_end - age_end[:, None], h_end))).T,
             term=np.stack(
                 (
                     np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
@@ -1677,7 +1690,7 @@ def _market_table(
         "lease_rate_ceiling_index": _full(mk.ceiling(t), shape),
         "lease_rate_floor_index": _full(uc.floor_idx, shape),
         "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
-        "contracted_lease_rate_index": _contract_rate(p, tl, uc, mk, start_a),
+        "contracted_lease_rate_index": np.empty(0),  # (below)
         "billed_lease_rate_index": billed_idx,
         "builder_tokens_per_gpu_index": np.exp(
             _clamp(mk.log_k_builder - log_keep * t + uc.delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
@@ -1690,12 +1703,24 @@ def _market_table(
         * lease_idx
         / rev.frontier_0,
     }
-    # the level rent of a new vintage's contract signed in each year (section 4.6)
-    signed = np.broadcast_to(t, shape)
-    for m in CONTRACT_TENORS:
-        market[f"contract_rate_index_{m}y"] = _level_rent(
-            mk, uc, signed, np.full((tl.n, 1), float(m))
-        ) * np.exp(m * uc.log_term_premium)
+    # the level rent of a new vintage's contract signed in each year by tenor, and the contract
+    # rate of the vintage in service (section 4.6), in one pass
+    n_t, n_tenors = tl.n_years, len(CONTRACT_TENORS)
+    term = np.minimum(_col(p, "contract_years"), uc.life_it)
+    signs = np.empty((tl.n, (n_tenors + 1) * n_t))
+    tenors = np.empty_like(signs)
+    for i, m in enumerate(CONTRACT_TENORS):
+        signs[:, i * n_t : (i + 1) * n_t] = t
+        tenors[:, i * n_t : (i + 1) * n_t] = m
+    signs[:, n_tenors * n_t :] = start_a
+    tenors[:, n_tenors * n_t :] = term
+    level = _level_rent(mk, uc, signs, tenors)
+    level *= np.exp(tenors * uc.log_term_premium)
+    for i, m in enumerate(CONTRACT_TENORS):
+        market[f"contract_rate_index_{m}y"] = level[:, i * n_t : (i + 1) * n_t]
+    market["contracted_lease_rate_index"] = np.where(
+        start_a == tl.b, 1.0, level[:, n_tenors * n_t :]
+    )
     return {k: market[k] for k in INDEX_NAMES}
 
 

@@ -49,8 +49,9 @@ def frontier(tau: str) -> str:
 
 
 def discounted_years(k: str, x: str) -> str:
-    """``integral_0^x exp(-k a) da`` for ``x >= 0`` and ``k`` of either sign (section 4.6)."""
-    return f"IF(ABS(({k})*({x}))>1E-12,(1-EXP(-({k})*({x})))/({k}),{x})"
+    """``integral_0^x exp(-k a) da = x psi(k x)`` for ``x >= 0`` and ``k`` of either sign
+    (section 4.6)."""
+    return f"({x})*{psi(f'({k})*({x})')}"
 
 
 def level_parts(
@@ -62,12 +63,12 @@ def level_parts(
     (the last). ``ref`` formats a part's name as a reference (``"{}"`` for a defined name,
     ``"{{{}}}"`` for a row of the year); ``f_start`` is the frontier at signing."""
     end, growth, above = (ref.format(f"{name}_{x}") for x in ("end", "growth", "above"))
-    rho, floor, m = "ent_log_discount", "lease_rate_floor_index_now", f"({tenor})"
+    rho, floor, m = "ent_log_discount", "lease_rate_floor_index_now", f"MAX({tenor},1E-9)"
     return [
         (f"{name}_end", frontier(f"({sign})+{m}"), "frontier at expiry"),
         (
             f"{name}_growth",
-            f"IF({m}>1E-9,LN({end}/({f_start}))/{m},LN({end}/({f_start})))+log_keep_hardware",
+            f"LN({end}/({f_start}))/{m}+log_keep_hardware",
             "growth of the vintage's rent over the term",
         ),
         (
@@ -77,9 +78,9 @@ def level_parts(
         ),
         (
             f"{name}_level",
-            f"IF({m}>1E-9,(({f_start})*{discounted_years(f'{rho}-{growth}', above)}"
+            f"(({f_start})*{discounted_years(f'{rho}-{growth}', above)}"
             f"+{floor}*({discounted_years(rho, m)}-{discounted_years(rho, above)}))"
-            f"/{discounted_years(rho, m)},{f_start})",
+            f"/{discounted_years(rho, m)}",
             "level rent before the premium",
         ),
     ]
