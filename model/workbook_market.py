@@ -51,7 +51,7 @@ def frontier(tau: str) -> str:
 def discounted_years(k: str, x: str) -> str:
     """``integral_0^x exp(-k a) da = x psi(k x)`` for ``x >= 0`` and ``k`` of either sign
     (section 4.6)."""
-    return f"({x})*{psi(f'({k})*({x})')}"
+    return f"(({x})*{psi(f'({k})*({x})')})"
 
 
 def level_parts(
