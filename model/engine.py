@@ -149,12 +149,13 @@ def _psi(y: FloatArray) -> FloatArray:
 
 def _discounted_years(k: FloatArray, x: FloatArray) -> FloatArray:
     """``integral_0^x exp(-k a) da = (1 - exp(-k x)) / k`` for ``x >= 0`` and ``k`` of either
-    sign (``x`` at ``k = 0``; ``expm1`` keeps it exact for small ``k x``)."""
+    sign (``x`` where ``k x`` is 0; ``expm1`` keeps it exact for small ``k x``)."""
     y = k * x
     out: FloatArray = np.array(np.broadcast_to(x, y.shape), dtype=np.float64)
+    exact = y != 0.0  # (k x underflows to 0 for a subnormal k: x is the integral then)
     np.expm1(-y, out=y)
     np.negative(y, out=y)
-    np.divide(y, k, out=out, where=k != 0.0)
+    np.divide(y, k, out=out, where=exact)
     return out
 
 
@@ -672,6 +673,16 @@ def _entrant_user_cost(
     return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed), rho
 
 
+def quoted_spot_index(params: dict[str, FloatArray]) -> FloatArray:
+    """Today's spot rent relative to the quoted lease rate, shape (S,) (methodology section
+    4.6): 1 where ``lease_rate_tenor_years`` is 0 (the quote is spot), else the spot rent whose
+    ``lease_rate_tenor_years`` contract is worth the quote. The frontier before its bounds is
+    this times ``(D / K)^(1 / eps_c) (1 - h)^(-tau)``."""
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    uc = _unit_costs(p)
+    return _quoted_spot(p, uc, _market(p, uc))[:, 0]
+
+
 def user_cost_busd_per_gw_year(
     params: dict[str, FloatArray], *, year_end_flows: bool = True
 ) -> FloatArray:
@@ -950,7 +961,11 @@ def _quoted_spot(p: dict[str, FloatArray], uc: _UnitCosts, mk: _Market) -> Float
     now = np.zeros_like(tenor)
     f_now = mk.frontier(now)
     quoted = _level_rent(mk, uc, now, tenor, f_now) * np.exp(tenor * uc.log_term_premium)
-    return np.where(tenor > 0.0, f_now / quoted, 1.0)
+    # bounded like the frontier's log (an extreme market's level rent can overflow)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_ratio = np.log(np.nan_to_num(f_now / quoted, nan=1.0))
+    ratio = np.exp(_clamp(log_ratio, -LOG_CLIP, LOG_CLIP))
+    return np.where(tenor > 0.0, ratio, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
