@@ -18,9 +18,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from model.engine import quoted_spot_index
 from model.fields import FIELD_SPECS
 from model.metrics import format_metric, metric_value
-from model.results import Result, evaluate_batch
+from model.results import Result, evaluate_batch, scenario_params
 
 Severity = Literal["warning", "note"]
 
@@ -131,7 +132,8 @@ def _operating(result: Result) -> np.ndarray:
 def frontier_before_bounds(result: Result) -> np.ndarray:
     """The market's frontier rent index before its floor and ceiling, per year (methodology §4.2).
 
-    ``X = (D / K) ** (1 / eps_c) x (1 - h) ** -t`` from the market table's compute demand ``D``
+    ``X = (D / K) ** (1 / eps_c) x (1 - h) ** -t`` (times today's spot rent against a quote of a
+    contract's tenor, §4.6) from the market table's compute demand ``D``
     and industry capacity ``K`` at the start of each year ``t``; the bounded rent is
     ``min(max(X, floor), ceiling)``, so a rent below ``X`` is held down by the ceiling and one
     above it held up by the floor.
@@ -144,6 +146,8 @@ def frontier_before_bounds(result: Result) -> np.ndarray:
     log_x = (
         log_ratio / s.compute_demand_elasticity - np.log1p(-s.hardware_cost_decline_per_year) * t
     )
+    if s.lease_rate_tenor_years > 0:  # today's spot read from a contract's quote (§4.6)
+        log_x = log_x + np.log(quoted_spot_index(scenario_params([s]))[0])
     return np.asarray(np.exp(log_x), dtype=np.float64)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ctypes
+import dataclasses
 import math
 import os
 import sys
@@ -95,7 +96,12 @@ INDEX_NAMES: tuple[str, ...] = (
     "hosting_volume_factor",
     "hosting_capacity_used_share",
     "hosting_token_price_index",
+    "contract_rate_index_1y",
+    "contract_rate_index_3y",
+    "contract_rate_index_5y",
 )
+#: Tenors (years) of the ``contract_rate_index_<m>y`` columns of ``Result.market``.
+CONTRACT_TENORS: tuple[int, ...] = (1, 3, 5)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,18 @@ def _psi(y: FloatArray) -> FloatArray:
     out: FloatArray = np.empty_like(y)
     out.fill(1.0)  # (np.ones_like's Python wrapper costs more than the work for one scenario)
     np.divide(-np.expm1(-y), y, out=out, where=y > 1e-12)
+    return out
+
+
+def _discounted_years(k: FloatArray, x: FloatArray) -> FloatArray:
+    """``integral_0^x exp(-k a) da = (1 - exp(-k x)) / k`` for ``x >= 0`` and ``k`` of either
+    sign (``x`` where ``k x`` is 0; ``expm1`` keeps it exact for small ``k x``)."""
+    y = k * x
+    out: FloatArray = np.array(np.broadcast_to(x, y.shape), dtype=np.float64)
+    exact = y != 0.0  # (k x underflows to 0 for a subnormal k: x is the integral then)
+    np.expm1(-y, out=y)
+    np.negative(y, out=y)
+    np.divide(y, k, out=out, where=exact)
     return out
 
 
@@ -546,6 +564,8 @@ class _UnitCosts:
     user_idx: FloatArray
     premium: FloatArray
     user_cost_gw: FloatArray
+    rho_market: FloatArray
+    log_term_premium: FloatArray
 
 
 def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _UnitCosts:
@@ -572,7 +592,7 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
     rate = _col(p, "lease_rate_busd_per_gw_year")
     rate_ref = np.maximum(rate, MIN_RATE_REF)
     floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
-    user_cost_gw = _entrant_user_cost(p, it_gw, fac_gw, year_end_flows=year_end_flows)
+    user_cost_gw, rho_market = _entrant_user_cost(p, it_gw, fac_gw, year_end_flows=year_end_flows)
     user_idx = user_cost_gw / rate_ref
     # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
     # the ceiling then stops at the builder's floor (the builder's own user cost never is below
@@ -595,6 +615,8 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         floor_idx=floor_idx,
         user_idx=user_idx,
         premium=np.maximum(1.0 - user_idx, 0.0),
+        rho_market=rho_market,
+        log_term_premium=np.log1p(_col(p, "contract_term_premium")),
     )
 
 
@@ -648,9 +670,10 @@ def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
 
 def _entrant_user_cost(
     p: dict[str, FloatArray], it_gw: FloatArray, fac_gw: FloatArray, *, year_end_flows: bool
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
     """The marginal entrant's user cost per GW-year of the builder's facility power (US$ B),
-    (S, 1) (methodology section 4.2, "The entrant").
+    (S, 1), and its ``rho = ln(1 + wacc)``, the market's discount rate for contracts
+    (methodology sections 4.2, "The entrant", and 4.6).
 
     The entrant pays the builder's hardware price per unit of compute: its IT capex per GW of
     its own facility power is ``I_e = I_b PUE_b / PUE_e`` (a GW of facility power holds
@@ -677,10 +700,13 @@ def _entrant_user_cost(
     kappa_it = _phi(rho * life_it) / life_it
     kappa_fac = _phi(rho * life_fac) / life_fac
     # present value per IT life of an entrant's rent per unit of its starting level: the
-    # contracted share flat for the term, everything else ageing at the hardware decline
+    # expected spot rent ages at the hardware decline; a contract of the term is priced at the
+    # level rent worth the same (section 4.6) times (1 + term premium)^term, so the contracted
+    # share adds only the premium's part: nothing at a premium of 0
     term = np.minimum(_col(q, "contract_years"), life_it)
-    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * term * (
-        _psi(rho * term) - _psi(aged * term)
+    premium_gain = np.expm1(term * np.log1p(_col(p, "contract_term_premium")))
+    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * premium_gain * (
+        term * _psi(aged * term)
     )
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
@@ -703,9 +729,19 @@ def _entrant_user_cost(
     ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
     user_cost_b = user_cost_e * (_col(q, "pue") / _col(p, "pue"))  # PUE_e / PUE_b
     if q is p:
-        return user_cost_b
+        return user_cost_b, rho
     billed = np.maximum(_col(p, "lease_utilization"), MIN_BILLED_SHARE)
-    return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed)
+    return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed), rho
+
+
+def quoted_spot_index(params: dict[str, FloatArray]) -> FloatArray:
+    """Today's spot rent relative to the quoted lease rate, shape (S,) (methodology section
+    4.6): 1 where ``lease_rate_tenor_years`` is 0 (the quote is spot), else the spot rent whose
+    ``lease_rate_tenor_years`` contract is worth the quote. The frontier before its bounds is
+    this times ``(D / K)^(1 / eps_c) (1 - h)^(-tau)``."""
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    uc = _unit_costs(p)
+    return _quoted_spot(p, uc, _market(p, uc))[:, 0]
 
 
 def user_cost_busd_per_gw_year(
@@ -861,9 +897,12 @@ class _Market:
         return v
 
 
-def _market(p: dict[str, FloatArray], uc: _UnitCosts) -> _Market:
+def _market(
+    p: dict[str, FloatArray], uc: _UnitCosts, spot_scale: FloatArray | None = None
+) -> _Market:
     """Token price, volume, compute demand, capacity and the bounded frontier rent
-    (methodology sections 4.1-4.3)."""
+    (methodology sections 4.1-4.3); ``spot_scale`` (S, 1) is today's spot rent relative to the
+    quoted rate where that is a contract's level rent (section 4.6; None: the quote is spot)."""
     log_k_builder = np.log(_col(p, "efficiency_multiplier"))
     log_k_industry = log_k_builder * _col(p, "efficiency_diffusion")
     log_keep = np.log1p(-_col(p, "token_price_decline_per_year"))  # price of a capability kept
@@ -879,6 +918,10 @@ def _market(p: dict[str, FloatArray], uc: _UnitCosts) -> _Market:
     cap_b = log_c - uc.log_keep_hw
     # frontier rent per GW before its bounds: X = (D / K) ** (1 / eps_c) x compute per GW
     x_a = demand_a / eps_c
+    premium = uc.premium
+    if spot_scale is not None:  # today's spot rent, from the quote's tenor (section 4.6)
+        x_a = x_a + np.log(spot_scale)
+        premium = np.maximum(spot_scale - uc.user_idx, 0.0)
     x_b = (demand_b - cap_b) / eps_c - uc.log_keep_hw
     lag = _col(p, "entry_lag_years")
     return _Market(
@@ -900,12 +943,90 @@ def _market(p: dict[str, FloatArray], uc: _UnitCosts) -> _Market:
         lag_least=float(lag.min(initial=np.inf)),
         lag_most=float(lag.max(initial=-np.inf)),
         user_idx=uc.user_idx,
-        premium=uc.premium,
+        premium=premium,
         floor_idx=uc.floor_idx,
         # the user cost is never below the floor (methodology section 4.2), so only the
         # override can push the ceiling under it
         cap_eff=np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx),
     )
+
+
+def _level_rent(
+    mk: _Market,
+    uc: _UnitCosts,
+    sign: FloatArray,
+    tenor: FloatArray,
+    frontier_sign: FloatArray | None = None,
+) -> FloatArray:
+    """The level rent of an ``tenor``-year contract on a new vintage signed at ``sign``, before
+    the term premium (index units; methodology section 4.6).
+
+    The expectations hypothesis: the level rent whose value, at the market's discount rate
+    ``rho_market`` (the entrant's), equals that of the vintage's expected rents over the term,
+    never below the floor: ``integral_0^m exp(-rho a) max(V(a), f) da / integral_0^m
+    exp(-rho a) da`` with ``V(a) = F(s + a) (1 - h)^a``. The frontier inside the term is taken
+    geometric between its values at signing and at expiry (exact wherever no bound starts or
+    stops binding inside the term), so ``V(a) = F(s) exp(r a)`` crosses the floor at most once
+    (``V(0) = F(s) >= f``) and the integral is a closed form. A tenor below 1e-9 years counts as
+    1e-9 (spot, ``F(s)``, to that precision). ``frontier_sign`` is ``mk.frontier(sign)`` where
+    the caller has it; ``tenor`` broadcasts against ``sign``.
+    """
+    f_start = mk.frontier(sign) if frontier_sign is None else frontier_sign
+    term = np.maximum(tenor, 1e-9)
+    f_end = mk.frontier(sign + term)
+    r = np.log(f_end / f_start)
+    r /= term
+    r += uc.log_keep_hw  # the vintage's rent on the chord: F(s) exp(r a)
+    falling = r < 0.0
+    with np.errstate(divide="ignore"):  # a floor of 0 is never reached: +inf, then the term
+        cross = np.log(uc.floor_idx / f_start)
+    cross /= np.where(falling, r, -1.0)  # >= 0: where a falling rent reaches the floor
+    above = np.where(falling, np.minimum(np.maximum(cross, 0.0), term), term)
+    rho = uc.rho_market
+    whole = _discounted_years(rho, term)
+    level = f_start * _discounted_years(rho - r, above)
+    level += uc.floor_idx * (whole - _discounted_years(rho, above))
+    level /= whole
+    return level
+
+
+def _contract_rate(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    uc: _UnitCosts,
+    mk: _Market,
+    start: FloatArray,
+    frontier_start: FloatArray | None = None,
+) -> FloatArray:
+    """The contract rate of the vintage started at ``start`` (index units; section 4.6): the
+    first vintage's is the quoted rate (1, the same in every draw of a Monte Carlo), each later
+    one's the level rent of its term ``min(contract_years, it_life_years)`` times
+    ``(1 + contract_term_premium)^term``."""
+    term = np.minimum(_col(p, "contract_years"), uc.life_it)
+    level = _level_rent(mk, uc, start, term, frontier_start)
+    level *= np.exp(term * uc.log_term_premium)
+    return np.where(start == tl.b, 1.0, level)
+
+
+def _quoted_spot(p: dict[str, FloatArray], uc: _UnitCosts, mk: _Market) -> FloatArray:
+    """Today's spot rent relative to the quoted rate when the quote is the level rent of a
+    ``lease_rate_tenor_years`` contract (section 4.6): ``F(0) / (L(0, m) (1 + premium)^m)``
+    on the market read at the quote (1 where the tenor is 0), (S, 1).
+
+    The conversion reads the demand path and the floor, not the entry ceiling: the ceiling's
+    premium rests on today's spot rent, which this sets (a fixed point not solved), and so the
+    spot rent read from a quote does not move with the entrant's costs."""
+    unbounded = np.full_like(mk.user_idx, np.inf)
+    mk = dataclasses.replace(mk, user_idx=unbounded, cap_eff=unbounded)
+    tenor = _col(p, "lease_rate_tenor_years")
+    now = np.zeros_like(tenor)
+    f_now = mk.frontier(now)
+    quoted = _level_rent(mk, uc, now, tenor, f_now) * np.exp(tenor * uc.log_term_premium)
+    # bounded like the frontier's log (an extreme market's level rent can overflow)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_ratio = np.log(np.nan_to_num(f_now / quoted, nan=1.0))
+    ratio = np.exp(_clamp(log_ratio, -LOG_CLIP, LOG_CLIP))
+    return np.where(tenor > 0.0, ratio, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1015,7 +1136,20 @@ def _vintages(
     spot_run = np.where(runs, spot, 0.0)
     spot_width = cs * in_contract
     np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
-    seg_billed = cs * frontier_start
+    # each vintage's contract rate (section 4.6), once per vintage; a share of 0 bills none
+    if cs.any():
+        n_vintages = int(k_last.max(initial=0.0)) + 1
+        by_vintage = np.ones((n, n_vintages))  # the first vintage's: the quote
+        if n_vintages > 1:
+            later = b + life_it * np.arange(1.0, n_vintages)[None, :]
+            by_vintage[:, 1:] = _level_rent(mk, uc, later, np.minimum(contract_years, life_it))
+            by_vintage[:, 1:] *= np.exp(np.minimum(contract_years, life_it) * uc.log_term_premium)
+        seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
+        np.minimum(seg_k, n_vintages - 1, out=seg_k)
+        contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
+    else:
+        contract = frontier_start
+    seg_billed = cs * contract
     seg_billed *= in_contract
     seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
     seg_idle = np.where(runs, 0.0, spot_width)
@@ -1402,12 +1536,10 @@ def _residual(
                     net_per_gw * frontier_end,
                 )
             ),
-            contract_rent_per_rate=np.stack(
-                (
-                    net_per_gw * mk.frontier(h_end - age_end[:, None])[:, 0],
-                    net_per_gw * frontier_end,
-                )
-            ),
+            # contract rates as the vintages' (section 4.6): the in-service IT's, and a new
+            # vintage's signed at the horizon
+            contract_rent_per_rate=net_per_gw
+            * _contract_rate(p, tl, uc, mk, np.hstack((h_end - age_end[:, None], h_end))).T,
             term=np.stack(
                 (
                     np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
@@ -1610,6 +1742,7 @@ def _metrics_and_financing(
 
 
 def _market_table(
+    p: dict[str, FloatArray],
     tl: _Timeline,
     uc: _UnitCosts,
     mk: _Market,
@@ -1638,7 +1771,7 @@ def _market_table(
         "lease_rate_ceiling_index": _full(mk.ceiling(t), shape),
         "lease_rate_floor_index": _full(uc.floor_idx, shape),
         "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
-        "contracted_lease_rate_index": mk.frontier(start_a),
+        "contracted_lease_rate_index": np.empty(0),  # (below)
         "billed_lease_rate_index": billed_idx,
         "builder_tokens_per_gpu_index": np.exp(
             _clamp(mk.log_k_builder - log_keep * t + uc.delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
@@ -1651,6 +1784,24 @@ def _market_table(
         * lease_idx
         / rev.frontier_0,
     }
+    # the level rent of a new vintage's contract signed in each year by tenor, and the contract
+    # rate of the vintage in service (section 4.6), in one pass
+    n_t, n_tenors = tl.n_years, len(CONTRACT_TENORS)
+    term = np.minimum(_col(p, "contract_years"), uc.life_it)
+    signs = np.empty((tl.n, (n_tenors + 1) * n_t))
+    tenors = np.empty_like(signs)
+    for i, m in enumerate(CONTRACT_TENORS):
+        signs[:, i * n_t : (i + 1) * n_t] = t
+        tenors[:, i * n_t : (i + 1) * n_t] = m
+    signs[:, n_tenors * n_t :] = start_a
+    tenors[:, n_tenors * n_t :] = term
+    level = _level_rent(mk, uc, signs, tenors)
+    level *= np.exp(tenors * uc.log_term_premium)
+    for i, m in enumerate(CONTRACT_TENORS):
+        market[f"contract_rate_index_{m}y"] = level[:, i * n_t : (i + 1) * n_t]
+    market["contracted_lease_rate_index"] = np.where(
+        start_a == tl.b, 1.0, level[:, n_tenors * n_t :]
+    )
     return {k: market[k] for k in INDEX_NAMES}
 
 
@@ -1669,6 +1820,8 @@ def _cash_flows(
     cap = _capital(p, tl)
     uc = _unit_costs(p)
     mk = _market(p, uc)
+    if p["lease_rate_tenor_years"].any():  # a quote of a contract's rent: today's spot from it
+        mk = _market(p, uc, _quoted_spot(p, uc, mk))
     hosted = bool((p["hosting_share"] > 0.0).any())
     vt = _vintages(p, tl, uc, mk, hosted)
     rev = _revenue(p, tl, cap, uc, mk, vt, hosted)
@@ -1682,7 +1835,7 @@ def _cash_flows(
         lines["cumulative_fcf"] = finance.cumulative_sum(lines["fcf"])
         # the documented order of the tables
         lines = {k: lines[k] for k in LINE_NAMES}
-        market = _market_table(tl, uc, mk, vt, rev)
+        market = _market_table(p, tl, uc, mk, vt, rev)
     return EngineOutput(
         years=tl.years,
         lines=lines,

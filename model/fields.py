@@ -935,6 +935,31 @@ _SPECS: tuple[FieldSpec, ...] = (
         FINANCING,
         "Yearly growth of the colocation rent from today.",
     ),
+    # The term structure of lease rates (methodology section 4.6); last, as above
+    FieldSpec(
+        "lease_rate_tenor_years",
+        "Tenor of the quoted lease rate",
+        "years (0 = spot)",
+        0.0,
+        10.0,
+        0.5,
+        MONETISE,
+        "Contract length the quoted lease rate is a level rent for: 0 reads it as today's spot "
+        "rent (older links and files load with 0), 3 as a 3-year contract's rent; the spot "
+        "rent it implies follows from the term structure.",
+    ),
+    FieldSpec(
+        "contract_term_premium",
+        "Contract term premium",
+        "fraction per year of tenor",
+        -0.03,
+        0.02,
+        0.0025,
+        MONETISE,
+        "A contract's level rent over the expected spot rents of its vintage, per year of its "
+        "term: (1 + premium)^years (0: the expectations hypothesis; shipping time charters: "
+        "usually below 0, above 0 in tight markets).",
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}

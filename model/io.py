@@ -44,16 +44,18 @@ from model.scenario import (
 
 FORMAT_ID = "ai-dc-returns/scenario"
 #: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder");
-#: version 3 adds ``it_book_life_years`` (older files load it as their ``it_life_years``).
+#: version 3 adds ``it_book_life_years`` (older files load it as their ``it_life_years``) and
+#: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0).
 FORMAT_VERSION = 3
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
 READ_VERSIONS = (1, 2, 3)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
-#: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder").
+#: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder"), and one
+#: without ``lease_rate_tenor_years`` reads its lease rate as today's spot rent (0).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
-LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0}
+LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0, "lease_rate_tenor_years": 0}
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
 #: life before book and service lives were apart; methodology section 11.8).
@@ -62,7 +64,11 @@ LEGACY_FROM: dict[str, str] = {"it_book_life_years": "it_life_years"}
 LEGACY_FIELDS: tuple[str, ...] = (*LEGACY_VALUES, *LEGACY_FROM)
 #: The file format version that added each of :data:`LEGACY_FIELDS`: a file of an older version
 #: without the field takes its old meaning; a file of that version or later, the preset's value.
-LEGACY_SINCE: dict[str, int] = {"entrant_profile": 2, "it_book_life_years": 3}
+LEGACY_SINCE: dict[str, int] = {
+    "entrant_profile": 2,
+    "it_book_life_years": 3,
+    "lease_rate_tenor_years": 3,
+}
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
 #: as 1,000,000 bytes in the browser (1,048,576 on the server, envelope included), so 1,000,000
@@ -127,9 +133,9 @@ def legacy_values(
     Examples
     --------
     >>> legacy_values(["gw_built"]), legacy_values(["entrant_profile"])
-    ({'entrant_profile': 0}, {})
+    ({'entrant_profile': 0, 'lease_rate_tenor_years': 0}, {'lease_rate_tenor_years': 0})
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0})
-    {'it_book_life_years': 3.0}
+    {'lease_rate_tenor_years': 0, 'it_book_life_years': 3.0}
     """
     names = set(given)
     if version is not None:

@@ -274,6 +274,8 @@ class Scenario(BaseModel):
     debt_sizing: int = _f("debt_sizing")
     campus_colocation_rent_busd_per_gw_year: float = _f("campus_colocation_rent_busd_per_gw_year")
     campus_colocation_rent_growth: float = _f("campus_colocation_rent_growth")
+    lease_rate_tenor_years: float = _f("lease_rate_tenor_years")
+    contract_term_premium: float = _f("contract_term_premium")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -15,6 +15,8 @@ from typing import NamedTuple
 from model import data
 from model.fields import ENTRANT_PROFILES
 
+#: Tenors (years) of the ``contract_rate_index_<m>y`` indices (``model.engine.CONTRACT_TENORS``).
+CONTRACT_TENORS = (1, 3, 5)
 #: Seconds per year and tokens per quadrillion / per million, as in the engine.
 SECONDS_PER_YEAR = 31_536_000
 M_PER_QUADRILLION = 1_000_000_000
@@ -44,6 +46,69 @@ def frontier(tau: str) -> str:
         f"MIN(user_cost_index+entry_premium*MIN(MAX(entry_lag_years-({tau}),0),1),"
         "ceiling_cap_index))"
     )
+
+
+def discounted_years(k: str, x: str) -> str:
+    """``integral_0^x exp(-k a) da = x psi(k x)`` for ``x >= 0`` and ``k`` of either sign
+    (section 4.6)."""
+    return f"(({x})*{psi(f'({k})*({x})')})"
+
+
+def level_parts(
+    name: str, ref: str, sign: str, tenor: str, f_start: str
+) -> list[tuple[str, str, str]]:
+    """The level rent of a ``tenor``-year contract on a new vintage signed at ``sign`` before
+    the term premium (section 4.6, ``model.engine._level_rent``), as named parts: the frontier
+    at expiry, the vintage's rent growth on the chord, the years above the floor, and the level
+    (the last). ``ref`` formats a part's name as a reference (``"{}"`` for a defined name,
+    ``"{{{}}}"`` for a row of the year); ``f_start`` is the frontier at signing."""
+    end, growth, above = (ref.format(f"{name}_{x}") for x in ("end", "growth", "above"))
+    rho, floor, m = "ent_log_discount", "lease_rate_floor_index_now", f"MAX({tenor},1E-9)"
+    return [
+        (f"{name}_end", frontier(f"({sign})+{m}"), "frontier at expiry"),
+        (
+            f"{name}_growth",
+            f"LN({end}/({f_start}))/{m}+log_keep_hardware",
+            "growth of the vintage's rent over the term",
+        ),
+        (
+            f"{name}_above",
+            f"IF({growth}<0,MIN(MAX((LN(MAX({floor},1E-300))-LN({f_start}))/{growth},0),{m}),{m})",
+            "years of the term above the floor",
+        ),
+        (
+            f"{name}_level",
+            f"(({f_start})*{discounted_years(f'{rho}-{growth}', above)}"
+            f"+{floor}*({discounted_years(rho, m)}-{discounted_years(rho, above)}))"
+            f"/{discounted_years(rho, m)}",
+            "level rent before the premium",
+        ),
+    ]
+
+
+def _quoted_spot_scalars() -> list[tuple[str, str, str, str]]:
+    """Today's spot rent relative to a quote of ``lease_rate_tenor_years`` (section 4.6): the
+    level rent on the demand path and the floor (no ceiling)."""
+    q = "lease_rate_tenor_years"
+
+    def unbounded(tau: str) -> str:
+        return (
+            f"MAX(EXP(MAX(MIN(frontier_log_a0+frontier_log_b*({tau}),700),-700)),"
+            "lease_rate_floor_index_now)"
+        )
+
+    parts = level_parts("quote", "{}", "0", q, "quote_now")
+    parts[0] = ("quote_end", unbounded(q), "frontier at the quote's expiry (no ceiling)")
+    return [
+        ("quote_now", unbounded("0"), "index", "frontier today without the ceiling"),
+        *((n, f, "index" if n.endswith(("end", "level")) else "per year", w) for n, f, w in parts),
+        (
+            "quoted_spot",
+            f"IF({q}>0,quote_now/(quote_level*EXP({q}*log_term_premium)),1)",
+            "index",
+            "today's spot rent against the quoted rate",
+        ),
+    ]
 
 
 def _entrant_scalars() -> list[tuple[str, str, str, str]]:
@@ -108,10 +173,12 @@ def _entrant_scalars() -> list[tuple[str, str, str, str]]:
         ),
         (
             "rent_pv_years",
-            f"{life_it}*{psi(f'ent_aged_rate*{life_it}')}+ent_contracted_share*contract_term_years*"
-            f"({psi(f'{rho}*contract_term_years')}-{psi('ent_aged_rate*contract_term_years')})",
+            f"{life_it}*{psi(f'ent_aged_rate*{life_it}')}+ent_contracted_share"
+            "*((1+contract_term_premium)^contract_term_years-1)*contract_term_years*"
+            f"{psi('ent_aged_rate*contract_term_years')}",
             "years",
-            "present value of an entrant's rent per unit of its starting level",
+            "present value of an entrant's rent per unit of its starting level (contracts at "
+            "the level rent: only the term premium adds)",
         ),
         ("rent_factor", "kappa_it*rent_pv_years", "ratio", "rent factor"),
         (
@@ -184,7 +251,19 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "index",
         "the user cost against today's lease rate (an entrant's: not below the floor)",
     ),
-    ("entry_premium", "MAX(1-user_cost_index,0)", "index", "premium until entry arrives"),
+    (
+        "entry_premium",
+        "MAX(quoted_spot-user_cost_index,0)",
+        "index",
+        "premium until entry arrives",
+    ),
+    ("log_term_premium", "LN(1+contract_term_premium)", "per year", "ln(1 + term premium)"),
+    (
+        "contract_term_m",
+        "MIN(contract_years,it_life_years)",
+        "years",
+        "contract term within the IT life",
+    ),
     (
         "ceiling_cap_index",
         "MAX(lease_rate_index_cap,lease_rate_floor_index_now)",
@@ -193,10 +272,17 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("log_k_builder", "LN(efficiency_multiplier)", "log", "builder's efficiency gain (log)"),
     (
-        "frontier_log_a",
+        "frontier_log_a0",
         "demand_a/compute_demand_elasticity",
         "log",
-        "frontier rent before bounds: intercept",
+        "frontier rent before bounds: intercept at the quoted rate",
+    ),
+    *_quoted_spot_scalars(),
+    (
+        "frontier_log_a",
+        "frontier_log_a0+LN(quoted_spot)",
+        "log",
+        "frontier rent before bounds: intercept (today's spot)",
     ),
     (
         "frontier_log_b",
@@ -249,6 +335,22 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "GW billed, net of variable opex",
     ),
     ("frontier_end", frontier("horizon_years"), "index", "frontier rent at the horizon"),
+    # contract rates of the IT in service at the horizon (the first vintage's is the quote) and
+    # of a new vintage signed there (section 4.6)
+    ("old_start_years", "horizon_years-age_end_years", "years", "start of the IT in service"),
+    ("old_start_frontier", frontier("old_start_years"), "index", "frontier at its start"),
+    *(
+        (n, f, "index", w)
+        for n, f, w in level_parts(
+            "old_contract", "{}", "old_start_years", "contract_term_m", "old_start_frontier"
+        )
+    ),
+    *(
+        (n, f, "index", w)
+        for n, f, w in level_parts(
+            "new_contract", "{}", "horizon_years", "contract_term_m", "frontier_end"
+        )
+    ),
     (
         "residual_charge_busd",
         "gw_built*(avoidable_busd_per_gw_year+facility_busd_per_gw*kappa_facility)",
@@ -262,13 +364,14 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
 _STREAMS: dict[str, tuple[str, str, str, str]] = {
     "old": (
         "net_rent_gw*frontier_end*EXP(log_keep_hardware*age_end_years)",
-        "net_rent_gw*" + frontier("horizon_years-age_end_years"),
+        "net_rent_gw*IF(old_start_years=build_years,1,"
+        "old_contract_level*EXP(contract_term_m*log_term_premium))",
         "MIN(MAX(MIN(contract_years,it_life_years)-age_end_years,0),left_end_years)",
         "left_end_years",
     ),
     "new": (
         "net_rent_gw*frontier_end",
-        "net_rent_gw*frontier_end",
+        "net_rent_gw*new_contract_level*EXP(contract_term_m*log_term_premium)",
         "MIN(contract_years,it_life_years)",
         "it_life_years",
     ),
@@ -369,8 +472,22 @@ def _segment(s: str, x0: str, x1: str, start: str) -> list[MarketRow]:
         MarketRow(f"mid_{s}", f"segment {s}: midpoint", f"({x0}+{x1})*0.5", "years"),
         MarketRow(
             f"frontier_start_{s}",
-            f"segment {s}: frontier at the vintage's start (its contract rate)",
+            f"segment {s}: frontier at the vintage's start",
             frontier(start),
+            "index",
+        ),
+        *(
+            MarketRow(
+                n, f"segment {s}: {w}", f, "index" if n.endswith(("end", "level")) else "years"
+            )
+            for n, f, w in level_parts(
+                f"contract_{s}", "{{{}}}", start, "contract_term_m", f"{{frontier_start_{s}}}"
+            )
+        ),
+        MarketRow(
+            f"contract_rate_{s}",
+            f"segment {s}: the vintage's contract rate (the first: the quote)",
+            f"IF({start}=build_years,1,{{contract_{s}_level}}*EXP(contract_term_m*log_term_premium))",
             "index",
         ),
         MarketRow(
@@ -388,7 +505,7 @@ def _segment(s: str, x0: str, x1: str, start: str) -> list[MarketRow]:
         MarketRow(
             f"billed_{s}",
             f"segment {s}: index-years billed (contract + spot)",
-            f"contracted_share*{{frontier_start_{s}}}*{{in_contract_{s}}}"
+            f"contracted_share*{{contract_rate_{s}}}*{{in_contract_{s}}}"
             f"+IF({runs},{{spot_{s}}},0)*({{width_{s}}}-contracted_share*{{in_contract_{s}}})",
             "index",
         ),
@@ -559,6 +676,30 @@ def market_rows() -> list[MarketRow]:
             "other_opex_busd_per_gw_year*{running_gw}",
             "busd",
         ),
+        # contract rates (section 4.6): the vintage in service, and new vintages by tenor
+        MarketRow(
+            "installed_start_frontier",
+            "frontier at the start of the vintage in service",
+            frontier("{vintage_start}"),
+            "index",
+        ),
+        *(
+            MarketRow(n, f"vintage in service: {w}", f, "index")
+            for n, f, w in level_parts(
+                "installed",
+                "{{{}}}",
+                "{vintage_start}",
+                "contract_term_m",
+                "{installed_start_frontier}",
+            )
+        ),
+        *(
+            MarketRow(n, f"{m}-year contract signed in the year: {w}", f, "index")
+            for m in CONTRACT_TENORS
+            for n, f, w in level_parts(
+                f"tenor{m}", "{{{}}}", "{year}", str(m), "{lease_rate_index}"
+            )
+        ),
     ]
     return rows
 
@@ -606,7 +747,8 @@ def index_rows() -> list[MarketRow]:
         MarketRow(
             "contracted_lease_rate_index",
             "contract rate of the vintage in service",
-            frontier("{vintage_start}"),
+            "IF({vintage_start}=build_years,1,"
+            "{installed_level}*EXP(contract_term_m*log_term_premium))",
             "index",
         ),
         MarketRow(
@@ -633,5 +775,14 @@ def index_rows() -> list[MarketRow]:
             clip.format("price_a+(log_keep+log_keep_hardware)*{year}")
             + "*{lease_rate_index}/frontier_now",
             "index",
+        ),
+        *(
+            MarketRow(
+                f"contract_rate_index_{m}y",
+                f"{m}-year contract rate of a new vintage signed in the year",
+                f"{{tenor{m}_level}}*EXP({m}*log_term_premium)",
+                "index",
+            )
+            for m in CONTRACT_TENORS
         ),
     ]

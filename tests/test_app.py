@@ -588,8 +588,8 @@ def test_no_legend_entry_is_a_line_hidden_under_another(preset_id: str) -> None:
 
 
 def test_payback_after_the_first_positive_year_is_explained() -> None:
-    # openai-efficiency: cumulative cash turns positive, then the year-12 refresh pulls it back
-    ctx = _ctx("openai-efficiency")
+    # bofa-bear: cumulative cash turns positive, then an IT refresh pulls it back
+    ctx = _ctx("bofa-bear")
     cf = ctx.result.cash_flows
     first_positive = int(cf["year"][cf["cumulative_fcf"] > 0].iloc[0])
     assert ctx.result.payback_years is not None and ctx.result.payback_years > first_positive

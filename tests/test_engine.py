@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from model import FIELD_SPECS, Result, Scenario, engine, evaluate, load_preset
+from model.data import entrant_profiles
 from model.results import evaluate_batch, scenario_params
 from model.sensitivity import breakeven
 from model.tax import cash_tax
@@ -359,25 +360,33 @@ def test_jevons_uncontracted_lease_revenue_follows_elasticity(
     assert freek.market["compute_demand_index"].to_numpy() == pytest.approx(
         k ** (elasticity - 1.0), rel=1e-12
     )
-    # the gain is known before the build: contracts are signed at the new frontier rate too
+    # the first contract is signed at the quoted rate (section 4.6): its 4 years keep it; the
+    # contracts signed after it, at the new frontier rate, move with the gain
     ck = evaluate(base(**common, contracted_share=1.0, efficiency_multiplier=k))
     c1 = evaluate(base(**common, contracted_share=1.0, efficiency_multiplier=1.0))
     a = operating_rows(ck)["revenue_lease"].to_numpy()
     b = operating_rows(c1)["revenue_lease"].to_numpy()
-    assert a / b == pytest.approx(k ** (elasticity - 1.0), rel=1e-12)
+    assert a[:4] / b[:4] == pytest.approx(1.0, rel=1e-12)
+    assert a[4:] / b[4:] == pytest.approx(k ** (elasticity - 1.0), rel=1e-12)
 
 
 def test_contracts_hold_their_signing_rate_while_the_market_moves() -> None:
-    """Each vintage is contracted at the frontier rate of its start (methodology section 4.5)."""
+    """Each vintage is contracted at the level rent of its term signed at its start, the first
+    at the quoted rate (methodology sections 4.5 and 4.6)."""
     s = base(**LOOSE, token_demand_growth_per_year=0.1, contract_years=3, contracted_share=1.0)
     r = evaluate(s)
     op = operating_rows(r)
     rate = op["revenue_lease"].to_numpy() / (3 * 5.0)
-    # vintage 0 starts at 2.0: contracted at 1.1 ** 2 for operating years 0-2, then spot
-    assert rate[:3] == pytest.approx(1.1**2, rel=1e-12)
-    # vintage 1 starts at 7.5, half-way through year 7: contracted at 1.1 ** 7.5 from then
-    assert rate[6] == pytest.approx(1.1**7.5, rel=1e-12)
-    year7 = 0.5 * (1.1**7.25) + 0.5 * 1.1**7.5
+    # vintage 0 starts at 2.0: contracted at the quoted rate for operating years 0-2, then spot
+    assert rate[:3] == pytest.approx(1.0, rel=1e-12)
+    # vintage 1 starts at 7.5, half-way through year 7: contracted from then at the level rent
+    # of 3 years of a frontier growing 10% a year (no ageing at h = 0), discounted at the
+    # entrant's WACC
+    assert s.entrant_profile == 1 and s.entrant_wacc == 0.0  # the neocloud's own WACC
+    rho, g = math.log1p(entrant_profiles()["neocloud"].wacc), math.log(1.1)
+    level = 1.1**7.5 * (-math.expm1(-(rho - g) * 3) / (rho - g)) / (-math.expm1(-rho * 3) / rho)
+    assert rate[6] == pytest.approx(level, rel=1e-12)
+    year7 = 0.5 * (1.1**7.25) + 0.5 * level
     assert rate[5] == pytest.approx(year7, rel=1e-12)
     assert_accounting_identities(r)
 
@@ -645,9 +654,14 @@ def test_breakeven_lease_rate_is_the_goal_seeks_answer(still: bool) -> None:
         at = evaluate(s.replace(lease_rate_busd_per_gw_year=float(x)))
         # NPV within 1e-9 of lifetime capex of zero (engine.BREAKEVEN_NPV_TOLERANCE)
         assert abs(at.npv_busd) <= 1e-9 * max(1.0, abs(at.capex_lifetime_busd)), (s, x, at)
-        if seek.crossings == 1:
-            assert x == pytest.approx(seek.value, rel=1e-7, abs=1e-9), (s, seek.reason)
-        else:
+        if seek.crossings == 1 and x != pytest.approx(seek.value, rel=1e-7, abs=1e-9):
+            # the goal seek's grid saw one sign change where NPV crosses zero, jumps back
+            # across it and crosses again inside one grid step: the metric's root is then
+            # another crossing, at least as near today's rate (the goal seek's own rule)
+            rate_now = s.lease_rate_busd_per_gw_year
+            assert abs(x - rate_now) <= abs(seek.value - rate_now), (s, x, seek.reason)
+            several += 1
+        elif seek.crossings != 1:
             several += 1
     assert several <= 3  # rare: NPV rises and falls with the rate where a bound moves
 
@@ -853,7 +867,7 @@ def _entrant_break_even_rent(s: Scenario, *, year_end: bool) -> float:
     The entrant pays its first build in B equal parts at the ends of years 0 .. B-1, operates
     from time B, refreshes its IT every L_IT and its facility every L_fac for ever (simulated
     until discounting leaves < 1e-13), rents each IT vintage from its start at the rent ``c``
-    (the contracted share flat for min(contract_years, L_IT) years, the rest falling at
+    (the contracted share at the level rent of min(contract_years, L_IT) years, section 4.6, the rest falling at
     ``-ln(1 - h)`` with age), pays power, other opex and variable opex, and tax on its income
     less straight-line depreciation (full loss offset). Every event is laid out in time and
     every flow integrated piece by piece (Gauss-Legendre between vintage starts, contract ends
@@ -880,7 +894,17 @@ def _entrant_break_even_rent(s: Scenario, *, year_end: bool) -> float:
     age = t - (build + life * np.floor((mid - build) / life + 1e-12))[:, None]
     on_contract = (age < term - 1e-12) if term > 0 else np.zeros_like(age, dtype=bool)
     keep = np.exp(-delta * age)
-    rent = np.where(on_contract, s.contracted_share + (1.0 - s.contracted_share) * keep, keep)
+    # a contract pays the level rent worth the expected rents of its term (section 4.6), times
+    # the term premium: (1 + premium)^m x integral of exp(-(rho + delta) a) / integral of
+    # exp(-rho a) over the term, per unit of c
+    level = 1.0
+    if term > 0:
+        level = (1.0 + s.contract_term_premium) ** term * (
+            -math.expm1(-(rho + delta) * term) / (rho + delta) / (-math.expm1(-rho * term) / rho)
+        )
+    rent = np.where(
+        on_contract, s.contracted_share * level + (1.0 - s.contracted_share) * keep, keep
+    )
     if year_end:  # each piece's flows paid at the end of its year
         disc = np.exp(-rho * (np.floor(mid + 1e-12) + 1.0))[:, None] * np.ones_like(t)
     else:
@@ -927,7 +951,10 @@ def _old_user_cost(s: Scenario) -> float:
     life, m = s.it_life_years, min(float(s.contract_years), s.it_life_years)
     phi = kappa(life) * (
         life * psi((rho + delta) * life)
-        + s.contracted_share * m * (psi(rho * m) - psi((rho + delta) * m))
+        + s.contracted_share
+        * m
+        * psi((rho + delta) * m)
+        * ((1.0 + s.contract_term_premium) ** m - 1.0)
     )
     it = s.capex_per_gw_busd * s.it_share_of_capex
     fac = s.capex_per_gw_busd - it
@@ -952,6 +979,7 @@ _USER_COST_FIELDS = (
     "build_years",
     "contract_years",
     "contracted_share",
+    "contract_term_premium",
     "tax_rate",
     "variable_opex_share_of_revenue",
     "capex_per_gw_busd",

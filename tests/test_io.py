@@ -63,9 +63,20 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     loaded, pid = parse_scenario_text(old, "toml")
     assert pid == "market-base" and loaded == s.replace(entrant_profile="builder")
     assert evaluate(loaded).npv_busd != evaluate(s).npv_busd  # the meaning kept is a different one
-    newer = parse_scenario_text('version = 2\npreset = "market-base"\n', "toml")[0]
+    newer = parse_scenario_text('version = 3\npreset = "market-base"\n', "toml")[0]
     assert newer == load_preset("market-base")
     # by name or code; a bad name is named with the choices
+    # a version-2 file names the entrant but predates the quote's tenor: it reads its lease rate
+    # as spot (section 4.6), where the preset now reads a 3-year rent
+    spv = load_preset("coreweave-spv")
+    assert spv.lease_rate_tenor_years == 3.0
+    v2 = "\n".join(
+        line
+        for line in to_toml(spv, "coreweave-spv").replace("version = 3", "version = 2").splitlines()
+        if not line.startswith("lease_rate_tenor_years")
+    )
+    assert parse_scenario_text(v2, "toml")[0] == spv.replace(lease_rate_tenor_years=0.0)
+    assert evaluate(spv.replace(lease_rate_tenor_years=0.0)).npv_busd != evaluate(spv).npv_busd
     assert parse_scenario_text("[scenario]\nentrant_profile = 2\n", "toml")[0].entrant_profile == 2
     with pytest.raises(ScenarioError, match="entrant_profile = 'cheap' is not a known choice"):
         parse_scenario_text('[scenario]\nentrant_profile = "cheap"\n', "toml")

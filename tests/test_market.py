@@ -366,7 +366,9 @@ def test_hosting_and_leasing_earn_a_bounded_multiple_of_each_other_in_market_bas
     US$1.44 per M output tokens with input) to the lease rate (12.5): 2.07x gross, 1.45x after
     the 30% licence fee (variable opex is the same share of both), in every year; hosting
     was 30x leasing by year 13 when hardware progress raised its revenue per GW."""
-    s = load_preset("market-base").replace(lease_share=0.5, hosting_share=0.5)
+    # leased at spot: the first contract is signed at the quoted rate (section 4.6) and can sit
+    # below a spot rent that rose since, which is not what this compares
+    s = load_preset("market-base").replace(lease_share=0.5, hosting_share=0.5, contracted_share=0.0)
     r = evaluate(s)
     m, cf = r.market, r.cash_flows
     multiple = _hosting_today_busd_per_gw(s) / (s.lease_rate_busd_per_gw_year * 1.0)
@@ -380,12 +382,10 @@ def test_hosting_and_leasing_earn_a_bounded_multiple_of_each_other_in_market_bas
     per_host = cf["revenue_hosting"].to_numpy()[op] / (1.5 * used)
     per_lease = cf["revenue_lease"].to_numpy()[op] / (1.5 + 1.5 * (1 - used))
     ratio = per_host / per_lease
-    assert (ratio <= multiple).all()
-    # hosting has no contract: its vintage's rent ages with it, as spot leasing does; it never
-    # falls below the ageing of a vintage over its life (0.8 ** 5.5) against a contracted lease
-    # (the frontier sits on the ceiling, so hosts sell all they offer)
-    assert (ratio >= multiple * 0.8**5.5).all()
-    assert ratio[-1] < ratio[0]  # no drift upwards with hardware progress
+    # hosting has no contract: its vintage's rent ages with it, as spot leasing does, so a
+    # hosted GW earns today's multiple of a spot-leased one in every year (no drift upwards
+    # with hardware progress)
+    assert ratio == pytest.approx(multiple, rel=1e-9)
 
 
 # ---- calibration presets (methodology section 6.2) --------------------------------------------
@@ -432,8 +432,9 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
     # token volume ~2.46x a year (Google 1.3 -> 3.2 quadrillion tokens a month)
     v = r.market["token_volume_index"].to_numpy()
     assert v[1] / v[0] == pytest.approx(2.46, abs=0.01)
-    # rents pinned at the user cost of new capacity once the entry lag has passed
-    after = r.market[r.market["year"] >= 2]
+    # rents pinned at the user cost of new capacity once the entry lag has passed and demand
+    # has reached it (year 3: at a premium of 0 contracts no longer lower the ceiling, 4.6)
+    after = r.market[r.market["year"] >= 3]
     np.testing.assert_allclose(after["lease_rate_index"], after["lease_rate_ceiling_index"])
     # section 4.2, "The entrant": where the builder is the entrant, a build at the cost of new
     # capacity earns about its cost of capital; a builder with cheaper capital, power and
@@ -441,7 +442,7 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
     own = evaluate(m.replace(entrant_profile="builder"))
     assert abs(own.npv_busd) < 0.05 * own.capex_initial_busd
     assert m.entrant_profile_name == "neocloud"
-    assert r.npv_busd > 0.2 * r.capex_initial_busd
+    assert r.npv_busd > 0.1 * r.capex_initial_busd > own.npv_busd
 
 
 def test_links_and_files_from_before_the_market_fields_still_load() -> None:
