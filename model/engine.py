@@ -974,6 +974,8 @@ def _level_rent(
     f_start = mk.frontier(sign) if frontier_sign is None else frontier_sign
     term = np.maximum(tenor, 1e-9)
     f_end = mk.frontier(sign + term)
+    if not uc.log_keep_hw.any() and np.array_equal(f_end, f_start):
+        return f_start.copy()  # a still market (r = 0): every term is spot, exactly
     r = np.log(f_end / f_start)
     r /= term
     r += uc.log_keep_hw  # the vintage's rent on the chord: F(s) exp(r a)
