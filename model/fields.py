@@ -64,8 +64,19 @@ def format_field_value(name: str, value: float) -> str:
     ('8.7%', '4.5')
     >>> format_field_value("hosting_share", 0.5), format_field_value("efficiency_multiplier", 2)
     ('50%', '2x')
+
+    A choice reads as its name and a yes/no input as what its value means (never a code):
+
+    >>> format_field_value("entrant_profile", 0), format_field_value("macrs_depreciation", 1)
+    ('builder', 'MACRS')
     """
     spec = FIELD_SPECS[name]
+    code = int(value) if float(value).is_integer() else -1
+    if spec.choices and 0 <= code < len(spec.choices):
+        return spec.choices[code]
+    meanings = flag_meanings(name)
+    if meanings is not None and code in (0, 1):
+        return meanings[code]
     if is_percent_unit(spec.unit):
         return f"{float(value) * 100:.4g}%"
     if spec.unit.startswith("x "):
