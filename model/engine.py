@@ -982,7 +982,8 @@ def _level_rent(
     falling = r < 0.0
     with np.errstate(divide="ignore"):  # a floor of 0 is never reached: +inf, then the term
         cross = np.log(uc.floor_idx / f_start)
-    cross /= np.where(falling, r, -1.0)  # >= 0: where a falling rent reaches the floor
+    with np.errstate(over="ignore"):  # a barely falling rent meets the floor past any term: inf
+        cross /= np.where(falling, r, -1.0)  # >= 0: where a falling rent reaches the floor
     above = np.where(falling, np.minimum(np.maximum(cross, 0.0), term), term)
     rho = uc.rho_market
     whole = _discounted_years(rho, term)
