@@ -122,6 +122,9 @@ class EngineOutput:
     residual: _ResidualInputs | None = None
     #: Taxable income less EBIT and the book gain on disposal (tax vs book depreciation), (S, T).
     tax_base_shift: FloatArray | None = None
+    #: What tells whether the market's bounds bind at another lease rate (None only if built
+    #: elsewhere): lets the breakeven skip its check pass where none can (methodology 5.1).
+    rate_bounds: RateBounds | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -1851,6 +1854,20 @@ def _cash_flows(
         discount=disc,
         residual=res.inputs,
         tax_base_shift=tx.base_shift,
+        rate_bounds=RateBounds(
+            rate=uc.rate,
+            floor_idx=uc.floor_idx,
+            user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),
+            cap=_col(p, "lease_rate_index_cap"),
+            lag=mk.lag,
+            x_a=mk.x_a,
+            x_b=mk.x_b,
+            log_keep_hw=uc.log_keep_hw,
+            age_most=uc.life_it,
+            builder=_col(p, "entrant_profile") == 0.0,
+            reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
+            quoted_spot=_col(p, "lease_rate_tenor_years") == 0.0,
+        ),
     )
 
 
@@ -2080,12 +2097,73 @@ BREAKEVEN_PLAIN_STEPS = 8
 BREAKEVEN_SCAN_POINTS = 17
 
 
+@dataclass(frozen=True, slots=True)
+class RateBounds:
+    """The pieces of the market's floor and ceiling that move with the lease rate, (S, 1) each
+    (methodology sections 4.2 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``lag``, ``x_a``,
+    ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and :class:`_Market`, ``rate`` today's,
+    ``builder`` whether the entrant is the builder, ``reach`` the latest time (years) at which
+    the engine reads the frontier for a line, ``quoted_spot`` whether the quote is spot."""
+
+    rate: FloatArray
+    floor_idx: FloatArray
+    user_idx: FloatArray
+    cap: FloatArray
+    lag: FloatArray
+    x_a: FloatArray
+    x_b: FloatArray
+    log_keep_hw: FloatArray
+    age_most: FloatArray
+    builder: BoolArray
+    reach: FloatArray
+    quoted_spot: BoolArray
+
+
+#: How near (in log, i.e. relative) the unbounded frontier may come to a bound for
+#: :func:`_bounds_slack` still to call the bound slack: a frontier that touches today's rate as
+#: its ceiling (a still market whose premium lasts) moves no line by more than this share.
+BOUNDS_MARGIN = 1e-12
+
+
+def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
+    """Per row, whether at lease rate ``rate`` (US$ B per GW-year) no bound of the market can
+    bind in any line: the unbounded frontier ``exp(x_a + x_b tau)`` over ``tau`` in ``[0,
+    reach]``, aged up to ``age_most`` years at the hardware decline, stays above the floor and
+    below the least the ceiling can be (to :data:`BOUNDS_MARGIN`), both as they are at that rate (methodology
+    section 5.1). Then nothing idles, no contract's annuity meets the floor, every hosted token
+    sells and the frontier is the same index at that rate as at today's: each lease-linked line
+    is today's times ``rate / rate today``, the breakeven guess's model, exactly.
+
+    A sufficient condition, not a necessary one (the ceiling is read at its lowest over the
+    whole reach, the frontier at its extremes), and False where the quote is not spot (its spot
+    rent is read through the floor) or a log could reach the engine's clamp."""
+    ref = np.maximum(rate[:, None], MIN_RATE_REF)
+    ref_now = np.maximum(rb.rate, MIN_RATE_REF)
+    floor = rb.floor_idx * (ref_now / ref)
+    user = rb.user_idx * (ref_now / ref)
+    user = np.where(rb.builder, user, np.maximum(user, floor))
+    fade_least = _clamp(rb.lag - rb.reach, 0.0, 1.0)
+    ceiling_least = np.minimum(
+        user + np.maximum(1.0 - user, 0.0) * fade_least, np.maximum(rb.cap, floor)
+    )
+    end = rb.x_a + rb.x_b * rb.reach
+    most = np.maximum(rb.x_a, end)
+    least = np.minimum(rb.x_a, end) + rb.log_keep_hw * rb.age_most
+    with np.errstate(divide="ignore"):
+        ok = (most <= np.log(ceiling_least) + BOUNDS_MARGIN) & (
+            least >= np.log(floor) - BOUNDS_MARGIN
+        )
+    inside_clip = np.abs(rb.x_a) + np.abs(rb.x_b) * rb.reach < LOG_CLIP - 1.0
+    return np.asarray((ok & inside_clip & rb.quoted_spot)[:, 0], dtype=np.bool_)
+
+
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
     """Lease rate (US$ B per GW-year) at which NPV = 0 with every bound applied, in [0, max].
 
     The fast guess :func:`_breakeven_scaled` holds the market's floor, ceiling and idling as
     computed at today's rate; it is exact where they do not move with the rate (a still market
-    that stays inside its bounds). The whole engine then checks it, in one batch pass: rows
+    that stays inside its bounds). Rows where :func:`_bounds_slack` shows that no bound binds at
+    today's rate or at the guess keep it as it is. The whole engine checks the others, in one batch pass: rows
     whose NPV there is within :data:`BREAKEVEN_NPV_TOLERANCE` x lifetime capex of zero keep it.
     For the others (and rows the guess left without a root) the engine gives NPV at 0 and at
     the maximum; where NPV has one sign at those points and the guess, a scan of
@@ -2097,12 +2175,23 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     jumps across zero). Methodology section 5.
     """
     n = p["gw_built"].shape[0]
-    guess = _breakeven_scaled(p, base)
+    guess, converged = _breakeven_scaled(p, base)
     tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
     rate_now = p["lease_rate_busd_per_gw_year"]
     x = np.full(n, np.nan)
+    # where no bound of the market binds at today's rate or at the guess, the guess's model is
+    # the engine's: the guess is the root, with no check pass (methodology section 5.1)
+    if base.rate_bounds is not None:
+        sure = converged & np.isfinite(guess)
+        sure &= _bounds_slack(base.rate_bounds, rate_now)
+        sure &= _bounds_slack(base.rate_bounds, np.where(np.isfinite(guess), guess, rate_now))
+        x[sure] = guess[sure]
+        guess = np.where(sure, np.nan, guess)
+        left = ~sure
+    else:
+        left = np.ones(n, dtype=bool)
     has = np.flatnonzero(np.isfinite(guess))
-    lacks = np.flatnonzero(~np.isfinite(guess))
+    lacks = np.flatnonzero(~np.isfinite(guess) & left)
     top = BREAKEVEN_LEASE_MAX
     # one pass: NPV at the guess where there is one, at both ends where there is none
     f = _npv_at_lease_rates(
@@ -2254,7 +2343,7 @@ def _npv_at_lease_rates(
     return np.asarray(out.lines["discounted_fcf"].sum(axis=1), dtype=np.float64)
 
 
-def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
+def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> tuple[FloatArray, BoolArray]:
     """The fast guess of :func:`_breakeven_lease`, by a bracketing secant on [0, max].
 
     The rate scales the scenario's whole lease-rate path (frontier, bounds and idling held as
@@ -2263,7 +2352,8 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
     rate. One pass evaluates 0, the maximum and a first guess from the affine part (the rate at
     which NPV would reach 0 if neither tax nor the residual's slope changed); the Illinois
     variant of regula falsi then refines the tightest bracket, usually in a step or none. NaN where nothing is leased
-    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
+    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``. Also returns, per row,
+    whether the refinement converged (NPV of the guess's model within 1e-11 x capex of 0).
     """
     n = p["gw_built"].shape[0]
     rate0 = p["lease_rate_busd_per_gw_year"]
@@ -2343,4 +2433,4 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
         a, fa = np.where(keep_b, x, a), np.where(keep_b, fx, fa)
         b, fb = np.where(keep_b, b, x), np.where(keep_b, fb, fx)
         side = np.where(keep_b, 1.0, -1.0)
-    return np.where(ok, x, np.nan)
+    return np.where(ok, x, np.nan), np.asarray(ok & done, dtype=np.bool_)
