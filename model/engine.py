@@ -490,8 +490,11 @@ def _book_it(
             + n * write_off
         )
 
-    lo = _clamp(tl.t, b, h_end)
-    book = np.where(op_width > 0.0, charged(lo + op_width) - charged(lo), 0.0)
+    # the charge at every year boundary once: year t's operating part runs from boundary t to
+    # boundary t + 1, both clamped to [b, h_end] (its end is the next year's start)
+    edges = _clamp(np.arange(tl.n_years + 1, dtype=np.float64)[None, :], b, h_end)
+    by_edge = charged(edges)
+    book = np.where(op_width > 0.0, by_edge[:, 1:] - by_edge[:, :-1], 0.0)
     age_end = (h_end - b - k_last * life_s)[:, 0]
     nbv_end = cost_it * np.maximum(1.0 - age_end / p["it_book_life_years"], 0.0)
     return book, nbv_end
