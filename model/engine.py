@@ -1067,7 +1067,7 @@ class _Vintages:
     Per segment (S, a + b), side by side [vintage in service | next vintage] (placed by
     ``cols``): ``width``, midpoint ``mid``, vintage ``start``, ``spot`` (the vintage's spot rent
     at ``mid``), ``runs`` (spot at or above the floor), ``spot_run`` (spot where it runs, else
-    0); ``log_both`` holds log X at [mid | start] (None when nothing is hosted). ``billed`` and
+    0); ``log_mid`` holds log X at ``mid`` (None when nothing is hosted). ``billed`` and
     ``idle`` (S, T) are the index-years billed and the share-years idled per leased GW.
     """
 
@@ -1080,7 +1080,7 @@ class _Vintages:
     width: FloatArray
     mid: FloatArray
     start: FloatArray
-    log_both: FloatArray | None
+    log_mid: FloatArray | None
     spot: FloatArray
     runs: BoolArray
     spot_run: FloatArray
@@ -1125,11 +1125,11 @@ def _vintages(
     width = x1 - x0
     np.add(x0, x1, out=mid)
     mid *= 0.5  # 0.5 * (x0 + x1)
-    both_span = _span(tau_both)
-    # hosting needs log_x(mid) again
-    log_both = mk.log_x(tau_both, both_span) if hosted else None
-    both = mk.frontier(tau_both, log_both, both_span)
-    frontier_mid, frontier_start = both[:, :n_seg], both[:, n_seg:]
+    # the frontier at the segments' midpoints (a vintage's contract rate comes from its own
+    # level rent below, so the frontier at the starts feeds no line); hosting needs log_x(mid)
+    mid_span = _span(mid)
+    log_mid = mk.log_x(mid, mid_span) if hosted else None
+    frontier_mid = mk.frontier(mid, log_mid, mid_span)
     # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
     in_contract = start + contract_years
     np.minimum(x1, in_contract, out=in_contract)
@@ -1156,11 +1156,11 @@ def _vintages(
         seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
         np.minimum(seg_k, n_vintages - 1, out=seg_k)
         contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
-    else:
-        contract = frontier_start
-    seg_billed = cs * contract
-    seg_billed *= in_contract
-    seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
+        seg_billed = cs * contract
+        seg_billed *= in_contract
+        seg_billed += spot_run * spot_width  # cs * contract * in_contract + spot_run * ...
+    else:  # nothing on contract in any row: spot only (the contract term adds exactly 0)
+        seg_billed = spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
     cols = _Columns(n=n, n_years=tl.n_years, cols_a=cols_a, cols_b=cols_b, n_a=n_a)
     return _Vintages(
@@ -1173,7 +1173,7 @@ def _vintages(
         width=width,
         mid=mid,
         start=start,
-        log_both=log_both,
+        log_mid=log_mid,
         spot=spot,
         runs=runs,
         spot_run=spot_run,
@@ -1210,8 +1210,8 @@ def _hosting(
     log_floor: FloatArray,
 ) -> _Hosting:
     """Hosted tokens bounded by the market's tokens, priced off the compute rent (methodology
-    section 4.4); call only where some row hosts (``vt.log_both`` set)."""
-    assert vt.log_both is not None
+    section 4.4); call only where some row hosts (``vt.log_mid`` set)."""
+    assert vt.log_mid is not None
     width, spot, runs, mid = vt.width, vt.spot, vt.runs, vt.mid
     lo, hi, op_width = vt.lo, vt.hi, vt.op_width
     spot_billed = vt.cols.sum(vt.spot_run * width)
@@ -1222,7 +1222,7 @@ def _hosting(
     # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
     # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
     # exponent is 0 there), so exp runs only where it is negative (or NaN)
-    exponent = vt.log_both[:, : mid.shape[1]] - log_floor
+    exponent = vt.log_mid - log_floor
     exponent *= mk.eps_c
     np.minimum(exponent, 0.0, out=exponent)
     sold_share = np.ones_like(exponent)
