@@ -1439,6 +1439,9 @@ def _operations(
     revenue_lease, revenue_hosting = rev.revenue_lease, rev.revenue_hosting
     revenue_internal, lease_exposure = rev.revenue_internal, rev.lease_exposure
     running_gw = gw * op_width - rev.lease_gw * vt.idle - host.spare_gw * host.spot_idle
+    if kept:  # GW kept for internal use idle below the floor like leased GW (section 11.5)
+        internal_share = np.maximum(1.0 - p["lease_share"] - p["hosting_share"], 0.0)
+        running_gw = running_gw - (gw * internal_share[:, None]) * vt.idle
     power_cost = uc.power_gw * running_gw
     other_opex = _col(p, "other_opex_busd_per_gw_year") * running_gw
     phased = p["phased_online"] > 0.5

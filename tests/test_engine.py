@@ -1192,3 +1192,27 @@ def test_where_a_bound_moves_with_the_rate_the_breakeven_is_checked() -> None:
     assert not slack.any()
     _, _, slack = _slack_rows([load_preset("bofa-base")])
     assert slack.all()
+
+
+def test_capacity_kept_for_internal_use_idles_below_the_floor_like_leased() -> None:
+    """Section 11.5: at a transfer price of 1 a GW kept for internal use earns and costs what a
+    leased GW does, idling included: in a market where old vintages' spot rents fall below the
+    floor (35% hardware decline, 8-year IT, other opex 2.5), half kept and all leased give the
+    same lines and NPV (before, kept capacity kept paying power while idle: -39.29 against
+    -32.54)."""
+    base = load_preset("market-base").replace(
+        hardware_cost_decline_per_year=0.35,
+        hosting_share=0.0,
+        it_life_years=8.0,
+        other_opex_busd_per_gw_year=2.5,
+        internal_transfer_price_share=1.0,
+    )
+    kept, leased = evaluate(base.replace(lease_share=0.5)), evaluate(base.replace(lease_share=1.0))
+    power = leased.cash_flows["power_cost"].to_numpy()
+    assert (power == 0).sum() > base.build_years  # old vintages idle in operating years
+    for line in ("power_cost", "other_opex", "ebitda", "fcf"):
+        np.testing.assert_allclose(
+            kept.cash_flows[line], leased.cash_flows[line], rtol=1e-12, atol=1e-12
+        )
+    assert kept.npv_busd == pytest.approx(leased.npv_busd, rel=1e-12)
+    assert kept.npv_busd == pytest.approx(-32.54, abs=0.005)
