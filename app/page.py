@@ -18,6 +18,7 @@ upload or a link changes ``f_<name>`` only).
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import math
 import re
@@ -130,10 +131,23 @@ def deferred_view(module: str) -> Callable[[ViewContext], None]:
     return render
 
 
+def scenario_key(scenario: Scenario) -> str:
+    """The cache key of a scenario: its fields as JSON (floats written to round-trip exactly).
+
+    A string, because Streamlit hashes a string in microseconds but walks a dict of ~100 fields
+    value by value (about 5 ms a call on the project's machine, several calls a rerun).
+    """
+    return scenario.model_dump_json()
+
+
+def _from_key(key: str) -> Scenario:
+    return make_scenario(json.loads(key))
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def evaluate_cached(values: dict[str, Any]) -> Result:
-    """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
-    return evaluate(make_scenario(values))
+def evaluate_cached(key: str) -> Result:
+    """:func:`model.evaluate`, cached on the scenario's :func:`scenario_key`."""
+    return evaluate(_from_key(key))
 
 
 def readings_cached(scenario: Scenario, result: Result) -> Readings:
@@ -141,18 +155,19 @@ def readings_cached(scenario: Scenario, result: Result) -> Readings:
     through :func:`evaluate_cached`: one more ``evaluate`` (about 1-2 ms) where the scenario as
     set is one of them, a cache hit on a rerun."""
     still, moving = (
-        evaluate_cached(reading(scenario).model_dump()) for reading in (still_market, moving_market)
+        evaluate_cached(scenario_key(reading(scenario)))
+        for reading in (still_market, moving_market)
     )
     return Readings(scenario, result, still, moving, median_entry_lag_years())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def band_cached(values: dict[str, Any]) -> HeadlineBand:
-    """:func:`model.band.headline_band` of the scenario, cached on its ``model_dump()`` (the
+def band_cached(key: str) -> HeadlineBand:
+    """:func:`model.band.headline_band` of the scenario, cached on its :func:`scenario_key` (the
     draws' count and seed are fixed, so the inputs are all that matters)."""
     from model.band import headline_band  # scipy: imported after the first chart is sent
 
-    return headline_band(make_scenario(values))
+    return headline_band(_from_key(key))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -696,13 +711,13 @@ def main_content() -> ViewContext:
     scenario, problems = state.scenario_from_session(st.session_state, base)
     for problem in problems:
         st.warning(escape_markdown(problem) + " Using the preset's values meanwhile.")
-    result = evaluate_cached(scenario.model_dump())
+    result = evaluate_cached(scenario_key(scenario))
     ctx = ViewContext(
         preset_id=preset_id,
         scenario=scenario,
         result=result,
         preset_scenario=base,
-        preset_result=evaluate_cached(base.model_dump()),
+        preset_result=evaluate_cached(scenario_key(base)),
         readings=readings_cached(scenario, result),
     )
     sync_url(preset_id, scenario)
@@ -737,7 +752,7 @@ def fill_bands(ctx: ViewContext, verdict_box: Any, slots: dict[str, Any]) -> Non
     before the simulation (and scipy's import on a session's first run) runs.
     """
     try:
-        band = band_cached(ctx.scenario.model_dump())
+        band = band_cached(scenario_key(ctx.scenario))
     except Exception:
         log.exception("headline band failed")
         for slot in slots.values():

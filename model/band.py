@@ -10,6 +10,7 @@ number, so the headline never contradicts the tab without saying so. It is the s
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from model.results import evaluate_batch
 from model.scenario import Scenario
 from model.uncertainty import (
     DEFAULT_SEED,
+    DISTRIBUTIONS_FILE,
+    DefaultDistributions,
     _explain_gap,
     _gap_table,
     column_stats,
@@ -199,6 +202,13 @@ class HeadlineBand:
         return f"{head}: the sourced ranges average {way} than set for {listed}."
 
 
+@functools.lru_cache(maxsize=2)
+def _default_distributions(mtime_ns: int) -> DefaultDistributions:
+    """:func:`~model.uncertainty.default_distributions`, read again only when the file changes
+    (``mtime_ns``): the band reruns on every input change, the file is parsed once."""
+    return default_distributions()
+
+
 def headline_band(
     scenario: Scenario, n: int = HEADLINE_DRAWS, seed: int = DEFAULT_SEED
 ) -> HeadlineBand:
@@ -240,7 +250,7 @@ def headline_band(
     >>> sorted(band.bands) == sorted(KPI_METRICS)
     True
     """
-    d = default_distributions()
+    d = _default_distributions(DISTRIBUTIONS_FILE.stat().st_mtime_ns)
     inputs, dists, _ = sample_inputs(scenario, d.distributions, n, seed, d.correlation)
     fields = list(dists)
     # one evaluation gives every metric and, where something is leased, the breakeven rate
