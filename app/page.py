@@ -22,11 +22,14 @@ import json
 import logging
 import math
 import re
+import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from app import charts, state, ui
 from app.context import ViewContext, display_scale, target_gap_text, verdict
@@ -168,6 +171,40 @@ def band_cached(key: str) -> HeadlineBand:
     from model.band import headline_band  # scipy: imported after the first chart is sent
 
     return headline_band(_from_key(key))
+
+
+def start_band(scenario: Scenario) -> Callable[[], HeadlineBand]:
+    """Start :func:`band_cached` of ``scenario`` in a worker thread; returns a function that
+    waits for it (and raises what it raised).
+
+    The page's KPIs, sliders and open tab are drawn meanwhile: the simulation is mostly numpy,
+    which lets the script's thread run, so a slider move waits for the longer of the two rather
+    than their sum. On a session's first run while ``model.band`` (and so scipy) is not yet
+    imported, nothing starts early: the import would hold up the first chart.
+    """
+    key = scenario_key(scenario)
+    if "model.band" not in sys.modules:
+        return lambda: band_cached(key)
+    box: dict[str, Any] = {}
+
+    def job() -> None:
+        try:
+            box["band"] = band_cached(key)
+        except Exception as exc:  # re-raised in the script's thread by wait()
+            box["error"] = exc
+
+    worker = threading.Thread(target=job, name="headline-band", daemon=True)
+    add_script_run_ctx(worker)  # band_cached is a Streamlit cache: it needs the run's context
+    worker.start()
+
+    def wait() -> HeadlineBand:
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        band: HeadlineBand = box["band"]
+        return band
+
+    return wait
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -720,6 +757,7 @@ def main_content() -> ViewContext:
         preset_result=evaluate_cached(scenario_key(base)),
         readings=readings_cached(scenario, result),
     )
+    band = start_band(scenario)
     sync_url(preset_id, scenario)
     verdict_box = st.empty()
     verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
@@ -740,19 +778,25 @@ def main_content() -> ViewContext:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
-    fill_bands(ctx, verdict_box, band_slots)
+    fill_bands(ctx, verdict_box, band_slots, band)
     return ctx
 
 
-def fill_bands(ctx: ViewContext, verdict_box: Any, slots: dict[str, Any]) -> None:
+def fill_bands(
+    ctx: ViewContext,
+    verdict_box: Any,
+    slots: dict[str, Any],
+    band_of: Callable[[], HeadlineBand] | None = None,
+) -> None:
     """Each KPI's P10-P90 band (and P(NPV > 0) on NPV), and the verdict's sentence when the
     NPV as set lies outside its P25-P75 range (methodology §9, Headline band).
 
     Drawn last, into slots the cards left, so the verdict, KPIs and open tab reach the browser
-    before the simulation (and scipy's import on a session's first run) runs.
+    before the simulation ends (or, on a session's first run, before scipy's import). ``band_of``
+    is :func:`start_band`'s waiting function (default: compute it here).
     """
     try:
-        band = band_cached(scenario_key(ctx.scenario))
+        band = band_of() if band_of is not None else band_cached(scenario_key(ctx.scenario))
     except Exception:
         log.exception("headline band failed")
         for slot in slots.values():

@@ -34,9 +34,10 @@ from model.uncertainty import (
 
 FloatArray = NDArray[np.float64]
 
-#: Draws of the headline band (the Uncertainty tab's default run has 10,000): about 0.1 s on one
-#: core of the project's 2-core machine, so a slider move still redraws the KPIs well inside 0.4 s.
-HEADLINE_DRAWS = 4_000
+#: Draws of the headline band (the Uncertainty tab's default run has 10,000): the issue's floor of
+#: 2,000, about 0.05-0.09 s of one core on the project's 2-core machine (4,000 took 0.13-0.2 s,
+#: too much of the 0.4 s a slider move may take with the browser's drawing on the same cores).
+HEADLINE_DRAWS = 2_000
 #: Percentiles of each band.
 BAND_PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 #: The KPIs that carry a band, in the order the dashboard shows them.
