@@ -18,14 +18,18 @@ upload or a link changes ``f_<name>`` only).
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import math
 import re
+import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from app import charts, state, ui
 from app.context import ViewContext, display_scale, target_gap_text, verdict
@@ -130,10 +134,23 @@ def deferred_view(module: str) -> Callable[[ViewContext], None]:
     return render
 
 
+def scenario_key(scenario: Scenario) -> str:
+    """The cache key of a scenario: its fields as JSON (floats written to round-trip exactly).
+
+    A string, because Streamlit hashes a string in microseconds but walks a dict of ~100 fields
+    value by value (about 5 ms a call on the project's machine, several calls a rerun).
+    """
+    return scenario.model_dump_json()
+
+
+def _from_key(key: str) -> Scenario:
+    return make_scenario(json.loads(key))
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def evaluate_cached(values: dict[str, Any]) -> Result:
-    """:func:`model.evaluate`, cached on the scenario's ``model_dump()``."""
-    return evaluate(make_scenario(values))
+def evaluate_cached(key: str) -> Result:
+    """:func:`model.evaluate`, cached on the scenario's :func:`scenario_key`."""
+    return evaluate(_from_key(key))
 
 
 def readings_cached(scenario: Scenario, result: Result) -> Readings:
@@ -141,18 +158,53 @@ def readings_cached(scenario: Scenario, result: Result) -> Readings:
     through :func:`evaluate_cached`: one more ``evaluate`` (about 1-2 ms) where the scenario as
     set is one of them, a cache hit on a rerun."""
     still, moving = (
-        evaluate_cached(reading(scenario).model_dump()) for reading in (still_market, moving_market)
+        evaluate_cached(scenario_key(reading(scenario)))
+        for reading in (still_market, moving_market)
     )
     return Readings(scenario, result, still, moving, median_entry_lag_years())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def band_cached(values: dict[str, Any]) -> HeadlineBand:
-    """:func:`model.band.headline_band` of the scenario, cached on its ``model_dump()`` (the
+def band_cached(key: str) -> HeadlineBand:
+    """:func:`model.band.headline_band` of the scenario, cached on its :func:`scenario_key` (the
     draws' count and seed are fixed, so the inputs are all that matters)."""
     from model.band import headline_band  # scipy: imported after the first chart is sent
 
-    return headline_band(make_scenario(values))
+    return headline_band(_from_key(key))
+
+
+def start_band(scenario: Scenario) -> Callable[[], HeadlineBand]:
+    """Start :func:`band_cached` of ``scenario`` in a worker thread; returns a function that
+    waits for it (and raises what it raised).
+
+    The page's KPIs, sliders and open tab are drawn meanwhile: the simulation is mostly numpy,
+    which lets the script's thread run, so a slider move waits for the longer of the two rather
+    than their sum. On a session's first run while ``model.band`` (and so scipy) is not yet
+    imported, nothing starts early: the import would hold up the first chart.
+    """
+    key = scenario_key(scenario)
+    if "model.band" not in sys.modules:
+        return lambda: band_cached(key)
+    box: dict[str, Any] = {}
+
+    def job() -> None:
+        try:
+            box["band"] = band_cached(key)
+        except Exception as exc:  # re-raised in the script's thread by wait()
+            box["error"] = exc
+
+    worker = threading.Thread(target=job, name="headline-band", daemon=True)
+    add_script_run_ctx(worker)  # band_cached is a Streamlit cache: it needs the run's context
+    worker.start()
+
+    def wait() -> HeadlineBand:
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        band: HeadlineBand = box["band"]
+        return band
+
+    return wait
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -696,15 +748,16 @@ def main_content() -> ViewContext:
     scenario, problems = state.scenario_from_session(st.session_state, base)
     for problem in problems:
         st.warning(escape_markdown(problem) + " Using the preset's values meanwhile.")
-    result = evaluate_cached(scenario.model_dump())
+    result = evaluate_cached(scenario_key(scenario))
     ctx = ViewContext(
         preset_id=preset_id,
         scenario=scenario,
         result=result,
         preset_scenario=base,
-        preset_result=evaluate_cached(base.model_dump()),
+        preset_result=evaluate_cached(scenario_key(base)),
         readings=readings_cached(scenario, result),
     )
+    band = start_band(scenario)
     sync_url(preset_id, scenario)
     verdict_box = st.empty()
     verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
@@ -725,19 +778,25 @@ def main_content() -> ViewContext:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
-    fill_bands(ctx, verdict_box, band_slots)
+    fill_bands(ctx, verdict_box, band_slots, band)
     return ctx
 
 
-def fill_bands(ctx: ViewContext, verdict_box: Any, slots: dict[str, Any]) -> None:
+def fill_bands(
+    ctx: ViewContext,
+    verdict_box: Any,
+    slots: dict[str, Any],
+    band_of: Callable[[], HeadlineBand] | None = None,
+) -> None:
     """Each KPI's P10-P90 band (and P(NPV > 0) on NPV), and the verdict's sentence when the
     NPV as set lies outside its P25-P75 range (methodology §9, Headline band).
 
     Drawn last, into slots the cards left, so the verdict, KPIs and open tab reach the browser
-    before the simulation (and scipy's import on a session's first run) runs.
+    before the simulation ends (or, on a session's first run, before scipy's import). ``band_of``
+    is :func:`start_band`'s waiting function (default: compute it here).
     """
     try:
-        band = band_cached(ctx.scenario.model_dump())
+        band = band_of() if band_of is not None else band_cached(scenario_key(ctx.scenario))
     except Exception:
         log.exception("headline band failed")
         for slot in slots.values():

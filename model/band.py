@@ -10,6 +10,7 @@ number, so the headline never contradicts the tab without saying so. It is the s
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from model.results import evaluate_batch
 from model.scenario import Scenario
 from model.uncertainty import (
     DEFAULT_SEED,
+    DISTRIBUTIONS_FILE,
+    DefaultDistributions,
     _explain_gap,
     _gap_table,
     column_stats,
@@ -31,9 +34,10 @@ from model.uncertainty import (
 
 FloatArray = NDArray[np.float64]
 
-#: Draws of the headline band (the Uncertainty tab's default run has 10,000): about 0.1 s on one
-#: core of the project's 2-core machine, so a slider move still redraws the KPIs well inside 0.4 s.
-HEADLINE_DRAWS = 4_000
+#: Draws of the headline band (the Uncertainty tab's default run has 10,000): the issue's floor of
+#: 2,000, about 0.05-0.09 s of one core on the project's 2-core machine (4,000 took 0.13-0.2 s,
+#: too much of the 0.4 s a slider move may take with the browser's drawing on the same cores).
+HEADLINE_DRAWS = 2_000
 #: Percentiles of each band.
 BAND_PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 #: The KPIs that carry a band, in the order the dashboard shows them.
@@ -199,6 +203,13 @@ class HeadlineBand:
         return f"{head}: the sourced ranges average {way} than set for {listed}."
 
 
+@functools.lru_cache(maxsize=2)
+def _default_distributions(mtime_ns: int) -> DefaultDistributions:
+    """:func:`~model.uncertainty.default_distributions`, read again only when the file changes
+    (``mtime_ns``): the band reruns on every input change, the file is parsed once."""
+    return default_distributions()
+
+
 def headline_band(
     scenario: Scenario, n: int = HEADLINE_DRAWS, seed: int = DEFAULT_SEED
 ) -> HeadlineBand:
@@ -240,7 +251,7 @@ def headline_band(
     >>> sorted(band.bands) == sorted(KPI_METRICS)
     True
     """
-    d = default_distributions()
+    d = _default_distributions(DISTRIBUTIONS_FILE.stat().st_mtime_ns)
     inputs, dists, _ = sample_inputs(scenario, d.distributions, n, seed, d.correlation)
     fields = list(dists)
     # one evaluation gives every metric and, where something is leased, the breakeven rate

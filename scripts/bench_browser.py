@@ -37,21 +37,23 @@ BARE_RATIO_GOAL = 1.15
 MOVE_GOAL_S = 0.4
 BARE_PAGE = Path(__file__).resolve().parent / "bare_page.py"
 
-#: The NPV card's band caption (the first caption that starts with P10).
-BAND_JS = """() => { const c = Array.from(document.querySelectorAll(
-  '[data-testid="stCaptionContainer"]')).find(e => e.innerText.startsWith('P10'));
-  return c ? c.innerText : ''; }"""
+#: The NPV card's band caption (the caption in the NPV card that starts with P10). Looked up in
+#: that card: while a rerun redraws the cards, the NPV card's band slot is empty for a moment and
+#: the first P10 caption on the page is another card's, which must not count as the new band.
+NPV_BAND = """Array.from(document.querySelectorAll(
+  '.st-key-kpi_npv_busd [data-testid="stCaptionContainer"]'))
+  .find(e => e.innerText.startsWith('P10'))"""
+BAND_JS = f"""() => {{ const c = {NPV_BAND}; return c ? c.innerText : ''; }}"""
 #: True once the first KPI and the NPV band differ from ``old`` and some chart title mentions
 #: ``gw`` GW.
-UPDATED_JS = """([old, band, gw]) => {
+UPDATED_JS = f"""([old, band, gw]) => {{
   const v = document.querySelector('[data-testid="stMetricValue"]');
   if (!v || v.textContent === old) return false;
-  const c = Array.from(document.querySelectorAll('[data-testid="stCaptionContainer"]'))
-    .find(e => e.innerText.startsWith('P10'));
+  const c = {NPV_BAND};
   if (!c || c.innerText === band) return false;
   const titles = Array.from(document.querySelectorAll('.js-plotly-plot .gtitle'));
   return titles.some(t => t.textContent.includes(' ' + gw + ' GW at'));
-}"""
+}}"""
 
 
 def _first_chart_seconds(browser: object, url: str) -> float:

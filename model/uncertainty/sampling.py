@@ -5,6 +5,7 @@ and scaled shares (methodology §9, Monte Carlo).
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,7 +148,18 @@ class _Normals:
         return cls(pearson, entropy)
 
     def rows(self, i0: int, i1: int) -> FloatArray:
-        """Rows ``i0:i1``: the same numbers however the rows are split."""
+        """Rows ``i0:i1``: the same numbers however the rows are split.
+
+        A small range (at most :data:`CACHED_NORMAL_ROWS` rows, e.g. the dashboard's headline
+        band, which draws the same seed on every input change) is kept and returned read-only,
+        so a rerun does not draw the same 65,536-row block again.
+        """
+        if 0 <= i1 - i0 <= CACHED_NORMAL_ROWS:
+            p = np.ascontiguousarray(self.pearson, dtype=np.float64)
+            return _cached_rows(p.tobytes(), p.shape[0], self.entropy, i0, i1)
+        return self._draw(i0, i1)
+
+    def _draw(self, i0: int, i1: int) -> FloatArray:
         k = self.pearson.shape[0]
         out = np.empty((i1 - i0, k))
         chol = None if np.allclose(self.pearson, np.eye(k)) else np.linalg.cholesky(self.pearson).T
@@ -159,6 +171,20 @@ class _Normals:
             part = z[lo - b0 : hi - b0]
             out[lo - i0 : hi - i0] = part if chol is None else part @ chol
         return out
+
+
+#: Ranges of at most this many rows of normals are cached (:meth:`_Normals.rows`).
+CACHED_NORMAL_ROWS = 10_000
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_rows(pearson: bytes, k: int, entropy: int, i0: int, i1: int) -> FloatArray:
+    """:meth:`_Normals.rows` of a small range, drawn once per correlation matrix, seed and range
+    (read-only: a caller cannot change what the next one gets)."""
+    matrix = np.frombuffer(pearson, dtype=np.float64).reshape(k, k)
+    out = _Normals(matrix, entropy)._draw(i0, i1)
+    out.flags.writeable = False
+    return out
 
 
 def _transform(
