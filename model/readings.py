@@ -47,8 +47,7 @@ def median_entry_lag_years() -> float:
 
     The distribution of ``entry_lag_years`` in ``data/distributions.toml`` as stated (around its
     reference, the field's sourced default), truncated to the field's bounds as the Monte Carlo
-    draws it, rounded to the field's step (0.5 years); while the file gives the lag no
-    distribution, its sourced default in
+    draws it; while the file gives the lag no distribution, its sourced default in
     ``data/assumptions.csv`` (2 years: campus build and fit-out of 18-24 months).
 
     Examples
@@ -65,10 +64,7 @@ def median_entry_lag_years() -> float:
 
     spec = default_distributions().distributions[LAG_FIELD]
     dist = parse_distribution(LAG_FIELD, spec).at_reference()
-    # to the field's step, so that the app's input can set it (and a scenario at the median is
-    # its own moving-market reading): 2.71 years -> 2.5 for the triangular 1.5 / 2 / 5
-    step = float(FIELD_SPECS[LAG_FIELD].step)
-    return float(np.round(dist.ppf(np.array([0.5]))[0] / step) * step)
+    return float(dist.ppf(np.array([0.5]))[0])
 
 
 def still_market(scenario: Scenario) -> Scenario:
@@ -142,7 +138,7 @@ class Readings:
 
     def lag_text(self) -> str:
         """The median entry lag in words, e.g. ``2 years``."""
-        lag = self.median_lag_years
+        lag = round(self.median_lag_years, 1)  # 2.71 years reads "2.7 years"
         return f"{lag:g} year" + ("" if lag == 1 else "s")
 
     def sentence(self) -> str:
@@ -152,10 +148,10 @@ class Readings:
         --------
         >>> from model import load_preset
         >>> print(market_readings(load_preset("bofa-base")).sentence())  # doctest: +ELLIPSIS
-        NPV US$ ... B if today's rent premium lasts; US$ ... B once entrants catch up after the median entry lag (2.5 years).
+        NPV US$ ... B if today's rent premium lasts; US$ ... B once entrants catch up after the median entry lag (2.7 years).
         >>> print(market_readings(load_preset("bofa-base").replace(entry_lag_years=5.0)).sentence())
         ... # doctest: +ELLIPSIS
-        NPV ... (2.5 years) (as set, with an entry lag of 5 years: US$ ... B).
+        NPV ... (2.7 years) (as set, with an entry lag of 5 years: US$ ... B).
         """
         still = format_metric("npv_busd", self.still.npv_busd)
         moving = format_metric("npv_busd", self.moving.npv_busd)
