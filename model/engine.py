@@ -842,13 +842,13 @@ class _Market:
     floor_idx: FloatArray
     #: the ceiling's override, never below the floor
     cap_eff: FloatArray
-    #: the scarcity bound (section 4.7): log S(tau) = clip(scar_a + scar_b tau, log_lo, log_hi)
-    #: is the ceiling while entry lags, with log_lo = log max(s0, u), log_hi = log max(m_s u, lo)
+    #: the scarcity bound (section 4.7), in logs relative to the user cost u: log(S(tau) / u) =
+    #: clip(scar_a + scar_b tau, log_lo, log_hi), with log_lo = log(max(s0, u) / u) >= 0 and
+    #: log_hi = log(max(m_s u, max(s0, u)) / u); the ceiling while entry lags is u S / u
     scar_a: FloatArray
     scar_b: FloatArray
     log_lo: FloatArray
     log_hi: FloatArray
-    log_user: FloatArray
     #: the end of the fade, lag + fade, and 1 / fade (section 4.7)
     fade_end: FloatArray
     inv_fade: FloatArray
@@ -873,11 +873,13 @@ class _Market:
 
     def ceiling(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         """The ceiling at ``tau`` (methodology section 4.7): ``min(u (S / u)^w, cap_eff)`` with
-        the scarcity bound ``S(tau) = clip(exp(scar_a + scar_b tau), lo, hi)`` and the weight
+        the scarcity bound ``S(tau) / u = clip(exp(scar_a + scar_b tau), lo, hi)`` and the weight
         ``w = clip((lag + fade - tau) / fade, 0, 1)``: ``S`` while entry lags, then a geometric
-        fade to the user cost ``u`` over the fade years. Where every ``tau`` of the call is
-        within every row's lag (``w = 1``) and ``S`` is flat, or past every row's fade
-        (``w = 0``), one ceiling per row (S, 1)."""
+        fade to the user cost ``u`` over the fade years. ``u`` times ``exp(x >= 0)``, so the
+        ceiling is never below ``u`` (nor the floor under it) by rounding, and exactly ``u`` where
+        the premium is gone. Where every ``tau`` of the call is within every row's lag
+        (``w = 1``) and ``S`` is flat, or past every row's fade (``w = 0``), one ceiling per row
+        (S, 1)."""
         if not self.bounded:
             return np.full_like(tau, np.inf)
         whole = tau_span is not None and self.lag_least >= tau_span[1]
@@ -890,15 +892,14 @@ class _Market:
             c += self.scar_a
             np.minimum(c, self.log_hi, out=c)
             np.maximum(c, self.log_lo, out=c)
-            if not whole:  # log u + w (log S - log u)
+            if not whole:  # w log(S / u)
                 w = self.fade_end - tau
                 w *= self.inv_fade
                 np.maximum(w, 0.0, out=w)
                 np.minimum(w, 1.0, out=w)
-                c -= self.log_user
                 c *= w
-                c += self.log_user
         np.exp(c, out=c)
+        c *= self.user_idx
         np.minimum(c, self.cap_eff, out=c)
         return c
 
@@ -947,15 +948,16 @@ def _market(
     # the scarcity bound (section 4.7): S(tau) = s0 k_ind^(1 - p) (1 - h)^(-tau), at least
     # today's spot rent s0, at most scarcity_multiple_max x the user cost
     user = uc.user_idx
-    scar_a = (1.0 - pass_through) * log_k_industry
+    log_user = np.log(user)
+    scar_a = (1.0 - pass_through) * log_k_industry - log_user  # relative to u, in logs
     if spot_scale is not None:  # today's spot rent, from the quote's tenor (section 4.6)
         x_a = x_a + np.log(spot_scale)
         scar_a = scar_a + np.log(spot_scale)
         lo = np.maximum(spot_scale, user)
     else:
         lo = np.maximum(user, 1.0)
-    log_lo = np.log(lo)
-    log_hi = np.log(np.maximum(_col(p, "scarcity_multiple_max") * user, lo))
+    log_lo = np.log(lo) - log_user  # >= 0, exactly 0 where lo is u
+    log_hi = np.log(np.maximum(_col(p, "scarcity_multiple_max") * user, lo)) - log_user
     x_b = (demand_b - cap_b) / eps_c - uc.log_keep_hw
     lag = _col(p, "entry_lag_years")
     fade = _col(p, "entry_fade_years")
@@ -985,7 +987,6 @@ def _market(
         scar_b=scar_b,
         log_lo=log_lo,
         log_hi=log_hi,
-        log_user=np.log(user),
         fade_end=fade_end,
         inv_fade=1.0 / fade,
         lag_least=float(lag.min(initial=np.inf)),

@@ -47,7 +47,7 @@ def ceiling(tau: str) -> str:
     bound = (
         f"MIN(MAX(scarcity_log_a+hardware_decline_rate*({tau}),scarcity_log_lo),scarcity_log_hi)"
     )
-    return f"MIN(EXP(log_user_cost+{weight}*({bound}-log_user_cost)),ceiling_cap_index)"
+    return f"MIN(user_cost_index*EXP({weight}*({bound}-log_user_cost)),ceiling_cap_index)"
 
 
 def frontier(tau: str) -> str:

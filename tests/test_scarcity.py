@@ -81,7 +81,7 @@ def test_the_frontier_is_continuous_in_the_lag(s: Scenario, lag: float) -> None:
     a = _market(s.replace(entry_lag_years=lag))[0]
     b = _market(s.replace(entry_lag_years=lag + eps))[0]
     fa, fb = a.frontier(TAU)[0], b.frontier(TAU)[0]
-    top = max(float(np.exp(a.log_hi[0, 0])), float(a.user_idx[0, 0]))
+    top = float(a.user_idx[0, 0] * np.exp(a.log_hi[0, 0]))  # max(S, u) at its highest
     slope = top * abs(math.log(top / float(a.user_idx[0, 0]))) / s.entry_fade_years
     assert np.max(np.abs(fb - fa)) <= 2.0 * eps * slope + 1e-12 * top
 
