@@ -623,7 +623,7 @@ def readings_note(readings: Readings) -> str:
     >>> from model import load_preset, market_readings
     >>> note = readings_note(market_readings(load_preset("bofa-bear")))
     >>> note.replace("\u00a0", " ")  # doctest: +ELLIPSIS
-    'Premium lasts: -US$ ... B · entrants catch up after 2 years: -US$ ... B'
+    'Premium lasts: -US$ ... B · entrants catch up after 2.7 years: -US$ ... B'
     """
 
     def money(x: float) -> str:

@@ -822,10 +822,10 @@ class _Market:
     each (same operations, same order up to the commutativity of + and x, so the same numbers):
     no temporaries of the segments.
 
-    Where every ``tau`` of a call keeps log X inside +-LOG_CLIP, or the entry premium's fade
-    (lag - tau, clamped to [0, 1]) is 1 (or 0) at every tau, the clamps change nothing and are
-    skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays (the
-    defaults' 50-year lag keeps the premium whole over the horizon). ``tau_span`` is
+    Where every ``tau`` of a call keeps log X inside +-LOG_CLIP, or the ceiling's fade weight
+    (section 4.7) is 1 with a flat scarcity bound (or 0) at every tau, the clamps change nothing
+    and are skipped: the same numbers from fewer passes over the (S, 2T)-wide segment arrays
+    (the BofA presets' 50-year lag keeps the premium whole over the horizon). ``tau_span`` is
     :func:`_span` of a call's ``tau`` (NaN turns every shortcut off).
     """
 
@@ -844,14 +844,26 @@ class _Market:
     x_b: FloatArray
     #: every row: |log X| <= x_reach * max(1, |tau|)
     x_reach: float
-    lag: FloatArray
-    lag_least: float
-    lag_most: float
     user_idx: FloatArray
-    premium: FloatArray
     floor_idx: FloatArray
     #: the ceiling's override, never below the floor
     cap_eff: FloatArray
+    #: the scarcity bound (section 4.7), in logs relative to the user cost u: log(S(tau) / u) =
+    #: clip(scar_a + scar_b tau, log_lo, log_hi), with log_lo = log(max(s0, u) / u) >= 0 and
+    #: log_hi = log(max(m_s u, max(s0, u)) / u); the ceiling while entry lags is u S / u
+    scar_a: FloatArray
+    scar_b: FloatArray
+    log_lo: FloatArray
+    log_hi: FloatArray
+    #: the end of the fade, lag + fade, and 1 / fade (section 4.7)
+    fade_end: FloatArray
+    inv_fade: FloatArray
+    #: least lag, greatest end of the fade over rows; whether S moves with tau in any row
+    lag_least: float
+    end_most: float
+    scar_moves: bool
+    #: False: no entry ceiling at all (the market read at a quote, section 4.6)
+    bounded: bool = True
 
     def log_x(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         """``_clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)``: log of the unbounded frontier."""
@@ -866,20 +878,34 @@ class _Market:
         return v
 
     def ceiling(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
-        """``np.minimum(user_idx + premium * _clamp(lag - tau, 0.0, 1.0), cap_eff)``."""
-        fade = None  # the same fade at every tau: 1 (premium whole) or 0 (gone)
-        if tau_span is not None and self.lag_least - tau_span[1] >= 1.0:
-            fade = 1.0
-        elif tau_span is not None and self.lag_most <= tau_span[0]:
-            fade = 0.0
-        if fade is not None:  # one ceiling per row, (S, 1)
-            c = np.full_like(self.user_idx, fade)
+        """The ceiling at ``tau`` (methodology section 4.7): ``min(u (S / u)^w, cap_eff)`` with
+        the scarcity bound ``S(tau) / u = clip(exp(scar_a + scar_b tau), lo, hi)`` and the weight
+        ``w = clip((lag + fade - tau) / fade, 0, 1)``: ``S`` while entry lags, then a geometric
+        fade to the user cost ``u`` over the fade years. ``u`` times ``exp(x >= 0)``, so the
+        ceiling is never below ``u`` (nor the floor under it) by rounding, and exactly ``u`` where
+        the premium is gone. Where every ``tau`` of the call is within every row's lag
+        (``w = 1``) and ``S`` is flat, or past every row's fade (``w = 0``), one ceiling per row
+        (S, 1)."""
+        if not self.bounded:
+            return np.full_like(tau, np.inf)
+        whole = tau_span is not None and self.lag_least >= tau_span[1]
+        if tau_span is not None and self.end_most <= tau_span[0]:  # the premium gone
+            return np.minimum(self.user_idx, self.cap_eff)
+        if whole and not self.scar_moves:  # S flat, whole: one ceiling per row
+            c = np.maximum(np.minimum(self.scar_a, self.log_hi), self.log_lo)
         else:
-            c = self.lag - tau
-            np.maximum(c, 0.0, out=c)
-            np.minimum(c, 1.0, out=c)
-        c *= self.premium
-        c += self.user_idx
+            c = self.scar_b * tau
+            c += self.scar_a
+            np.minimum(c, self.log_hi, out=c)
+            np.maximum(c, self.log_lo, out=c)
+            if not whole:  # w log(S / u)
+                w = self.fade_end - tau
+                w *= self.inv_fade
+                np.maximum(w, 0.0, out=w)
+                np.minimum(w, 1.0, out=w)
+                c *= w
+        np.exp(c, out=c)
+        c *= self.user_idx
         np.minimum(c, self.cap_eff, out=c)
         return c
 
@@ -899,7 +925,8 @@ class _Market:
         else:
             v = np.exp(log_value)
         np.maximum(v, self.floor_idx, out=v)
-        np.minimum(v, self.ceiling(tau, tau_span), out=v)
+        if self.bounded:
+            np.minimum(v, self.ceiling(tau, tau_span), out=v)
         return v
 
 
@@ -924,12 +951,24 @@ def _market(
     cap_b = log_c - uc.log_keep_hw
     # frontier rent per GW before its bounds: X = (D / K) ** (1 / eps_c) x compute per GW
     x_a = demand_a / eps_c
-    premium = uc.premium
+    # the scarcity bound (section 4.7): S(tau) = s0 k_ind^(1 - p) (1 - h)^(-tau), at least
+    # today's spot rent s0, at most scarcity_multiple_max x the user cost
+    user = uc.user_idx
+    log_user = np.log(user)
+    scar_a = (1.0 - pass_through) * log_k_industry - log_user  # relative to u, in logs
     if spot_scale is not None:  # today's spot rent, from the quote's tenor (section 4.6)
         x_a = x_a + np.log(spot_scale)
-        premium = np.maximum(spot_scale - uc.user_idx, 0.0)
+        scar_a = scar_a + np.log(spot_scale)
+        lo = np.maximum(spot_scale, user)
+    else:
+        lo = np.maximum(user, 1.0)
+    log_lo = np.log(lo) - log_user  # >= 0, exactly 0 where lo is u
+    log_hi = np.log(np.maximum(_col(p, "scarcity_multiple_max") * user, lo)) - log_user
     x_b = (demand_b - cap_b) / eps_c - uc.log_keep_hw
     lag = _col(p, "entry_lag_years")
+    fade = _col(p, "entry_fade_years")
+    fade_end = lag + fade
+    scar_b = uc.delta_hw
     return _Market(
         log_k_builder=log_k_builder,
         log_keep=log_keep,
@@ -945,15 +984,21 @@ def _market(
         x_a=x_a,
         x_b=x_b,
         x_reach=float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0)),
-        lag=lag,
-        lag_least=float(lag.min(initial=np.inf)),
-        lag_most=float(lag.max(initial=-np.inf)),
-        user_idx=uc.user_idx,
-        premium=premium,
+        user_idx=user,
         floor_idx=uc.floor_idx,
         # the user cost is never below the floor (methodology section 4.2), so only the
         # override can push the ceiling under it
         cap_eff=np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx),
+        scar_a=scar_a,
+        scar_b=scar_b,
+        log_lo=log_lo,
+        log_hi=log_hi,
+        fade_end=fade_end,
+        inv_fade=1.0 / fade,
+        lag_least=float(lag.min(initial=np.inf)),
+        end_most=float(fade_end.max(initial=-np.inf)),
+        # S moves with tau where the hardware declines and its bounds leave room
+        scar_moves=bool(np.any((scar_b != 0.0) & (log_hi > log_lo))),
     )
 
 
@@ -1025,8 +1070,7 @@ def _quoted_spot(p: dict[str, FloatArray], uc: _UnitCosts, mk: _Market) -> Float
     The conversion reads the demand path and the floor, not the entry ceiling: the ceiling's
     premium rests on today's spot rent, which this sets (a fixed point not solved), and so the
     spot rent read from a quote does not move with the entrant's costs."""
-    unbounded = np.full_like(mk.user_idx, np.inf)
-    mk = dataclasses.replace(mk, user_idx=unbounded, cap_eff=unbounded)
+    mk = dataclasses.replace(mk, bounded=False)
     tenor = _col(p, "lease_rate_tenor_years")
     now = np.zeros_like(tenor)
     f_now = mk.frontier(now)

@@ -586,8 +586,9 @@ _SPECS: tuple[FieldSpec, ...] = (
         50.0,
         0.5,
         EFFICIENCY,
-        "Years a rent above the user cost of new capacity can last before new capacity enters "
-        "(beyond the horizon: today's premium persists).",
+        "Years a rent above the user cost of new capacity lasts whole before new capacity "
+        "starts to enter; it then fades over the entry fade (beyond the horizon: the premium "
+        "persists).",
     ),
     FieldSpec(
         "lease_rate_index_cap",
@@ -970,6 +971,31 @@ _SPECS: tuple[FieldSpec, ...] = (
         "A contract's level rent over the expected spot rents of its vintage, per year of its "
         "term: (1 + premium)^years (0: the expectations hypothesis; shipping time charters: "
         "usually below 0, above 0 in tight markets).",
+    ),
+    # Scarcity while capacity lags (methodology section 4.7); last, as above
+    FieldSpec(
+        "scarcity_multiple_max",
+        "Scarcity bound",
+        "x the entrant's user cost",
+        1.0,
+        4.0,
+        0.1,
+        EFFICIENCY,
+        "Highest frontier rent while new capacity lags, as a multiple of the marginal "
+        "entrant's user cost: within the entry lag the rent clears demand on the installed "
+        "capacity up to the value of a GW's tokens relative to today, capped at this (1: no "
+        "rent above today's rate or the user cost; older links and files load with 1).",
+    ),
+    FieldSpec(
+        "entry_fade_years",
+        "Entry fade",
+        "years",
+        0.25,
+        5.0,
+        0.25,
+        EFFICIENCY,
+        "Years over which a rent above the user cost falls back to it once the entry lag ends "
+        "(geometrically: entrants' capacity arriving).",
     ),
 )
 

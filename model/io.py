@@ -45,17 +45,28 @@ from model.scenario import (
 FORMAT_ID = "ai-dc-returns/scenario"
 #: Version 2 adds ``entrant_profile``, written by name (version 1 files load it as "builder");
 #: version 3 adds ``it_book_life_years`` (older files load it as their ``it_life_years``) and
-#: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0).
-FORMAT_VERSION = 3
+#: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0); version 4 adds
+#: ``scarcity_multiple_max`` (older files load 1: no rent above today's rate or the user cost)
+#: and ``entry_fade_years`` (older files load 1, the fade's earlier length).
+FORMAT_VERSION = 4
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
-READ_VERSIONS = (1, 2, 3)
+READ_VERSIONS = (1, 2, 3, 4)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
 #: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder"), and one
-#: without ``lease_rate_tenor_years`` reads its lease rate as today's spot rent (0).
+#: without ``lease_rate_tenor_years`` reads its lease rate as today's spot rent (0), one
+#: without ``scarcity_multiple_max`` caps the rent within the entry lag at today's rate or the
+#: user cost, whichever is higher (1: the cap before scarcity, methodology 4.7), and one without
+#: ``entry_fade_years`` fades the premium over one year (the earlier fade's length; it now
+#: follows the lag instead of ending it, a shift the file cannot undo).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
-LEGACY_VALUES: dict[str, int] = {"entrant_profile": 0, "lease_rate_tenor_years": 0}
+LEGACY_VALUES: dict[str, int] = {
+    "entrant_profile": 0,
+    "lease_rate_tenor_years": 0,
+    "scarcity_multiple_max": 1,
+    "entry_fade_years": 1,
+}
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
 #: life before book and service lives were apart; methodology section 11.8).
@@ -68,6 +79,8 @@ LEGACY_SINCE: dict[str, int] = {
     "entrant_profile": 2,
     "it_book_life_years": 3,
     "lease_rate_tenor_years": 3,
+    "scarcity_multiple_max": 4,
+    "entry_fade_years": 4,
 }
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
@@ -132,10 +145,13 @@ def legacy_values(
 
     Examples
     --------
-    >>> legacy_values(["gw_built"]), legacy_values(["entrant_profile"])
-    ({'entrant_profile': 0, 'lease_rate_tenor_years': 0}, {'lease_rate_tenor_years': 0})
-    >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0})
-    {'lease_rate_tenor_years': 0, 'it_book_life_years': 3.0}
+    >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
+    {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
+     'entry_fade_years': 1}
+    >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years"])
+    {'lease_rate_tenor_years': 0}
+    >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
+    {'scarcity_multiple_max': 1, 'entry_fade_years': 1}
     """
     names = set(given)
     if version is not None:

@@ -138,7 +138,7 @@ class Readings:
 
     def lag_text(self) -> str:
         """The median entry lag in words, e.g. ``2 years``."""
-        lag = self.median_lag_years
+        lag = round(self.median_lag_years, 1)  # 2.71 years reads "2.7 years"
         return f"{lag:g} year" + ("" if lag == 1 else "s")
 
     def sentence(self) -> str:
@@ -148,10 +148,10 @@ class Readings:
         --------
         >>> from model import load_preset
         >>> print(market_readings(load_preset("bofa-base")).sentence())  # doctest: +ELLIPSIS
-        NPV US$ ... B if today's rent premium lasts; US$ ... B once entrants catch up after the median entry lag (2 years).
+        NPV US$ ... B if today's rent premium lasts; US$ ... B once entrants catch up after the median entry lag (2.7 years).
         >>> print(market_readings(load_preset("bofa-base").replace(entry_lag_years=5.0)).sentence())
         ... # doctest: +ELLIPSIS
-        NPV ... (2 years) (as set, with an entry lag of 5 years: US$ ... B).
+        NPV ... (2.7 years) (as set, with an entry lag of 5 years: US$ ... B).
         """
         still = format_metric("npv_busd", self.still.npv_busd)
         moving = format_metric("npv_busd", self.moving.npv_busd)

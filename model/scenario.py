@@ -276,6 +276,9 @@ class Scenario(BaseModel):
     campus_colocation_rent_growth: float = _f("campus_colocation_rent_growth")
     lease_rate_tenor_years: float = _f("lease_rate_tenor_years")
     contract_term_premium: float = _f("contract_term_premium")
+    # Scarcity while capacity lags (methodology section 4.7)
+    scarcity_multiple_max: float = _f("scarcity_multiple_max")
+    entry_fade_years: float = _f("entry_fade_years")
 
     @field_validator("*", mode="before")
     @classmethod

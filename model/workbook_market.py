@@ -39,13 +39,20 @@ def log_x(tau: str) -> str:
     return f"MAX(MIN(frontier_log_a+frontier_log_b*({tau}),700),-700)"
 
 
-def frontier(tau: str) -> str:
-    """``F(tau) = min(max(exp(log X), floor), ceiling(tau))`` (section 4.2)."""
-    return (
-        f"MIN(MAX(EXP({log_x(tau)}),lease_rate_floor_index_now),"
-        f"MIN(user_cost_index+entry_premium*MIN(MAX(entry_lag_years-({tau}),0),1),"
-        "ceiling_cap_index))"
+def ceiling(tau: str) -> str:
+    """The ceiling ``min(u (max(S, u) / u)^w, cap)`` (section 4.7): the scarcity bound
+    ``S(tau) = clip(exp(a + delta tau), lo, hi)`` whole while entry lags, then a geometric fade
+    to the user cost ``u`` over ``entry_fade_years``."""
+    weight = f"MIN(MAX((entry_lag_years+entry_fade_years-({tau}))/entry_fade_years,0),1)"
+    bound = (
+        f"MIN(MAX(scarcity_log_a+hardware_decline_rate*({tau}),scarcity_log_lo),scarcity_log_hi)"
     )
+    return f"MIN(user_cost_index*EXP({weight}*({bound}-log_user_cost)),ceiling_cap_index)"
+
+
+def frontier(tau: str) -> str:
+    """``F(tau) = min(max(exp(log X), floor), ceiling(tau))`` (sections 4.2, 4.7)."""
+    return f"MIN(MAX(EXP({log_x(tau)}),lease_rate_floor_index_now),{ceiling(tau)})"
 
 
 def discounted_years(k: str, x: str) -> str:
@@ -251,11 +258,24 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "index",
         "the user cost against today's lease rate (an entrant's: not below the floor)",
     ),
+    ("log_user_cost", "LN(user_cost_index)", "log", "log of the user cost index"),
     (
-        "entry_premium",
-        "MAX(quoted_spot-user_cost_index,0)",
-        "index",
-        "premium until entry arrives",
+        "scarcity_log_a",
+        "LN(quoted_spot)+(1-price_pass_through)*log_k_industry",
+        "log",
+        "scarcity bound before its limits: intercept (section 4.7)",
+    ),
+    (
+        "scarcity_log_lo",
+        "LN(MAX(quoted_spot,user_cost_index))",
+        "log",
+        "scarcity bound: never below today's spot rent or the user cost",
+    ),
+    (
+        "scarcity_log_hi",
+        "MAX(LN(scarcity_multiple_max*user_cost_index),scarcity_log_lo)",
+        "log",
+        "scarcity bound: at most scarcity_multiple_max x the user cost",
     ),
     ("log_term_premium", "LN(1+contract_term_premium)", "per year", "ln(1 + term premium)"),
     (
@@ -728,9 +748,8 @@ def index_rows() -> list[MarketRow]:
         MarketRow("lease_rate_index", "frontier lease rate", frontier("{year}"), "index"),
         MarketRow(
             "lease_rate_ceiling_index",
-            "ceiling: user cost + entry premium, capped",
-            "MIN(user_cost_index+entry_premium*MIN(MAX(entry_lag_years-{year},0),1),"
-            "ceiling_cap_index)",
+            "ceiling: the scarcity bound while entry lags, fading to the user cost; capped",
+            ceiling("{year}"),
             "index",
         ),
         MarketRow(

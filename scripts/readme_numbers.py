@@ -34,8 +34,10 @@ if str(ROOT) not in sys.path:
 
 from model import Result, Scenario, evaluate, load_preset, market_readings, preset_ids  # noqa: E402
 from model.data import entrant_profiles  # noqa: E402
+from model.engine import user_cost_busd_per_gw_year  # noqa: E402
 from model.fields import FIELD_SPECS  # noqa: E402
 from model.metrics import format_busd, format_metric, format_percent  # noqa: E402
+from model.results import scenario_params  # noqa: E402
 
 #: The files whose marked figures the script owns.
 FILES: tuple[Path, ...] = (ROOT / "README.md", ROOT / "docs" / "methodology.md")
@@ -218,8 +220,9 @@ def figures() -> dict[str, str]:
     market_reading = market_readings(ms, market.result)
 
     def ceiling(c: Case) -> str:
-        rate = c.market("lease_rate_ceiling_index") * c.scenario.lease_rate_busd_per_gw_year
-        return format_busd(rate)
+        # the entrant's user cost: the ceiling once entry has caught up (in the first operating
+        # year the ceiling may still hold scarcity above it, methodology 4.7)
+        return format_busd(float(user_cost_busd_per_gw_year(scenario_params([c.scenario]))[0]))
 
     m_volume = market.market("token_volume_index", 1) / market.market("token_volume_index", 0)
     out: dict[str, str] = {

@@ -6,7 +6,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.state import parse_query_params
-from model import evaluate, load_preset, market_readings, moving_market, still_market
+from model import (
+    evaluate,
+    load_preset,
+    market_readings,
+    median_entry_lag_years,
+    moving_market,
+    still_market,
+)
 from model.metrics import format_metric
 from tests.test_app import assert_clean, run_app
 from tests.test_app_headline import BAND_START, kpi_cards
@@ -47,14 +54,15 @@ def test_the_verdict_and_the_npv_card_give_both_readings(preset_id: str) -> None
     moving = evaluate(moving_market(s)).npv_busd
     text = verdict_text(at)
     assert f"NPV {money(still)} if today's rent premium lasts" in text
-    assert "once entrants catch up after the median entry lag (2 years)" in text
+    lag = f"{round(median_entry_lag_years(), 1):g}"
+    assert f"once entrants catch up after the median entry lag ({lag} years)" in text
     if money(still) != money(moving):
         assert f"; {money(moving)} once entrants catch up" in text
     else:
         assert "and the same once entrants catch up" in text
     captions = npv_card_captions(at)
     assert (
-        f"Premium lasts: {money(still)} · entrants catch up after 2 years: {money(moving)}"
+        f"Premium lasts: {money(still)} · entrants catch up after {lag} years: {money(moving)}"
         in captions
     )
     # the card's band is still the Monte Carlo of the scenario as set, after the readings

@@ -68,7 +68,13 @@ def test_tab_numbers_follow_the_scenario_unless_absolute(follow: bool) -> None:
         "bear": {"preset": "bofa-bear"},
         "base": {"preset": "bofa-base"},
         "bull": {"preset": "bofa-bull"},
-        "lease20": {"preset": "bofa-base", "lease_rate_busd_per_gw_year": "20"},
+        # a link written today (without these two it reads their old meanings, section 4.7)
+        "lease20": {
+            "preset": "bofa-base",
+            "lease_rate_busd_per_gw_year": "20",
+            "entrant_profile": "neocloud",
+            "scarcity_multiple_max": "2",
+        },
     }
     shown = {}
     for name, params in cases.items():

@@ -45,8 +45,9 @@ def test_lease_rate_paths_chart_draws_a_frontier_pinned_at_the_ceiling_once() ->
     # market-base with the builder as entrant, quoted above its user cost (US$20 B against
     # 18.65: contracts no longer lower it, section 4.6): its frontier sits on the ceiling in
     # every year (methodology section 6.2)
+    # (the rent capped at today's rate within the lag, scarcity_multiple_max 1: methodology 4.7)
     s = load_preset("market-base").replace(
-        entrant_profile="builder", lease_rate_busd_per_gw_year=20.0
+        entrant_profile="builder", lease_rate_busd_per_gw_year=20.0, scarcity_multiple_max=1.0
     )
     r = evaluate(s)
     fig = lease_rate_paths_chart(s, r)

@@ -87,16 +87,20 @@ def test_user_cost_matches_the_annuity_cost_with_no_decline_and_no_tax() -> None
 
 
 def test_entry_lag_lets_a_premium_last_then_decays_it() -> None:
+    """The lag convention (section 4.7): today's premium is whole until the lag ends, then
+    fades geometrically to the user cost over ``entry_fade_years`` (1)."""
     s = load_preset("bofa-base").replace(hardware_cost_decline_per_year=0.0)
-    cost = evaluate(s.replace(entry_lag_years=0.0)).market["lease_rate_ceiling_index"].iloc[0]
+    at_zero = evaluate(s.replace(entry_lag_years=0.0)).market["lease_rate_ceiling_index"]
+    cost = at_zero.iloc[1]  # the fade over [0, 1] is over
     assert cost < 1.0  # today's 12.5 is above the user cost at h = 0: a scarcity premium
+    assert at_zero.iloc[0] == pytest.approx(1.0)  # the fade starts at the lag: whole at 0
     m = evaluate(s.replace(entry_lag_years=3.5)).market
     ceiling = m["lease_rate_ceiling_index"].to_numpy()
-    assert ceiling[:3] == pytest.approx(1.0)  # within the lag: today's rate can last
-    assert ceiling[3] == pytest.approx(cost + 0.5 * (1 - cost))
-    assert ceiling[4:] == pytest.approx(cost)
+    assert ceiling[:4] == pytest.approx(1.0)  # within the lag: today's rate can last
+    assert ceiling[4] == pytest.approx(cost * (1.0 / cost) ** 0.5)  # halfway through the fade
+    assert ceiling[5:] == pytest.approx(cost)
     lease = m["lease_rate_index"].to_numpy()
-    assert lease[4:] == pytest.approx(cost)
+    assert lease[5:] == pytest.approx(cost)
     # beyond the horizon the market is held still (the bofa presets)
     held = evaluate(s.replace(entry_lag_years=50.0)).market["lease_rate_index"]
     assert held.to_numpy() == pytest.approx(1.0)
