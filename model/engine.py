@@ -1909,7 +1909,8 @@ def _cash_flows(
             floor_idx=uc.floor_idx,
             user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),
             cap=_col(p, "lease_rate_index_cap"),
-            lag=mk.lag,
+            fade_end=mk.fade_end,
+            inv_fade=mk.inv_fade,
             x_a=mk.x_a,
             x_b=mk.x_b,
             log_keep_hw=uc.log_keep_hw,
@@ -2150,8 +2151,9 @@ BREAKEVEN_SCAN_POINTS = 17
 @dataclass(frozen=True, slots=True)
 class RateBounds:
     """The pieces of the market's floor and ceiling that move with the lease rate, (S, 1) each
-    (methodology sections 4.2 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``lag``, ``x_a``,
-    ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and :class:`_Market`, ``rate`` today's,
+    (methodology sections 4.2, 4.7 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``fade_end``,
+    ``inv_fade``, ``x_a``, ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and
+    :class:`_Market`, ``rate`` today's,
     ``builder`` whether the entrant is the builder, ``reach`` the latest time (years) at which
     the engine reads the frontier for a line, ``quoted_spot`` whether the quote is spot."""
 
@@ -2159,7 +2161,8 @@ class RateBounds:
     floor_idx: FloatArray
     user_idx: FloatArray
     cap: FloatArray
-    lag: FloatArray
+    fade_end: FloatArray
+    inv_fade: FloatArray
     x_a: FloatArray
     x_b: FloatArray
     log_keep_hw: FloatArray
@@ -2192,9 +2195,12 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     floor = rb.floor_idx * (ref_now / ref)
     user = rb.user_idx * (ref_now / ref)
     user = np.where(rb.builder, user, np.maximum(user, floor))
-    fade_least = _clamp(rb.lag - rb.reach, 0.0, 1.0)
+    # the ceiling u (S / u)^w is never below u (lo / u)^w, lo = max(u, 1) (today's spot rent
+    # or the user cost, the scarcity bound's least), with w at its least, at the reach
+    fade_least = _clamp((rb.fade_end - rb.reach) * rb.inv_fade, 0.0, 1.0)
+    lo = np.maximum(user, 1.0)
     ceiling_least = np.minimum(
-        user + np.maximum(1.0 - user, 0.0) * fade_least, np.maximum(rb.cap, floor)
+        user * np.exp(fade_least * (np.log(lo) - np.log(user))), np.maximum(rb.cap, floor)
     )
     end = rb.x_a + rb.x_b * rb.reach
     most = np.maximum(rb.x_a, end)
