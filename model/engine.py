@@ -1155,6 +1155,8 @@ def _vintages(
     seg_billed = cs * contract
     seg_billed *= in_contract
     seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
+    if cs.any() and p["counterparty_default_rate_per_year"].any():  # section 11.12
+        seg_billed -= _counterparty_loss(p, cs, contract, spot_run, in_contract, x0, start)
     seg_idle = np.where(runs, 0.0, spot_width)
     cols = _Columns(n=n, n_years=tl.n_years, cols_a=cols_a, cols_b=cols_b, n_a=n_a)
     return _Vintages(
@@ -1174,6 +1176,42 @@ def _vintages(
         billed=cols.sum(seg_billed),  # index-years billed per leased GW (contract + spot)
         idle=cols.sum(seg_idle),  # share-years of leased GW idled
     )
+
+
+def _counterparty_loss(
+    p: dict[str, FloatArray],
+    cs: FloatArray,
+    contract: FloatArray,
+    spot_run: FloatArray,
+    in_contract: FloatArray,
+    x0: FloatArray,
+    start: FloatArray,
+) -> FloatArray:
+    """Index-years per leased GW that the buyer's default takes from each segment's contracted
+    part (methodology section 11.12): ``cs x w x q x (1 - R) x max(L - Y, 0)``, ``L`` the
+    contract rate, ``Y`` what the capacity earns uncontracted (its spot rent where it runs, else
+    0), ``w`` the segment's years under contract. Expected (``counterparty_default_quantile`` 0):
+    ``q = 1 - exp(-lambda a)`` at ``a``, the midpoint of those years measured from the
+    contract's start. Drawn (quantile ``u > 0``): the buyer defaults ``-ln(1 - u) / lambda``
+    years into each contract and ``q w`` is the part of ``w`` after it."""
+    lam = _col(p, "counterparty_default_rate_per_year")
+    u = _col(p, "counterparty_default_quantile")
+    age = x0 - start  # years into the contract at the segment's start
+    lost = in_contract * 0.5
+    lost += age  # the midpoint of the years under contract, from the contract's start
+    lost *= -lam
+    np.expm1(lost, out=lost)
+    lost *= -in_contract  # w (1 - exp(-lambda a))
+    if (u > 0.0).any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = -np.log1p(-u) / lam  # inf where lambda = 0 or u = 1
+        after = np.clip(age + in_contract - tau, 0.0, in_contract)
+        lost = np.where(u > 0.0, after, lost)
+    gap = contract - spot_run
+    np.maximum(gap, 0.0, out=gap)
+    gap *= lost
+    gap *= cs * (1.0 - _col(p, "counterparty_recovery_share"))
+    return gap
 
 
 @dataclass(frozen=True, slots=True)

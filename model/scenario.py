@@ -276,6 +276,10 @@ class Scenario(BaseModel):
     campus_colocation_rent_growth: float = _f("campus_colocation_rent_growth")
     lease_rate_tenor_years: float = _f("lease_rate_tenor_years")
     contract_term_premium: float = _f("contract_term_premium")
+    # Counterparty risk on contracts (methodology section 11.12)
+    counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
+    counterparty_recovery_share: float = _f("counterparty_recovery_share")
+    counterparty_default_quantile: float = _f("counterparty_default_quantile")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -418,6 +418,18 @@ def default_distributions() -> DefaultDistributions:
     ``sources`` is keyed by field name, and by ``"a~b"`` for a correlation.
     """
     raw = tomllib.loads(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
+    return _parse_defaults(raw)
+
+
+def counterparty_distributions() -> DefaultDistributions:
+    """The draws that join the default run where a scenario carries a counterparty default
+    hazard (``[counterparty]`` of ``data/distributions.toml``; methodology section 11.12): the
+    quantile of the buyer's default time and token demand growth, rank-correlated."""
+    raw = tomllib.loads(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
+    return _parse_defaults(raw.get("counterparty", {}))
+
+
+def _parse_defaults(raw: dict[str, Any]) -> DefaultDistributions:
     dists: dict[str, dict[str, float | str]] = {}
     sources: dict[str, str] = {}
     for name, entry in raw.get("distribution", {}).items():
