@@ -1203,8 +1203,8 @@ def _counterparty_loss(
     np.expm1(lost, out=lost)
     lost *= -in_contract  # w (1 - exp(-lambda a))
     if (u > 0.0).any():
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tau = -np.log1p(-u) / lam  # inf where lambda = 0 or u = 1
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tau = -np.log1p(-u) / lam  # inf where lambda = 0 (or tiny) or u = 1
         after = np.clip(age + in_contract - tau, 0.0, in_contract)
         lost = np.where(u > 0.0, after, lost)
     gap = contract - spot_run
