@@ -131,6 +131,11 @@ def test_monte_carlo_draws_a_default_time_correlated_with_demand_only_with_a_haz
     assert rho.statistic == pytest.approx(0.5, abs=0.05)
     plain = monte_carlo(load_preset("market-base"), n=500)
     assert "counterparty_default_quantile" not in plain.draws
+    # the Uncertainty tab reads the same defaults for the scenario as set
+    from model.uncertainty import default_distributions
+
+    assert "counterparty_default_quantile" in default_distributions(LAB).distributions
+    assert default_distributions(load_preset("market-base")) == default_distributions()
 
 
 def test_preset_presold_to_lab_is_sourced_and_carries_the_risk() -> None:

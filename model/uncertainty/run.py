@@ -33,7 +33,6 @@ from model.uncertainty.common import (
 from model.uncertainty.distributions import (
     Distribution,
     copula_matrix,
-    counterparty_distributions,
     default_distributions,
 )
 from model.uncertainty.drivers import _draws_frame, _early_drivers, _npv_drivers, _ranking
@@ -423,16 +422,12 @@ def monte_carlo(
     n, seed = _check_n_seed(n, seed)
     n_workers = check_workers(workers)
     if distributions is None:
-        d = default_distributions()
+        # with a counterparty hazard each draw also gets a default time, correlated with
+        # demand (methodology 11.12)
+        d = default_distributions(scenario)
         distributions = d.distributions
         if correlation is None:
             correlation = d.correlation
-        if scenario.counterparty_default_rate_per_year > 0.0:
-            # each draw gets a default time, correlated with demand (methodology 11.12)
-            extra = counterparty_distributions()
-            distributions = {**distributions, **extra.distributions}
-            if correlation is d.correlation:
-                correlation = {**d.correlation, **extra.correlation}
     specs, dists = _prepare(scenario, distributions, bool(follow_scenario))
     fields = list(dists)
     normals = _Normals.of(copula_matrix(fields, correlation), seed)
