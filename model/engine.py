@@ -1197,16 +1197,25 @@ def _counterparty_loss(
     lam = _col(p, "counterparty_default_rate_per_year")
     u = _col(p, "counterparty_default_quantile")
     age = x0 - start  # years into the contract at the segment's start
-    lost = in_contract * 0.5
-    lost += age  # the midpoint of the years under contract, from the contract's start
-    lost *= -lam
-    np.expm1(lost, out=lost)
-    lost *= -in_contract  # w (1 - exp(-lambda a))
-    if (u > 0.0).any():
+    drawn = u > 0.0
+    expected: FloatArray | None = None
+    if not drawn.all():
+        expected = in_contract * 0.5
+        expected += age  # the midpoint of the years under contract, from the contract's start
+        expected *= -lam
+        np.expm1(expected, out=expected)
+        expected *= -in_contract  # w (1 - exp(-lambda a))
+    lost = expected
+    if drawn.any():
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             tau = -np.log1p(-u) / lam  # inf where lambda = 0 (or tiny) or u = 1
-        after = np.clip(age + in_contract - tau, 0.0, in_contract)
-        lost = np.where(u > 0.0, after, lost)
+        after = age  # the years under contract after tau: clip(age + w - tau, 0, w), in place
+        after += in_contract
+        after -= tau
+        np.maximum(after, 0.0, out=after)
+        np.minimum(after, in_contract, out=after)
+        lost = after if expected is None else np.where(drawn, after, expected)
+    assert lost is not None
     gap = contract - spot_run
     np.maximum(gap, 0.0, out=gap)
     gap *= lost
