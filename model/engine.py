@@ -122,6 +122,9 @@ class EngineOutput:
     residual: _ResidualInputs | None = None
     #: Taxable income less EBIT and the book gain on disposal (tax vs book depreciation), (S, T).
     tax_base_shift: FloatArray | None = None
+    #: What tells whether the market's bounds bind at another lease rate (None only if built
+    #: elsewhere): lets the breakeven skip its check pass where none can (methodology 5.1).
+    rate_bounds: RateBounds | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -487,8 +490,11 @@ def _book_it(
             + n * write_off
         )
 
-    lo = _clamp(tl.t, b, h_end)
-    book = np.where(op_width > 0.0, charged(lo + op_width) - charged(lo), 0.0)
+    # the charge at every year boundary once: year t's operating part runs from boundary t to
+    # boundary t + 1, both clamped to [b, h_end] (its end is the next year's start)
+    edges = _clamp(np.arange(tl.n_years + 1, dtype=np.float64)[None, :], b, h_end)
+    by_edge = charged(edges)
+    book = np.where(op_width > 0.0, by_edge[:, 1:] - by_edge[:, :-1], 0.0)
     age_end = (h_end - b - k_last * life_s)[:, 0]
     nbv_end = cost_it * np.maximum(1.0 - age_end / p["it_book_life_years"], 0.0)
     return book, nbv_end
@@ -1061,7 +1067,7 @@ class _Vintages:
     Per segment (S, a + b), side by side [vintage in service | next vintage] (placed by
     ``cols``): ``width``, midpoint ``mid``, vintage ``start``, ``spot`` (the vintage's spot rent
     at ``mid``), ``runs`` (spot at or above the floor), ``spot_run`` (spot where it runs, else
-    0); ``log_both`` holds log X at [mid | start] (None when nothing is hosted). ``billed`` and
+    0); ``log_mid`` holds log X at ``mid`` (None when nothing is hosted). ``billed`` and
     ``idle`` (S, T) are the index-years billed and the share-years idled per leased GW.
     """
 
@@ -1074,7 +1080,7 @@ class _Vintages:
     width: FloatArray
     mid: FloatArray
     start: FloatArray
-    log_both: FloatArray | None
+    log_mid: FloatArray | None
     spot: FloatArray
     runs: BoolArray
     spot_run: FloatArray
@@ -1119,11 +1125,11 @@ def _vintages(
     width = x1 - x0
     np.add(x0, x1, out=mid)
     mid *= 0.5  # 0.5 * (x0 + x1)
-    both_span = _span(tau_both)
-    # hosting needs log_x(mid) again
-    log_both = mk.log_x(tau_both, both_span) if hosted else None
-    both = mk.frontier(tau_both, log_both, both_span)
-    frontier_mid, frontier_start = both[:, :n_seg], both[:, n_seg:]
+    # the frontier at the segments' midpoints (a vintage's contract rate comes from its own
+    # level rent below, so the frontier at the starts feeds no line); hosting needs log_x(mid)
+    mid_span = _span(mid)
+    log_mid = mk.log_x(mid, mid_span) if hosted else None
+    frontier_mid = mk.frontier(mid, log_mid, mid_span)
     # _clamp(np.minimum(x1, start + contract_years) - x0, 0.0, width), in place
     in_contract = start + contract_years
     np.minimum(x1, in_contract, out=in_contract)
@@ -1150,13 +1156,13 @@ def _vintages(
         seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
         np.minimum(seg_k, n_vintages - 1, out=seg_k)
         contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
-    else:
-        contract = frontier_start
-    seg_billed = cs * contract
-    seg_billed *= in_contract
-    seg_billed += spot_run * spot_width  # cs * frontier_start * in_contract + spot_run * ...
-    if cs.any() and p["counterparty_default_rate_per_year"].any():  # section 11.12
-        seg_billed -= _counterparty_loss(p, cs, contract, spot_run, in_contract, x0, start)
+        seg_billed = cs * contract
+        seg_billed *= in_contract
+        seg_billed += spot_run * spot_width  # cs * contract * in_contract + spot_run * ...
+        if p["counterparty_default_rate_per_year"].any():  # section 11.12
+            seg_billed -= _counterparty_loss(p, cs, contract, spot_run, in_contract, x0, start)
+    else:  # nothing on contract in any row: spot only (the contract term adds exactly 0)
+        seg_billed = spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
     cols = _Columns(n=n, n_years=tl.n_years, cols_a=cols_a, cols_b=cols_b, n_a=n_a)
     return _Vintages(
@@ -1169,7 +1175,7 @@ def _vintages(
         width=width,
         mid=mid,
         start=start,
-        log_both=log_both,
+        log_mid=log_mid,
         spot=spot,
         runs=runs,
         spot_run=spot_run,
@@ -1251,8 +1257,8 @@ def _hosting(
     log_floor: FloatArray,
 ) -> _Hosting:
     """Hosted tokens bounded by the market's tokens, priced off the compute rent (methodology
-    section 4.4); call only where some row hosts (``vt.log_both`` set)."""
-    assert vt.log_both is not None
+    section 4.4); call only where some row hosts (``vt.log_mid`` set)."""
+    assert vt.log_mid is not None
     width, spot, runs, mid = vt.width, vt.spot, vt.runs, vt.mid
     lo, hi, op_width = vt.lo, vt.hi, vt.op_width
     spot_billed = vt.cols.sum(vt.spot_run * width)
@@ -1263,7 +1269,7 @@ def _hosting(
     # X, where compute demand is (X / F) ** eps_c of capacity (F < X only at the floor)
     # exp(min(eps_c (log_x(mid) - log_floor), 0)): 1 wherever the floor does not bind (the
     # exponent is 0 there), so exp runs only where it is negative (or NaN)
-    exponent = vt.log_both[:, : mid.shape[1]] - log_floor
+    exponent = vt.log_mid - log_floor
     exponent *= mk.eps_c
     np.minimum(exponent, 0.0, out=exponent)
     sold_share = np.ones_like(exponent)
@@ -1480,6 +1486,9 @@ def _operations(
     revenue_lease, revenue_hosting = rev.revenue_lease, rev.revenue_hosting
     revenue_internal, lease_exposure = rev.revenue_internal, rev.lease_exposure
     running_gw = gw * op_width - rev.lease_gw * vt.idle - host.spare_gw * host.spot_idle
+    if kept:  # GW kept for internal use idle below the floor like leased GW (section 11.5)
+        internal_share = np.maximum(1.0 - p["lease_share"] - p["hosting_share"], 0.0)
+        running_gw = running_gw - (gw * internal_share[:, None]) * vt.idle
     power_cost = uc.power_gw * running_gw
     other_opex = _col(p, "other_opex_busd_per_gw_year") * running_gw
     phased = p["phased_online"] > 0.5
@@ -1898,6 +1907,20 @@ def _cash_flows(
         discount=disc,
         residual=res.inputs,
         tax_base_shift=tx.base_shift,
+        rate_bounds=RateBounds(
+            rate=uc.rate,
+            floor_idx=uc.floor_idx,
+            user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),
+            cap=_col(p, "lease_rate_index_cap"),
+            lag=mk.lag,
+            x_a=mk.x_a,
+            x_b=mk.x_b,
+            log_keep_hw=uc.log_keep_hw,
+            age_most=uc.life_it,
+            builder=_col(p, "entrant_profile") == 0.0,
+            reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
+            quoted_spot=_col(p, "lease_rate_tenor_years") == 0.0,
+        ),
     )
 
 
@@ -2127,12 +2150,73 @@ BREAKEVEN_PLAIN_STEPS = 8
 BREAKEVEN_SCAN_POINTS = 17
 
 
+@dataclass(frozen=True, slots=True)
+class RateBounds:
+    """The pieces of the market's floor and ceiling that move with the lease rate, (S, 1) each
+    (methodology sections 4.2 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``lag``, ``x_a``,
+    ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and :class:`_Market`, ``rate`` today's,
+    ``builder`` whether the entrant is the builder, ``reach`` the latest time (years) at which
+    the engine reads the frontier for a line, ``quoted_spot`` whether the quote is spot."""
+
+    rate: FloatArray
+    floor_idx: FloatArray
+    user_idx: FloatArray
+    cap: FloatArray
+    lag: FloatArray
+    x_a: FloatArray
+    x_b: FloatArray
+    log_keep_hw: FloatArray
+    age_most: FloatArray
+    builder: BoolArray
+    reach: FloatArray
+    quoted_spot: BoolArray
+
+
+#: How near (in log, i.e. relative) the unbounded frontier may come to a bound for
+#: :func:`_bounds_slack` still to call the bound slack: a frontier that touches today's rate as
+#: its ceiling (a still market whose premium lasts) moves no line by more than this share.
+BOUNDS_MARGIN = 1e-12
+
+
+def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
+    """Per row, whether at lease rate ``rate`` (US$ B per GW-year) no bound of the market can
+    bind in any line: the unbounded frontier ``exp(x_a + x_b tau)`` over ``tau`` in ``[0,
+    reach]``, aged up to ``age_most`` years at the hardware decline, stays above the floor and
+    below the least the ceiling can be (to :data:`BOUNDS_MARGIN`), both as they are at that rate (methodology
+    section 5.1). Then nothing idles, no contract's annuity meets the floor, every hosted token
+    sells and the frontier is the same index at that rate as at today's: each lease-linked line
+    is today's times ``rate / rate today``, the breakeven guess's model, exactly.
+
+    A sufficient condition, not a necessary one (the ceiling is read at its lowest over the
+    whole reach, the frontier at its extremes), and False where the quote is not spot (its spot
+    rent is read through the floor) or a log could reach the engine's clamp."""
+    ref = np.maximum(rate[:, None], MIN_RATE_REF)
+    ref_now = np.maximum(rb.rate, MIN_RATE_REF)
+    floor = rb.floor_idx * (ref_now / ref)
+    user = rb.user_idx * (ref_now / ref)
+    user = np.where(rb.builder, user, np.maximum(user, floor))
+    fade_least = _clamp(rb.lag - rb.reach, 0.0, 1.0)
+    ceiling_least = np.minimum(
+        user + np.maximum(1.0 - user, 0.0) * fade_least, np.maximum(rb.cap, floor)
+    )
+    end = rb.x_a + rb.x_b * rb.reach
+    most = np.maximum(rb.x_a, end)
+    least = np.minimum(rb.x_a, end) + rb.log_keep_hw * rb.age_most
+    with np.errstate(divide="ignore"):
+        ok = (most <= np.log(ceiling_least) + BOUNDS_MARGIN) & (
+            least >= np.log(floor) - BOUNDS_MARGIN
+        )
+    inside_clip = np.abs(rb.x_a) + np.abs(rb.x_b) * rb.reach < LOG_CLIP - 1.0
+    return np.asarray((ok & inside_clip & rb.quoted_spot)[:, 0], dtype=np.bool_)
+
+
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
     """Lease rate (US$ B per GW-year) at which NPV = 0 with every bound applied, in [0, max].
 
     The fast guess :func:`_breakeven_scaled` holds the market's floor, ceiling and idling as
     computed at today's rate; it is exact where they do not move with the rate (a still market
-    that stays inside its bounds). The whole engine then checks it, in one batch pass: rows
+    that stays inside its bounds). Rows where :func:`_bounds_slack` shows that no bound binds at
+    today's rate or at the guess keep it as it is. The whole engine checks the others, in one batch pass: rows
     whose NPV there is within :data:`BREAKEVEN_NPV_TOLERANCE` x lifetime capex of zero keep it.
     For the others (and rows the guess left without a root) the engine gives NPV at 0 and at
     the maximum; where NPV has one sign at those points and the guess, a scan of
@@ -2144,12 +2228,23 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     jumps across zero). Methodology section 5.
     """
     n = p["gw_built"].shape[0]
-    guess = _breakeven_scaled(p, base)
+    guess, converged = _breakeven_scaled(p, base)
     tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
     rate_now = p["lease_rate_busd_per_gw_year"]
     x = np.full(n, np.nan)
+    # where no bound of the market binds at today's rate or at the guess, the guess's model is
+    # the engine's: the guess is the root, with no check pass (methodology section 5.1)
+    if base.rate_bounds is not None:
+        sure = converged & np.isfinite(guess)
+        sure &= _bounds_slack(base.rate_bounds, rate_now)
+        sure &= _bounds_slack(base.rate_bounds, np.where(np.isfinite(guess), guess, rate_now))
+        x[sure] = guess[sure]
+        guess = np.where(sure, np.nan, guess)
+        left = ~sure
+    else:
+        left = np.ones(n, dtype=bool)
     has = np.flatnonzero(np.isfinite(guess))
-    lacks = np.flatnonzero(~np.isfinite(guess))
+    lacks = np.flatnonzero(~np.isfinite(guess) & left)
     top = BREAKEVEN_LEASE_MAX
     # one pass: NPV at the guess where there is one, at both ends where there is none
     f = _npv_at_lease_rates(
@@ -2301,7 +2396,7 @@ def _npv_at_lease_rates(
     return np.asarray(out.lines["discounted_fcf"].sum(axis=1), dtype=np.float64)
 
 
-def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
+def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> tuple[FloatArray, BoolArray]:
     """The fast guess of :func:`_breakeven_lease`, by a bracketing secant on [0, max].
 
     The rate scales the scenario's whole lease-rate path (frontier, bounds and idling held as
@@ -2310,7 +2405,8 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
     rate. One pass evaluates 0, the maximum and a first guess from the affine part (the rate at
     which NPV would reach 0 if neither tax nor the residual's slope changed); the Illinois
     variant of regula falsi then refines the tightest bracket, usually in a step or none. NaN where nothing is leased
-    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``.
+    or resold or where no root lies in ``[0, BREAKEVEN_LEASE_MAX]``. Also returns, per row,
+    whether the refinement converged (NPV of the guess's model within 1e-11 x capex of 0).
     """
     n = p["gw_built"].shape[0]
     rate0 = p["lease_rate_busd_per_gw_year"]
@@ -2390,4 +2486,4 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> FloatArra
         a, fa = np.where(keep_b, x, a), np.where(keep_b, fx, fa)
         b, fb = np.where(keep_b, b, x), np.where(keep_b, fb, fx)
         side = np.where(keep_b, 1.0, -1.0)
-    return np.where(ok, x, np.nan)
+    return np.where(ok, x, np.nan), np.asarray(ok & done, dtype=np.bool_)

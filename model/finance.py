@@ -446,8 +446,14 @@ def _irr_scan(
         change = neg[:, :-1] != neg[:, 1:]
         # sign changes per row, summed in bytes (fewer than 256 scan intervals): about three
         # times as fast as count_nonzero along the rows
-        inside[sl] = change.view(np.uint8).sum(axis=1, dtype=np.uint8)
-        at = _nearest_change(change)
+        count = change.view(np.uint8).sum(axis=1, dtype=np.uint8)
+        inside[sl] = count
+        # a row with one change has it as its nearest; only rows with more need the search
+        # (rows with none take index 0: no bracket is read for them)
+        at = np.argmax(change, axis=1)
+        several = np.flatnonzero(count > 1)
+        if several.size:
+            at[several] = _nearest_change(change[several])
         idx[sl] = at
         r = np.arange(prof.shape[0])
         f_a[sl] = prof[r, at]

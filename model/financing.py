@@ -142,11 +142,15 @@ def finance_project(
             draw_cash, cfads_pre, rd, target, sculpted, f.build_years, last_repay, n_repay
         )
         draw_cash = draw_cash * np.where(by_dscr, scale, 1.0)[:, None]
-    drawdown = np.zeros((n, n_t))
-    interest = np.zeros((n, n_t))
-    repayment = np.zeros((n, n_t))
-    balance = np.zeros((n, n_t))
     if np.any(loan_to_cost > 0):
+        # the balance recursion year by year, on (T, S) arrays: each year's row is contiguous
+        by_year = np.empty((4, n_t, n))  # drawdown, interest, repayment, balance
+        draw_t = np.ascontiguousarray(draw_cash.T)
+        cover_t = np.ascontiguousarray((cfads_pre / target[:, None]).T)
+        k_col = np.arange(n_t, dtype=np.float64)[:, None]
+        building_t = k_col < f.build_years
+        repaying_t = ~building_t & (k_col <= last_repay)
+        final_t = k_col == last_repay
         bal = np.zeros(n)
         annuity = np.zeros(n)
         growth = np.power(1.0 + rd, -n_repay)
@@ -155,21 +159,22 @@ def finance_project(
         for k in range(n_t):
             opening = bal
             accrued = rd * opening
-            building = k < f.build_years
-            at_start = k == f.build_years
-            annuity = np.where(at_start, opening * annuity_factor, annuity)
-            level = annuity - accrued
-            sculpt = cfads_pre[:, k] / target - accrued
-            due = np.where(sculpted, sculpt, level)
+            at_start = np.equal(f.build_years, float(k))
+            if at_start.any():
+                annuity = np.where(at_start, opening * annuity_factor, annuity)
+            # sculpted: CFADS / target less interest; level: the annuity less interest
+            due = np.where(sculpted, cover_t[k], annuity)
+            due -= accrued
             repay = np.clip(due, 0.0, opening)
-            repay = np.where(k == last_repay, opening, repay)
-            repay = np.where(building | (k > last_repay), 0.0, repay)
-            draw = np.where(building, draw_cash[:, k] + accrued, 0.0)
-            bal = opening + draw - repay
-            drawdown[:, k] = draw
-            interest[:, k] = accrued
-            repayment[:, k] = repay
-            balance[:, k] = bal
+            repay = np.where(final_t[k], opening, repay)
+            repay = np.where(repaying_t[k], repay, 0.0)
+            draw = np.where(building_t[k], draw_t[k] + accrued, 0.0)
+            bal = opening + draw
+            bal -= repay
+            by_year[0, k], by_year[1, k], by_year[2, k], by_year[3, k] = draw, accrued, repay, bal
+        drawdown, interest, repayment, balance = (
+            np.ascontiguousarray(by_year[i].T) for i in range(4)
+        )
         tax_levered = cash_tax(
             taxable,
             rate,
@@ -180,6 +185,7 @@ def finance_project(
             interest_limit=p["interest_limit_share_of_ati"],
         )
     else:
+        drawdown = interest = repayment = balance = np.zeros((n, n_t))
         tax_levered = tax_lease
     cfads = f.fcf + f.tax_unlevered - tax_levered + lease_flow
     project_equity = cfads + drawdown - interest - repayment
@@ -401,6 +407,6 @@ def _dscr_scale(
     with np.errstate(divide="ignore", invalid="ignore"):
         annuity = np.where(rd > 1e-12, -np.expm1(-n_repay * np.log1p(rd)) / rd, n_repay)
     capacity = np.where(sculpted, sculpt, lowest * annuity)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf over a tiny draw: 1
         ratio = capacity / np.where(d_ltc > 0.0, d_ltc, 1.0)
     return np.asarray(np.where(d_ltc > 0.0, np.minimum(1.0, ratio), 1.0), dtype=np.float64)

@@ -675,7 +675,8 @@ def market_rows() -> list[MarketRow]:
         MarketRow(
             "running_gw",
             "GW running (idle capacity saves its costs)",
-            "gw_built*({year_hi}-{year_lo})-lease_gw*{idle}-{spare_hosting_gw}*{spot_idle}",
+            "gw_built*({year_hi}-{year_lo})-lease_gw*{idle}-{spare_hosting_gw}*{spot_idle}"
+            "-internal_gw*{idle}",
             "gw",
         ),
         MarketRow(

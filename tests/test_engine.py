@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from model import FIELD_SPECS, Result, Scenario, engine, evaluate, load_preset
-from model.data import entrant_profiles
+from model.data import entrant_profiles, presets
 from model.results import evaluate_batch, scenario_params
 from model.sensitivity import breakeven
 from model.tax import cash_tax
@@ -1136,3 +1136,83 @@ def test_the_breakeven_of_a_tiny_billed_share_warns_no_one() -> None:
     )
     assert evaluate(s).npv_busd == pytest.approx(-0.5)
     assert evaluate(s).breakeven_lease_rate_busd_per_gw_year is None
+
+
+def _slack_rows(scenarios: list[Scenario]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Params of ``scenarios``, the breakeven guess and where the bounds are slack at both
+    today's rate and the guess (the rows whose breakeven skips the engine's check pass)."""
+    p = {k: np.asarray(v, dtype=np.float64) for k, v in scenario_params(scenarios).items()}
+    out = engine._cash_flows(p, with_metrics=True)
+    assert out.rate_bounds is not None
+    guess, converged = engine._breakeven_scaled(p, out)
+    rate = p["lease_rate_busd_per_gw_year"]
+    at = np.where(np.isfinite(guess), guess, rate)
+    slack = (
+        converged
+        & np.isfinite(guess)
+        & engine._bounds_slack(out.rate_bounds, rate)
+        & engine._bounds_slack(out.rate_bounds, at)
+    )
+    return p, guess, slack
+
+
+def test_where_the_bounds_are_slack_every_lease_line_scales_with_the_rate() -> None:
+    """Section 5.1: where no bound of the market binds at today's rate or at another, the
+    engine's lease, internal and resale revenue at that rate are today's times the ratio of the
+    rates, and hosting revenue does not move: the guess's model is the engine's, so the
+    breakeven keeps the guess without a check pass. On 600 random still markets quoted at spot
+    and every preset."""
+    still = [s.replace(lease_rate_tenor_years=0.0) for s in random_scenarios(600, 5, still=True)]
+    scenarios = still + [load_preset(n) for n in presets()]
+    p, guess, slack = _slack_rows(scenarios)
+    rows = np.flatnonzero(slack)
+    assert rows.size >= 20  # the shortcut is taken (most presets, some still markets)
+    base = engine._cash_flows({k: v[rows] for k, v in p.items()}, with_metrics=False, tables=False)
+    q = {k: v[rows] for k, v in p.items()}
+    ratio = guess[rows] / q["lease_rate_busd_per_gw_year"]
+    q["lease_rate_busd_per_gw_year"] = guess[rows]
+    moved = engine._cash_flows(q, with_metrics=False, tables=False)
+    for line in ("revenue_lease", "revenue_internal", "revenue_resale"):
+        np.testing.assert_allclose(
+            moved.lines[line], base.lines[line] * ratio[:, None], rtol=1e-9, atol=1e-12
+        )
+    np.testing.assert_allclose(
+        moved.lines["revenue_hosting"], base.lines["revenue_hosting"], rtol=1e-9, atol=1e-12
+    )
+    npv = engine._npv_at_lease_rates(p, rows, guess[rows])
+    tol = engine.BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
+    assert (np.abs(npv) <= tol).all()
+
+
+def test_where_a_bound_moves_with_the_rate_the_breakeven_is_checked() -> None:
+    """Section 5.1: a moving market whose rent meets its ceiling or floor (market-base, the
+    coreweave presets with a contract's quote) is not called slack, so its breakeven goes
+    through the engine's check."""
+    _, _, slack = _slack_rows([load_preset(n) for n in ("market-base", "coreweave-spv")])
+    assert not slack.any()
+    _, _, slack = _slack_rows([load_preset("bofa-base")])
+    assert slack.all()
+
+
+def test_capacity_kept_for_internal_use_idles_below_the_floor_like_leased() -> None:
+    """Section 11.5: at a transfer price of 1 a GW kept for internal use earns and costs what a
+    leased GW does, idling included: in a market where old vintages' spot rents fall below the
+    floor (35% hardware decline, 8-year IT, other opex 2.5), half kept and all leased give the
+    same lines and NPV (before, kept capacity kept paying power while idle: -39.29 against
+    -32.54)."""
+    base = load_preset("market-base").replace(
+        hardware_cost_decline_per_year=0.35,
+        hosting_share=0.0,
+        it_life_years=8.0,
+        other_opex_busd_per_gw_year=2.5,
+        internal_transfer_price_share=1.0,
+    )
+    kept, leased = evaluate(base.replace(lease_share=0.5)), evaluate(base.replace(lease_share=1.0))
+    power = leased.cash_flows["power_cost"].to_numpy()
+    assert (power == 0).sum() > base.build_years  # old vintages idle in operating years
+    for line in ("power_cost", "other_opex", "ebitda", "fcf"):
+        np.testing.assert_allclose(
+            kept.cash_flows[line], leased.cash_flows[line], rtol=1e-12, atol=1e-12
+        )
+    assert kept.npv_busd == pytest.approx(leased.npv_busd, rel=1e-12)
+    assert kept.npv_busd == pytest.approx(-32.54, abs=0.005)
