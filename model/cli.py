@@ -125,7 +125,9 @@ def result_json(result: Result, preset: str) -> dict[str, Any]:
     return {
         "preset": preset,
         "scenario": result.scenario.model_dump(),
-        "metrics": {k: _clean(v) for k, v in result.metrics().items()},
+        "metrics": {
+            k: _clean(v) for k, v in {**result.metrics(), **result.surplus_metrics()}.items()
+        },
         "conditions": [
             {"code": c.code, "severity": c.severity, "text": c.text} for c in conditions_of(result)
         ],

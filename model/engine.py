@@ -1203,6 +1203,8 @@ def _vintages(
         seg_billed = cs * contract
         seg_billed *= in_contract
         seg_billed += spot_run * spot_width  # cs * contract * in_contract + spot_run * ...
+        if p["counterparty_default_rate_per_year"].any():  # section 11.12
+            seg_billed -= _counterparty_loss(p, cs, contract, spot_run, in_contract, x0, start)
     else:  # nothing on contract in any row: spot only (the contract term adds exactly 0)
         seg_billed = spot_run * spot_width
     seg_idle = np.where(runs, 0.0, spot_width)
@@ -1224,6 +1226,51 @@ def _vintages(
         billed=cols.sum(seg_billed),  # index-years billed per leased GW (contract + spot)
         idle=cols.sum(seg_idle),  # share-years of leased GW idled
     )
+
+
+def _counterparty_loss(
+    p: dict[str, FloatArray],
+    cs: FloatArray,
+    contract: FloatArray,
+    spot_run: FloatArray,
+    in_contract: FloatArray,
+    x0: FloatArray,
+    start: FloatArray,
+) -> FloatArray:
+    """Index-years per leased GW that the buyer's default takes from each segment's contracted
+    part (methodology section 11.12): ``cs x w x q x (1 - R) x max(L - Y, 0)``, ``L`` the
+    contract rate, ``Y`` what the capacity earns uncontracted (its spot rent where it runs, else
+    0), ``w`` the segment's years under contract. Expected (``counterparty_default_quantile`` 0):
+    ``q = 1 - exp(-lambda a)`` at ``a``, the midpoint of those years measured from the
+    contract's start. Drawn (quantile ``u > 0``): the buyer defaults ``-ln(1 - u) / lambda``
+    years into each contract and ``q w`` is the part of ``w`` after it."""
+    lam = _col(p, "counterparty_default_rate_per_year")
+    u = _col(p, "counterparty_default_quantile")
+    age = x0 - start  # years into the contract at the segment's start
+    drawn = u > 0.0
+    expected: FloatArray | None = None
+    if not drawn.all():
+        expected = in_contract * 0.5
+        expected += age  # the midpoint of the years under contract, from the contract's start
+        expected *= -lam
+        np.expm1(expected, out=expected)
+        expected *= -in_contract  # w (1 - exp(-lambda a))
+    lost = expected
+    if drawn.any():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tau = -np.log1p(-u) / lam  # inf where lambda = 0 (or tiny) or u = 1
+        after = age  # the years under contract after tau: clip(age + w - tau, 0, w), in place
+        after += in_contract
+        after -= tau
+        np.maximum(after, 0.0, out=after)
+        np.minimum(after, in_contract, out=after)
+        lost = after if expected is None else np.where(drawn, after, expected)
+    assert lost is not None
+    gap = contract - spot_run
+    np.maximum(gap, 0.0, out=gap)
+    gap *= lost
+    gap *= cs * (1.0 - _col(p, "counterparty_recovery_share"))
+    return gap
 
 
 @dataclass(frozen=True, slots=True)

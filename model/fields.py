@@ -997,6 +997,43 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Years over which a rent above the user cost falls back to it once the entry lag ends "
         "(geometrically: entrants' capacity arriving).",
     ),
+    # Counterparty risk on contracts (methodology section 11.12); last, as above
+    FieldSpec(
+        "counterparty_default_rate_per_year",
+        "Counterparty default rate",
+        "fraction per year (physical hazard)",
+        0.0,
+        0.5,
+        0.005,
+        MONETISE,
+        "Physical default hazard of the buyer of the contracted capacity (rating agencies' "
+        "default rates, not a spread): by t years into a contract it has defaulted with "
+        "probability 1 - exp(-rate t); 0: contracts are risk-free (older links and files).",
+    ),
+    FieldSpec(
+        "counterparty_recovery_share",
+        "Counterparty recovery",
+        "fraction of the contract's lost value",
+        0.0,
+        1.0,
+        0.05,
+        MONETISE,
+        "Share of a defaulted contract's value above market that the buyer's estate pays; a "
+        "contract below market is assumed by the estate and loses nothing.",
+    ),
+    FieldSpec(
+        "counterparty_default_quantile",
+        "Counterparty default quantile",
+        "quantile (0 = expected loss)",
+        0.0,
+        1.0,
+        0.01,
+        MONETISE,
+        "0: each contract loses its expected value at the hazard. Above 0 (the Monte Carlo's "
+        "draw, correlated with token demand growth): the buyer defaults u-quantile years into "
+        "each contract, -ln(1 - u) / rate, and the contract's value above market is lost "
+        "from then on.",
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}

@@ -351,6 +351,41 @@ _METRICS: tuple[MetricSpec, ...] = (
         True,
         "Share of the market's re-rating that the build's NPV explains.",
     ),
+    MetricSpec(
+        "surplus_lease_value_busd",
+        "Surplus lease value",
+        _B,
+        _B,
+        1,
+        False,
+        "Value of leasing the built capacity rather than leaving it idle: NPV less the NPV of "
+        "the idle branch (the build sunk in both; methodology 11.11).",
+        "US$ ",
+        " B",
+    ),
+    MetricSpec(
+        "surplus_lease_value_busd_per_gw",
+        "Surplus lease value per GW",
+        "US$ B per GW",
+        "US$ B per GW",
+        1,
+        False,
+        "Surplus lease value per GW built (methodology 11.11).",
+        "US$ ",
+        " B per GW",
+    ),
+    MetricSpec(
+        "market_reaction_surplus_gw",
+        "GW the re-rating implies",
+        "GW",
+        "GW",
+        1,
+        False,
+        "GW of built surplus whose surplus lease value per GW adds up to the market's re-rating "
+        "(methodology 11.11).",
+        "",
+        " GW",
+    ),
 )
 
 #: Metric specs by name, in display order.

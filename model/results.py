@@ -147,6 +147,37 @@ class Result:
             "peak_debt_busd": self.peak_debt_busd,
         }
 
+    @cached_property
+    def idle_branch_npv_busd(self) -> float:
+        """NPV (US$ B) of the idle branch: the same build, the capacity left idle, its tax
+        depreciation running on (methodology section 11.11); never positive. Computed on first
+        access (one more pass on the scenario), never inside :func:`evaluate`."""
+        from model.surplus import idle_branch_npv
+
+        return float(idle_branch_npv(scenario_params([self.scenario]))[0])
+
+    @property
+    def surplus_lease_value_busd(self) -> float:
+        """Value (US$ B) of leasing the built capacity rather than leaving it idle:
+        ``PV(FCF_operate - FCF_idle) = NPV - NPV_idle`` (methodology section 11.11), an
+        operating option value with the build sunk in both branches (not a switching option)."""
+        return self.npv_busd - self.idle_branch_npv_busd
+
+    def surplus_metrics(self) -> dict[str, float | None]:
+        """The surplus lease value in total and per GW built, and the GW of surplus at that value
+        per GW that the market's re-rating would imply (None where undefined; methodology
+        section 11.11). Not in :meth:`metrics` so that reading the headline metrics stays one
+        engine pass."""
+        total = self.surplus_lease_value_busd
+        gw = self.scenario.gw_built
+        per_gw = total / gw if gw > 0 else math.nan
+        implied = self.market_reaction_busd / per_gw if per_gw > 0 else math.nan
+        return {
+            "surplus_lease_value_busd": total,
+            "surplus_lease_value_busd_per_gw": _opt(per_gw),
+            "market_reaction_surplus_gw": _opt(implied),
+        }
+
     def npv_profile(self, rates: np.ndarray | list[float]) -> pd.DataFrame:
         """NPV (US$ B) of the scenario's free cash flows at each discount rate."""
         r = np.asarray(rates, dtype=np.float64)

@@ -279,6 +279,10 @@ class Scenario(BaseModel):
     # Scarcity while capacity lags (methodology section 4.7)
     scarcity_multiple_max: float = _f("scarcity_multiple_max")
     entry_fade_years: float = _f("entry_fade_years")
+    # Counterparty risk on contracts (methodology section 11.12)
+    counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
+    counterparty_recovery_share: float = _f("counterparty_recovery_share")
+    counterparty_default_quantile: float = _f("counterparty_default_quantile")
 
     @field_validator("*", mode="before")
     @classmethod

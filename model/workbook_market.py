@@ -523,10 +523,24 @@ def _segment(s: str, x0: str, x1: str, start: str) -> list[MarketRow]:
             "index",
         ),
         MarketRow(
+            f"default_lost_{s}",
+            f"segment {s}: years under contract after the buyer's default (expected, or drawn)",
+            # section 11.12: w (1 - e^(-lambda a)) at the midpoint a of the contracted years, or
+            # the part of them after -ln(1 - u) / lambda years into the contract
+            "IF(counterparty_default_quantile>0,IF(AND(counterparty_default_rate_per_year>0,"
+            f"counterparty_default_quantile<1),MIN(MAX({x0}+{{in_contract_{s}}}-{start}"
+            "+LN(1-counterparty_default_quantile)/counterparty_default_rate_per_year,0),"
+            f"{{in_contract_{s}}}),0),{{in_contract_{s}}}*(1-EXP(-counterparty_default_rate_per_year"
+            f"*({x0}-{start}+0.5*{{in_contract_{s}}}))))",
+            "years",
+        ),
+        MarketRow(
             f"billed_{s}",
-            f"segment {s}: index-years billed (contract + spot)",
+            f"segment {s}: index-years billed (contract + spot, less the default's expected loss)",
             f"contracted_share*{{contract_rate_{s}}}*{{in_contract_{s}}}"
-            f"+IF({runs},{{spot_{s}}},0)*({{width_{s}}}-contracted_share*{{in_contract_{s}}})",
+            f"+IF({runs},{{spot_{s}}},0)*({{width_{s}}}-contracted_share*{{in_contract_{s}}})"
+            f"-contracted_share*(1-counterparty_recovery_share)*{{default_lost_{s}}}"
+            f"*MAX({{contract_rate_{s}}}-IF({runs},{{spot_{s}}},0),0)",
             "index",
         ),
         MarketRow(

@@ -36,7 +36,8 @@ def metrics_frame(result: Result) -> pd.DataFrame:
             "unit": metric_unit(name),
             "shown": format_metric(name, value),
         }
-        for name, value in result.metrics().items()
+        # the surplus lease value (methodology 11.11) is computed for exports only, not per KPI
+        for name, value in {**result.metrics(), **result.surplus_metrics()}.items()
     ]
     return pd.DataFrame(rows, columns=["metric", "label", "value", "unit", "shown"])
 

@@ -70,6 +70,35 @@ SHOWN_METRICS = (
 )
 
 
+def surplus_text(ctx: ViewContext) -> str:
+    """The value of leasing the built capacity rather than leaving it idle, in total and per
+    GW, and the GW of surplus the market's re-rating would imply at that value per GW
+    (methodology 11.11; one more engine pass, made here and in exports only).
+
+    >>> from model import evaluate, load_preset
+    >>> s = load_preset("bofa-base")
+    >>> print(surplus_text(ViewContext("bofa-base", s, evaluate(s), s, evaluate(s))))
+    Leasing the built capacity rather than leaving it idle is worth US$ 140.4 B (US$ 46.8 B per GW): the build's NPV less that of the same build left idle (-US$ 122.4 B). At that value per GW the US$ 175.4 B re-rating is about 3.7 GW of surplus.
+    """
+    r = ctx.result
+    m = r.surplus_metrics()
+    text = (
+        "Leasing the built capacity rather than leaving it idle is worth "
+        f"{format_metric('surplus_lease_value_busd', m['surplus_lease_value_busd'])} "
+        f"({format_metric('surplus_lease_value_busd_per_gw', m['surplus_lease_value_busd_per_gw'])}"
+        "): the build's NPV less that of the same build left idle "
+        f"({format_metric('npv_busd', r.idle_branch_npv_busd)})."
+    )
+    gw = m["market_reaction_surplus_gw"]
+    if gw is not None and r.market_reaction_busd > 0:
+        text += (
+            " At that value per GW the "
+            f"{format_metric('market_reaction_busd', r.market_reaction_busd)} re-rating is about "
+            f"{format_metric('market_reaction_surplus_gw', gw)} of surplus."
+        )
+    return text
+
+
 def render(ctx: ViewContext) -> None:
     r, s = ctx.result, ctx.scenario
     ui.show_conditions(ctx, SHOWN_METRICS)
@@ -95,6 +124,7 @@ def render(ctx: ViewContext) -> None:
             "(the NPV bridge shows it before that tax, which it counts in Cash tax)."
         )
     )
+    st.caption(md(surplus_text(ctx)))
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
     show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
     # The payback and NPV-profile charts are drawn when their expander is opened (it reruns):

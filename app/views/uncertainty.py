@@ -305,8 +305,8 @@ def _distribution_table(
     return out
 
 
-def _correlation_table(selected: list[str]) -> pd.DataFrame:
-    d = default_distributions()
+def _correlation_table(selected: list[str], scenario: Scenario) -> pd.DataFrame:
+    d = default_distributions(scenario)
     ss = st.session_state
     nonce = int(ss.get(KEY + "nonce", 0))
     sel_key = "|".join(selected) + f"#{nonce}"
@@ -358,7 +358,7 @@ def _clean(x: object) -> float | None:
 
 @st.fragment
 def _section(ctx: ViewContext) -> None:
-    defaults = default_distributions()
+    defaults = default_distributions(ctx.scenario)  # with its counterparty draws (11.12)
     c0, c1, c2, c3 = st.columns([2, 3, 1, 1])
     ranges = c0.radio(
         "Ranges",
@@ -406,7 +406,7 @@ def _section(ctx: ViewContext) -> None:
         )
         rows = _distribution_table(ctx, selected, follow)
         st.caption("Rank correlations between uncertain inputs (add rows with +).")
-        corr_table = _correlation_table(selected)
+        corr_table = _correlation_table(selected, ctx.scenario)
         if st.button("Reset distributions to the sourced defaults", key=KEY + "reset"):
             st.session_state[KEY + "nonce"] = int(st.session_state.get(KEY + "nonce", 0)) + 1
             st.session_state.pop(KEY + "store", None)

@@ -411,13 +411,28 @@ class DefaultDistributions:
     sources: dict[str, str]
 
 
-def default_distributions() -> DefaultDistributions:
+def default_distributions(scenario: Scenario | None = None) -> DefaultDistributions:
     """The default uncertain inputs (validated), their rank correlations and their sources.
 
     Each distribution carries ``follow`` and ``reference`` (how it follows the scenario).
-    ``sources`` is keyed by field name, and by ``"a~b"`` for a correlation.
+    ``sources`` is keyed by field name, and by ``"a~b"`` for a correlation. With a ``scenario``
+    that carries a counterparty default hazard, the ``[counterparty]`` draws (the quantile of the
+    buyer's default time and token demand growth, rank-correlated) join them (methodology
+    section 11.12); any other scenario gets the table as it is.
     """
     raw = tomllib.loads(DISTRIBUTIONS_FILE.read_text(encoding="utf-8"))
+    d = _parse_defaults(raw)
+    if scenario is None or not scenario.counterparty_default_rate_per_year > 0.0:
+        return d
+    extra = _parse_defaults(raw.get("counterparty", {}))
+    return DefaultDistributions(
+        {**d.distributions, **extra.distributions},
+        {**d.correlation, **extra.correlation},
+        {**d.sources, **extra.sources},
+    )
+
+
+def _parse_defaults(raw: dict[str, Any]) -> DefaultDistributions:
     dists: dict[str, dict[str, float | str]] = {}
     sources: dict[str, str] = {}
     for name, entry in raw.get("distribution", {}).items():
@@ -449,7 +464,7 @@ def default_spec(name: str, scenario: Scenario | None = None) -> tuple[dict[str,
     from model.data import default_ranges
 
     check_field(name, "distributions")
-    d = default_distributions()
+    d = default_distributions(scenario)
     if name in d.distributions:
         return dict(d.distributions[name]), d.sources[name]
     fs = FIELD_SPECS[name]

@@ -30,7 +30,11 @@ from model.uncertainty.common import (
     format_metric,
     metric_label,
 )
-from model.uncertainty.distributions import Distribution, copula_matrix, default_distributions
+from model.uncertainty.distributions import (
+    Distribution,
+    copula_matrix,
+    default_distributions,
+)
 from model.uncertainty.drivers import _draws_frame, _early_drivers, _npv_drivers, _ranking
 from model.uncertainty.sampling import (
     NORMAL_BLOCK,
@@ -418,7 +422,9 @@ def monte_carlo(
     n, seed = _check_n_seed(n, seed)
     n_workers = check_workers(workers)
     if distributions is None:
-        d = default_distributions()
+        # with a counterparty hazard each draw also gets a default time, correlated with
+        # demand (methodology 11.12)
+        d = default_distributions(scenario)
         distributions = d.distributions
         if correlation is None:
             correlation = d.correlation
