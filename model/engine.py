@@ -855,9 +855,12 @@ class _Market:
     scar_b: FloatArray
     log_lo: FloatArray
     log_hi: FloatArray
-    #: the end of the fade, lag + fade, and 1 / fade (section 4.7)
-    fade_end: FloatArray
+    #: the fade's weight is clip(fade_w - tau inv_fade, 0, 1): fade_w = (lag + fade) / fade
+    fade_w: FloatArray
     inv_fade: FloatArray
+    #: log of the user cost and of the ceiling's cap (the frontier bounds in logs)
+    log_user: FloatArray
+    log_cap: FloatArray
     #: least lag, greatest end of the fade over rows; whether S moves with tau in any row
     lag_least: float
     end_most: float
@@ -877,6 +880,28 @@ class _Market:
         np.minimum(v, LOG_CLIP, out=v)
         return v
 
+    def _scarce(self, tau: FloatArray, tau_span: tuple[float, float] | None) -> FloatArray | None:
+        """``w log(max(S, u) / u) >= 0`` at ``tau`` (section 4.7; before the cap), or None where
+        every ``tau`` of the call is past every row's fade (0: the ceiling is the user cost).
+        One value per row (S, 1) where every ``tau`` is within every row's lag and ``S`` is
+        flat."""
+        if tau_span is not None and self.end_most <= tau_span[0]:  # the premium gone
+            return None
+        whole = tau_span is not None and self.lag_least >= tau_span[1]
+        if whole and not self.scar_moves:  # S flat, whole: one value per row
+            return np.maximum(np.minimum(self.scar_a, self.log_hi), self.log_lo)
+        c = self.scar_b * tau
+        c += self.scar_a
+        np.minimum(c, self.log_hi, out=c)
+        np.maximum(c, self.log_lo, out=c)
+        if not whole:  # the weight clip((lag + fade - tau) / fade, 0, 1)
+            w = tau * self.inv_fade
+            np.subtract(self.fade_w, w, out=w)
+            np.maximum(w, 0.0, out=w)
+            np.minimum(w, 1.0, out=w)
+            c *= w
+        return c
+
     def ceiling(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         """The ceiling at ``tau`` (methodology section 4.7): ``min(u (S / u)^w, cap_eff)`` with
         the scarcity bound ``S(tau) / u = clip(exp(scar_a + scar_b tau), lo, hi)`` and the weight
@@ -888,22 +913,9 @@ class _Market:
         (S, 1)."""
         if not self.bounded:
             return np.full_like(tau, np.inf)
-        whole = tau_span is not None and self.lag_least >= tau_span[1]
-        if tau_span is not None and self.end_most <= tau_span[0]:  # the premium gone
+        c = self._scarce(tau, tau_span)
+        if c is None:
             return np.minimum(self.user_idx, self.cap_eff)
-        if whole and not self.scar_moves:  # S flat, whole: one ceiling per row
-            c = np.maximum(np.minimum(self.scar_a, self.log_hi), self.log_lo)
-        else:
-            c = self.scar_b * tau
-            c += self.scar_a
-            np.minimum(c, self.log_hi, out=c)
-            np.maximum(c, self.log_lo, out=c)
-            if not whole:  # w log(S / u)
-                w = self.fade_end - tau
-                w *= self.inv_fade
-                np.maximum(w, 0.0, out=w)
-                np.minimum(w, 1.0, out=w)
-                c *= w
         np.exp(c, out=c)
         c *= self.user_idx
         np.minimum(c, self.cap_eff, out=c)
@@ -916,17 +928,24 @@ class _Market:
         tau_span: tuple[float, float] | None = None,
     ) -> FloatArray:
         """``min(max(exp(log_x(tau)), floor), ceiling(tau))``; ``log_value`` = ``log_x(tau)``
-        when the caller already has it (kept as it is); ``tau_span`` = ``_span(tau)``."""
+        when the caller already has it (kept as it is); ``tau_span`` = ``_span(tau)``.
+
+        Computed as ``max(exp(min(log X, log C)), floor)`` (one ``exp``; the same wherever the
+        ceiling is not below the floor, which section 4.2 guarantees, to rounding of the
+        ceiling's log; the floor applied last, exactly)."""
         if tau_span is None:
             tau_span = _span(tau)  # (None where tau is not finite: no shortcut)
-        if log_value is None:
-            v = self.log_x(tau, tau_span)
-            np.exp(v, out=v)
-        else:
-            v = np.exp(log_value)
-        np.maximum(v, self.floor_idx, out=v)
+        v = self.log_x(tau, tau_span) if log_value is None else log_value.copy()
         if self.bounded:
-            np.minimum(v, self.ceiling(tau, tau_span), out=v)
+            c = self._scarce(tau, tau_span)
+            if c is None:
+                c = np.minimum(self.log_user, self.log_cap)
+            else:
+                c += self.log_user
+                np.minimum(c, self.log_cap, out=c)
+            np.minimum(v, c, out=v)
+        np.exp(v, out=v)
+        np.maximum(v, self.floor_idx, out=v)
         return v
 
 
@@ -969,6 +988,9 @@ def _market(
     fade = _col(p, "entry_fade_years")
     fade_end = lag + fade
     scar_b = uc.delta_hw
+    # the user cost is never below the floor (methodology section 4.2), so only the override
+    # can push the ceiling under it
+    cap_eff = np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx)
     return _Market(
         log_k_builder=log_k_builder,
         log_keep=log_keep,
@@ -986,15 +1008,15 @@ def _market(
         x_reach=float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0)),
         user_idx=user,
         floor_idx=uc.floor_idx,
-        # the user cost is never below the floor (methodology section 4.2), so only the
-        # override can push the ceiling under it
-        cap_eff=np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx),
+        cap_eff=cap_eff,
         scar_a=scar_a,
         scar_b=scar_b,
         log_lo=log_lo,
         log_hi=log_hi,
-        fade_end=fade_end,
+        fade_w=fade_end / fade,
         inv_fade=1.0 / fade,
+        log_user=log_user,
+        log_cap=np.log(cap_eff),
         lag_least=float(lag.min(initial=np.inf)),
         end_most=float(fade_end.max(initial=-np.inf)),
         # S moves with tau where the hardware declines and its bounds leave room
