@@ -1978,7 +1978,7 @@ def _cash_flows(
             floor_idx=uc.floor_idx,
             user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),
             cap=_col(p, "lease_rate_index_cap"),
-            fade_end=mk.fade_end,
+            fade_w=mk.fade_w,
             inv_fade=mk.inv_fade,
             x_a=mk.x_a,
             x_b=mk.x_b,
@@ -2220,7 +2220,7 @@ BREAKEVEN_SCAN_POINTS = 17
 @dataclass(frozen=True, slots=True)
 class RateBounds:
     """The pieces of the market's floor and ceiling that move with the lease rate, (S, 1) each
-    (methodology sections 4.2, 4.7 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``fade_end``,
+    (methodology sections 4.2, 4.7 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``fade_w``,
     ``inv_fade``, ``x_a``, ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and
     :class:`_Market`, ``rate`` today's,
     ``builder`` whether the entrant is the builder, ``reach`` the latest time (years) at which
@@ -2230,7 +2230,7 @@ class RateBounds:
     floor_idx: FloatArray
     user_idx: FloatArray
     cap: FloatArray
-    fade_end: FloatArray
+    fade_w: FloatArray
     inv_fade: FloatArray
     x_a: FloatArray
     x_b: FloatArray
@@ -2266,7 +2266,7 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     user = np.where(rb.builder, user, np.maximum(user, floor))
     # the ceiling u (S / u)^w is never below u (lo / u)^w, lo = max(u, 1) (today's spot rent
     # or the user cost, the scarcity bound's least), with w at its least, at the reach
-    fade_least = _clamp((rb.fade_end - rb.reach) * rb.inv_fade, 0.0, 1.0)
+    fade_least = _clamp(rb.fade_w - rb.reach * rb.inv_fade, 0.0, 1.0)
     lo = np.maximum(user, 1.0)
     ceiling_least = np.minimum(
         user * np.exp(fade_least * (np.log(lo) - np.log(user))), np.maximum(rb.cap, floor)
