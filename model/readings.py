@@ -7,14 +7,16 @@ Both are legitimate readings, and an analyst must see both, so the landing view,
 the command line show them side by side (methodology §12, Two readings):
 
 - the **still-market reading**: the scenario with ``entry_lag_years`` at the field's maximum
-  (:data:`STILL_ENTRY_LAG_YEARS`): no entrant catches up within any horizon, today's premium
-  lasts;
+  (:data:`STILL_ENTRY_LAG_YEARS`) and ``scarcity_multiple_max`` at 1: no entrant catches up
+  within any horizon and today's premium lasts, no more (scarcity does not lift the rent above
+  today's or the user cost for the whole horizon, methodology §4.7, §12.1);
 - the **moving-market reading**: the scenario with ``entry_lag_years`` at its median
   (:func:`median_entry_lag_years`): entrants catch up after the median entry lag.
 
 Every other input, the hardware cost decline included, is the scenario's own. A scenario whose
-entry lag is already the median is its own moving-market reading; one at the maximum is its own
-still-market reading.
+entry lag is already the median is its own moving-market reading; one at the maximum whose NPV
+reads the same as the still reading's (a scarcity bound of 1, or demand that never outgrows
+capacity) is its own still-market reading.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from model.scenario import Scenario
 
 #: The field the two readings set (nothing else differs between them).
 LAG_FIELD = "entry_lag_years"
+#: The scarcity bound, 1 in the still reading (today's premium lasts, no more).
+SCARCITY_FIELD = "scarcity_multiple_max"
 #: The still market's entry lag: the field's maximum (50 years, beyond the longest horizon the
 #: fields allow, 5 build + 30 operating years: today's premium lasts to the end).
 STILL_ENTRY_LAG_YEARS: float = float(FIELD_SPECS[LAG_FIELD].high)
@@ -68,9 +72,11 @@ def median_entry_lag_years() -> float:
 
 
 def still_market(scenario: Scenario) -> Scenario:
-    """The scenario with the market held still: today's rent premium lasts.
+    """The scenario with the market held still: today's rent premium lasts, no more.
 
-    ``entry_lag_years`` set to :data:`STILL_ENTRY_LAG_YEARS`; every other input as set.
+    ``entry_lag_years`` set to :data:`STILL_ENTRY_LAG_YEARS` and ``scarcity_multiple_max`` to 1
+    (no scarcity rent above today's rate or the user cost over a horizon with no entry); every
+    other input as set.
 
     Examples
     --------
@@ -78,7 +84,7 @@ def still_market(scenario: Scenario) -> Scenario:
     >>> still_market(load_preset("market-base")).entry_lag_years
     50.0
     """
-    return scenario.replace(**{LAG_FIELD: STILL_ENTRY_LAG_YEARS})
+    return scenario.replace(**{LAG_FIELD: STILL_ENTRY_LAG_YEARS, SCARCITY_FIELD: 1.0})
 
 
 def moving_market(scenario: Scenario) -> Scenario:
@@ -121,9 +127,12 @@ class Readings:
 
     @property
     def as_set(self) -> Reading | None:
-        """Which reading the scenario as set is (its entry lag equals that reading's), or None."""
+        """Which reading the scenario as set is (its entry lag equals that reading's, and for
+        the still reading its NPV reads the same at the precision shown), or None."""
         lag = self.scenario.entry_lag_years
-        if lag == STILL_ENTRY_LAG_YEARS:
+        if lag == STILL_ENTRY_LAG_YEARS and format_metric(
+            "npv_busd", self.result.npv_busd
+        ) == format_metric("npv_busd", self.still.npv_busd):
             return "still"
         if lag == self.median_lag_years:
             return "moving"
@@ -173,7 +182,8 @@ def market_readings(scenario: Scenario, result: Result | None = None) -> Reading
     Parameters
     ----------
     scenario : Scenario
-        The inputs as set; only ``entry_lag_years`` differs between the two readings.
+        The inputs as set; only ``entry_lag_years`` (and, in the still reading,
+        ``scarcity_multiple_max``) differ between the two readings.
     result : Result, optional
         ``evaluate(scenario)`` when the caller has it; otherwise evaluated here, unless the
         scenario is one of its readings (then that reading's result is used).
@@ -187,18 +197,17 @@ def market_readings(scenario: Scenario, result: Result | None = None) -> Reading
     --------
     >>> from model import load_preset
     >>> r = market_readings(load_preset("bofa-base"))   # entry lag 50: the still market as set
-    >>> r.as_set, r.result is r.still, r.still.npv_busd > r.moving.npv_busd
+    >>> r.as_set, r.result.npv_busd == r.still.npv_busd, r.still.npv_busd > r.moving.npv_busd
     ('still', True, True)
     """
     lag = scenario.entry_lag_years
     median = median_entry_lag_years()
     if result is None and lag not in (STILL_ENTRY_LAG_YEARS, median):
         result = evaluate(scenario)
-    still = (
-        result
-        if result is not None and lag == STILL_ENTRY_LAG_YEARS
-        else evaluate(still_market(scenario))
-    )
+    still_as_set = lag == STILL_ENTRY_LAG_YEARS and scenario.scarcity_multiple_max == 1.0
+    if result is None and lag == STILL_ENTRY_LAG_YEARS and not still_as_set:
+        result = evaluate(scenario)
+    still = result if result is not None and still_as_set else evaluate(still_market(scenario))
     moving = result if result is not None and lag == median else evaluate(moving_market(scenario))
-    as_set = result if result is not None else (still if lag == STILL_ENTRY_LAG_YEARS else moving)
+    as_set = result if result is not None else (still if still_as_set else moving)
     return Readings(scenario, as_set, still, moving, median)
