@@ -165,7 +165,6 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
         "preset": "bofa-base",
         field: state.format_value(field, new_value),
         "entrant_profile": "neocloud",  # a link with inputs names its entrant (section 4.2)
-        "scarcity_multiple_max": "2",  # its old meaning is 1 (section 4.7)
     }
     delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
     assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
@@ -225,7 +224,6 @@ def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
         "capex_per_gw_busd": "47.5",
         "demand_elasticity": "1.6",
         "entrant_profile": "neocloud",
-        "scarcity_multiple_max": "2",  # its old meaning is 1 (section 4.7)
     }
     fresh = run_app(url(at))
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
@@ -318,13 +316,11 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "gw_built": "3.3",
         "contract_years": "7",
         "entrant_profile": "neocloud",  # its old meaning is "builder" (section 4.2)
-        "scarcity_multiple_max": "2",  # its old meaning is 1 (section 4.7)
     }
     hyper = state.query_params_for("crusoe-resale", base.replace(entrant_profile="hyperscaler"))
     assert hyper == {
         "preset": "crusoe-resale",
         "entrant_profile": "hyperscaler",
-        "scarcity_multiple_max": "2",
     }
     # the book life is named where a link without it would read it otherwise (section 11.8):
     # an old link takes it from the IT life
@@ -333,7 +329,6 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "preset": "crusoe-resale",
         "it_life_years": "4",
         "entrant_profile": "neocloud",
-        "scarcity_multiple_max": "2",  # its old meaning is 1 (section 4.7)
         "it_book_life_years": state.format_value("it_book_life_years", base.it_book_life_years),
     }
     tenor = state.query_params_for("crusoe-resale", base.replace(lease_rate_tenor_years=3.0))

@@ -550,7 +550,6 @@ def test_export_tab_names_files_after_the_scenario_and_its_changes() -> None:
     at.query_params["preset"] = "bofa-base"
     at.query_params["gw_built"] = "4.5"
     at.query_params["entrant_profile"] = "neocloud"  # the preset's: a link written today
-    at.query_params["scarcity_multiple_max"] = "2"  # (without it a link reads 1, section 4.7)
     at.run()
     assert not at.exception
     configs = [c.proto.config for c in at.get("plotly_chart")]

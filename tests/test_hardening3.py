@@ -178,14 +178,12 @@ def test_a_link_spelled_differently_is_not_rewritten() -> None:
         "gw_built": "4.50",
         "wacc": "7.25e-2",
         "entrant_profile": "neocloud",
-        "scarcity_multiple_max": "2",  # its old meaning is 1 (section 4.7)
     }
     assert state.url_represents(written, "bofa-base", scenario)
     plain = {
         "gw_built": "4.5",
         "wacc": "0.0725",
         "entrant_profile": "neocloud",
-        "scarcity_multiple_max": "2",
     }
     assert state.url_represents(plain, "bofa-base", scenario)
     assert not state.url_represents({"gw_built": "4.5", "wacc": "0.0725"}, "bofa-base", scenario)

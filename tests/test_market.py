@@ -431,6 +431,7 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
         "token_price_decline_per_year",
         "token_demand_growth_per_year",
         "industry_capacity_growth_per_year",
+        "scarcity_multiple_max",  # the still preset holds it at 1 (methodology 7.7)
     }
     r = evaluate(m)
     # token volume ~2.46x a year (Google 1.3 -> 3.2 quadrillion tokens a month)

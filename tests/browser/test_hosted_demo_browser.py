@@ -70,7 +70,7 @@ def test_ten_sessions_keep_answering_while_one_uploads_hostile_files(
         pages = [c.new_page() for c in contexts]
         for page, v in zip(pages, values, strict=True):
             # written as the app writes links (see test_hardening_browser)
-            link = f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud&scarcity_multiple_max=2"
+            link = f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud"
             page.goto(f"{app_url}/?{link}", wait_until="commit")
         for page in pages:
             page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
