@@ -1217,8 +1217,7 @@ def _vintages(
         by_vintage = np.ones((n, n_vintages))  # the first vintage's: the quote
         if n_vintages > 1:
             later = b + life_it * np.arange(1.0, n_vintages)[None, :]
-            by_vintage[:, 1:] = _level_rent(mk, uc, later, np.minimum(contract_years, life_it))
-            by_vintage[:, 1:] *= np.exp(np.minimum(contract_years, life_it) * uc.log_term_premium)
+            by_vintage[:, 1:] = _contract_rate(p, tl, uc, mk, later)
         seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
         np.minimum(seg_k, n_vintages - 1, out=seg_k)
         contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
