@@ -572,6 +572,10 @@ class _UnitCosts:
     user_cost_gw: FloatArray
     rho_market: FloatArray
     log_term_premium: FloatArray
+    #: the market's floor: the marginal entrant's avoidable cost per GW-year of the builder's
+    #: facility power over (1 - its variable opex share), against today's rate; the builder's
+    #: ``floor_idx`` where the entrant is the builder (section 4.6, reading a quote)
+    market_floor_idx: FloatArray
 
 
 def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _UnitCosts:
@@ -598,13 +602,18 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
     rate = _col(p, "lease_rate_busd_per_gw_year")
     rate_ref = np.maximum(rate, MIN_RATE_REF)
     floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
-    user_cost_gw, rho_market = _entrant_user_cost(p, it_gw, fac_gw, year_end_flows=year_end_flows)
+    user_cost_gw, rho_market, floor_e_gw = _entrant_user_cost(
+        p, it_gw, fac_gw, year_end_flows=year_end_flows
+    )
     user_idx = user_cost_gw / rate_ref
     # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
     # the ceiling then stops at the builder's floor (the builder's own user cost never is below
     # it, so "builder" keeps its numbers)
     builder = _col(p, "entrant_profile") == 0.0
     user_idx = np.where(builder, user_idx, np.maximum(user_idx, floor_idx))
+    market_floor_idx = (
+        floor_idx if floor_e_gw is None else np.where(builder, floor_idx, floor_e_gw / rate_ref)
+    )
     return _UnitCosts(
         user_cost_gw=user_cost_gw,
         tax_rate=tax_rate,
@@ -623,6 +632,7 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         premium=np.maximum(1.0 - user_idx, 0.0),
         rho_market=rho_market,
         log_term_premium=np.log1p(_col(p, "contract_term_premium")),
+        market_floor_idx=market_floor_idx,
     )
 
 
@@ -676,10 +686,12 @@ def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
 
 def _entrant_user_cost(
     p: dict[str, FloatArray], it_gw: FloatArray, fac_gw: FloatArray, *, year_end_flows: bool
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """The marginal entrant's user cost per GW-year of the builder's facility power (US$ B),
-    (S, 1), and its ``rho = ln(1 + wacc)``, the market's discount rate for contracts
-    (methodology sections 4.2, "The entrant", and 4.6).
+    (S, 1), its ``rho = ln(1 + wacc)``, the market's discount rate for contracts, and its floor:
+    its avoidable cost per GW-year of the builder's facility power over ``1 - v``, ``O_e PUE_e /
+    PUE_b / (1 - v_e)`` (None where every entrant is the builder) (methodology sections 4.2,
+    "The entrant", and 4.6).
 
     The entrant pays the builder's hardware price per unit of compute: its IT capex per GW of
     its own facility power is ``I_e = I_b PUE_b / PUE_e`` (a GW of facility power holds
@@ -733,11 +745,14 @@ def _entrant_user_cost(
         + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
         + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
     ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
-    user_cost_b = user_cost_e * (_col(q, "pue") / _col(p, "pue"))  # PUE_e / PUE_b
+    pue_e_over_b = _col(q, "pue") / _col(p, "pue")
+    user_cost_b = user_cost_e * pue_e_over_b  # PUE_e / PUE_b
     if q is p:
-        return user_cost_b, rho
+        return user_cost_b, rho, None
     billed = np.maximum(_col(p, "lease_utilization"), MIN_BILLED_SHARE)
-    return np.where(_col(p, "entrant_profile") == 0.0, user_cost_b, user_cost_b / billed), rho
+    floor_b = avoidable_gw * pue_e_over_b / (1.0 - var_share)
+    builder = _col(p, "entrant_profile") == 0.0
+    return np.where(builder, user_cost_b, user_cost_b / billed), rho, floor_b
 
 
 def quoted_spot_index(params: dict[str, FloatArray]) -> FloatArray:
@@ -1089,10 +1104,13 @@ def _quoted_spot(p: dict[str, FloatArray], uc: _UnitCosts, mk: _Market) -> Float
     ``lease_rate_tenor_years`` contract (section 4.6): ``F(0) / (L(0, m) (1 + premium)^m)``
     on the market read at the quote (1 where the tenor is 0), (S, 1).
 
-    The conversion reads the demand path and the floor, not the entry ceiling: the ceiling's
-    premium rests on today's spot rent, which this sets (a fixed point not solved), and so the
-    spot rent read from a quote does not move with the entrant's costs."""
-    mk = dataclasses.replace(mk, bounded=False)
+    The conversion reads the demand path and the market's floor (the marginal entrant's
+    avoidable cost, ``uc.market_floor_idx``: a quote is a market price, so the builder's own
+    opex does not move it), not the entry ceiling: the ceiling's premium rests on today's spot
+    rent, which this sets (a fixed point not solved), and so the spot rent read from a quote
+    does not move with the entrant's capital costs."""
+    uc = dataclasses.replace(uc, floor_idx=uc.market_floor_idx)
+    mk = dataclasses.replace(mk, bounded=False, floor_idx=uc.market_floor_idx)
     tenor = _col(p, "lease_rate_tenor_years")
     now = np.zeros_like(tenor)
     f_now = mk.frontier(now)

@@ -62,15 +62,21 @@ def discounted_years(k: str, x: str) -> str:
 
 
 def level_parts(
-    name: str, ref: str, sign: str, tenor: str, f_start: str
+    name: str,
+    ref: str,
+    sign: str,
+    tenor: str,
+    f_start: str,
+    floor: str = "lease_rate_floor_index_now",
 ) -> list[tuple[str, str, str]]:
     """The level rent of a ``tenor``-year contract on a new vintage signed at ``sign`` before
     the term premium (section 4.6, ``model.engine._level_rent``), as named parts: the frontier
     at expiry, the vintage's rent growth on the chord, the years above the floor, and the level
     (the last). ``ref`` formats a part's name as a reference (``"{}"`` for a defined name,
-    ``"{{{}}}"`` for a row of the year); ``f_start`` is the frontier at signing."""
+    ``"{{{}}}"`` for a row of the year); ``f_start`` is the frontier at signing and ``floor``
+    the floor's name (the builder's; the market's when reading a quote)."""
     end, growth, above = (ref.format(f"{name}_{x}") for x in ("end", "growth", "above"))
-    rho, floor, m = "ent_log_discount", "lease_rate_floor_index_now", f"MAX({tenor},1E-9)"
+    rho, m = "ent_log_discount", f"MAX({tenor},1E-9)"
     return [
         (f"{name}_end", frontier(f"({sign})+{m}"), "frontier at expiry"),
         (
@@ -95,18 +101,27 @@ def level_parts(
 
 def _quoted_spot_scalars() -> list[tuple[str, str, str, str]]:
     """Today's spot rent relative to a quote of ``lease_rate_tenor_years`` (section 4.6): the
-    level rent on the demand path and the floor (no ceiling)."""
+    level rent on the demand path and the market's floor (the entrant's; no ceiling)."""
     q = "lease_rate_tenor_years"
 
     def unbounded(tau: str) -> str:
         return (
             f"MAX(EXP(MAX(MIN(frontier_log_a0+frontier_log_b*({tau}),700),-700)),"
-            "lease_rate_floor_index_now)"
+            "market_floor_index_now)"
         )
 
-    parts = level_parts("quote", "{}", "0", q, "quote_now")
+    parts = level_parts("quote", "{}", "0", q, "quote_now", floor="market_floor_index_now")
     parts[0] = ("quote_end", unbounded(q), "frontier at the quote's expiry (no ceiling)")
     return [
+        (
+            "market_floor_index_now",
+            "IF(entrant_profile=0,lease_rate_floor_index_now,ent_avoidable_busd_per_gw_year"
+            "*ent_pue/pue/(1-ent_variable_opex_share_of_revenue)"
+            "/MAX(lease_rate_busd_per_gw_year,0.001))",
+            "index",
+            "the market's floor: the entrant's avoidable cost per GW of the builder's facility "
+            "power, against today's rate",
+        ),
         ("quote_now", unbounded("0"), "index", "frontier today without the ceiling"),
         *((n, f, "index" if n.endswith(("end", "level")) else "per year", w) for n, f, w in parts),
         (

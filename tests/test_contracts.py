@@ -156,3 +156,29 @@ def test_contract_rates_are_finite_and_positive_over_the_whole_input_space(
     for column in (*TENORS, "contracted_lease_rate_index"):
         x = out.market[column]
         assert np.isfinite(x).all() and (x > 0).all(), column
+
+
+def test_a_quotes_spot_reading_does_not_move_with_the_builders_opex() -> None:
+    """Section 4.6: a quote is a market price, read on the market's floor (the entrant's
+    avoidable cost), so the builder's own opex moves neither today's spot reading nor the
+    ceiling where the floor binds inside the quote's tenor (a 10-year quote at h = 0.3)."""
+    base = load_preset("market-base").replace(
+        entrant_profile="neocloud",
+        lease_rate_tenor_years=10.0,
+        hardware_cost_decline_per_year=0.3,
+    )
+    cheap, dear = (
+        base.replace(other_opex_busd_per_gw_year=0.0),
+        base.replace(other_opex_busd_per_gw_year=10.0, power_price_usd_per_mwh=150.0),
+    )
+    spots = engine.quoted_spot_index(scenario_params([cheap, dear]))
+    assert spots[0] == spots[1]
+    ca = evaluate(cheap).market["lease_rate_ceiling_index"].to_numpy()
+    cd = evaluate(dear).market["lease_rate_ceiling_index"].to_numpy()
+    fd = evaluate(dear).market["lease_rate_floor_index"].to_numpy()
+    free = ca > fd  # the builder's floor under the ceiling (the ceiling never goes below it)
+    assert free.any() and (ca[free] == cd[free]).all()
+    # the builder as entrant: its own floor is the market's, so its opex does move the reading
+    own = [s.replace(entrant_profile="builder") for s in (cheap, dear)]
+    mine = engine.quoted_spot_index(scenario_params(own))
+    assert mine[0] != mine[1]

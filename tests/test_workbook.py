@@ -98,6 +98,16 @@ def _cases() -> list[Case]:
     cases += [
         Case(f"random-{i}", s, s, {}) for i, s in enumerate(_random_scenarios(N_RANDOM, 2026))
     ]
+    # a quote read on the market's floor (section 4.6) where that floor binds inside its tenor
+    # and the builder's floor is far above it
+    quote = load_preset("market-base").replace(
+        entrant_profile="neocloud",
+        lease_rate_tenor_years=10.0,
+        hardware_cost_decline_per_year=0.3,
+        other_opex_busd_per_gw_year=10.0,
+        power_price_usd_per_mwh=150.0,
+    )
+    cases.append(Case("quote-market-floor", quote, quote, {}))
     rng = np.random.default_rng(7)
     for p in EDITED_PRESETS:
         base = load_preset(p)
