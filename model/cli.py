@@ -132,10 +132,11 @@ def result_json(result: Result, preset: str) -> dict[str, Any]:
             {"code": c.code, "severity": c.severity, "text": c.text} for c in conditions_of(result)
         ],
         "cash_flows": [
-            {k: _clean(v) for k, v in row.items()} for row in result.cash_flows.to_dict("records")
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.dated_cash_flows.to_dict("records")
         ],
         "market": [
-            {k: _clean(v) for k, v in row.items()} for row in result.market.to_dict("records")
+            {k: _clean(v) for k, v in row.items()} for row in result.dated_market.to_dict("records")
         ],
     }
 

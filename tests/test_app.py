@@ -646,7 +646,10 @@ def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() 
         assert by_line[line] == [format_number(v, 1) for v in cf[column]], line
     assert "Line (US$ B per year)" in table  # the unit, said once in the corner
     heads = re.findall(r'<th scope="col">(.*?)</th>', table)
-    assert heads[1] == "Y0 build" and len(heads) == len(cf) + 1
+    assert heads[1] == "2026 build" and heads[-1] == str(
+        2026 + len(cf) - 1
+    )  # calendar years (methodology 1)
+    assert len(heads) == len(cf) + 1
     assert 'class="strong"><th scope="row">EBITDA</th>' in table
 
 

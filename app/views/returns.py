@@ -43,13 +43,13 @@ def line_label(header: str) -> str:
 def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
     """The cash flows as an analyst reads them: one row per line, one column per year.
 
-    Every year of the horizon is a column (``Y0 build`` ... ``Y15``); every line keeps its full
+    Every year of the horizon is a column, by calendar year (``2026 build`` ... ``2041``); every line keeps its full
     name as the row label, so nothing is cut.
     """
     cf = ctx.result.cash_flows
     years = [
-        f"Y{int(y)}" + (" build" if not op else "")
-        for y, op in zip(cf["year"], cf["operating"], strict=True)
+        f"{int(y)}" + (" build" if not op else "")
+        for y, op in zip(ctx.result.calendar_years, cf["operating"], strict=True)
     ]
     # the unit is said once, in the corner ("Line (US$ B per year)"), so a label fits a phone
     data = {line_label(header): cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
