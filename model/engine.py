@@ -1065,12 +1065,15 @@ _CURVE: contextvars.ContextVar[LeaseCurve | None] = contextvars.ContextVar(
 @dataclass(frozen=True, slots=True)
 class _Curve:
     """A dated lease-rate curve in the engine's terms (methodology section 4.8), per scenario:
-    knots ``tau`` (S, K) at ``year - first_year``, ascending (K >= 1), and the log of the
-    frontier's spot rent per GW there relative to the quoted rate ``log_v`` (S, K); ``slope``
-    (S, K - 1) the log-linear slope between knots; ``shift_lo`` and ``shift_hi`` (S, 1) what
-    rebases the closed form's log ``X`` at the first and the last knot."""
+    knots ``tau`` (S, K) at ``year - first_year`` (``years`` (K,) ascending, K >= 1; ``y0``
+    (S, 1) ``first_year``), the log of the frontier's spot rent per GW there relative to the
+    quoted rate ``log_v`` (S, K); ``slope`` (S, max(K - 1, 1)) the log-linear slope between
+    knots (0 for one knot); ``shift_lo`` and ``shift_hi`` (S, 1) what rebases the closed form's
+    log ``X`` at the first and the last knot."""
 
     tau: FloatArray
+    years: FloatArray
+    y0: FloatArray
     log_v: FloatArray
     slope: FloatArray
     shift_lo: FloatArray
@@ -1082,9 +1085,11 @@ class _Curve:
         log_x: FloatArray,
         bounded: Callable[[FloatArray, FloatArray, tuple[float, float] | None], FloatArray],
     ) -> FloatArray:
-        """The frontier at ``tau``: the curve, log-linear between its knots, in ``[t_0, t_K]``;
-        before ``t_0`` (after ``t_K``) the closed form with its log ``X`` shifted so that it
-        passes through the first (last) knot, then bounded as everywhere (``bounded``)."""
+        """The frontier at ``tau``: the curve, log-linear between its knots, in ``[t_1, t_K]``;
+        before ``t_1`` (after ``t_K``) the closed form with its log ``X`` shifted so that it
+        passes through the first (last) knot, then bounded as everywhere (``bounded``). The
+        knots are the same calendar years in every row, so each ``tau`` finds its segment by
+        one search over them (no loop over knots or scenarios)."""
         t0, t1 = self.tau[:, :1], self.tau[:, -1:]
         before, after = tau < t0, tau > t1
         v = log_x + np.where(before, self.shift_lo, np.where(after, self.shift_hi, 0.0))
@@ -1093,12 +1098,15 @@ class _Curve:
         inside = ~before & ~after
         if not inside.any():
             return out
-        on = np.broadcast_to(self.log_v[:, :1], np.broadcast_shapes(tau.shape, t0.shape)).copy()
-        for k in range(self.slope.shape[1]):  # knots, never scenarios
-            lo = self.tau[:, k : k + 1]
-            seg = (tau >= lo) & (tau <= self.tau[:, k + 1 : k + 2])
-            line = self.log_v[:, k : k + 1] + (tau - lo) * self.slope[:, k : k + 1]
-            np.copyto(on, np.broadcast_to(line, on.shape), where=np.broadcast_to(seg, on.shape))
+        shape = np.broadcast_shapes(tau.shape, t0.shape)
+        cal = np.broadcast_to(tau + self.y0, shape)  # calendar time
+        k = np.searchsorted(self.years, cal, side="right") - 1
+        np.clip(k, 0, self.slope.shape[1] - 1, out=k)
+        rows = shape[0]
+        log_v = np.broadcast_to(self.log_v, (rows, self.log_v.shape[1]))
+        slope = np.broadcast_to(self.slope, (rows, self.slope.shape[1]))
+        on = np.take_along_axis(log_v, k, axis=1)
+        on += (cal - self.years[k]) * np.take_along_axis(slope, k, axis=1)
         return np.where(inside, np.exp(on), out)
 
 
@@ -1127,13 +1135,15 @@ def _with_curve(
         level = _level_rent(mk, uc, tau, term, f_at) * np.exp(term * uc.log_term_premium)
         log_v = log_v + np.log(f_at) - np.log(level)
     log_v = _clamp(log_v, -LOG_CLIP, LOG_CLIP)
-    width = np.diff(tau, axis=1)
-    slope = np.diff(log_v, axis=1) / np.where(width > 0.0, width, 1.0)
+    # (years apart are whole numbers >= 1; one knot: a slope of 0)
+    slope = np.diff(log_v, axis=1) / np.diff(years, axis=1) if len(curve.points) > 1 else None
     t0, t1 = tau[:, :1], tau[:, -1:]
     cv = _Curve(
         tau=tau,
+        years=years[0],
+        y0=first_year,
         log_v=log_v,
-        slope=slope,
+        slope=slope if slope is not None else np.zeros_like(log_v[:, :1]),
         shift_lo=log_v[:, :1] - mk.log_x(t0),
         shift_hi=log_v[:, -1:] - mk.log_x(t1),
     )

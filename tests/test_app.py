@@ -741,7 +741,8 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
     # the sidebar is drawn after the main content, and still holds every input
     # (yes/no inputs as toggles, a choice as a select: the preset picker is the other select)
     controls = len(at.sidebar.number_input) + len(at.sidebar.toggle) + len(at.sidebar.selectbox)
-    assert controls == len(FIELD_SPECS) + 1
+    # every field, the preset, and the dated curve's unit, GPU count and tenor (methodology 4.8)
+    assert controls == len(FIELD_SPECS) + 1 + 3
 
 
 def test_assumption_notes_with_commas_are_read_in_full() -> None:
