@@ -333,6 +333,24 @@ class Scenario(BaseModel):
         return {k: (a[k], b[k]) for k in FIELD_NAMES if a[k] != b[k]}
 
 
+def scenario_values(scenario: Scenario) -> dict[str, Any]:
+    """Every input of a scenario as plain values, its dated curve (methodology 4.8) included
+    as its file table where it has one: what :func:`make_scenario` reads back to the same
+    scenario (``model_dump`` leaves the curve out, as it is not a field of the input table).
+
+    Examples
+    --------
+    >>> from model.curves import make_curve
+    >>> s = Scenario().replace(lease_curve=make_curve({2027: 14.0}))
+    >>> make_scenario(scenario_values(s)) == s, "lease_curve" in scenario_values(Scenario())
+    (True, False)
+    """
+    values: dict[str, Any] = scenario.model_dump()
+    if scenario.lease_curve is not None:
+        values["lease_curve"] = scenario.lease_curve.document()
+    return values
+
+
 def share_sum_message(lease_share: float, hosting_share: float) -> str:
     """The message for ``lease_share + hosting_share > 1`` (Scenario and evaluate_batch)."""
     lease, hosting = float(lease_share), float(hosting_share)
@@ -439,6 +457,7 @@ __all__ = [
     "make_scenario",
     "number_from_text",
     "preset_ids",
+    "scenario_values",
     "share_sum_message",
     "show_text",
     "unknown_field_message",

@@ -73,3 +73,22 @@ def test_the_table_reads_back_its_curve_and_names_a_bad_cell() -> None:
     no_year = pd.DataFrame({"year": pd.Series([None], dtype="Int64"), "value": [3.0]})
     with pytest.raises(CurveError, match="curve year None is not a calendar year"):
         curve_from_table(no_year, "busd_per_gw_year", 0.0, 0.0, "frontier")
+
+
+def test_the_analyses_keep_the_curve_and_the_table_shows_it() -> None:
+    """Section 4.8: the sidebar's table shows the link's curve, and the analyses' cached
+    inputs carry the curve (model.scenario.scenario_values), so a stress test of a scenario
+    with a curve is the scenario's, not the closed form's."""
+    from app.views.stress import _stress
+    from model.scenario import scenario_values
+    from model.stress import stress_tests
+
+    at = run_app(LINK)
+    (table,) = at.dataframe
+    assert table.value["year"].tolist() == [2027, 2030]
+    assert table.value["value"].tolist() == [14.0, 12.0]
+    curve = make_curve({2027: 14.0, 2030: 12.0})
+    with_curve = load_preset("market-base").replace(lease_curve=curve)
+    got = _stress(scenario_values(with_curve))
+    pd.testing.assert_frame_equal(got, stress_tests(with_curve))
+    assert not got["npv_busd"].equals(stress_tests(load_preset("market-base"))["npv_busd"])
