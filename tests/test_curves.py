@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_properties import scenarios as every_field
 
 from app.state import parse_query_params, query_params_for
 from model import engine, evaluate, load_preset
@@ -27,7 +28,7 @@ from model.curves import (
 )
 from model.io import parse_scenario_text, to_json, to_toml
 from model.results import scenario_params
-from model.scenario import ScenarioError
+from model.scenario import Scenario, ScenarioError
 
 PRESETS = ("bofa-base", "market-base", "coreweave-spv")
 
@@ -134,30 +135,13 @@ def _curves(draw: st.DrawFn) -> LeaseCurve:
     )
 
 
-_FIELDS = st.fixed_dictionaries(
-    {
-        "hardware_cost_decline_per_year": st.floats(0.0, 0.4),
-        "token_demand_growth_per_year": st.floats(0.0, 2.0),
-        "industry_capacity_growth_per_year": st.floats(0.0, 1.0),
-        "entry_lag_years": st.floats(0.5, 8.0),
-        "scarcity_multiple_max": st.floats(1.0, 4.0),
-        "lease_rate_busd_per_gw_year": st.floats(2.0, 30.0),
-        "first_year": st.integers(2015, 2040),
-        "wacc": st.floats(0.04, 0.15),
-    }
-)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(preset=st.sampled_from(PRESETS), fields=_FIELDS, curve=_curves())
-def test_bounds_hold_in_the_years_no_curve_gives(
-    preset: str, fields: dict, curve: LeaseCurve
-) -> None:
-    """Section 4.8 (with 4.2 and 4.7): outside the curve's span the rebased closed form is
-    bounded as everywhere: floor <= frontier <= ceiling, and the ceiling is at most
-    max(S, u_e); inside the span the curve is followed (finite and positive)."""
-    s = load_preset(preset).replace(**fields, lease_curve=curve)
-    r = evaluate(s)
+@given(s=every_field(), curve=_curves())
+def test_bounds_hold_in_the_years_no_curve_gives(s: Scenario, curve: LeaseCurve) -> None:
+    """Section 4.8 (with 4.2 and 4.7), over every field's bounds: outside the curve's span the
+    rebased closed form is bounded as everywhere, floor <= frontier <= ceiling (the ceiling is
+    at most max(S, u_e), section 4.7); inside it the curve is followed, finite and positive."""
+    r = evaluate(s.replace(lease_curve=curve))
     m = r.market
     years = r.calendar_years
     rent = np.asarray(m["lease_rate_index"])
