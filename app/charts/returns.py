@@ -86,8 +86,9 @@ def payback_note(years: np.ndarray, cumulative: np.ndarray, payback: float | Non
         return ""
     when = f"payback {payback:.1f} years" if payback is not None else "no payback"
     return (
-        f"cumulative cash is positive in year {first}, then capex (an IT refresh) pushes it "
-        f"below zero in year {int(back[0])}; {when} counts from when it stays positive"
+        f"cumulative cash is positive in year {first} from the first capex, then capex (an IT "
+        f"refresh) pushes it below zero in year {int(back[0])}; {when} counts from when it "
+        "stays positive"
     )
 
 

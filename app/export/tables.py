@@ -15,7 +15,8 @@ from model.data import assumptions, presets
 from model.metrics import LINE_LABELS, format_metric, metric_label, metric_spec
 
 CASH_FLOW_NOTE = (
-    "Cash-flow lines are US$ B per year (nominal); year 0 is the first construction year; "
+    "Cash-flow lines are US$ B per year (nominal); 'year' is the calendar year (first_year + "
+    "t) and 'year_index' t, 0 in the first construction year; "
     "'operating' is True in the years the capacity earns revenue. Market indices are "
     "dimensionless (1 = today)."
 )

@@ -105,7 +105,7 @@ def render(ctx: ViewContext) -> None:
     st.caption(
         md(
             f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
-            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
+            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year, {s.first_year}). Initial capex "
             f"{format_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
             f"{format_busd(r.capex_lifetime_busd)}, EBITDA margin {format_percent(r.ebitda_margin)}, "
             f"MIRR {format_percent(r.mirr)}."
