@@ -33,6 +33,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from app import charts, state, ui
 from app.context import ViewContext, display_scale, target_gap_text, verdict
+from app.curve_editor import curve_editor
 from app.text import cite, escape_markdown
 from app.views import scenario_files
 from model import (
@@ -53,7 +54,7 @@ from model import (
     presets,
     still_market,
 )
-from model.fields import FIELD_CHOICES, flag_meanings
+from model.fields import EFFICIENCY, FIELD_CHOICES, flag_meanings
 from model.metrics import format_metric, metric_label, metric_spec
 
 if TYPE_CHECKING:
@@ -140,7 +141,11 @@ def scenario_key(scenario: Scenario) -> str:
     A string, because Streamlit hashes a string in microseconds but walks a dict of ~100 fields
     value by value (about 5 ms a call on the project's machine, several calls a rerun).
     """
-    return scenario.model_dump_json()
+    key = scenario.model_dump_json()
+    if scenario.lease_curve is None:
+        return key
+    # a dated curve (methodology 4.8) is not in model_dump: added as its file table
+    return key[:-1] + ',"lease_curve":' + json.dumps(scenario.lease_curve.document()) + "}"
 
 
 def _from_key(key: str) -> Scenario:
@@ -457,6 +462,8 @@ def sidebar_controls() -> None:
                     st.caption(SHARES_NOTE)
                 for name in names:
                     number_control(name)
+                if group == EFFICIENCY:  # the market inputs: a dated lease-rate curve (4.8)
+                    curve_editor()
                 if group == "Monetise" and st.session_state.get(SHARE_NOTE_KEY):
                     st.caption(escape_markdown(st.session_state[SHARE_NOTE_KEY]))
     st.segmented_control(

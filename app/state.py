@@ -41,6 +41,7 @@ from model import (
     make_scenario,
     preset_ids,
 )
+from model.curves import LINK_PARAMS, LINK_POINTS, CurveError, curve_from_link, link_params
 from model.io import legacy_values
 from model.scenario import MAX_SUGGESTIONS, choice_text, value_from_text
 
@@ -54,6 +55,10 @@ WIDGET_PREFIX = "f_"
 #: Session-state keys used by the dashboard besides the field widgets.
 PRESET_KEY = "preset"
 WARNINGS_KEY = "url_warnings"
+#: Session-state keys of the dated lease-rate curve (methodology 4.8) and of its table's
+#: version (bumped when a link, a file or a preset loads a curve, so the table shows it).
+CURVE_KEY = "lease_curve"
+CURVE_VERSION_KEY = "lease_curve_version"
 
 
 def widget_key(name: str) -> str:
@@ -112,6 +117,8 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     old = legacy_values(changed, scenario.model_dump()) if changed else {}
     for name in [*changed, *(k for k, v in old.items() if getattr(scenario, k) != v)]:
         params[name] = format_value(name, getattr(scenario, name))
+    # a dated curve (methodology section 4.8): curve_lease=2026:12.5,2027:13.1 and its tags
+    params.update(link_params(scenario.lease_curve))
     return params
 
 
@@ -210,10 +217,21 @@ def parse_query_params(
     known_presets = preset_ids()
     preset_id = DEFAULT_PRESET
     overrides: dict[str, float | int] = {}
+    curve_texts: dict[str, str] = {}
     n_unknown = 0
     for key in params:
         raw_key = str(key)
         values = _values(params[key])
+        if raw_key in LINK_PARAMS:  # a dated curve's points or tags (section 4.8)
+            if len(values) != 1:
+                warnings.append(
+                    f"URL parameter {raw_key} is given {len(values)} times (allowed: once); "
+                    "the dated curve is ignored"
+                )
+                curve_texts[LINK_POINTS] = ""  # (refused below, once)
+                continue
+            curve_texts[raw_key] = values[0]
+            continue
         if raw_key == PRESET_PARAM:
             if len(values) != 1:
                 warnings.append(
@@ -273,6 +291,16 @@ def parse_query_params(
             + "; ".join(exc.problems)
             + f"; using the preset's {' and '.join(dropped)}"
         )
+    if curve_texts and curve_texts.get(LINK_POINTS) != "":
+        try:
+            curve = curve_from_link(curve_texts)
+        except CurveError as exc:  # the curve is dropped, every other input kept
+            warnings += [
+                f"{show_user_text(p, 300)[1:-1]}; the dated curve is ignored"
+                for p in exc.problems[:MAX_SUGGESTIONS]
+            ]
+        else:
+            scenario = scenario.replace(lease_curve=curve)
     return preset_id, scenario, warnings
 
 
@@ -306,6 +334,8 @@ def apply_to_session(
     """Load a preset and scenario into the dashboard's widgets (call from a widget callback)."""
     session[PRESET_KEY] = preset_id
     session.update(session_values(scenario))
+    session[CURVE_KEY] = scenario.lease_curve
+    session[CURVE_VERSION_KEY] = int(session.get(CURVE_VERSION_KEY, 0)) + 1
     session[WARNINGS_KEY] = list(warnings)
 
 
@@ -315,7 +345,10 @@ def scenario_from_session(
     """The scenario the widgets hold; on a rule broken across fields, the fallback and problems."""
     # the values as stored, unrounded: a link's or a file's value is used exactly (the widget
     # callbacks already drop the float noise of their own percent arithmetic)
-    values = {name: session.get(widget_key(name), getattr(fallback, name)) for name in FIELD_NAMES}
+    values: dict[str, object] = {
+        name: session.get(widget_key(name), getattr(fallback, name)) for name in FIELD_NAMES
+    }
+    values["lease_curve"] = session.get(CURVE_KEY, fallback.lease_curve)
     try:
         return make_scenario(values), []
     except ScenarioError as exc:

@@ -18,7 +18,14 @@ from model.conditions import conditions_of, conditions_text
 from model.data import DEFAULT_PRESET
 from model.io import load_scenario_file, parse_assignment
 from model.results import METRIC_UNITS, Result, evaluate
-from model.scenario import Scenario, ScenarioError, load_preset, make_scenario, preset_ids
+from model.scenario import (
+    Scenario,
+    ScenarioError,
+    load_preset,
+    make_scenario,
+    preset_ids,
+    scenario_values,
+)
 
 EXIT_BAD_INPUT = 2
 #: Problems printed one per line before the rest is only counted.
@@ -90,7 +97,7 @@ def resolve_scenario(
             problems += exc.problems
     if problems:
         raise ScenarioError(problems)
-    return make_scenario({**base.model_dump(), **overrides}), preset_id
+    return make_scenario({**scenario_values(base), **overrides}), preset_id
 
 
 def capped_problems(problems: Sequence[str], limit: int = MAX_PROBLEM_LINES) -> list[str]:
@@ -125,6 +132,12 @@ def result_json(result: Result, preset: str) -> dict[str, Any]:
     return {
         "preset": preset,
         "scenario": result.scenario.model_dump(),
+        # a dated curve (methodology 4.8), as a scenario file writes it; null without one
+        "curves": (
+            {"lease_rate": result.scenario.lease_curve.document()}
+            if result.scenario.lease_curve is not None
+            else None
+        ),
         "metrics": {
             k: _clean(v) for k, v in {**result.metrics(), **result.surplus_metrics()}.items()
         },
@@ -132,10 +145,11 @@ def result_json(result: Result, preset: str) -> dict[str, Any]:
             {"code": c.code, "severity": c.severity, "text": c.text} for c in conditions_of(result)
         ],
         "cash_flows": [
-            {k: _clean(v) for k, v in row.items()} for row in result.cash_flows.to_dict("records")
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.dated_cash_flows.to_dict("records")
         ],
         "market": [
-            {k: _clean(v) for k, v in row.items()} for row in result.market.to_dict("records")
+            {k: _clean(v) for k, v in row.items()} for row in result.dated_market.to_dict("records")
         ],
     }
 

@@ -77,6 +77,12 @@ CONDITIONS: dict[str, tuple[Severity, str]] = {
         "The market's lease rate sits at its floor (the cash cost of running the hardware) for "
         "most of the horizon: weaker demand idles capacity instead of lowering it.",
     ),
+    "curve_crosses_bound": (
+        "warning",
+        "A dated curve crosses the floor or ceiling in year(s) it gives: the analyst's rents are "
+        "followed there, above the cost of new capacity with its scarcity premium (entrants "
+        "would build) or below the cash cost of running the hardware (it would idle).",
+    ),
 }
 #: A bound "binds for most of the horizon" when it holds in more than this share of operating years.
 MOST_OF_HORIZON = 0.5
@@ -163,6 +169,45 @@ def _bound_years(result: Result) -> tuple[int, int, int]:
     at_ceiling = (np.abs(rent - ceiling) <= tol) & (x > rent + tol)
     at_floor = (np.abs(rent - floor) <= tol) & (x < rent - tol)
     return int(at_ceiling.sum()), int(at_floor.sum()), int(op.sum())
+
+
+def _year_list(years: list[int]) -> str:
+    shown = ", ".join(str(y) for y in years[:8])
+    return shown + (f" and {len(years) - 8} more" if len(years) > 8 else "")
+
+
+def _curve_crossings(result: Result) -> str:
+    """The sentence of ``curve_crosses_bound`` ('' where the curve stays within its bounds in
+    every year of the horizon it gives; methodology section 4.8)."""
+    curve = result.scenario.lease_curve
+    if curve is None:
+        return ""
+    m = result.market_columns
+    years = result.calendar_years
+    given = (years >= curve.years[0]) & (years <= curve.years[-1])
+    rent = np.asarray(m["lease_rate_index"], dtype=np.float64)
+    tol = BOUND_TOLERANCE * np.maximum(1.0, np.abs(rent))
+    above = given & (rent > np.asarray(m["lease_rate_ceiling_index"]) + tol)
+    below = given & (rent < np.asarray(m["lease_rate_floor_index"]) - tol)
+    parts = []
+    if above.any():
+        parts.append(
+            "above the ceiling (the cost of new capacity, with any scarcity premium) in "
+            f"{_year_list(years[above].tolist())}"
+        )
+    if below.any():
+        parts.append(
+            "below the floor (the cash cost of running the hardware) in "
+            f"{_year_list(years[below].tolist())}"
+        )
+    if not parts:
+        return ""
+    return (
+        "The dated lease-rate curve crosses the model's bounds: it is "
+        + "; ".join(parts)
+        + ". The curve is followed there as given (methodology 4.8); the closed form resumes "
+        "from its ends."
+    )
 
 
 def _make(code: str, text: str, metrics: tuple[str, ...]) -> Condition:
@@ -346,6 +391,9 @@ def conditions_of(result: Result) -> list[Condition]:
                 ("npv_busd", "revenue_total_busd"),
             )
         )
+    crossing = _curve_crossings(r)
+    if crossing:
+        found.append(_make("curve_crosses_bound", crossing, ("npv_busd", "revenue_total_busd")))
     if r.irr is not None and compare_to(r.irr, s.wacc) == "equal to":
         found.append(
             _make(

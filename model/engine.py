@@ -15,7 +15,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model import cpus, finance
+from model.curves import LeaseCurve
 from model.data import ENTRANT_COST_FIELDS, entrant_profiles
 from model.fields import ENTRANT_PROFILES, FIELD_NAMES
 from model.financing import (
@@ -227,7 +228,12 @@ def _refresh_capex(
     return spend, nbv_end
 
 
-def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> EngineOutput:
+def run(
+    params: dict[str, FloatArray],
+    *,
+    with_breakeven: bool = False,
+    curve: LeaseCurve | None = None,
+) -> EngineOutput:
     """Evaluate every scenario in ``params`` (arrays of shape (S,), one per field).
 
     Parameters
@@ -236,11 +242,17 @@ def run(params: dict[str, FloatArray], *, with_breakeven: bool = False) -> Engin
         Every field of :class:`model.Scenario`, already validated, as float64 arrays.
     with_breakeven : bool
         Also solve for the lease rate at which NPV = 0 (a few extra engine passes).
+    curve : LeaseCurve, optional
+        A dated curve of the lease rate every row follows (methodology section 4.8).
     """
     p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
-    out = _cash_flows(p, with_metrics=True)
-    if with_breakeven:
-        out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(p, out)
+    token = _CURVE.set(curve)
+    try:
+        out = _cash_flows(p, with_metrics=True)
+        if with_breakeven:
+            out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(p, out)
+    finally:
+        _CURVE.reset(token)
     return out
 
 
@@ -338,7 +350,10 @@ def batch_threads(n: int) -> Iterator[None]:
 
 
 def run_metrics(
-    params: dict[str, FloatArray], *, with_breakeven: bool = False
+    params: dict[str, FloatArray],
+    *,
+    with_breakeven: bool = False,
+    curve: LeaseCurve | None = None,
 ) -> dict[str, FloatArray]:
     """Per-scenario metrics only, evaluated in row chunks of :data:`CHUNK_ROWS`.
 
@@ -356,9 +371,13 @@ def run_metrics(
 
     def one_chunk(start: int) -> dict[str, FloatArray]:
         q = {k: v[start : start + CHUNK_ROWS] for k, v in sorted_p.items()}
-        out = _cash_flows(q, with_metrics=True, tables=False)
-        if with_breakeven:
-            out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
+        token = _CURVE.set(curve)  # (each thread its own context; section 4.8)
+        try:
+            out = _cash_flows(q, with_metrics=True, tables=False)
+            if with_breakeven:
+                out.metrics["breakeven_lease_rate_busd_per_gw_year"] = _breakeven_lease(q, out)
+        finally:
+            _CURVE.reset(token)
         return out.metrics
 
     starts = list(range(0, n, CHUNK_ROWS))
@@ -882,6 +901,8 @@ class _Market:
     scar_moves: bool
     #: False: no entry ceiling at all (the market read at a quote, section 4.6)
     bounded: bool = True
+    #: A dated curve of the lease rate (section 4.8); None: the closed form in every year
+    curve: _Curve | None = None
 
     def log_x(self, tau: FloatArray, tau_span: tuple[float, float] | None = None) -> FloatArray:
         """``_clamp(x_a + x_b * tau, -LOG_CLIP, LOG_CLIP)``: log of the unbounded frontier."""
@@ -951,6 +972,15 @@ class _Market:
         if tau_span is None:
             tau_span = _span(tau)  # (None where tau is not finite: no shortcut)
         v = self.log_x(tau, tau_span) if log_value is None else log_value.copy()
+        if self.curve is not None:  # a dated curve (section 4.8): rebased outside its span
+            return self.curve.follow(tau, v, self._bounded_frontier)
+        return self._bounded_frontier(tau, v, tau_span)
+
+    def _bounded_frontier(
+        self, tau: FloatArray, v: FloatArray, tau_span: tuple[float, float] | None
+    ) -> FloatArray:
+        """``max(exp(min(v, log C(tau))), floor)`` in place on ``v`` (log of the unbounded
+        frontier at ``tau``)."""
         if self.bounded:
             c = self._scarce(tau, tau_span)
             if c is None:
@@ -1037,6 +1067,102 @@ def _market(
         # S moves with tau where the hardware declines and its bounds leave room
         scar_moves=bool(np.any((scar_b != 0.0) & (log_hi > log_lo))),
     )
+
+
+#: The dated curve of the lease rate the engine follows (section 4.8), set by :func:`run` and
+#: :func:`run_metrics` for the whole of a call (every pass of the breakeven included); None
+#: in every batch without one, which then runs exactly as before.
+_CURVE: contextvars.ContextVar[LeaseCurve | None] = contextvars.ContextVar(
+    "lease_curve", default=None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Curve:
+    """A dated lease-rate curve in the engine's terms (methodology section 4.8), per scenario:
+    knots ``tau`` (S, K) at ``year - first_year`` (``years`` (K,) ascending, K >= 1; ``y0``
+    (S, 1) ``first_year``), the log of the frontier's spot rent per GW there relative to the
+    quoted rate ``log_v`` (S, K); ``slope`` (S, max(K - 1, 1)) the log-linear slope between
+    knots (0 for one knot); ``shift_lo`` and ``shift_hi`` (S, 1) what rebases the closed form's
+    log ``X`` at the first and the last knot."""
+
+    tau: FloatArray
+    years: FloatArray
+    y0: FloatArray
+    log_v: FloatArray
+    slope: FloatArray
+    shift_lo: FloatArray
+    shift_hi: FloatArray
+
+    def follow(
+        self,
+        tau: FloatArray,
+        log_x: FloatArray,
+        bounded: Callable[[FloatArray, FloatArray, tuple[float, float] | None], FloatArray],
+    ) -> FloatArray:
+        """The frontier at ``tau``: the curve, log-linear between its knots, in ``[t_1, t_K]``;
+        before ``t_1`` (after ``t_K``) the closed form with its log ``X`` shifted so that it
+        passes through the first (last) knot, then bounded as everywhere (``bounded``). The
+        knots are the same calendar years in every row, so each ``tau`` finds its segment by
+        one search over them (no loop over knots or scenarios)."""
+        t0, t1 = self.tau[:, :1], self.tau[:, -1:]
+        before, after = tau < t0, tau > t1
+        v = log_x + np.where(before, self.shift_lo, np.where(after, self.shift_hi, 0.0))
+        np.clip(v, -LOG_CLIP, LOG_CLIP, out=v)
+        out = bounded(tau, v, None)
+        inside = ~before & ~after
+        if not inside.any():
+            return out
+        shape = np.broadcast_shapes(tau.shape, t0.shape)
+        cal = np.broadcast_to(tau + self.y0, shape)  # calendar time
+        k = np.searchsorted(self.years, cal, side="right") - 1
+        np.clip(k, 0, self.slope.shape[1] - 1, out=k)
+        rows = shape[0]
+        log_v = np.broadcast_to(self.log_v, (rows, self.log_v.shape[1]))
+        slope = np.broadcast_to(self.slope, (rows, self.slope.shape[1]))
+        on = np.take_along_axis(log_v, k, axis=1)
+        on += (cal - self.years[k]) * np.take_along_axis(slope, k, axis=1)
+        return np.where(inside, np.exp(on), out)
+
+
+def _with_curve(
+    p: dict[str, FloatArray], uc: _UnitCosts, mk: _Market, curve: LeaseCurve
+) -> _Market:
+    """``mk`` following a dated curve (methodology section 4.8). Each point's value is turned
+    into the frontier's spot rent per GW relative to the quoted rate: a GPU-hour price times the
+    GPUs per GW x 8,760 h; over the quoted rate; a named vintage's rent over its ageing
+    ``(1 - h)^age``; a ``tenor``-year rent over the closed form's level rent of that tenor at
+    that date relative to its spot, ``L(t, m) (1 + premium)^m / F(t)``."""
+    first_year = _col(p, "first_year")
+    years = np.array(curve.years, dtype=np.float64)[None, :]
+    tau = years - first_year  # (S, K)
+    gpus = _col(p, "gpus_per_gw")
+    values = np.array(curve.busd_per_gw_year(1.0), dtype=np.float64)[None, :]
+    if curve.unit != "busd_per_gw_year":  # per GPU-hour: x GPUs per GW x 8,760 h / 1e9
+        per_gpu = np.array([v for _, v in curve.points], dtype=np.float64)[None, :]
+        count = gpus if curve.gpus_per_gw is None else np.float64(curve.gpus_per_gw)
+        values = per_gpu * count * HOURS_PER_YEAR / USD_PER_BUSD
+    log_v = np.log(values) - np.log(np.maximum(uc.rate, MIN_RATE_REF))
+    log_v = log_v + uc.delta_hw * curve.basis_age_years  # a vintage of that age -> frontier
+    if curve.tenor_years > 0.0:  # a contract's level rent -> the spot rent at its date
+        term = np.full_like(tau, curve.tenor_years)
+        f_at = mk.frontier(tau)
+        level = _level_rent(mk, uc, tau, term, f_at) * np.exp(term * uc.log_term_premium)
+        log_v = log_v + np.log(f_at) - np.log(level)
+    log_v = _clamp(log_v, -LOG_CLIP, LOG_CLIP)
+    # (years apart are whole numbers >= 1; one knot: a slope of 0)
+    slope = np.diff(log_v, axis=1) / np.diff(years, axis=1) if len(curve.points) > 1 else None
+    t0, t1 = tau[:, :1], tau[:, -1:]
+    cv = _Curve(
+        tau=tau,
+        years=years[0],
+        y0=first_year,
+        log_v=log_v,
+        slope=slope if slope is not None else np.zeros_like(log_v[:, :1]),
+        shift_lo=log_v[:, :1] - mk.log_x(t0),
+        shift_hi=log_v[:, -1:] - mk.log_x(t1),
+    )
+    return dataclasses.replace(mk, curve=cv)
 
 
 def _level_rent(
@@ -1964,6 +2090,9 @@ def _cash_flows(
     mk = _market(p, uc)
     if p["lease_rate_tenor_years"].any():  # a quote of a contract's rent: today's spot from it
         mk = _market(p, uc, _quoted_spot(p, uc, mk))
+    curve = _CURVE.get()
+    if curve is not None:  # a dated curve (section 4.8)
+        mk = _with_curve(p, uc, mk, curve)
     hosted = bool((p["hosting_share"] > 0.0).any())
     vt = _vintages(p, tl, uc, mk, hosted)
     rev = _revenue(p, tl, cap, uc, mk, vt, hosted)
@@ -1990,7 +2119,9 @@ def _cash_flows(
         discount=disc,
         residual=res.inputs,
         tax_base_shift=tx.base_shift,
-        rate_bounds=RateBounds(
+        rate_bounds=None  # a dated curve: the breakeven checks every row (section 4.8)
+        if curve is not None
+        else RateBounds(
             rate=uc.rate,
             floor_idx=uc.floor_idx,
             user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),

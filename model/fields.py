@@ -1034,6 +1034,20 @@ _SPECS: tuple[FieldSpec, ...] = (
         "each contract, -ln(1 - u) / rate, and the contract's value above market is lost "
         "from then on.",
     ),
+    # The calendar (methodology section 1); last, as above
+    FieldSpec(
+        "first_year",
+        "First year",
+        "calendar year",
+        2000,
+        2100,
+        1,
+        BUILD,
+        "Calendar year of the model's year 0 (the first construction year): tables, charts and "
+        "exports show first_year + t, and dated price curves are read against it. No cash flow "
+        "moves with it (older links and files load with 2026).",
+        integer=True,
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}

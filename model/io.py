@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from model.curves import CurveError, LeaseCurve, curves_from_document, to_toml_lines
 from model.data import DEFAULT_PRESET, presets
 from model.fields import CHOICE_FIELDS, FIELD_NAMES, FIELD_SPECS
 from model.scenario import (
@@ -47,10 +48,12 @@ FORMAT_ID = "ai-dc-returns/scenario"
 #: version 3 adds ``it_book_life_years`` (older files load it as their ``it_life_years``) and
 #: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0); version 4 adds
 #: ``scarcity_multiple_max`` (older files load 1: no rent above today's rate or the user cost)
-#: and ``entry_fade_years`` (older files load 1, the fade's earlier length).
-FORMAT_VERSION = 4
+#: and ``entry_fade_years`` (older files load 1, the fade's earlier length); version 5 adds
+#: ``first_year`` (older files load 2026) and the optional ``[curves]`` table of dated price
+#: curves (methodology section 4.8; older files have none).
+FORMAT_VERSION = 5
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
-READ_VERSIONS = (1, 2, 3, 4)
+READ_VERSIONS = (1, 2, 3, 4, 5)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
 #: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder"), and one
@@ -66,6 +69,7 @@ LEGACY_VALUES: dict[str, int] = {
     "lease_rate_tenor_years": 0,
     "scarcity_multiple_max": 1,
     "entry_fade_years": 1,
+    "first_year": 2026,
 }
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
@@ -81,6 +85,7 @@ LEGACY_SINCE: dict[str, int] = {
     "lease_rate_tenor_years": 3,
     "scarcity_multiple_max": 4,
     "entry_fade_years": 4,
+    "first_year": 5,
 }
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
@@ -105,7 +110,7 @@ MAX_DOTS = 2_000
 MAX_TABLE_HEADERS = 100
 #: Most digits in a row (no field needs more; Python refuses to convert > 4,300-digit integers).
 MAX_DIGITS = 100
-_TOP_KEYS = frozenset({"format", "version", "preset", "name", "scenario"})
+_TOP_KEYS = frozenset({"format", "version", "preset", "name", "scenario", "curves"})
 _DIGIT_RUN = re.compile(rf"[0-9_]{{{MAX_DIGITS + 1},}}")
 _BOM = "\ufeff"
 #: A line that opens a table header (after optional spaces); counted in one regex pass.
@@ -131,6 +136,8 @@ def scenario_document(
         k: (choice_text(k, v) if k in CHOICE_FIELDS else v)
         for k, v in scenario.model_dump().items()
     }
+    if scenario.lease_curve is not None:  # a dated curve (methodology section 4.8)
+        doc["curves"] = {"lease_rate": scenario.lease_curve.document()}
     return doc
 
 
@@ -147,11 +154,11 @@ def legacy_values(
     --------
     >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
     {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
-     'entry_fade_years': 1}
+     'entry_fade_years': 1, 'first_year': 2026}
     >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years"])
-    {'lease_rate_tenor_years': 0}
+    {'lease_rate_tenor_years': 0, 'first_year': 2026}
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
-    {'scarcity_multiple_max': 1, 'entry_fade_years': 1}
+    {'scarcity_multiple_max': 1, 'entry_fade_years': 1, 'first_year': 2026}
     """
     names = set(given)
     if version is not None:
@@ -181,6 +188,8 @@ def to_toml(scenario: Scenario, preset: str = DEFAULT_PRESET, name: str = "") ->
         else:
             text = str(int(value)) if FIELD_SPECS[key].integer else repr(float(value))
         lines.append(f"{key} = {text}  # {FIELD_SPECS[key].unit}")
+    if scenario.lease_curve is not None:  # a dated curve (methodology section 4.8)
+        lines += to_toml_lines(scenario.lease_curve)
     return "\n".join(lines) + "\n"
 
 
@@ -377,7 +386,10 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     if not isinstance(doc, Mapping):
         raise ScenarioError([f"file must hold a table of fields, not {type(doc).__name__}"])
     problems: list[str] = []
-    if "scenario" in doc or any(k in doc for k in ("format", "version", "preset", "name")):
+    curve: LeaseCurve | None = None
+    if "scenario" in doc or any(
+        k in doc for k in ("format", "version", "preset", "name", "curves")
+    ):
         extra = [k for k in doc if k not in _TOP_KEYS]
         problems += [_top_key_message(str(k)) for k in extra]
         fields_obj = doc.get("scenario", {})
@@ -391,6 +403,11 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
                 f"{', '.join(map(str, READ_VERSIONS))})"
             )
         preset = doc.get("preset", DEFAULT_PRESET)
+        if "curves" in doc:  # a dated curve (methodology section 4.8): its own messages
+            try:
+                curve = curves_from_document(doc["curves"])
+            except CurveError as exc:
+                problems += exc.problems
     else:
         fields_obj, preset, version = doc, DEFAULT_PRESET, None
     if not isinstance(preset, str) or preset not in presets():
@@ -418,7 +435,7 @@ def scenario_from_document(doc: object) -> tuple[Scenario, str]:
     # unversioned reads as 1
     read_as = 1 if version is None else int(version)
     old = legacy_values(values, {**base, **values}, read_as)
-    return make_scenario({**base, **old, **values}), preset
+    return make_scenario({**base, **old, **values, "lease_curve": curve}), preset
 
 
 def _top_key_message(key: str) -> str:

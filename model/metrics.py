@@ -525,7 +525,8 @@ def is_zero_change(name: str, value: float | None, ref: float | None) -> bool:
 #: table, the CSV files' first header row and the exports show it (the second header row of a
 #: CSV keeps these code names for machines).
 LINE_LABELS: dict[str, str] = {
-    "year": "Year (from first capex)",
+    "year": "Year (calendar: first_year + t)",
+    "year_index": "Year from first capex (t; 0 = first construction year)",
     "operating": "Operating (True in the years that earn revenue)",
     # the cash-flow statement's lines, in its order (STATEMENT_LINES)
     "revenue_lease": "Revenue: lease (US$ B)",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from model import engine, finance
+from model.curves import LeaseCurve
 from model.fields import FIELD_NAMES, FIELD_SPECS, INTEGER_FIELDS
 from model.metrics import METRICS
 from model.scenario import (
@@ -119,6 +120,21 @@ class Result:
         """Market indices per year (1 = today): ``year``, ``operating`` and every index."""
         return _frame(self.market_columns)
 
+    @property
+    def calendar_years(self) -> np.ndarray:
+        """The calendar year of each row of the tables, ``first_year + t`` (methodology 1)."""
+        return calendar_years(self.scenario.first_year, self.cash_flow_columns["year"])
+
+    @property
+    def dated_cash_flows(self) -> pd.DataFrame:
+        """:attr:`cash_flows` with ``year`` as calendar years (what tables and exports show)."""
+        return dated(self.cash_flows, self.scenario.first_year)
+
+    @property
+    def dated_market(self) -> pd.DataFrame:
+        """:attr:`market` with ``year`` as calendar years (what tables and exports show)."""
+        return dated(self.market, self.scenario.first_year)
+
     def metrics(self) -> dict[str, float | None]:
         """The headline metrics as a plain dict (None where undefined)."""
         return {
@@ -185,6 +201,37 @@ class Result:
         return pd.DataFrame({"discount_rate": r, "npv_busd": values})
 
 
+def calendar_years(first_year: float, years: np.ndarray | pd.Series | list[int]) -> np.ndarray:
+    """Calendar years of year indices: ``first_year + t`` as whole numbers (methodology
+    section 1). The one place results turn the engine's year index ``t`` into the calendar
+    years every table, chart axis and export shows.
+
+    Examples
+    --------
+    >>> calendar_years(2026, [0, 1, 2]).tolist()
+    [2026, 2027, 2028]
+    """
+    return int(first_year) + np.asarray(years, dtype=np.int64)
+
+
+def dated(frame: pd.DataFrame, first_year: float) -> pd.DataFrame:
+    """A copy of a table with a ``year`` column of year indices, that column as calendar years
+    (``first_year + t``, :func:`calendar_years`) followed by ``year_index`` (``t``, the model's
+    year from the first capex); other columns as they are.
+
+    Examples
+    --------
+    >>> table = dated(pd.DataFrame({"year": [0, 1], "fcf": [-1.0, 2.0]}), 2026)
+    >>> table["year"].tolist(), table["year_index"].tolist(), list(table.columns)
+    ([2026, 2027], [0, 1], ['year', 'year_index', 'fcf'])
+    """
+    index = frame["year"].to_numpy()
+    out = frame.copy()
+    out["year"] = calendar_years(first_year, index)
+    out.insert(1, "year_index", index.astype(np.int64))
+    return out
+
+
 def scenario_params(scenarios: list[Scenario]) -> dict[str, np.ndarray]:
     """Columns of field values (float64 arrays) for a list of validated scenarios."""
     table = np.array(
@@ -205,7 +252,7 @@ def evaluate(scenario: Scenario | None = None) -> Result:
     (127.5, 0.294)
     """
     s = scenario if scenario is not None else default_scenario()
-    out = engine.run(scenario_params([s]), with_breakeven=True)
+    out = engine.run(scenario_params([s]), with_breakeven=True, curve=s.lease_curve)
     horizon = int(out.horizon_years[0])
     years = out.years[:horizon]
     op = out.operating[0, :horizon]
@@ -459,16 +506,21 @@ def evaluate_batch(
         raise ScenarioError(
             [f"table = {show_text(table)} is not a DataFrame or a mapping of field -> values"]
         )
-    params = _validate_columns(frame, base if base is not None else default_scenario())
+    base = base if base is not None else default_scenario()
+    params = _validate_columns(frame, base)
     if len(frame) == 0:
         cols = [*BATCH_METRICS] + (["breakeven_lease_rate_busd_per_gw_year"] if breakeven else [])
         return pd.DataFrame(columns=cols, index=frame.index, dtype=float)
-    return pd.DataFrame(_batch_metrics(params, breakeven), index=frame.index)
+    return pd.DataFrame(_batch_metrics(params, breakeven, base.lease_curve), index=frame.index)
 
 
-def _batch_metrics(params: dict[str, np.ndarray], breakeven: bool) -> dict[str, np.ndarray]:
-    """The engine's metrics of validated rows: BATCH_METRICS (and the breakeven lease rate)."""
-    metrics = engine.run_metrics(params, with_breakeven=breakeven)
+def _batch_metrics(
+    params: dict[str, np.ndarray], breakeven: bool, curve: LeaseCurve | None = None
+) -> dict[str, np.ndarray]:
+    """The engine's metrics of validated rows: BATCH_METRICS (and the breakeven lease rate);
+    every row follows ``curve``, the base scenario's dated curve, where there is one
+    (methodology section 4.8)."""
+    metrics = engine.run_metrics(params, with_breakeven=breakeven, curve=curve)
     keys = [*BATCH_METRICS] + (["breakeven_lease_rate_busd_per_gw_year"] if breakeven else [])
     return {k: metrics[k] for k in keys}
 
@@ -498,10 +550,11 @@ def evaluate_columns(
     arrays = {name: np.asarray(values) for name, values in columns.items()}
     if any(a.ndim != 1 for a in arrays.values()):
         raise ScenarioError(["columns must be one-dimensional arrays of values"])
-    params = _validate_columns(arrays, base if base is not None else default_scenario())
+    base = base if base is not None else default_scenario()
+    params = _validate_columns(arrays, base)
     if params["gw_built"].shape[0] == 0:
         return {k: np.empty(0) for k in BATCH_METRICS}
-    return _batch_metrics(params, False)
+    return _batch_metrics(params, False, base.lease_curve)
 
 
 def external_business(scenario: Scenario | None = None) -> Result | None:
@@ -538,6 +591,8 @@ __all__ = [
     "BATCH_METRICS",
     "METRIC_UNITS",
     "Result",
+    "calendar_years",
+    "dated",
     "evaluate",
     "evaluate_batch",
     "evaluate_columns",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from model.curves import CurveError, LeaseCurve, curve_from_document
 from model.data import DEFAULT_PRESET, assumptions, default_value, presets
 from model.fields import FIELD_NAMES, FIELD_SPECS
 
@@ -283,11 +284,32 @@ class Scenario(BaseModel):
     counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
     counterparty_recovery_share: float = _f("counterparty_recovery_share")
     counterparty_default_quantile: float = _f("counterparty_default_quantile")
+    # The calendar year of year 0 (methodology section 1)
+    first_year: int = _f("first_year")
+    #: A dated curve of the lease rate (methodology section 4.8): not a field of the input
+    #: table (no column in batches, not in ``model_dump``); files, links and the dashboard's
+    #: table carry it; None follows the closed form in every year.
+    lease_curve: LeaseCurve | None = Field(default=None, exclude=True)
 
-    @field_validator("*", mode="before")
+    @field_validator(*FIELD_NAMES, mode="before")
     @classmethod
     def _checked(cls, value: object, info: Any) -> float | int:
         return check_value(str(info.field_name), value)
+
+    @field_validator("lease_curve", mode="before")
+    @classmethod
+    def _curve(cls, value: object) -> LeaseCurve | None:
+        if value is None or isinstance(value, LeaseCurve):
+            return value
+        if isinstance(value, Mapping):
+            try:
+                return curve_from_document(value)
+            except CurveError as exc:
+                raise ValueError(str(exc)) from None
+        raise ValueError(
+            f"lease_curve = {_show(value)} is not a dated curve (allowed: a LeaseCurve or a "
+            "table of unit, tenor_years, basis and points)"
+        )
 
     @model_validator(mode="after")
     def _shares_fit(self) -> Scenario:
@@ -298,7 +320,7 @@ class Scenario(BaseModel):
     # ---- convenience -------------------------------------------------------------------------
     def replace(self, **changes: object) -> Scenario:
         """A validated copy with some fields changed (raises ScenarioError on bad input)."""
-        return make_scenario({**self.model_dump(), **changes})
+        return make_scenario({**self.model_dump(), "lease_curve": self.lease_curve, **changes})
 
     @property
     def entrant_profile_name(self) -> str:
@@ -309,6 +331,24 @@ class Scenario(BaseModel):
         """Fields whose values differ: ``{name: (self_value, other_value)}``."""
         a, b = self.model_dump(), other.model_dump()
         return {k: (a[k], b[k]) for k in FIELD_NAMES if a[k] != b[k]}
+
+
+def scenario_values(scenario: Scenario) -> dict[str, Any]:
+    """Every input of a scenario as plain values, its dated curve (methodology 4.8) included
+    as its file table where it has one: what :func:`make_scenario` reads back to the same
+    scenario (``model_dump`` leaves the curve out, as it is not a field of the input table).
+
+    Examples
+    --------
+    >>> from model.curves import make_curve
+    >>> s = Scenario().replace(lease_curve=make_curve({2027: 14.0}))
+    >>> make_scenario(scenario_values(s)) == s, "lease_curve" in scenario_values(Scenario())
+    (True, False)
+    """
+    values: dict[str, Any] = scenario.model_dump()
+    if scenario.lease_curve is not None:
+        values["lease_curve"] = scenario.lease_curve.document()
+    return values
 
 
 def share_sum_message(lease_share: float, hosting_share: float) -> str:
@@ -417,6 +457,7 @@ __all__ = [
     "make_scenario",
     "number_from_text",
     "preset_ids",
+    "scenario_values",
     "share_sum_message",
     "show_text",
     "unknown_field_message",

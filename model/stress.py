@@ -18,7 +18,7 @@ import pandas as pd
 from model.data import DATA_DIR
 from model.fields import FIELD_SPECS
 from model.results import BATCH_METRICS, METRIC_UNITS, evaluate_batch
-from model.scenario import Scenario, make_scenario
+from model.scenario import Scenario, make_scenario, scenario_values
 from model.sensitivity import check_field, check_finite, check_scenario, clip_to_domain
 
 STRESS_FILE = DATA_DIR / "stress_tests.toml"
@@ -120,7 +120,7 @@ def shocks() -> tuple[Shock, ...]:
 def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> tuple[Scenario, list[str]]:
     """The scenario with ``changes`` applied in order, clipped to the domain; notes on clipping."""
     check_scenario(scenario)
-    values = scenario.model_dump()
+    values = scenario_values(scenario)  # (its dated curve kept, methodology 4.8)
     notes: list[str] = []
     for c in changes:
         current = make_scenario(values)

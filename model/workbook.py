@@ -227,6 +227,12 @@ def _cash_rows() -> tuple[list[Row], list[Row], list[Row]]:
     timeline = [
         Row("year", "year index (0 = first construction year)", "", "0"),
         Row(
+            "calendar_year",
+            "calendar year (first_year + year index; section 1)",
+            "first_year+{year}",
+            "0",
+        ),
+        Row(
             "operating",
             "1 in operating years",
             "IF(AND({year}>=build_years,{year}<horizon_years),1,0)",
@@ -1173,7 +1179,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     chart = LineChart()
     chart.title = "Annual cash flows (US$ B)"
     chart.y_axis.title = "US$ B"
-    chart.x_axis.title = "year"
+    chart.x_axis.title = "calendar year"
     chart.height, chart.width = 9, 18
     chart.x_axis.tickLblPos = "low"  # year labels below the plot, not on the zero line
     chart.x_axis.delete = False  # (openpyxl 3.1 leaves this unset: Excel then hides the axes)
@@ -1186,7 +1192,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
         series = Series(data, title=name)
         series.smooth = False  # straight segments between year ends, as the flows are annual
         chart.series.append(series)
-    yr = cf.row_of["year"]
+    yr = cf.row_of["calendar_year"]  # the x axis in calendar years (methodology section 1)
     chart.set_categories(
         Reference(ws_cf, min_col=FIRST_YEAR_COL, max_col=FIRST_YEAR_COL + n_years - 1, min_row=yr)
     )
@@ -1198,7 +1204,7 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     # ---- Conditions and About ---------------------------------------------------------------
     ws_cd = wb.create_sheet(CONDITIONS)
     _conditions_sheet(ws_cd, result)
-    _about_sheet(about, label)
+    _about_sheet(about, label, has_curve=scenario.lease_curve is not None)
     for ws in (about, ws_in, ws_mk, ws_dv, ws_cf, ws_rt, ws_ck, ws_tt, ws_cd):
         ws.sheet_view.zoomScale = 100
     about["A1"].alignment = Alignment(wrap_text=False)
@@ -1436,7 +1442,22 @@ def _conditions_sheet(ws: Any, result: Result) -> None:
     _widths(ws, {"A": 28, "B": 10, "C": 110})
 
 
-def _about_sheet(ws: Any, label: str) -> None:
+#: What the workbook says of dated price curves (methodology sections 4.8 and 13).
+CURVE_NOTE = (
+    "Dated price curves (methodology 4.8) are exported as static values, not formulas: the "
+    "live sheets follow the closed form of the market and do not read a curve. A scenario "
+    "with a dated lease-rate curve has the model's rents in the curve's years (and every line "
+    "that follows them) only in the value sheets (market_values, cash_flows, metrics) and "
+    "'Check'; its live sheets then differ from the model by the curve's effect."
+)
+#: The first line of the about sheet for a scenario that carries a curve.
+CURVE_WARNING = (
+    "This scenario carries a dated lease-rate curve: the live formulas do not follow it "
+    "(see the note on dated curves below); read its numbers from the value sheets."
+)
+
+
+def _about_sheet(ws: Any, label: str, *, has_curve: bool = False) -> None:
     from openpyxl.styles import Alignment, Font
 
     live = ", ".join(LIVE_INPUTS)
@@ -1485,7 +1506,15 @@ def _about_sheet(ws: Any, label: str) -> None:
             "row is the label with its unit, the second the code name.",
             False,
         ),
+        (
+            "Calendar years: column j is the calendar year first_year + j (the row "
+            "'calendar_year' on 'Cash flows' and the chart's axis; methodology section 1).",
+            False,
+        ),
+        (CURVE_NOTE, False),
     ]
+    if has_curve:
+        text.append((CURVE_WARNING, True))
     for i, (t, bold) in enumerate(text, start=1):
         cell = ws.cell(i, 1, t)
         cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -110,6 +110,10 @@ FILE_EXPECTATIONS: dict[str, str] = {
     "deep-arrays.toml": "nested too deeply",
     "shares-above-one.json": "exceeds 1",
     "unknown-table-headers.toml": "1,999 table headers",
+    # dated curves (methodology 4.8): the year, the value and the allowed range named
+    "curve-bad-points.toml": "curve value for 2026 = 'twelve' is not a number",
+    "curve-too-many-points.json": "curve has 101 points (allowed: 1 to 100)",
+    "curve-not-a-table.json": "curves.lease_rate must be a table",
 }
 
 

@@ -646,7 +646,10 @@ def test_cash_flow_table_shows_every_line_and_year_as_the_model_computes_them() 
         assert by_line[line] == [format_number(v, 1) for v in cf[column]], line
     assert "Line (US$ B per year)" in table  # the unit, said once in the corner
     heads = re.findall(r'<th scope="col">(.*?)</th>', table)
-    assert heads[1] == "Y0 build" and len(heads) == len(cf) + 1
+    assert heads[1] == "2026 build" and heads[-1] == str(
+        2026 + len(cf) - 1
+    )  # calendar years (methodology 1)
+    assert len(heads) == len(cf) + 1
     assert 'class="strong"><th scope="row">EBITDA</th>' in table
 
 
@@ -738,7 +741,8 @@ def test_every_kpi_label_names_its_unit_or_the_value_carries_it() -> None:
     # the sidebar is drawn after the main content, and still holds every input
     # (yes/no inputs as toggles, a choice as a select: the preset picker is the other select)
     controls = len(at.sidebar.number_input) + len(at.sidebar.toggle) + len(at.sidebar.selectbox)
-    assert controls == len(FIELD_SPECS) + 1
+    # every field, the preset, and the dated curve's unit, GPU count and tenor (methodology 4.8)
+    assert controls == len(FIELD_SPECS) + 1 + 3
 
 
 def test_assumption_notes_with_commas_are_read_in_full() -> None:

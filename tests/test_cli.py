@@ -85,11 +85,14 @@ def test_json_output_with_preset_and_set(runs: dict[str, subprocess.CompletedPro
     assert doc["metrics"]["npv_busd"] == pytest.approx(r.npv_busd, rel=1e-12)
     assert doc["metrics"]["irr"] == pytest.approx(r.irr, rel=1e-12)
     assert len(doc["cash_flows"]) == len(r.cash_flows)
-    assert list(doc["cash_flows"][0]) == list(r.cash_flows.columns)
+    # calendar years beside the year index (methodology section 1)
+    assert list(doc["cash_flows"][0]) == list(r.dated_cash_flows.columns)
+    assert [row["year"] for row in doc["cash_flows"]] == r.calendar_years.tolist()
+    assert doc["cash_flows"][0]["year"] == s.first_year and doc["cash_flows"][0]["year_index"] == 0
     assert [row["fcf"] for row in doc["cash_flows"]] == pytest.approx(
         r.cash_flows["fcf"].tolist(), rel=1e-12
     )
-    assert list(doc["market"][0]) == list(r.market.columns)
+    assert list(doc["market"][0]) == list(r.dated_market.columns)
 
 
 def test_json_has_null_for_undefined_metrics(capsys: pytest.CaptureFixture[str]) -> None:

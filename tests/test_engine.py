@@ -622,6 +622,8 @@ def random_scenarios(n: int, seed: int, still: bool) -> list[Scenario]:
     for _ in range(n):
         values: dict[str, object] = {}
         for name, spec in FIELD_SPECS.items():
+            if name == "first_year":  # a label (methodology 1): the other draws stay as they were
+                continue
             v = float(rng.uniform(spec.low, spec.high))
             values[name] = round(v) if spec.integer else v
         values["hosting_share"] = float(values["hosting_share"]) * (  # type: ignore[arg-type]

@@ -193,16 +193,20 @@ def test_csv_round_trips(ctx) -> None:
     text = export.cash_flows_csv(ctx.result)
     # first header row: labels with units for people; the second: code names for machines
     labels = pd.read_csv(io.StringIO(text), nrows=0).columns
-    assert list(labels)[:3] == [
-        "Year (from first capex)",
+    # calendar years first, then the model's year index (methodology section 1)
+    assert list(labels)[:4] == [
+        "Year (calendar: first_year + t)",
+        "Year from first capex (t; 0 = first construction year)",
         "Operating (True in the years that earn revenue)",
         "Revenue: lease (US$ B)",
     ]
     assert all("(" in label for label in labels)  # every header names its unit
     cf = pd.read_csv(io.StringIO(text), header=1)
-    assert list(cf.columns) == list(ctx.result.cash_flows.columns)
+    assert list(cf.columns) == list(ctx.result.dated_cash_flows.columns)
+    assert cf["year"].iloc[0] == ctx.result.scenario.first_year == 2026
+    assert (cf["year"] - cf["year_index"] == ctx.result.scenario.first_year).all()
     pd.testing.assert_frame_equal(
-        cf, ctx.result.cash_flows.reset_index(drop=True), check_dtype=False, rtol=1e-12
+        cf, ctx.result.dated_cash_flows.reset_index(drop=True), check_dtype=False, rtol=1e-12
     )
     metrics = pd.read_csv(io.StringIO(export.metrics_csv(ctx.result)), header=1)
     values = {**ctx.result.metrics(), **ctx.result.surplus_metrics()}  # exports add 11.11

@@ -32,7 +32,7 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 4
+    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 5
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
@@ -78,7 +78,7 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     assert spv.lease_rate_tenor_years == 3.0
     v2 = "\n".join(
         line
-        for line in to_toml(spv, "coreweave-spv").replace("version = 4", "version = 2").splitlines()
+        for line in to_toml(spv, "coreweave-spv").replace("version = 5", "version = 2").splitlines()
         if not line.startswith("lease_rate_tenor_years")
     )
     assert parse_scenario_text(v2, "toml")[0] == spv.replace(lease_rate_tenor_years=0.0)

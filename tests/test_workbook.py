@@ -25,12 +25,15 @@ from openpyxl import load_workbook
 
 from model import Scenario, ScenarioError, evaluate, load_preset, preset_ids
 from model.conditions import conditions_of
+from model.curves import make_curve
 from model.engine import INDEX_NAMES, LINE_NAMES
 from model.fields import FIELD_SPECS
 from model.workbook import (
     CASH,
     CHECK,
     CONDITIONS,
+    CURVE_NOTE,
+    CURVE_WARNING,
     FIRST_YEAR_COL,
     INPUTS,
     LIVE_INPUTS,
@@ -58,14 +61,19 @@ def _in_ci() -> bool:
 def _random_scenarios(n: int, seed: int) -> list[Scenario]:
     """Uniform draws over every field's bounds (lease + hosting share <= 1)."""
     rng = np.random.default_rng(seed)
+    # first_year (a label, methodology 1) from its own stream: the other fields' draws stay the
+    # scenarios they were before it existed
+    years = np.random.default_rng(seed + 1).integers(2000, 2101, n)
     out = []
-    for _ in range(n):
+    for i in range(n):
         v = {
             k: (round(x) if s.integer else float(x))
             for k, s in FIELD_SPECS.items()
+            if k != "first_year"
             for x in [rng.uniform(s.low, s.high)]
         }
         v["hosting_share"] *= 1.0 - v["lease_share"]
+        v["first_year"] = int(years[i])
         out.append(Scenario(**v))
     return out
 
@@ -125,7 +133,14 @@ def _cases() -> list[Case]:
         # an input that sets the columns: the workbook says it needs the model
         years = base.operating_years + 1
         cases.append(Case(f"stale-{p}", base, base, {"operating_years": float(years)}))
+    # a dated curve (section 4.8): exported as static values, the live formulas without it
+    market = load_preset("market-base")
+    cases.append(Case("curve-market-base", market.replace(lease_curve=CURVE), market, {}))
     return cases
+
+
+#: A dated lease-rate curve the workbook does not express as formulas (methodology 4.8, 13).
+CURVE = make_curve({2027: 14.0, 2029: 17.0, 2031: 12.0})
 
 
 @dataclass
@@ -227,6 +242,11 @@ def _mismatches(book: Any, scenario: Scenario) -> list[str]:
             got = ws.cell(rows[name], FIRST_YEAR_COL + j).value
             if not _close(got, float(want[j]), scale):
                 bad.append(f"{name}[{j}]: workbook {got}, model {want[j]}")
+    # the calendar row: first_year + t (methodology section 1)
+    for j, year in enumerate(result.calendar_years):
+        got = ws.cell(rows["calendar_year"], FIRST_YEAR_COL + j).value
+        if got != year:
+            bad.append(f"calendar_year[{j}]: workbook {got}, model {year}")
     metrics = model_metrics(result)
     # MIRR needs both a positive and a negative present value; where one of them is float noise
     # (flows of 1e-15 where revenue exactly meets the costs), the model's MIRR is that noise's
@@ -442,3 +462,24 @@ def test_check_sheet_shows_no_difference_after_recalculation(recalculated) -> No
                 assert total <= REL * scale + ABS * len(LINE_NAMES), (key, name, total)
                 seen += 1
         assert seen == len(RETURN_METRICS) + len(LINE_NAMES), key
+
+
+def test_a_dated_curve_is_exported_as_static_values_and_the_workbook_says_so(
+    recalculated,
+) -> None:
+    """Section 13 (and 4.8): the workbook does not express a dated curve as formulas. It says
+    so on 'About' (first lines for a scenario with a curve), and its live sheets recalculate to
+    the closed form without the curve, which the model with the curve does not equal."""
+    b = recalculated["curve-market-base"]
+    about = " ".join(
+        str(c.value) for row in b.book["About"].iter_rows() for c in row if c.value is not None
+    )
+    assert CURVE_NOTE in about and CURVE_WARNING in about
+    assert CURVE_WARNING not in " ".join(
+        str(c.value)
+        for row in recalculated["preset-market-base"].book["About"].iter_rows()
+        for c in row
+        if c.value is not None
+    )
+    assert _mismatches(b.book, b.case.expected) == []  # the closed form, as stated
+    assert _mismatches(b.book, b.case.built_from)  # not the curve's numbers

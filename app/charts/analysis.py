@@ -566,7 +566,7 @@ def compare_cumulative_chart(
         c,
         "Cumulative free cash flow of the compared scenarios",
         esc(title_label),
-        "Year from first capex (years)",
+        "Year (calendar: each scenario's first_year + t)",
         "Cumulative free cash flow (US$ B, nominal)",
     )
 

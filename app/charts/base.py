@@ -22,6 +22,7 @@ from model.derived import ILLUSTRATIVE_PROCURED_GW as ILLUSTRATIVE_PROCURED_GW
 from model.derived import INDEX_GRID as INDEX_GRID
 from model.derived import MULTIPLIER_GRID as MULTIPLIER_GRID
 from model.metrics import metric_spec
+from model.results import calendar_years
 
 # ---- the one look ------------------------------------------------------------------------------
 FONT = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
@@ -433,7 +434,8 @@ class Chart:
 
     # ---- axes ------------------------------------------------------------------------------
     def year_axis(self) -> None:
-        """Years on x: one tick a year, no zero line (year 0 is the first capex year)."""
+        """Calendar years on x: one tick a year, no zero line (``first_year`` is the first
+        capex year)."""
         self.xaxis.update(dtick=1, zeroline=False)
 
     def percent_axis(self, axis: str = "x") -> None:
@@ -561,11 +563,20 @@ def style(
     return chart.figure()
 
 
+def year_labels(s: Scenario, years: object) -> list[int]:
+    """A chart's x values: the calendar years of year indices, ``first_year + t``
+    (:func:`model.results.calendar_years`, methodology section 1)."""
+    return [int(y) for y in calendar_years(s.first_year, np.asarray(years))]
+
+
+def _span_text(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def _year_axis_title(s: Scenario) -> str:
-    return (
-        f"Year from first capex (years 0-{s.build_years - 1} build, "
-        f"{s.build_years}-{s.build_years + s.operating_years - 1} operate)"
-    )
+    """``Year (2026-2027 build, 2028-2043 operate)``: calendar years (methodology section 1)."""
+    y0, b, h = s.first_year, s.build_years, s.build_years + s.operating_years
+    return f"Year ({_span_text(y0, y0 + b - 1)} build, {_span_text(y0 + b, y0 + h - 1)} operate)"
 
 
 def same_series(a: object, b: object) -> bool:

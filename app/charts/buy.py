@@ -16,6 +16,7 @@ from app.charts.base import (
     _year_axis_title,
     busd_hover,
     style,
+    year_labels,
 )
 from app.context import ViewContext
 from model import evaluate
@@ -32,7 +33,7 @@ def build_vs_buy_chart(ctx: ViewContext) -> go.Figure:
     s, illustrative = procured_scenario(ctx.scenario)
     r = ctx.result if not illustrative else evaluate(s)
     cf = r.cash_flows
-    years = [int(y) for y in cf["year"]]
+    years = year_labels(s, cf["year"])
     spread = cf["revenue_resale"] - cf["procurement_cost"]
     c = Chart()
     c.bar(

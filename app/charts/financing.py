@@ -18,18 +18,19 @@ from app.charts.base import (
     MUTED,
     Chart,
     _list,
+    _year_axis_title,
     busd_hover,
     on_view,
     style,
     with_label,
+    year_labels,
 )
 from model import Result, Scenario, evaluate
 from model.metrics import format_metric
 
 
 def _year_axis(s: Scenario) -> str:
-    build = "year 0" if s.build_years == 1 else f"years 0-{s.build_years - 1}"
-    return f"Year from first capex ({build} build)"
+    return _year_axis_title(s)
 
 
 def has_debt(result: Result) -> bool:
@@ -118,7 +119,7 @@ def sources_and_uses(result: Result) -> pd.DataFrame:
 def _annual(scenario: Scenario, result: Result | None) -> tuple[Result, pd.DataFrame, list[int]]:
     """The result (evaluated when not given), its cash-flow table and its years as ints."""
     r = result if result is not None else evaluate(scenario)
-    return r, r.cash_flows, [int(y) for y in r.cash_flows["year"]]
+    return r, r.cash_flows, year_labels(r.scenario, r.cash_flows["year"])
 
 
 def debt_balance_chart(

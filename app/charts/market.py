@@ -17,11 +17,13 @@ from app.charts.base import (
     NEGATIVE,
     POSITIVE,
     Chart,
+    _year_axis_title,
     busd_hover,
     finite_or_none,
     on_view,
     style,
     with_label,
+    year_labels,
 )
 from model import Result, Scenario, evaluate
 from model.derived import lease_rate_paths, pricing_pressure_map
@@ -109,7 +111,7 @@ def lease_rate_paths_chart(
     """Lease rates over the horizon (US$ B per GW-year): frontier, vintages, contract, bounds."""
     r = result if result is not None else evaluate(scenario)
     paths = lease_rate_paths(r)
-    years = [int(v) for v in paths["year"]]
+    years = year_labels(scenario, paths["year"])
     c = Chart()
     vintage_cols = [col for col in paths.columns if col.startswith("vintage_")]
     rate = scenario.lease_rate_busd_per_gw_year
@@ -161,7 +163,7 @@ def lease_rate_paths_chart(
             f"{s.entry_lag_years:g} years",
             label,
         ),
-        f"Year from first capex (years 0-{s.build_years - 1} build)",
+        _year_axis_title(s),
         "Lease rate, US$ B per GW-year of facility power",
         height=500,
     )

@@ -67,7 +67,7 @@ def pricing_indices_chart(ctx: ViewContext) -> go.Figure:
     c.multiplier_axis(s)
     return _multiplier_style(
         c,
-        f"Pricing pressure: market indices in year {year} (first operating year)",
+        f"Pricing pressure: market indices in {s.first_year + year} (first operating year)",
         f"diffusion {s.efficiency_diffusion:.0%}, pass-through {s.price_pass_through:.0%}, "
         f"elasticity {s.demand_elasticity:g}",
         ctx.label,

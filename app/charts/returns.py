@@ -18,6 +18,7 @@ from app.charts.base import (
     busd_hover,
     style,
     with_label,
+    year_labels,
 )
 from app.context import ViewContext
 from model.bridge import npv_bridge
@@ -32,7 +33,7 @@ from model.derived import (
 def cash_flow_chart(ctx: ViewContext) -> go.Figure:
     """Annual cash flows: revenue by route against opex, tax and capex (refreshes shown apart)."""
     cf = ctx.result.cash_flows
-    years = [int(y) for y in cf["year"]]
+    years = year_labels(ctx.scenario, cf["year"])
     capex_build = cf["capex"] - cf["capex_refresh"]
     positive = [
         ("revenue_lease", "Revenue: compute leased", cf["revenue_lease"]),
@@ -85,15 +86,17 @@ def payback_note(years: np.ndarray, cumulative: np.ndarray, payback: float | Non
         return ""
     when = f"payback {payback:.1f} years" if payback is not None else "no payback"
     return (
-        f"cumulative cash is positive in year {first}, then capex (an IT refresh) pushes it "
-        f"below zero in year {int(back[0])}; {when} counts from when it stays positive"
+        f"cumulative cash is positive in year {first} from the first capex, then capex (an IT "
+        f"refresh) pushes it below zero in year {int(back[0])}; {when} counts from when it "
+        "stays positive"
     )
 
 
 def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     """Cumulative free cash flow (nominal and discounted at the WACC) with the payback points."""
     cf = ctx.result.cash_flows
-    years = [int(y) for y in cf["year"]]
+    years = year_labels(ctx.scenario, cf["year"])
+    y0 = ctx.scenario.first_year
     r = ctx.result
     c = Chart()
     c.year_line(years, cf["cumulative_fcf"], "Cumulative FCF (nominal)", COLORS["fcf"])
@@ -113,11 +116,11 @@ def cumulative_fcf_chart(ctx: ViewContext) -> go.Figure:
     ):
         if value is not None:
             c.point(
-                value,
+                y0 + value,  # on the calendar axis: the payback point in years from year 0
                 0.0,
                 f"{label}: {value:.1f} years",
                 color,
-                hover=f"{label}: %{{x:.1f}} years",
+                hover=f"{label}: {value:.1f} years",
                 size=13,
                 symbol="diamond",
                 line={"color": "white"},
@@ -251,7 +254,7 @@ def depreciation_life_income_chart(ctx: ViewContext) -> go.Figure:
     paths = depreciation_life_paths(s)
     c = Chart()
     first = paths[paths["book_life_years"] == BOOK_LIFE_GRID[0]]
-    years = [int(y) for y in first["year"]]
+    years = year_labels(s, first["year"])
     c.bar(years, _list(first["pretax_cash_busd"]), "Pre-tax cash (every book life)", CASH_BAR)
     for life, color in zip(BOOK_LIFE_GRID, BOOK_LIFE_COLORS, strict=True):
         rows = paths[paths["book_life_years"] == life]
@@ -283,7 +286,7 @@ def depreciation_life_eps_chart(ctx: ViewContext) -> go.Figure:
     paths = depreciation_life_paths(s)
     c = Chart()
     first = paths[paths["book_life_years"] == BOOK_LIFE_GRID[0]]
-    years = [int(y) for y in first["year"]]
+    years = year_labels(s, first["year"])
     c.bar(
         years,
         _list(first["cash_per_share_usd"]),

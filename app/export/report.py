@@ -284,12 +284,13 @@ def report_html(
     inputs_html = _table_html(inputs_view, {"value": lambda v: f"{v:,.10g}"})
 
     cf = cash_flows_frame(ctx.result)
-    cf_t = cf.drop(columns=["operating"]).set_index("year").T
-    cf_t.columns = [f"Y{int(c)}" for c in cf_t.columns]
+    cf_t = cf.drop(columns=["operating", "year_index"]).set_index("year").T
+    cf_t.columns = [str(int(c)) for c in cf_t.columns]  # calendar years (methodology 1)
+    years = list(cf_t.columns)
     cf_t.insert(0, "line (US$ B)", cf_t.index)
     cf_html = _table_html(
         cf_t.reset_index(drop=True),
-        {c: (lambda v: f"{v:,.1f}") for c in cf_t.columns if c.startswith("Y")},
+        {c: (lambda v: f"{v:,.1f}") for c in years},
     )
 
     summary_html = ""

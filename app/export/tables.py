@@ -15,7 +15,8 @@ from model.data import assumptions, presets
 from model.metrics import LINE_LABELS, format_metric, metric_label, metric_spec
 
 CASH_FLOW_NOTE = (
-    "Cash-flow lines are US$ B per year (nominal); year 0 is the first construction year; "
+    "Cash-flow lines are US$ B per year (nominal); 'year' is the calendar year (first_year + "
+    "t) and 'year_index' t, 0 in the first construction year; "
     "'operating' is True in the years the capacity earns revenue. Market indices are "
     "dimensionless (1 = today)."
 )
@@ -43,12 +44,14 @@ def metrics_frame(result: Result) -> pd.DataFrame:
 
 
 def cash_flows_frame(result: Result) -> pd.DataFrame:
-    """The annual cash-flow table (US$ B per year), as the model returns it."""
-    return result.cash_flows.copy()
+    """The annual cash-flow table (US$ B per year), as the model returns it, the years as
+    calendar years (``year``) beside the model's year index (``year_index``; methodology 1)."""
+    return result.dated_cash_flows
 
 
 def market_frame(result: Result) -> pd.DataFrame:
-    return result.market.copy()
+    """The market indices per year, dated as :func:`cash_flows_frame`."""
+    return result.dated_market
 
 
 def inputs_frame(ctx: ViewContext) -> pd.DataFrame:
@@ -194,7 +197,11 @@ def _market_labels() -> dict[str, str]:
     from model.workbook_market import index_rows
 
     unit = {"index": "index, 1 = today", "share": "fraction"}
-    out = {"year": LINE_LABELS["year"], "operating": LINE_LABELS["operating"]}
+    out = {
+        "year": LINE_LABELS["year"],
+        "year_index": LINE_LABELS["year_index"],
+        "operating": LINE_LABELS["operating"],
+    }
     for r in index_rows():
         out[r.name] = f"{r.label[0].upper()}{r.label[1:]} ({unit.get(r.kind, r.kind)})"
     out.setdefault("hosting_capacity_used_share", "Share of the hosting capacity in use (fraction)")

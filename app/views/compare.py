@@ -44,7 +44,7 @@ KPIS: tuple[str, ...] = (
 @st.cache_data(max_entries=64, show_spinner=False)
 def _evaluate(values: dict[str, Any]) -> tuple[dict[str, float | None], pd.DataFrame]:
     r = evaluate(make_scenario(values))
-    return r.metrics(), r.cash_flows[["year", "cumulative_fcf"]]
+    return r.metrics(), r.dated_cash_flows[["year", "cumulative_fcf"]]
 
 
 def clean_name(raw: str) -> tuple[str | None, str | None]:

@@ -43,13 +43,13 @@ def line_label(header: str) -> str:
 def cash_flow_statement(ctx: ViewContext) -> pd.DataFrame:
     """The cash flows as an analyst reads them: one row per line, one column per year.
 
-    Every year of the horizon is a column (``Y0 build`` ... ``Y15``); every line keeps its full
+    Every year of the horizon is a column, by calendar year (``2026 build`` ... ``2041``); every line keeps its full
     name as the row label, so nothing is cut.
     """
     cf = ctx.result.cash_flows
     years = [
-        f"Y{int(y)}" + (" build" if not op else "")
-        for y, op in zip(cf["year"], cf["operating"], strict=True)
+        f"{int(y)}" + (" build" if not op else "")
+        for y, op in zip(ctx.result.calendar_years, cf["operating"], strict=True)
     ]
     # the unit is said once, in the corner ("Line (US$ B per year)"), so a label fits a phone
     data = {line_label(header): cf[col].astype(float).to_numpy() for col, header in TABLE_COLUMNS}
@@ -105,7 +105,7 @@ def render(ctx: ViewContext) -> None:
     st.caption(
         md(
             f"Unlevered, after-tax free cash flows in nominal US$ B, discounted at the WACC of "
-            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year). Initial capex "
+            f"{s.wacc:.1%} (end-of-year convention, year 0 = first capex year, {s.first_year}). Initial capex "
             f"{format_busd(r.capex_initial_busd)}, lifetime capex incl. refreshes "
             f"{format_busd(r.capex_lifetime_busd)}, EBITDA margin {format_percent(r.ebitda_margin)}, "
             f"MIRR {format_percent(r.mirr)}."

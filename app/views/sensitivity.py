@@ -17,6 +17,7 @@ from app.context import ViewContext, display_scale, field_value_text, percent_un
 from app.ui import escape_markdown, md, show_chart, text_table
 from model import BATCH_METRICS, FIELD_NAMES, FIELD_SPECS, METRIC_UNITS, make_scenario
 from model.metrics import format_metric, metric_label
+from model.scenario import scenario_values
 from model.sensitivity import Breakeven, breakeven, grid, tornado
 
 #: Metrics offered in the selectors (the count of IRR roots is a diagnostic, not a metric).
@@ -80,7 +81,7 @@ def _tornado_section(ctx: ViewContext) -> None:
         help="The metric whose swing is shown; fractions per year are shown in %.",
     )
     try:
-        table = _tornado(ctx.scenario.model_dump(), metric)
+        table = _tornado(scenario_values(ctx.scenario), metric)
     except ValueError as exc:
         st.warning(escape_markdown(str(exc)))
         return
@@ -180,7 +181,7 @@ def _heatmap_section(ctx: ViewContext) -> None:
     xs = _axis_values(x_field, x_from, x_to, points)
     ys = _axis_values(y_field, y_from, y_to, points)
     try:
-        table = _grid(ctx.scenario.model_dump(), x_field, xs, y_field, ys, metric)
+        table = _grid(scenario_values(ctx.scenario), x_field, xs, y_field, ys, metric)
     except ValueError as exc:
         st.warning(escape_markdown(str(exc)))
         return
@@ -259,7 +260,7 @@ def _breakeven_section(ctx: ViewContext) -> None:
     else:
         target = s.wacc if target_kind == "wacc" else 0.0
     try:
-        be = _breakeven(s.model_dump(), field, metric, float(target))
+        be = _breakeven(scenario_values(s), field, metric, float(target))
     except ValueError as exc:
         st.warning(escape_markdown(str(exc)))
         return

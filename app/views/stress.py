@@ -14,6 +14,7 @@ from app.text import cite
 from app.ui import escape_markdown, numbers_table_html, show_chart
 from model import make_scenario
 from model.metrics import format_metric
+from model.scenario import scenario_values
 from model.stress import AS_SET, shocks, stress_tests
 
 
@@ -47,7 +48,7 @@ def render(ctx: ViewContext) -> None:
         "the clipping is listed."
     )
     try:
-        table = _stress(ctx.scenario.model_dump())
+        table = _stress(scenario_values(ctx.scenario))
     except ValueError as exc:
         st.warning(escape_markdown(str(exc)))
         return

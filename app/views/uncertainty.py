@@ -24,6 +24,7 @@ from app.context import ViewContext, plain_names
 from app.ui import escape_markdown, grid_height, show_chart, text_table
 from model import FIELD_NAMES, FIELD_SPECS, Scenario, make_scenario
 from model.metrics import format_metric
+from model.scenario import scenario_values
 from model.uncertainty import (
     DEFAULT_DRAWS,
     DEFAULT_SEED,
@@ -431,7 +432,7 @@ def _section(ctx: ViewContext) -> None:
     try:
         n_ok = check_session_draws(int(n))
         out = _run(
-            ctx.scenario.model_dump(),
+            scenario_values(ctx.scenario),
             json.dumps(dists),  # field order kept: it sets which normal feeds which input
             json.dumps(corr_rows),
             n_ok,
