@@ -85,6 +85,12 @@ SHARES_NOTE = (
     "cap leaves unsold is leased at the market rate instead."
 )
 INIT_KEY = "_initialised"
+#: Session-state key set while a full run draws the main block (unset in a run of the block alone).
+FULL_RUN_KEY = "_full_run"
+#: Session-state key of what the sidebar showed at the last full run (:func:`sidebar_state`).
+SIDEBAR_STATE_KEY = "_sidebar_state"
+#: Session-state key of the holder of the session's latest view context (:func:`_latest_box`).
+LATEST_KEY = "_latest_context"
 #: Session-state key of the open tab (its title); set it in AppTest to draw another tab.
 TAB_KEY = "tab"
 SHARE_NOTE_KEY = "_share_note"
@@ -730,15 +736,68 @@ def main() -> None:
         with sidebar:
             sidebar_controls()
     ctx: ViewContext | None = None
+    st.session_state[FULL_RUN_KEY] = True
     try:
-        ctx = main_content()
+        ctx = main_block()
     finally:
+        st.session_state.pop(FULL_RUN_KEY, None)
         with sidebar:
             if first_run:
                 sidebar_controls()
             if ctx is not None:
                 st.divider()
-                ui.guarded("Scenario files", scenario_files.render, ctx)
+                ui.guarded("Scenario files", _scenario_files, ctx)
+        st.session_state[SIDEBAR_STATE_KEY] = sidebar_state()
+
+
+def _scenario_files(ctx: ViewContext) -> None:
+    """The sidebar's scenario files. Their downloads are written when clicked, from the
+    session's latest view context: a run of the main block alone leaves the sidebar as it was."""
+    box = _latest_box()
+    box["ctx"] = ctx
+    scenario_files.render(ctx, lambda: box["ctx"])
+
+
+def _latest_box() -> dict[str, ViewContext]:
+    """This session's holder of its latest view context (a plain dict, so a download's worker
+    thread reads it without Streamlit's session)."""
+    box: dict[str, ViewContext] = st.session_state.setdefault(LATEST_KEY, {})
+    return box
+
+
+def sidebar_state() -> tuple[object, ...]:
+    """What the sidebar shows that an input in the main block can change: the value of each
+    headline field whose input group is open, and the sidebar's notes."""
+    ss = st.session_state
+    open_headline = tuple(
+        (name, ss.get(state.widget_key(name)))
+        for name in HEADLINE_FIELDS
+        if ss.get(group_key(FIELD_SPECS[name].group))
+    )
+    return open_headline, ss.get(INPUT_NOTE_KEY), ss.get(SHARE_NOTE_KEY)
+
+
+@st.fragment
+def main_block() -> ViewContext | None:
+    """The main block (:func:`main_content`) as a fragment: a headline slider, a tab or an
+    expander in it reruns this block alone, so the browser does not rebuild the sidebar on
+    every move. A full run (:func:`main`) draws the sidebar around it. When a run of the block
+    alone changed something the sidebar shows (an open input box of a headline field, a note),
+    the whole page reruns instead, so the sidebar never shows a stale value."""
+    ss = st.session_state
+    if ss.get(FULL_RUN_KEY):
+        return main_content()
+    sync_inputs()
+    if sidebar_state() != ss.get(SIDEBAR_STATE_KEY):
+        st.rerun(scope="app")
+    try:
+        ctx = main_content()
+    except Exception as exc:  # a full run's errors are caught by run(); this is its twin
+        log.exception("dashboard failed")
+        st.error(failure_message(exc))
+        return None
+    _latest_box()["ctx"] = ctx
+    return ctx
 
 
 def main_content() -> ViewContext:
@@ -830,7 +889,12 @@ def run() -> None:
         main()
     except Exception as exc:
         log.exception("dashboard failed")
-        st.error(
-            "The dashboard hit an unexpected error and could not finish drawing "
-            f"({type(exc).__name__}). Try Reset to preset; the details are in the server log."
-        )
+        st.error(failure_message(exc))
+
+
+def failure_message(exc: Exception) -> str:
+    """What the page says when it could not finish drawing (never a traceback)."""
+    return (
+        "The dashboard hit an unexpected error and could not finish drawing "
+        f"({type(exc).__name__}). Try Reset to preset; the details are in the server log."
+    )

@@ -8,7 +8,9 @@ Prints:
   median as a multiple of the bare page's;
 * slider move: seconds from a keyboard step of the "GW built" slider to the NPV KPI, its P10-P90
   band and the first chart's title all showing the new scenario (median, min and max over
-  several moves).
+  several moves), and the CPU seconds a move costs the Streamlit server and Chromium (all its
+  processes; median, from the step until 1 s after the page showed the move). On a shared
+  machine the CPU seconds move much less with the load than the wall times.
 
 Goals (the project's, on a quiet machine): first chart on a warm server < 4 s and <= 1.15x the
 bare page's, slider move < 0.4 s median; each line says met or NOT met. Without Chromium it
@@ -56,6 +58,47 @@ UPDATED_JS = f"""([old, band, gw]) => {{
 }}"""
 
 
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: After a move is shown, its CPU is counted for this long more (the browser finishes drawing).
+SETTLE_MS = 1000
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads; 0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def _chromium_cpu_seconds() -> float:
+    """CPU seconds so far of every Chromium process below this one (the browser Playwright
+    started, its renderers, GPU and utility processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    me, total = os.getpid(), 0.0
+    for pid in parents:
+        ancestor, hops = parents.get(pid), 0
+        while ancestor not in (None, 0, 1, me) and hops < 64:
+            ancestor, hops = parents.get(ancestor), hops + 1
+        if ancestor != me:
+            continue
+        try:
+            if "chrom" in os.readlink(f"/proc/{pid}/exe"):
+                total += _cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
 def _first_chart_seconds(browser: object, url: str) -> float:
     context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
@@ -67,7 +110,10 @@ def _first_chart_seconds(browser: object, url: str) -> float:
     return elapsed
 
 
-def _slider_moves(browser: object, url: str, moves: int) -> list[float]:
+def _slider_moves(
+    browser: object, url: str, moves: int, server_pid: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Wall seconds of each move, and the CPU seconds each cost the server and Chromium."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(url)
@@ -76,22 +122,29 @@ def _slider_moves(browser: object, url: str, moves: int) -> list[float]:
     page.wait_for_timeout(1000)
     slider = page.get_by_role("slider", name=GW_SLIDER)
     times: list[float] = []
+    server_cpu: list[float] = []
+    browser_cpu: list[float] = []
     for _ in range(moves):
         old = page.locator('[data-testid="stMetricValue"]').first.text_content() or ""
         band = page.evaluate(BAND_JS)
         slider.focus()
         before = float(slider.input_value())
         new_gw = f"{before + 0.1:g}"
+        server0, browser0 = _cpu_seconds(server_pid), _chromium_cpu_seconds()
         start = time.perf_counter()
         page.keyboard.press("ArrowRight")
         page.wait_for_function(UPDATED_JS, arg=[old, band, new_gw], timeout=30_000, polling="raf")
         times.append(time.perf_counter() - start)
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(SETTLE_MS)
+        server_cpu.append(_cpu_seconds(server_pid) - server0)
+        browser_cpu.append(_chromium_cpu_seconds() - browser0)
     context.close()
-    return times
+    return times, server_cpu, browser_cpu
 
 
-def _measure(url: str, bare_url: str) -> tuple[float, list[float], float, list[float], list[float]]:
+def _measure(
+    url: str, bare_url: str, server_pid: int
+) -> tuple[float, list[float], float, list[float], tuple[list[float], list[float], list[float]]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -105,7 +158,7 @@ def _measure(url: str, bare_url: str) -> tuple[float, list[float], float, list[f
             for _ in range(COLD_CONTEXTS):
                 warm.append(_first_chart_seconds(browser, url))
                 bare.append(_first_chart_seconds(browser, bare_url))
-            moves = _slider_moves(browser, url, MOVES)
+            moves = _slider_moves(browser, url, MOVES, server_pid)
         finally:
             browser.close()
     return cold_server, warm, bare_cold, bare, moves
@@ -134,7 +187,9 @@ def main() -> int:
     try:
         wait_healthy(url, proc)
         wait_healthy(bare_url, bare_proc)
-        cold_server, warm, bare_cold, bare, moves = _measure(url, bare_url)
+        cold_server, warm, bare_cold, bare, (moves, server_cpu, browser_cpu) = _measure(
+            url, bare_url, proc.pid
+        )
     except Exception as exc:
         print(f"bench_browser: measurement failed ({type(exc).__name__}: {exc}); log: {log}")
         return 1
@@ -160,6 +215,11 @@ def main() -> int:
         f"slider move (GW built, keyboard) to KPIs, band and chart updated: median {med:.2f} s, "
         f"min {min(moves):.2f} s, max {max(moves):.2f} s over {len(moves)} moves "
         f"(goal < {MOVE_GOAL_S:g} s: {'met' if med < MOVE_GOAL_S else 'NOT met'})"
+    )
+    print(
+        f"slider move CPU (median over the same moves, until {SETTLE_MS / 1000:g} s after it "
+        f"showed): Streamlit server {statistics.median(server_cpu):.2f} s, Chromium (all "
+        f"processes) {statistics.median(browser_cpu):.2f} s"
     )
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     return 0

@@ -11,6 +11,7 @@ uploader's ``on_change`` callback (the only place Streamlit lets widget values b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePath
 
 import streamlit as st
@@ -81,7 +82,14 @@ def _preset_scenario(preset_id: str) -> Scenario:
     return load_preset(preset_id)
 
 
-def render(ctx: ViewContext) -> None:
+def render(ctx: ViewContext, latest: Callable[[], ViewContext] | None = None) -> None:
+    """The scenario file section. With ``latest`` (the view context of the session's latest
+    run), the downloads are written when clicked, from that context: the dashboard reruns its
+    main block alone on a slider move, leaving this section (in the sidebar) as it was."""
+
+    def current() -> ViewContext:
+        return ctx if latest is None else latest()
+
     st.subheader("Scenario file")
     st.caption(
         "Save the current scenario to share it, or load a saved one. The same file runs "
@@ -90,7 +98,7 @@ def render(ctx: ViewContext) -> None:
     left, right = st.columns(2)
     left.download_button(
         "TOML",
-        data=to_toml(ctx.scenario, ctx.preset_id),
+        data=lambda: to_toml(current().scenario, current().preset_id),
         file_name=f"scenario-{ctx.preset_id}.toml",
         mime="application/toml",
         key="scenario_download_toml",
@@ -101,7 +109,7 @@ def render(ctx: ViewContext) -> None:
     )
     right.download_button(
         "JSON",
-        data=to_json(ctx.scenario, ctx.preset_id),
+        data=lambda: to_json(current().scenario, current().preset_id),
         file_name=f"scenario-{ctx.preset_id}.json",
         mime="application/json",
         key="scenario_download_json",
