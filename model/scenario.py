@@ -283,6 +283,9 @@ class Scenario(BaseModel):
     counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
     counterparty_recovery_share: float = _f("counterparty_recovery_share")
     counterparty_default_quantile: float = _f("counterparty_default_quantile")
+    # Competition in hosting (methodology section 4.9)
+    hosting_entry_lag_years: float = _f("hosting_entry_lag_years")
+    efficiency_diffusion_years: float = _f("efficiency_diffusion_years")
 
     @field_validator("*", mode="before")
     @classmethod
