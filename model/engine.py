@@ -1339,32 +1339,34 @@ def _hosting_markup_log(
     rate: FloatArray,
     frontier_0: FloatArray,
     tau: FloatArray,
+    t_low: FloatArray | None = None,
 ) -> FloatArray | None:
-    """Log of the hosted token's markup over the compute rent at ``tau`` relative to today's
-    (methodology section 4.9), shape of ``tau`` broadcast over the rows; None where no row moves
-    (every hosting entry lag at :data:`HOSTING_STILL_LAG_YEARS` or more and no builder edge
-    left to diffuse), so the caller multiplies by nothing.
+    """Log of the hosted token's markup at ``tau`` relative to today's (methodology section 4.9),
+    shape of ``tau`` broadcast over the rows; None where no row moves (every hosting entry lag at
+    :data:`HOSTING_STILL_LAG_YEARS` or more and no builder edge left to diffuse), so the caller
+    multiplies by nothing. ``t_low`` (1, T), where given, is a lower bound of ``tau`` in each
+    column wherever the value is used (the year's start for the operating part of a year): the
+    diffusion term is then computed only in the columns that start before the longest diffusion.
 
     Two geometric fades, each a closed form in ``tau``:
 
     - competition: the industry's markup ``M_0 = H_0 k_ind^(1 - p) / (R F(0))`` is whole until
       ``hosting_entry_lag_years`` and falls at a constant rate in logs over
       ``entry_fade_years`` to the competitive markup ``M_c = (1 - v) / (1 - v - licence)``
-      where it is above it (weight ``w`` as the ceiling's of section 4.7);
+      where it is above it (weight ``1 - w`` with ``w`` as the ceiling's of section 4.7);
     - diffusion: the industry's share of the builder's gain rises linearly from 0 to
       ``efficiency_diffusion`` over ``efficiency_diffusion_years``, so the builder's edge
       ``k^(1 - d(tau))`` falls from ``k`` to ``k^(1 - d)`` (0 years: at once, as before).
     """
     lag = _col(p, "hosting_entry_lag_years")
     years_d = _col(p, "efficiency_diffusion_years")
-    log_edge = mk.log_k_builder * _col(p, "efficiency_diffusion")  # d log k
+    log_k_ind = mk.log_k_builder * _col(p, "efficiency_diffusion")  # d log k
+    log_edge = np.where(years_d > 0.0, log_k_ind, 0.0)
     competes = bool((lag < HOSTING_STILL_LAG_YEARS).any())
-    diffuses = bool(((years_d > 0.0) & (log_edge != 0.0)).any())
+    diffuses = bool(log_edge.any())
     if not (competes or diffuses):
         return None
-    out = np.zeros(np.broadcast_shapes(tau.shape, lag.shape))
     if competes:
-        # H_0: today's hosting revenue per hosted GW-year (US$ B) at today's tokens per GPU
         h_0 = _hosting_revenue_today(p)
         keep = 1.0 - _col(p, "variable_opex_share_of_revenue")
         margin = keep - _col(p, "hosting_licence_fee_share")
@@ -1375,17 +1377,30 @@ def _hosting_markup_log(
                 np.log(keep)
                 - np.log(np.maximum(margin, 1e-300))
                 - np.log(h_0)
-                - (mk.log_k_builder * _col(p, "efficiency_diffusion") + mk.price_a)
+                - (log_k_ind + mk.price_a)
                 + np.log(np.maximum(rate, MIN_RATE_REF) * frontier_0)
             )
         log_gap = np.where((h_0 > 0.0) & (margin > 0.0), np.minimum(log_gap, 0.0), 0.0)
-        fade = _col(p, "entry_fade_years")
-        weight = _clamp((lag + fade - tau) / fade, 0.0, 1.0)
-        out += (1.0 - weight) * log_gap
+        # (1 - w) log_gap = clip(log_gap (tau - lag) / fade, log_gap, 0) (log_gap <= 0), in place
+        # on one new array
+        slope = log_gap / _col(p, "entry_fade_years")
+        out = tau * slope
+        out -= lag * slope
+        np.minimum(out, 0.0, out=out)
+        np.maximum(out, log_gap, out=out)
+    else:
+        out = np.zeros(np.broadcast_shapes(tau.shape, lag.shape))
     if diffuses:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            left = np.where(years_d > 0.0, np.maximum(1.0 - tau / years_d, 0.0), 0.0)
-        out += left * log_edge
+        # the edge left, d log k max(1 - tau / T_d, 0): 0 from tau = T_d
+        cols = slice(None)
+        if t_low is not None:
+            reach = float(years_d.max())
+            cols = slice(0, int(np.count_nonzero(t_low[0] < reach)))
+        left = tau[:, cols] * (-1.0 / np.where(years_d > 0.0, years_d, 1.0))
+        left += 1.0
+        np.maximum(left, 0.0, out=left)
+        left *= log_edge
+        out[:, cols] += left
     return out
 
 
@@ -1452,9 +1467,7 @@ def _hosting(
     mid_year = 0.5 * (lo + hi)
     # competition in hosting and the diffusion of the builder's edge (section 4.9): the markup
     # at the middle of the operating part of each year, relative to today's (None: unchanged)
-    log_markup = _hosting_markup_log(p, mk, uc.rate, frontier_0, mid_year)
-    if log_markup is not None:
-        host_value *= np.exp(log_markup)
+    log_markup = _hosting_markup_log(p, mk, uc.rate, frontier_0, mid_year, tl.t)
     ratio = _col(p, "input_tokens_per_output_token")
     # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
     capacity_today_m = (
@@ -1473,6 +1486,7 @@ def _hosting(
     log_host_over_p = uc.log_keep_hw * mid_year + np.log(mk.frontier(mid_year) / frontier_0)
     if log_markup is not None:
         log_host_over_p += log_markup
+        host_value *= np.exp(log_markup, out=log_markup)
     tokens_m = _col(p, "market_tokens_quadrillion_per_year") * (
         TOKENS_PER_QUADRILLION / TOKENS_PER_M
     )
