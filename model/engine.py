@@ -2110,12 +2110,12 @@ def _cash_flows(
             builder=_col(p, "entrant_profile") == 0.0,
             reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
             # the guess's model also needs hosting revenue independent of the rate: a hosting
-            # markup competed down to a multiple of the rent (section 4.9) is not, so such rows
-            # are checked like a quote that is not spot
+            # markup competed down to a multiple of the rent within the horizon (section 4.9) is
+            # not, so such rows are checked like a quote that is not spot
             quoted_spot=(_col(p, "lease_rate_tenor_years") == 0.0)
             & ~(
                 (_col(p, "hosting_share") > 0.0)
-                & (_col(p, "hosting_entry_lag_years") < HOSTING_STILL_LAG_YEARS)
+                & (_col(p, "hosting_entry_lag_years") < tl.h_end)
             ),
         ),
     )

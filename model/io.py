@@ -156,8 +156,8 @@ def legacy_values(
     >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
     {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
      'entry_fade_years': 1, 'hosting_entry_lag_years': 50, 'efficiency_diffusion_years': 0}
-    >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years"],
-    ...               version=5)
+    >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years",
+    ...                "hosting_entry_lag_years", "efficiency_diffusion_years"])
     {'lease_rate_tenor_years': 0}
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
     ... # doctest: +NORMALIZE_WHITESPACE
