@@ -2113,10 +2113,7 @@ def _cash_flows(
             # markup competed down to a multiple of the rent within the horizon (section 4.9) is
             # not, so such rows are checked like a quote that is not spot
             quoted_spot=(_col(p, "lease_rate_tenor_years") == 0.0)
-            & ~(
-                (_col(p, "hosting_share") > 0.0)
-                & (_col(p, "hosting_entry_lag_years") < tl.h_end)
-            ),
+            & ~((_col(p, "hosting_share") > 0.0) & (_col(p, "hosting_entry_lag_years") < tl.h_end)),
         ),
     )
 
