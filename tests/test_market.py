@@ -442,6 +442,7 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
         "industry_capacity_growth_per_year",
         "scarcity_multiple_max",  # the still preset holds it at 1 (methodology 7.7)
         "hosting_entry_lag_years",  # and today's hosting markup (methodology 4.9; no hosting)
+        "efficiency_diffusion_years",  # and a gain spread at once (4.9; no gain, no hosting)
     }
     r = evaluate(m)
     # token volume ~2.46x a year (Google 1.3 -> 3.2 quadrillion tokens a month)
