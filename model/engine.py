@@ -1455,6 +1455,119 @@ class _Hosting:
     spot_idle: FloatArray | float
 
 
+#: A hosting entry lag at or beyond this (years) holds today's markup over every horizon (the
+#: longest is 5 build + 30 operating years): the still market's reading and old files' meaning.
+HOSTING_STILL_LAG_YEARS = 50.0
+
+
+def _hosting_revenue_today(p: dict[str, FloatArray]) -> FloatArray:
+    """``H_0``: today's hosting revenue per hosted GW-year (US$ B, (S, 1)), all its tokens sold
+    at today's tokens per GPU and prices (methodology section 4.4)."""
+    return (
+        _col(p, "gpus_per_gw")
+        / _col(p, "pue")
+        * _col(p, "tokens_per_sec_per_gpu")
+        * (SECONDS_PER_YEAR * _col(p, "hosting_utilization") / TOKENS_PER_M)
+        * (
+            _col(p, "hosting_price_usd_per_m_tokens")
+            + _col(p, "input_tokens_per_output_token")
+            * _col(p, "hosting_input_price_usd_per_m_tokens")
+        )
+        / USD_PER_BUSD
+    )
+
+
+def _hosting_markup_log(
+    p: dict[str, FloatArray],
+    mk: _Market,
+    rate: FloatArray,
+    frontier_0: FloatArray,
+    tau: FloatArray,
+    t_low: FloatArray | None = None,
+) -> FloatArray | None:
+    """Log of the hosted token's markup at ``tau`` relative to today's (methodology section 4.9),
+    shape of ``tau`` broadcast over the rows; None where no row moves (every hosting entry lag at
+    :data:`HOSTING_STILL_LAG_YEARS` or more and no builder edge left to diffuse), so the caller
+    multiplies by nothing. ``t_low`` (1, T), where given, is a lower bound of ``tau`` in each
+    column wherever the value is used (the year's start for the operating part of a year): the
+    diffusion term is then computed only in the columns that start before the longest diffusion.
+
+    Two geometric fades, each a closed form in ``tau``:
+
+    - competition: the industry's markup ``M_0 = H_0 k_ind^(1 - p) / (R F(0))`` is whole until
+      ``hosting_entry_lag_years`` and falls at a constant rate in logs over
+      ``entry_fade_years`` to the competitive markup ``M_c = (1 - v) / (1 - v - licence)``
+      where it is above it (weight ``1 - w`` with ``w`` as the ceiling's of section 4.7);
+    - diffusion: the industry's share of the builder's gain rises linearly from 0 to
+      ``efficiency_diffusion`` over ``efficiency_diffusion_years``, so the builder's edge
+      ``k^(1 - d(tau))`` falls from ``k`` to ``k^(1 - d)`` (0 years: at once, as before).
+    """
+    lag = _col(p, "hosting_entry_lag_years")
+    years_d = _col(p, "efficiency_diffusion_years")
+    log_k_ind = mk.log_k_builder * _col(p, "efficiency_diffusion")  # d log k
+    log_edge = np.where(years_d > 0.0, log_k_ind, 0.0)
+    competes = bool((lag < HOSTING_STILL_LAG_YEARS).any())
+    diffuses = bool(log_edge.any())
+    if not (competes or diffuses):
+        return None
+    if competes:
+        h_0 = _hosting_revenue_today(p)
+        keep = 1.0 - _col(p, "variable_opex_share_of_revenue")
+        margin = keep - _col(p, "hosting_licence_fee_share")
+        with np.errstate(divide="ignore"):
+            # log M_c - log M_0, never above 0: entry lowers a markup above the competitive one
+            # and leaves one at or below it (no entrant would pay the licence fee for less)
+            log_gap = (
+                np.log(keep)
+                - np.log(np.maximum(margin, 1e-300))
+                - np.log(h_0)
+                - (log_k_ind + mk.price_a)
+                + np.log(np.maximum(rate, MIN_RATE_REF) * frontier_0)
+            )
+        log_gap = np.where((h_0 > 0.0) & (margin > 0.0), np.minimum(log_gap, 0.0), 0.0)
+        # (1 - w) log_gap = clip(log_gap (tau - lag) / fade, log_gap, 0) (log_gap <= 0), in place
+        # on one new array
+        slope = log_gap / _col(p, "entry_fade_years")
+        out = tau * slope
+        out -= lag * slope
+        np.minimum(out, 0.0, out=out)
+        np.maximum(out, log_gap, out=out)
+    else:
+        out = np.zeros(np.broadcast_shapes(tau.shape, lag.shape))
+    if diffuses:
+        # the edge left, d log k max(1 - tau / T_d, 0): 0 from tau = T_d
+        cols = slice(None)
+        if t_low is not None:
+            reach = float(years_d.max())
+            cols = slice(0, int(np.count_nonzero(t_low[0] < reach)))
+        left = tau[:, cols] * (-1.0 / np.where(years_d > 0.0, years_d, 1.0))
+        left += 1.0
+        np.maximum(left, 0.0, out=left)
+        left *= log_edge
+        out[:, cols] += left
+    return out
+
+
+def hosting_markup_index(params: dict[str, FloatArray], tau: FloatArray) -> FloatArray:
+    """The builder's gross hosting markup at times ``tau`` (years from today), shape (S, len(tau)):
+    what a hosted GW earns selling all its tokens over what it would earn leased at the spot rent
+    of the same vintage (both per billed GW-year, before variable opex and the licence fee;
+    methodology section 4.9). ``H_0 k k_ind^(-p) / (R F(0))`` with no competition and the gain
+    spread at once (section 4.4), times the markup's move of :func:`_hosting_markup_log`."""
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    uc = _unit_costs(p)
+    mk = _market(p, uc)
+    if p["lease_rate_tenor_years"].any():
+        mk = _market(p, uc, _quoted_spot(p, uc, mk))
+    frontier_0 = mk.frontier(np.zeros((p["gw_built"].shape[0], 1)))
+    h_0 = _hosting_revenue_today(p)
+    times = np.asarray(tau, dtype=np.float64).reshape(1, -1)
+    log_move = _hosting_markup_log(p, mk, uc.rate, frontier_0, times)
+    base = h_0 * np.exp(mk.log_k_builder + mk.price_a) / (uc.rate * frontier_0)
+    out = base * np.ones_like(times)
+    return out if log_move is None else out * np.exp(log_move)
+
+
 def _hosting(
     p: dict[str, FloatArray],
     tl: _Timeline,
@@ -1495,6 +1608,10 @@ def _hosting(
     host_markup = np.exp(mk.log_k_builder + mk.price_a) / frontier_0
     host_units = vt.cols.sum(seg_host)  # year-weighted builder tokens x sold share
     host_value = vt.cols.sum((width * sold_share) * spot * host_markup)  # x their price index
+    mid_year = 0.5 * (lo + hi)
+    # competition in hosting and the diffusion of the builder's edge (section 4.9): the markup
+    # at the middle of the operating part of each year, relative to today's (None: unchanged)
+    log_markup = _hosting_markup_log(p, mk, uc.rate, frontier_0, mid_year, tl.t)
     ratio = _col(p, "input_tokens_per_output_token")
     # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
     capacity_today_m = (
@@ -1507,10 +1624,13 @@ def _hosting(
         / TOKENS_PER_M
     )
     capacity_m = capacity_today_m * host_units
-    mid_year = 0.5 * (lo + hi)
     # the market's tokens at the price they sell for: V x (P_host / P) ** -e, with
     # P_host / P = (1 - h)^tau F(tau) / F(0) the move of the compute rent per unit of compute
+    # (times the markup's move, section 4.9)
     log_host_over_p = uc.log_keep_hw * mid_year + np.log(mk.frontier(mid_year) / frontier_0)
+    if log_markup is not None:
+        log_host_over_p += log_markup
+        host_value *= np.exp(log_markup, out=log_markup)
     tokens_m = _col(p, "market_tokens_quadrillion_per_year") * (
         TOKENS_PER_QUADRILLION / TOKENS_PER_M
     )
@@ -2052,6 +2172,10 @@ def _market_table(
         * lease_idx
         / rev.frontier_0,
     }
+    # the hosted token's price moves with its markup too (section 4.9), where any row's does
+    log_markup = _hosting_markup_log(p, mk, uc.rate, rev.frontier_0, t)
+    if log_markup is not None:
+        market["hosting_token_price_index"] *= np.exp(log_markup)
     # the level rent of a new vintage's contract signed in each year by tenor, and the contract
     # rate of the vintage in service (section 4.6), in one pass
     n_t, n_tenors = tl.n_years, len(CONTRACT_TENORS)
@@ -2134,7 +2258,11 @@ def _cash_flows(
             age_most=uc.life_it,
             builder=_col(p, "entrant_profile") == 0.0,
             reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
-            quoted_spot=_col(p, "lease_rate_tenor_years") == 0.0,
+            # the guess's model also needs hosting revenue independent of the rate: a hosting
+            # markup competed down to a multiple of the rent within the horizon (section 4.9) is
+            # not, so such rows are checked like a quote that is not spot
+            quoted_spot=(_col(p, "lease_rate_tenor_years") == 0.0)
+            & ~((_col(p, "hosting_share") > 0.0) & (_col(p, "hosting_entry_lag_years") < tl.h_end)),
         ),
     )
 

@@ -1048,6 +1048,32 @@ _SPECS: tuple[FieldSpec, ...] = (
         "moves with it (older links and files load with 2026).",
         integer=True,
     ),
+    # Competition in hosting (methodology section 4.9); last, as above
+    FieldSpec(
+        "hosting_entry_lag_years",
+        "Hosting entry lag",
+        "years",
+        0.0,
+        50.0,
+        0.25,
+        EFFICIENCY,
+        "Years a hosted token's markup over the rent of the compute it uses stays at today's "
+        "before rival hosts enter; it then falls over the entry fade to the competitive markup "
+        "(1 - variable opex) / (1 - variable opex - licence fee) where it is above it (50: "
+        "today's markup for ever, older links and files).",
+    ),
+    FieldSpec(
+        "efficiency_diffusion_years",
+        "Efficiency diffusion time",
+        "years",
+        0.0,
+        5.0,
+        0.25,
+        EFFICIENCY,
+        "Years the industry takes to adopt the builder's gain up to the efficiency diffusion "
+        "share (linearly); until then the builder's hosted tokens keep more of the gain (0: at "
+        "once, older links and files).",
+    ),
 )
 
 FIELD_SPECS: dict[str, FieldSpec] = {spec.name: spec for spec in _SPECS}

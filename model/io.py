@@ -49,8 +49,10 @@ FORMAT_ID = "ai-dc-returns/scenario"
 #: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0); version 4 adds
 #: ``scarcity_multiple_max`` (older files load 1: no rent above today's rate or the user cost)
 #: and ``entry_fade_years`` (older files load 1, the fade's earlier length); version 5 adds
-#: ``first_year`` (older files load 2026) and the optional ``[curves]`` table of dated price
-#: curves (methodology section 4.8; older files have none).
+#: ``first_year`` (older files load 2026), the optional ``[curves]`` table of dated price
+#: curves (methodology section 4.8; older files have none), ``hosting_entry_lag_years`` (older
+#: files load 50: today's hosting markup for ever) and ``efficiency_diffusion_years`` (older
+#: files load 0: the industry's share of a gain at once).
 FORMAT_VERSION = 5
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
 READ_VERSIONS = (1, 2, 3, 4, 5)
@@ -61,7 +63,9 @@ READ_VERSIONS = (1, 2, 3, 4, 5)
 #: without ``scarcity_multiple_max`` caps the rent within the entry lag at today's rate or the
 #: user cost, whichever is higher (1: the cap before scarcity, methodology 4.7), and one without
 #: ``entry_fade_years`` fades the premium over one year (the earlier fade's length; it now
-#: follows the lag instead of ending it, a shift the file cannot undo).
+#: follows the lag instead of ending it, a shift the file cannot undo); one without
+#: ``hosting_entry_lag_years`` keeps today's hosting markup (50, methodology 4.9) and one without
+#: ``efficiency_diffusion_years`` spreads the builder's gain to the industry at once (0).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
 LEGACY_VALUES: dict[str, int] = {
@@ -70,6 +74,8 @@ LEGACY_VALUES: dict[str, int] = {
     "scarcity_multiple_max": 1,
     "entry_fade_years": 1,
     "first_year": 2026,
+    "hosting_entry_lag_years": 50,
+    "efficiency_diffusion_years": 0,
 }
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
@@ -86,6 +92,8 @@ LEGACY_SINCE: dict[str, int] = {
     "scarcity_multiple_max": 4,
     "entry_fade_years": 4,
     "first_year": 5,
+    "hosting_entry_lag_years": 5,
+    "efficiency_diffusion_years": 5,
 }
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
@@ -154,11 +162,15 @@ def legacy_values(
     --------
     >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
     {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
-     'entry_fade_years': 1, 'first_year': 2026}
-    >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years"])
-    {'lease_rate_tenor_years': 0, 'first_year': 2026}
+     'entry_fade_years': 1, 'first_year': 2026, 'hosting_entry_lag_years': 50,
+     'efficiency_diffusion_years': 0}
+    >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years",
+    ...                "hosting_entry_lag_years", "efficiency_diffusion_years", "first_year"])
+    {'lease_rate_tenor_years': 0}
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
-    {'scarcity_multiple_max': 1, 'entry_fade_years': 1, 'first_year': 2026}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'scarcity_multiple_max': 1, 'entry_fade_years': 1, 'first_year': 2026,
+     'hosting_entry_lag_years': 50, 'efficiency_diffusion_years': 0}
     """
     names = set(given)
     if version is not None:

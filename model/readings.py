@@ -38,6 +38,9 @@ from model.scenario import Scenario
 LAG_FIELD = "entry_lag_years"
 #: The scarcity bound, 1 in the still reading (today's premium lasts, no more).
 SCARCITY_FIELD = "scarcity_multiple_max"
+#: The hosting entry lag, at its maximum in the still reading: today's hosting markup lasts too
+#: (methodology section 4.9).
+HOSTING_LAG_FIELD = "hosting_entry_lag_years"
 #: The still market's entry lag: the field's maximum (50 years, beyond the longest horizon the
 #: fields allow, 5 build + 30 operating years: today's premium lasts to the end).
 STILL_ENTRY_LAG_YEARS: float = float(FIELD_SPECS[LAG_FIELD].high)
@@ -75,8 +78,9 @@ def still_market(scenario: Scenario) -> Scenario:
     """The scenario with the market held still: today's rent premium lasts, no more.
 
     ``entry_lag_years`` set to :data:`STILL_ENTRY_LAG_YEARS` and ``scarcity_multiple_max`` to 1
-    (no scarcity rent above today's rate or the user cost over a horizon with no entry); every
-    other input as set.
+    (no scarcity rent above today's rate or the user cost over a horizon with no entry), and
+    ``hosting_entry_lag_years`` to its maximum (today's hosting markup lasts, methodology 4.9);
+    every other input as set.
 
     Examples
     --------
@@ -84,7 +88,13 @@ def still_market(scenario: Scenario) -> Scenario:
     >>> still_market(load_preset("market-base")).entry_lag_years
     50.0
     """
-    return scenario.replace(**{LAG_FIELD: STILL_ENTRY_LAG_YEARS, SCARCITY_FIELD: 1.0})
+    return scenario.replace(
+        **{
+            LAG_FIELD: STILL_ENTRY_LAG_YEARS,
+            SCARCITY_FIELD: 1.0,
+            HOSTING_LAG_FIELD: float(FIELD_SPECS[HOSTING_LAG_FIELD].high),
+        }
+    )
 
 
 def moving_market(scenario: Scenario) -> Scenario:
@@ -204,7 +214,11 @@ def market_readings(scenario: Scenario, result: Result | None = None) -> Reading
     median = median_entry_lag_years()
     if result is None and lag not in (STILL_ENTRY_LAG_YEARS, median):
         result = evaluate(scenario)
-    still_as_set = lag == STILL_ENTRY_LAG_YEARS and scenario.scarcity_multiple_max == 1.0
+    still_as_set = (
+        lag == STILL_ENTRY_LAG_YEARS
+        and scenario.scarcity_multiple_max == 1.0
+        and scenario.hosting_entry_lag_years == FIELD_SPECS[HOSTING_LAG_FIELD].high
+    )
     if result is None and lag == STILL_ENTRY_LAG_YEARS and not still_as_set:
         result = evaluate(scenario)
     still = result if result is not None and still_as_set else evaluate(still_market(scenario))

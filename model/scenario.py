@@ -290,6 +290,9 @@ class Scenario(BaseModel):
     #: table (no column in batches, not in ``model_dump``); files, links and the dashboard's
     #: table carry it; None follows the closed form in every year.
     lease_curve: LeaseCurve | None = Field(default=None, exclude=True)
+    # Competition in hosting (methodology section 4.9)
+    hosting_entry_lag_years: float = _f("hosting_entry_lag_years")
+    efficiency_diffusion_years: float = _f("efficiency_diffusion_years")
 
     @field_validator(*FIELD_NAMES, mode="before")
     @classmethod

@@ -50,6 +50,15 @@ def ceiling(tau: str) -> str:
     return f"MIN(user_cost_index*EXP({weight}*({bound}-log_user_cost)),ceiling_cap_index)"
 
 
+def hosting_markup_log(tau: str) -> str:
+    """Log of the hosted token's markup at ``tau`` relative to today's (section 4.9): the
+    competition fade (whole until ``hosting_entry_lag_years``, then over ``entry_fade_years``
+    to the competitive markup) plus the builder's edge not yet diffused to the industry."""
+    weight = f"MIN(MAX((hosting_entry_lag_years+entry_fade_years-({tau}))/entry_fade_years,0),1)"
+    left = f"IF(efficiency_diffusion_years>0,MAX(1-({tau})/efficiency_diffusion_years,0),0)"
+    return f"((1-{weight})*hosting_markup_gap_log+{left}*log_k_industry)"
+
+
 def frontier(tau: str) -> str:
     """``F(tau) = min(max(exp(log X), floor), ceiling(tau))`` (sections 4.2, 4.7)."""
     return f"MIN(MAX(EXP({log_x(tau)}),lease_rate_floor_index_now),{ceiling(tau)})"
@@ -337,6 +346,25 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "EXP(log_k_builder+price_a)/frontier_now",
         "ratio",
         "hosted token price per unit of the compute rent (section 4.4)",
+    ),
+    (
+        "hosting_revenue_today_busd_per_gw",
+        f"gpus_per_gw/pue*tokens_per_sec_per_gpu*{SECONDS_PER_YEAR}*hosting_utilization/1E6"
+        "*(hosting_price_usd_per_m_tokens+input_tokens_per_output_token"
+        "*hosting_input_price_usd_per_m_tokens)/1E9",
+        "US$ B per GW-year",
+        "today's hosting revenue per hosted GW-year (section 4.9)",
+    ),
+    (
+        "hosting_markup_gap_log",
+        "IF(AND(hosting_revenue_today_busd_per_gw>0,"
+        "1-variable_opex_share_of_revenue-hosting_licence_fee_share>0),"
+        "MIN(LN(1-variable_opex_share_of_revenue)"
+        "-LN(MAX(1-variable_opex_share_of_revenue-hosting_licence_fee_share,1E-300))"
+        "-LN(MAX(hosting_revenue_today_busd_per_gw,1E-300))-(log_k_industry+price_a)"
+        "+LN(MAX(lease_rate_busd_per_gw_year,0.001)*frontier_now),0),0)",
+        "log",
+        "competitive markup over today's, never above 0 (section 4.9)",
     ),
     ("lease_gw", "gw_built*lease_share", "GW", "GW leased"),
     ("host_gw", "gw_built*hosting_share", "GW", "GW hosting"),
@@ -661,11 +689,18 @@ def market_rows() -> list[MarketRow]:
         ),
         MarketRow("mid_year", "middle of the operating part", "({year_lo}+{year_hi})*0.5", "years"),
         MarketRow(
+            "hosting_markup_log",
+            "hosted token's markup against today's, log (section 4.9)",
+            hosting_markup_log("{mid_year}"),
+            "index",
+        ),
+        MarketRow(
             "market_tokens_m",
             "the market's output and input tokens at the hosted price, M",
             f"market_tokens_quadrillion_per_year*{M_PER_QUADRILLION}*EXP(MAX(MIN(volume_a"
             "+volume_b*{mid_year}-demand_elasticity*(log_keep_hardware*{mid_year}"
-            f"+LN({frontier('{mid_year}')}/frontier_now)),700),-700))*({{year_hi}}-{{year_lo}})",
+            f"+LN({frontier('{mid_year}')}/frontier_now)+{{hosting_markup_log}}),700),-700))"
+            "*({year_hi}-{year_lo})",
             "count",
         ),
         MarketRow(
@@ -698,7 +733,7 @@ def market_rows() -> list[MarketRow]:
             "hosting_revenue_before_ramp_busd",
             "hosting revenue before the ramp and phasing",
             "{hosting_capacity_used_share}*hosting_capacity_today_m*{host_value}"
-            "*hosting_price_usd_per_m/1E9",
+            "*EXP({hosting_markup_log})*hosting_price_usd_per_m/1E9",
             "busd",
         ),
         MarketRow(
@@ -822,7 +857,8 @@ def index_rows() -> list[MarketRow]:
             "hosting_token_price_index",
             "hosted token price",
             clip.format("price_a+(log_keep+log_keep_hardware)*{year}")
-            + "*{lease_rate_index}/frontier_now",
+            + "*{lease_rate_index}/frontier_now"
+            + f"*EXP({hosting_markup_log('{year}')})",
             "index",
         ),
         *(

@@ -336,7 +336,10 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
     # an old link (inputs, no entrant) keeps the builder; a preset alone is the preset as it is
     old = state.parse_query_params({"preset": "market-base", "gw_built": "3"})[1]
     assert old == load_preset("market-base").replace(
-        entrant_profile="builder", scarcity_multiple_max=1
+        entrant_profile="builder",
+        scarcity_multiple_max=1,
+        efficiency_diffusion_years=0,
+        hosting_entry_lag_years=50,
     )
     assert state.parse_query_params({"preset": "market-base"})[1] == load_preset("market-base")
     _, named, warnings = state.parse_query_params(

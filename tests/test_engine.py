@@ -612,6 +612,8 @@ STILL_MARKET = {
     "hardware_cost_decline_per_year": 0.0,
     "entry_lag_years": 50.0,
     "efficiency_multiplier": 1.0,
+    # today's hosting markup lasts too (methodology 4.9)
+    "hosting_entry_lag_years": 50.0,
 }
 
 

@@ -178,6 +178,12 @@ def test_ceiling_ignores_the_builders_own_costs_when_the_entrant_is_not_the_buil
     fa = ma["lease_rate_floor_index"].to_numpy()[:n]
     fb = mb["lease_rate_floor_index"].to_numpy()[:n]
     free = (fa < ca) & (fb < cb) & (fa < user_idx) & (fb < user_idx)
+    # a quote of a contract's rent is read into today's spot rent through the builder's floor
+    # (section 4.6: max(spot, floor) inside the annuity): where the floor binds there, today's
+    # spot, and the scarcity bound that starts from it, are the builder's too
+    s0 = engine.quoted_spot_index(scenario_params([a, b]))
+    if s0[0] != s0[1]:
+        free[:] = False
     assert (ca[free] == cb[free]).all()
 
 
@@ -372,7 +378,10 @@ def test_hosting_and_leasing_earn_a_bounded_multiple_of_each_other_in_market_bas
     was 30x leasing by year 13 when hardware progress raised its revenue per GW."""
     # leased at spot: the first contract is signed at the quoted rate (section 4.6) and can sit
     # below a spot rent that rose since, which is not what this compares
-    s = load_preset("market-base").replace(lease_share=0.5, hosting_share=0.5, contracted_share=0.0)
+    # today's markup held for the horizon (section 4.9 lets rival hosts compete it down)
+    s = load_preset("market-base").replace(
+        lease_share=0.5, hosting_share=0.5, contracted_share=0.0, hosting_entry_lag_years=50.0
+    )
     r = evaluate(s)
     m, cf = r.market, r.cash_flows
     multiple = _hosting_today_busd_per_gw(s) / (s.lease_rate_busd_per_gw_year * 1.0)
@@ -432,6 +441,8 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
         "token_demand_growth_per_year",
         "industry_capacity_growth_per_year",
         "scarcity_multiple_max",  # the still preset holds it at 1 (methodology 7.7)
+        "hosting_entry_lag_years",  # and today's hosting markup (methodology 4.9; no hosting)
+        "efficiency_diffusion_years",  # and a gain spread at once (4.9; no gain, no hosting)
     }
     r = evaluate(m)
     # token volume ~2.46x a year (Google 1.3 -> 3.2 quadrillion tokens a month)

@@ -83,9 +83,10 @@ def test_each_reading_is_evaluate_with_its_entry_lag(preset_id: str) -> None:
     assert r.still.npv_busd == still.npv_busd and r.still.irr == still.irr
     assert r.moving.npv_busd == moving.npv_busd and r.moving.irr == moving.irr
     assert r.result.npv_busd == evaluate(s).npv_busd
-    # nothing but the entry lag (and the still reading's scarcity bound, 1) differs, the
-    # hardware decline included
-    assert set(still_market(s).diff(s)) <= {LAG, "scarcity_multiple_max"}
+    # nothing but the entry lag (and the still reading's scarcity bound, 1, and hosting lag, 50:
+    # today's hosting markup lasts too, methodology 4.9) differs, the hardware decline included
+    assert set(still_market(s).diff(s)) <= {LAG, "scarcity_multiple_max", "hosting_entry_lag_years"}
+    assert still_market(s).hosting_entry_lag_years == 50.0
     assert set(moving_market(s).diff(s)) <= {LAG}
     assert moving_market(s).hardware_cost_decline_per_year == s.hardware_cost_decline_per_year
 
