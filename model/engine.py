@@ -1152,6 +1152,8 @@ class _Vintages:
     spot_run: FloatArray
     billed: FloatArray
     idle: FloatArray
+    seg_billed: FloatArray | None = None
+    seg_idle: FloatArray | None = None
 
 
 def _vintages(
@@ -1246,6 +1248,8 @@ def _vintages(
         spot_run=spot_run,
         billed=cols.sum(seg_billed),  # index-years billed per leased GW (contract + spot)
         idle=cols.sum(seg_idle),  # share-years of leased GW idled
+        seg_billed=seg_billed,
+        seg_idle=seg_idle,
     )
 
 
@@ -1309,6 +1313,10 @@ class _Hosting:
     spare_gw: FloatArray | float
     spot_billed: FloatArray | float
     spot_idle: FloatArray | float
+    #: per segment, the hosted value of :func:`_hosting` before its year's sum, and the factor
+    #: (S, T) that turns a year's sum into revenue (section 2.4 needs them per vintage)
+    seg_value: FloatArray | None = None
+    value_factor: FloatArray | None = None
 
 
 def _hosting(
@@ -1350,7 +1358,8 @@ def _hosting(
     # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
     host_markup = np.exp(mk.log_k_builder + mk.price_a) / frontier_0
     host_units = vt.cols.sum(seg_host)  # year-weighted builder tokens x sold share
-    host_value = vt.cols.sum((width * sold_share) * spot * host_markup)  # x their price index
+    seg_value = (width * sold_share) * spot * host_markup
+    host_value = vt.cols.sum(seg_value)  # x their price index
     ratio = _col(p, "input_tokens_per_output_token")
     # output tokens the hosted GW can sell, M per year, at today's tokens per GPU
     capacity_today_m = (
@@ -1398,6 +1407,8 @@ def _hosting(
         spare_gw=host_gw * (1.0 - used) * (op_width > 0.0),
         spot_billed=spot_billed,
         spot_idle=spot_idle,
+        seg_value=seg_value,
+        value_factor=used * capacity_today_m * price_per_m / USD_PER_BUSD,
     )
 
 
@@ -1617,6 +1628,323 @@ def _operations(
         ebit=ebitda - depreciation,
         ebit_per_lease_rate=lease_exposure * (1.0 - uc.var_share),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refresh:
+    """The refresh decisions of ``refresh_rule`` "when_it_pays" (methodology section 2.4).
+
+    Per vintage ``k`` (columns, k = 0 the build, never decided) of each row (S, K): ``value``
+    its after-tax contribution to unlevered NPV when bought (US$ B, at the valuation date),
+    ``rate_part`` the part of it that scales with today's lease rate, ``decided`` whether it is
+    a refresh decided by the rule (``1 <= k <= k_last`` in a "when_it_pays" row) and
+    ``dropped`` whether it is not bought (``decided`` and ``value < 0``). Per segment:
+    ``seg_k`` the vintage of each segment of :class:`_Vintages` (S, a + b).
+    """
+
+    value: FloatArray
+    rate_part: FloatArray
+    decided: BoolArray
+    dropped: BoolArray
+    seg_k: NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class _SegmentFlows:
+    """What each segment of :class:`_Vintages` adds to its year (S, a + b, US$ B): lease and
+    spare-hosting revenue (``lease``), internal revenue (``internal``), hosting revenue
+    (``hosting``, None when nothing is hosted), running GW-years (``running``) and EBITDA."""
+
+    lease: FloatArray
+    internal: FloatArray | None
+    hosting: FloatArray | None
+    running: FloatArray
+    ebitda: FloatArray
+
+
+def _at_segments(vt: _Vintages, x: FloatArray | float) -> FloatArray | float:
+    """A per-year array (S, T) at the columns of each segment (S, a + b); a scalar as it is."""
+    if isinstance(x, float):
+        return x
+    x = np.broadcast_to(x, (vt.cols.n, vt.cols.n_years))
+    return np.concatenate((x[:, vt.cols.cols_a], x[:, vt.cols.cols_b]), axis=1)
+
+
+def _segment_flows(
+    p: dict[str, FloatArray], cap: _Capital, uc: _UnitCosts, vt: _Vintages, rev: _Revenue
+) -> _SegmentFlows:
+    """Each segment's share of its year's operating lines (methodology sections 2.4 and 3):
+    summed over a year's segments they are the year's lines (the phased start's early years and
+    resold procured capacity, which no refresh decision moves, aside)."""
+    assert vt.seg_billed is not None and vt.seg_idle is not None
+    rate_util = uc.rate * _col(p, "lease_utilization")
+    ramp = _at_segments(vt, rev.ramp)
+    host = rev.host
+    lease = rev.lease_gw * vt.seg_billed
+    running = cap.gw * vt.width - rev.lease_gw * vt.seg_idle
+    internal: FloatArray | None = None
+    if rev.kept:
+        internal_gw = cap.gw * np.maximum(
+            1.0 - _col(p, "lease_share") - _col(p, "hosting_share"), 0
+        )
+        internal = (rate_util * _col(p, "internal_transfer_price_share")) * internal_gw
+        internal = internal * vt.seg_billed * ramp
+        running -= internal_gw * vt.seg_idle
+    hosting: FloatArray | None = None
+    if rev.hosted:
+        assert host.seg_value is not None and host.value_factor is not None
+        spare = _at_segments(vt, np.asarray(host.spare_gw))
+        lease = lease + spare * (vt.spot_run * vt.width)
+        running -= spare * np.where(vt.runs, 0.0, vt.width)
+        hosting = _at_segments(vt, host.value_factor) * host.seg_value * ramp
+    lease = rate_util * lease * ramp
+    revenue = lease if internal is None else lease + internal
+    if hosting is not None:
+        revenue = revenue + hosting
+    ebitda = revenue * (1.0 - uc.var_share) - uc.avoidable_gw * running
+    if hosting is not None:
+        ebitda -= _col(p, "hosting_licence_fee_share") * hosting
+    return _SegmentFlows(
+        lease=lease, internal=internal, hosting=hosting, running=running, ebitda=ebitda
+    )
+
+
+def _refresh_payment(
+    tl: _Timeline, life: FloatArray, k: FloatArray
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """Where vintage ``k`` (S, K) is paid (section 2.2): the share ``1 - f`` at the end of year
+    ``j`` and ``f`` at the end of year ``j + 1``, ``j = floor(s) - 1``, ``s = b + k L``."""
+    start = tl.b + k * life
+    whole = np.floor(start)
+    j = np.clip(whole - 1.0, 0.0, tl.n_years - 2.0).astype(np.intp)
+    return j, start - whole
+
+
+def _macrs_unit_value(p: dict[str, FloatArray], tl: _Timeline, disc: FloatArray) -> FloatArray:
+    """Present value (S, T) of the IT's MACRS deductions per unit placed in year ``j``: the
+    schedule's shares inside the horizon, the basis left deducted in the last year (section
+    11.2: set against the disposal)."""
+    from model.tax import IT_TAX_CLASS_YEARS, macrs_rates
+
+    active = tl.active.astype(np.float64)
+    disc_in = disc * active
+    n_t = tl.n_years
+    value = np.zeros_like(disc)
+    cover = np.zeros_like(disc)
+    for i, r in enumerate(macrs_rates(IT_TAX_CLASS_YEARS)):
+        if i >= n_t:
+            break
+        value[:, : n_t - i] += r * disc_in[:, i:]
+        cover[:, : n_t - i] += r * active[:, i:]
+    last = np.take_along_axis(disc, (tl.h_end - 1.0).astype(np.intp), axis=1)
+    value += (1.0 - cover) * last
+    return value
+
+
+def _refresh_values(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+    res: _Residual,
+    seg: _SegmentFlows,
+) -> _Refresh:
+    """Each refresh's contribution to unlevered NPV when bought (methodology section 2.4).
+
+    ``V_k = (1 - tax) (E_k + [k = k_last] R) - C PV(pay_k) + tax C D_k``: ``E_k`` the present
+    value of the EBITDA its segments add, ``R`` the IT's residual (the last vintage only),
+    ``pay_k`` its payment split between two year ends, ``D_k`` the present value of its tax
+    deductions per unit of cost (bonus share when paid, the rest straight-line over the service
+    life or MACRS, the basis left deducted against the disposal). Exact for a tax linear in
+    income (inside a group); stand-alone the carry-forward makes it an estimate.
+    """
+    n, life = tl.n, uc.life_it
+    disc = finance.discount_factors(p["wacc"], tl.n_years)
+    seg_disc = _at_segments(vt, disc)
+    k_seg = np.rint((vt.start - tl.b) / life)
+    n_k = int(vt.k_last.max(initial=0.0)) + 1
+    seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
+    flat = (seg_k + (np.arange(n) * n_k)[:, None]).ravel()
+
+    def by_vintage(x: FloatArray) -> FloatArray:
+        out = np.bincount(flat, weights=x.ravel(), minlength=n * n_k)
+        return np.asarray(out, dtype=np.float64).reshape(n, n_k)
+
+    tax = uc.tax_rate
+    earned = by_vintage(seg.ebitda * seg_disc)
+    linked = seg.lease if seg.internal is None else seg.lease + seg.internal
+    if seg.hosting is not None:
+        linked = linked + seg.hosting
+    linked_pv = by_vintage(linked * seg_disc) * (1.0 - uc.var_share)
+    width_pv = by_vintage(vt.width * seg_disc)
+    width = by_vintage(vt.width)
+    k = np.arange(n_k, dtype=np.float64)[None, :]
+    j, f = _refresh_payment(tl, life, k)
+    pay = (1.0 - f) * np.take_along_axis(disc, j, axis=1)
+    pay += f * np.take_along_axis(disc, j + 1, axis=1)
+    last = np.take_along_axis(disc, (tl.h_end - 1.0).astype(np.intp), axis=1)
+    straight = width_pv / life + (1.0 - width / life) * last
+    if p["macrs_depreciation"].any():
+        unit = _macrs_unit_value(p, tl, disc)
+        macrs = (1.0 - f) * np.take_along_axis(unit, j, axis=1)
+        macrs += f * np.take_along_axis(unit, j + 1, axis=1)
+        straight = np.where(_col(p, "macrs_depreciation") > 0.5, macrs, straight)
+    bonus = _col(p, "bonus_depreciation_share")
+    deductions = bonus * pay + (1.0 - bonus) * straight
+    cost = cap.cost_it[:, None]
+    it_end = (res.residual_value.sum(axis=1) - res.inputs.frac * res.inputs.nbv_fac)[:, None]
+    is_last = k == vt.k_last
+    residual = np.where(is_last, it_end * last, 0.0)
+    value = (1.0 - tax) * (earned + residual) - cost * pay + tax * cost * deductions
+    decided = (k >= 1.0) & (k <= vt.k_last) & (_col(p, "refresh_rule") > 0.5)
+    return _Refresh(
+        value=value,
+        rate_part=(1.0 - tax) * (linked_pv + residual),
+        decided=decided,
+        dropped=decided & (value < 0.0),
+        seg_k=seg_k,
+    )
+
+
+def _without_dropped(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+    ops: _Operations,
+    res: _Residual,
+    seg: _SegmentFlows,
+    rf: _Refresh,
+) -> tuple[_Capital, _Vintages, _Operations, _Residual]:
+    """The lines with the vintages the rule does not buy taken out (methodology section 2.4):
+    their GW idle for their span (no rent, no power or other opex, no depreciation), their
+    payment is not made, and where the last is not bought nothing is held or sold at the
+    horizon. Rows where every vintage is bought keep their numbers exactly (x - 0 = x)."""
+    life = uc.life_it
+    off = np.take_along_axis(rf.dropped, rf.seg_k, axis=1)
+    cols = vt.cols
+
+    def gone(x: FloatArray) -> FloatArray:
+        return cols.sum(np.where(off, x, 0.0))
+
+    off_width = gone(vt.width)
+    # operations: revenue of the dropped segments, and their running costs
+    revenue_lease = ops.revenue_lease - gone(seg.lease)
+    revenue_internal = ops.revenue_internal
+    exposure = seg.lease
+    if seg.internal is not None:
+        revenue_internal = revenue_internal - gone(seg.internal)
+        exposure = exposure + seg.internal
+    revenue_hosting = ops.revenue_hosting
+    if seg.hosting is not None:
+        revenue_hosting = revenue_hosting - gone(seg.hosting)
+    running_gone = gone(seg.running)
+    power_cost = ops.power_cost - uc.power_gw * running_gone
+    other_opex = ops.other_opex - _col(p, "other_opex_busd_per_gw_year") * running_gone
+    revenue = revenue_lease.copy()
+    if rev.hosted:
+        revenue += revenue_hosting
+    if rev.resold:
+        revenue += ops.revenue_resale
+    if rev.kept:
+        revenue += revenue_internal
+    variable_opex = revenue * uc.var_share
+    licence_fee = ops.licence_fee
+    ebitda = revenue - power_cost - other_opex - variable_opex
+    if rev.resold:
+        ebitda -= ops.procurement_cost
+    if rev.hosted:
+        licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
+        ebitda -= licence_fee
+    # capital: the dropped payments, the IT's straight line and book, what is held at the end
+    cost = cap.cost_it[:, None]
+    refresh_it = cap.refresh_it.copy()
+    k = np.arange(rf.dropped.shape[1], dtype=np.float64)[None, :]
+    j, f = _refresh_payment(tl, life, k)
+    amount = np.where(rf.dropped, cost, 0.0)
+    rows = np.arange(tl.n)[:, None]
+    np.subtract.at(refresh_it, (rows, j), amount * (1.0 - f))
+    np.subtract.at(refresh_it, (rows, j + 1), amount * f)
+    # (a payment taken out leaves float noise of ~1e-15 where nothing else is paid)
+    refresh_it[np.abs(refresh_it) <= 1e-12 * np.maximum(cost, 1.0)] = 0.0
+    capex_refresh = refresh_it + cap.refresh_fac
+    last_dropped = np.take_along_axis(rf.dropped, vt.k_last.astype(np.intp), axis=1)[:, 0]
+    held = np.where(last_dropped, 0.0, 1.0)
+    straight_it = cap.straight_it - cost / life * off_width
+    if cap.book_is_service:
+        book_it = straight_it
+        depreciation = ops.depreciation - cost / life * off_width
+    else:  # each dropped vintage's book charges and write-off (section 11.8) taken out
+        book_it = cap.book_it - _dropped_book(p, tl, cap, vt, rf)
+        depreciation = ops.depreciation - (cap.book_it - book_it)
+    cap = dataclasses.replace(
+        cap,
+        refresh_it=refresh_it,
+        capex_refresh=capex_refresh,
+        capex=cap.build_spend + capex_refresh,
+        nbv_it=cap.nbv_it * held,
+        service_nbv_it=cap.service_nbv_it * held,
+        straight_it=straight_it,
+        book_it=book_it,
+    )
+    # (book_is_service stays: the same vintages drop from book and from the tax straight-line)
+    ops = dataclasses.replace(
+        ops,
+        revenue_lease=revenue_lease,
+        revenue_hosting=revenue_hosting,
+        revenue_internal=revenue_internal,
+        revenue=revenue,
+        power_cost=power_cost,
+        other_opex=other_opex,
+        variable_opex=variable_opex,
+        licence_fee=licence_fee,
+        ebitda=ebitda,
+        depreciation=depreciation,
+        ebit=ebitda - depreciation,
+        ebit_per_lease_rate=ops.ebit_per_lease_rate
+        - gone(exposure) / np.maximum(uc.rate, MIN_RATE_REF) * (1.0 - uc.var_share),
+    )
+    assert vt.seg_billed is not None and vt.seg_idle is not None
+    vt = dataclasses.replace(
+        vt,
+        billed=vt.billed - gone(vt.seg_billed),
+        idle=vt.idle - gone(vt.seg_idle) + off_width,
+    )
+    inputs = dataclasses.replace(res.inputs, held=held, nbv_it=cap.nbv_it)
+    cash, gain = inputs.at(p["lease_rate_busd_per_gw_year"])
+    res = _Residual(
+        inputs=inputs,
+        last_year=res.last_year,
+        residual_value=np.where(res.last_year, cash[:, None], 0.0),
+        residual_gain=np.where(res.last_year, gain[:, None], 0.0),
+    )
+    return cap, vt, ops, res
+
+
+def _dropped_book(
+    p: dict[str, FloatArray], tl: _Timeline, cap: _Capital, vt: _Vintages, rf: _Refresh
+) -> FloatArray:
+    """Book depreciation (S, T) of the vintages not bought (section 11.8): ``cost / L_b`` a year
+    while younger than ``L_b`` inside its span, and the write-off at its retirement."""
+    life_s = p["it_life_years"][:, None]
+    life_b = p["it_book_life_years"][:, None]
+    cost = cap.cost_it[:, None]
+    edges = _clamp(np.arange(tl.n_years + 1, dtype=np.float64)[None, :], tl.b, tl.h_end)
+    out = np.zeros((tl.n, tl.n_years))
+    for k in range(1, rf.dropped.shape[1]):
+        gone = rf.dropped[:, k : k + 1]
+        if not gone.any():
+            continue
+        start = tl.b + k * life_s
+        charged = cost / life_b * _clamp(edges - start, 0.0, np.minimum(life_b, life_s))
+        retired = (start + life_s < tl.h_end) & (edges >= start + life_s)
+        charged = charged + np.where(retired, cost * np.maximum(1.0 - life_s / life_b, 0.0), 0.0)
+        out += np.where(gone, charged[:, 1:] - charged[:, :-1], 0.0)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -1951,6 +2279,12 @@ def _cash_flows(
     rev = _revenue(p, tl, cap, uc, mk, vt, hosted)
     ops = _operations(p, tl, cap, uc, vt, rev)
     res = _residual(p, tl, cap, uc, mk, vt)
+    refresh: _Refresh | None = None
+    if p["refresh_rule"].any() and vt.k_last.any():  # retire and replace when it pays (2.4)
+        seg = _segment_flows(p, cap, uc, vt, rev)
+        refresh = _refresh_values(p, tl, cap, uc, vt, rev, res, seg)
+        if refresh.dropped.any():
+            cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
     tx = _tax(p, tl, cap, vt, ops, res)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
@@ -2029,6 +2363,9 @@ class _ResidualInputs:
     nbv_it: FloatArray
     nbv_fac: FloatArray
     tax: FloatArray
+    #: 1 where IT is in service at the horizon, 0 where its last vintage was not bought
+    #: (section 2.4); None: held in every row
+    held: FloatArray | None = None
 
     @cached_property
     def _fixed(self) -> dict[str, FloatArray]:
@@ -2086,6 +2423,8 @@ class _ResidualInputs:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
         value_it = np.maximum(0.0, old * scale)
+        if self.held is not None:
+            value_it = value_it * self.held
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
 

@@ -283,6 +283,8 @@ class Scenario(BaseModel):
     counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
     counterparty_recovery_share: float = _f("counterparty_recovery_share")
     counterparty_default_quantile: float = _f("counterparty_default_quantile")
+    # Retire and replace when it pays (methodology section 2.4; a code of REFRESH_RULES)
+    refresh_rule: int = _f("refresh_rule")
 
     @field_validator("*", mode="before")
     @classmethod
