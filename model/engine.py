@@ -125,6 +125,9 @@ class EngineOutput:
     #: What tells whether the market's bounds bind at another lease rate (None only if built
     #: elsewhere): lets the breakeven skip its check pass where none can (methodology 5.1).
     rate_bounds: RateBounds | None = None
+    #: The refresh decisions (section 2.4; None where no row decides one): the breakeven's
+    #: guess holds them, so it is checked where one could switch before the guess's rate.
+    refresh: _Refresh | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -1747,9 +1750,9 @@ def _refresh_values(
     cap: _Capital,
     uc: _UnitCosts,
     vt: _Vintages,
-    rev: _Revenue,
     res: _Residual,
     seg: _SegmentFlows,
+    taxed: BoolArray,
 ) -> _Refresh:
     """Each refresh's contribution to unlevered NPV when bought (methodology section 2.4).
 
@@ -1758,11 +1761,22 @@ def _refresh_values(
     ``pay_k`` its payment split between two year ends, ``D_k`` the present value of its tax
     deductions per unit of cost (bonus share when paid, the rest straight-line over the service
     life or MACRS, the basis left deducted against the disposal). Exact for a tax linear in
-    income (inside a group); stand-alone the carry-forward makes it an estimate.
+    income (inside a group). Stand-alone, a year's income is taxed in the first year from it
+    on that pays tax (``taxed``, with every vintage bought: where the carried-forward losses
+    are used up), so its tax is discounted from there (``tax_disc``): the marginal tax of the
+    carry-forward's closed form, an estimate for a whole vintage.
     """
     n, life = tl.n, uc.life_it
     disc = finance.discount_factors(p["wacc"], tl.n_years)
     seg_disc = _at_segments(vt, disc)
+    tax_disc = disc
+    alone = _col(p, "tax_in_group") < 0.5
+    if alone.any():
+        n_t = tl.n_years
+        years = np.where(taxed, np.arange(n_t)[None, :], n_t)
+        first = np.minimum.accumulate(years[:, ::-1], axis=1)[:, ::-1]
+        padded = np.concatenate((disc, np.zeros((n, 1))), axis=1)
+        tax_disc = np.where(alone, np.take_along_axis(padded, first, axis=1), disc)
     k_seg = np.rint((vt.start - tl.b) / life)
     n_k = int(vt.k_last.max(initial=0.0)) + 1
     seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
@@ -1774,34 +1788,43 @@ def _refresh_values(
 
     tax = uc.tax_rate
     earned = by_vintage(seg.ebitda * seg_disc)
+    earned_taxed = (
+        earned if tax_disc is disc else by_vintage(seg.ebitda * _at_segments(vt, tax_disc))
+    )
     linked = seg.lease if seg.internal is None else seg.lease + seg.internal
     if seg.hosting is not None:
         linked = linked + seg.hosting
     linked_pv = by_vintage(linked * seg_disc) * (1.0 - uc.var_share)
-    width_pv = by_vintage(vt.width * seg_disc)
+    width_pv = by_vintage(vt.width * _at_segments(vt, tax_disc))
     width = by_vintage(vt.width)
     k = np.arange(n_k, dtype=np.float64)[None, :]
     j, f = _refresh_payment(tl, life, k)
     pay = (1.0 - f) * np.take_along_axis(disc, j, axis=1)
     pay += f * np.take_along_axis(disc, j + 1, axis=1)
-    last = np.take_along_axis(disc, (tl.h_end - 1.0).astype(np.intp), axis=1)
-    straight = width_pv / life + (1.0 - width / life) * last
+    pay_taxed = pay
+    if tax_disc is not disc:
+        pay_taxed = (1.0 - f) * np.take_along_axis(tax_disc, j, axis=1)
+        pay_taxed += f * np.take_along_axis(tax_disc, j + 1, axis=1)
+    at_end = (tl.h_end - 1.0).astype(np.intp)
+    last = np.take_along_axis(disc, at_end, axis=1)
+    last_taxed = np.take_along_axis(tax_disc, at_end, axis=1)
+    straight = width_pv / life + (1.0 - width / life) * last_taxed
     if p["macrs_depreciation"].any():
-        unit = _macrs_unit_value(p, tl, disc)
+        unit = _macrs_unit_value(p, tl, tax_disc)
         macrs = (1.0 - f) * np.take_along_axis(unit, j, axis=1)
         macrs += f * np.take_along_axis(unit, j + 1, axis=1)
         straight = np.where(_col(p, "macrs_depreciation") > 0.5, macrs, straight)
     bonus = _col(p, "bonus_depreciation_share")
-    deductions = bonus * pay + (1.0 - bonus) * straight
+    deductions = bonus * pay_taxed + (1.0 - bonus) * straight
     cost = cap.cost_it[:, None]
     it_end = (res.residual_value.sum(axis=1) - res.inputs.frac * res.inputs.nbv_fac)[:, None]
     is_last = k == vt.k_last
-    residual = np.where(is_last, it_end * last, 0.0)
-    value = (1.0 - tax) * (earned + residual) - cost * pay + tax * cost * deductions
+    residual = np.where(is_last, it_end * (last - tax * last_taxed), 0.0)
+    value = earned - tax * earned_taxed + residual - cost * pay + tax * cost * deductions
     decided = (k >= 1.0) & (k <= vt.k_last) & (_col(p, "refresh_rule") > 0.5)
     return _Refresh(
         value=value,
-        rate_part=(1.0 - tax) * (linked_pv + residual),
+        rate_part=(1.0 - tax) * linked_pv + residual,
         decided=decided,
         dropped=decided & (value < 0.0),
         seg_k=seg_k,
@@ -2279,13 +2302,14 @@ def _cash_flows(
     rev = _revenue(p, tl, cap, uc, mk, vt, hosted)
     ops = _operations(p, tl, cap, uc, vt, rev)
     res = _residual(p, tl, cap, uc, mk, vt)
+    tx = _tax(p, tl, cap, vt, ops, res)
     refresh: _Refresh | None = None
     if p["refresh_rule"].any() and vt.k_last.any():  # retire and replace when it pays (2.4)
         seg = _segment_flows(p, cap, uc, vt, rev)
-        refresh = _refresh_values(p, tl, cap, uc, vt, rev, res, seg)
+        refresh = _refresh_values(p, tl, cap, uc, vt, res, seg, tx.tax > 0.0)
         if refresh.dropped.any():
             cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
-    tx = _tax(p, tl, cap, vt, ops, res)
+            tx = _tax(p, tl, cap, vt, ops, res)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}
@@ -2321,6 +2345,7 @@ def _cash_flows(
             reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
             quoted_spot=_col(p, "lease_rate_tenor_years") == 0.0,
         ),
+        refresh=refresh,
     )
 
 
@@ -2620,6 +2645,18 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     return np.asarray((ok & inside_clip & rb.quoted_spot)[:, 0], dtype=np.bool_)
 
 
+def _refresh_stays(rf: _Refresh, rate_now: FloatArray, rate: FloatArray) -> BoolArray:
+    """Whether no refresh decision (section 2.4) switches between today's lease rate and
+    ``rate`` (S,): each vintage's value is affine in the rate where no bound binds (the only
+    rows the breakeven's guess is kept unchecked for), ``V + (rate / rate_now - 1) x``
+    its rate-linked part, so its sign at both ends decides (NaN ``rate``: no)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (rate / np.maximum(rate_now, MIN_RATE_REF) - 1.0)[:, None]
+    there = rf.value + scale * rf.rate_part
+    same = (there >= 0.0) == (rf.value >= 0.0)
+    return np.asarray((same | ~rf.decided).all(axis=1) & np.isfinite(rate))
+
+
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
     """Lease rate (US$ B per GW-year) at which NPV = 0 with every bound applied, in [0, max].
 
@@ -2648,6 +2685,8 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         sure = converged & np.isfinite(guess)
         sure &= _bounds_slack(base.rate_bounds, rate_now)
         sure &= _bounds_slack(base.rate_bounds, np.where(np.isfinite(guess), guess, rate_now))
+        if base.refresh is not None:
+            sure &= _refresh_stays(base.refresh, rate_now, guess)
         x[sure] = guess[sure]
         guess = np.where(sure, np.nan, guess)
         left = ~sure
