@@ -1633,6 +1633,11 @@ def _operations(
     )
 
 
+#: Passes that decide refreshes again on the tax of the lines as decided (stand-alone rows,
+#: methodology section 2.4).
+REFRESH_TAX_PASSES = 2
+
+
 @dataclass(frozen=True, slots=True)
 class _Refresh:
     """The refresh decisions of ``refresh_rule`` "when_it_pays" (methodology section 2.4).
@@ -1946,6 +1951,15 @@ def _without_dropped(
         residual_gain=np.where(res.last_year, gain[:, None], 0.0),
     )
     return cap, vt, ops, res
+
+
+def _npv_of(
+    p: dict[str, FloatArray], cap: _Capital, ops: _Operations, res: _Residual, tx: _Tax
+) -> FloatArray:
+    """Unlevered NPV (S,) of these lines (as :func:`_free_cash_flow` and section 5 sum them)."""
+    fcf = ops.ebitda - tx.tax - cap.capex + res.residual_value
+    disc = finance.discount_factors(p["wacc"], fcf.shape[1])
+    return np.asarray((fcf * disc).sum(axis=1), dtype=np.float64)
 
 
 def _dropped_book(
@@ -2308,8 +2322,35 @@ def _cash_flows(
         seg = _segment_flows(p, cap, uc, vt, rev)
         refresh = _refresh_values(p, tl, cap, uc, vt, res, seg, tx.tax > 0.0)
         if refresh.dropped.any():
+            every = (cap, vt, ops, res, tx)
             cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
             tx = _tax(p, tl, cap, vt, ops, res)
+            # stand-alone, each vintage's tax is read off the years that pay tax, which the
+            # decisions move: decide again on the decided lines' tax (at most twice)
+            for _ in range(REFRESH_TAX_PASSES):
+                if not (p["tax_in_group"] < 0.5).any():
+                    break
+                again = _refresh_values(p, tl, every[0], uc, every[1], every[3], seg, tx.tax > 0.0)
+                if np.array_equal(again.dropped, refresh.dropped):
+                    break
+                refresh = again
+                cap, vt, ops, res = _without_dropped(
+                    p, tl, every[0], uc, every[1], rev, every[2], every[3], seg, refresh
+                )
+                tx = _tax(p, tl, cap, vt, ops, res)
+            # stand-alone, the decisions are an estimate: a row whose decisions lose against
+            # refreshing every vintage refreshes every vintage (no regret against "always")
+            worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(
+                p, cap, ops, res, tx
+            )
+            if worse.any():
+                refresh = dataclasses.replace(refresh, dropped=refresh.dropped & ~worse[:, None])
+                cap, vt, ops, res, tx = every
+                if refresh.dropped.any():
+                    cap, vt, ops, res = _without_dropped(
+                        p, tl, cap, uc, vt, rev, ops, res, seg, refresh
+                    )
+                    tx = _tax(p, tl, cap, vt, ops, res)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}

@@ -149,3 +149,28 @@ def _never(s: Scenario) -> float:
         return float(engine.run(scenario_params([s])).metrics["npv_busd"][0])
     finally:
         engine._refresh_values = original
+
+
+def test_optimal_replacement_life_meets_terborgh_preinreich() -> None:
+    """Section 2.4: at an interior optimum the old vintage's net rent has fallen to the
+    chain's equivalent annual value (replace when the old asset earns what the chain does a
+    year); cheaper IT is replaced sooner; no life is worth more than the optimum's."""
+    from model.engine import HOURS_PER_YEAR, MWH_PER_GW_HOUR, USD_PER_BUSD
+    from model.replacement import LIFE_GRID, chain_value, optimal_replacement_life
+
+    s = load_preset("market-base").replace(capex_per_gw_busd=20.0)
+    best = optimal_replacement_life(s)
+    assert LIFE_GRID[0] < best.life_years < LIFE_GRID[-1]
+    rent = s.lease_rate_busd_per_gw_year * s.lease_utilization
+    rent *= 1.0 - s.variable_opex_share_of_revenue
+    power = HOURS_PER_YEAR * MWH_PER_GW_HOUR * s.power_load_factor * s.power_price_usd_per_mwh
+    avoidable = power / USD_PER_BUSD + s.other_opex_busd_per_gw_year
+    net_at_end = rent * (1.0 - s.hardware_cost_decline_per_year) ** best.life_years - avoidable
+    assert net_at_end == pytest.approx(best.value_busd_per_gw_year, abs=0.02)
+    assert best.value_busd_per_gw_year >= chain_value(s, LIFE_GRID).max() - 1e-12
+    assert best.value_busd_per_gw_year >= best.value_as_set_busd_per_gw_year
+    dearer = optimal_replacement_life(s.replace(capex_per_gw_busd=42.5))
+    assert dearer.life_years > best.life_years
+    # no obsolescence: a vintage never falls behind, so it is never worth replacing
+    still = optimal_replacement_life(s.replace(hardware_cost_decline_per_year=0.0))
+    assert still.life_years == LIFE_GRID[-1]
