@@ -15,7 +15,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -1633,25 +1633,21 @@ def _operations(
     )
 
 
-#: Passes that decide refreshes again on the tax of the lines as decided (stand-alone rows,
-#: methodology section 2.4).
-REFRESH_TAX_PASSES = 2
-
-
 @dataclass(frozen=True, slots=True)
 class _Refresh:
     """The refresh decisions of ``refresh_rule`` "when_it_pays" (methodology section 2.4).
 
     Per vintage ``k`` (columns, k = 0 the build, never decided) of each row (S, K): ``value``
     its after-tax contribution to unlevered NPV when bought (US$ B, at the valuation date),
-    ``rate_part`` the part of it that scales with today's lease rate, ``decided`` whether it is
+    ``rate_part()`` the part of it that scales with today's lease rate (computed when the
+    breakeven asks), ``decided`` whether it is
     a refresh decided by the rule (``1 <= k <= k_last`` in a "when_it_pays" row) and
     ``dropped`` whether it is not bought (``decided`` and ``value < 0``). Per segment:
     ``seg_k`` the vintage of each segment of :class:`_Vintages` (S, a + b).
     """
 
     value: FloatArray
-    rate_part: FloatArray
+    rate_part: Callable[[], FloatArray]
     decided: BoolArray
     dropped: BoolArray
     seg_k: NDArray[np.intp]
@@ -1796,10 +1792,6 @@ def _refresh_values(
     earned_taxed = (
         earned if tax_disc is disc else by_vintage(seg.ebitda * _at_segments(vt, tax_disc))
     )
-    linked = seg.lease if seg.internal is None else seg.lease + seg.internal
-    if seg.hosting is not None:
-        linked = linked + seg.hosting
-    linked_pv = by_vintage(linked * seg_disc) * (1.0 - uc.var_share)
     width_pv = by_vintage(vt.width * _at_segments(vt, tax_disc))
     width = by_vintage(vt.width)
     k = np.arange(n_k, dtype=np.float64)[None, :]
@@ -1829,11 +1821,27 @@ def _refresh_values(
     decided = (k >= 1.0) & (k <= vt.k_last) & (_col(p, "refresh_rule") > 0.5)
     return _Refresh(
         value=value,
-        rate_part=(1.0 - tax) * linked_pv + residual,
+        rate_part=lambda: _rate_part(seg, seg_disc, by_vintage, uc, residual),
         decided=decided,
         dropped=decided & (value < 0.0),
         seg_k=seg_k,
     )
+
+
+def _rate_part(
+    seg: _SegmentFlows,
+    seg_disc: FloatArray | float,
+    by_vintage: Callable[[FloatArray], FloatArray],
+    uc: _UnitCosts,
+    residual: FloatArray,
+) -> FloatArray:
+    """The part of each vintage's value (S, K) that scales with today's lease rate: its
+    lease-linked revenue net of the variable share and of tax, and its residual."""
+    linked = seg.lease if seg.internal is None else seg.lease + seg.internal
+    if seg.hosting is not None:
+        linked = linked + seg.hosting
+    linked_pv = by_vintage(linked * seg_disc) * (1.0 - uc.var_share)
+    return np.asarray((1.0 - uc.tax_rate) * linked_pv + residual, dtype=np.float64)
 
 
 def _without_dropped(
@@ -1907,7 +1915,7 @@ def _without_dropped(
         book_it = straight_it
         depreciation = ops.depreciation - cost / life * off_width
     else:  # each dropped vintage's book charges and write-off (section 11.8) taken out
-        book_it = cap.book_it - _dropped_book(p, tl, cap, vt, rf)
+        book_it = cap.book_it - _dropped_book(p, tl, cap, vt, off)
         depreciation = ops.depreciation - (cap.book_it - book_it)
     cap = dataclasses.replace(
         cap,
@@ -1963,25 +1971,22 @@ def _npv_of(
 
 
 def _dropped_book(
-    p: dict[str, FloatArray], tl: _Timeline, cap: _Capital, vt: _Vintages, rf: _Refresh
+    p: dict[str, FloatArray], tl: _Timeline, cap: _Capital, vt: _Vintages, off: BoolArray
 ) -> FloatArray:
-    """Book depreciation (S, T) of the vintages not bought (section 11.8): ``cost / L_b`` a year
-    while younger than ``L_b`` inside its span, and the write-off at its retirement."""
-    life_s = p["it_life_years"][:, None]
-    life_b = p["it_book_life_years"][:, None]
+    """Book depreciation (S, T) of the vintages not bought (section 11.8), from their segments:
+    ``cost / L_b`` a year while younger than ``L_b``, and the write-off ``cost (1 - L_s /
+    L_b)`` in the segment that ends at its retirement (before the horizon)."""
+    life_s = _col(p, "it_life_years")
+    life_b = _col(p, "it_book_life_years")
     cost = cap.cost_it[:, None]
-    edges = _clamp(np.arange(tl.n_years + 1, dtype=np.float64)[None, :], tl.b, tl.h_end)
-    out = np.zeros((tl.n, tl.n_years))
-    for k in range(1, rf.dropped.shape[1]):
-        gone = rf.dropped[:, k : k + 1]
-        if not gone.any():
-            continue
-        start = tl.b + k * life_s
-        charged = cost / life_b * _clamp(edges - start, 0.0, np.minimum(life_b, life_s))
-        retired = (start + life_s < tl.h_end) & (edges >= start + life_s)
-        charged = charged + np.where(retired, cost * np.maximum(1.0 - life_s / life_b, 0.0), 0.0)
-        out += np.where(gone, charged[:, 1:] - charged[:, :-1], 0.0)
-    return out
+    age_lo = vt.mid - 0.5 * vt.width - vt.start
+    age_hi = age_lo + vt.width
+    young = np.minimum(life_b, life_s)
+    charge = cost / life_b * (np.minimum(age_hi, young) - np.minimum(age_lo, young))
+    retires = vt.start + life_s
+    ends = (np.abs(vt.mid + 0.5 * vt.width - retires) < 1e-9) & (retires < tl.h_end - 1e-9)
+    charge += np.where(ends & (vt.width > 0.0), cost * np.maximum(1.0 - life_s / life_b, 0.0), 0.0)
+    return vt.cols.sum(np.where(off, charge, 0.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -2325,19 +2330,6 @@ def _cash_flows(
             every = (cap, vt, ops, res, tx)
             cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
             tx = _tax(p, tl, cap, vt, ops, res)
-            # stand-alone, each vintage's tax is read off the years that pay tax, which the
-            # decisions move: decide again on the decided lines' tax (at most twice)
-            for _ in range(REFRESH_TAX_PASSES):
-                if not (p["tax_in_group"] < 0.5).any():
-                    break
-                again = _refresh_values(p, tl, every[0], uc, every[1], every[3], seg, tx.tax > 0.0)
-                if np.array_equal(again.dropped, refresh.dropped):
-                    break
-                refresh = again
-                cap, vt, ops, res = _without_dropped(
-                    p, tl, every[0], uc, every[1], rev, every[2], every[3], seg, refresh
-                )
-                tx = _tax(p, tl, cap, vt, ops, res)
             # stand-alone, the decisions are an estimate: a row whose decisions lose against
             # refreshing every vintage refreshes every vintage (no regret against "always")
             worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(
@@ -2693,7 +2685,7 @@ def _refresh_stays(rf: _Refresh, rate_now: FloatArray, rate: FloatArray) -> Bool
     its rate-linked part, so its sign at both ends decides (NaN ``rate``: no)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = (rate / np.maximum(rate_now, MIN_RATE_REF) - 1.0)[:, None]
-    there = rf.value + scale * rf.rate_part
+    there = rf.value + scale * rf.rate_part()
     same = (there >= 0.0) == (rf.value >= 0.0)
     return np.asarray((same | ~rf.decided).all(axis=1) & np.isfinite(rate))
 
