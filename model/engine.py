@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +38,7 @@ from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+_T = TypeVar("_T")
 
 HOURS_PER_YEAR = 8760.0
 SECONDS_PER_YEAR = HOURS_PER_YEAR * 3600.0
@@ -1157,6 +1159,7 @@ class _Vintages:
     idle: FloatArray
     seg_billed: FloatArray | None = None
     seg_idle: FloatArray | None = None
+    k_a: FloatArray | None = None
 
 
 def _vintages(
@@ -1253,6 +1256,7 @@ def _vintages(
         idle=cols.sum(seg_idle),  # share-years of leased GW idled
         seg_billed=seg_billed,
         seg_idle=seg_idle,
+        k_a=k_a,
     )
 
 
@@ -1727,19 +1731,14 @@ def _refresh_payment(
 def _macrs_unit_value(p: dict[str, FloatArray], tl: _Timeline, disc: FloatArray) -> FloatArray:
     """Present value (S, T) of the IT's MACRS deductions per unit placed in year ``j``: the
     schedule's shares inside the horizon, the basis left deducted in the last year (section
-    11.2: set against the disposal)."""
-    from model.tax import IT_TAX_CLASS_YEARS, macrs_rates
+    11.2: set against the disposal). Two products with the schedule matrix, no loop."""
+    from model.tax import IT_TAX_CLASS_YEARS, _schedule_matrix
 
+    schedule = _schedule_matrix(IT_TAX_CLASS_YEARS, tl.n_years).T  # [t, j] = rate_(t - j)
     active = tl.active.astype(np.float64)
-    disc_in = disc * active
-    n_t = tl.n_years
-    value = np.zeros_like(disc)
-    cover = np.zeros_like(disc)
-    for i, r in enumerate(macrs_rates(IT_TAX_CLASS_YEARS)):
-        if i >= n_t:
-            break
-        value[:, : n_t - i] += r * disc_in[:, i:]
-        cover[:, : n_t - i] += r * active[:, i:]
+    with finance.one_blas_thread(tl.n):
+        value = np.asarray((disc * active) @ schedule, dtype=np.float64)
+        cover = np.asarray(active @ schedule, dtype=np.float64)
     last = np.take_along_axis(disc, (tl.h_end - 1.0).astype(np.intp), axis=1)
     value += (1.0 - cover) * last
     return value
@@ -1778,8 +1777,10 @@ def _refresh_values(
         first = np.minimum.accumulate(years[:, ::-1], axis=1)[:, ::-1]
         padded = np.concatenate((disc, np.zeros((n, 1))), axis=1)
         tax_disc = np.where(alone, np.take_along_axis(padded, first, axis=1), disc)
-    k_seg = np.rint((vt.start - tl.b) / life)
+    assert vt.k_a is not None
     n_k = int(vt.k_last.max(initial=0.0)) + 1
+    cols = vt.cols
+    k_seg = np.concatenate((vt.k_a[:, cols.cols_a], vt.k_a[:, cols.cols_b] + 1.0), axis=1)
     seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
     flat = (seg_k + (np.arange(n) * n_k)[:, None]).ravel()
 
@@ -1788,36 +1789,41 @@ def _refresh_values(
         return np.asarray(out, dtype=np.float64).reshape(n, n_k)
 
     tax = uc.tax_rate
-    earned = by_vintage(seg.ebitda * seg_disc)
-    earned_taxed = (
-        earned if tax_disc is disc else by_vintage(seg.ebitda * _at_segments(vt, tax_disc))
-    )
-    width_pv = by_vintage(vt.width * _at_segments(vt, tax_disc))
-    width = by_vintage(vt.width)
+    cost = cap.cost_it[:, None]
+    bonus = _col(p, "bonus_depreciation_share")
+    macrs_rows = _col(p, "macrs_depreciation") > 0.5
+    at_end = (tl.h_end - 1.0).astype(np.intp)
+    last = np.take_along_axis(disc, at_end, axis=1)
+    last_taxed = last if tax_disc is disc else np.take_along_axis(tax_disc, at_end, axis=1)
+    # every per-segment term in one sum per vintage: EBITDA after its tax, and the tax saved by
+    # the straight line over the service life (the basis left deducted in the last year)
+    seg_taxed = seg_disc if tax_disc is disc else _at_segments(vt, tax_disc)
+    per_year = tax * cost * (1.0 - bonus) / life
+    per_year = np.where(macrs_rows, 0.0, per_year)
+    quantity = seg.ebitda * (seg_disc - tax * seg_taxed)
+    quantity += per_year * vt.width * (seg_taxed - last_taxed)
+    summed = by_vintage(quantity)
     k = np.arange(n_k, dtype=np.float64)[None, :]
     j, f = _refresh_payment(tl, life, k)
-    pay = (1.0 - f) * np.take_along_axis(disc, j, axis=1)
-    pay += f * np.take_along_axis(disc, j + 1, axis=1)
+    # (1 - f) d_j + f d_(j+1) with d_t = (1 + wacc)^-t = exp(-rho t): no gather
+    pay = np.exp(-uc.rho * j)
+    pay *= 1.0 - f * (1.0 - np.exp(-uc.rho))
     pay_taxed = pay
     if tax_disc is not disc:
         pay_taxed = (1.0 - f) * np.take_along_axis(tax_disc, j, axis=1)
         pay_taxed += f * np.take_along_axis(tax_disc, j + 1, axis=1)
-    at_end = (tl.h_end - 1.0).astype(np.intp)
-    last = np.take_along_axis(disc, at_end, axis=1)
-    last_taxed = np.take_along_axis(tax_disc, at_end, axis=1)
-    straight = width_pv / life + (1.0 - width / life) * last_taxed
-    if p["macrs_depreciation"].any():
+    # the straight line's basis left at the horizon is deducted there (per unit of cost: 1 -
+    # the share of the life inside it, whose per-segment part is in ``summed``)
+    deductions = bonus * pay_taxed + np.where(macrs_rows, 0.0, (1.0 - bonus) * last_taxed)
+    if macrs_rows.any():
         unit = _macrs_unit_value(p, tl, tax_disc)
         macrs = (1.0 - f) * np.take_along_axis(unit, j, axis=1)
         macrs += f * np.take_along_axis(unit, j + 1, axis=1)
-        straight = np.where(_col(p, "macrs_depreciation") > 0.5, macrs, straight)
-    bonus = _col(p, "bonus_depreciation_share")
-    deductions = bonus * pay_taxed + (1.0 - bonus) * straight
-    cost = cap.cost_it[:, None]
+        deductions += np.where(macrs_rows, (1.0 - bonus) * macrs, 0.0)
     it_end = (res.residual_value.sum(axis=1) - res.inputs.frac * res.inputs.nbv_fac)[:, None]
     is_last = k == vt.k_last
     residual = np.where(is_last, it_end * (last - tax * last_taxed), 0.0)
-    value = earned - tax * earned_taxed + residual - cost * pay + tax * cost * deductions
+    value = summed + residual - cost * pay + tax * cost * deductions
     decided = (k >= 1.0) & (k <= vt.k_last) & (_col(p, "refresh_rule") > 0.5)
     return _Refresh(
         value=value,
@@ -1902,9 +1908,11 @@ def _without_dropped(
     k = np.arange(rf.dropped.shape[1], dtype=np.float64)[None, :]
     j, f = _refresh_payment(tl, life, k)
     amount = np.where(rf.dropped, cost, 0.0)
-    rows = np.arange(tl.n)[:, None]
-    np.subtract.at(refresh_it, (rows, j), amount * (1.0 - f))
-    np.subtract.at(refresh_it, (rows, j + 1), amount * f)
+    at = (j + (np.arange(tl.n) * tl.n_years)[:, None]).ravel()
+    size = tl.n * tl.n_years
+    unpaid = np.bincount(at, weights=(amount * (1.0 - f)).ravel(), minlength=size)
+    unpaid += np.bincount(at + 1, weights=(amount * f).ravel(), minlength=size)
+    refresh_it -= unpaid.reshape(tl.n, tl.n_years)
     # (a payment taken out leaves float noise of ~1e-15 where nothing else is paid)
     refresh_it[np.abs(refresh_it) <= 1e-12 * np.maximum(cost, 1.0)] = 0.0
     capex_refresh = refresh_it + cap.refresh_fac
@@ -1959,6 +1967,26 @@ def _without_dropped(
         residual_gain=np.where(res.last_year, gain[:, None], 0.0),
     )
     return cap, vt, ops, res
+
+
+def _pick_rows(rows: BoolArray, first: _T, second: _T) -> _T:
+    """``second`` with the arrays of the marked ``rows`` (S,) taken from ``first`` (the same
+    stage of the engine in two states; nested stages likewise, a residual not held in
+    ``second`` held where ``first`` is taken)."""
+    changes: dict[str, object] = {}
+    for field in dataclasses.fields(second):  # type: ignore[arg-type]
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if a is b:
+            continue
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
+            if a.ndim >= 1 and a.shape[0] == rows.shape[0]:
+                mask = rows.reshape(rows.shape[0], *([1] * (a.ndim - 1)))
+                changes[field.name] = np.where(mask, a, b)
+        elif a is None and isinstance(b, np.ndarray) and field.name == "held":
+            changes[field.name] = np.where(rows, 1.0, b)
+        elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+            changes[field.name] = _pick_rows(rows, a, b)
+    return dataclasses.replace(second, **changes)  # type: ignore[type-var]
 
 
 def _npv_of(
@@ -2335,14 +2363,13 @@ def _cash_flows(
             worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(
                 p, cap, ops, res, tx
             )
-            if worse.any():
+            if worse.any():  # (rows are independent: each takes its lines from one state)
                 refresh = dataclasses.replace(refresh, dropped=refresh.dropped & ~worse[:, None])
-                cap, vt, ops, res, tx = every
-                if refresh.dropped.any():
-                    cap, vt, ops, res = _without_dropped(
-                        p, tl, cap, uc, vt, rev, ops, res, seg, refresh
-                    )
-                    tx = _tax(p, tl, cap, vt, ops, res)
+                cap = _pick_rows(worse, every[0], cap)
+                vt = _pick_rows(worse, every[1], vt)
+                ops = _pick_rows(worse, every[2], ops)
+                res = _pick_rows(worse, every[3], res)
+                tx = _pick_rows(worse, every[4], tx)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}
