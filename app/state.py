@@ -99,7 +99,7 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(it_life_years=4.0))
     ... # doctest: +NORMALIZE_WHITESPACE
     {'preset': 'bofa-base', 'it_life_years': '4', 'entrant_profile': 'neocloud',
-     'it_book_life_years': '5.5'}
+     'it_book_life_years': '5.5', 'refresh_rule': 'when_it_pays'}
     >>> query_params_for("bofa-base", load_preset("bofa-base"))
     {'preset': 'bofa-base'}
     """

@@ -32,7 +32,7 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 4
+    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 5
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name

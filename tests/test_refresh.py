@@ -174,3 +174,27 @@ def test_optimal_replacement_life_meets_terborgh_preinreich() -> None:
     # no obsolescence: a vintage never falls behind, so it is never worth replacing
     still = optimal_replacement_life(s.replace(hardware_cost_decline_per_year=0.0))
     assert still.life_years == LIFE_GRID[-1]
+
+
+def test_old_files_and_links_refresh_always() -> None:
+    """Section 2.4: a file of format version 4 or older, or a link with fields, without
+    ``refresh_rule`` refreshes every vintage (its old meaning); one written today names it."""
+    from app import state
+    from model.io import FORMAT_VERSION, parse_scenario_text, to_toml
+
+    s = load_preset("market-base").replace(it_life_years=2.0)
+    text = to_toml(s, "market-base")
+    old = "\n".join(
+        line
+        for line in text.replace(f"version = {FORMAT_VERSION}", "version = 4").splitlines()
+        if not line.startswith("refresh_rule")
+    )
+    loaded = parse_scenario_text(old, "toml")[0]
+    assert loaded == s.replace(refresh_rule=0)
+    assert evaluate(loaded).npv_busd < evaluate(s).npv_busd - 1.0  # short lives: it matters
+    assert parse_scenario_text(text, "toml")[0] == s
+    link = {"preset": "market-base", "it_life_years": "2", "entrant_profile": "neocloud"}
+    assert state.parse_query_params(link)[1].refresh_rule == 0
+    written = state.query_params_for("market-base", s)
+    assert written["refresh_rule"] == "when_it_pays"
+    assert state.parse_query_params(written)[1] == s
