@@ -1969,6 +1969,130 @@ def _without_dropped(
     return cap, vt, ops, res
 
 
+def _decided(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+    ops: _Operations,
+    res: _Residual,
+    tx: _Tax,
+    seg: _SegmentFlows,
+    refresh: _Refresh,
+) -> tuple[_Capital, _Vintages, _Operations, _Residual, _Tax, _Refresh]:
+    """The lines with the rule's decisions (section 2.4), and the no-regret guard: stand-alone
+    the decisions are an estimate, so a row whose decisions lose against refreshing every
+    vintage refreshes every vintage (its lines from that state: rows are independent)."""
+    every = (cap, vt, ops, res, tx)
+    cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
+    tx = _tax(p, tl, cap, vt, ops, res)
+    worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(p, cap, ops, res, tx)
+    if worse.any():
+        refresh = dataclasses.replace(refresh, dropped=refresh.dropped & ~worse[:, None])
+        cap = _pick_rows(worse, every[0], cap)
+        vt = _pick_rows(worse, every[1], vt)
+        ops = _pick_rows(worse, every[2], ops)
+        res = _pick_rows(worse, every[3], res)
+        tx = _pick_rows(worse, every[4], tx)
+    return cap, vt, ops, res, tx, refresh
+
+
+def _take_rows(x: _T, rows: NDArray[np.intp], n: int) -> _T:
+    """The scenarios ``rows`` of a stage of the engine (or of the inputs ``p``): every array
+    whose first axis is the scenarios, nested stages likewise (a residual's rent streams, (2,
+    S), on their second axis; the timeline's year grid kept)."""
+    m = rows.size
+    if isinstance(x, dict):
+        return {k: v[rows] for k, v in x.items()}  # type: ignore[return-value]
+    if isinstance(x, _Timeline):
+        return dataclasses.replace(
+            x,
+            n=m,
+            build=x.build[rows],
+            horizon=x.horizon[rows],
+            b=x.b[rows],
+            h_end=x.h_end[rows],
+            active=x.active[rows],
+            operating=x.operating[rows],
+        )
+    if isinstance(x, _RentStream):
+        return dataclasses.replace(
+            x, **{f.name: getattr(x, f.name)[:, rows] for f in dataclasses.fields(x)}
+        )
+    if isinstance(x, _Columns):
+        return dataclasses.replace(x, n=m)
+    changes: dict[str, object] = {}
+    for field in dataclasses.fields(x):  # type: ignore[arg-type]
+        v = getattr(x, field.name)
+        if isinstance(v, np.ndarray):
+            if v.ndim >= 1 and v.shape[0] == n:
+                changes[field.name] = v[rows]
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            changes[field.name] = _take_rows(v, rows, n)
+    return dataclasses.replace(x, **changes)  # type: ignore[type-var]
+
+
+#: What :func:`_without_dropped` and :func:`_tax` change, per stage (:func:`_put_rows`).
+_DECIDED_FIELDS: dict[str, tuple[str, ...]] = {
+    "_Capital": (
+        "refresh_it",
+        "capex_refresh",
+        "capex",
+        "nbv_it",
+        "service_nbv_it",
+        "straight_it",
+        "book_it",
+    ),
+    "_Vintages": ("billed", "idle"),
+    "_Operations": (
+        "revenue_lease",
+        "revenue_hosting",
+        "revenue_internal",
+        "revenue",
+        "power_cost",
+        "other_opex",
+        "variable_opex",
+        "licence_fee",
+        "ebitda",
+        "depreciation",
+        "ebit",
+        "ebit_per_lease_rate",
+    ),
+    "_Residual": ("residual_value", "residual_gain", "inputs"),
+    "_ResidualInputs": ("held", "nbv_it"),
+    "_Tax": (
+        "tax_depreciation",
+        "tax_depreciation_fac",
+        "basis_fac_end",
+        "disposal_taxable",
+        "taxable",
+        "base_shift",
+        "tax",
+    ),
+}
+
+
+def _put_rows(full: _T, rows: NDArray[np.intp], part: _T, n: int) -> _T:
+    """``full`` with the scenarios ``rows`` taken from ``part`` (:func:`_take_rows` of it, then
+    decided): only the fields the decisions change (:data:`_DECIDED_FIELDS`)."""
+    changes: dict[str, object] = {}
+    for name in _DECIDED_FIELDS[type(full).__name__]:
+        a, b = getattr(full, name), getattr(part, name)
+        if isinstance(b, np.ndarray):
+            if a is None:  # (a residual held in every row of full)
+                a = np.ones(n)
+            out = np.array(np.broadcast_to(a, a.shape), dtype=np.float64)
+            if out.ndim < b.ndim:
+                out = np.array(np.broadcast_to(out, (out.shape[0], *b.shape[1:])))
+            out[rows] = b
+            changes[name] = out
+        elif dataclasses.is_dataclass(b) and not isinstance(b, type):
+            changes[name] = _put_rows(a, rows, b, n)
+    return dataclasses.replace(full, **changes)  # type: ignore[type-var]
+
+
 def _pick_rows(rows: BoolArray, first: _T, second: _T) -> _T:
     """``second`` with the arrays of the marked ``rows`` (S,) taken from ``first`` (the same
     stage of the engine in two states; nested stages likewise, a residual not held in
@@ -2354,22 +2478,25 @@ def _cash_flows(
     if p["refresh_rule"].any() and vt.k_last.any():  # retire and replace when it pays (2.4)
         seg = _segment_flows(p, cap, uc, vt, rev)
         refresh = _refresh_values(p, tl, cap, uc, vt, res, seg, tx.tax > 0.0)
-        if refresh.dropped.any():
-            every = (cap, vt, ops, res, tx)
-            cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
-            tx = _tax(p, tl, cap, vt, ops, res)
-            # stand-alone, the decisions are an estimate: a row whose decisions lose against
-            # refreshing every vintage refreshes every vintage (no regret against "always")
-            worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(
-                p, cap, ops, res, tx
+        rows = np.flatnonzero(refresh.dropped.any(axis=1))
+        if rows.size == tl.n:
+            cap, vt, ops, res, tx, refresh = _decided(
+                p, tl, cap, uc, vt, rev, ops, res, tx, seg, refresh
             )
-            if worse.any():  # (rows are independent: each takes its lines from one state)
-                refresh = dataclasses.replace(refresh, dropped=refresh.dropped & ~worse[:, None])
-                cap = _pick_rows(worse, every[0], cap)
-                vt = _pick_rows(worse, every[1], vt)
-                ops = _pick_rows(worse, every[2], ops)
-                res = _pick_rows(worse, every[3], res)
-                tx = _pick_rows(worse, every[4], tx)
+        elif rows.size:  # the rows that drop a vintage alone (rows are independent)
+            sub = [
+                _take_rows(x, rows, tl.n)
+                for x in (p, tl, cap, uc, vt, rev, ops, res, tx, seg, refresh)
+            ]
+            out = _decided(*sub)  # type: ignore[arg-type]
+            cap = _put_rows(cap, rows, out[0], tl.n)
+            vt = _put_rows(vt, rows, out[1], tl.n)
+            ops = _put_rows(ops, rows, out[2], tl.n)
+            res = _put_rows(res, rows, out[3], tl.n)
+            tx = _put_rows(tx, rows, out[4], tl.n)
+            dropped = np.zeros_like(refresh.dropped)
+            dropped[rows] = out[5].dropped
+            refresh = dataclasses.replace(refresh, dropped=dropped)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}
