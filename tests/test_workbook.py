@@ -35,6 +35,7 @@ from model.workbook import (
     INPUTS,
     LIVE_INPUTS,
     MARKET,
+    NOT_EXPRESSED_INPUTS,
     RETURN_METRICS,
     RETURNS,
     STRUCTURAL_INPUTS,
@@ -66,9 +67,12 @@ def _random_scenarios(n: int, seed: int) -> list[Scenario]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
+        # (an input the workbook does not express is not drawn: the draws of every other
+        # field stay those of the scenarios before it)
         v = {
             k: (round(x) if s.integer else float(x))
             for k, s in FIELD_SPECS.items()
+            if k not in NOT_EXPRESSED_INPUTS
             for x in [rng.uniform(s.low, s.high)]
         }
         v["hosting_share"] *= 1.0 - v["lease_share"]
