@@ -69,7 +69,11 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
     s, preset = parse_scenario_text(old, "toml")
     # ... and the builder sets the ceiling, as it did then (methodology section 4.2)
     want = load_preset("bofa-base").replace(
-        gw_built=4.5, wacc=0.0925, entrant_profile="builder", scarcity_multiple_max=1
+        gw_built=4.5,
+        wacc=0.0925,
+        entrant_profile="builder",
+        scarcity_multiple_max=1,
+        refresh_rule=0,
     )
     assert preset == "bofa-base" and s == want
     assert s.debt_share_of_capex == 0.0 and s.macrs_depreciation == 0
@@ -77,7 +81,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
     preset, linked, warnings = parse_query_params({"preset": "bofa-base", "gw_built": "4.5"})
     assert not warnings
     assert linked == load_preset("bofa-base").replace(
-        gw_built=4.5, entrant_profile="builder", scarcity_multiple_max=1
+        gw_built=4.5, entrant_profile="builder", scarcity_multiple_max=1, refresh_rule=0
     )
     # a new input travels in a link and comes back
     levered = load_preset("coreweave-spv").replace(debt_tenor_years=3)
