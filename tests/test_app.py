@@ -324,6 +324,7 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
     assert hyper == {
         "preset": "crusoe-resale",
         "entrant_profile": "hyperscaler",
+        "refresh_rule": "when_it_pays",  # its old meaning is "always" (section 2.4)
     }
     # the book life is named where a link without it would read it otherwise (section 11.8):
     # an old link takes it from the IT life
