@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,7 @@ from model.tax import cash_tax, tax_depreciation
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+_T = TypeVar("_T")
 
 HOURS_PER_YEAR = 8760.0
 SECONDS_PER_YEAR = HOURS_PER_YEAR * 3600.0
@@ -126,6 +128,9 @@ class EngineOutput:
     #: What tells whether the market's bounds bind at another lease rate (None only if built
     #: elsewhere): lets the breakeven skip its check pass where none can (methodology 5.1).
     rate_bounds: RateBounds | None = None
+    #: The refresh decisions (section 2.4; None where no row decides one): the breakeven's
+    #: guess holds them, so it is checked where one could switch before the guess's rate.
+    refresh: _Refresh | None = None
 
 
 def _col(params: dict[str, FloatArray], name: str) -> FloatArray:
@@ -1296,6 +1301,9 @@ class _Vintages:
     spot_run: FloatArray
     billed: FloatArray
     idle: FloatArray
+    seg_billed: FloatArray | None = None
+    seg_idle: FloatArray | None = None
+    k_a: FloatArray | None = None
 
 
 def _vintages(
@@ -1390,6 +1398,9 @@ def _vintages(
         spot_run=spot_run,
         billed=cols.sum(seg_billed),  # index-years billed per leased GW (contract + spot)
         idle=cols.sum(seg_idle),  # share-years of leased GW idled
+        seg_billed=seg_billed,
+        seg_idle=seg_idle,
+        k_a=k_a,
     )
 
 
@@ -1453,6 +1464,10 @@ class _Hosting:
     spare_gw: FloatArray | float
     spot_billed: FloatArray | float
     spot_idle: FloatArray | float
+    #: per segment, the hosted value of :func:`_hosting` before its year's sum, and the factor
+    #: (S, T) that turns a year's sum into revenue (section 2.4 needs them per vintage)
+    seg_value: FloatArray | None = None
+    value_factor: FloatArray | None = None
 
 
 #: A hosting entry lag at or beyond this (years) holds today's markup over every horizon (the
@@ -1607,7 +1622,8 @@ def _hosting(
     # ratio (and the builder's private edge k_builder / k_ind^p) sets the markup
     host_markup = np.exp(mk.log_k_builder + mk.price_a) / frontier_0
     host_units = vt.cols.sum(seg_host)  # year-weighted builder tokens x sold share
-    host_value = vt.cols.sum((width * sold_share) * spot * host_markup)  # x their price index
+    seg_value = (width * sold_share) * spot * host_markup
+    host_value = vt.cols.sum(seg_value)  # x their price index
     mid_year = 0.5 * (lo + hi)
     # competition in hosting and the diffusion of the builder's edge (section 4.9): the markup
     # at the middle of the operating part of each year, relative to today's (None: unchanged)
@@ -1662,6 +1678,8 @@ def _hosting(
         spare_gw=host_gw * (1.0 - used) * (op_width > 0.0),
         spot_billed=spot_billed,
         spot_idle=spot_idle,
+        seg_value=seg_value,
+        value_factor=used * capacity_today_m * price_per_m / USD_PER_BUSD,
     )
 
 
@@ -1881,6 +1899,510 @@ def _operations(
         ebit=ebitda - depreciation,
         ebit_per_lease_rate=lease_exposure * (1.0 - uc.var_share),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Refresh:
+    """The refresh decisions of ``refresh_rule`` "when_it_pays" (methodology section 2.4).
+
+    Per vintage ``k`` (columns, k = 0 the build, never decided) of each row (S, K): ``value``
+    its after-tax contribution to unlevered NPV when bought (US$ B, at the valuation date),
+    ``rate_part()`` the part of it that scales with today's lease rate (computed when the
+    breakeven asks), ``decided`` whether it is
+    a refresh decided by the rule (``1 <= k <= k_last`` in a "when_it_pays" row) and
+    ``dropped`` whether it is not bought (``decided`` and ``value < 0``). Per segment:
+    ``seg_k`` the vintage of each segment of :class:`_Vintages` (S, a + b).
+    """
+
+    value: FloatArray
+    rate_part: Callable[[], FloatArray]
+    decided: BoolArray
+    dropped: BoolArray
+    seg_k: NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class _SegmentFlows:
+    """What each segment of :class:`_Vintages` adds to its year (S, a + b, US$ B): lease and
+    spare-hosting revenue (``lease``), internal revenue (``internal``), hosting revenue
+    (``hosting``, None when nothing is hosted), running GW-years (``running``) and EBITDA."""
+
+    lease: FloatArray
+    internal: FloatArray | None
+    hosting: FloatArray | None
+    running: FloatArray
+    ebitda: FloatArray
+
+
+def _at_segments(vt: _Vintages, x: FloatArray | float) -> FloatArray | float:
+    """A per-year array (S, T) at the columns of each segment (S, a + b); a scalar as it is."""
+    if isinstance(x, float):
+        return x
+    x = np.broadcast_to(x, (vt.cols.n, vt.cols.n_years))
+    return np.concatenate((x[:, vt.cols.cols_a], x[:, vt.cols.cols_b]), axis=1)
+
+
+def _segment_flows(
+    p: dict[str, FloatArray], cap: _Capital, uc: _UnitCosts, vt: _Vintages, rev: _Revenue
+) -> _SegmentFlows:
+    """Each segment's share of its year's operating lines (methodology sections 2.4 and 3):
+    summed over a year's segments they are the year's lines (the phased start's early years and
+    resold procured capacity, which no refresh decision moves, aside)."""
+    assert vt.seg_billed is not None and vt.seg_idle is not None
+    rate_util = uc.rate * _col(p, "lease_utilization")
+    ramp = _at_segments(vt, rev.ramp)
+    host = rev.host
+    lease = rev.lease_gw * vt.seg_billed
+    running = cap.gw * vt.width - rev.lease_gw * vt.seg_idle
+    internal: FloatArray | None = None
+    if rev.kept:
+        internal_gw = cap.gw * np.maximum(
+            1.0 - _col(p, "lease_share") - _col(p, "hosting_share"), 0
+        )
+        internal = (rate_util * _col(p, "internal_transfer_price_share")) * internal_gw
+        internal = internal * vt.seg_billed * ramp
+        running -= internal_gw * vt.seg_idle
+    hosting: FloatArray | None = None
+    if rev.hosted:
+        assert host.seg_value is not None and host.value_factor is not None
+        spare = _at_segments(vt, np.asarray(host.spare_gw))
+        lease = lease + spare * (vt.spot_run * vt.width)
+        running -= spare * np.where(vt.runs, 0.0, vt.width)
+        hosting = _at_segments(vt, host.value_factor) * host.seg_value * ramp
+    lease = rate_util * lease * ramp
+    revenue = lease if internal is None else lease + internal
+    if hosting is not None:
+        revenue = revenue + hosting
+    ebitda = revenue * (1.0 - uc.var_share) - uc.avoidable_gw * running
+    if hosting is not None:
+        ebitda -= _col(p, "hosting_licence_fee_share") * hosting
+    return _SegmentFlows(
+        lease=lease, internal=internal, hosting=hosting, running=running, ebitda=ebitda
+    )
+
+
+def _refresh_payment(
+    tl: _Timeline, life: FloatArray, k: FloatArray
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """Where vintage ``k`` (S, K) is paid (section 2.2): the share ``1 - f`` at the end of year
+    ``j`` and ``f`` at the end of year ``j + 1``, ``j = floor(s) - 1``, ``s = b + k L``."""
+    start = tl.b + k * life
+    whole = np.floor(start)
+    j = np.clip(whole - 1.0, 0.0, tl.n_years - 2.0).astype(np.intp)
+    return j, start - whole
+
+
+def _macrs_unit_value(p: dict[str, FloatArray], tl: _Timeline, disc: FloatArray) -> FloatArray:
+    """Present value (S, T) of the IT's MACRS deductions per unit placed in year ``j``: the
+    schedule's shares inside the horizon, the basis left deducted in the last year (section
+    11.2: set against the disposal). Two products with the schedule matrix, no loop."""
+    from model.tax import IT_TAX_CLASS_YEARS, _schedule_matrix
+
+    schedule = _schedule_matrix(IT_TAX_CLASS_YEARS, tl.n_years).T  # [t, j] = rate_(t - j)
+    active = tl.active.astype(np.float64)
+    with finance.one_blas_thread(tl.n):
+        value = np.asarray((disc * active) @ schedule, dtype=np.float64)
+        cover = np.asarray(active @ schedule, dtype=np.float64)
+    last = np.take_along_axis(disc, (tl.h_end - 1.0).astype(np.intp), axis=1)
+    value += (1.0 - cover) * last
+    return value
+
+
+def _refresh_values(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    res: _Residual,
+    seg: _SegmentFlows,
+    taxed: BoolArray,
+) -> _Refresh:
+    """Each refresh's contribution to unlevered NPV when bought (methodology section 2.4).
+
+    ``V_k = (1 - tax) (E_k + [k = k_last] R) - C PV(pay_k) + tax C D_k``: ``E_k`` the present
+    value of the EBITDA its segments add, ``R`` the IT's residual (the last vintage only),
+    ``pay_k`` its payment split between two year ends, ``D_k`` the present value of its tax
+    deductions per unit of cost (bonus share when paid, the rest straight-line over the service
+    life or MACRS, the basis left deducted against the disposal). Exact for a tax linear in
+    income (inside a group). Stand-alone, a year's income is taxed in the first year from it
+    on that pays tax (``taxed``, with every vintage bought: where the carried-forward losses
+    are used up), so its tax is discounted from there (``tax_disc``): the marginal tax of the
+    carry-forward's closed form, an estimate for a whole vintage.
+    """
+    n, life = tl.n, uc.life_it
+    disc = finance.discount_factors(p["wacc"], tl.n_years)
+    seg_disc = _at_segments(vt, disc)
+    tax_disc = disc
+    alone = _col(p, "tax_in_group") < 0.5
+    if alone.any():
+        n_t = tl.n_years
+        years = np.where(taxed, np.arange(n_t)[None, :], n_t)
+        first = np.minimum.accumulate(years[:, ::-1], axis=1)[:, ::-1]
+        padded = np.concatenate((disc, np.zeros((n, 1))), axis=1)
+        tax_disc = np.where(alone, np.take_along_axis(padded, first, axis=1), disc)
+    assert vt.k_a is not None
+    n_k = int(vt.k_last.max(initial=0.0)) + 1
+    cols = vt.cols
+    k_seg = np.concatenate((vt.k_a[:, cols.cols_a], vt.k_a[:, cols.cols_b] + 1.0), axis=1)
+    seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
+    flat = (seg_k + (np.arange(n) * n_k)[:, None]).ravel()
+
+    def by_vintage(x: FloatArray) -> FloatArray:
+        out = np.bincount(flat, weights=x.ravel(), minlength=n * n_k)
+        return np.asarray(out, dtype=np.float64).reshape(n, n_k)
+
+    tax = uc.tax_rate
+    cost = cap.cost_it[:, None]
+    bonus = _col(p, "bonus_depreciation_share")
+    macrs_rows = _col(p, "macrs_depreciation") > 0.5
+    at_end = (tl.h_end - 1.0).astype(np.intp)
+    last = np.take_along_axis(disc, at_end, axis=1)
+    last_taxed = last if tax_disc is disc else np.take_along_axis(tax_disc, at_end, axis=1)
+    # every per-segment term in one sum per vintage: EBITDA after its tax, and the tax saved by
+    # the straight line over the service life (the basis left deducted in the last year)
+    seg_taxed = seg_disc if tax_disc is disc else _at_segments(vt, tax_disc)
+    per_year = tax * cost * (1.0 - bonus) / life
+    per_year = np.where(macrs_rows, 0.0, per_year)
+    quantity = seg.ebitda * (seg_disc - tax * seg_taxed)
+    quantity += per_year * vt.width * (seg_taxed - last_taxed)
+    summed = by_vintage(quantity)
+    k = np.arange(n_k, dtype=np.float64)[None, :]
+    j, f = _refresh_payment(tl, life, k)
+    # (1 - f) d_j + f d_(j+1) with d_t = (1 + wacc)^-t = exp(-rho t): no gather
+    pay = np.exp(-uc.rho * j)
+    pay *= 1.0 - f * (1.0 - np.exp(-uc.rho))
+    pay_taxed = pay
+    if tax_disc is not disc:
+        pay_taxed = (1.0 - f) * np.take_along_axis(tax_disc, j, axis=1)
+        pay_taxed += f * np.take_along_axis(tax_disc, j + 1, axis=1)
+    # the straight line's basis left at the horizon is deducted there (per unit of cost: 1 -
+    # the share of the life inside it, whose per-segment part is in ``summed``)
+    deductions = bonus * pay_taxed + np.where(macrs_rows, 0.0, (1.0 - bonus) * last_taxed)
+    if macrs_rows.any():
+        unit = _macrs_unit_value(p, tl, tax_disc)
+        macrs = (1.0 - f) * np.take_along_axis(unit, j, axis=1)
+        macrs += f * np.take_along_axis(unit, j + 1, axis=1)
+        deductions += np.where(macrs_rows, (1.0 - bonus) * macrs, 0.0)
+    it_end = (res.residual_value.sum(axis=1) - res.inputs.frac * res.inputs.nbv_fac)[:, None]
+    is_last = k == vt.k_last
+    residual = np.where(is_last, it_end * (last - tax * last_taxed), 0.0)
+    value = summed + residual - cost * pay + tax * cost * deductions
+    decided = (k >= 1.0) & (k <= vt.k_last) & (_col(p, "refresh_rule") > 0.5)
+    return _Refresh(
+        value=value,
+        rate_part=lambda: _rate_part(seg, seg_disc, by_vintage, uc, residual),
+        decided=decided,
+        dropped=decided & (value < 0.0),
+        seg_k=seg_k,
+    )
+
+
+def _rate_part(
+    seg: _SegmentFlows,
+    seg_disc: FloatArray | float,
+    by_vintage: Callable[[FloatArray], FloatArray],
+    uc: _UnitCosts,
+    residual: FloatArray,
+) -> FloatArray:
+    """The part of each vintage's value (S, K) that scales with today's lease rate: its
+    lease-linked revenue net of the variable share and of tax, and its residual."""
+    linked = seg.lease if seg.internal is None else seg.lease + seg.internal
+    if seg.hosting is not None:
+        linked = linked + seg.hosting
+    linked_pv = by_vintage(linked * seg_disc) * (1.0 - uc.var_share)
+    return np.asarray((1.0 - uc.tax_rate) * linked_pv + residual, dtype=np.float64)
+
+
+def _without_dropped(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+    ops: _Operations,
+    res: _Residual,
+    seg: _SegmentFlows,
+    rf: _Refresh,
+) -> tuple[_Capital, _Vintages, _Operations, _Residual]:
+    """The lines with the vintages the rule does not buy taken out (methodology section 2.4):
+    their GW idle for their span (no rent, no power or other opex, no depreciation), their
+    payment is not made, and where the last is not bought nothing is held or sold at the
+    horizon. Rows where every vintage is bought keep their numbers exactly (x - 0 = x)."""
+    life = uc.life_it
+    off = np.take_along_axis(rf.dropped, rf.seg_k, axis=1)
+    cols = vt.cols
+
+    def gone(x: FloatArray) -> FloatArray:
+        return cols.sum(np.where(off, x, 0.0))
+
+    off_width = gone(vt.width)
+    # operations: revenue of the dropped segments, and their running costs
+    revenue_lease = ops.revenue_lease - gone(seg.lease)
+    revenue_internal = ops.revenue_internal
+    exposure = seg.lease
+    if seg.internal is not None:
+        revenue_internal = revenue_internal - gone(seg.internal)
+        exposure = exposure + seg.internal
+    revenue_hosting = ops.revenue_hosting
+    if seg.hosting is not None:
+        revenue_hosting = revenue_hosting - gone(seg.hosting)
+    running_gone = gone(seg.running)
+    power_cost = ops.power_cost - uc.power_gw * running_gone
+    other_opex = ops.other_opex - _col(p, "other_opex_busd_per_gw_year") * running_gone
+    revenue = revenue_lease.copy()
+    if rev.hosted:
+        revenue += revenue_hosting
+    if rev.resold:
+        revenue += ops.revenue_resale
+    if rev.kept:
+        revenue += revenue_internal
+    variable_opex = revenue * uc.var_share
+    licence_fee = ops.licence_fee
+    ebitda = revenue - power_cost - other_opex - variable_opex
+    if rev.resold:
+        ebitda -= ops.procurement_cost
+    if rev.hosted:
+        licence_fee = _col(p, "hosting_licence_fee_share") * revenue_hosting
+        ebitda -= licence_fee
+    # capital: the dropped payments, the IT's straight line and book, what is held at the end
+    cost = cap.cost_it[:, None]
+    refresh_it = cap.refresh_it.copy()
+    k = np.arange(rf.dropped.shape[1], dtype=np.float64)[None, :]
+    j, f = _refresh_payment(tl, life, k)
+    amount = np.where(rf.dropped, cost, 0.0)
+    at = (j + (np.arange(tl.n) * tl.n_years)[:, None]).ravel()
+    size = tl.n * tl.n_years
+    unpaid = np.bincount(at, weights=(amount * (1.0 - f)).ravel(), minlength=size)
+    unpaid += np.bincount(at + 1, weights=(amount * f).ravel(), minlength=size)
+    refresh_it -= unpaid.reshape(tl.n, tl.n_years)
+    # (a payment taken out leaves float noise of ~1e-15 where nothing else is paid)
+    refresh_it[np.abs(refresh_it) <= 1e-12 * np.maximum(cost, 1.0)] = 0.0
+    capex_refresh = refresh_it + cap.refresh_fac
+    last_dropped = np.take_along_axis(rf.dropped, vt.k_last.astype(np.intp), axis=1)[:, 0]
+    held = np.where(last_dropped, 0.0, 1.0)
+    straight_it = cap.straight_it - cost / life * off_width
+    if cap.book_is_service:
+        book_it = straight_it
+        depreciation = ops.depreciation - cost / life * off_width
+    else:  # each dropped vintage's book charges and write-off (section 11.8) taken out
+        book_it = cap.book_it - _dropped_book(p, tl, cap, vt, off)
+        depreciation = ops.depreciation - (cap.book_it - book_it)
+    cap = dataclasses.replace(
+        cap,
+        refresh_it=refresh_it,
+        capex_refresh=capex_refresh,
+        capex=cap.build_spend + capex_refresh,
+        nbv_it=cap.nbv_it * held,
+        service_nbv_it=cap.service_nbv_it * held,
+        straight_it=straight_it,
+        book_it=book_it,
+    )
+    # (book_is_service stays: the same vintages drop from book and from the tax straight-line)
+    ops = dataclasses.replace(
+        ops,
+        revenue_lease=revenue_lease,
+        revenue_hosting=revenue_hosting,
+        revenue_internal=revenue_internal,
+        revenue=revenue,
+        power_cost=power_cost,
+        other_opex=other_opex,
+        variable_opex=variable_opex,
+        licence_fee=licence_fee,
+        ebitda=ebitda,
+        depreciation=depreciation,
+        ebit=ebitda - depreciation,
+        ebit_per_lease_rate=ops.ebit_per_lease_rate
+        - gone(exposure) / np.maximum(uc.rate, MIN_RATE_REF) * (1.0 - uc.var_share),
+    )
+    assert vt.seg_billed is not None and vt.seg_idle is not None
+    vt = dataclasses.replace(
+        vt,
+        billed=vt.billed - gone(vt.seg_billed),
+        idle=vt.idle - gone(vt.seg_idle) + off_width,
+    )
+    inputs = dataclasses.replace(res.inputs, held=held, nbv_it=cap.nbv_it)
+    cash, gain = inputs.at(p["lease_rate_busd_per_gw_year"])
+    res = _Residual(
+        inputs=inputs,
+        last_year=res.last_year,
+        residual_value=np.where(res.last_year, cash[:, None], 0.0),
+        residual_gain=np.where(res.last_year, gain[:, None], 0.0),
+    )
+    return cap, vt, ops, res
+
+
+def _decided(
+    p: dict[str, FloatArray],
+    tl: _Timeline,
+    cap: _Capital,
+    uc: _UnitCosts,
+    vt: _Vintages,
+    rev: _Revenue,
+    ops: _Operations,
+    res: _Residual,
+    tx: _Tax,
+    seg: _SegmentFlows,
+    refresh: _Refresh,
+) -> tuple[_Capital, _Vintages, _Operations, _Residual, _Tax, _Refresh]:
+    """The lines with the rule's decisions (section 2.4), and the no-regret guard: stand-alone
+    the decisions are an estimate, so a row whose decisions lose against refreshing every
+    vintage refreshes every vintage (its lines from that state: rows are independent)."""
+    every = (cap, vt, ops, res, tx)
+    cap, vt, ops, res = _without_dropped(p, tl, cap, uc, vt, rev, ops, res, seg, refresh)
+    tx = _tax(p, tl, cap, vt, ops, res)
+    worse = _npv_of(p, every[0], every[2], every[3], every[4]) > _npv_of(p, cap, ops, res, tx)
+    if worse.any():
+        refresh = dataclasses.replace(refresh, dropped=refresh.dropped & ~worse[:, None])
+        cap = _pick_rows(worse, every[0], cap)
+        vt = _pick_rows(worse, every[1], vt)
+        ops = _pick_rows(worse, every[2], ops)
+        res = _pick_rows(worse, every[3], res)
+        tx = _pick_rows(worse, every[4], tx)
+    return cap, vt, ops, res, tx, refresh
+
+
+def _take_rows(x: _T, rows: NDArray[np.intp], n: int) -> _T:
+    """The scenarios ``rows`` of a stage of the engine (or of the inputs ``p``): every array
+    whose first axis is the scenarios, nested stages likewise (a residual's rent streams, (2,
+    S), on their second axis; the timeline's year grid kept)."""
+    m = rows.size
+    if isinstance(x, dict):
+        return {k: v[rows] for k, v in x.items()}  # type: ignore[return-value]
+    if isinstance(x, _Timeline):
+        return dataclasses.replace(
+            x,
+            n=m,
+            build=x.build[rows],
+            horizon=x.horizon[rows],
+            b=x.b[rows],
+            h_end=x.h_end[rows],
+            active=x.active[rows],
+            operating=x.operating[rows],
+        )
+    if isinstance(x, _RentStream):
+        return dataclasses.replace(
+            x, **{f.name: getattr(x, f.name)[:, rows] for f in dataclasses.fields(x)}
+        )
+    if isinstance(x, _Columns):
+        return dataclasses.replace(x, n=m)
+    changes: dict[str, object] = {}
+    for field in dataclasses.fields(x):  # type: ignore[arg-type]
+        v = getattr(x, field.name)
+        if isinstance(v, np.ndarray):
+            if v.ndim >= 1 and v.shape[0] == n:
+                changes[field.name] = v[rows]
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            changes[field.name] = _take_rows(v, rows, n)
+    return dataclasses.replace(x, **changes)  # type: ignore[type-var]
+
+
+#: What :func:`_without_dropped` and :func:`_tax` change, per stage (:func:`_put_rows`).
+_DECIDED_FIELDS: dict[str, tuple[str, ...]] = {
+    "_Capital": (
+        "refresh_it",
+        "capex_refresh",
+        "capex",
+        "nbv_it",
+        "service_nbv_it",
+        "straight_it",
+        "book_it",
+    ),
+    "_Vintages": ("billed", "idle"),
+    "_Operations": (
+        "revenue_lease",
+        "revenue_hosting",
+        "revenue_internal",
+        "revenue",
+        "power_cost",
+        "other_opex",
+        "variable_opex",
+        "licence_fee",
+        "ebitda",
+        "depreciation",
+        "ebit",
+        "ebit_per_lease_rate",
+    ),
+    "_Residual": ("residual_value", "residual_gain", "inputs"),
+    "_ResidualInputs": ("held", "nbv_it"),
+    "_Tax": (
+        "tax_depreciation",
+        "tax_depreciation_fac",
+        "basis_fac_end",
+        "disposal_taxable",
+        "taxable",
+        "base_shift",
+        "tax",
+    ),
+}
+
+
+def _put_rows(full: _T, rows: NDArray[np.intp], part: _T, n: int) -> _T:
+    """``full`` with the scenarios ``rows`` taken from ``part`` (:func:`_take_rows` of it, then
+    decided): only the fields the decisions change (:data:`_DECIDED_FIELDS`)."""
+    changes: dict[str, object] = {}
+    for name in _DECIDED_FIELDS[type(full).__name__]:
+        a, b = getattr(full, name), getattr(part, name)
+        if isinstance(b, np.ndarray):
+            if a is None:  # (a residual held in every row of full)
+                a = np.ones(n)
+            out = np.array(np.broadcast_to(a, a.shape), dtype=np.float64)
+            if out.ndim < b.ndim:
+                out = np.array(np.broadcast_to(out, (out.shape[0], *b.shape[1:])))
+            out[rows] = b
+            changes[name] = out
+        elif dataclasses.is_dataclass(b) and not isinstance(b, type):
+            changes[name] = _put_rows(a, rows, b, n)
+    return dataclasses.replace(full, **changes)  # type: ignore[type-var]
+
+
+def _pick_rows(rows: BoolArray, first: _T, second: _T) -> _T:
+    """``second`` with the arrays of the marked ``rows`` (S,) taken from ``first`` (the same
+    stage of the engine in two states; nested stages likewise, a residual not held in
+    ``second`` held where ``first`` is taken)."""
+    changes: dict[str, object] = {}
+    for field in dataclasses.fields(second):  # type: ignore[arg-type]
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if a is b:
+            continue
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
+            if a.ndim >= 1 and a.shape[0] == rows.shape[0]:
+                mask = rows.reshape(rows.shape[0], *([1] * (a.ndim - 1)))
+                changes[field.name] = np.where(mask, a, b)
+        elif a is None and isinstance(b, np.ndarray) and field.name == "held":
+            changes[field.name] = np.where(rows, 1.0, b)
+        elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+            changes[field.name] = _pick_rows(rows, a, b)
+    return dataclasses.replace(second, **changes)  # type: ignore[type-var]
+
+
+def _npv_of(
+    p: dict[str, FloatArray], cap: _Capital, ops: _Operations, res: _Residual, tx: _Tax
+) -> FloatArray:
+    """Unlevered NPV (S,) of these lines (as :func:`_free_cash_flow` and section 5 sum them)."""
+    fcf = ops.ebitda - tx.tax - cap.capex + res.residual_value
+    disc = finance.discount_factors(p["wacc"], fcf.shape[1])
+    return np.asarray((fcf * disc).sum(axis=1), dtype=np.float64)
+
+
+def _dropped_book(
+    p: dict[str, FloatArray], tl: _Timeline, cap: _Capital, vt: _Vintages, off: BoolArray
+) -> FloatArray:
+    """Book depreciation (S, T) of the vintages not bought (section 11.8), from their segments:
+    ``cost / L_b`` a year while younger than ``L_b``, and the write-off ``cost (1 - L_s /
+    L_b)`` in the segment that ends at its retirement (before the horizon)."""
+    life_s = _col(p, "it_life_years")
+    life_b = _col(p, "it_book_life_years")
+    cost = cap.cost_it[:, None]
+    age_lo = vt.mid - 0.5 * vt.width - vt.start
+    age_hi = age_lo + vt.width
+    young = np.minimum(life_b, life_s)
+    charge = cost / life_b * (np.minimum(age_hi, young) - np.minimum(age_lo, young))
+    retires = vt.start + life_s
+    ends = (np.abs(vt.mid + 0.5 * vt.width - retires) < 1e-9) & (retires < tl.h_end - 1e-9)
+    charge += np.where(ends & (vt.width > 0.0), cost * np.maximum(1.0 - life_s / life_b, 0.0), 0.0)
+    return vt.cols.sum(np.where(off, charge, 0.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -2223,6 +2745,29 @@ def _cash_flows(
     ops = _operations(p, tl, cap, uc, vt, rev)
     res = _residual(p, tl, cap, uc, mk, vt)
     tx = _tax(p, tl, cap, vt, ops, res)
+    refresh: _Refresh | None = None
+    if p["refresh_rule"].any() and vt.k_last.any():  # retire and replace when it pays (2.4)
+        seg = _segment_flows(p, cap, uc, vt, rev)
+        refresh = _refresh_values(p, tl, cap, uc, vt, res, seg, tx.tax > 0.0)
+        rows = np.flatnonzero(refresh.dropped.any(axis=1))
+        if rows.size == tl.n:
+            cap, vt, ops, res, tx, refresh = _decided(
+                p, tl, cap, uc, vt, rev, ops, res, tx, seg, refresh
+            )
+        elif rows.size:  # the rows that drop a vintage alone (rows are independent)
+            sub = [
+                _take_rows(x, rows, tl.n)
+                for x in (p, tl, cap, uc, vt, rev, ops, res, tx, seg, refresh)
+            ]
+            out = _decided(*sub)  # type: ignore[arg-type]
+            cap = _put_rows(cap, rows, out[0], tl.n)
+            vt = _put_rows(vt, rows, out[1], tl.n)
+            ops = _put_rows(ops, rows, out[2], tl.n)
+            res = _put_rows(res, rows, out[3], tl.n)
+            tx = _put_rows(tx, rows, out[4], tl.n)
+            dropped = np.zeros_like(refresh.dropped)
+            dropped[rows] = out[5].dropped
+            refresh = dataclasses.replace(refresh, dropped=dropped)
     lines, disc = _free_cash_flow(p, tl, cap, ops, res, tx)
     metrics = _metrics_and_financing(p, tl, cap, res, tx, lines, disc) if with_metrics else {}
     market: dict[str, FloatArray] = {}
@@ -2264,6 +2809,7 @@ def _cash_flows(
             quoted_spot=(_col(p, "lease_rate_tenor_years") == 0.0)
             & ~((_col(p, "hosting_share") > 0.0) & (_col(p, "hosting_entry_lag_years") < tl.h_end)),
         ),
+        refresh=refresh,
     )
 
 
@@ -2306,6 +2852,9 @@ class _ResidualInputs:
     nbv_it: FloatArray
     nbv_fac: FloatArray
     tax: FloatArray
+    #: 1 where IT is in service at the horizon, 0 where its last vintage was not bought
+    #: (section 2.4); None: held in every row
+    held: FloatArray | None = None
 
     @cached_property
     def _fixed(self) -> dict[str, FloatArray]:
@@ -2363,6 +2912,8 @@ class _ResidualInputs:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
         value_it = np.maximum(0.0, old * scale)
+        if self.held is not None:
+            value_it = value_it * self.held
         cash = self.frac * (value_it + self.nbv_fac)
         return cash, cash - (self.nbv_it + self.nbv_fac)
 
@@ -2558,6 +3109,18 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     return np.asarray((ok & inside_clip & rb.quoted_spot)[:, 0], dtype=np.bool_)
 
 
+def _refresh_stays(rf: _Refresh, rate_now: FloatArray, rate: FloatArray) -> BoolArray:
+    """Whether no refresh decision (section 2.4) switches between today's lease rate and
+    ``rate`` (S,): each vintage's value is affine in the rate where no bound binds (the only
+    rows the breakeven's guess is kept unchecked for), ``V + (rate / rate_now - 1) x``
+    its rate-linked part, so its sign at both ends decides (NaN ``rate``: no)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (rate / np.maximum(rate_now, MIN_RATE_REF) - 1.0)[:, None]
+    there = rf.value + scale * rf.rate_part()
+    same = (there >= 0.0) == (rf.value >= 0.0)
+    return np.asarray((same | ~rf.decided).all(axis=1) & np.isfinite(rate))
+
+
 def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray:
     """Lease rate (US$ B per GW-year) at which NPV = 0 with every bound applied, in [0, max].
 
@@ -2586,6 +3149,8 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
         sure = converged & np.isfinite(guess)
         sure &= _bounds_slack(base.rate_bounds, rate_now)
         sure &= _bounds_slack(base.rate_bounds, np.where(np.isfinite(guess), guess, rate_now))
+        if base.refresh is not None:
+            sure &= _refresh_stays(base.refresh, rate_now, guess)
         x[sure] = guess[sure]
         guess = np.where(sure, np.nan, guess)
         left = ~sure

@@ -133,6 +133,8 @@ GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE, FINANCING)
 ENTRANT_PROFILES: tuple[str, ...] = ("builder", "neocloud", "hyperscaler")
 #: Values of ``debt_sizing`` in code order (0 = ltc, the meaning before DSCR sizing).
 DEBT_SIZINGS: tuple[str, ...] = ("ltc", "dscr")
+#: Values of ``refresh_rule`` in code order (0 = always, the meaning before refresh decisions).
+REFRESH_RULES: tuple[str, ...] = ("always", "when_it_pays")
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -1073,6 +1075,22 @@ _SPECS: tuple[FieldSpec, ...] = (
         "Years the industry takes to adopt the builder's gain up to the efficiency diffusion "
         "share (linearly); until then the builder's hosted tokens keep more of the gain (0: at "
         "once, older links and files).",
+    ),
+    # Retire and replace when it pays (methodology section 2.4); last, as above
+    FieldSpec(
+        "refresh_rule",
+        "IT refresh rule",
+        "choice: always, when_it_pays",
+        0,
+        1,
+        1,
+        BUILD,
+        "At each retirement (every IT life, the service life): when_it_pays buys a new vintage "
+        "only if its value (rents net of avoidable costs, residual, tax) covers its cost, else "
+        "that GW idles for the vintage's span; always refreshes like for like (the meaning "
+        "before, which older links and files load with).",
+        integer=True,
+        choices=REFRESH_RULES,
     ),
 )
 

@@ -293,6 +293,8 @@ class Scenario(BaseModel):
     # Competition in hosting (methodology section 4.9)
     hosting_entry_lag_years: float = _f("hosting_entry_lag_years")
     efficiency_diffusion_years: float = _f("efficiency_diffusion_years")
+    # Retire and replace when it pays (methodology section 2.4; a code of REFRESH_RULES)
+    refresh_rule: int = _f("refresh_rule")
 
     @field_validator(*FIELD_NAMES, mode="before")
     @classmethod

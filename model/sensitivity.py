@@ -203,7 +203,7 @@ def tornado(
     >>> from model import load_preset
     >>> t = tornado(load_preset("bofa-base"))
     >>> [(r.field, round(r.metric_low, 1), round(r.metric_high, 1)) for r in t.head(2).itertuples()]
-    [('it_life_years', -65.9, 26.0), ('lease_rate_busd_per_gw_year', -21.3, 56.8)]
+    [('lease_rate_busd_per_gw_year', -21.3, 56.8), ('it_life_years', -47.9, 26.0)]
     """
     check_scenario(scenario)
     check_metric(metric)

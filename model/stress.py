@@ -159,7 +159,7 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
     >>> round(float(table.loc["rate_spike", "delta_npv_busd"]), 1)  # US$ B against as set
     -21.6
     >>> round(float(table.loc["all_together", "npv_busd"]), 1)
-    -134.1
+    -97.0
     """
     cases = stress_scenarios(scenario)
     base = scenario.model_dump()

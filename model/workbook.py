@@ -36,7 +36,13 @@ STRUCTURAL_INPUTS: tuple[str, ...] = ("build_years", "operating_years")
 #: Inputs the workbook's formulas follow exactly: edit them in ``Inputs`` and every line and
 #: metric recalculates to what :func:`model.evaluate` gives for the edited scenario (tested in
 #: LibreOffice): every field but the two that set the columns.
-LIVE_INPUTS: tuple[str, ...] = tuple(n for n in FIELD_NAMES if n not in STRUCTURAL_INPUTS)
+#: Inputs the formulas do not express (methodology section 13): the workbook refreshes every
+#: IT vintage (``refresh_rule`` "always"); the rule "when_it_pays" (section 2.4) needs each
+#: vintage's value, which the workbook does not compute, so it is built with "always".
+NOT_EXPRESSED_INPUTS: tuple[str, ...] = ("refresh_rule",)
+LIVE_INPUTS: tuple[str, ...] = tuple(
+    n for n in FIELD_NAMES if n not in STRUCTURAL_INPUTS and n not in NOT_EXPRESSED_INPUTS
+)
 
 #: Root counts of the IRR search: the model's diagnostics, not spreadsheet formulas.
 NOT_IN_WORKBOOK: tuple[str, ...] = ("irr_root_count", "equity_irr_root_count")
@@ -994,6 +1000,8 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
     from openpyxl.chart import LineChart, Reference, Series
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    if scenario.refresh_rule != 0:  # the workbook refreshes every vintage (section 13)
+        scenario, result = scenario.replace(refresh_rule=0), None
     result = result if result is not None else evaluate(scenario)
     values = scenario.model_dump()
     n_years = len(result.cash_flow_columns["year"])
@@ -1021,6 +1029,8 @@ def live_workbook(scenario: Scenario, result: Result | None = None, label: str =
         spec = FIELD_SPECS[name]
         v = values[name]
         kind = "live" if name in LIVE_INPUTS else "structural: re-run"
+        if name in NOT_EXPRESSED_INPUTS:
+            kind = "not expressed: always"
         src, year = sources.get(name, ("", None))
         entries = [name, spec.label, v, spec.unit, src, year, kind, v]
         for c, x in enumerate(entries, start=1):
@@ -1487,6 +1497,13 @@ def _about_sheet(ws: Any, label: str, *, has_curve: bool = False) -> None:
             "'Market' (cell B2): export again from the model.",
             False,
         ),
+        (
+            f"Not expressed: {', '.join(NOT_EXPRESSED_INPUTS)}. The workbook refreshes every IT "
+            "vintage like for like ('always'); the model's default 'when_it_pays' (methodology "
+            "2.4) leaves a vintage unbought where its value is below its cost, so where it does "
+            "the model's figures differ from these (the workbook is built with 'always').",
+            False,
+        ),
         ("Status: see Market!B2.", False),
         (
             "Conditions: the sheet 'Conditions' lists, in sentences, the conditions that hold "
@@ -1549,6 +1566,7 @@ def workbook_bytes(scenario: Scenario, result: Result | None = None, label: str 
 
 __all__ = [
     "LIVE_INPUTS",
+    "NOT_EXPRESSED_INPUTS",
     "RETURN_METRICS",
     "STRUCTURAL_INPUTS",
     "live_workbook",

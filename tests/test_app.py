@@ -165,6 +165,7 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
         "preset": "bofa-base",
         field: state.format_value(field, new_value),
         "entrant_profile": "neocloud",  # a link with inputs names its entrant (section 4.2)
+        "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
     }
     delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
     assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
@@ -224,6 +225,7 @@ def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
         "capex_per_gw_busd": "47.5",
         "demand_elasticity": "1.6",
         "entrant_profile": "neocloud",
+        "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
     }
     fresh = run_app(url(at))
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
@@ -316,11 +318,13 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "gw_built": "3.3",
         "contract_years": "7",
         "entrant_profile": "neocloud",  # its old meaning is "builder" (section 4.2)
+        "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
     }
     hyper = state.query_params_for("crusoe-resale", base.replace(entrant_profile="hyperscaler"))
     assert hyper == {
         "preset": "crusoe-resale",
         "entrant_profile": "hyperscaler",
+        "refresh_rule": "when_it_pays",  # its old meaning is "always" (section 2.4)
     }
     # the book life is named where a link without it would read it otherwise (section 11.8):
     # an old link takes it from the IT life
@@ -329,6 +333,7 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "preset": "crusoe-resale",
         "it_life_years": "4",
         "entrant_profile": "neocloud",
+        "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
         "it_book_life_years": state.format_value("it_book_life_years", base.it_book_life_years),
     }
     tenor = state.query_params_for("crusoe-resale", base.replace(lease_rate_tenor_years=3.0))
@@ -340,6 +345,7 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         hosting_entry_lag_years=50,
+        refresh_rule=0,
     )
     assert state.parse_query_params({"preset": "market-base"})[1] == load_preset("market-base")
     _, named, warnings = state.parse_query_params(

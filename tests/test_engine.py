@@ -153,7 +153,9 @@ def assert_accounting_identities(r: Result, rtol: float = 1e-9) -> None:
 
 #: A market where the cost bounds are far away: capex high and today's rate low, so the user
 #: cost of new capacity is ~4x today's rate and the floor ~0.14x (methodology section 4.2).
-LOOSE = {"capex_per_gw_busd": 80.0, "lease_rate_busd_per_gw_year": 5.0}
+#: No refresh pays there, so every vintage is bought as before (``refresh_rule`` "always",
+#: section 2.4): the market's identities are read on the same fleet.
+LOOSE = {"capex_per_gw_busd": 80.0, "lease_rate_busd_per_gw_year": 5.0, "refresh_rule": 0}
 #: No limit from the market's token volume (methodology section 4.4).
 NO_TOKEN_CAP = {"hosting_market_share_cap": 1.0, "market_tokens_quadrillion_per_year": 1e6}
 
@@ -435,7 +437,14 @@ def test_levers_default_to_no_effect_and_move_the_indices() -> None:
 def test_it_refresh_is_split_between_the_year_ends_around_its_start(
     build: int, n_op: int, life: float, paid: dict[int, float]
 ) -> None:
-    s = base(build_years=build, operating_years=n_op, it_life_years=life, facility_life_years=40)
+    # every refresh bought (section 2.4's "always"): where each payment falls (section 2.2)
+    s = base(
+        build_years=build,
+        operating_years=n_op,
+        it_life_years=life,
+        facility_life_years=40,
+        refresh_rule=0,
+    )
     r = evaluate(s)
     refresh = r.cash_flows["capex_refresh"].to_numpy()
     assert np.flatnonzero(refresh).tolist() == sorted(paid)
@@ -496,8 +505,10 @@ def test_tax_is_rate_times_ebit_without_losses_and_carries_losses() -> None:
 
 
 def test_residual_value_fraction_scales_the_market_value_after_tax() -> None:
-    full = evaluate(base(residual_value_fraction=1.0))
-    none = evaluate(base(residual_value_fraction=0.0))
+    # the same vintages in both (section 2.4's "always": without the residual the last
+    # refresh would not pay)
+    full = evaluate(base(residual_value_fraction=1.0, refresh_rule=0))
+    none = evaluate(base(residual_value_fraction=0.0, refresh_rule=0))
     value = full.cash_flows["residual_value"].iloc[-1]
     assert none.cash_flows["residual_value"].sum() == 0.0
     # the sale's gain against book is taxed; the write-off is a loss that only shields the last

@@ -319,5 +319,6 @@ def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
         entrant_profile="builder",
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
     assert linked == want

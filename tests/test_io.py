@@ -37,7 +37,7 @@ def test_files_carry_every_field_with_units() -> None:
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
     assert doc["scenario"]["entrant_profile"] == "neocloud"
-    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc"}
+    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc", "refresh_rule": "when_it_pays"}
     assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), **names}
 
 
@@ -49,11 +49,16 @@ def test_flat_and_partial_documents() -> None:
         entrant_profile="builder",
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
     assert pid == "bofa-base"
     s, pid = scenario_from_document({"preset": "bofa-bull", "scenario": {"wacc": 0.1}})
     assert s == load_preset("bofa-bull").replace(
-        wacc=0.1, entrant_profile=0, scarcity_multiple_max=1, efficiency_diffusion_years=0
+        wacc=0.1,
+        entrant_profile=0,
+        scarcity_multiple_max=1,
+        efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
     assert pid == "bofa-bull"
 
@@ -172,6 +177,7 @@ def test_hostile_file_corpus(name: str) -> None:
             entrant_profile="builder",
             scarcity_multiple_max=1,
             efficiency_diffusion_years=0,
+            refresh_rule=0,
         )
         assert scenario == old and preset == "bofa-base"
         return

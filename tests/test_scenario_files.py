@@ -68,6 +68,7 @@ def test_flat_table_is_read_over_the_default_preset() -> None:
         entrant_profile="builder",
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
 
 

@@ -74,6 +74,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
         entrant_profile="builder",
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
     assert preset == "bofa-base" and s == want
     assert s.debt_share_of_capex == 0.0 and s.macrs_depreciation == 0
@@ -85,6 +86,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
         entrant_profile="builder",
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
+        refresh_rule=0,
     )
     # a new input travels in a link and comes back
     levered = load_preset("coreweave-spv").replace(debt_tenor_years=3)

@@ -38,6 +38,7 @@ from model.workbook import (
     INPUTS,
     LIVE_INPUTS,
     MARKET,
+    NOT_EXPRESSED_INPUTS,
     RETURN_METRICS,
     RETURNS,
     STRUCTURAL_INPUTS,
@@ -58,6 +59,12 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+def _as_built(scenario: Scenario) -> Scenario:
+    """The scenario the workbook expresses: every IT vintage refreshed (``refresh_rule``
+    "always"; methodology 13 states that the rule "when_it_pays" is not expressed)."""
+    return scenario.replace(refresh_rule=0)
+
+
 def _random_scenarios(n: int, seed: int) -> list[Scenario]:
     """Uniform draws over every field's bounds (lease + hosting share <= 1)."""
     rng = np.random.default_rng(seed)
@@ -66,10 +73,12 @@ def _random_scenarios(n: int, seed: int) -> list[Scenario]:
     years = np.random.default_rng(seed + 1).integers(2000, 2101, n)
     out = []
     for i in range(n):
+        # (an input the workbook does not express is not drawn: the draws of every other
+        # field stay those of the scenarios before it)
         v = {
             k: (round(x) if s.integer else float(x))
             for k, s in FIELD_SPECS.items()
-            if k != "first_year"
+            if k != "first_year" and k not in NOT_EXPRESSED_INPUTS
             for x in [rng.uniform(s.low, s.high)]
         }
         v["hosting_share"] *= 1.0 - v["lease_share"]
@@ -230,7 +239,7 @@ def _close(got: float | None, want: float | None, scale: float = 0.0) -> bool:
 
 def _mismatches(book: Any, scenario: Scenario) -> list[str]:
     """Every cash-flow line and return metric of ``book`` against ``evaluate(scenario)``."""
-    result = evaluate(scenario)
+    result = evaluate(_as_built(scenario))
     bad = []
     ws = book[CASH]
     rows = _rows(ws)
@@ -329,7 +338,7 @@ def test_every_market_index_equals_the_model(recalculated) -> None:
     for key, b in recalculated.items():
         if not key.startswith(("preset-", "random-")):
             continue
-        result = evaluate(b.case.expected)
+        result = evaluate(_as_built(b.case.expected))
         ws = b.book[MARKET]
         rows = _rows(ws)
         for name in INDEX_NAMES:
@@ -371,8 +380,11 @@ def test_inputs_are_named_cells_and_every_field_is_listed() -> None:
     for r, name in enumerate(names, start=2):
         dn = wb.defined_names[name]
         assert dn.attr_text == f"'{INPUTS}'!$C${r}"
-        assert ws.cell(r, 7).value == ("live" if name in LIVE_INPUTS else "structural: re-run")
-    assert set(LIVE_INPUTS) | set(STRUCTURAL_INPUTS) == set(FIELD_SPECS)
+        kind = "live" if name in LIVE_INPUTS else "structural: re-run"
+        if name in NOT_EXPRESSED_INPUTS:  # (section 13: the workbook refreshes always)
+            kind = "not expressed: always"
+        assert ws.cell(r, 7).value == kind
+    assert set(LIVE_INPUTS) | set(STRUCTURAL_INPUTS) | set(NOT_EXPRESSED_INPUTS) == set(FIELD_SPECS)
     for name in RETURN_METRICS:
         assert name in wb.defined_names
 
@@ -415,7 +427,7 @@ def test_conditions_sheet_says_the_hosting_cap_binds() -> None:
     scenario = load_preset("bofa-base").model_copy(
         update={"lease_share": 0.0, "hosting_share": 1.0}
     )
-    result = evaluate(scenario)
+    result = evaluate(_as_built(scenario))
     held = {c.code: c.text for c in conditions_of(result)}
     assert "hosting_cap_binds" in held
     wb = live_workbook(scenario, result)
@@ -439,7 +451,8 @@ def test_methodology_states_which_inputs_are_live() -> None:
     assert "every field of `model/fields.py` but the two structural ones" in live
     rest = section[section.index("**Structural inputs**") :]
     assert set(STRUCTURAL_INPUTS) <= set(re.findall(r"`(\w+)`", rest))
-    assert set(LIVE_INPUTS) == set(FIELD_SPECS) - set(STRUCTURAL_INPUTS)
+    assert set(LIVE_INPUTS) == set(FIELD_SPECS) - set(STRUCTURAL_INPUTS) - {"refresh_rule"}
+    assert "`refresh_rule`" in section[section.index("**Not expressed**") :]
 
 
 def test_check_sheet_shows_no_difference_after_recalculation(recalculated) -> None:
