@@ -188,6 +188,7 @@ def test_irr_multiple_flag_where_the_profile_has_two_roots() -> None:
         it_share_of_capex=0.95,
         operating_years=6,
         residual_value_fraction=0.0,
+        refresh_rule="always",  # the forced refresh (section 2.4: when_it_pays skips it)
     )
     r = evaluate(s)
     fcf = r.cash_flows["fcf"].to_numpy()
