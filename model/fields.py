@@ -133,6 +133,9 @@ GROUPS: tuple[str, ...] = (BUILD, MONETISE, EFFICIENCY, FINANCE, FINANCING)
 ENTRANT_PROFILES: tuple[str, ...] = ("builder", "neocloud", "hyperscaler")
 #: Values of ``debt_sizing`` in code order (0 = ltc, the meaning before DSCR sizing).
 DEBT_SIZINGS: tuple[str, ...] = ("ltc", "dscr")
+#: Values of ``facility_residual`` in code order (0 = book, the meaning before the facility's
+#: annuity value; methodology section 2.5).
+FACILITY_RESIDUALS: tuple[str, ...] = ("book", "annuity")
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -631,7 +634,7 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.05,
         FINANCE,
         "Share of the assets' market value at the horizon recovered as cash (IT at market "
-        "value, facility at book); gains and losses against book are taxed.",
+        "value, facility as set by Facility residual); gains and losses against book are taxed.",
     ),
     FieldSpec(
         "shares_outstanding_b",
@@ -1033,6 +1036,21 @@ _SPECS: tuple[FieldSpec, ...] = (
         "draw, correlated with token demand growth): the buyer defaults u-quantile years into "
         "each contract, -ln(1 - u) / rate, and the contract's value above market is lost "
         "from then on.",
+    ),
+    # The facility's residual (methodology section 2.5)
+    FieldSpec(
+        "facility_residual",
+        "Facility residual",
+        "choice: book, annuity",
+        0,
+        1,
+        1,
+        FINANCE,
+        "annuity: the facility at the horizon is worth its capital charge over the life it has "
+        "left plus the site's surplus that the IT's residual leaves out; book: its net book "
+        "value (the earlier meaning).",
+        integer=True,
+        choices=FACILITY_RESIDUALS,
     ),
 )
 

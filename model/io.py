@@ -48,9 +48,9 @@ FORMAT_ID = "ai-dc-returns/scenario"
 #: ``lease_rate_tenor_years`` (older files read their lease rate as spot, 0); version 4 adds
 #: ``scarcity_multiple_max`` (older files load 1: no rent above today's rate or the user cost)
 #: and ``entry_fade_years`` (older files load 1, the fade's earlier length).
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
-READ_VERSIONS = (1, 2, 3, 4)
+READ_VERSIONS = (1, 2, 3, 4, 5)
 #: Fields that a file or link written before they existed takes at its old meaning rather than
 #: at the preset's value: a version-1 (or unversioned) file, or a link with any field, without
 #: ``entrant_profile`` keeps the ceiling the builder's own user cost (code 0, "builder"), and one
@@ -58,7 +58,9 @@ READ_VERSIONS = (1, 2, 3, 4)
 #: without ``scarcity_multiple_max`` caps the rent within the entry lag at today's rate or the
 #: user cost, whichever is higher (1: the cap before scarcity, methodology 4.7), and one without
 #: ``entry_fade_years`` fades the premium over one year (the earlier fade's length; it now
-#: follows the lag instead of ending it, a shift the file cannot undo).
+#: follows the lag instead of ending it, a shift the file cannot undo), and one without
+#: ``facility_residual`` values the facility at the horizon at its book value (0, "book"; the
+#: annuity value and the site's surplus came later, methodology 2.5).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
 LEGACY_VALUES: dict[str, int] = {
@@ -66,6 +68,7 @@ LEGACY_VALUES: dict[str, int] = {
     "lease_rate_tenor_years": 0,
     "scarcity_multiple_max": 1,
     "entry_fade_years": 1,
+    "facility_residual": 0,
 }
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
@@ -81,6 +84,7 @@ LEGACY_SINCE: dict[str, int] = {
     "lease_rate_tenor_years": 3,
     "scarcity_multiple_max": 4,
     "entry_fade_years": 4,
+    "facility_residual": 5,
 }
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
@@ -147,11 +151,11 @@ def legacy_values(
     --------
     >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
     {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
-     'entry_fade_years': 1}
+     'entry_fade_years': 1, 'facility_residual': 0}
     >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years"])
-    {'lease_rate_tenor_years': 0}
+    {'lease_rate_tenor_years': 0, 'facility_residual': 0}
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
-    {'scarcity_multiple_max': 1, 'entry_fade_years': 1}
+    {'scarcity_multiple_max': 1, 'entry_fade_years': 1, 'facility_residual': 0}
     """
     names = set(given)
     if version is not None:

@@ -283,6 +283,8 @@ class Scenario(BaseModel):
     counterparty_default_rate_per_year: float = _f("counterparty_default_rate_per_year")
     counterparty_recovery_share: float = _f("counterparty_recovery_share")
     counterparty_default_quantile: float = _f("counterparty_default_quantile")
+    # The facility's residual (methodology section 2.5)
+    facility_residual: int = _f("facility_residual")
 
     @field_validator("*", mode="before")
     @classmethod

@@ -32,12 +32,12 @@ def test_round_trip_every_preset(preset: str) -> None:
 def test_files_carry_every_field_with_units() -> None:
     s = load_preset()
     doc = tomllib.loads(to_toml(s))
-    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 4
+    assert doc["format"] == FORMAT_ID and doc["version"] == FORMAT_VERSION == 5
     assert set(doc["scenario"]) == set(FIELD_NAMES)
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
     assert doc["scenario"]["entrant_profile"] == "neocloud"
-    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc"}
+    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc", "facility_residual": "annuity"}
     assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), **names}
 
 
@@ -45,12 +45,12 @@ def test_flat_and_partial_documents() -> None:
     # a document without a version may predate entrant_profile: it means what it meant (builder)
     s, pid = scenario_from_document({"gw_built": 1.0})
     assert s == load_preset().replace(
-        gw_built=1.0, entrant_profile="builder", scarcity_multiple_max=1
+        gw_built=1.0, entrant_profile="builder", scarcity_multiple_max=1, facility_residual="book"
     )
     assert pid == "bofa-base"
     s, pid = scenario_from_document({"preset": "bofa-bull", "scenario": {"wacc": 0.1}})
     assert s == load_preset("bofa-bull").replace(
-        wacc=0.1, entrant_profile=0, scarcity_multiple_max=1
+        wacc=0.1, entrant_profile=0, scarcity_multiple_max=1, facility_residual=0
     )
     assert pid == "bofa-bull"
 
@@ -69,7 +69,7 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     assert pid == "market-base"
     assert loaded == s.replace(entrant_profile="builder")  # the file names the others
     assert evaluate(loaded).npv_busd != evaluate(s).npv_busd  # the meaning kept is a different one
-    newer = parse_scenario_text('version = 4\npreset = "market-base"\n', "toml")[0]
+    newer = parse_scenario_text('version = 5\npreset = "market-base"\n', "toml")[0]
     assert newer == load_preset("market-base")
     # by name or code; a bad name is named with the choices
     # a version-2 file names the entrant but predates the quote's tenor: it reads its lease rate
@@ -78,7 +78,9 @@ def test_version_1_files_load_with_the_builder_as_entrant_and_version_2_with_the
     assert spv.lease_rate_tenor_years == 3.0
     v2 = "\n".join(
         line
-        for line in to_toml(spv, "coreweave-spv").replace("version = 4", "version = 2").splitlines()
+        for line in to_toml(spv, "coreweave-spv")
+        .replace(f"version = {FORMAT_VERSION}", "version = 2")
+        .splitlines()
         if not line.startswith("lease_rate_tenor_years")
     )
     assert parse_scenario_text(v2, "toml")[0] == spv.replace(lease_rate_tenor_years=0.0)
@@ -163,7 +165,7 @@ def test_hostile_file_corpus(name: str) -> None:
         scenario, preset = load_scenario_file(path)
         # no version: the meanings before entrants and scarcity
         old = load_preset().replace(
-            gw_built=4.5, entrant_profile="builder", scarcity_multiple_max=1
+            gw_built=4.5, entrant_profile="builder", scarcity_multiple_max=1, facility_residual=0
         )
         assert scenario == old and preset == "bofa-base"
         return

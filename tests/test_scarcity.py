@@ -261,7 +261,7 @@ def test_the_cap_before_scarcity_is_scarcity_multiple_max_1_within_the_lag() -> 
 def test_files_of_version_3_load_without_scarcity_above_todays_rate() -> None:
     s = load_preset("market-base")
     text = to_toml(s, "market-base")
-    assert f"version = {FORMAT_VERSION}" in text and FORMAT_VERSION == 4
+    assert f"version = {FORMAT_VERSION}" in text and FORMAT_VERSION == 5
     old = "\n".join(
         line
         for line in text.replace(f"version = {FORMAT_VERSION}", "version = 3").splitlines()

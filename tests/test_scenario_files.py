@@ -64,7 +64,7 @@ def test_flat_table_is_read_over_the_default_preset() -> None:
     assert preset == "bofa-base"
     # no version: it may predate entrant_profile, so it keeps the builder as entrant (section 4.2)
     assert scenario == BASE.replace(
-        gw_built=2.5, entrant_profile="builder", scarcity_multiple_max=1
+        gw_built=2.5, entrant_profile="builder", scarcity_multiple_max=1, facility_residual=0
     )
 
 
