@@ -91,7 +91,8 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     >>> from model import load_preset
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5))
     ... # doctest: +NORMALIZE_WHITESPACE
-    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud'}
+    {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud',
+     'facility_residual': 'annuity'}
 
     A field added since old links were written is named where a link without it would read it
     differently (here the book life, which an old link takes from the IT life):
@@ -99,7 +100,7 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(it_life_years=4.0))
     ... # doctest: +NORMALIZE_WHITESPACE
     {'preset': 'bofa-base', 'it_life_years': '4', 'entrant_profile': 'neocloud',
-     'it_book_life_years': '5.5'}
+     'facility_residual': 'annuity', 'it_book_life_years': '5.5'}
     >>> query_params_for("bofa-base", load_preset("bofa-base"))
     {'preset': 'bofa-base'}
     """
@@ -127,7 +128,8 @@ def url_represents(params: Mapping[str, Any], preset_id: str, scenario: Scenario
     --------
     >>> from model import load_preset
     >>> scenario = load_preset("bofa-base").replace(gw_built=4.5)
-    >>> link = {"preset": "bofa-base", "gw_built": "4.50", "entrant_profile": "neocloud"}
+    >>> link = {"preset": "bofa-base", "gw_built": "4.50", "entrant_profile": "neocloud",
+    ...         "facility_residual": "annuity"}
     >>> url_represents(link, "bofa-base", scenario)
     True
     >>> url_represents({"preset": "bofa-base", "gw_built": "4.5"}, "bofa-base", scenario)

@@ -1628,9 +1628,6 @@ class _Residual:
     last_year: BoolArray
     residual_value: FloatArray
     residual_gain: FloatArray
-    #: The facility's part of the residual cash at the horizon (S,): what a campus lessor's
-    #: share is of (section 11.9).
-    facility_cash: FloatArray
 
 
 def _residual(
@@ -1684,7 +1681,10 @@ def _residual(
         tax=p["tax_rate"],
         annuity=p["facility_residual"] > 0.5,
         fac_annuity=_facility_annuity(p, tl, cap, uc),
+        # the site's surplus is its owner's: a builder of IT alone rents its building (its rent
+        # in other opex) and has no site to sell (section 2.5)
         surplus_tail=_surplus_tail(uc.rho[:, 0], left_end, life_end),
+        owns_site=cap.cost_fac > 0.0,
     )
     value_it, value_fac = resid.parts(p["lease_rate_busd_per_gw_year"])
     residual_end = resid.frac * (value_it + value_fac)
@@ -1694,7 +1694,6 @@ def _residual(
         last_year=last_year,
         residual_value=np.where(last_year, residual_end[:, None], 0.0),
         residual_gain=np.where(last_year, gain_end[:, None], 0.0),
-        facility_cash=resid.frac * value_fac,
     )
 
 
@@ -1872,7 +1871,9 @@ def _metrics_and_financing(
         (res.residual_value - (tax - tax_without)) * np.where(res.last_year, disc, 0.0)
     ).sum(axis=1)
     if bool(has_financing(p).any()):
-        fac_cash = res.facility_cash
+        # the campus lease's handover stays on the facility's book value (section 11.9's
+        # contract); the annuity value and the site's surplus stay with the builder (2.5)
+        fac_cash = p["residual_value_fraction"] * cap.nbv_fac
         build_fac = cap.build_spend * (1.0 - _col(p, "it_share_of_capex"))
         flows = ProjectFlows(
             fcf=fcf,
@@ -2069,10 +2070,12 @@ class _ResidualInputs:
     tax: FloatArray
     #: Rows whose facility is worth its annuity value and the site's surplus (``facility_residual``
     #: "annuity"; else its book value ``nbv_fac``), its annuity value (S,) and the share of a new
-    #: vintage's site surplus credited after the IT in service retires (S,) (section 2.5).
+    #: vintage's site surplus credited after the IT in service retires (S,), and whether the
+    #: builder owns the site (a facility cost above 0) and so its surplus (section 2.5).
     annuity: BoolArray
     fac_annuity: FloatArray
     surplus_tail: FloatArray
+    owns_site: BoolArray
 
     @cached_property
     def _fixed(self) -> dict[str, FloatArray]:
@@ -2145,6 +2148,7 @@ class _ResidualInputs:
         site = (
             np.maximum(old, 0.0) - value_it + self.surplus_tail * np.maximum(new - self.cost, 0.0)
         )
+        site = np.where(self.owns_site, site, 0.0)
         return value_it, np.where(self.annuity, self.fac_annuity + site, self.nbv_fac)
 
 

@@ -714,7 +714,7 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "facility_residual_cash_busd",
-        "residual_value_fraction*facility_value_busd",
+        "residual_value_fraction*nbv_facility_end_busd",
         "US$ B",
         "facility's share of the residual",
     ),

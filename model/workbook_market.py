@@ -494,10 +494,11 @@ RESIDUAL_SCALARS: tuple[tuple[str, str, str, str], ...] = (
     ),
     (
         "site_surplus_busd",
-        "MAX(value_old_busd,0)-residual_it_value_busd"
-        "+surplus_tail*MAX(value_new_busd-cost_it_busd,0)",
+        "IF(cost_facility_busd>0,MAX(value_old_busd,0)-residual_it_value_busd"
+        "+surplus_tail*MAX(value_new_busd-cost_it_busd,0),0)",
         "US$ B",
-        "the site's surplus the IT's cap strips (the IT in service's, then a new vintage's)",
+        "the site's surplus the IT's cap strips (the IT in service's, then a new vintage's), "
+        "if the builder owns the site",
     ),
     (
         "facility_value_busd",

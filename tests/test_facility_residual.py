@@ -213,3 +213,15 @@ def test_book_rows_are_untouched_in_a_batch() -> None:
     alone = run(scenario_params([s.replace(facility_residual="book")]))
     assert np.array_equal(both.lines["residual_value"][1], alone.lines["residual_value"][0])
     assert both.lines["residual_value"][0, -1] > both.lines["residual_value"][1, -1]
+
+
+@pytest.mark.parametrize("preset", ("coreweave-cluster", "coreweave-spv"))
+def test_a_builder_of_it_alone_has_no_site_to_sell(preset: str) -> None:
+    """Section 2.5: a builder that rents its building (IT only, the rent in other opex) owns no
+    facility and no site: the rule moves nothing, whatever the rents' surplus."""
+    s = load_preset(preset)
+    assert s.it_share_of_capex == 1.0
+    for life in (s.it_life_years, 2.5):
+        t = s.replace(it_life_years=life, it_book_life_years=life)
+        a, b = evaluate(t), evaluate(t.replace(facility_residual="book"))
+        assert a.npv_busd == b.npv_busd

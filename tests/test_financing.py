@@ -315,6 +315,6 @@ def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
     assert not warnings and linked.campus_lease_priced_years == 0
     # (and, older than the entrant too, with the builder as entrant: methodology section 4.2)
     want = load_preset("meta-hyperion-jv").replace(
-        operating_years=4, entrant_profile="builder", scarcity_multiple_max=1
+        operating_years=4, entrant_profile="builder", scarcity_multiple_max=1, facility_residual=0
     )
     assert linked == want

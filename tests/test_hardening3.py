@@ -178,12 +178,14 @@ def test_a_link_spelled_differently_is_not_rewritten() -> None:
         "gw_built": "4.50",
         "wacc": "7.25e-2",
         "entrant_profile": "neocloud",
+        "facility_residual": "annuity",
     }
     assert state.url_represents(written, "bofa-base", scenario)
     plain = {
         "gw_built": "4.5",
         "wacc": "0.0725",
         "entrant_profile": "neocloud",
+        "facility_residual": "annuity",
     }
     assert state.url_represents(plain, "bofa-base", scenario)
     assert not state.url_represents({"gw_built": "4.5", "wacc": "0.0725"}, "bofa-base", scenario)
