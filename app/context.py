@@ -178,7 +178,7 @@ def target_gap_text(r: Result) -> str:
     --------
     >>> from model import evaluate, load_preset
     >>> target_gap_text(evaluate(load_preset("bofa-base")))
-    'Its NPV per share, US$ 6.99, is 5% of the US$ 135 gap from the US$ 700 share price to the US$ 835 price target.'
+    'Its NPV per share, US$ 9.18, is 7% of the US$ 135 gap from the US$ 700 share price to the US$ 835 price target.'
     """
     share = price_target_gap_share(r)
     if share is None:

@@ -97,7 +97,7 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(gw_built=4.5))
     ... # doctest: +NORMALIZE_WHITESPACE
     {'preset': 'bofa-base', 'gw_built': '4.5', 'entrant_profile': 'neocloud',
-     'refresh_rule': 'when_it_pays'}
+     'refresh_rule': 'when_it_pays', 'facility_residual': 'annuity'}
 
     A field added since old links were written is named where a link without it would read it
     differently (here the book life, which an old link takes from the IT life):
@@ -105,7 +105,7 @@ def query_params_for(preset_id: str, scenario: Scenario) -> dict[str, str]:
     >>> query_params_for("bofa-base", load_preset("bofa-base").replace(it_life_years=4.0))
     ... # doctest: +NORMALIZE_WHITESPACE
     {'preset': 'bofa-base', 'it_life_years': '4', 'entrant_profile': 'neocloud',
-     'refresh_rule': 'when_it_pays', 'it_book_life_years': '5.5'}
+     'refresh_rule': 'when_it_pays', 'facility_residual': 'annuity', 'it_book_life_years': '5.5'}
     >>> query_params_for("bofa-base", load_preset("bofa-base"))
     {'preset': 'bofa-base'}
     """
@@ -136,7 +136,8 @@ def url_represents(params: Mapping[str, Any], preset_id: str, scenario: Scenario
     >>> from model import load_preset
     >>> scenario = load_preset("bofa-base").replace(gw_built=4.5)
     >>> link = {"preset": "bofa-base", "gw_built": "4.50", "entrant_profile": "neocloud",
-    ...         "refresh_rule": "when_it_pays"}
+    ...         "refresh_rule": "when_it_pays",
+    ...         "facility_residual": "annuity"}
     >>> url_represents(link, "bofa-base", scenario)
     True
     >>> url_represents({"preset": "bofa-base", "gw_built": "4.5"}, "bofa-base", scenario)

@@ -2465,13 +2465,50 @@ def _residual(
         nbv_it=cap.nbv_it,
         nbv_fac=cap.nbv_fac,
         tax=p["tax_rate"],
+        annuity=p["facility_residual"] > 0.5,
+        fac_annuity=_facility_annuity(p, tl, cap, uc),
+        # the site's surplus is its owner's: a builder of IT alone rents its building (its rent
+        # in other opex) and has no site to sell (section 2.5)
+        surplus_tail=_surplus_tail(uc.rho[:, 0], left_end, life_end),
+        owns_site=cap.cost_fac > 0.0,
     )
-    residual_end, gain_end = resid.at(p["lease_rate_busd_per_gw_year"])
+    value_it, value_fac = resid.parts(p["lease_rate_busd_per_gw_year"])
+    residual_end = resid.frac * (value_it + value_fac)
+    gain_end = residual_end - (resid.nbv_it + resid.nbv_fac)
     return _Residual(
         inputs=resid,
         last_year=last_year,
         residual_value=np.where(last_year, residual_end[:, None], 0.0),
         residual_gain=np.where(last_year, gain_end[:, None], 0.0),
+    )
+
+
+def _facility_annuity(
+    p: dict[str, FloatArray], tl: _Timeline, cap: _Capital, uc: _UnitCosts
+) -> FloatArray:
+    """The facility's remaining annuity value at the horizon (S,), US$ B (methodology section
+    2.5): its capital charge within the user cost, ``C_fac (kappa_fac - tax / L_fac)`` after
+    tax a year (section 4.2, continuous flows, no build-period interest), over the ``l`` years
+    the facility in service has left, to a taxed buyer that depreciates its price over ``l``:
+    ``V = C_fac (kappa_fac - tax / L_fac) l psi(rho l) / (1 - tax psi(rho l))`` (``C_fac`` at
+    ``l = L_fac``, 0 at ``l = 0``; with no tax, ``C_fac (1 - e^(-rho l)) / (1 - e^(-rho L))``)."""
+    life = p["facility_life_years"]
+    left = _life_left(life, tl.build, tl.horizon)
+    tax = p["tax_rate"]
+    decay = _psi(uc.rho[:, 0] * left)
+    return np.asarray(
+        cap.cost_fac * (uc.kappa_fac[:, 0] - tax / life) * left * decay / (1.0 - tax * decay)
+    )
+
+
+def _surplus_tail(rho: FloatArray, left: FloatArray, life: FloatArray) -> FloatArray:
+    """The share of a new vintage's site surplus that falls after the IT in service retires and
+    within one IT life of the horizon (S,) (methodology section 2.5): the surplus spread evenly
+    in present value over the vintage's life, ``(e^(-rho l) - e^(-rho L)) / (1 - e^(-rho L))``
+    for ``l`` years left of a life ``L`` (1 at ``l = 0``, 0 at ``l = L``)."""
+    gap = np.maximum(life - left, 0.0)
+    return np.asarray(
+        np.exp(-rho * left) * gap * _psi(rho * gap) / np.maximum(life * _psi(rho * life), 1e-300)
     )
 
 
@@ -2620,6 +2657,8 @@ def _metrics_and_financing(
         (res.residual_value - (tax - tax_without)) * np.where(res.last_year, disc, 0.0)
     ).sum(axis=1)
     if bool(has_financing(p).any()):
+        # the campus lease's handover stays on the facility's book value (section 11.9's
+        # contract); the annuity value and the site's surplus stay with the builder (2.5)
         fac_cash = p["residual_value_fraction"] * cap.nbv_fac
         build_fac = cap.build_spend * (1.0 - _col(p, "it_share_of_capex"))
         flows = ProjectFlows(
@@ -2852,6 +2891,14 @@ class _ResidualInputs:
     nbv_it: FloatArray
     nbv_fac: FloatArray
     tax: FloatArray
+    #: Rows whose facility is worth its annuity value and the site's surplus (``facility_residual``
+    #: "annuity"; else its book value ``nbv_fac``), its annuity value (S,) and the share of a new
+    #: vintage's site surplus credited after the IT in service retires (S,), and whether the
+    #: builder owns the site (a facility cost above 0) and so its surplus (section 2.5).
+    annuity: BoolArray
+    fac_annuity: FloatArray
+    surplus_tail: FloatArray
+    owns_site: BoolArray
     #: 1 where IT is in service at the horizon, 0 where its last vintage was not bought
     #: (section 2.4); None: held in every row
     held: FloatArray | None = None
@@ -2888,6 +2935,14 @@ class _ResidualInputs:
         return stop * _psi(self._fixed["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The residual cash and its gain against book at ``lease_rate`` ((S,) or (G, S))."""
+        value_it, value_fac = self.parts(lease_rate)
+        cash = self.frac * (value_it + value_fac)
+        return cash, cash - (self.nbv_it + self.nbv_fac)
+
+    def parts(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The IT's and the facility's market value at the horizon at ``lease_rate``, before the
+        residual fraction (sections 2.3 and 2.5)."""
         f = self._fixed
         st = self.streams
         rate = lease_rate[None]  # (1, S) or (1, G, S) against the two streams
@@ -2912,10 +2967,17 @@ class _ResidualInputs:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
         value_it = np.maximum(0.0, old * scale)
-        if self.held is not None:
+        stripped = np.maximum(old, 0.0) - value_it  # what the cap strips (section 2.5)
+        if self.held is not None:  # no IT in service where its last vintage was not bought
             value_it = value_it * self.held
-        cash = self.frac * (value_it + self.nbv_fac)
-        return cash, cash - (self.nbv_it + self.nbv_fac)
+            stripped = stripped * self.held
+        if not self.annuity.any():  # every row at book (the earlier meaning)
+            return value_it, np.broadcast_to(self.nbv_fac, value_it.shape)
+        # the site's surplus (section 2.5): what the cap strips from the IT in service, and a
+        # new vintage's surplus over the rest of one IT life from the horizon
+        site = stripped + self.surplus_tail * np.maximum(new - self.cost, 0.0)
+        site = np.where(self.owns_site, site, 0.0)
+        return value_it, np.where(self.annuity, self.fac_annuity + site, self.nbv_fac)
 
 
 def _expand(x: FloatArray, like: FloatArray) -> FloatArray:

@@ -135,6 +135,9 @@ ENTRANT_PROFILES: tuple[str, ...] = ("builder", "neocloud", "hyperscaler")
 DEBT_SIZINGS: tuple[str, ...] = ("ltc", "dscr")
 #: Values of ``refresh_rule`` in code order (0 = always, the meaning before refresh decisions).
 REFRESH_RULES: tuple[str, ...] = ("always", "when_it_pays")
+#: Values of ``facility_residual`` in code order (0 = book, the meaning before the facility's
+#: annuity value; methodology section 2.5).
+FACILITY_RESIDUALS: tuple[str, ...] = ("book", "annuity")
 
 _SPECS: tuple[FieldSpec, ...] = (
     # Build
@@ -633,7 +636,7 @@ _SPECS: tuple[FieldSpec, ...] = (
         0.05,
         FINANCE,
         "Share of the assets' market value at the horizon recovered as cash (IT at market "
-        "value, facility at book); gains and losses against book are taxed.",
+        "value, facility as set by Facility residual); gains and losses against book are taxed.",
     ),
     FieldSpec(
         "shares_outstanding_b",
@@ -1091,6 +1094,21 @@ _SPECS: tuple[FieldSpec, ...] = (
         "before, which older links and files load with).",
         integer=True,
         choices=REFRESH_RULES,
+    ),
+    # The facility's residual (methodology section 2.5)
+    FieldSpec(
+        "facility_residual",
+        "Facility residual",
+        "choice: book, annuity",
+        0,
+        1,
+        1,
+        FINANCE,
+        "annuity: the facility at the horizon is worth its capital charge over the life it has "
+        "left plus the site's surplus that the IT's residual leaves out; book: its net book "
+        "value (the earlier meaning).",
+        integer=True,
+        choices=FACILITY_RESIDUALS,
     ),
 )
 

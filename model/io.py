@@ -52,8 +52,9 @@ FORMAT_ID = "ai-dc-returns/scenario"
 #: ``first_year`` (older files load 2026), the optional ``[curves]`` table of dated price
 #: curves (methodology section 4.8; older files have none), ``hosting_entry_lag_years`` (older
 #: files load 50: today's hosting markup for ever), ``efficiency_diffusion_years`` (older
-#: files load 0: the industry's share of a gain at once) and ``refresh_rule`` (older files
-#: load "always": every retirement refreshed like for like).
+#: files load 0: the industry's share of a gain at once), ``refresh_rule`` (older files load
+#: "always": every retirement refreshed like for like) and ``facility_residual`` (older files
+#: load "book": the facility at its book value at the horizon).
 FORMAT_VERSION = 5
 #: Versions read: an older file means what it meant (see :data:`LEGACY_VALUES`).
 READ_VERSIONS = (1, 2, 3, 4, 5)
@@ -66,9 +67,10 @@ READ_VERSIONS = (1, 2, 3, 4, 5)
 #: ``entry_fade_years`` fades the premium over one year (the earlier fade's length; it now
 #: follows the lag instead of ending it, a shift the file cannot undo); one without
 #: ``hosting_entry_lag_years`` keeps today's hosting markup (50, methodology 4.9), one without
-#: ``efficiency_diffusion_years`` spreads the builder's gain to the industry at once (0), and
-#: one without ``refresh_rule`` refreshes its IT at every retirement (0, "always": methodology
-#: 2.4).
+#: ``efficiency_diffusion_years`` spreads the builder's gain to the industry at once (0), one
+#: without ``refresh_rule`` refreshes its IT at every retirement (0, "always": methodology 2.4),
+#: and one without ``facility_residual`` values the facility at the horizon at its book value
+#: (0, "book"; the annuity value and the site's surplus came later, methodology 2.5).
 #: Files written since always name the field, and so do links with any field; a link of a
 #: preset alone shows the preset as it is.
 LEGACY_VALUES: dict[str, int] = {
@@ -80,6 +82,7 @@ LEGACY_VALUES: dict[str, int] = {
     "hosting_entry_lag_years": 50,
     "efficiency_diffusion_years": 0,
     "refresh_rule": 0,
+    "facility_residual": 0,
 }
 #: Fields whose old meaning is another field's value: a file or link without
 #: ``it_book_life_years`` depreciates the IT over the life it sets (``it_life_years``, the one
@@ -99,6 +102,7 @@ LEGACY_SINCE: dict[str, int] = {
     "hosting_entry_lag_years": 5,
     "efficiency_diffusion_years": 5,
     "refresh_rule": 5,
+    "facility_residual": 5,
 }
 #: Largest scenario file read (bytes): 1 MB, the dashboard's upload limit
 #: (``server.maxUploadSize = 1`` in ``.streamlit/config.toml``). Streamlit's uploader counts a MB
@@ -168,14 +172,15 @@ def legacy_values(
     >>> legacy_values(["gw_built"])  # doctest: +NORMALIZE_WHITESPACE
     {'entrant_profile': 0, 'lease_rate_tenor_years': 0, 'scarcity_multiple_max': 1,
      'entry_fade_years': 1, 'first_year': 2026, 'hosting_entry_lag_years': 50,
-     'efficiency_diffusion_years': 0, 'refresh_rule': 0}
+     'efficiency_diffusion_years': 0, 'refresh_rule': 0, 'facility_residual': 0}
     >>> legacy_values(["entrant_profile", "scarcity_multiple_max", "entry_fade_years",
     ...                "hosting_entry_lag_years", "efficiency_diffusion_years", "first_year"])
-    {'lease_rate_tenor_years': 0, 'refresh_rule': 0}
+    {'lease_rate_tenor_years': 0, 'refresh_rule': 0, 'facility_residual': 0}
     >>> legacy_values(["entrant_profile", "it_life_years"], {"it_life_years": 3.0}, version=3)
     ... # doctest: +NORMALIZE_WHITESPACE
     {'scarcity_multiple_max': 1, 'entry_fade_years': 1, 'first_year': 2026,
-     'hosting_entry_lag_years': 50, 'efficiency_diffusion_years': 0, 'refresh_rule': 0}
+     'hosting_entry_lag_years': 50, 'efficiency_diffusion_years': 0, 'refresh_rule': 0,
+     'facility_residual': 0}
     """
     names = set(given)
     if version is not None:

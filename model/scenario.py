@@ -295,6 +295,8 @@ class Scenario(BaseModel):
     efficiency_diffusion_years: float = _f("efficiency_diffusion_years")
     # Retire and replace when it pays (methodology section 2.4; a code of REFRESH_RULES)
     refresh_rule: int = _f("refresh_rule")
+    # The facility's residual (methodology section 2.5)
+    facility_residual: int = _f("facility_residual")
 
     @field_validator(*FIELD_NAMES, mode="before")
     @classmethod

@@ -518,11 +518,42 @@ RESIDUAL_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "US$ B",
         "IT at market value, capped at the cost of new IT (the surplus is the site's)",
     ),
+    # the facility's residual (methodology section 2.5)
+    (
+        "facility_annuity_busd",
+        "cost_facility_busd*(kappa_facility-tax_rate/facility_life_years)*facility_life_left_years"
+        f"*{psi('log_discount*facility_life_left_years')}"
+        f"/(1-tax_rate*{psi('log_discount*facility_life_left_years')})",
+        "US$ B",
+        "facility's capital charge over the life it has left, to a taxed buyer",
+    ),
+    (
+        "surplus_tail",
+        "EXP(-log_discount*left_end_years)*MAX(it_life_years-left_end_years,0)"
+        f"*{psi('log_discount*MAX(it_life_years-left_end_years,0)')}"
+        f"/MAX(it_life_years*{psi('log_discount*it_life_years')},1E-300)",
+        "ratio",
+        "share of a new vintage's site surplus after the IT in service retires, within one IT life",
+    ),
+    (
+        "site_surplus_busd",
+        "IF(cost_facility_busd>0,MAX(value_old_busd,0)-residual_it_value_busd"
+        "+surplus_tail*MAX(value_new_busd-cost_it_busd,0),0)",
+        "US$ B",
+        "the site's surplus the IT's cap strips (the IT in service's, then a new vintage's), "
+        "if the builder owns the site",
+    ),
+    (
+        "facility_value_busd",
+        "IF(facility_residual=1,facility_annuity_busd+site_surplus_busd,nbv_facility_end_busd)",
+        "US$ B",
+        "facility at the horizon: annuity value + site surplus, or book value (facility_residual)",
+    ),
     (
         "residual_value_at_full_fraction_busd",
-        "residual_it_value_busd+nbv_facility_end_busd",
+        "residual_it_value_busd+facility_value_busd",
         "US$ B",
-        "residual at a fraction of 100%: IT at market value + facility book value",
+        "residual at a fraction of 100%: IT at market value + the facility's value",
     ),
 )
 

@@ -61,7 +61,9 @@ def test_dscr_below_one_but_positive() -> None:
 
 
 def test_irr_equal_to_wacc_reads_equal_to() -> None:
-    ctx_preset = load_preset("epoch-1gw")
+    # epoch-1gw with the facility at book earns its WACC (NPV 0.01; section 2.5's site surplus
+    # lifts it to 0.43)
+    ctx_preset = load_preset("epoch-1gw").replace(facility_residual="book")
     r = evaluate(ctx_preset)
     assert "irr_equals_wacc" in [c.code for c in conditions_of(r)]
     ctx = ViewContext("epoch-1gw", ctx_preset, r, ctx_preset, r)
@@ -114,7 +116,8 @@ def test_cli_prints_and_serialises_the_conditions(capsys: pytest.CaptureFixture[
     assert main(["evaluate", "--set", "lease_share=0", "--set", "hosting_share=1"]) == 0
     out = capsys.readouterr().out
     assert "Warning: The hosting market-share cap binds" in out
-    assert main(["evaluate", "--preset", "epoch-1gw", "--json"]) == 0
+    book = ["--set", "facility_residual=book"]
+    assert main(["evaluate", "--preset", "epoch-1gw", *book, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [c["code"] for c in doc["conditions"]] == ["irr_equals_wacc"]
 

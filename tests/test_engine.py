@@ -25,6 +25,9 @@ def base(**changes: object) -> Scenario:
     for both, as these tests were written before section 11.8 set them apart)."""
     if "it_life_years" in changes and "it_book_life_years" not in changes:
         changes["it_book_life_years"] = changes["it_life_years"]
+    # the facility at book, as these tests were worked by hand (section 2.3); section 2.5's
+    # annuity value and site surplus are tested in tests/test_facility_residual.py
+    changes.setdefault("facility_residual", "book")
     return load_preset("bofa-base").replace(**changes)
 
 
@@ -161,7 +164,7 @@ NO_TOKEN_CAP = {"hosting_market_share_cap": 1.0, "market_tokens_quadrillion_per_
 
 
 def test_bofa_base_lines_by_hand() -> None:
-    r = evaluate(load_preset("bofa-base"))
+    r = evaluate(base())  # the facility at book, as section 6.1 works it
     cf = r.cash_flows
     # 3 GW x US$42.5 B = 127.5, spread over 2 build years
     assert cf["capex"].iloc[:2].tolist() == pytest.approx([63.75, 63.75])
@@ -1221,6 +1224,7 @@ def test_capacity_kept_for_internal_use_idles_below_the_floor_like_leased() -> N
         it_life_years=8.0,
         other_opex_busd_per_gw_year=2.5,
         internal_transfer_price_share=1.0,
+        facility_residual="book",  # as section 11.5 measured it (section 2.5 came later)
     )
     kept, leased = evaluate(base.replace(lease_share=0.5)), evaluate(base.replace(lease_share=1.0))
     power = leased.cash_flows["power_cost"].to_numpy()

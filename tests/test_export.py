@@ -555,6 +555,7 @@ def test_export_tab_names_files_after_the_scenario_and_its_changes() -> None:
     at.query_params["gw_built"] = "4.5"
     at.query_params["entrant_profile"] = "neocloud"  # the preset's: a link written today
     at.query_params["refresh_rule"] = "when_it_pays"  # likewise (its old meaning is "always")
+    at.query_params["facility_residual"] = "annuity"
     at.run()
     assert not at.exception
     configs = [c.proto.config for c in at.get("plotly_chart")]

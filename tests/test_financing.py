@@ -320,5 +320,6 @@ def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual=0,
     )
     assert linked == want

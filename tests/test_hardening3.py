@@ -179,6 +179,7 @@ def test_a_link_spelled_differently_is_not_rewritten() -> None:
         "wacc": "7.25e-2",
         "entrant_profile": "neocloud",
         "refresh_rule": "when_it_pays",
+        "facility_residual": "annuity",
     }
     assert state.url_represents(written, "bofa-base", scenario)
     plain = {
@@ -186,6 +187,7 @@ def test_a_link_spelled_differently_is_not_rewritten() -> None:
         "wacc": "0.0725",
         "entrant_profile": "neocloud",
         "refresh_rule": "when_it_pays",
+        "facility_residual": "annuity",
     }
     assert state.url_represents(plain, "bofa-base", scenario)
     assert not state.url_represents({"gw_built": "4.5", "wacc": "0.0725"}, "bofa-base", scenario)

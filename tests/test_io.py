@@ -37,7 +37,12 @@ def test_files_carry_every_field_with_units() -> None:
     assert "# GW of facility power" in to_toml(s)
     # a choice is written by name
     assert doc["scenario"]["entrant_profile"] == "neocloud"
-    names = {"entrant_profile": "neocloud", "debt_sizing": "ltc", "refresh_rule": "when_it_pays"}
+    names = {
+        "entrant_profile": "neocloud",
+        "debt_sizing": "ltc",
+        "refresh_rule": "when_it_pays",
+        "facility_residual": "annuity",
+    }
     assert json.loads(to_json(s))["scenario"] == {**s.model_dump(), **names}
 
 
@@ -50,6 +55,7 @@ def test_flat_and_partial_documents() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual="book",
     )
     assert pid == "bofa-base"
     s, pid = scenario_from_document({"preset": "bofa-bull", "scenario": {"wacc": 0.1}})
@@ -59,6 +65,7 @@ def test_flat_and_partial_documents() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual=0,
     )
     assert pid == "bofa-bull"
 
@@ -178,6 +185,7 @@ def test_hostile_file_corpus(name: str) -> None:
             scarcity_multiple_max=1,
             efficiency_diffusion_years=0,
             refresh_rule=0,
+            facility_residual=0,
         )
         assert scenario == old and preset == "bofa-base"
         return

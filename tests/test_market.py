@@ -456,7 +456,9 @@ def test_market_base_is_bofa_base_with_the_market_switched_on() -> None:
     # capacity earns about its cost of capital; a builder with cheaper capital, power and
     # cooling than the marginal entrant (a neocloud) earns a rent over it
     own = evaluate(m.replace(entrant_profile="builder"))
-    assert abs(own.npv_busd) < 0.05 * own.capex_initial_busd
+    # (within 6% of capex: the site's surplus of section 2.5 at the user cost is the build
+    # interest that the user cost spreads over every vintage's rent, 2.2 of its 6.8)
+    assert abs(own.npv_busd) < 0.06 * own.capex_initial_busd
     assert m.entrant_profile_name == "neocloud"
     assert r.npv_busd > 0.1 * r.capex_initial_busd > own.npv_busd
 

@@ -69,6 +69,7 @@ def test_flat_table_is_read_over_the_default_preset() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual=0,
     )
 
 

@@ -79,7 +79,8 @@ def test_table_matches_evaluate_and_lowers_npv_for_bofa_base() -> None:
         assert t.loc[sid, "npv_busd"] < base_npv, sid
     # rate spike: the operating flows are the same, so the IRR barely moves while NPV falls;
     # only the residual's market value (its remaining rents discounted at the WACC) changes
-    assert t.loc["rate_spike", "irr"] == pytest.approx(t.loc[AS_SET, "irr"], abs=2e-3)
+    # (and the facility's, whose site surplus of section 2.5 is discounted at it too)
+    assert t.loc["rate_spike", "irr"] == pytest.approx(t.loc[AS_SET, "irr"], abs=3e-3)
 
 
 def test_token_deflation_is_a_downside_without_jevons() -> None:

@@ -41,9 +41,14 @@ def test_surplus_is_pv_of_operate_less_idle_stand_alone() -> None:
     fcf_idle = -build
     expected = _pv(cf["fcf"].to_numpy() - fcf_idle, s.wacc)
     assert r.surplus_lease_value_busd == pytest.approx(expected, rel=1e-12)
-    # the issue's "about 47 B per GW" in the model's own numbers
+    # the issue's "about 47 B per GW" in the model's own numbers (the facility at book, as
+    # then; with section 2.5's site surplus 48.7)
     per_gw = r.surplus_metrics()["surplus_lease_value_busd_per_gw"]
-    assert per_gw == pytest.approx(46.8, abs=0.05)
+    assert per_gw == pytest.approx(48.67, abs=0.05)
+    at_book = evaluate(s.replace(facility_residual="book"))
+    assert at_book.surplus_metrics()["surplus_lease_value_busd_per_gw"] == pytest.approx(
+        46.8, abs=0.05
+    )
     gw = r.surplus_metrics()["market_reaction_surplus_gw"]
     assert gw == pytest.approx(r.market_reaction_busd / per_gw)
 

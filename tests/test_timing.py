@@ -10,7 +10,8 @@ from model import evaluate, external_business, load_preset
 
 
 def test_ramp_bills_the_stated_share_in_the_first_two_years() -> None:
-    base = load_preset("bofa-base")
+    # the facility at book, as section 11.4 measured (section 2.5 adds the site's surplus)
+    base = load_preset("bofa-base").replace(facility_residual="book")
     full = evaluate(base).cash_flows
     ramp = evaluate(base.replace(ramp_first_year_share=0.5, ramp_second_year_share=0.85))
     cf = ramp.cash_flows
@@ -54,7 +55,8 @@ def test_external_business_is_the_leased_share_of_the_build() -> None:
 
 def test_defaults_reproduce_the_unlevered_results() -> None:
     # every new input at its default: the numbers recorded before the financing inputs existed
-    r = evaluate(load_preset("bofa-base"))
+    # (the facility at book, as then: section 2.5)
+    r = evaluate(load_preset("bofa-base").replace(facility_residual="book"))
     assert r.npv_busd == pytest.approx(17.962274, abs=1e-6)
     assert r.irr == pytest.approx(0.110844, abs=1e-6)
 
@@ -75,6 +77,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual="book",
     )
     assert preset == "bofa-base" and s == want
     assert s.debt_share_of_capex == 0.0 and s.macrs_depreciation == 0
@@ -87,6 +90,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
         scarcity_multiple_max=1,
         efficiency_diffusion_years=0,
         refresh_rule=0,
+        facility_residual=0,
     )
     # a new input travels in a link and comes back
     levered = load_preset("coreweave-spv").replace(debt_tenor_years=3)
