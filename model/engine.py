@@ -3189,8 +3189,10 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     The fast guess :func:`_breakeven_scaled` holds the market's floor, ceiling and idling as
     computed at today's rate; it is exact where they do not move with the rate (a still market
     that stays inside its bounds). Rows where :func:`_bounds_slack` shows that no bound binds at
-    today's rate or at the guess keep it as it is. The whole engine checks the others, in one batch pass: rows
-    whose NPV there is within :data:`BREAKEVEN_NPV_TOLERANCE` x lifetime capex of zero keep it.
+    today's rate or at the guess keep it as it is. The whole engine checks the others, in one
+    batch pass: rows whose NPV there is within :data:`BREAKEVEN_NPV_TOLERANCE` x the build's
+    capex of zero keep it (the build's capex no rate moves; it is at most the lifetime capex,
+    which moves with the refreshes a rate buys).
     For the others (and rows the guess left without a root) the engine gives NPV at 0 and at
     the maximum; where NPV has one sign at those points and the guess, a scan of
     :data:`BREAKEVEN_SCAN_POINTS` rates and today's looks for a crossing between them (NPV can
@@ -3202,7 +3204,12 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     """
     n = p["gw_built"].shape[0]
     guess, converged = _breakeven_scaled(p, base)
-    tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
+    # the tolerance on the build's capex, which no rate changes (lifetime capex moves with the
+    # refreshes a rate buys, section 2.4); at most the lifetime capex at any rate
+    n_years = base.lines["capex"].shape[1]
+    building = np.arange(n_years)[None, :] < p["build_years"][:, None]
+    build_capex = np.abs(np.where(building, base.lines["capex"], 0.0)).sum(axis=1)
+    tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, build_capex)
     rate_now = p["lease_rate_busd_per_gw_year"]
     x = np.full(n, np.nan)
     # where no bound of the market binds at today's rate or at the guess, the guess's model is
