@@ -1555,7 +1555,8 @@ def _hosting_markup_log(
         if t_low is not None:
             reach = float(years_d.max())
             cols = slice(0, int(np.count_nonzero(t_low[0] < reach)))
-        left = tau[:, cols] * (-1.0 / np.where(years_d > 0.0, years_d, 1.0))
+        # (a diffusion time below 1e-9 years counts as 1e-9: no overflow in -1 / T_d)
+        left = tau[:, cols] * (-1.0 / np.where(years_d > 0.0, np.maximum(years_d, 1e-9), 1.0))
         left += 1.0
         np.maximum(left, 0.0, out=left)
         left *= log_edge

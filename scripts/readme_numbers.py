@@ -143,7 +143,9 @@ def _worked_example_table(c: Case) -> str:
         (
             "residual value",
             f"the last IT vintage at market value (its {_g(years_left)} years of rents left, "
-            "scaled by the cost of new IT over a new vintage's rents), taxed on its gain over book",
+            "scaled by the cost of new IT over a new vintage's rents) plus the facility's "
+            "annuity value and the site's surplus that scaling strips (methodology 2.5), taxed "
+            "on the gain over book",
             f"{format_metric('residual_pv_busd', r.residual_pv_busd)} of present value",
         ),
         (

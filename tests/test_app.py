@@ -30,6 +30,7 @@ from model import (
     preset_ids,
 )
 from model.fields import FIELD_CHOICES, flag_meanings
+from model.io import LEGACY_FIELDS, legacy_values
 from model.metrics import format_metric, format_number, metric_label
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
@@ -166,6 +167,7 @@ def test_headline_slider_moves_kpis_in_the_right_direction(
         field: state.format_value(field, new_value),
         "entrant_profile": "neocloud",  # a link with inputs names its entrant (section 4.2)
         "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
+        "facility_residual": "annuity",  # its old meaning is "book" (section 2.5)
     }
     delta = next(m.delta for m in at.metric if m.label.startswith("NPV at WACC"))
     assert delta is not None and delta.startswith("+" if npv_sign > 0 else "-")
@@ -204,7 +206,7 @@ def test_query_params_round_trip_through_the_app() -> None:
         build_years=3,
         hosting_share=0.25,
         lease_share=0.75,
-        entrant_profile="builder",
+        **legacy_values(params),  # every field added since at its old meaning (the builder, ...)
     )
     assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(expected).npv_busd, abs=0.051)
     assert at.slider(key="hs_gw_built").value == pytest.approx(4.5)
@@ -226,6 +228,7 @@ def test_moving_a_slider_writes_a_link_that_reproduces_the_kpis() -> None:
         "demand_elasticity": "1.6",
         "entrant_profile": "neocloud",
         "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
+        "facility_residual": "annuity",  # its old meaning is "book" (section 2.5)
     }
     fresh = run_app(url(at))
     assert [m.value for m in fresh.metric] == [m.value for m in at.metric]
@@ -282,9 +285,11 @@ def test_bad_params_warn_fall_back_and_render(
     plain = text.replace("\\", "")  # the UI escapes Markdown with backslashes
     assert name in plain and allowed in plain, text
     assert len(text) < 2000
-    assert kpi(at, "NPV at WACC") == pytest.approx(
-        evaluate(load_preset()).npv_busd, abs=0.051
-    )  # every bad value fell back to the preset's
+    # every bad value fell back to the preset's: only fields a link with inputs reads at their
+    # old meaning (model.io.LEGACY_FIELDS) differ from the preset
+    read = state.parse_query_params(params)[1]
+    assert set(read.diff(load_preset())) <= set(LEGACY_FIELDS)
+    assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(read).npv_busd, abs=0.051)
     assert len(at.get("plotly_chart")) == 2
 
 
@@ -319,12 +324,14 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "contract_years": "7",
         "entrant_profile": "neocloud",  # its old meaning is "builder" (section 4.2)
         "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
+        "facility_residual": "annuity",  # its old meaning is "book" (section 2.5)
     }
     hyper = state.query_params_for("crusoe-resale", base.replace(entrant_profile="hyperscaler"))
     assert hyper == {
         "preset": "crusoe-resale",
         "entrant_profile": "hyperscaler",
         "refresh_rule": "when_it_pays",  # its old meaning is "always" (section 2.4)
+        "facility_residual": "annuity",  # its old meaning is "book" (section 2.5)
     }
     # the book life is named where a link without it would read it otherwise (section 11.8):
     # an old link takes it from the IT life
@@ -334,6 +341,7 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         "it_life_years": "4",
         "entrant_profile": "neocloud",
         "refresh_rule": "when_it_pays",  # likewise: its old meaning is "always"
+        "facility_residual": "annuity",  # its old meaning is "book" (section 2.5)
         "it_book_life_years": state.format_value("it_book_life_years", base.it_book_life_years),
     }
     tenor = state.query_params_for("crusoe-resale", base.replace(lease_rate_tenor_years=3.0))
@@ -346,6 +354,7 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
         efficiency_diffusion_years=0,
         hosting_entry_lag_years=50,
         refresh_rule=0,
+        facility_residual=0,
     )
     assert state.parse_query_params({"preset": "market-base"})[1] == load_preset("market-base")
     _, named, warnings = state.parse_query_params(
@@ -576,9 +585,12 @@ def test_verdict_reads_irr_against_wacc_npv_and_breakeven() -> None:
 def test_zero_deltas_are_hidden_and_real_ones_shown_in_the_metric_format() -> None:
     at = run_app({"preset": "bofa-base"})
     assert all(m.delta in (None, "") for m in at.metric), [m.delta for m in at.metric]
-    at = run_app({"preset": "bofa-base", "wacc": "0.1"})
+    # (a link written today names the facility residual: an old link's "book" would move the IRR)
+    at = run_app({"preset": "bofa-base", "wacc": "0.1", "facility_residual": "annuity"})
     deltas = {m.label.replace("\\", ""): m.delta for m in at.metric}
-    assert deltas["IRR, per year"] in (None, "")  # the IRR does not depend on the WACC
+    # the IRR moves with the WACC only through the residual's market value (its buyer's
+    # discount, sections 2.3 and 2.5): at most a tenth of a point here
+    assert deltas["IRR, per year"] in (None, "", "-0.1 pp vs preset")
     assert deltas["NPV at WACC"].startswith("-US$ ")
     caption = " ".join(c.value for c in at.caption).replace("\\", "")
     assert "WACC 8.7% → 10%" in caption  # subtitles and the scenario line name the change

@@ -109,7 +109,8 @@ def test_returns_tab_warns_of_a_negative_dscr() -> None:
 
 
 def test_equal_irr_and_wacc_read_equal_to() -> None:
-    at = run_app({"preset": "epoch-1gw"}, groups_open=False)
+    # (the facility at book, section 2.5: epoch-1gw's IRR then rounds to its WACC)
+    at = run_app({"preset": "epoch-1gw", "facility_residual": "book"}, groups_open=False)
     verdict = at.markdown[0].value.replace("\\", "")
     assert "equal to the 6.8% cost of capital" in verdict
     notes = " ".join(c.value for c in at.caption).replace("\\", "")
@@ -181,7 +182,8 @@ def test_price_target_gap_share_in_the_verdict_and_the_link() -> None:
     share = r.npv_per_share_usd / (835.0 - 700.0)
     assert f"is {share * 100:.0f}% of the US$ 135 gap from the US$ 700 share price" in verdict
     assert "US$ 835 price target" in verdict
-    lower = run_app({"price_target_usd": "1000"}, groups_open=False)
+    # (a link written today names the facility residual; an old link's would be "book")
+    lower = run_app({"price_target_usd": "1000", "facility_residual": "annuity"}, groups_open=False)
     text = lower.markdown[0].value.replace("\\", "")
     assert f"is {r.npv_per_share_usd / 300 * 100:.0f}% of the US$ 300 gap" in text
     # no gap to explain when the target is at or below the price

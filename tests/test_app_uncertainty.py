@@ -68,12 +68,14 @@ def test_tab_numbers_follow_the_scenario_unless_absolute(follow: bool) -> None:
         "bear": {"preset": "bofa-bear"},
         "base": {"preset": "bofa-base"},
         "bull": {"preset": "bofa-bull"},
-        # a link written today (without these two it reads their old meanings, section 4.7)
+        # a link written today (without these it reads their old meanings, sections 2.4-2.5, 4.7)
         "lease20": {
             "preset": "bofa-base",
             "lease_rate_busd_per_gw_year": "20",
             "entrant_profile": "neocloud",
             "scarcity_multiple_max": "2",
+            "refresh_rule": "when_it_pays",  # (section 2.4)
+            "facility_residual": "annuity",  # (section 2.5)
         },
     }
     shown = {}
