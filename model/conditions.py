@@ -274,7 +274,8 @@ def conditions_of(result: Result) -> list[Condition]:
     Examples
     --------
     >>> from model import evaluate, load_preset
-    >>> [c.code for c in conditions_of(evaluate(load_preset("epoch-1gw")))]
+    >>> s = load_preset("epoch-1gw").replace(facility_residual="book")  # IRR rounds to WACC
+    >>> [c.code for c in conditions_of(evaluate(s))]
     ['irr_equals_wacc']
     """
     r, s = result, result.scenario

@@ -351,8 +351,8 @@ def price_target_gap_share(result: Result) -> float | None:
     Examples
     --------
     >>> from model import evaluate, load_preset
-    >>> round(price_target_gap_share(evaluate(load_preset("bofa-base"))), 3)  # 6.99 / (835 - 700)
-    0.052
+    >>> round(price_target_gap_share(evaluate(load_preset("bofa-base"))), 3)  # 9.18 / (835 - 700)
+    0.068
     """
     s = result.scenario
     gap = s.price_target_usd - s.share_price_usd

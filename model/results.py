@@ -487,7 +487,7 @@ def evaluate_batch(
     >>> base = load_preset("bofa-base")
     >>> batch = evaluate_batch({"gw_built": [3.0, 4.5], "wacc": [0.087, 0.10]}, base)
     >>> batch["npv_busd"].round(2).tolist()
-    [17.96, 11.66]
+    [23.6, 17.22]
     >>> bool(batch["npv_busd"].iloc[1] == evaluate(base.replace(gw_built=4.5, wacc=0.10)).npv_busd)
     True
     """

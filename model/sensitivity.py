@@ -203,7 +203,7 @@ def tornado(
     >>> from model import load_preset
     >>> t = tornado(load_preset("bofa-base"))
     >>> [(r.field, round(r.metric_low, 1), round(r.metric_high, 1)) for r in t.head(2).itertuples()]
-    [('lease_rate_busd_per_gw_year', -21.3, 56.8), ('it_life_years', -47.9, 26.0)]
+    [('lease_rate_busd_per_gw_year', -21.3, 68.9), ('it_life_years', -47.9, 33.4)]
     """
     check_scenario(scenario)
     check_metric(metric)
@@ -338,7 +338,7 @@ def grid(
     >>> from model import load_preset
     >>> g = grid(load_preset("bofa-base"), "gw_built", [2.0, 4.0], "wacc", [0.08, 0.10])
     >>> g.round(1).values.tolist(), g.attrs["infeasible_cells"]
-    ([[16.0, 32.1], [5.2, 10.4]], 0)
+    ([[20.7, 41.4], [7.7, 15.3]], 0)
     """
     check_scenario(scenario)
     check_field(x_field, "x_field")
@@ -461,7 +461,7 @@ def breakeven(
     >>> from model import load_preset
     >>> be = breakeven(load_preset("bofa-base"), "capex_per_gw_busd")
     >>> round(be.value, 2), be.crossings, abs(be.metric_at_value) <= BREAKEVEN_TOLERANCE
-    (47.12, 1, True)
+    (47.78, 1, True)
     """
     check_scenario(scenario)
     check_field(field)

@@ -157,7 +157,7 @@ def stress_tests(scenario: Scenario) -> pd.DataFrame:
     >>> from model import load_preset
     >>> table = stress_tests(load_preset("bofa-base")).set_index("shock")
     >>> round(float(table.loc["rate_spike", "delta_npv_busd"]), 1)  # US$ B against as set
-    -21.6
+    -25.3
     >>> round(float(table.loc["all_together", "npv_busd"]), 1)
     -97.0
     """
