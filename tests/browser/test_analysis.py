@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 from waits import STATE_CEILING_MS
 
-from model import evaluate, load_preset
+from model import load_preset
+from model.sensitivity import breakeven
 
 #: Tab -> texts of chart titles that must be drawn (Plotly SVG text).
 TABS = {
@@ -39,11 +39,11 @@ def test_analysis_tabs_draw_charts(page: Page, app_url: str) -> None:
                 timeout=STATE_CEILING_MS
             )
         if tab == "Sensitivity":  # the default breakeven question is answered, as the model
-            rate = evaluate(load_preset()).breakeven_lease_rate_busd_per_gw_year
-            assert rate is not None
-            shown = re.escape(f"{math.floor(rate * 10) / 10:.1f}")  # its first decimal, then more
+            value = breakeven(load_preset(), "lease_rate_busd_per_gw_year").value
+            assert value is not None
+            shown = re.escape(f"{value:,.2f}")  # the tab's format (app.views.sensitivity)
             expect(
-                panel.get_by_text(re.compile(rf"Lease rate = US\$ {shown}\d* B")).first
+                panel.get_by_text(re.compile(rf"Lease rate = US\$ {shown} B")).first
             ).to_be_visible(timeout=STATE_CEILING_MS)
         body = page.locator("body").inner_text()
         assert "Traceback" not in body, tab
