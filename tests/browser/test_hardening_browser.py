@@ -139,7 +139,10 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
         for page, v in zip(pages, values, strict=True):  # all ten load at once
             # written as the app writes links (a link that sets a field without the entrant
             # reads as the old builder entrant, and a link that reads back is left as written)
-            link = f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud"
+            link = (
+                f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud"
+                "&refresh_rule=when_it_pays&facility_residual=annuity"
+            )
             page.goto(f"{app_url}/?{link}", wait_until="commit")
         expected = dict(enumerate(values))
         for i, page in enumerate(pages):
@@ -207,7 +210,12 @@ def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str
 
 
 def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_path: Path) -> None:
-    _open(page, f"{app_url}/?gw_built=4.5&entrant_profile=neocloud")
+    # (as the app writes links: the fields added since named, sections 2.4, 2.5 and 4.2)
+    _open(
+        page,
+        f"{app_url}/?gw_built=4.5&entrant_profile=neocloud"
+        "&refresh_rule=when_it_pays&facility_residual=annuity",
+    )
     page.get_by_role("tab", name="Export").click()
     report_button = page.get_by_role("button", name="Report (HTML)")
     report_button.wait_for(timeout=STATE_CEILING_MS)
