@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from links import written_link
 from playwright.sync_api import Browser, Locator, Page, expect
 from waits import STATE_CEILING_MS, wait_settled, with_ceiling
 
@@ -137,13 +138,8 @@ def test_ten_sessions_keep_their_own_state(browser: Browser, app_url: str) -> No
             c.route(re.compile(r".*/PlotlyChart\.[^/]*\.js$"), _skip_chart_code)
         pages = [c.new_page() for c in contexts]
         for page, v in zip(pages, values, strict=True):  # all ten load at once
-            # written as the app writes links (a link that sets a field without the entrant
-            # reads as the old builder entrant, and a link that reads back is left as written)
-            link = (
-                f"gw_built={format_value('gw_built', v)}&entrant_profile=neocloud"
-                "&refresh_rule=when_it_pays&facility_residual=annuity"
-            )
-            page.goto(f"{app_url}/?{link}", wait_until="commit")
+            # written as the app writes links (a link that reads back is left as written)
+            page.goto(f"{app_url}/?{written_link(gw_built=v)}", wait_until="commit")
         expected = dict(enumerate(values))
         for i, page in enumerate(pages):
             page.get_by_test_id("stMetric").first.wait_for(timeout=STATE_CEILING_MS)
@@ -192,7 +188,7 @@ def _upload(page: Page, name: str, data: bytes) -> None:
 
 
 def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str) -> None:
-    dialogs = _open(page, f"{app_url}/?gw_built=4.5&entrant_profile=neocloud")
+    dialogs = _open(page, f"{app_url}/?{written_link(gw_built=4.5)}")
     slider = page.get_by_role("slider", name=GW_LABEL)
     _upload(page, "<img src=x onerror=alert(1)>.json", b'{"scenario": {"gw_built": "<b>9</b>"}}')
     error = page.get_by_test_id("stAlertContentError").filter(has_text="was not loaded")
@@ -210,12 +206,7 @@ def test_upload_refuses_a_bad_file_and_loads_a_good_one(page: Page, app_url: str
 
 
 def test_export_tab_downloads_report_and_images(page: Page, app_url: str, tmp_path: Path) -> None:
-    # (as the app writes links: the fields added since named, sections 2.4, 2.5 and 4.2)
-    _open(
-        page,
-        f"{app_url}/?gw_built=4.5&entrant_profile=neocloud"
-        "&refresh_rule=when_it_pays&facility_residual=annuity",
-    )
+    _open(page, f"{app_url}/?{written_link(gw_built=4.5)}")
     page.get_by_role("tab", name="Export").click()
     report_button = page.get_by_role("button", name="Report (HTML)")
     report_button.wait_for(timeout=STATE_CEILING_MS)
