@@ -825,17 +825,10 @@ def main_content() -> ViewContext:
     )
     band = start_band(scenario)
     sync_url(preset_id, scenario)
-    verdict_box = st.empty()
-    verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
-    ui.show_conditions(ctx)
-    controls, kpis = st.columns([1, 2], gap="medium")
-    with controls:
-        for name in HEADLINE_FIELDS:
-            headline_slider(name)
-    with kpis:
-        band_slots = kpi_header(ctx)
-    st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
-    copy_link(ctx)
+    # The headline block's place comes first on the page, but it is filled after the open tab:
+    # the tab's first chart then reaches the browser first, which starts loading the chart
+    # code (plotly.js, the largest part of a cold first view) while the rest is drawn.
+    head = st.container()
 
     # Only the open tab is drawn (a tab click reruns the script): a slider move then redraws
     # one view, not nine. Tests pick the tab with session_state[TAB_KEY] = "<tab title>".
@@ -844,6 +837,18 @@ def main_content() -> ViewContext:
         if tab.open:
             with tab:
                 ui.guarded(title, deferred_view(module), ctx)
+    with head:
+        verdict_box = st.empty()
+        verdict_box.markdown(f"**{escape_markdown(verdict(ctx))}**")
+        ui.show_conditions(ctx)
+        controls, kpis = st.columns([1, 2], gap="medium")
+        with controls:
+            for name in HEADLINE_FIELDS:
+                headline_slider(name)
+        with kpis:
+            band_slots = kpi_header(ctx)
+        st.caption(escape_markdown(f"Scenario: {ctx.label}. {changed_summary(ctx)}"))
+        copy_link(ctx)
     fill_bands(ctx, verdict_box, band_slots, band)
     return ctx
 

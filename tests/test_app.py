@@ -87,10 +87,37 @@ def test_every_preset_renders_with_kpis_and_charts(preset_id: str) -> None:
     assert at.session_state["preset"] == preset_id
     r = evaluate(load_preset(preset_id))
     assert kpi(at, "NPV at WACC") == pytest.approx(r.npv_busd, abs=0.051)
-    # the Returns tab's two charts, plus equity and debt charts when the preset is financed
+    # the Returns tab's cash-flow chart (the others open on demand, methodology §12), plus
+    # equity and debt charts when the preset is financed
     financed = charts.has_financing(r) + charts.has_debt(r)
-    assert len(at.get("plotly_chart")) == 2 + financed
+    assert len(at.get("plotly_chart")) == 1 + financed
     assert url(at) == {"preset": preset_id}
+
+
+def test_npv_bridge_is_drawn_when_its_expander_opens() -> None:
+    at = run_app({"preset": "bofa-base"})
+    box = [e for e in at.expander if e.label.startswith("NPV bridge")]
+    assert len(box) == 1
+    before = _chart_titles(at)
+    assert not any("NPV bridge" in t for t in before), before
+    at.session_state[returns.NPV_BRIDGE_KEY] = True
+    at.run()
+    assert_clean(at)
+    after = _chart_titles(at)
+    assert len(after) == len(before) + 1
+    assert any("NPV bridge" in t for t in after), after
+    assert url(at) == {"preset": "bofa-base"}  # opening it changes no input
+
+
+def test_the_headline_block_is_drawn_above_the_tabs() -> None:
+    """The headline's place is taken before the tabs though it is filled after the open tab
+    (so the first chart reaches the browser first): the verdict, sliders and KPIs still read
+    first on the page."""
+    at = run_app({"preset": "bofa-base"})
+    order = [node.type for node in at.main]  # the page's elements, top to bottom
+    tabs = order.index("tab_container")
+    assert order.index("markdown") < order.index("slider") < order.index("metric") < tabs, order
+    assert order.index("plotly_chart") > tabs, order
 
 
 def test_payback_and_npv_profile_charts_are_drawn_when_their_expander_opens() -> None:
@@ -290,7 +317,7 @@ def test_bad_params_warn_fall_back_and_render(
     read = state.parse_query_params(params)[1]
     assert set(read.diff(load_preset())) <= set(LEGACY_FIELDS)
     assert kpi(at, "NPV at WACC") == pytest.approx(evaluate(read).npv_busd, abs=0.051)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 1
 
 
 @pytest.mark.parametrize(

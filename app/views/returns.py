@@ -30,6 +30,8 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = tuple(
 
 #: Session-state key of the expander with the payback and NPV-profile charts (True when open).
 MORE_CHARTS_KEY = "returns_more_charts"
+#: Session-state key of the NPV bridge's expander (True when open).
+NPV_BRIDGE_KEY = "returns_npv_bridge"
 #: Session-state key of the depreciation-life panel's expander (methodology §11.8).
 DEPRECIATION_LIFE_KEY = "returns_depreciation_life"
 
@@ -128,9 +130,18 @@ def render(ctx: ViewContext) -> None:
     )
     st.caption(md(surplus_text(ctx)))
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
-    show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
+    # The NPV bridge is drawn when its expander is opened (it reruns), as the charts below: one
+    # chart on the landing view brings the first chart and each slider move sooner.
+    bridge = st.expander(
+        "NPV bridge: from revenue to NPV, each line's present value (1 chart)",
+        key=NPV_BRIDGE_KEY,
+        on_change="rerun",
+    )
+    if bridge.open:
+        with bridge:
+            show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
     # The payback and NPV-profile charts are drawn when their expander is opened (it reruns):
-    # two charts fewer on the landing view bring the first chart and each slider move sooner.
+    # the same reason.
     more = st.expander(
         "Payback and NPV profile: cumulative free cash flow, and NPV against the discount rate "
         "(2 charts)",
