@@ -92,3 +92,23 @@ def test_the_analyses_keep_the_curve_and_the_table_shows_it() -> None:
     got = _stress(scenario_values(with_curve))
     pd.testing.assert_frame_equal(got, stress_tests(with_curve))
     assert not got["npv_busd"].equals(stress_tests(load_preset("market-base"))["npv_busd"])
+
+
+def test_compare_keeps_a_saved_scenarios_curve() -> None:
+    """Section 4.8: a scenario saved with its dated curve is compared with that curve (and the
+    preset it started from without one)."""
+    at = run_app(LINK)
+    at.session_state["tab"] = "Compare"
+    at.run()
+    at.text_input(key="cmp_name").set_value("curved")
+    next(b for b in at.button if b.label == "Save current scenario").click().run()
+    assert not at.exception and not at.error
+    kpis = next(t.value for t in at.table if t.value.index.name == "KPI")
+    npv_row = next(label for label in kpis.index if str(label).startswith("NPV"))
+    with_curve = load_preset("market-base").replace(
+        lease_curve=make_curve({2027: 14.0, 2030: 12.0})
+    )
+    shown = str(kpis.loc[npv_row, "curved"])
+    assert f"{evaluate(with_curve).npv_busd:.1f}" in shown, shown
+    preset = str(kpis.loc[npv_row, "Preset: market-base"])
+    assert f"{evaluate(load_preset('market-base')).npv_busd:.1f}" in preset, preset

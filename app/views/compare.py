@@ -1,6 +1,7 @@
 """Compare tab: save scenarios by name and compare up to six side by side.
 
-Saved scenarios live in ``st.session_state`` (this browser session only) as ``model_dump()``s.
+Saved scenarios live in ``st.session_state`` (this browser session only) as their plain values
+(``model.scenario.scenario_values``: every field, and a dated curve's table, methodology 4.8).
 Names are user text: shown in tables (plain text) and HTML-escaped in charts; never in Markdown.
 """
 
@@ -24,6 +25,7 @@ from model import (
     preset_ids,
 )
 from model.metrics import RETURN_METRICS, format_metric, metric_label
+from model.scenario import scenario_values
 
 SAVED_KEY = "compare_saved"
 KEY = "cmp_"
@@ -67,7 +69,7 @@ def default_choice(ctx: ViewContext, saved: dict[str, dict[str, Any]]) -> list[s
     started from when it was changed, then the other presets of the BofA note. Nothing is
     listed twice with the same inputs.
     """
-    current = ctx.scenario.model_dump()
+    current = scenario_values(ctx.scenario)
     chosen = [] if current in saved.values() else [CURRENT]
     values = [] if current in saved.values() else [current]
     for name in reversed(list(saved)):
@@ -83,7 +85,7 @@ def default_choice(ctx: ViewContext, saved: dict[str, dict[str, Any]]) -> list[s
             or preset not in preset_ids()
         ):
             continue
-        dump = load_preset(preset).model_dump()
+        dump = scenario_values(load_preset(preset))
         if dump not in values:
             chosen.append(PRESET_PREFIX + preset)
             values.append(dump)
@@ -98,7 +100,7 @@ def render(ctx: ViewContext) -> None:
         "can be added directly): the inputs that differ, the KPIs with deltas against a base, "
         "and cumulative cash flows. Saved scenarios last for this browser session."
     )
-    current = ctx.scenario.model_dump()
+    current = scenario_values(ctx.scenario)
     with st.form(KEY + "save_form", clear_on_submit=False, border=False):
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         raw = c1.text_input(
@@ -142,7 +144,7 @@ def render(ctx: ViewContext) -> None:
         if name == CURRENT:
             values[name] = current
         elif name.startswith(PRESET_PREFIX) and name not in saved:
-            values[name] = load_preset(name[len(PRESET_PREFIX) :]).model_dump()
+            values[name] = scenario_values(load_preset(name[len(PRESET_PREFIX) :]))
         else:
             values[name] = saved[name]
     try:
