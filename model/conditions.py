@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from model.engine import quoted_spot_index
+from model.engine import curve_log_shifts, quoted_spot_index
 from model.fields import FIELD_SPECS
 from model.metrics import format_metric, metric_value
 from model.results import Result, evaluate_batch, scenario_params
@@ -158,11 +158,23 @@ def frontier_before_bounds(result: Result) -> np.ndarray:
 
 
 def _bound_years(result: Result) -> tuple[int, int, int]:
-    """Operating years with the rent held down by its ceiling, held up by its floor, and all."""
-    m = result.market_columns
+    """Operating years with the rent held down by its ceiling, held up by its floor, and all.
+
+    With a dated curve (methodology §4.8), the years it gives are the analyst's rents, not
+    bounded (``curve_crosses_bound`` names those outside the bounds), so they are not counted;
+    before and after them the frontier is the closed form rebased through the curve's ends.
+    """
+    m, s = result.market_columns, result.scenario
     op = _operating(result)
+    x_all = frontier_before_bounds(result)
+    if s.lease_curve is not None:
+        first, last = s.lease_curve.years[0], s.lease_curve.years[-1]
+        cal = s.first_year + np.asarray(m["year"], dtype=np.float64)
+        lo, hi = curve_log_shifts(scenario_params([s]), s.lease_curve)
+        x_all = x_all * np.exp(np.where(cal < first, lo[0], np.where(cal > last, hi[0], 0.0)))
+        op = op & ((cal < first) | (cal > last))
     rent = np.asarray(m["lease_rate_index"], dtype=np.float64)[op]
-    x = frontier_before_bounds(result)[op]
+    x = x_all[op]
     ceiling = np.asarray(m["lease_rate_ceiling_index"], dtype=np.float64)[op]
     floor = np.asarray(m["lease_rate_floor_index"], dtype=np.float64)[op]
     tol = BOUND_TOLERANCE * np.maximum(1.0, np.abs(rent))
@@ -372,12 +384,15 @@ def conditions_of(result: Result) -> list[Condition]:
             )
         )
     ceiling_years, floor_years, years = _bound_years(r)
+    counted = f"{years} operating years" + (
+        " outside the dated curve's" if s.lease_curve is not None else ""
+    )
     if years and ceiling_years > MOST_OF_HORIZON * years:
         found.append(
             _make(
                 "market_ceiling_binds",
                 f"The market's lease rate sits at its ceiling, the cost of new capacity, in "
-                f"{ceiling_years} of {years} operating years: demand would pay more, but "
+                f"{ceiling_years} of {counted}: demand would pay more, but "
                 "entrants would build; more demand does not raise revenue there.",
                 ("npv_busd", "revenue_total_busd"),
             )
@@ -387,7 +402,7 @@ def conditions_of(result: Result) -> list[Condition]:
             _make(
                 "market_floor_binds",
                 f"The market's lease rate sits at its floor, the cash cost of running the "
-                f"hardware, in {floor_years} of {years} operating years: capacity idles rather "
+                f"hardware, in {floor_years} of {counted}: capacity idles rather "
                 "than rent for less.",
                 ("npv_busd", "revenue_total_busd"),
             )

@@ -789,6 +789,22 @@ def quoted_spot_index(params: dict[str, FloatArray]) -> FloatArray:
     return _quoted_spot(p, uc, _market(p, uc))[:, 0]
 
 
+def curve_log_shifts(
+    params: dict[str, FloatArray], curve: LeaseCurve
+) -> tuple[FloatArray, FloatArray]:
+    """What rebases the closed form's log frontier before its bounds, ``ln X``, to pass through
+    a dated curve's first and last points (methodology section 4.8): ``(shift_lo, shift_hi)``,
+    each (S,), added to ``ln X`` before the curve's first year and after its last."""
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    uc = _unit_costs(p)
+    mk = _market(p, uc)
+    if p["lease_rate_tenor_years"].any():  # a quote of a contract's rent (section 4.6)
+        mk = _market(p, uc, _quoted_spot(p, uc, mk))
+    cv = _with_curve(p, uc, mk, curve).curve
+    assert cv is not None
+    return cv.shift_lo[:, 0], cv.shift_hi[:, 0]
+
+
 def user_cost_busd_per_gw_year(
     params: dict[str, FloatArray], *, year_end_flows: bool = True
 ) -> FloatArray:

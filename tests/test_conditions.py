@@ -11,6 +11,7 @@ from app.context import ViewContext, verdict
 from model import CONDITIONS, evaluate, load_preset, preset_ids
 from model.cli import main
 from model.conditions import compare_to, conditions_of, frontier_before_bounds
+from model.curves import make_curve
 
 #: bofa-base with 60% debt, MACRS tax depreciation, 100% bonus, taxed inside a group: the
 #: refresh year's capex leaves the cash before debt service below zero (min DSCR about -0.50)
@@ -98,6 +99,24 @@ def test_frontier_before_bounds_reproduces_the_rent(preset_id: str) -> None:
         m["lease_rate_ceiling_index"].to_numpy(),
     )
     assert bounded == pytest.approx(m["lease_rate_index"].to_numpy(), rel=1e-9, abs=1e-12)
+
+
+def test_market_bounds_with_a_dated_curve_count_the_years_outside_it() -> None:
+    """Methodology §4.8: the curve's years are the analyst's rents (not bounded, not counted);
+    after its last point the closed form is rebased through it, so a curve far above the
+    ceiling leaves the rent held at the ceiling afterwards (a still market's X is otherwise
+    equal to the ceiling, which does not count as binding)."""
+    high = load_preset("bofa-base").replace(lease_curve=make_curve({2024: 30.0}))
+    found = {c.code: c for c in conditions_of(evaluate(high))}
+    assert "market_ceiling_binds" in found
+    assert (
+        "14 of 14 operating years outside the dated curve's" in found["market_ceiling_binds"].text
+    )
+    # a curve over every operating year leaves no year to count: no bound condition
+    over = load_preset("market-base").replace(lease_curve=make_curve({2026: 20.0, 2045: 20.0}))
+    assert not {"market_ceiling_binds", "market_floor_binds"} & {
+        c.code for c in conditions_of(evaluate(over))
+    }
 
 
 def test_market_ceiling_binds_in_market_base() -> None:
