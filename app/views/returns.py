@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from app import charts, ui
@@ -130,28 +133,24 @@ def render(ctx: ViewContext) -> None:
     )
     st.caption(md(surplus_text(ctx)))
     show_chart(charts.cash_flow_chart(ctx), "cash_flows", ctx)
-    # The NPV bridge is drawn when its expander is opened (it reruns), as the charts below: one
-    # chart on the landing view brings the first chart and each slider move sooner.
-    bridge = st.expander(
+    # The NPV bridge, payback and NPV-profile charts are drawn when their expander is opened
+    # (it reruns): one chart on the landing view brings the first chart and each move sooner.
+    _charts_on_demand(
+        ctx,
         "NPV bridge: from revenue to NPV, each line's present value (1 chart)",
-        key=NPV_BRIDGE_KEY,
-        on_change="rerun",
+        NPV_BRIDGE_KEY,
+        (("npv_bridge", charts.npv_bridge_chart),),
     )
-    if bridge.open:
-        with bridge:
-            show_chart(charts.npv_bridge_chart(ctx), "npv_bridge", ctx)
-    # The payback and NPV-profile charts are drawn when their expander is opened (it reruns):
-    # the same reason.
-    more = st.expander(
+    _charts_on_demand(
+        ctx,
         "Payback and NPV profile: cumulative free cash flow, and NPV against the discount rate "
         "(2 charts)",
-        key=MORE_CHARTS_KEY,
-        on_change="rerun",
+        MORE_CHARTS_KEY,
+        (
+            ("cumulative_fcf", charts.cumulative_fcf_chart),
+            ("npv_profile", charts.npv_profile_chart),
+        ),
     )
-    if more.open:
-        with more:
-            show_chart(charts.cumulative_fcf_chart(ctx), "cumulative_fcf", ctx)
-            show_chart(charts.npv_profile_chart(ctx), "npv_profile", ctx)
     if r.irr_multiple:
         st.info(
             "The NPV profile (under Payback and NPV profile above) crosses zero more than once "
@@ -180,6 +179,20 @@ def render(ctx: ViewContext) -> None:
         )
     )
     _depreciation_life_section(ctx)
+
+
+def _charts_on_demand(
+    ctx: ViewContext,
+    label: str,
+    key: str,
+    figures: tuple[tuple[str, Callable[[ViewContext], go.Figure]], ...],
+) -> None:
+    """An expander whose charts are built and drawn only while it is open (opening it reruns)."""
+    box = st.expander(label, key=key, on_change="rerun")
+    if box.open:
+        with box:
+            for name, build in figures:
+                show_chart(build(ctx), name, ctx)
 
 
 def replacement_life_text(s: Scenario) -> str:
