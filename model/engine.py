@@ -1304,6 +1304,9 @@ class _Vintages:
     seg_billed: FloatArray | None = None
     seg_idle: FloatArray | None = None
     k_a: FloatArray | None = None
+    #: each segment's vintage (S, a + b), capped at the last any row has (None where nothing
+    #: is on contract: :func:`_refresh_values` then finds it itself)
+    seg_k: NDArray[np.intp] | None = None
 
 
 def _vintages(
@@ -1364,15 +1367,17 @@ def _vintages(
     spot_width = cs * in_contract
     np.subtract(width, spot_width, out=spot_width)  # width - cs * in_contract
     # each vintage's contract rate (section 4.6), once per vintage; a share of 0 bills none
+    seg_k: NDArray[np.intp] | None = None
     if cs.any():
         n_vintages = int(k_last.max(initial=0.0)) + 1
         by_vintage = np.ones((n, n_vintages))  # the first vintage's: the quote
         if n_vintages > 1:
             later = b + life_it * np.arange(1.0, n_vintages)[None, :]
             by_vintage[:, 1:] = _contract_rate(p, tl, uc, mk, later)
-        seg_k = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
-        np.minimum(seg_k, n_vintages - 1, out=seg_k)
-        contract = np.take_along_axis(by_vintage, seg_k.astype(np.intp), axis=1)
+        seg_vintage = np.concatenate((k_a[:, cols_a], k_a[:, cols_b] + 1.0), axis=1)
+        np.minimum(seg_vintage, n_vintages - 1, out=seg_vintage)
+        seg_k = seg_vintage.astype(np.intp)
+        contract = np.take_along_axis(by_vintage, seg_k, axis=1)
         seg_billed = cs * contract
         seg_billed *= in_contract
         seg_billed += spot_run * spot_width  # cs * contract * in_contract + spot_run * ...
@@ -1401,6 +1406,7 @@ def _vintages(
         seg_billed=seg_billed,
         seg_idle=seg_idle,
         k_a=k_a,
+        seg_k=seg_k,
     )
 
 
@@ -2045,8 +2051,10 @@ def _refresh_values(
     assert vt.k_a is not None
     n_k = int(vt.k_last.max(initial=0.0)) + 1
     cols = vt.cols
-    k_seg = np.concatenate((vt.k_a[:, cols.cols_a], vt.k_a[:, cols.cols_b] + 1.0), axis=1)
-    seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
+    seg_k = vt.seg_k  # (the same cap: the last vintage any row has)
+    if seg_k is None:
+        k_seg = np.concatenate((vt.k_a[:, cols.cols_a], vt.k_a[:, cols.cols_b] + 1.0), axis=1)
+        seg_k = np.minimum(k_seg, n_k - 1).astype(np.intp)
     flat = (seg_k + (np.arange(n) * n_k)[:, None]).ravel()
 
     def by_vintage(x: FloatArray) -> FloatArray:
@@ -2308,7 +2316,7 @@ def _take_rows(x: _T, rows: NDArray[np.intp], n: int) -> _T:
 #: field it finds unchanged): :func:`_take_rows` leaves them as they are, all rows, rather than
 #: copy their rows (about a fifth of its time). The revenue stage is read for its flags only.
 _UNREAD_BY_DECIDED: dict[str, tuple[str, ...]] = {
-    "_Vintages": ("start_a", "lo", "hi", "log_mid", "spot", "runs", "spot_run", "k_a"),
+    "_Vintages": ("start_a", "lo", "hi", "log_mid", "spot", "runs", "spot_run", "k_a", "seg_k"),
     "_Revenue": (
         "revenue_lease",
         "revenue_hosting",

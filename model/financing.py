@@ -398,10 +398,13 @@ def _dscr_scale(
     t = np.arange(n_t, dtype=np.float64)[None, :]
     b = build_years[:, None]
     log_r = np.log1p(rd)[:, None]
-    d_ltc = (np.where(t < b, draw_cash, 0.0) * np.exp((b - 1.0 - t) * log_r)).sum(axis=1)
+    # (1 + r)^(B - 1 - t), one exp for both sums (B and t are whole years: B - 1 - t is
+    # exactly the -(t - B + 1) the sculpted sum discounts by)
+    growth = np.exp((b - 1.0 - t) * log_r)
+    d_ltc = (np.where(t < b, draw_cash, 0.0) * growth).sum(axis=1)
     repaying = (t >= b) & (t <= last_repay[:, None])
     cover = np.maximum(cfads, 0.0) / target[:, None]
-    sculpt = np.where(repaying, cover * np.exp(-(t - b + 1.0) * log_r), 0.0).sum(axis=1)
+    sculpt = np.where(repaying, cover * growth, 0.0).sum(axis=1)
     lowest = np.min(np.where(repaying, cover, np.inf), axis=1, initial=np.inf)
     lowest = np.where(np.isfinite(lowest), lowest, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
