@@ -264,15 +264,17 @@ def carryforward_increments(income: FloatArray) -> FloatArray:
         increments = taxed_all.copy()
         increments[:, 1:] -= taxed_all[:, :-1]
         return increments
-    out = np.empty_like(income)
+    # on (T, S) copies: each year's row is contiguous (as in the recursion below)
+    by_year = np.ascontiguousarray(income.T)
+    out = np.empty((n_t, n))
     cumulative = np.zeros(n)
     taxed = np.zeros(n)  # X_{t-1}
     for t in range(n_t):
-        cumulative = cumulative + income[:, t]
+        cumulative = cumulative + by_year[t]
         now = np.maximum(taxed, cumulative)
-        np.subtract(now, taxed, out=out[:, t])
+        np.subtract(now, taxed, out=out[t])
         taxed = now
-    return out
+    return np.ascontiguousarray(out.T)
 
 
 def _stand_alone_loop(
