@@ -2376,22 +2376,57 @@ _DECIDED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _put_rows(full: _T, rows: NDArray[np.intp], part: _T, n: int) -> _T:
+def _array_ids(*stages: object) -> frozenset[int]:
+    """The identities of the arrays the stages (or inputs) hold, nested stages included."""
+    ids: set[int] = set()
+    for x in stages:
+        values: list[object] = []
+        if isinstance(x, dict):
+            values = list(x.values())
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            values = [getattr(x, f.name) for f in dataclasses.fields(x)]
+        for v in values:
+            if isinstance(v, np.ndarray):
+                ids.add(id(v))
+            elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+                ids |= _array_ids(v)
+    return frozenset(ids)
+
+
+def _put_rows(
+    full: _T, rows: NDArray[np.intp], part: _T, n: int, kept: frozenset[int] = frozenset()
+) -> _T:
     """``full`` with the scenarios ``rows`` taken from ``part`` (:func:`_take_rows` of it, then
-    decided): only the fields the decisions change (:data:`_DECIDED_FIELDS`)."""
+    decided): only the fields the decisions change (:data:`_DECIDED_FIELDS`).
+
+    ``full`` is the stage :func:`_cash_flows` replaces by the result: an array it owns whole
+    (writeable, not a view, of the result's shape) takes the rows in place, without a copy of
+    every row, unless it is one of ``kept`` (arrays of the stages that stay in use, e.g. the
+    revenue lines the operating stage passes on). Arrays two fields of ``full`` share (a book
+    life equal to the service life's book and straight line) take the same values twice."""
     changes: dict[str, object] = {}
     for name in _DECIDED_FIELDS[type(full).__name__]:
         a, b = getattr(full, name), getattr(part, name)
         if isinstance(b, np.ndarray):
             if a is None:  # (a residual held in every row of full)
                 a = np.ones(n)
-            out = np.array(np.broadcast_to(a, a.shape), dtype=np.float64)
-            if out.ndim < b.ndim:
-                out = np.array(np.broadcast_to(out, (out.shape[0], *b.shape[1:])))
+            shape = (n, *b.shape[1:])
+            if (
+                id(a) not in kept
+                and a.base is None
+                and a.flags.writeable
+                and a.dtype == np.float64
+                and a.shape == shape
+            ):
+                out = a
+            else:
+                out = np.array(np.broadcast_to(a, a.shape), dtype=np.float64)
+                if out.ndim < b.ndim:
+                    out = np.array(np.broadcast_to(out, shape))
             out[rows] = b
             changes[name] = out
         elif dataclasses.is_dataclass(b) and not isinstance(b, type):
-            changes[name] = _put_rows(a, rows, b, n)
+            changes[name] = _put_rows(a, rows, b, n, kept)
     return dataclasses.replace(full, **changes)  # type: ignore[type-var]
 
 
@@ -2837,11 +2872,14 @@ def _cash_flows(
                 for x in (p, tl, cap, uc, vt, rev, ops, res, tx, seg, refresh)
             ]
             out = _decided(*sub)  # type: ignore[arg-type]
-            cap = _put_rows(cap, rows, out[0], tl.n)
-            vt = _put_rows(vt, rows, out[1], tl.n)
-            ops = _put_rows(ops, rows, out[2], tl.n)
-            res = _put_rows(res, rows, out[3], tl.n)
-            tx = _put_rows(tx, rows, out[4], tl.n)
+            # the decided rows go into the stages in place (they are replaced), but for the
+            # arrays the inputs and the stages kept hold
+            kept = _array_ids(p, tl, uc, mk, rev, seg, refresh)
+            cap = _put_rows(cap, rows, out[0], tl.n, kept)
+            vt = _put_rows(vt, rows, out[1], tl.n, kept)
+            ops = _put_rows(ops, rows, out[2], tl.n, kept)
+            res = _put_rows(res, rows, out[3], tl.n, kept)
+            tx = _put_rows(tx, rows, out[4], tl.n, kept)
             dropped = np.zeros_like(refresh.dropped)
             dropped[rows] = out[5].dropped
             refresh = dataclasses.replace(refresh, dropped=dropped)
