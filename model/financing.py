@@ -334,7 +334,8 @@ def _campus_lease(
     disc_y = finance.discount_factors(y, n_t)
     funded_pv = (lessor_funding * disc_y).sum(axis=1)
     v_end = np.where(f.last_year, disc_y, 0.0).sum(axis=1)
-    annuity_pv = np.where(f.operating, disc_y, 0.0).sum(axis=1)
+    operating_pv = np.where(f.operating, disc_y, 0.0).sum(axis=1)  # (the rent's, below)
+    annuity_pv = operating_pv
     residual = f.facility_residual_cash
     campus_value = residual
     terminal_pv = share * residual * v_end
@@ -357,7 +358,7 @@ def _campus_lease(
         campus_value = np.where(longer, value_exit, residual)
     level_rent = np.maximum(funded_pv - terminal_pv, 0.0) / np.maximum(annuity_pv, 1e-300)
     # unrecovered balance at the horizon: funding less the rent paid, carried at the yield
-    rent_pv = level_rent * np.where(f.operating, disc_y, 0.0).sum(axis=1)
+    rent_pv = level_rent * operating_pv
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         carried = (funded_pv - rent_pv) / np.where(v_end > 0.0, v_end, 1.0)
     balance = np.where(v_end > 0.0, carried, 0.0)
@@ -398,10 +399,13 @@ def _dscr_scale(
     t = np.arange(n_t, dtype=np.float64)[None, :]
     b = build_years[:, None]
     log_r = np.log1p(rd)[:, None]
-    d_ltc = (np.where(t < b, draw_cash, 0.0) * np.exp((b - 1.0 - t) * log_r)).sum(axis=1)
+    # (1 + r)^(B - 1 - t), one exp for both sums (B and t are whole years: B - 1 - t is
+    # exactly the -(t - B + 1) the sculpted sum discounts by)
+    growth = np.exp((b - 1.0 - t) * log_r)
+    d_ltc = (np.where(t < b, draw_cash, 0.0) * growth).sum(axis=1)
     repaying = (t >= b) & (t <= last_repay[:, None])
     cover = np.maximum(cfads, 0.0) / target[:, None]
-    sculpt = np.where(repaying, cover * np.exp(-(t - b + 1.0) * log_r), 0.0).sum(axis=1)
+    sculpt = np.where(repaying, cover * growth, 0.0).sum(axis=1)
     lowest = np.min(np.where(repaying, cover, np.inf), axis=1, initial=np.inf)
     lowest = np.where(np.isfinite(lowest), lowest, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -264,15 +264,17 @@ def carryforward_increments(income: FloatArray) -> FloatArray:
         increments = taxed_all.copy()
         increments[:, 1:] -= taxed_all[:, :-1]
         return increments
-    out = np.empty_like(income)
+    # on (T, S) copies: each year's row is contiguous (as in the recursion below)
+    by_year = np.ascontiguousarray(income.T)
+    out = np.empty((n_t, n))
     cumulative = np.zeros(n)
     taxed = np.zeros(n)  # X_{t-1}
     for t in range(n_t):
-        cumulative = cumulative + income[:, t]
+        cumulative = cumulative + by_year[t]
         now = np.maximum(taxed, cumulative)
-        np.subtract(now, taxed, out=out[:, t])
+        np.subtract(now, taxed, out=out[t])
         taxed = now
-    return out
+    return np.ascontiguousarray(out.T)
 
 
 def _stand_alone_loop(
@@ -284,22 +286,30 @@ def _stand_alone_loop(
     interest_limit: FloatArray | None,
 ) -> FloatArray:
     n, n_t = taxable.shape
-    tax = np.zeros_like(taxable)
+    # the recursion runs over years on (T, S) copies: each year's row is contiguous (a column
+    # of an (S, T) array is strided, a cache line per scenario); the same operations per value
+    by_year = np.ascontiguousarray(taxable.T)
+    limited = interest is not None and ati is not None and interest_limit is not None
+    if limited:
+        assert interest is not None and ati is not None and interest_limit is not None
+        interest_t = np.ascontiguousarray(interest.T)
+        ati_t = np.ascontiguousarray(ati.T)
+    tax = np.empty((n_t, n))
     pool = np.zeros(n)
     carry = np.zeros(n)
     lam = nol_limit
     for t in range(n_t):
-        y = taxable[:, t]
-        if interest is not None and ati is not None and interest_limit is not None:
-            owed = interest[:, t] + carry
-            deductible = np.minimum(owed, interest_limit * np.maximum(ati[:, t], 0.0))
+        y = by_year[t]
+        if limited:
+            owed = interest_t[t] + carry
+            deductible = np.minimum(owed, interest_limit * np.maximum(ati_t[t], 0.0))
             carry = owed - deductible
             y = y - deductible
         profit = np.maximum(y, 0.0)
         used = np.minimum(pool, lam * profit)
         pool = pool - used + np.maximum(-y, 0.0)
-        tax[:, t] = rate * (profit - used)
-    return tax
+        np.multiply(rate, profit - used, out=tax[t])
+    return np.ascontiguousarray(tax.T)
 
 
 __all__ = [
