@@ -300,10 +300,11 @@ def _columns(
     lines: Mapping[str, np.ndarray],
     horizon: int,
 ) -> dict[str, np.ndarray]:
-    """Columns ``year``, ``operating`` and the named lines of the first scenario (copies)."""
+    """Columns ``year``, ``operating`` and the named lines of the first scenario (copies: the
+    rows of one new block, copied in one call)."""
     data: dict[str, np.ndarray] = {"year": years.copy(), "operating": operating.copy()}
-    for name in names:
-        data[name] = lines[name][0, :horizon].copy()
+    block = np.array([lines[name][0, :horizon] for name in names], dtype=np.float64)
+    data.update(zip(names, block, strict=True))
     return data
 
 
