@@ -761,16 +761,17 @@ def _entrant_user_cost(
         delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
         kappa_fac = _phi(rho * life_fac) / life_fac
     aged = rho + delta_hw
-    kappa_it = _phi(rho * life_it) / life_it
+    term = np.minimum(_col(q, "contract_years"), life_it)
+    # psi of rho L_IT (kappa_IT = phi / L_IT, phi = 1 / psi), aged L_IT and aged term in one
+    # call (elementwise: the same numbers)
+    ps = _psi(np.concatenate((rho * life_it, aged * life_it, aged * term), axis=1))
+    kappa_it = 1.0 / ps[:, :1] / life_it
     # present value per IT life of an entrant's rent per unit of its starting level: the
     # expected spot rent ages at the hardware decline; a contract of the term is priced at the
     # level rent worth the same (section 4.6) times (1 + term premium)^term, so the contracted
     # share adds only the premium's part: nothing at a premium of 0
-    term = np.minimum(_col(q, "contract_years"), life_it)
     premium_gain = np.expm1(term * np.log1p(_col(p, "contract_term_premium")))
-    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * premium_gain * (
-        term * _psi(aged * term)
-    )
+    rent_pv = life_it * ps[:, 1:2] + _col(q, "contracted_share") * premium_gain * (term * ps[:, 2:])
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
     expm1_rho = np.expm1(rho)
@@ -944,6 +945,12 @@ class _Market:
     lag_least: float
     end_most: float
     scar_moves: bool
+    #: log of the ceiling where every tau of a call is past every row's fade,
+    #: ``min(log_user, log_cap)``, and where every tau is within every row's lag with S flat,
+    #: ``min(clip(scar_a, log_lo, log_hi) + log_user, log_cap)`` (S, 1) each: what
+    #: :meth:`_bounded_frontier` would build from :meth:`_scarce` on each call, built once
+    log_ceiling_gone: FloatArray
+    log_ceiling_whole: FloatArray
     #: False: no entry ceiling at all (the market read at a quote, section 4.6)
     bounded: bool = True
     #: A dated curve of the lease rate (section 4.8); None: the closed form in every year
@@ -1027,10 +1034,15 @@ class _Market:
         """``max(exp(min(v, log C(tau))), floor)`` in place on ``v`` (log of the unbounded
         frontier at ``tau``)."""
         if self.bounded:
-            c = self._scarce(tau, tau_span)
-            if c is None:
-                c = np.minimum(self.log_user, self.log_cap)
+            # (the cases of _scarce that give one value per row, read as built)
+            if tau_span is not None and self.end_most <= tau_span[0]:  # the premium gone
+                c = self.log_ceiling_gone
+            elif tau_span is not None and self.lag_least >= tau_span[1] and not self.scar_moves:
+                c = self.log_ceiling_whole  # S flat, whole
             else:
+                scarce = self._scarce(tau, tau_span)
+                assert scarce is not None  # (None only where the premium is gone)
+                c = scarce
                 c += self.log_user
                 np.minimum(c, self.log_cap, out=c)
             np.minimum(v, c, out=v)
@@ -1081,6 +1093,11 @@ def _market(
     # the user cost is never below the floor (methodology section 4.2), so only the override
     # can push the ceiling under it
     cap_eff = np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx)
+    log_cap = np.log(cap_eff)
+    # the ceiling's log in the two cases with one value per row (as _bounded_frontier reads it)
+    log_ceiling_whole = np.maximum(np.minimum(scar_a, log_hi), log_lo)
+    log_ceiling_whole += log_user
+    np.minimum(log_ceiling_whole, log_cap, out=log_ceiling_whole)
     return _Market(
         log_k_builder=log_k_builder,
         log_keep=log_keep,
@@ -1106,7 +1123,9 @@ def _market(
         fade_w=fade_end / fade,
         inv_fade=1.0 / fade,
         log_user=log_user,
-        log_cap=np.log(cap_eff),
+        log_cap=log_cap,
+        log_ceiling_gone=np.minimum(log_user, log_cap),
+        log_ceiling_whole=log_ceiling_whole,
         lag_least=float(np.minimum.reduce(lag, axis=None, initial=np.inf)),
         end_most=float(np.maximum.reduce(fade_end, axis=None, initial=-np.inf)),
         # S moves with tau where the hardware declines and its bounds leave room
@@ -2952,13 +2971,16 @@ class _ResidualInputs:
         """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
         aged = self.rho + self.delta
         term, left = self.streams.term, self.streams.left
+        # the three psi of (2, S) each in one call (elementwise: the same numbers)
+        m = term.shape[0]
+        ps = _psi(np.concatenate((aged * term, self.rho * term, self.rho * left)))
         return {
             "aged": aged,
-            "rent_at_term": term * _psi(aged * term),
-            "charge_at_term": term * _psi(self.rho * term),
+            "rent_at_term": term * ps[:m],
+            "charge_at_term": term * ps[m : 2 * m],
             # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the
             # life left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left)),
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * ps[2 * m :]),
             "log_charge": np.log(np.maximum(self.charge, 1e-300)),
             # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
@@ -2971,12 +2993,6 @@ class _ResidualInputs:
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         left = _expand(self.streams.left, rent)
         return np.asarray(np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
-
-    def _spot_from(self, reach: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``integral_0^stop`` of the rent and of the charge terms, ``stop = max(start, reach)``
-        (``reach``: :meth:`_reach`)."""
-        stop = np.maximum(start, reach)
-        return stop * _psi(self._fixed["aged"] * stop), stop * _psi(self.rho * stop)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The residual cash and its gain against book at ``lease_rate`` ((S,) or (G, S))."""
@@ -2996,9 +3012,14 @@ class _ResidualInputs:
         charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
         reach = self._reach(rent)  # the same for both starts
-        # (from 0: stop = max(0, reach) is reach, which is >= 0 or NaN)
-        r0, c0 = reach * _psi(f["aged"] * reach), reach * _psi(self.rho * reach)
-        r1, c1 = self._spot_from(reach, _expand(st.term, rate))
+        # integral_0^stop of the rent and of the charge terms, stop = max(start, reach): from 0
+        # (stop = max(0, reach) is reach, which is >= 0 or NaN) and from the contract's end;
+        # the four psi in one call (elementwise: the same numbers)
+        stop = np.maximum(_expand(st.term, rate), reach)
+        aged, m = f["aged"], reach.shape[0]
+        ps = _psi(np.concatenate((aged * reach, self.rho * reach, aged * stop, self.rho * stop)))
+        r0, c0 = reach * ps[:m], reach * ps[m : 2 * m]
+        r1, c1 = stop * ps[2 * m : 3 * m], stop * ps[3 * m :]
         spot_all = rent * r0 - self.charge * c0
         spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
         contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
