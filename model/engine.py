@@ -578,8 +578,7 @@ class _UnitCosts:
     ``user_cost_gw`` is the user cost of new capacity per GW-year (US$ B),
     ``avoidable_gw`` power plus other opex per GW-year, ``rho = ln(1 + wacc)``,
     ``delta_hw = -ln(1 - h)`` (``log_keep_hw`` its negative), ``floor_idx`` and ``user_idx``
-    the floor and the user cost relative to today's rate ``rate``, ``premium`` today's rate's
-    excess over the user cost (index units).
+    the floor and the user cost relative to today's rate ``rate`` (index units).
     """
 
     tax_rate: FloatArray
@@ -595,7 +594,6 @@ class _UnitCosts:
     rate: FloatArray
     floor_idx: FloatArray
     user_idx: FloatArray
-    premium: FloatArray
     user_cost_gw: FloatArray
     rho_market: FloatArray
     log_term_premium: FloatArray
@@ -660,7 +658,6 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         rate=rate,
         floor_idx=floor_idx,
         user_idx=user_idx,
-        premium=np.maximum(1.0 - user_idx, 0.0),
         rho_market=rho_market,
         log_term_premium=np.log1p(_col(p, "contract_term_premium")),
         market_floor_idx=market_floor_idx,
@@ -697,7 +694,7 @@ def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
     market-wide and stay as given.
     """
     code = p["entrant_profile"]
-    if not np.any(code):  # every entrant is the builder
+    if not code.any():  # every entrant is the builder
         return p
     index = code.astype(np.intp)
     profiles = entrant_profiles()
@@ -1129,7 +1126,7 @@ def _market(
         lag_least=float(np.minimum.reduce(lag, axis=None, initial=np.inf)),
         end_most=float(np.maximum.reduce(fade_end, axis=None, initial=-np.inf)),
         # S moves with tau where the hardware declines and its bounds leave room
-        scar_moves=bool(np.any((scar_b != 0.0) & (log_hi > log_lo))),
+        scar_moves=bool(((scar_b != 0.0) & (log_hi > log_lo)).any()),
     )
 
 
@@ -2890,8 +2887,10 @@ def _cash_flows(
         discount=disc,
         residual=res.inputs,
         tax_base_shift=tx.base_shift,
-        rate_bounds=None  # a dated curve: the breakeven checks every row (section 4.8)
-        if curve is not None
+        # a dated curve: the breakeven checks every row (section 4.8); a pass without metrics (the
+        # breakeven's own) is read for its NPV alone
+        rate_bounds=None
+        if curve is not None or not with_metrics
         else RateBounds(
             rate=uc.rate,
             floor_idx=uc.floor_idx,

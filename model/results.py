@@ -238,7 +238,7 @@ def scenario_params(scenarios: list[Scenario]) -> dict[str, np.ndarray]:
         [[getattr(s, k) for k in FIELD_NAMES] for s in scenarios], dtype=np.float64
     ).reshape(len(scenarios), len(FIELD_NAMES))
     columns = np.ascontiguousarray(table.T)
-    return {k: columns[i] for i, k in enumerate(FIELD_NAMES)}
+    return dict(zip(FIELD_NAMES, columns, strict=True))
 
 
 def evaluate(scenario: Scenario | None = None) -> Result:
