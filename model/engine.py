@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -697,19 +697,37 @@ def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
     if not code.any():  # every entrant is the builder
         return p
     index = code.astype(np.intp)
-    profiles = entrant_profiles()
-    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
     builder = code == 0.0
+    any_builder = bool(builder.any())
     q = dict(p)
-    q[ENTRANT_FACILITY] = np.array(
-        [np.nan, *(r.facility_capex_busd_per_gw for r in rows)], dtype=np.float64
-    )[index]
-    for f in ENTRANT_COST_FIELDS:
-        table = np.array([np.nan, *(float(getattr(r, f)) for r in rows)], dtype=np.float64)
-        q[f] = np.where(builder, p[f], table[index])
+    # every input of every row's profile in one take (rows: the facility capex, then the fields)
+    picked = _entrant_table()[:, index]
+    q[ENTRANT_FACILITY] = picked[0]
+    for i, f in enumerate(ENTRANT_COST_FIELDS, start=1):
+        # (np.where(builder, ...) is the profile's value itself where no row is the builder)
+        q[f] = np.where(builder, p[f], picked[i]) if any_builder else picked[i]
     override = p["entrant_wacc"]
     q["wacc"] = np.where(builder | (override <= 0.0), q["wacc"], override)
     return q
+
+
+@cache
+def _entrant_table() -> FloatArray:
+    """The entrant profiles' inputs (``data/entrant_profiles.csv``) as one read-only table:
+    row 0 the facility capex per GW (:data:`ENTRANT_FACILITY`), then one row per field of
+    :data:`model.data.ENTRANT_COST_FIELDS`; one column per ``entrant_profile`` code, NaN for
+    the builder (code 0)."""
+    profiles = entrant_profiles()
+    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
+    table = np.array(
+        [
+            [np.nan, *(r.facility_capex_busd_per_gw for r in rows)],
+            *([np.nan, *(float(getattr(r, f)) for r in rows)] for f in ENTRANT_COST_FIELDS),
+        ],
+        dtype=np.float64,
+    )
+    table.flags.writeable = False
+    return table
 
 
 def _entrant_user_cost(
@@ -750,25 +768,30 @@ def _entrant_user_cost(
     var_share = _col(q, "variable_opex_share_of_revenue")
     life_it = _col(q, "it_life_years")
     life_fac = _col(q, "facility_life_years")
+    kappa_fac: FloatArray | None = None
     if q is p and builder_terms is not None:
         avoidable_gw, rho, delta_hw, kappa_fac = builder_terms
     else:
         avoidable_gw = _power_busd_per_gw_year(q) + _col(q, "other_opex_busd_per_gw_year")
         rho = np.log1p(_col(q, "wacc"))
         delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
-        kappa_fac = _phi(rho * life_fac) / life_fac
     aged = rho + delta_hw
     term = np.minimum(_col(q, "contract_years"), life_it)
-    # psi of rho L_IT (kappa_IT = phi / L_IT, phi = 1 / psi), aged L_IT and aged term in one
-    # call (elementwise: the same numbers)
-    ps = _psi(np.concatenate((rho * life_it, aged * life_it, aged * term), axis=1))
+    # psi of rho L_IT (kappa = phi / L, phi = 1 / psi), aged L_IT, aged term and (where not
+    # given) rho L_fac in one call (elementwise: the same numbers)
+    args = (rho * life_it, aged * life_it, aged * term)
+    ps = _psi(np.concatenate(args if kappa_fac is not None else (*args, rho * life_fac), axis=1))
     kappa_it = 1.0 / ps[:, :1] / life_it
+    if kappa_fac is None:
+        kappa_fac = 1.0 / ps[:, 3:] / life_fac
     # present value per IT life of an entrant's rent per unit of its starting level: the
     # expected spot rent ages at the hardware decline; a contract of the term is priced at the
     # level rent worth the same (section 4.6) times (1 + term premium)^term, so the contracted
     # share adds only the premium's part: nothing at a premium of 0
     premium_gain = np.expm1(term * np.log1p(_col(p, "contract_term_premium")))
-    rent_pv = life_it * ps[:, 1:2] + _col(q, "contracted_share") * premium_gain * (term * ps[:, 2:])
+    rent_pv = life_it * ps[:, 1:2] + _col(q, "contracted_share") * premium_gain * (
+        term * ps[:, 2:3]
+    )
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
     expm1_rho = np.expm1(rho)
@@ -2564,9 +2587,9 @@ def _surplus_tail(rho: FloatArray, left: FloatArray, life: FloatArray) -> FloatA
     in present value over the vintage's life, ``(e^(-rho l) - e^(-rho L)) / (1 - e^(-rho L))``
     for ``l`` years left of a life ``L`` (1 at ``l = 0``, 0 at ``l = L``)."""
     gap = np.maximum(life - left, 0.0)
-    return np.asarray(
-        np.exp(-rho * left) * gap * _psi(rho * gap) / np.maximum(life * _psi(rho * life), 1e-300)
-    )
+    n = gap.shape[0]
+    ps = _psi(np.concatenate((rho * gap, rho * life)))  # both in one call (elementwise)
+    return np.asarray(np.exp(-rho * left) * gap * ps[:n] / np.maximum(life * ps[n:], 1e-300))
 
 
 def _unlevered_tax(p: dict[str, FloatArray], income: FloatArray) -> FloatArray:
@@ -3095,11 +3118,10 @@ def _metrics(
             p["lease_rate_busd_per_gw_year"] * p["lease_utilization"] / p["capex_per_gw_busd"]
         )
         npv_to_reaction = npv / reaction  # inf or NaN where there was no reaction: cleaned below
-        ebitda_margin = np.divide(
-            lines["ebitda"].sum(axis=1),
-            revenue_total,
-            out=np.full(fcf.shape[0], np.nan),
-            where=revenue_total > 0,
+        ebitda_margin = np.empty(fcf.shape[0])  # (NaN where there is no revenue)
+        ebitda_margin.fill(np.nan)
+        np.divide(
+            lines["ebitda"].sum(axis=1), revenue_total, out=ebitda_margin, where=revenue_total > 0
         )
     metrics = {
         "npv_busd": npv,
