@@ -236,6 +236,17 @@ def _refresh_capex(
     return spend, nbv_end
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _float_array(x: FloatArray) -> FloatArray:
+    """``np.asarray(x, dtype=np.float64)``: ``x`` itself where it already is a float64 ndarray
+    (as :func:`model.results.scenario_params` gives; skips asarray's argument parsing)."""
+    if type(x) is np.ndarray and x.dtype is _FLOAT64:
+        return x
+    return np.asarray(x, dtype=np.float64)
+
+
 def run(
     params: dict[str, FloatArray],
     *,
@@ -253,7 +264,7 @@ def run(
     curve : LeaseCurve, optional
         A dated curve of the lease rate every row follows (methodology section 4.8).
     """
-    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    p = {k: _float_array(params[k]) for k in FIELD_NAMES}
     token = _CURVE.set(curve)
     try:
         out = _cash_flows(p, with_metrics=True)
@@ -3014,7 +3025,7 @@ class _ResidualInputs:
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         left = _expand(self.streams.left, rent)
-        return np.asarray(np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
+        return np.where(rent > self.charge, np.minimum(left, until_idle), 0.0)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The residual cash and its gain against book at ``lease_rate`` ((S,) or (G, S))."""
