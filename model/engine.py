@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -152,7 +152,8 @@ def _psi(y: FloatArray) -> FloatArray:
     # below 1e-12 the series 1 - y / 2 equals 1 to double precision
     out: FloatArray = np.empty_like(y)
     out.fill(1.0)  # (np.ones_like's Python wrapper costs more than the work for one scenario)
-    np.divide(-np.expm1(-y), y, out=out, where=y > 1e-12)
+    neg = -y  # expm1(-y) / -y is -expm1(-y) / y exactly (IEEE division is symmetric in sign)
+    np.divide(np.expm1(neg), neg, out=out, where=neg < -1e-12)
     return out
 
 
@@ -160,7 +161,8 @@ def _discounted_years(k: FloatArray, x: FloatArray) -> FloatArray:
     """``integral_0^x exp(-k a) da = (1 - exp(-k x)) / k`` for ``x >= 0`` and ``k`` of either
     sign (``x`` where ``k x`` is 0; ``expm1`` keeps it exact for small ``k x``)."""
     y = k * x
-    out: FloatArray = np.array(np.broadcast_to(x, y.shape), dtype=np.float64)
+    out: FloatArray = np.empty(y.shape)  # x broadcast to y's shape (without np.broadcast_to)
+    out[...] = x
     exact = y != 0.0  # (k x underflows to 0 for a subnormal k: x is the integral then)
     np.expm1(-y, out=y)
     np.negative(y, out=y)
@@ -196,7 +198,8 @@ def _column_span(any_row: BoolArray) -> slice:
 
 def _last_vintage(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
     """Index ``k_last`` of the last vintage of a class that starts before the horizon end."""
-    return np.maximum(np.ceil(np.round((horizon - build) / life, 9)) - 1.0, 0.0)
+    # (ndarray.round: np.round's Python wrapper costs more than the work for one scenario)
+    return np.maximum(np.ceil(((horizon - build) / life).round(9)) - 1.0, 0.0)
 
 
 def _life_left(life: FloatArray, build: FloatArray, horizon: FloatArray) -> FloatArray:
@@ -233,6 +236,17 @@ def _refresh_capex(
     return spend, nbv_end
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _float_array(x: FloatArray) -> FloatArray:
+    """``np.asarray(x, dtype=np.float64)``: ``x`` itself where it already is a float64 ndarray
+    (as :func:`model.results.scenario_params` gives; skips asarray's argument parsing)."""
+    if type(x) is np.ndarray and x.dtype is _FLOAT64:
+        return x
+    return np.asarray(x, dtype=np.float64)
+
+
 def run(
     params: dict[str, FloatArray],
     *,
@@ -250,7 +264,7 @@ def run(
     curve : LeaseCurve, optional
         A dated curve of the lease rate every row follows (methodology section 4.8).
     """
-    p = {k: np.asarray(params[k], dtype=np.float64) for k in FIELD_NAMES}
+    p = {k: _float_array(params[k]) for k in FIELD_NAMES}
     token = _CURVE.set(curve)
     try:
         out = _cash_flows(p, with_metrics=True)
@@ -575,8 +589,7 @@ class _UnitCosts:
     ``user_cost_gw`` is the user cost of new capacity per GW-year (US$ B),
     ``avoidable_gw`` power plus other opex per GW-year, ``rho = ln(1 + wacc)``,
     ``delta_hw = -ln(1 - h)`` (``log_keep_hw`` its negative), ``floor_idx`` and ``user_idx``
-    the floor and the user cost relative to today's rate ``rate``, ``premium`` today's rate's
-    excess over the user cost (index units).
+    the floor and the user cost relative to today's rate ``rate`` (index units).
     """
 
     tax_rate: FloatArray
@@ -592,7 +605,6 @@ class _UnitCosts:
     rate: FloatArray
     floor_idx: FloatArray
     user_idx: FloatArray
-    premium: FloatArray
     user_cost_gw: FloatArray
     rho_market: FloatArray
     log_term_premium: FloatArray
@@ -627,7 +639,11 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
     rate_ref = np.maximum(rate, MIN_RATE_REF)
     floor_idx = avoidable_gw / (1.0 - var_share) / rate_ref
     user_cost_gw, rho_market, floor_e_gw = _entrant_user_cost(
-        p, it_gw, fac_gw, year_end_flows=year_end_flows
+        p,
+        it_gw,
+        fac_gw,
+        year_end_flows=year_end_flows,
+        builder_terms=(avoidable_gw, rho, delta_hw, kappa_fac),
     )
     user_idx = user_cost_gw / rate_ref
     # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
@@ -653,7 +669,6 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         rate=rate,
         floor_idx=floor_idx,
         user_idx=user_idx,
-        premium=np.maximum(1.0 - user_idx, 0.0),
         rho_market=rho_market,
         log_term_premium=np.log1p(_col(p, "contract_term_premium")),
         market_floor_idx=market_floor_idx,
@@ -690,26 +705,49 @@ def _entrant_inputs(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
     market-wide and stay as given.
     """
     code = p["entrant_profile"]
-    if not np.any(code):  # every entrant is the builder
+    if not code.any():  # every entrant is the builder
         return p
     index = code.astype(np.intp)
-    profiles = entrant_profiles()
-    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
     builder = code == 0.0
+    any_builder = bool(builder.any())
     q = dict(p)
-    q[ENTRANT_FACILITY] = np.array(
-        [np.nan, *(r.facility_capex_busd_per_gw for r in rows)], dtype=np.float64
-    )[index]
-    for f in ENTRANT_COST_FIELDS:
-        table = np.array([np.nan, *(float(getattr(r, f)) for r in rows)], dtype=np.float64)
-        q[f] = np.where(builder, p[f], table[index])
+    # every input of every row's profile in one take (rows: the facility capex, then the fields)
+    picked = _entrant_table()[:, index]
+    q[ENTRANT_FACILITY] = picked[0]
+    for i, f in enumerate(ENTRANT_COST_FIELDS, start=1):
+        # (np.where(builder, ...) is the profile's value itself where no row is the builder)
+        q[f] = np.where(builder, p[f], picked[i]) if any_builder else picked[i]
     override = p["entrant_wacc"]
     q["wacc"] = np.where(builder | (override <= 0.0), q["wacc"], override)
     return q
 
 
+@cache
+def _entrant_table() -> FloatArray:
+    """The entrant profiles' inputs (``data/entrant_profiles.csv``) as one read-only table:
+    row 0 the facility capex per GW (:data:`ENTRANT_FACILITY`), then one row per field of
+    :data:`model.data.ENTRANT_COST_FIELDS`; one column per ``entrant_profile`` code, NaN for
+    the builder (code 0)."""
+    profiles = entrant_profiles()
+    rows = [profiles[name] for name in ENTRANT_PROFILES[1:]]
+    table = np.array(
+        [
+            [np.nan, *(r.facility_capex_busd_per_gw for r in rows)],
+            *([np.nan, *(float(getattr(r, f)) for r in rows)] for f in ENTRANT_COST_FIELDS),
+        ],
+        dtype=np.float64,
+    )
+    table.flags.writeable = False
+    return table
+
+
 def _entrant_user_cost(
-    p: dict[str, FloatArray], it_gw: FloatArray, fac_gw: FloatArray, *, year_end_flows: bool
+    p: dict[str, FloatArray],
+    it_gw: FloatArray,
+    fac_gw: FloatArray,
+    *,
+    year_end_flows: bool,
+    builder_terms: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
     """The marginal entrant's user cost per GW-year of the builder's facility power (US$ B),
     (S, 1), its ``rho = ln(1 + wacc)``, the market's discount rate for contracts, and its floor:
@@ -725,35 +763,51 @@ def _entrant_user_cost(
     market's billed share: ``c_b / max(lease_utilization, MIN_BILLED_SHARE)``. Where the entrant
     is the builder both ratios are exactly 1 and nothing is divided: the numbers before
     entrants, bit for bit.
+
+    ``builder_terms`` is the builder's ``(avoidable_gw, rho, delta_hw, kappa_fac)`` as
+    :func:`_unit_costs` has them ((S, 1) each, the same formulas): taken as they are where every
+    entrant is the builder, rather than computed again.
     """
     q = _entrant_inputs(p)
-    pue_ratio = _col(p, "pue") / _col(q, "pue")  # PUE_b / PUE_e (exactly 1 for the builder)
-    it_gw = it_gw * pue_ratio
-    if q is not p:  # the entrant's own facility (the builder's may be rented, as opex)
+    if q is not p:
+        pue_ratio = _col(p, "pue") / _col(q, "pue")  # PUE_b / PUE_e
+        it_gw = it_gw * pue_ratio
+        # the entrant's own facility (the builder's may be rented, as opex)
         fac_gw = np.where(_col(p, "entrant_profile") == 0.0, fac_gw, _col(q, ENTRANT_FACILITY))
+    # (where every entrant is the builder, PUE_b / PUE_e is exactly 1: nothing to multiply)
     tax_rate = _col(q, "tax_rate")
     var_share = _col(q, "variable_opex_share_of_revenue")
-    avoidable_gw = _power_busd_per_gw_year(q) + _col(q, "other_opex_busd_per_gw_year")
-    rho = np.log1p(_col(q, "wacc"))
-    delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
-    aged = rho + delta_hw
     life_it = _col(q, "it_life_years")
     life_fac = _col(q, "facility_life_years")
-    kappa_it = _phi(rho * life_it) / life_it
-    kappa_fac = _phi(rho * life_fac) / life_fac
+    kappa_fac: FloatArray | None = None
+    if q is p and builder_terms is not None:
+        avoidable_gw, rho, delta_hw, kappa_fac = builder_terms
+    else:
+        avoidable_gw = _power_busd_per_gw_year(q) + _col(q, "other_opex_busd_per_gw_year")
+        rho = np.log1p(_col(q, "wacc"))
+        delta_hw = -np.log1p(-_col(q, "hardware_cost_decline_per_year"))
+    aged = rho + delta_hw
+    term = np.minimum(_col(q, "contract_years"), life_it)
+    # psi of rho L_IT (kappa = phi / L, phi = 1 / psi), aged L_IT, aged term and (where not
+    # given) rho L_fac in one call (elementwise: the same numbers)
+    args = (rho * life_it, aged * life_it, aged * term)
+    ps = _psi(np.concatenate(args if kappa_fac is not None else (*args, rho * life_fac), axis=1))
+    kappa_it = 1.0 / ps[:, :1] / life_it
+    if kappa_fac is None:
+        kappa_fac = 1.0 / ps[:, 3:] / life_fac
     # present value per IT life of an entrant's rent per unit of its starting level: the
     # expected spot rent ages at the hardware decline; a contract of the term is priced at the
     # level rent worth the same (section 4.6) times (1 + term premium)^term, so the contracted
     # share adds only the premium's part: nothing at a premium of 0
-    term = np.minimum(_col(q, "contract_years"), life_it)
     premium_gain = np.expm1(term * np.log1p(_col(p, "contract_term_premium")))
-    rent_pv = life_it * _psi(aged * life_it) + _col(q, "contracted_share") * premium_gain * (
-        term * _psi(aged * term)
+    rent_pv = life_it * ps[:, 1:2] + _col(q, "contracted_share") * premium_gain * (
+        term * ps[:, 2:3]
     )
     rent_factor = kappa_it * rent_pv
     # the model's operating flows arrive at year ends: worth ln(1 + r) / r of a continuous flow
+    expm1_rho = np.expm1(rho)
     if year_end_flows:
-        arrears = np.where(rho > 1e-12, rho / np.maximum(np.expm1(rho), 1e-300), 1.0)
+        arrears = np.where(rho > 1e-12, rho / np.maximum(expm1_rho, 1e-300), 1.0)
     else:
         arrears = np.ones_like(rho)
     # the first build is paid at the end of each build year, before operation starts at B:
@@ -761,7 +815,7 @@ def _entrant_user_cost(
     # Per unit of capex the capital charge is then kappa + rho (b - 1): kappa for a stream of
     # purchases at B, B + L, ... and the first one's build-period interest, once
     build_factor = (np.exp(rho * _col(q, "build_years")) - 1.0) / np.maximum(
-        _col(q, "build_years") * np.expm1(rho), 1e-300
+        _col(q, "build_years") * expm1_rho, 1e-300
     )
     build_interest = rho * (np.where(rho > 1e-12, build_factor, 1.0) - 1.0)
     user_cost_e = (
@@ -769,10 +823,10 @@ def _entrant_user_cost(
         + it_gw * (kappa_it + build_interest - tax_rate * arrears / life_it)
         + fac_gw * (kappa_fac + build_interest - tax_rate * arrears / life_fac)
     ) / ((1.0 - var_share) * (1.0 - tax_rate) * rent_factor * arrears)
+    if q is p:  # (PUE_e / PUE_b is exactly 1)
+        return user_cost_e, rho, None
     pue_e_over_b = _col(q, "pue") / _col(p, "pue")
     user_cost_b = user_cost_e * pue_e_over_b  # PUE_e / PUE_b
-    if q is p:
-        return user_cost_b, rho, None
     billed = np.maximum(_col(p, "lease_utilization"), MIN_BILLED_SHARE)
     floor_b = avoidable_gw * pue_e_over_b / (1.0 - var_share)
     builder = _col(p, "entrant_profile") == 0.0
@@ -862,7 +916,9 @@ def user_cost_busd_per_gw_year(
 
 def _span(tau: FloatArray) -> tuple[float, float] | None:
     """The least and greatest ``tau`` (None where one is not finite: no shortcut then)."""
-    least, most = float(tau.min(initial=np.inf)), float(tau.max(initial=-np.inf))
+    # (the ufuncs' reduce: ndarray.min's Python wrapper costs more than one scenario's work)
+    least = float(np.minimum.reduce(tau, axis=None, initial=np.inf))
+    most = float(np.maximum.reduce(tau, axis=None, initial=-np.inf))
     return (least, most) if math.isfinite(least) and math.isfinite(most) else None
 
 
@@ -920,6 +976,12 @@ class _Market:
     lag_least: float
     end_most: float
     scar_moves: bool
+    #: log of the ceiling where every tau of a call is past every row's fade,
+    #: ``min(log_user, log_cap)``, and where every tau is within every row's lag with S flat,
+    #: ``min(clip(scar_a, log_lo, log_hi) + log_user, log_cap)`` (S, 1) each: what
+    #: :meth:`_bounded_frontier` would build from :meth:`_scarce` on each call, built once
+    log_ceiling_gone: FloatArray
+    log_ceiling_whole: FloatArray
     #: False: no entry ceiling at all (the market read at a quote, section 4.6)
     bounded: bool = True
     #: A dated curve of the lease rate (section 4.8); None: the closed form in every year
@@ -1003,10 +1065,15 @@ class _Market:
         """``max(exp(min(v, log C(tau))), floor)`` in place on ``v`` (log of the unbounded
         frontier at ``tau``)."""
         if self.bounded:
-            c = self._scarce(tau, tau_span)
-            if c is None:
-                c = np.minimum(self.log_user, self.log_cap)
+            # (the cases of _scarce that give one value per row, read as built)
+            if tau_span is not None and self.end_most <= tau_span[0]:  # the premium gone
+                c = self.log_ceiling_gone
+            elif tau_span is not None and self.lag_least >= tau_span[1] and not self.scar_moves:
+                c = self.log_ceiling_whole  # S flat, whole
             else:
+                scarce = self._scarce(tau, tau_span)
+                assert scarce is not None  # (None only where the premium is gone)
+                c = scarce
                 c += self.log_user
                 np.minimum(c, self.log_cap, out=c)
             np.minimum(v, c, out=v)
@@ -1057,6 +1124,11 @@ def _market(
     # the user cost is never below the floor (methodology section 4.2), so only the override
     # can push the ceiling under it
     cap_eff = np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx)
+    log_cap = np.log(cap_eff)
+    # the ceiling's log in the two cases with one value per row (as _bounded_frontier reads it)
+    log_ceiling_whole = np.maximum(np.minimum(scar_a, log_hi), log_lo)
+    log_ceiling_whole += log_user
+    np.minimum(log_ceiling_whole, log_cap, out=log_ceiling_whole)
     return _Market(
         log_k_builder=log_k_builder,
         log_keep=log_keep,
@@ -1071,7 +1143,7 @@ def _market(
         cap_b=cap_b,
         x_a=x_a,
         x_b=x_b,
-        x_reach=float(np.max(np.abs(x_a) + np.abs(x_b), initial=0.0)),
+        x_reach=float(np.maximum.reduce(np.abs(x_a) + np.abs(x_b), axis=None, initial=0.0)),
         user_idx=user,
         floor_idx=uc.floor_idx,
         cap_eff=cap_eff,
@@ -1082,11 +1154,13 @@ def _market(
         fade_w=fade_end / fade,
         inv_fade=1.0 / fade,
         log_user=log_user,
-        log_cap=np.log(cap_eff),
-        lag_least=float(lag.min(initial=np.inf)),
-        end_most=float(fade_end.max(initial=-np.inf)),
+        log_cap=log_cap,
+        log_ceiling_gone=np.minimum(log_user, log_cap),
+        log_ceiling_whole=log_ceiling_whole,
+        lag_least=float(np.minimum.reduce(lag, axis=None, initial=np.inf)),
+        end_most=float(np.maximum.reduce(fade_end, axis=None, initial=-np.inf)),
         # S moves with tau where the hardware declines and its bounds leave room
-        scar_moves=bool(np.any((scar_b != 0.0) & (log_hi > log_lo))),
+        scar_moves=bool(((scar_b != 0.0) & (log_hi > log_lo)).any()),
     )
 
 
@@ -1215,9 +1289,10 @@ def _level_rent(
     r /= term
     r += uc.log_keep_hw  # the vintage's rent on the chord: F(s) exp(r a)
     falling = r < 0.0
-    with np.errstate(divide="ignore"):  # a floor of 0 is never reached: +inf, then the term
+    with np.errstate(divide="ignore", over="ignore"):
+        # a floor of 0 is never reached: +inf, then the term
         cross = np.log(uc.floor_idx / f_start)
-    with np.errstate(over="ignore"):  # a barely falling rent meets the floor past any term: inf
+        # a barely falling rent meets the floor past any term: inf
         cross /= np.where(falling, r, -1.0)  # >= 0: where a falling rent reaches the floor
     above = np.where(falling, np.minimum(np.maximum(cross, 0.0), term), term)
     rho = uc.rho_market
@@ -2524,12 +2599,14 @@ def _residual(
     )
     frontier_end = mk.frontier(h_end)[:, 0]
     life_end = p["it_life_years"]
+    term_end = np.minimum(p["contract_years"], life_end)
+    # (np.array of equal rows is np.stack without its Python wrapper)
     resid = _ResidualInputs(
         frac=p["residual_value_fraction"],
         cost=cap.cost_it,
         # row 0: the IT in service at the horizon; row 1: a new vintage bought there
         streams=_RentStream(
-            rent_per_rate=np.stack(
+            rent_per_rate=np.array(
                 (
                     net_per_gw * frontier_end * np.exp(log_keep_hw[:, 0] * age_end),
                     net_per_gw * frontier_end,
@@ -2538,14 +2615,11 @@ def _residual(
             # contract rates as the vintages' (section 4.6): the in-service IT's, and a new
             # vintage's signed at the horizon
             contract_rent_per_rate=net_per_gw
-            * _contract_rate(p, tl, uc, mk, np.hstack((h_end - age_end[:, None], h_end))).T,
-            term=np.stack(
-                (
-                    np.clip(np.minimum(p["contract_years"], life_end) - age_end, 0.0, left_end),
-                    np.minimum(p["contract_years"], life_end),
-                )
-            ),
-            left=np.stack((left_end, life_end)),
+            * _contract_rate(
+                p, tl, uc, mk, np.concatenate((h_end - age_end[:, None], h_end), axis=1)
+            ).T,
+            term=np.array((_clamp(term_end - age_end, 0.0, left_end), term_end)),
+            left=np.array((left_end, life_end)),
         ),
         contracted_share=p["contracted_share"],
         charge=p["gw_built"] * (uc.avoidable_gw + uc.fac_gw * uc.kappa_fac)[:, 0],
@@ -2596,9 +2670,9 @@ def _surplus_tail(rho: FloatArray, left: FloatArray, life: FloatArray) -> FloatA
     in present value over the vintage's life, ``(e^(-rho l) - e^(-rho L)) / (1 - e^(-rho L))``
     for ``l`` years left of a life ``L`` (1 at ``l = 0``, 0 at ``l = L``)."""
     gap = np.maximum(life - left, 0.0)
-    return np.asarray(
-        np.exp(-rho * left) * gap * _psi(rho * gap) / np.maximum(life * _psi(rho * life), 1e-300)
-    )
+    n = gap.shape[0]
+    ps = _psi(np.concatenate((rho * gap, rho * life)))  # both in one call (elementwise)
+    return np.asarray(np.exp(-rho * left) * gap * ps[:n] / np.maximum(life * ps[n:], 1e-300))
 
 
 def _unlevered_tax(p: dict[str, FloatArray], income: FloatArray) -> FloatArray:
@@ -2792,10 +2866,11 @@ def _market_table(
     t, shape = tl.t, (tl.n, tl.n_years)
     op_width, start_a, billed = vt.op_width, vt.start_a, vt.billed
     log_keep_hw, log_keep = uc.log_keep_hw, mk.log_keep
-    lease_idx = mk.frontier(t)
+    t_span = (0.0, float(tl.n_years - 1))  # (t is 0 .. T - 1)
+    lease_idx = mk.frontier(t, tau_span=t_span)
     age_t = np.maximum(t - start_a, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        billed_idx = np.where(op_width > 0, billed / np.where(op_width > 0, op_width, 1.0), 0.0)
+    billed_idx = np.zeros(billed.shape)  # ((S, T) like op_width)
+    np.divide(billed, op_width, out=billed_idx, where=op_width > 0)  # (0 where it is 0)
     market = {
         "token_price_index": _full(np.exp(mk.price_a + mk.price_b * t), shape),
         "token_volume_index": _full(
@@ -2806,7 +2881,7 @@ def _market_table(
         ),
         "industry_capacity_index": _full(np.exp(_clamp(mk.cap_b * t, -LOG_CLIP, LOG_CLIP)), shape),
         "lease_rate_index": lease_idx,
-        "lease_rate_ceiling_index": _full(mk.ceiling(t), shape),
+        "lease_rate_ceiling_index": _full(mk.ceiling(t, t_span), shape),
         "lease_rate_floor_index": _full(uc.floor_idx, shape),
         "fleet_lease_rate_index": lease_idx * np.exp(log_keep_hw * age_t),
         "contracted_lease_rate_index": np.empty(0),  # (below)
@@ -2814,7 +2889,9 @@ def _market_table(
         "builder_tokens_per_gpu_index": np.exp(
             _clamp(mk.log_k_builder - log_keep * t + uc.delta_hw * start_a, -LOG_CLIP, LOG_CLIP)
         ),
-        "hosting_volume_factor": np.exp(np.minimum(mk.eps_c * (mk.log_x(t) - rev.log_floor), 0.0)),
+        "hosting_volume_factor": np.exp(
+            np.minimum(mk.eps_c * (mk.log_x(t, t_span) - rev.log_floor), 0.0)
+        ),
         "hosting_capacity_used_share": _full(rev.host.used, shape),
         "hosting_token_price_index": np.exp(
             _clamp(mk.price_a + (log_keep + log_keep_hw) * t, -LOG_CLIP, LOG_CLIP)
@@ -2919,8 +2996,10 @@ def _cash_flows(
         discount=disc,
         residual=res.inputs,
         tax_base_shift=tx.base_shift,
-        rate_bounds=None  # a dated curve: the breakeven checks every row (section 4.8)
-        if curve is not None
+        # a dated curve: the breakeven checks every row (section 4.8); a pass without metrics (the
+        # breakeven's own) is read for its NPV alone
+        rate_bounds=None
+        if curve is not None or not with_metrics
         else RateBounds(
             rate=uc.rate,
             floor_idx=uc.floor_idx,
@@ -3000,13 +3079,16 @@ class _ResidualInputs:
         """Terms that do not depend on the lease rate (the breakeven search reuses them)."""
         aged = self.rho + self.delta
         term, left = self.streams.term, self.streams.left
+        # the three psi of (2, S) each in one call (elementwise: the same numbers)
+        m = term.shape[0]
+        ps = _psi(np.concatenate((aged * term, self.rho * term, self.rho * left)))
         return {
             "aged": aged,
-            "rent_at_term": term * _psi(aged * term),
-            "charge_at_term": term * _psi(self.rho * term),
+            "rent_at_term": term * ps[:m],
+            "charge_at_term": term * ps[m : 2 * m],
             # a taxed buyer pays V = (1 - tax) x PV(rents) + tax x PV(depreciating V over the
             # life left): V = (1 - tax) PV / (1 - tax x psi(rho x left))
-            "buyer": (1.0 - self.tax) / (1.0 - self.tax * _psi(self.rho * left)),
+            "buyer": (1.0 - self.tax) / (1.0 - self.tax * ps[2 * m :]),
             "log_charge": np.log(np.maximum(self.charge, 1e-300)),
             # delta = 0 (no hardware decline): the rent never falls, the IT runs its whole life
             "inv_delta": 1.0 / np.maximum(self.delta, 1e-12),
@@ -3018,13 +3100,7 @@ class _ResidualInputs:
         f = self._fixed
         until_idle = (np.log(np.maximum(rent, 1e-300)) - f["log_charge"]) * f["inv_delta"]
         left = _expand(self.streams.left, rent)
-        return np.asarray(np.where(rent > self.charge, np.minimum(left, until_idle), 0.0))
-
-    def _spot_from(self, reach: FloatArray, start: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """``integral_0^stop`` of the rent and of the charge terms, ``stop = max(start, reach)``
-        (``reach``: :meth:`_reach`)."""
-        stop = np.maximum(start, reach)
-        return stop * _psi(self._fixed["aged"] * stop), stop * _psi(self.rho * stop)
+        return np.where(rent > self.charge, np.minimum(left, until_idle), 0.0)
 
     def at(self, lease_rate: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The residual cash and its gain against book at ``lease_rate`` ((S,) or (G, S))."""
@@ -3044,8 +3120,14 @@ class _ResidualInputs:
         charge_at_term = _expand(f["charge_at_term"], rate)
         # spot rents from 0 (the uncontracted share) and from the contract's end (the rest)
         reach = self._reach(rent)  # the same for both starts
-        r0, c0 = self._spot_from(reach, np.zeros_like(rent))
-        r1, c1 = self._spot_from(reach, _expand(st.term, rate))
+        # integral_0^stop of the rent and of the charge terms, stop = max(start, reach): from 0
+        # (stop = max(0, reach) is reach, which is >= 0 or NaN) and from the contract's end;
+        # the four psi in one call (elementwise: the same numbers)
+        stop = np.maximum(_expand(st.term, rate), reach)
+        aged, m = f["aged"], reach.shape[0]
+        ps = _psi(np.concatenate((aged * reach, self.rho * reach, aged * stop, self.rho * stop)))
+        r0, c0 = reach * ps[:m], reach * ps[m : 2 * m]
+        r1, c1 = stop * ps[2 * m : 3 * m], stop * ps[3 * m :]
         spot_all = rent * r0 - self.charge * c0
         spot_after = rent * (r1 - rent_at_term) - self.charge * (c1 - charge_at_term)
         contract = (_expand(st.contract_rent_per_rate, rate) * rate - self.charge) * charge_at_term
@@ -3054,10 +3136,10 @@ class _ResidualInputs:
         # the value of its rents, but never more than the same rents would cost to create anew:
         # where a new vintage's rents are worth more than its cost, the surplus is the site's
         # (power, permits), not the hardware's (methodology section 2.3)
-        # (the quotient is used only where new > cost, where it is below 1: an overflow or 0 / 0
-        # in the rows it is not used for is no result's, so it warns no one)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            scale = np.where(new > self.cost, self.cost / np.where(new > 0.0, new, 1.0), 1.0)
+        # (divided only where new > cost >= 0, where the quotient is below 1: no warning)
+        scale = np.empty_like(new)
+        scale.fill(1.0)
+        np.divide(self.cost, new, out=scale, where=new > self.cost)
         value_it = np.maximum(0.0, old * scale)
         stripped = np.maximum(old, 0.0) - value_it  # what the cap strips (section 2.5)
         if self.held is not None:  # no IT in service where its last vintage was not bought
@@ -3078,8 +3160,12 @@ def _expand(x: FloatArray, like: FloatArray) -> FloatArray:
 
 
 def _full(x: FloatArray, shape: tuple[int, int]) -> FloatArray:
-    """``x`` broadcast to ``shape`` (a read-only view); ``x`` itself when it has that shape."""
-    return x if x.shape == shape else np.broadcast_to(x, shape)
+    """``x`` broadcast to ``shape`` (a new array); ``x`` itself when it has that shape."""
+    if x.shape == shape:
+        return x
+    out = np.empty(shape)  # (a copy: np.broadcast_to's Python wrapper costs more for one row)
+    out[...] = x
+    return out
 
 
 def _metrics(
@@ -3108,22 +3194,20 @@ def _metrics(
     )
     invested = np.where(operating, opening_nbv, 0.0).sum(axis=1)
     nopat = np.where(operating, lines["nopat"], 0.0).sum(axis=1)
+    reaction = p["shares_outstanding_b"] * p["share_price_usd"] * p["market_reaction_excess_return"]
+    n_op = np.maximum(operating.sum(axis=1), 1)
+    revenue_total = lines["revenue"].sum(axis=1)
+    # (one errstate for the ratios: an inf or NaN ratio is cleaned below)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         roic = np.where(invested > 0, nopat / invested, np.nan)
         gross_yield = (
             p["lease_rate_busd_per_gw_year"] * p["lease_utilization"] / p["capex_per_gw_busd"]
         )
-    reaction = p["shares_outstanding_b"] * p["share_price_usd"] * p["market_reaction_excess_return"]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         npv_to_reaction = npv / reaction  # inf or NaN where there was no reaction: cleaned below
-    n_op = np.maximum(operating.sum(axis=1), 1)
-    revenue_total = lines["revenue"].sum(axis=1)
-    with np.errstate(over="ignore"):
-        ebitda_margin = np.divide(
-            lines["ebitda"].sum(axis=1),
-            revenue_total,
-            out=np.full(fcf.shape[0], np.nan),
-            where=revenue_total > 0,
+        ebitda_margin = np.empty(fcf.shape[0])  # (NaN where there is no revenue)
+        ebitda_margin.fill(np.nan)
+        np.divide(
+            lines["ebitda"].sum(axis=1), revenue_total, out=ebitda_margin, where=revenue_total > 0
         )
     metrics = {
         "npv_busd": npv,
@@ -3146,7 +3230,8 @@ def _metrics(
     }
     # every metric is finite or NaN (undefined): a ratio over a subnormal denominator (a revenue
     # or a market reaction of 1e-310) overflows to inf and means nothing
-    finite = np.isfinite(np.stack(list(metrics.values())))  # one test for every metric
+    # one test for every metric (np.concatenate: np.stack's Python wrapper costs more here)
+    finite = np.isfinite(np.concatenate(list(metrics.values()))).reshape(len(metrics), fcf.shape[0])
     if not finite.all():
         for i, (key, value) in enumerate(metrics.items()):
             if not finite[i].all():
@@ -3229,7 +3314,8 @@ BOUNDS_MARGIN = 1e-12
 
 
 def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
-    """Per row, whether at lease rate ``rate`` (US$ B per GW-year) no bound of the market can
+    """Per row, whether at lease rate ``rate`` (US$ B per GW-year; (S,), or (S, K) for K rates
+    a row, all of which must pass) no bound of the market can
     bind in any line: the unbounded frontier ``exp(x_a + x_b tau)`` over ``tau`` in ``[0,
     reach]``, aged up to ``age_most`` years at the hardware decline, stays above the floor and
     below the least the ceiling can be (to :data:`BOUNDS_MARGIN`), both as they are at that rate (methodology
@@ -3240,7 +3326,7 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     A sufficient condition, not a necessary one (the ceiling is read at its lowest over the
     whole reach, the frontier at its extremes), and False where the quote is not spot (its spot
     rent is read through the floor) or a log could reach the engine's clamp."""
-    ref = np.maximum(rate[:, None], MIN_RATE_REF)
+    ref = np.maximum(rate if rate.ndim == 2 else rate[:, None], MIN_RATE_REF)
     ref_now = np.maximum(rb.rate, MIN_RATE_REF)
     floor = rb.floor_idx * (ref_now / ref)
     user = rb.user_idx * (ref_now / ref)
@@ -3260,7 +3346,8 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
             least >= np.log(floor) - BOUNDS_MARGIN
         )
     inside_clip = np.abs(rb.x_a) + np.abs(rb.x_b) * rb.reach < LOG_CLIP - 1.0
-    return np.asarray((ok & inside_clip & rb.quoted_spot)[:, 0], dtype=np.bool_)
+    ok &= inside_clip & rb.quoted_spot
+    return np.asarray(ok.all(axis=1), dtype=np.bool_)
 
 
 def _refresh_stays(rf: _Refresh, rate_now: FloatArray, rate: FloatArray) -> BoolArray:
@@ -3268,8 +3355,8 @@ def _refresh_stays(rf: _Refresh, rate_now: FloatArray, rate: FloatArray) -> Bool
     ``rate`` (S,): each vintage's value is affine in the rate where no bound binds (the only
     rows the breakeven's guess is kept unchecked for), ``V + (rate / rate_now - 1) x``
     its rate-linked part, so its sign at both ends decides (NaN ``rate``: no)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = (rate / np.maximum(rate_now, MIN_RATE_REF) - 1.0)[:, None]
+    # (a divisor of at least MIN_RATE_REF and a rate in [0, max] or NaN: nothing to warn of)
+    scale = (rate / np.maximum(rate_now, MIN_RATE_REF) - 1.0)[:, None]
     there = rf.value + scale * rf.rate_part()
     same = (there >= 0.0) == (rf.value >= 0.0)
     return np.asarray((same | ~rf.decided).all(axis=1) & np.isfinite(rate))
@@ -3296,22 +3383,29 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     """
     n = p["gw_built"].shape[0]
     guess, converged = _breakeven_scaled(p, base)
+    rate_now = p["lease_rate_busd_per_gw_year"]
+    # where no bound of the market binds at today's rate or at the guess, the guess's model is
+    # the engine's: the guess is the root, with no check pass (methodology section 5.1)
+    if base.rate_bounds is not None:
+        finite = np.isfinite(guess)
+        sure = converged & finite
+        # today's rate and the guess (today's where there is none), in one pass
+        both = np.concatenate(
+            (rate_now[:, None], np.where(finite, guess, rate_now)[:, None]), axis=1
+        )
+        sure &= _bounds_slack(base.rate_bounds, both)
+        if base.refresh is not None:
+            sure &= _refresh_stays(base.refresh, rate_now, guess)
+        if sure.all():  # every row's guess is its root (a still market inside its bounds)
+            return guess
     # the tolerance on the build's capex, which no rate changes (lifetime capex moves with the
     # refreshes a rate buys, section 2.4); at most the lifetime capex at any rate
     n_years = base.lines["capex"].shape[1]
     building = np.arange(n_years)[None, :] < p["build_years"][:, None]
     build_capex = np.abs(np.where(building, base.lines["capex"], 0.0)).sum(axis=1)
     tol = BREAKEVEN_NPV_TOLERANCE * np.maximum(1.0, build_capex)
-    rate_now = p["lease_rate_busd_per_gw_year"]
     x = np.full(n, np.nan)
-    # where no bound of the market binds at today's rate or at the guess, the guess's model is
-    # the engine's: the guess is the root, with no check pass (methodology section 5.1)
     if base.rate_bounds is not None:
-        sure = converged & np.isfinite(guess)
-        sure &= _bounds_slack(base.rate_bounds, rate_now)
-        sure &= _bounds_slack(base.rate_bounds, np.where(np.isfinite(guess), guess, rate_now))
-        if base.refresh is not None:
-            sure &= _refresh_stays(base.refresh, rate_now, guess)
         x[sure] = guess[sure]
         guess = np.where(sure, np.nan, guess)
         left = ~sure
@@ -3430,6 +3524,13 @@ def _breakeven_lease(p: dict[str, FloatArray], base: EngineOutput) -> FloatArray
     return x
 
 
+def _tiled(x: FloatArray, g: int) -> FloatArray:
+    """``np.tile(x, g)`` for a 1-D ``x`` (without np.tile's Python wrapper)."""
+    out = np.empty((g, x.shape[0]))
+    out[...] = x
+    return out.reshape(-1)
+
+
 def _nearest_crossing(
     pts: FloatArray, fs: FloatArray, tol: FloatArray, rate_now: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -3511,9 +3612,9 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> tuple[Flo
         flat = taxable.reshape(g * n, n_t)
         if g not in tax_tiled:
             tax_tiled[g] = (
-                np.tile(tax_rate, g),
-                np.tile(p["tax_in_group"], g),
-                np.tile(p["nol_offset_limit_share"], g),
+                _tiled(tax_rate, g),
+                _tiled(p["tax_in_group"], g),
+                _tiled(p["nol_offset_limit_share"], g),
             )
         rate_g, group_g, nol_g = tax_tiled[g]
         tax = cash_tax(flat, rate_g, in_group=group_g, nol_limit=nol_g).reshape(g, n, n_t)
@@ -3524,7 +3625,10 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> tuple[Flo
     # a first guess from the affine part: NPV(rate0) less the slope of after-tax NPV
     slope = (slope_ebit * disc).sum(axis=1) * (1.0 - tax_rate)
     # plus the residual's after-tax slope (its market value moves with the rents), one unit up
-    up_here, _ = resid.at(np.stack([rate0 + 1.0, rate0]))  # one call for both rates
+    pair = np.empty((2, n))
+    pair[0] = rate0 + 1.0
+    pair[1] = rate0
+    up_here, _ = resid.at(pair)  # one call for both rates
     disc_last = np.where(last, disc, 0.0).sum(axis=1)
     slope = slope + (up_here[0] - up_here[1]) * (1.0 - tax_rate) * disc_last
     npv0 = base.metrics["npv_busd"] if "npv_busd" in base.metrics else npv_at(rate0[None, :])[0]
@@ -3532,17 +3636,22 @@ def _breakeven_scaled(p: dict[str, FloatArray], base: EngineOutput) -> tuple[Flo
         guess = np.where(slope > 0, rate0 - npv0 / np.where(slope > 0, slope, 1.0), 0.0)
     guess = np.where(np.isfinite(guess), guess, 0.0)
     guess = _clamp(guess, 0.0, BREAKEVEN_LEASE_MAX)
-    trial = np.stack([np.zeros(n), guess, np.full(n, BREAKEVEN_LEASE_MAX)])
+    trial = np.empty((3, n))
+    trial[0] = 0.0
+    trial[1] = guess
+    trial[2] = BREAKEVEN_LEASE_MAX
     f = npv_at(trial)
     ok = exposed & (f[0] <= 0) & (f[2] >= 0)
+    scale = np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
+    done = np.abs(f[1]) <= 1e-11 * scale
+    if (done | ~ok).all():  # the first guess is every row's root (or it has none)
+        return np.where(ok, guess, np.nan), np.asarray(ok & done, dtype=np.bool_)
     # the tightest bracket among the trial points: a with NPV <= 0, b with NPV >= 0
     below = f[1] <= 0
     a, fa = np.where(below, trial[1], trial[0]), np.where(below, f[1], f[0])
     b, fb = np.where(below, trial[2], trial[1]), np.where(below, f[2], f[1])
-    scale = np.maximum(1.0, np.abs(base.lines["capex"]).sum(axis=1))
     side = np.zeros(n)
-    x = np.where(np.abs(f[1]) <= 1e-11 * scale, guess, a)
-    done = np.abs(f[1]) <= 1e-11 * scale
+    x = np.where(done, guess, a)
     for _ in range(100):
         if (done | ~ok).all():
             break

@@ -238,7 +238,7 @@ def scenario_params(scenarios: list[Scenario]) -> dict[str, np.ndarray]:
         [[getattr(s, k) for k in FIELD_NAMES] for s in scenarios], dtype=np.float64
     ).reshape(len(scenarios), len(FIELD_NAMES))
     columns = np.ascontiguousarray(table.T)
-    return {k: columns[i] for i, k in enumerate(FIELD_NAMES)}
+    return dict(zip(FIELD_NAMES, columns, strict=True))
 
 
 def evaluate(scenario: Scenario | None = None) -> Result:
@@ -300,10 +300,11 @@ def _columns(
     lines: Mapping[str, np.ndarray],
     horizon: int,
 ) -> dict[str, np.ndarray]:
-    """Columns ``year``, ``operating`` and the named lines of the first scenario (copies)."""
+    """Columns ``year``, ``operating`` and the named lines of the first scenario (copies: the
+    rows of one new block, copied in one call)."""
     data: dict[str, np.ndarray] = {"year": years.copy(), "operating": operating.copy()}
-    for name in names:
-        data[name] = lines[name][0, :horizon].copy()
+    block = np.array([lines[name][0, :horizon] for name in names], dtype=np.float64)
+    data.update(zip(names, block, strict=True))
     return data
 
 
