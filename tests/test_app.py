@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from old_meanings import OLD_MEANINGS
 from streamlit.testing.v1 import AppTest
 
 from app import charts, page, state, ui
@@ -376,12 +377,8 @@ def test_query_params_for_lists_only_differences_plus_preset() -> None:
     # an old link (inputs, no entrant) keeps the builder; a preset alone is the preset as it is
     old = state.parse_query_params({"preset": "market-base", "gw_built": "3"})[1]
     assert old == load_preset("market-base").replace(
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
         hosting_entry_lag_years=50,
-        refresh_rule=0,
-        facility_residual=0,
+        **OLD_MEANINGS,
     )
     assert state.parse_query_params({"preset": "market-base"})[1] == load_preset("market-base")
     _, named, warnings = state.parse_query_params(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
+from old_meanings import OLD_MEANINGS
 from test_properties import scenarios
 
 from model import Result, Scenario, evaluate, evaluate_batch, finance, load_preset
@@ -316,10 +317,6 @@ def test_a_link_saved_before_the_lease_term_input_loads_as_renewed() -> None:
     # (and, older than the entrant too, with the builder as entrant: methodology section 4.2)
     want = load_preset("meta-hyperion-jv").replace(
         operating_years=4,
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual=0,
+        **OLD_MEANINGS,
     )
     assert linked == want

@@ -7,6 +7,7 @@ import json
 import tomllib
 
 import pytest
+from old_meanings import OLD_MEANINGS
 
 from model import FIELD_NAMES, ScenarioError, evaluate, load_preset, preset_ids
 from model.io import (
@@ -51,21 +52,13 @@ def test_flat_and_partial_documents() -> None:
     s, pid = scenario_from_document({"gw_built": 1.0})
     assert s == load_preset().replace(
         gw_built=1.0,
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual="book",
+        **OLD_MEANINGS,
     )
     assert pid == "bofa-base"
     s, pid = scenario_from_document({"preset": "bofa-bull", "scenario": {"wacc": 0.1}})
     assert s == load_preset("bofa-bull").replace(
         wacc=0.1,
-        entrant_profile=0,
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual=0,
+        **OLD_MEANINGS,
     )
     assert pid == "bofa-bull"
 
@@ -181,11 +174,7 @@ def test_hostile_file_corpus(name: str) -> None:
         # no version: the meanings before entrants and scarcity
         old = load_preset().replace(
             gw_built=4.5,
-            entrant_profile="builder",
-            scarcity_multiple_max=1,
-            efficiency_diffusion_years=0,
-            refresh_rule=0,
-            facility_residual=0,
+            **OLD_MEANINGS,
         )
         assert scenario == old and preset == "bofa-base"
         return

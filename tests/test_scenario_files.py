@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from old_meanings import OLD_MEANINGS
 
 from app.views.scenario_files import escape_markdown, read_upload, show_name
 from model import FIELD_NAMES, FIELD_SPECS, ScenarioError, load_preset, preset_ids
@@ -65,11 +66,7 @@ def test_flat_table_is_read_over_the_default_preset() -> None:
     # no version: it may predate entrant_profile, so it keeps the builder as entrant (section 4.2)
     assert scenario == BASE.replace(
         gw_built=2.5,
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual=0,
+        **OLD_MEANINGS,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from old_meanings import OLD_MEANINGS
 
 from model import evaluate, external_business, load_preset
 
@@ -73,11 +74,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
     want = load_preset("bofa-base").replace(
         gw_built=4.5,
         wacc=0.0925,
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual="book",
+        **OLD_MEANINGS,
     )
     assert preset == "bofa-base" and s == want
     assert s.debt_share_of_capex == 0.0 and s.macrs_depreciation == 0
@@ -86,11 +83,7 @@ def test_old_scenario_files_and_share_links_keep_their_numbers() -> None:
     assert not warnings
     assert linked == load_preset("bofa-base").replace(
         gw_built=4.5,
-        entrant_profile="builder",
-        scarcity_multiple_max=1,
-        efficiency_diffusion_years=0,
-        refresh_rule=0,
-        facility_residual=0,
+        **OLD_MEANINGS,
     )
     # a new input travels in a link and comes back
     levered = load_preset("coreweave-spv").replace(debt_tenor_years=3)
