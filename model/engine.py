@@ -645,12 +645,13 @@ def _unit_costs(p: dict[str, FloatArray], *, year_end_flows: bool = True) -> _Un
         year_end_flows=year_end_flows,
         builder_terms=(avoidable_gw, rho, delta_hw, kappa_fac),
     )
-    user_idx = user_cost_gw / rate_ref
-    # an entrant that is not the builder may run cheaper than the builder's own avoidable cost:
-    # the ceiling then stops at the builder's floor (the builder's own user cost never is below
-    # it, so "builder" keeps its numbers)
+    # the ceiling stops at the builder's floor wherever the user cost is below it (methodology
+    # section 4.2): an entrant may run cheaper than the builder's own avoidable cost, and a
+    # contract term premium can carry any entrant's, the builder's too, below its avoidable
+    # cost (Phi > 1 where the capital charge is small). (np.maximum leaves every user cost
+    # at or above the floor the very same float.)
+    user_idx = np.maximum(user_cost_gw / rate_ref, floor_idx)
     builder = _col(p, "entrant_profile") == 0.0
-    user_idx = np.where(builder, user_idx, np.maximum(user_idx, floor_idx))
     market_floor_idx = (
         floor_idx if floor_e_gw is None else np.where(builder, floor_idx, floor_e_gw / rate_ref)
     )
@@ -1121,8 +1122,8 @@ def _market(
     fade = _col(p, "entry_fade_years")
     fade_end = lag + fade
     scar_b = uc.delta_hw
-    # the user cost is never below the floor (methodology section 4.2), so only the override
-    # can push the ceiling under it
+    # the user cost index is never below the floor (_unit_costs, methodology section 4.2), nor
+    # is the override once raised to it: so the ceiling never is
     cap_eff = np.maximum(_col(p, "lease_rate_index_cap"), uc.floor_idx)
     log_cap = np.log(cap_eff)
     # the ceiling's log in the two cases with one value per row (as _bounded_frontier reads it)
@@ -3003,7 +3004,7 @@ def _cash_flows(
         else RateBounds(
             rate=uc.rate,
             floor_idx=uc.floor_idx,
-            user_idx=uc.user_cost_gw / np.maximum(uc.rate, MIN_RATE_REF),
+            user_idx=uc.user_idx,
             cap=_col(p, "lease_rate_index_cap"),
             fade_w=mk.fade_w,
             inv_fade=mk.inv_fade,
@@ -3011,7 +3012,6 @@ def _cash_flows(
             x_b=mk.x_b,
             log_keep_hw=uc.log_keep_hw,
             age_most=uc.life_it,
-            builder=_col(p, "entrant_profile") == 0.0,
             reach=tl.h_end + np.maximum(uc.life_it, float(max(CONTRACT_TENORS))) + 1.0,
             # the guess's model also needs hosting revenue independent of the rate: a hosting
             # markup competed down to a multiple of the rent within the horizon (section 4.9) is
@@ -3288,9 +3288,9 @@ class RateBounds:
     """The pieces of the market's floor and ceiling that move with the lease rate, (S, 1) each
     (methodology sections 4.2, 4.7 and 5.1): ``floor_idx``, ``user_idx``, ``cap``, ``fade_w``,
     ``inv_fade``, ``x_a``, ``x_b`` and ``log_keep_hw`` as in :class:`_UnitCosts` and
-    :class:`_Market`, ``rate`` today's,
-    ``builder`` whether the entrant is the builder, ``reach`` the latest time (years) at which
-    the engine reads the frontier for a line, ``quoted_spot`` whether the quote is spot."""
+    :class:`_Market` (``user_idx`` not below ``floor_idx``), ``rate`` today's, ``reach`` the
+    latest time (years) at which the engine reads the frontier for a line, ``quoted_spot``
+    whether the quote is spot."""
 
     rate: FloatArray
     floor_idx: FloatArray
@@ -3302,7 +3302,6 @@ class RateBounds:
     x_b: FloatArray
     log_keep_hw: FloatArray
     age_most: FloatArray
-    builder: BoolArray
     reach: FloatArray
     quoted_spot: BoolArray
 
@@ -3329,8 +3328,9 @@ def _bounds_slack(rb: RateBounds, rate: FloatArray) -> BoolArray:
     ref = np.maximum(rate if rate.ndim == 2 else rate[:, None], MIN_RATE_REF)
     ref_now = np.maximum(rb.rate, MIN_RATE_REF)
     floor = rb.floor_idx * (ref_now / ref)
+    # (the user cost index is not below the floor at today's rate, _unit_costs, so neither at
+    # this one: both scale alike)
     user = rb.user_idx * (ref_now / ref)
-    user = np.where(rb.builder, user, np.maximum(user, floor))
     # the ceiling u (S / u)^w is never below u (lo / u)^w, lo = max(u, 1) (today's spot rent
     # or the user cost, the scarcity bound's least), with w at its least, at the reach
     fade_least = _clamp(rb.fade_w - rb.reach * rb.inv_fade, 0.0, 1.0)

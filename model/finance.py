@@ -37,6 +37,14 @@ IRR_SCAN_RATES: FloatArray = np.unique(
         ]
     )
 )
+#: A flow whose magnitude is at most this share of the sum of its row's magnitudes counts as zero
+#: in the IRR search (:func:`irr_diagnostics`): it is rounding residue (a line that should cancel to 0
+#: and leaves 1e-23 next to a capex of 43), not an amount. Kept, such a flow decides the profile
+#: near -100%, where ``(1 + r)^-t`` magnifies it: it adds a sign change and a root (an IRR of
+#: -99.98% from a last flow of 1.7e-25) that moves with the residue's rounding, so the same
+#: scenario's IRR differed between a batch and a single evaluation.
+IRR_NEGLIGIBLE_SHARE = 1e-12
+
 #: A reported IRR zeroes the NPV profile: ``|NPV(irr)| <= IRR_RESIDUAL_TOLERANCE *
 #: sum_t |CF_t| (1 + irr)^-t`` (relative to the discounted flows, so it holds at any scale).
 IRR_RESIDUAL_TOLERANCE = 1e-9
@@ -284,6 +292,12 @@ def irr_diagnostics(
     rule of signs: one sign change in the flows means exactly one root). Roots closer together
     than the scan spacing (a double root between two scan rates) can be missed.
 
+    Negligible flows are zero: every flow with :math:`|CF_t| \le` :data:`IRR_NEGLIGIBLE_SHARE`
+    :math:`\cdot \sum_s |CF_s|` of its row (rounding residue, a subnormal tail) is read as 0
+    before anything else, so it neither makes a sign change nor puts a root next to -100%, and
+    the profile above is that of the flows so read. Rows without such a flow are searched as
+    they are, bit for bit.
+
     Examples
     --------
     >>> root, n, reason = irr_diagnostics([[-100.0, 60.0, 60.0], [100.0, 50.0, 10.0]])
@@ -388,10 +402,43 @@ def _one_signed_scale_bounds(n_periods: int) -> tuple[float, float]:
     return low, 1e300 / (n_periods * float(d.max()))
 
 
+#: The row sums of :func:`_negligible_as_zero` are taken times this power of 2 (exact), so that
+#: they cannot overflow in rows of up to 1 / _SUM_SCALE periods.
+_SUM_SCALE = 2.0**-10
+
+
+@cache
+def _sum_weights(n: int) -> FloatArray:
+    """A read-only vector of ``n`` times :data:`_SUM_SCALE` (scaled row sums as one
+    matrix-vector product)."""
+    out = np.full(n, _SUM_SCALE)
+    out.setflags(write=False)
+    return out
+
+
+def _negligible_as_zero(work: FloatArray) -> FloatArray:
+    """``work`` (finite) with every flow at most :data:`IRR_NEGLIGIBLE_SHARE` of the sum of its
+    row's magnitudes read as 0; ``work`` itself where no non-zero flow is that small."""
+    magnitude = np.abs(work)
+    # the row sums (scaled) as a matrix-vector product: a fraction of a row-wise reduction's
+    # time on short rows
+    bound = magnitude @ _sum_weights(work.shape[1])
+    if work.shape[1] * _SUM_SCALE > 1.0 and not np.isfinite(bound).all():
+        # (a longer row's sum may overflow: read against its largest magnitude instead)
+        bound = np.where(np.isfinite(bound), bound, magnitude.max(axis=1) * _SUM_SCALE)
+    bound *= IRR_NEGLIGIBLE_SHARE / _SUM_SCALE
+    negligible = magnitude <= bound[:, None]
+    # (zeros are among the negligible: a new array only where some non-zero flow is too)
+    if np.count_nonzero(negligible) == work.size - np.count_nonzero(work):
+        return work
+    return np.where(negligible, 0.0, work)
+
+
 def _irr_chunk_raw(arr: FloatArray) -> tuple[FloatArray, NDArray[np.int64], NDArray[np.int8]]:
     n_rows, n_t = arr.shape
     finite_rows: NDArray[np.bool_] = np.asarray(np.isfinite(arr).all(axis=1))
     work = arr if finite_rows.all() else np.where(finite_rows[:, None], arr, 0.0)
+    work = _negligible_as_zero(work)
     has_pos: NDArray[np.bool_] = np.asarray((work > 0).any(axis=1))
     has_neg: NDArray[np.bool_] = np.asarray((work < 0).any(axis=1))
     nonzero_rows = has_pos | has_neg  # (rows with NaN or inf are reported as such below)

@@ -240,9 +240,8 @@ def _entrant_scalars() -> list[tuple[str, str, str, str]]:
 
 
 _USER_COST_INDEX = (
-    "IF(entrant_profile=0,user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001),"
     "MAX(user_cost_busd_per_gw_year/MAX(lease_rate_busd_per_gw_year,0.001),"
-    "lease_rate_floor_index_now))"
+    "lease_rate_floor_index_now)"
 )
 
 #: name, formula, unit, what: scalars of the ``Derived`` sheet (each a defined name).
@@ -280,7 +279,7 @@ MARKET_SCALARS: tuple[tuple[str, str, str, str], ...] = (
         "user_cost_index",
         _USER_COST_INDEX,
         "index",
-        "the user cost against today's lease rate (an entrant's: not below the floor)",
+        "the user cost against today's lease rate, not below the floor",
     ),
     ("log_user_cost", "LN(user_cost_index)", "log", "log of the user cost index"),
     (
