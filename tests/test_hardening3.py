@@ -148,6 +148,19 @@ def test_a_link_reads_back_every_input_exactly(case: tuple[str, Scenario]) -> No
     assert state.url_represents(params, preset_id, scenario)
 
 
+def test_a_signed_zero_is_read_as_zero_so_a_link_gives_back_its_bits() -> None:
+    """-0.0 and 0.0 are one input: a scenario holds 0.0, so a link (which writes the fields that
+    differ from the preset's, and -0.0 == 0.0) reads back the same bits (a random example found
+    a link that turned -0.0 into 0.0)."""
+    scenario = BASE.replace(token_demand_growth_per_year=-0.0, hardware_cost_decline_per_year=-0.0)
+    assert float(scenario.token_demand_growth_per_year).hex() == "0x0.0p+0"
+    assert float(scenario.hardware_cost_decline_per_year).hex() == "0x0.0p+0"
+    params = state.query_params_for("bofa-base", scenario)
+    read_preset, read, warnings = state.parse_query_params(params)
+    assert warnings == [] and read_preset == "bofa-base"
+    _assert_identical(read, scenario)
+
+
 @given(_scenarios())
 def test_the_session_keeps_every_input_of_a_link_exactly(case: tuple[str, Scenario]) -> None:
     """A link's values go through the widgets' session state unrounded, so the page writes back
