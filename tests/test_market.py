@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from edge_cases import at_field_lows
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_properties import _field, scenarios
@@ -28,39 +29,13 @@ from model.results import scenario_params
 #: Found by Hypothesis (random seed 1, `thorough` profile): the builder as entrant with a 2%
 #: contract term premium on a 1-year contract over the whole GW and almost no capital charge, so
 #: its user cost (9.93 per GW-year) sat below its avoidable cost (10): ceiling 9926 < floor 10000.
-# fmt: off
-_USER_COST_BELOW_FLOOR = Scenario(
-    gw_built=0.1, capex_per_gw_busd=5.0, it_share_of_capex=0.0, build_years=1, operating_years=1,
-    it_life_years=1.0, facility_life_years=40.0, power_price_usd_per_mwh=0.0, pue=1.0,
-    power_load_factor=0.0, other_opex_busd_per_gw_year=10.0, variable_opex_share_of_revenue=0.0,
-    build_front_loading=-1.0, phased_online=0, ramp_first_year_share=0.0,
-    ramp_second_year_share=0.0, lease_share=0.0, hosting_share=0.0,
-    lease_rate_busd_per_gw_year=0.0, lease_utilization=0.0, contracted_share=1.0, contract_years=1,
-    gpus_per_gw=50000.0, tokens_per_sec_per_gpu=1.0, hosting_price_usd_per_m_tokens=0.0,
-    hosting_utilization=0.0, input_tokens_per_output_token=0.0,
-    hosting_input_price_usd_per_m_tokens=0.0, hosting_licence_fee_share=0.0,
-    market_tokens_quadrillion_per_year=1.0, hosting_market_share_cap=0.0, procured_gw=0.0,
-    procurement_cost_busd_per_gw_year=0.0, internal_transfer_price_share=0.0,
-    efficiency_multiplier=0.25, efficiency_diffusion=0.0, price_pass_through=0.0,
-    demand_elasticity=0.0, token_demand_growth_per_year=-0.5,
-    industry_capacity_growth_per_year=-0.5, token_price_decline_per_year=0.0,
-    hardware_cost_decline_per_year=0.0, compute_demand_elasticity=0.2, entry_lag_years=0.0,
-    lease_rate_index_cap=1.0, wacc=0.0, tax_rate=0.0, residual_value_fraction=0.0,
-    shares_outstanding_b=0.1, share_price_usd=1.0, price_target_usd=1.0,
-    market_reaction_excess_return=-1.0, debt_share_of_capex=0.0, debt_interest_rate=0.0,
-    debt_tenor_years=1, debt_sculpted=0, target_dscr=1.0, partner_share_of_capex=0.0,
-    campus_lease_share=0.0, campus_lease_yield=0.0, campus_rvg_share=0.0,
-    campus_lease_priced_years=0, macrs_depreciation=0, facility_tax_class_years=15,
-    bonus_depreciation_share=0.0, tax_in_group=0, nol_offset_limit_share=0.0,
-    interest_limit_share_of_ati=0.0, entrant_profile=0, entrant_wacc=0.0, it_book_life_years=1.0,
-    lessee_borrowing_rate=0.0, debt_sizing=0, campus_colocation_rent_busd_per_gw_year=0.0,
-    campus_colocation_rent_growth=-0.1, lease_rate_tenor_years=0.0, contract_term_premium=0.02,
-    scarcity_multiple_max=1.0, entry_fade_years=0.25, counterparty_default_rate_per_year=0.0,
-    counterparty_recovery_share=0.0, counterparty_default_quantile=0.0, first_year=2000,
-    lease_curve=None, hosting_entry_lag_years=0.0, efficiency_diffusion_years=0.0, refresh_rule=0,
-    facility_residual=0,
+_USER_COST_BELOW_FLOOR = at_field_lows(
+    facility_life_years=40.0,
+    other_opex_busd_per_gw_year=10.0,
+    contracted_share=1.0,
+    contract_years=1,
+    contract_term_premium=0.02,
 )
-# fmt: on
 
 
 @given(scenarios())
